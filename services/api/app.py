@@ -1,0 +1,112 @@
+"""The API application: create_app() wires settings, database, queue and routers in a lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.api.errors import install_error_handlers
+from services.api.middleware import RequestIdMiddleware
+from services.api.routers import commitments, health, milestones, resources, themes
+from shared.db import create_engine, create_session_factory
+from shared.jobs import JobQueue
+from shared.logging import configure_logging
+from shared.settings import Settings, get_settings
+
+DESCRIPTION = """
+Nakoming tracks the follow-up of Dutch care policy: recommendations from reports, commitments
+(Tweede Kamer toezeggingen and promises by organisations), the actions taken on them, milestones
+with dated numeric targets, and client signals.
+
+* Lists return `{"items": [...], "next_cursor": ...}`; pass `cursor` back to get the next page.
+* Errors are RFC 9457 `application/problem+json` with a stable `type`.
+* Writes need `Authorization: Bearer <api key>`; reads are public unless the operator turned that off.
+* GET returns an `ETag`; send it as `If-Match` on PATCH/DELETE to avoid lost updates (412 when it changed).
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    session_factory: Any = None,
+    queue: JobQueue | None = None,
+    run_schedules: bool = False,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned: list[Any] = []
+        app.state.settings = settings
+        app.state.engine = engine or create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        if engine is None:
+            owned.append(app.state.engine)
+        app.state.session_factory = session_factory or create_session_factory(app.state.engine)
+        app.state.queue = queue
+        if queue is None:
+            app.state.queue = await _default_queue(settings, app)
+            owned.append(app.state.queue)
+        scheduler = None
+        if run_schedules:
+            from services.worker.scheduler import InProcessScheduler
+
+            scheduler = InProcessScheduler(app.state.queue, settings)
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                await scheduler.stop()
+            for resource in reversed(owned):
+                if hasattr(resource, "dispose"):
+                    await resource.dispose()
+                else:
+                    await resource.close()
+
+    app = FastAPI(
+        title="Nakoming API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[{"name": t} for t in (
+            "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "health")],
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
+    for router in (health.router, commitments.router, resources.recommendations, resources.actions,
+                   milestones.router, resources.parties, resources.sources, themes.router):
+        app.include_router(router)
+    return app
+
+
+async def _default_queue(settings: Settings, app: FastAPI) -> Any:
+    if settings.job_backend == "inprocess":
+        from services.worker.context import build_context
+        from services.worker.queue import InProcessQueue
+        from services.worker.registry import load_all
+
+        ctx = await build_context(settings, engine=app.state.engine, session_factory=app.state.session_factory)
+        queue = InProcessQueue(ctx, load_all())
+        ctx["queue"] = queue
+        return queue
+    from services.worker.queue import ArqQueue
+
+    return await ArqQueue.connect(settings.redis_url)
+
+
+def asgi() -> FastAPI:
+    """Factory for `uvicorn --factory services.api.app:asgi`."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

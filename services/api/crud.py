@@ -1,0 +1,108 @@
+"""Registers the standard list/get/create/update/delete operations of a resource on a router.
+
+Each operation gets a stable operationId (`<resource>-list`, `-get`, `-create`, `-update`, `-delete`),
+its problem responses, ETag on reads and If-Match on writes.
+"""
+
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel
+
+from services.api.deps import ReadDb, Reader, WriteDb, Writer
+from services.api.errors import problem_responses
+from shared.crud import CrudService
+from shared.errors import PreconditionFailed
+from shared.pagination import Page
+
+IfMatch = Annotated[str | None, Header(description="ETag from a GET; the write fails with 412 when it changed.")]
+
+
+def etag_of(obj: Any) -> str:
+    return f'"{obj.version}"'
+
+
+def check_if_match(obj: Any, if_match: str | None) -> None:
+    if if_match is None:
+        return
+    candidates = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if "*" not in candidates and etag_of(obj) not in candidates:
+        raise PreconditionFailed(
+            f"The record changed since you read it (current ETag {etag_of(obj)}); GET it again and retry.",
+            current_etag=etag_of(obj),
+        )
+
+
+def register_crud(
+    router: APIRouter,
+    *,
+    name: str,
+    singular: str,
+    service: type[CrudService[Any]],
+    create_model: type[BaseModel],
+    update_model: type[BaseModel],
+    out_model: type[BaseModel],
+    filters_model: type[BaseModel],
+    to_out: Callable[[Any], BaseModel] | None = None,
+    after_create: Callable[..., Any] | None = None,
+) -> None:
+    render = to_out or out_model.model_validate
+    page_model = Page[out_model]  # type: ignore[valid-type]
+
+    @router.get("", operation_id=f"{name}-list", response_model=page_model,
+                summary=f"List {name}", responses=problem_responses(400, 401, 403, 422))
+    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Query()]) -> Any:  # type: ignore[valid-type]
+        svc = service(db)
+        rows, cursor = await svc.repo.list(
+            svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)  # type: ignore[attr-defined]
+        return {"items": [render(row) for row in rows], "next_cursor": cursor}
+
+    list_.__doc__ = f"List {name}, filtered and sorted, one page at a time."
+
+    @router.get("/{id}", operation_id=f"{name}-get", response_model=out_model,
+                summary=f"Get a {singular}", responses=problem_responses(401, 403, 404, 422))
+    async def get(id: uuid.UUID, db: ReadDb, _: Reader, response: Response) -> Any:
+        obj = await service(db).get(id)
+        response.headers["ETag"] = etag_of(obj)
+        return render(obj)
+
+    get.__doc__ = f"One {singular}, with its ETag for conditional writes."
+
+    @router.post("", operation_id=f"{name}-create", response_model=out_model, status_code=201,
+                 summary=f"Create a {singular}", responses=problem_responses(400, 401, 403, 409, 422))
+    async def create(body: create_model, db: WriteDb, _: Writer, request: Request, response: Response) -> Any:  # type: ignore[valid-type]
+        obj = await service(db).create(body.model_dump())  # type: ignore[attr-defined]
+        if after_create is not None:
+            await after_create(db, obj)
+        response.headers["Location"] = f"{request.url.path}/{obj.id}"
+        response.headers["ETag"] = etag_of(obj)
+        return render(obj)
+
+    create.__doc__ = f"Create a {singular}; a duplicate natural key is a 409 naming the existing record."
+
+    @router.patch("/{id}", operation_id=f"{name}-update", response_model=out_model,
+                  summary=f"Update a {singular}", responses=problem_responses(400, 401, 403, 404, 409, 412, 422))
+    async def update(id: uuid.UUID, body: update_model, db: WriteDb, _: Writer, response: Response,  # type: ignore[valid-type]
+                     if_match: IfMatch = None) -> Any:
+        svc = service(db)
+        obj = await svc.get(id)
+        check_if_match(obj, if_match)
+        obj = await svc.update(obj, body.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+        response.headers["ETag"] = etag_of(obj)
+        return render(obj)
+
+    update.__doc__ = f"Change fields of a {singular} (JSON merge semantics: only the fields sent change)."
+
+    @router.delete("/{id}", operation_id=f"{name}-delete", status_code=204, response_class=Response,
+                   summary=f"Delete a {singular}", responses=problem_responses(401, 403, 404, 409, 412))
+    async def delete(id: uuid.UUID, db: WriteDb, _: Writer, if_match: IfMatch = None) -> Response:
+        svc = service(db)
+        obj = await svc.get(id)
+        check_if_match(obj, if_match)
+        await svc.delete(obj)
+        return Response(status_code=204)
+
+    delete.__doc__ = f"Delete a {singular} (and what belongs only to it)."

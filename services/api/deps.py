@@ -1,0 +1,107 @@
+"""Request dependencies: settings, sessions (read vs. write), the caller, scopes, list parameters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate
+from shared.errors import Forbidden, Unauthorized
+from shared.jobs import drop_pending_jobs, flush_jobs
+from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from shared.settings import Settings
+
+
+class ReadSession(AsyncSession):
+    """Marker type: a session that is never committed (rolled back at the end of the request)."""
+
+
+class WriteSession(AsyncSession):
+    """Marker type: a session committed once when the handler returns, before the response is sent."""
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.session_factory() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.session_factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            drop_pending_jobs(session)
+            await session.rollback()
+            raise
+        # Jobs go out only after the commit, so a worker never sees uncommitted rows.
+        await flush_jobs(session, request.app.state.queue)
+
+
+# scope="function": the commit happens before the response is sent, so a failed commit is a 5xx/4xx,
+# never a 2xx for data that was not stored.
+ReadDb = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+WriteDb = Annotated[AsyncSession, Depends(_write_session, scope="function")]
+
+
+async def get_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization")
+    if not header:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Use 'Authorization: Bearer <api key>'.")
+    # A short session of its own, closed before the handler's session starts its work.
+    async with request.app.state.session_factory() as db:
+        principal = await authenticate(db, token.strip())
+        await db.rollback()
+    if principal is None:
+        raise Unauthorized("The API key is unknown or revoked.")
+    request.state.principal = principal
+    return principal
+
+
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def require(scope: Scope | str):
+    """A dependency demanding `scope` (admin implies every scope). 401 without a key, 403 without the scope."""
+
+    async def _check(principal: Caller) -> Principal:
+        if principal.is_anonymous:
+            raise Unauthorized(f"This operation needs an API key with scope {str(scope)!r}.")
+        if not principal.has(str(scope)):
+            raise Forbidden(f"The API key lacks scope {str(scope)!r}.")
+        return principal
+
+    return _check
+
+
+async def public_read(principal: Caller, settings: Annotated[Settings, Depends(get_settings)]) -> Principal:
+    if settings.public_read:
+        return principal
+    if principal.is_anonymous:
+        raise Unauthorized("Reads need an API key with scope 'read' (NAKOMING_PUBLIC_READ=false).")
+    if not principal.has(Scope.read) and not principal.has(Scope.write):
+        raise Forbidden("The API key lacks scope 'read'.")
+    return principal
+
+
+Reader = Annotated[Principal, Depends(public_read)]
+Writer = Annotated[Principal, Depends(require(Scope.write))]
+Admin = Annotated[Principal, Depends(require(Scope.admin))]
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT}).")]
+Cursor = Annotated[str | None, Query(max_length=1000, description="`next_cursor` from the previous page.")]
+Sort = Annotated[str | None, Query(max_length=60, description="Sort field; prefix '-' for descending.")]
+DEFAULT_PAGE = DEFAULT_LIMIT

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from services.api.crud import register_crud
+from services.api.deps import WriteDb, Writer
+from services.api.errors import problem_responses
+from shared.milestones.schemas import (
+    MeasurementCreate, MeasurementOut, MilestoneCreate, MilestoneFilters, MilestoneOut, MilestoneUpdate,
+)
+from shared.milestones.service import MeasurementService, MilestoneService
+
+router = APIRouter(prefix="/v1/milestones", tags=["milestones"])
+register_crud(router, name="milestones", singular="milestone", service=MilestoneService,
+              create_model=MilestoneCreate, update_model=MilestoneUpdate, out_model=MilestoneOut,
+              filters_model=MilestoneFilters, to_out=MilestoneOut.from_model)
+
+
+@router.post("/{id}/measurements", operation_id="measurements-create", response_model=MeasurementOut,
+             status_code=201, tags=["milestones"], responses=problem_responses(401, 403, 404, 409, 422))
+async def create_measurement(id: uuid.UUID, body: MeasurementCreate, db: WriteDb, _: Writer,
+                             request: Request, response: Response) -> Any:
+    """Record a measurement of the milestone's indicator; one per date (409 on a second one)."""
+    milestone = await MilestoneService(db).get(id)
+    measurement = await MeasurementService(db).record(milestone, body.model_dump())
+    response.headers["Location"] = f"{request.url.path}/{measurement.id}"
+    return measurement
+
+
+@router.delete("/{id}/measurements/{measurement_id}", operation_id="measurements-delete", status_code=204,
+               response_class=Response, responses=problem_responses(401, 403, 404))
+async def delete_measurement(id: uuid.UUID, measurement_id: uuid.UUID, db: WriteDb, _: Writer) -> Response:
+    """Delete a wrong measurement (record the corrected one with a new POST)."""
+    svc = MeasurementService(db)
+    measurement = await svc.get(measurement_id)
+    if measurement.milestone_id != id:
+        from shared.errors import NotFound
+
+        raise NotFound(f"Milestone {id} has no measurement {measurement_id}.")
+    milestone = await MilestoneService(db).get(id)
+    await svc.delete(measurement)
+    from shared.commitments.events import commitment_changed
+    from shared.milestones.service import owning_commitment_id
+
+    commitment_changed(db, await owning_commitment_id(db, milestone))
+    return Response(status_code=204)

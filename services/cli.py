@@ -1,0 +1,124 @@
+"""The `nakoming` console script. Each command is a thin shell around shared/ and services/."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated, Optional
+
+import typer
+
+from shared.logging import configure_logging
+from shared.settings import get_settings
+
+app = typer.Typer(help="Nakoming: follow-up of Dutch care policy.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+seed_app = typer.Typer(help="The bundled seed dataset.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(seed_app, name="seed")
+app.add_typer(keys_app, name="keys")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: all heads).")) -> None:
+    """Apply the Alembic migrations to NAKOMING_DATABASE_URL."""
+    from shared.db import create_engine
+    from shared.migrate import upgrade
+
+    settings = _settings()
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine, revision)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    typer.echo(f"database at {revision}")
+
+
+@seed_app.command("load")
+def seed_load() -> None:
+    """Load the bundled seed dataset (idempotent: records that exist are left as they are)."""
+    from services.embedded import load_seed
+
+    counts = asyncio.run(load_seed(_settings()))
+    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
+    scopes: Annotated[str, typer.Option("--scopes", help="Comma list: read,write,signals:write,signals:read,admin")],
+    party: Annotated[Optional[str], typer.Option("--party", help="Bind the key to a party (id or key).")] = None,
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from services.embedded import create_key
+
+    raw, key_id = asyncio.run(create_key(_settings(), name=name, scopes=scopes, party=party))
+    typer.echo(f"id: {key_id}")
+    typer.echo(f"key: {raw}")
+    typer.echo("Store the key now: it cannot be shown again.", err=True)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke an API key."""
+    from services.embedded import revoke_key
+
+    if not asyncio.run(revoke_key(_settings(), key_id)):
+        typer.echo("no such active key", err=True)
+        raise typer.Exit(1)
+    typer.echo("revoked")
+
+
+@app.command("run")
+def run(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+) -> None:
+    """Embedded default: migrate, load the seed data if empty, serve the API and run jobs in-process."""
+    from services.embedded import serve
+
+    serve(_settings(), host=host, port=port)
+
+
+@app.command("serve")
+def serve_api(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API only (production: jobs go to Redis for `nakoming worker`)."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run("services.api.app:asgi", factory=True, host=host, port=port, workers=workers,
+                log_config=None, access_log=False, proxy_headers=True)
+
+
+@app.command("worker")
+def worker() -> None:
+    """Run the arq worker (jobs and schedules) against NAKOMING_REDIS_URL."""
+    from arq.worker import run_worker
+
+    from services.worker.settings import WorkerSettings
+
+    _settings()
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

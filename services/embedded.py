@@ -1,0 +1,82 @@
+"""Operations behind the CLI: seed loading, keys, and the embedded default (`nakoming run`)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select
+
+from shared.auth.service import create_api_key, parse_scopes, revoke
+from shared.commitments.models import Commitment
+from shared.db import create_engine, create_session_factory, session_scope
+from shared.migrate import upgrade
+from shared.parties.models import Party
+from shared.seed.loader import load_dataset
+from shared.settings import Settings
+
+log = structlog.get_logger("nakoming.embedded")
+
+
+async def _with_session(settings: Settings, work: Any) -> Any:
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_scope(create_session_factory(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+async def load_seed(settings: Settings) -> dict[str, int]:
+    return await _with_session(settings, load_dataset)
+
+
+async def create_key(settings: Settings, *, name: str, scopes: str, party: str | None) -> tuple[str, uuid.UUID]:
+    async def work(session: Any) -> tuple[str, uuid.UUID]:
+        party_id = None
+        if party:
+            try:
+                party_id = uuid.UUID(party)
+            except ValueError:
+                found = (await session.execute(select(Party.id).where(Party.key == party))).scalar()
+                if found is None:
+                    raise SystemExit(f"no party with key {party!r}") from None
+                party_id = found
+        key, raw = await create_api_key(session, name=name, scopes=parse_scopes(scopes), party_id=party_id)
+        return raw, key.id
+
+    return await _with_session(settings, work)
+
+
+async def revoke_key(settings: Settings, key_id: uuid.UUID) -> bool:
+    return await _with_session(settings, lambda session: revoke(session, key_id))
+
+
+async def prepare_embedded(settings: Settings) -> dict[str, int]:
+    """Migrate the database and load the seed dataset when it holds no commitments yet."""
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with session_scope(create_session_factory(engine)) as session:
+            count = (await session.execute(select(func.count()).select_from(Commitment))).scalar_one()
+            if count:
+                return {}
+            added = await load_dataset(session)
+            log.info("seed_loaded", **added)
+            return added
+    finally:
+        await engine.dispose()
+
+
+def serve(settings: Settings, *, host: str, port: int) -> None:
+    import uvicorn
+
+    from services.api.app import create_app
+
+    settings = settings.model_copy(update={"job_backend": "inprocess"})
+    asyncio.run(prepare_embedded(settings))
+    app = create_app(settings, run_schedules=True)
+    log.info("serving", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs", database=settings.database_url)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

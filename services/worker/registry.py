@@ -1,0 +1,44 @@
+"""Every job and schedule the worker knows, by name (`domain.verb`).
+
+The arq worker (services/worker/settings.py) and the in-process runner of the embedded default
+(services/api/embedded.py) both read this registry, so they run the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+JobFunc = Callable[..., Awaitable[Any]]
+
+FUNCTIONS: dict[str, JobFunc] = {}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str  # the job to run
+    every_seconds: int | None = None  # interval schedules (in-process runner and arq minute sets)
+    hour: int | None = None  # daily schedules, UTC
+    minute: int = 0
+    setting: str | None = None  # settings field that overrides every_seconds
+
+
+SCHEDULES: list[Schedule] = []
+
+
+def job(name: str) -> Callable[[JobFunc], JobFunc]:
+    def register(func: JobFunc) -> JobFunc:
+        if name in FUNCTIONS and FUNCTIONS[name] is not func:
+            raise RuntimeError(f"job {name} registered twice")
+        FUNCTIONS[name] = func
+        return func
+
+    return register
+
+
+def load_all() -> dict[str, JobFunc]:
+    """Import every task module (they register themselves) and return the registry."""
+    import services.worker.tasks  # noqa: F401
+
+    return FUNCTIONS

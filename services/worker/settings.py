@@ -1,0 +1,63 @@
+"""arq WorkerSettings: the registry's jobs and schedules, resources made in on_startup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+from arq.worker import func
+
+from services.worker.context import build_context, close_context
+from services.worker.queue import ArqQueue, redis_settings
+from services.worker.registry import SCHEDULES, Schedule, load_all
+from services.worker.serialization import job_deserializer, job_serializer
+from shared.logging import configure_logging
+from shared.settings import get_settings
+
+
+async def on_startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    ctx.update(await build_context(settings))
+    ctx["queue"] = ArqQueue(ctx["redis"])
+
+
+async def on_shutdown(ctx: dict[str, Any]) -> None:
+    await close_context(ctx)
+
+
+def _cron_jobs() -> list[Any]:
+    functions = load_all()
+    settings = get_settings()
+    jobs = []
+    for schedule in SCHEDULES:
+        coroutine = functions[schedule.name]
+        jobs.append(cron(coroutine, name=f"cron:{schedule.name}", unique=True, run_at_startup=False,
+                         **_when(schedule, settings)))
+    return jobs
+
+
+def _when(schedule: Schedule, settings: Any) -> dict[str, Any]:
+    if schedule.hour is not None:
+        return {"hour": schedule.hour, "minute": schedule.minute}
+    seconds = getattr(settings, schedule.setting) if schedule.setting else schedule.every_seconds
+    minutes = max(1, int(seconds or 60) // 60)
+    if minutes >= 60:
+        return {"hour": set(range(0, 24, max(1, minutes // 60))), "minute": schedule.minute}
+    return {"minute": set(range(0, 60, minutes))}
+
+
+class WorkerSettings:
+    functions = [func(f, name=name) for name, f in load_all().items()]
+    cron_jobs = _cron_jobs()
+    on_startup = on_startup
+    on_shutdown = on_shutdown
+    redis_settings = redis_settings(get_settings().redis_url)
+    job_serializer = job_serializer
+    job_deserializer = job_deserializer
+    max_jobs = 10
+    job_timeout = 3600
+    keep_result = 3600
+    retry_jobs = True
+    max_tries = 5
+    health_check_interval = 30

@@ -1,0 +1,1 @@
+"""Task modules, one per domain; importing this package registers them all."""

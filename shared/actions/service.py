@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from shared.actions.models import Action
+from shared.actions.repository import ActionRepository
+from shared.actions.schemas import ActionFilters
+from shared.commitments.events import commitment_changed
+from shared.commitments.models import Commitment
+from shared.crud import CrudService, Ref, text_filter
+from shared.errors import ValidationFailed, field_error
+from shared.parties.models import Party
+from shared.recommendations.models import Recommendation
+from shared.sources.models import Source
+
+
+class ActionService(CrudService[Action]):
+    repository_class = ActionRepository
+    refs = {
+        "commitment_id": Ref(Commitment, "commitment"),
+        "recommendation_id": Ref(Recommendation, "recommendation"),
+        "owner_party_id": Ref(Party, "party"),
+        "source_id": Ref(Source, "source"),
+    }
+
+    def column_values(self, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+        values = super().column_values(data)
+        # A state change is a progress update: stamp it unless the caller gave the report date.
+        if "state" in values and values.get("last_update_date") is None:
+            values["last_update_date"] = dt.date.today()
+        return values
+
+    def validate_object(self, obj: Action) -> None:  # type: ignore[override]
+        if obj.commitment_id is None and obj.recommendation_id is None:
+            raise ValidationFailed("An action needs a commitment or a recommendation.",
+                                   [field_error(["body", "commitment_id"], "cannot clear both targets")])
+        if obj.start_date and obj.end_date and obj.end_date < obj.start_date:
+            raise ValidationFailed("end_date lies before start_date.",
+                                   [field_error(["body", "end_date"], "before start_date")])
+
+    async def after_write(self, obj: Action, *, created: bool) -> None:  # type: ignore[override]
+        commitment_changed(self.session, obj.commitment_id)
+
+    @staticmethod
+    def conditions(filters: ActionFilters) -> list[Any]:
+        conds: list[Any] = []
+        for name in ("commitment_id", "recommendation_id", "owner_party_id", "state"):
+            value = getattr(filters, name)
+            if value is not None:
+                conds.append(getattr(Action, name) == value)
+        if filters.q:
+            conds.append(text_filter(filters.q, Action.title, Action.description))
+        return conds

@@ -1,0 +1,97 @@
+"""API keys: `nk_<prefix>_<secret>`; the prefix finds the row, a SHA-256 of the whole key proves it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth.models import ApiKey
+from shared.db import utcnow
+from shared.errors import ValidationFailed, field_error
+from shared.parties.models import Party
+
+
+class Scope(enum.StrEnum):
+    read = "read"
+    write = "write"
+    signals_write = "signals:write"
+    signals_read = "signals:read"
+    admin = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: uuid.UUID | None
+    name: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    party_id: uuid.UUID | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.key_id is None
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes or Scope.admin in self.scopes
+
+
+ANONYMOUS = Principal(key_id=None, name="anonymous")
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def parse_scopes(raw: str | list[str]) -> list[str]:
+    items = raw.split(",") if isinstance(raw, str) else raw
+    scopes = [s.strip() for s in items if s.strip()]
+    allowed = {s.value for s in Scope}
+    unknown = [s for s in scopes if s not in allowed]
+    if unknown or not scopes:
+        raise ValidationFailed(
+            f"Unknown or missing scopes {unknown}; choose from {sorted(allowed)}.",
+            [field_error(["scopes"], "unknown scope", "enum")],
+        )
+    return list(dict.fromkeys(scopes))
+
+
+async def create_api_key(
+    session: AsyncSession, *, name: str, scopes: list[str], party_id: uuid.UUID | None = None
+) -> tuple[ApiKey, str]:
+    if party_id is not None and await session.get(Party, party_id) is None:
+        raise ValidationFailed(f"No party with id {party_id}.", [field_error(["party"], "unknown party", "reference")])
+    prefix = secrets.token_hex(4)
+    raw = f"nk_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name, prefix=prefix, key_hash=hash_key(raw), scopes=parse_scopes(scopes), party_id=party_id)
+    session.add(key)
+    await session.flush()
+    return key, raw
+
+
+async def authenticate(session: AsyncSession, raw: str) -> Principal | None:
+    parts = raw.split("_")
+    if len(parts) < 3 or parts[0] != "nk":
+        return None
+    digest = hash_key(raw)
+    row = (await session.execute(
+        select(ApiKey).where(ApiKey.prefix == parts[1], ApiKey.revoked_at.is_(None))
+    )).scalars().all()
+    for key in row:
+        if hmac.compare_digest(key.key_hash, digest):
+            return Principal(key_id=key.id, name=key.name, scopes=frozenset(key.scopes), party_id=key.party_id)
+    return None
+
+
+async def revoke(session: AsyncSession, key_id: uuid.UUID, when: dt.datetime | None = None) -> bool:
+    key = await session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        return False
+    key.revoked_at = when or utcnow()
+    return True

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import Column, Enum, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.db import Base, VersionedMixin, new_id
+from shared.sources.models import ProvenanceMixin
+
+
+class CommitmentOrigin(enum.StrEnum):
+    tk_toezegging = "tk_toezegging"
+    letter = "letter"
+    plan = "plan"
+    report_response = "report_response"
+    programme = "programme"
+    other = "other"
+
+
+commitment_themes = Table(
+    "commitment_themes",
+    Base.metadata,
+    Column("commitment_id", ForeignKey("commitments.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_key", ForeignKey("themes.key", ondelete="RESTRICT"), primary_key=True, index=True),
+)
+
+commitment_recommendations = Table(
+    "commitment_recommendations",
+    Base.metadata,
+    Column("commitment_id", ForeignKey("commitments.id", ondelete="CASCADE"), primary_key=True),
+    Column("recommendation_id", ForeignKey("recommendations.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Commitment(ProvenanceMixin, VersionedMixin, Base):
+    __tablename__ = "commitments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    owner_party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="SET NULL"), index=True)
+    made_to_party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="SET NULL"))
+    origin: Mapped[CommitmentOrigin] = mapped_column(
+        Enum(CommitmentOrigin, native_enum=False, length=40), default=CommitmentOrigin.other
+    )
+    due_date: Mapped[dt.date | None] = mapped_column(index=True)
+    tk_toezegging_nummer: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+    themes: Mapped[list["Theme"]] = relationship(secondary=commitment_themes, lazy="selectin", order_by="Theme.key")
+    recommendations: Mapped[list["Recommendation"]] = relationship(
+        secondary=commitment_recommendations, lazy="selectin"
+    )
+
+
+from shared.recommendations.models import Recommendation  # noqa: E402
+from shared.themes.models import Theme  # noqa: E402

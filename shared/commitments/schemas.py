@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, field_validator
+
+from shared.commitments.models import CommitmentOrigin
+from shared.schemas import (
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
+)
+
+ToezeggingNummer = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^TZ\d{6}-\d{3,5}$"),
+    Field(description="Tweede Kamer toezegging number", examples=["TZ202511-041"]),
+]
+ThemeList = Annotated[list[ThemeKey], Field(max_length=20, description="Theme keys from GET /v1/themes.")]
+
+
+class CommitmentCreate(ProvenanceIn):
+    key: Slug | None = None
+    title: Title
+    description: LongText | None = None
+    owner_party_id: uuid.UUID | None = None
+    made_to_party_id: uuid.UUID | None = None
+    origin: CommitmentOrigin = CommitmentOrigin.other
+    due_date: dt.date | None = None
+    themes: ThemeList = Field(default_factory=list)
+    recommendation_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    tk_toezegging_nummer: ToezeggingNummer | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "title": "Alle ADL-assistenten in loondienst; geen zzp'ers meer",
+        "due_date": "2026-07-01", "themes": ["inzet-zzp-flex"], "origin": "report_response"}]}}
+
+    @field_validator("themes")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class CommitmentUpdate(ProvenanceIn):
+    key: Slug | None = None
+    title: Title | None = None
+    description: LongText | None = None
+    owner_party_id: uuid.UUID | None = None
+    made_to_party_id: uuid.UUID | None = None
+    origin: CommitmentOrigin | None = None
+    due_date: dt.date | None = None
+    themes: ThemeList | None = None
+    recommendation_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    tk_toezegging_nummer: ToezeggingNummer | None = None
+
+
+class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
+    title: str
+    description: str | None
+    owner_party_id: uuid.UUID | None
+    made_to_party_id: uuid.UUID | None
+    origin: CommitmentOrigin
+    due_date: dt.date | None
+    tk_toezegging_nummer: str | None
+    themes: list[str]
+    recommendation_ids: list[uuid.UUID]
+
+    @classmethod
+    def from_model(cls, obj: object) -> "CommitmentOut":
+        data = {name: getattr(obj, name) for name in cls.model_fields if name not in {"themes", "recommendation_ids"} and hasattr(obj, name)}
+        data["themes"] = [t.key for t in obj.themes]  # type: ignore[attr-defined]
+        data["recommendation_ids"] = [r.id for r in obj.recommendations]  # type: ignore[attr-defined]
+        return cls.model_validate(data)
+
+
+class CommitmentFilters(ListParams):
+    theme: ThemeKey | None = None
+    owner_party_id: uuid.UUID | None = None
+    origin: CommitmentOrigin | None = None
+    due_before: dt.date | None = Field(default=None, description="Due on or before this date.")
+    due_after: dt.date | None = Field(default=None, description="Due on or after this date.")
+    tk_toezegging_nummer: ToezeggingNummer | None = None
+    recommendation_id: uuid.UUID | None = None
+    source_id: uuid.UUID | None = None
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")

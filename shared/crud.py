@@ -1,0 +1,205 @@
+"""Generic repository and service building blocks shared by the CRUD domains.
+
+Repositories hold every query and never commit; services hold the rules (reference checks,
+natural-key conflicts) and never commit either: the request or job that owns the session does.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Base
+from shared.errors import Conflict, DuplicateKey, NotFound, ValidationFailed, field_error
+from shared.pagination import Sorting
+
+M = TypeVar("M", bound=Base)
+
+
+def like_pattern(q: str) -> str:
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def text_filter(q: str, *columns: Any) -> Any:
+    pattern = like_pattern(q)
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
+
+
+_UNIQUE_PATTERNS = (
+    re.compile(r"UNIQUE constraint failed: (?P<cols>[\w., ]+)"),  # SQLite
+    re.compile(r'unique constraint "(?P<name>[\w]+)"'),  # PostgreSQL
+)
+
+
+def integrity_error_to_problem(exc: IntegrityError, resource: str) -> Exception:
+    message = str(exc.orig)
+    for pattern in _UNIQUE_PATTERNS:
+        match = pattern.search(message)
+        if not match:
+            continue
+        if "cols" in match.groupdict() and match.group("cols"):
+            fields = [part.split(".")[-1].strip() for part in match.group("cols").split(",")]
+        else:
+            name = match.group("name")
+            fields = [name.split("_", 2)[-1]] if name.startswith("uq_") else [name]
+        field = ", ".join(fields)
+        return DuplicateKey(
+            f"A {resource} with this {field} already exists.",
+            errors=[field_error(["body", f], "already exists", "duplicate") for f in fields],
+        )
+    if "FOREIGN KEY" in message.upper() or "foreign key" in message:
+        return Conflict(f"The {resource} refers to, or is referred to by, a record that does not allow this change.")
+    if "CHECK" in message.upper() or "check constraint" in message:
+        return Conflict(f"The {resource} violates a consistency rule: {message.splitlines()[0][:200]}")
+    return Conflict(f"The {resource} conflicts with stored data.")
+
+
+class Repository(Generic[M]):
+    model: type[M]
+    sorting: Sorting
+    resource: str = "record"
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def base_query(self) -> Select[Any]:
+        return select(self.model)
+
+    async def get(self, id_: Any) -> M | None:
+        return await self.session.get(self.model, id_)
+
+    async def get_or_404(self, id_: Any) -> M:
+        obj = await self.get(id_)
+        if obj is None:
+            raise NotFound(f"No {self.resource} with id {id_}.")
+        return obj
+
+    async def get_by(self, **criteria: Any) -> M | None:
+        stmt = select(self.model).filter_by(**criteria).limit(1)
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def list(
+        self, conditions: Iterable[Any], *, sort: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[M], str | None]:
+        stmt = self.base_query().where(*conditions)
+        stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)
+        rows = list((await self.session.execute(stmt)).scalars().all())
+        if len(rows) <= limit:
+            return rows, None
+        rows = rows[:limit]
+        last = rows[-1]
+        from shared.pagination import encode_cursor
+
+        return rows, encode_cursor(sort_key, getattr(last, field.column.key), getattr(last, self.sorting.id_column.key))
+
+    def add(self, obj: M) -> M:
+        self.session.add(obj)
+        return obj
+
+    async def delete(self, obj: M) -> None:
+        await self.session.delete(obj)
+
+    async def flush(self) -> None:
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            raise integrity_error_to_problem(exc, self.resource) from exc
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference field checked before writing, so a bad id is a 422 on that field, not a 500."""
+
+    model: type[Base]
+    label: str
+
+
+class CrudService(Generic[M]):
+    repository_class: type[Repository[M]]
+    refs: Mapping[str, Ref] = {}
+    # Natural keys checked before insert for a friendly 409 (the unique constraint is the backstop).
+    natural_keys: tuple[str, ...] = ("key",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = self.repository_class(session)
+
+    async def check_refs(self, data: Mapping[str, Any]) -> None:
+        errors = []
+        for field, ref in self.refs.items():
+            value = data.get(field)
+            if value is None:
+                continue
+            if await self.session.get(ref.model, value) is None:
+                errors.append(field_error(["body", field], f"no {ref.label} with id {value}", "reference"))
+        if errors:
+            raise ValidationFailed("The request refers to records that do not exist.", errors)
+
+    async def check_natural_keys(self, data: Mapping[str, Any], current: M | None = None) -> None:
+        for field in self.natural_keys:
+            value = data.get(field)
+            if value is None:
+                continue
+            existing = await self.repo.get_by(**{field: value})
+            if existing is not None and existing is not current:
+                raise DuplicateKey(
+                    f"A {self.repo.resource} with {field} {value!r} already exists (id {existing.id}).",  # type: ignore[attr-defined]
+                    errors=[field_error(["body", field], "already exists", "duplicate")],
+                    existing_id=str(existing.id),  # type: ignore[attr-defined]
+                )
+
+    async def get(self, id_: uuid.UUID) -> M:
+        return await self.repo.get_or_404(id_)
+
+    async def create(self, data: dict[str, Any]) -> M:
+        await self.check_refs(data)
+        await self.check_natural_keys(data)
+        obj = self.repo.model(**self.column_values(data))
+        await self.apply_relations(obj, data)
+        self.repo.add(obj)
+        await self.repo.flush()
+        await self.session.refresh(obj)  # loads server defaults and eager relationships for the response
+        await self.after_write(obj, created=True)
+        return obj
+
+    async def update(self, obj: M, data: dict[str, Any]) -> M:
+        await self.check_refs(data)
+        await self.check_natural_keys(data, current=obj)
+        for name, value in self.column_values(data).items():
+            setattr(obj, name, value)
+        await self.apply_relations(obj, data)
+        self.validate_object(obj)
+        await self.repo.flush()
+        await self.session.refresh(obj)
+        await self.after_write(obj, created=False)
+        return obj
+
+    async def delete(self, obj: M) -> None:
+        await self.repo.delete(obj)
+        await self.repo.flush()
+
+    # Hooks -------------------------------------------------------------------------------
+    relation_fields: tuple[str, ...] = ()
+
+    def column_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if k not in self.relation_fields}
+
+    async def apply_relations(self, obj: M, data: Mapping[str, Any]) -> None:
+        return None
+
+    def validate_object(self, obj: M) -> None:
+        return None
+
+    async def after_write(self, obj: M, *, created: bool) -> None:
+        return None
+
+
+Condition = Callable[[Any], Any]

@@ -1,0 +1,90 @@
+"""Typed errors. Each carries its HTTP status and a stable problem `type`; one handler renders them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_BASE = "https://nakoming.nl/problems/"
+
+
+class NakomingError(Exception):
+    status: int = 500
+    type_slug: str = "internal"
+    title: str = "Internal error"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_BASE + self.type_slug
+
+
+class BadRequest(NakomingError):
+    status, type_slug, title = 400, "bad-request", "Bad request"
+
+
+class InvalidCursor(BadRequest):
+    type_slug, title = "invalid-cursor", "Invalid cursor"
+
+
+class Unauthorized(NakomingError):
+    status, type_slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="nakoming"'
+
+
+class Forbidden(NakomingError):
+    status, type_slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(NakomingError):
+    status, type_slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(NakomingError):
+    status, type_slug, title = 409, "conflict", "Conflict"
+
+
+class DuplicateKey(Conflict):
+    type_slug, title = "duplicate", "Duplicate natural key"
+
+
+class PreconditionFailed(NakomingError):
+    status, type_slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class PreconditionRequired(NakomingError):
+    status, type_slug, title = 428, "precondition-required", "Precondition required"
+
+
+class Unprocessable(NakomingError):
+    status, type_slug, title = 422, "unprocessable", "Unprocessable content"
+
+
+class ValidationFailed(Unprocessable):
+    type_slug, title = "validation", "Validation failed"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(detail, errors=errors)
+
+
+class TooManyRequests(NakomingError):
+    status, type_slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class ServiceUnavailable(NakomingError):
+    status, type_slug, title = 503, "unavailable", "Service unavailable"
+
+
+def field_error(loc: list[str | int], msg: str, type_: str = "value_error") -> dict[str, Any]:
+    return {"loc": loc, "msg": msg, "type": type_}

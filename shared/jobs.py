@@ -1,0 +1,46 @@
+"""Jobs are recorded on the session during a unit of work and enqueued only after it commits.
+
+A worker therefore never sees uncommitted rows, and a rolled-back request enqueues nothing.
+Which queue receives them (arq on Redis, or in-process for the embedded default) is the
+caller's choice: see services/worker/queue.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    job_id: str | None = None
+
+
+class JobQueue(Protocol):
+    async def enqueue(self, name: str, *, job_id: str | None = None, **kwargs: Any) -> None: ...
+
+
+def defer_job(session: AsyncSession, name: str, *, job_id: str | None = None, **kwargs: Any) -> None:
+    """Record a job to enqueue after this session commits (deduplicated within the unit of work)."""
+    pending: list[PendingJob] = session.info.setdefault("pending_jobs", [])
+    job = PendingJob(name, kwargs, job_id)
+    if job not in pending:
+        pending.append(job)
+
+
+def take_pending_jobs(session: AsyncSession) -> list[PendingJob]:
+    return session.info.pop("pending_jobs", [])
+
+
+def drop_pending_jobs(session: AsyncSession) -> None:
+    session.info.pop("pending_jobs", None)
+
+
+async def flush_jobs(session: AsyncSession, queue: JobQueue | None) -> None:
+    for job in take_pending_jobs(session):
+        if queue is not None:
+            await queue.enqueue(job.name, job_id=job.job_id, **job.kwargs)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import CheckConstraint, Enum, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.db import Base, TimestampMixin, VersionedMixin, new_id
+from shared.sources.models import ProvenanceMixin
+
+
+class Direction(enum.StrEnum):
+    increase = "increase"
+    decrease = "decrease"
+
+
+class Milestone(ProvenanceMixin, VersionedMixin, Base):
+    __tablename__ = "milestones"
+    __table_args__ = (
+        CheckConstraint("(commitment_id IS NULL) <> (action_id IS NULL)", name="one_parent"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    commitment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    due_date: Mapped[dt.date] = mapped_column(index=True)
+    indicator_unit: Mapped[str | None] = mapped_column(String(60))
+    baseline_value: Mapped[float | None] = mapped_column(Float)
+    baseline_date: Mapped[dt.date | None]
+    target_value: Mapped[float | None] = mapped_column(Float)
+    direction: Mapped[Direction | None] = mapped_column(Enum(Direction, native_enum=False, length=10))
+
+    measurements: Mapped[list["Measurement"]] = relationship(
+        back_populates="milestone", order_by="Measurement.date", lazy="selectin", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Measurement(ProvenanceMixin, TimestampMixin, Base):
+    __tablename__ = "measurements"
+    __table_args__ = (UniqueConstraint("milestone_id", "date"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    milestone_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("milestones.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date]
+    value: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    milestone: Mapped[Milestone] = relationship(back_populates="measurements")

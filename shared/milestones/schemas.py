@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from shared.milestones.models import Direction
+from shared.schemas import ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, Title
+
+Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+class Indicator(StrictModel):
+    unit: Unit = Field(examples=["percent"])
+    baseline_value: float | None = None
+    baseline_date: dt.date | None = None
+    target_value: float
+    direction: Direction | None = Field(
+        default=None, description="increase or decrease; derived from baseline and target when omitted.")
+
+    _check = field_validator("baseline_value", "target_value")(classmethod(lambda cls, v: _finite(v)))
+
+    @model_validator(mode="after")
+    def _derive_direction(self) -> "Indicator":
+        if self.direction is None:
+            if self.baseline_value is not None and self.target_value < self.baseline_value:
+                self.direction = Direction.decrease
+            else:
+                self.direction = Direction.increase
+        return self
+
+
+class MilestoneCreate(ProvenanceIn):
+    key: Slug | None = None
+    commitment_id: uuid.UUID | None = None
+    action_id: uuid.UUID | None = None
+    title: Title
+    description: LongText | None = None
+    due_date: dt.date
+    indicator: Indicator | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11",
+        "title": "Alle ADL-assistenten in loondienst bij Fokus", "due_date": "2026-07-01",
+        "indicator": {"unit": "percent", "baseline_value": 60, "baseline_date": "2025-10-01", "target_value": 100}}]}}
+
+    @model_validator(mode="after")
+    def _one_parent(self) -> "MilestoneCreate":
+        if (self.commitment_id is None) == (self.action_id is None):
+            raise ValueError("give exactly one of commitment_id and action_id")
+        return self
+
+
+class MilestoneUpdate(ProvenanceIn):
+    key: Slug | None = None
+    title: Title | None = None
+    description: LongText | None = None
+    due_date: dt.date | None = None
+    indicator: Indicator | None = None
+
+
+class MeasurementCreate(ProvenanceIn):
+    key: Slug | None = None
+    date: dt.date
+    value: float
+    note: LongText | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{"date": "2026-03-01", "value": 72.5}]}}
+
+    _check = field_validator("value")(classmethod(lambda cls, v: _finite(v)))
+
+
+class MeasurementOut(ProvenanceOut, OutModel):
+    id: uuid.UUID
+    key: str | None
+    milestone_id: uuid.UUID
+    date: dt.date
+    value: float
+    note: str | None
+    created_at: dt.datetime
+
+
+class IndicatorOut(OutModel):
+    unit: str
+    baseline_value: float | None
+    baseline_date: dt.date | None
+    target_value: float
+    direction: Direction
+
+
+class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
+    title: str
+    description: str | None
+    commitment_id: uuid.UUID | None
+    action_id: uuid.UUID | None
+    due_date: dt.date
+    indicator: IndicatorOut | None
+    measurements: list[MeasurementOut]
+
+    @classmethod
+    def from_model(cls, obj: object) -> "MilestoneOut":
+        data = {name: getattr(obj, name) for name in cls.model_fields if name != "indicator" and hasattr(obj, name)}
+        if getattr(obj, "target_value", None) is not None:
+            data["indicator"] = IndicatorOut(
+                unit=obj.indicator_unit, baseline_value=obj.baseline_value,  # type: ignore[attr-defined]
+                baseline_date=obj.baseline_date, target_value=obj.target_value,  # type: ignore[attr-defined]
+                direction=obj.direction or Direction.increase)  # type: ignore[attr-defined]
+        else:
+            data["indicator"] = None
+        return cls.model_validate(data)
+
+
+class MilestoneFilters(ListParams):
+    commitment_id: uuid.UUID | None = None
+    action_id: uuid.UUID | None = None
+    due_before: dt.date | None = None
+    due_after: dt.date | None = None
+    has_indicator: bool | None = None
+    q: Annotated[str, StringConstraints(max_length=200)] | None = None

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from shared.actions.models import Action
+from shared.commitments.events import commitment_changed
+from shared.commitments.models import Commitment
+from shared.crud import CrudService, Ref, text_filter
+from shared.errors import DuplicateKey, field_error
+from shared.milestones.models import Measurement, Milestone
+from shared.milestones.repository import MeasurementRepository, MilestoneRepository
+from shared.milestones.schemas import MilestoneFilters
+from shared.sources.models import Source
+
+
+async def owning_commitment_id(session: Any, milestone: Milestone) -> uuid.UUID | None:
+    if milestone.commitment_id is not None:
+        return milestone.commitment_id
+    if milestone.action_id is None:
+        return None
+    return (await session.execute(select(Action.commitment_id).where(Action.id == milestone.action_id))).scalar()
+
+
+class MilestoneService(CrudService[Milestone]):
+    repository_class = MilestoneRepository
+    refs = {
+        "commitment_id": Ref(Commitment, "commitment"),
+        "action_id": Ref(Action, "action"),
+        "source_id": Ref(Source, "source"),
+    }
+
+    def column_values(self, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+        values = dict(data)
+        if "indicator" in values:
+            indicator = values.pop("indicator")
+            indicator = indicator or {}
+            values.update(
+                indicator_unit=indicator.get("unit"), baseline_value=indicator.get("baseline_value"),
+                baseline_date=indicator.get("baseline_date"), target_value=indicator.get("target_value"),
+                direction=indicator.get("direction"),
+            )
+        return values
+
+    async def after_write(self, obj: Milestone, *, created: bool) -> None:  # type: ignore[override]
+        commitment_changed(self.session, await owning_commitment_id(self.session, obj))
+
+    @staticmethod
+    def conditions(filters: MilestoneFilters) -> list[Any]:
+        conds: list[Any] = []
+        if filters.commitment_id:
+            conds.append(Milestone.commitment_id == filters.commitment_id)
+        if filters.action_id:
+            conds.append(Milestone.action_id == filters.action_id)
+        if filters.due_before:
+            conds.append(Milestone.due_date <= filters.due_before)
+        if filters.due_after:
+            conds.append(Milestone.due_date >= filters.due_after)
+        if filters.has_indicator is not None:
+            conds.append(Milestone.target_value.isnot(None) if filters.has_indicator else Milestone.target_value.is_(None))
+        if filters.q:
+            conds.append(text_filter(filters.q, Milestone.title, Milestone.description))
+        return conds
+
+
+class MeasurementService(CrudService[Measurement]):
+    repository_class = MeasurementRepository
+    refs = {"source_id": Ref(Source, "source")}
+
+    async def record(self, milestone: Milestone, data: dict[str, Any]) -> Measurement:
+        existing = await self.repo.get_by(milestone_id=milestone.id, date=data["date"])
+        if existing is not None:
+            raise DuplicateKey(
+                f"This milestone already has a measurement on {data['date']} (id {existing.id}); "
+                "delete it first to correct it.",
+                errors=[field_error(["body", "date"], "already measured on this date", "duplicate")],
+                existing_id=str(existing.id),
+            )
+        measurement = await self.create({**data, "milestone_id": milestone.id})
+        commitment_changed(self.session, await owning_commitment_id(self.session, milestone))
+        return measurement

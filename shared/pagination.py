@@ -1,0 +1,145 @@
+"""Keyset pagination with opaque cursors and `?sort=` over a whitelisted set of columns.
+
+A cursor encodes the sort it was made for plus the last row's sort value and id, so a page never
+skips or repeats rows while others write, and a cursor reused with another sort is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, and_, func, literal, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from shared.errors import BadRequest, InvalidCursor
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+# Sentinels that put NULLs last in ascending order on every backend.
+_NULL_LAST = {
+    "date": dt.date(9999, 12, 31),
+    "str": "\uffff",
+    "int": 2**62,
+    "float": 1e300,
+}
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        default=None, description="Opaque cursor for the next page; null on the last page."
+    )
+
+
+@dataclass(frozen=True)
+class SortField:
+    column: Any
+    kind: str = "str"  # date | datetime | str | int | float | uuid
+    nullable: bool = False
+
+    def expression(self) -> ColumnElement[Any]:
+        if self.nullable:
+            return func.coalesce(self.column, literal(_NULL_LAST[self.kind], type_=self.column.type))
+        return self.column
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _decode_value(kind: str, raw: Any) -> Any:
+    try:
+        if kind == "date":
+            return dt.date.fromisoformat(raw)
+        if kind == "datetime":
+            return dt.datetime.fromisoformat(raw)
+        if kind == "uuid":
+            return uuid.UUID(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if not isinstance(raw, str):
+            raise TypeError
+        return raw
+    except (TypeError, ValueError) as exc:
+        raise InvalidCursor("The cursor is malformed; start again without `cursor`.") from exc
+
+
+def encode_cursor(sort: str, value: Any, row_id: Any) -> str:
+    payload = orjson.dumps({"s": sort, "v": _encode_value(value), "i": str(row_id)})
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(data, dict) or not {"s", "v", "i"} <= data.keys():
+            raise ValueError
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise InvalidCursor("The cursor is malformed; start again without `cursor`.") from exc
+    if data["s"] != sort:
+        raise InvalidCursor(
+            f"This cursor was made for sort={data['s']!r}, not {sort!r}; keep the same sort while paging."
+        )
+    return data["v"], data["i"]
+
+
+@dataclass
+class Sorting:
+    fields: dict[str, SortField]
+    id_column: Any
+    default: str
+    id_kind: str = "uuid"
+
+    def parse(self, sort: str | None) -> tuple[str, SortField, bool]:
+        sort = sort or self.default
+        desc = sort.startswith("-")
+        name = sort.lstrip("-")
+        if name not in self.fields:
+            allowed = ", ".join(sorted(self.fields))
+            raise BadRequest(
+                f"Unknown sort field {name!r}; use one of: {allowed} (prefix '-' for descending).",
+                errors=[{"loc": ["query", "sort"], "msg": f"unknown sort field {name!r}", "type": "enum"}],
+            )
+        return sort, self.fields[name], desc
+
+    def apply(self, stmt: Select[Any], sort: str | None, cursor: str | None, limit: int) -> tuple[Select[Any], str, SortField]:
+        sort_key, field, desc = self.parse(sort)
+        expr = field.expression()
+        if cursor:
+            raw_value, raw_id = decode_cursor(cursor, sort_key)
+            value = _decode_value(field.kind, raw_value) if raw_value is not None else None
+            if value is None and field.nullable:
+                value = _NULL_LAST[field.kind]
+            last_id = _decode_value(self.id_kind, raw_id)
+            if desc:
+                cond = or_(expr < value, and_(expr == value, self.id_column < last_id))
+            else:
+                cond = or_(expr > value, and_(expr == value, self.id_column > last_id))
+            stmt = stmt.where(cond)
+        order = (expr.desc(), self.id_column.desc()) if desc else (expr.asc(), self.id_column.asc())
+        return stmt.order_by(*order).limit(limit + 1), sort_key, field
+
+    def page(self, rows: list[Any], sort_key: str, field: SortField, limit: int, *, value_of: Any, id_of: Any) -> tuple[list[Any], str | None]:
+        if len(rows) <= limit:
+            return rows, None
+        rows = rows[:limit]
+        last = rows[-1]
+        return rows, encode_cursor(sort_key, value_of(last, field), id_of(last))

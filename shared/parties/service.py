@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from shared.crud import CrudService, text_filter
+from shared.parties.models import Party
+from shared.parties.repository import PartyRepository
+from shared.parties.schemas import PartyFilters
+
+
+class PartyService(CrudService[Party]):
+    repository_class = PartyRepository
+    natural_keys = ("key", "agb_code", "zorgkantoor_code", "kvk_number")
+
+    @staticmethod
+    def conditions(filters: PartyFilters) -> list[Any]:
+        conds: list[Any] = []
+        if filters.kind:
+            conds.append(Party.kind == filters.kind)
+        if filters.agb_code:
+            conds.append(Party.agb_code == filters.agb_code)
+        if filters.zorgkantoor_code:
+            conds.append(Party.zorgkantoor_code == filters.zorgkantoor_code)
+        if filters.q:
+            conds.append(text_filter(filters.q, Party.name))
+        return conds

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base, VersionedMixin, new_id
+from shared.sources.models import ProvenanceMixin
+
+
+class Recommendation(ProvenanceMixin, VersionedMixin, Base):
+    __tablename__ = "recommendations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    addressee_party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="SET NULL"), index=True)
+    theme_key: Mapped[str | None] = mapped_column(ForeignKey("themes.key", ondelete="RESTRICT"), index=True)
+    response: Mapped[str | None] = mapped_column(Text)
+    response_source_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from shared.schemas import (
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
+)
+
+
+class RecommendationCreate(ProvenanceIn):
+    key: Slug | None = None
+    title: Title
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    addressee_party_id: uuid.UUID | None = None
+    theme_key: ThemeKey | None = None
+    response: LongText | None = None
+    response_source_id: uuid.UUID | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "title": "Bouw de afhankelijkheid van zzp'ers af", "text": "Zet in op vaste teams.",
+        "theme_key": "inzet-zzp-flex"}]}}
+
+
+class RecommendationUpdate(ProvenanceIn):
+    key: Slug | None = None
+    title: Title | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)] | None = None
+    addressee_party_id: uuid.UUID | None = None
+    theme_key: ThemeKey | None = None
+    response: LongText | None = None
+    response_source_id: uuid.UUID | None = None
+
+
+class RecommendationOut(ProvenanceOut, RecordOut, OutModel):
+    title: str
+    text: str
+    addressee_party_id: uuid.UUID | None
+    theme_key: str | None
+    response: str | None
+    response_source_id: uuid.UUID | None
+
+
+class RecommendationFilters(ListParams):
+    addressee_party_id: uuid.UUID | None = None
+    theme: ThemeKey | None = None
+    source_id: uuid.UUID | None = None
+    q: Annotated[str, StringConstraints(max_length=200)] | None = None

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from shared.crud import CrudService, Ref, text_filter
+from shared.parties.models import Party
+from shared.recommendations.models import Recommendation
+from shared.recommendations.repository import RecommendationRepository
+from shared.recommendations.schemas import RecommendationFilters
+from shared.sources.models import Source
+from shared.themes.models import Theme
+
+
+class RecommendationService(CrudService[Recommendation]):
+    repository_class = RecommendationRepository
+    refs = {
+        "addressee_party_id": Ref(Party, "party"),
+        "theme_key": Ref(Theme, "theme"),
+        "source_id": Ref(Source, "source"),
+        "response_source_id": Ref(Source, "source"),
+    }
+
+    @staticmethod
+    def conditions(filters: RecommendationFilters) -> list[Any]:
+        conds: list[Any] = []
+        if filters.addressee_party_id:
+            conds.append(Recommendation.addressee_party_id == filters.addressee_party_id)
+        if filters.theme:
+            conds.append(Recommendation.theme_key == filters.theme)
+        if filters.source_id:
+            conds.append(Recommendation.source_id == filters.source_id)
+        if filters.q:
+            conds.append(text_filter(filters.q, Recommendation.title, Recommendation.text))
+        return conds

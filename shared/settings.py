@@ -1,0 +1,90 @@
+"""Settings: one pydantic-settings class, every field from a NAKOMING_* environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_TK_DOSSIERS = ["31765", "24170", "30218", "34104"]
+DEFAULT_TK_TERMS = ["Fokus", "ADL", "gehandicaptenzorg", "Q-Consult", "zzp", "Wlz", "Volwaardig leven"]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NAKOMING_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./nakoming.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # "arq" enqueues on Redis for `nakoming worker`; "inprocess" runs jobs inside the API process.
+    job_backend: Literal["arq", "inprocess"] = "arq"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    public_read: bool = True
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    tk_syncfeed_url: str = "https://gegevensmagazijn.tweedekamer.nl/SyncFeed/2.0"
+    tk_dossiers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_TK_DOSSIERS))
+    tk_terms: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_TK_TERMS))
+    tk_start_tokens: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    tk_sync_interval: int = Field(default=15 * 60, ge=60, description="seconds between scheduled syncs")
+    tk_request_timeout: float = Field(default=30.0, gt=0)
+    tk_max_retries: int = Field(default=5, ge=0, le=20)
+    tk_backoff_base: float = Field(default=1.0, ge=0)
+    tk_backoff_max: float = Field(default=60.0, ge=0)
+    tk_request_interval: float = Field(default=0.5, ge=0, description="polite pause between feed requests")
+
+    due_soon_days: int = Field(default=30, ge=0)
+    stale_action_days: int = Field(default=90, ge=1)
+
+    pseudonym_key: SecretStr | None = None
+    pseudonym_key_version: int = Field(default=1, ge=1)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    min_cell: int = Field(default=5, ge=1)
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_lists(cls, data: dict) -> dict:
+        for name in ("cors_origins", "tk_dossiers", "tk_terms"):
+            for key in (name, name.upper(), f"NAKOMING_{name.upper()}"):
+                if key in data:
+                    data[key] = _split_csv(data[key])
+        for key in ("tk_start_tokens", "TK_START_TOKENS", "NAKOMING_TK_START_TOKENS"):
+            raw = data.get(key)
+            if isinstance(raw, str):
+                tokens: dict[str, int] = {}
+                for part in _split_csv(raw):  # type: ignore[union-attr]
+                    category, sep, token = part.partition("=")
+                    if not sep or not token.strip().isdigit():
+                        raise ValueError(
+                            f"NAKOMING_TK_START_TOKENS: expected 'Category=token,...', got {part!r}"
+                        )
+                    tokens[category.strip()] = int(token)
+                data[key] = tokens
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.environment == "production" and self.pseudonym_key is None:
+            raise ValueError("NAKOMING_PSEUDONYM_KEY is required outside development")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

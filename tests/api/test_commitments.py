@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import httpx
+
+from tests.factories import create_commitment, create_milestone, create_theme
+
+
+async def test_create_get_list_commitment(client: httpx.AsyncClient, writer: dict, admin: dict) -> None:
+    await create_theme(client, admin, "inzet-zzp-flex")
+    created = await create_commitment(client, writer, title="Geen zzp'ers meer", due_date="2026-07-01",
+                                      themes=["inzet-zzp-flex"])
+    assert created["themes"] == ["inzet-zzp-flex"]
+    got = await client.get(f"/v1/commitments/{created['id']}")
+    assert got.status_code == 200
+    assert got.headers["etag"] == '"1"'
+    listed = (await client.get("/v1/commitments", params={"theme": "inzet-zzp-flex"})).json()
+    assert [c["id"] for c in listed["items"]] == [created["id"]]
+    assert listed["next_cursor"] is None
+
+
+async def test_pagination_is_stable_and_complete(client: httpx.AsyncClient, writer: dict) -> None:
+    ids = set()
+    for i in range(7):
+        ids.add((await create_commitment(client, writer, title=f"T{i}", due_date=f"2026-0{i % 3 + 1}-01" if i % 2 else None))["id"])
+    for sort in ("due_date", "-due_date", "title", "-created_at"):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": 3, "sort": sort, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/v1/commitments", params=params)).json()
+            seen += [c["id"] for c in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert len(seen) == len(set(seen)) == 7, sort
+        assert set(seen) == ids
+
+
+async def test_bad_input_gets_problem_details(client: httpx.AsyncClient, writer: dict) -> None:
+    r = await client.post("/v1/commitments", content=b"{not json", headers={**writer, "content-type": "application/json"})
+    assert r.status_code in (400, 422) and r.headers["content-type"] == "application/problem+json"
+    r = await client.post("/v1/commitments", json={"title": "x", "colour": "red"}, headers=writer)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["body", "colour"]
+    r = await client.post("/v1/commitments", json={"title": "x", "due_date": "2026-02-30"}, headers=writer)
+    assert r.status_code == 422 and r.json()["type"].endswith("/validation")
+    r = await client.get("/v1/commitments", params={"limit": 0})
+    assert r.status_code == 422
+    r = await client.get("/v1/commitments", params={"cursor": "garbage!"})
+    assert r.status_code == 400 and r.json()["type"].endswith("/invalid-cursor")
+    r = await client.post("/v1/commitments", json={"title": "x" * 501}, headers=writer)
+    assert r.status_code == 422
+    r = await client.post("/v1/commitments", json={"title": "x", "themes": ["bestaat-niet"]}, headers=writer)
+    assert r.status_code == 422 and "bestaat-niet" in r.json()["detail"]
+    assert (await client.get("/v1/commitments")).json()["items"] == []  # nothing half-written
+
+
+async def test_auth_and_if_match(client: httpx.AsyncClient, writer: dict, make_key) -> None:
+    assert (await client.post("/v1/commitments", json={"title": "x"})).status_code == 401
+    reader = await make_key(["read"])
+    assert (await client.post("/v1/commitments", json={"title": "x"}, headers=reader)).status_code == 403
+    c = await create_commitment(client, writer)
+    r = await client.patch(f"/v1/commitments/{c['id']}", json={"title": "nieuw"}, headers={**writer, "If-Match": '"1"'})
+    assert r.status_code == 200 and r.headers["etag"] == '"2"'
+    r = await client.patch(f"/v1/commitments/{c['id']}", json={"title": "ouder"}, headers={**writer, "If-Match": '"1"'})
+    assert r.status_code == 412
+    assert (await client.get(f"/v1/commitments/{c['id']}")).json()["title"] == "nieuw"
+
+
+async def test_duplicate_natural_key_is_409(client: httpx.AsyncClient, writer: dict) -> None:
+    await create_commitment(client, writer, tk_toezegging_nummer="TZ202511-041")
+    r = await client.post("/v1/commitments", json={"title": "y", "tk_toezegging_nummer": "TZ202511-041"}, headers=writer)
+    assert r.status_code == 409 and "existing_id" in r.json()
+
+
+async def test_milestone_with_measurements(client: httpx.AsyncClient, writer: dict) -> None:
+    c = await create_commitment(client, writer)
+    m = await create_milestone(client, writer, c["id"], indicator={"unit": "percent", "target_value": 100})
+    r = await client.post(f"/v1/milestones/{m['id']}/measurements", json={"date": "2026-03-01", "value": 70}, headers=writer)
+    assert r.status_code == 201
+    r = await client.post(f"/v1/milestones/{m['id']}/measurements", json={"date": "2026-03-01", "value": 71}, headers=writer)
+    assert r.status_code == 409
+    got = (await client.get(f"/v1/milestones/{m['id']}")).json()
+    assert [x["value"] for x in got["measurements"]] == [70]
+    assert got["indicator"]["direction"] == "increase"
