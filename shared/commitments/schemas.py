@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from shared.commitments.models import CommitmentOrigin
 from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title,
 )
 
 ToezeggingNummer = Annotated[

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import StringConstraints
 
 from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title,
 )
 
 

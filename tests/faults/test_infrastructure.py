@@ -7,7 +7,6 @@ sockets, without stopping servers that other test runs on this machine share.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
