@@ -184,7 +184,7 @@ class FakeFeed:
         category = query.get("category", [""])[0]
         raw_token = query.get("skiptoken", [None])[0]
         skiptoken = int(raw_token) if raw_token is not None else None
-        if not scope["path"].endswith("/Feed") or not category:
+        if scope["path"] != "/SyncFeed/2.0/Feed" or not category:
             await _respond(send, 404, b'{"error": "not found"}', "application/json")
             return
         with self.lock:
