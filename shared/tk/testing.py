@@ -255,3 +255,13 @@ class FeedServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()
+
+
+def load_directory(feed: FakeFeed, root: Any) -> None:
+    """Serve every recorded page under `<root>/<Category>/page-*.xml`."""
+    from pathlib import Path
+
+    for folder in sorted(Path(root).iterdir()):
+        if folder.is_dir():
+            for page in sorted(folder.glob("page-*.xml")):
+                feed.add_page(folder.name, page.read_bytes())

@@ -14,20 +14,21 @@ from services.worker.queue import InProcessQueue
 from shared.settings import Settings
 from shared.tk.client import FeedClient
 from shared.tk.service import SyncRunner
-from shared.tk.testing import FakeFeed, FeedServer
+from shared.tk.testing import FakeFeed, FeedServer, load_directory
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "tk"
-CATEGORIES = ("Kamerstukdossier", "Zaak", "Activiteit", "Toezegging", "Document")
-
-
-def load_samples(feed: FakeFeed) -> None:
-    for category in CATEGORIES:
-        feed.add_page(category, (FIXTURES / category / "page-0001.xml").read_bytes())
 
 
 @pytest.fixture
 def feed() -> FakeFeed:
     return FakeFeed(page_size=250)
+
+
+@pytest.fixture
+def samples(feed: FakeFeed) -> FakeFeed:
+    """The feed serving the recorded sample pages (tests/fixtures/tk)."""
+    load_directory(feed, FIXTURES)
+    return feed
 
 
 @pytest.fixture

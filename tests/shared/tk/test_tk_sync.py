@@ -7,7 +7,6 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from conftest import load_samples
 from sqlalchemy import select
 
 from shared.commitments.models import Commitment
@@ -32,8 +31,7 @@ async def state(session_factory: Any, category: str) -> TkSyncState:
         return await s.get(TkSyncState, category)
 
 
-async def test_samples_end_to_end(feed, make_runner, session_factory):
-    load_samples(feed)
+async def test_samples_end_to_end(samples, make_runner, session_factory):
     summaries = await make_runner().run()
     assert [s.status for s in summaries] == ["succeeded"] * 5
     by = {s.category: s for s in summaries}
@@ -63,8 +61,8 @@ async def test_paging_requests_built_from_base_url_and_checkpoint(feed, make_run
     assert (await state(session_factory, "Toezegging")).skiptoken == 107
 
 
-async def test_second_run_changes_nothing_and_requests_only_the_tail(feed, make_runner, session_factory):
-    load_samples(feed)
+async def test_second_run_changes_nothing_and_requests_only_the_tail(samples, make_runner, session_factory):
+    feed = samples
     await make_runner().run()
     before = [(t.id, t.bijgewerkt, t.status, t.synced_at) for t in await rows(session_factory, TkToezegging)]
     feed.requests.clear()
@@ -208,8 +206,7 @@ async def test_start_token_skips_history_on_first_run(feed, make_runner, session
     assert sorted(t.nummer for t in await rows(session_factory, TkToezegging)) == ["TZ-4", "TZ-5"]
 
 
-async def test_runs_are_recorded(feed, make_runner, session_factory):
-    load_samples(feed)
+async def test_runs_are_recorded(samples, make_runner, session_factory):
     await make_runner().run(["Toezegging"])
     (run,) = await rows(session_factory, TkSyncRun)
     assert run.status == "succeeded" and run.entries == 5 and run.end_token == 1844310 and run.finished_at
