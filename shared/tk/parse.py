@@ -39,10 +39,9 @@ class MalformedPage(Exception):
 
 
 def _text(value: str | None) -> str | None:
-    if value is None:
+    if not value:
         return None
-    value = value.strip()
-    return value or None
+    return value.strip() or None
 
 
 Converter = Callable[[str | None], Any]
@@ -136,7 +135,12 @@ def _entity(content: Any) -> Any:
     return None
 
 
-def _read_entry(entry: Any) -> FeedEntry | None:
+_REF_NAMES: dict[str, frozenset[str]] = {
+    kind: frozenset(refs) | ({"zaak"} if kind == "document" else frozenset()) for kind, refs in REFS.items()
+}
+
+
+def _read_entry(entry: Any) -> FeedEntry:
     title = token = entity = None
     for child in entry:
         tag = child.tag
@@ -157,49 +161,49 @@ def _read_entry(entry: Any) -> FeedEntry | None:
     entity_id = parse_uuid(raw_id)
     if entity_id is None:
         raise MalformedPage(f"entity without a GUID id: {raw_id!r}")
-    bijgewerkt = parse_datetime(entity.get(_BIJGEWERKT))
+    try:
+        bijgewerkt = parse_datetime(entity.get(_BIJGEWERKT))
+    except ValueError as exc:
+        raise MalformedPage(f"{kind} {entity_id}: bad bijgewerkt") from exc
     if bijgewerkt is None:
         raise MalformedPage(f"{kind} {entity_id} without bijgewerkt")
-    verwijderd = parse_bool(entity.get(_VERWIJDERD)) or False
+    verwijderd = entity.get(_VERWIJDERD) == "true"
     result = FeedEntry(kind, entity_id, token, bijgewerkt, verwijderd)
-    if verwijderd:
-        return result
     fields = FIELDS.get(kind)
-    if fields is None:
+    if verwijderd or fields is None:
         return result
     refs = REFS[kind]
+    ref_names = _REF_NAMES[kind]
     values = result.values
+    # Hot loop: touch attributes only where a reference can be; an xsi:nil element has no text, so it
+    # reads as None without looking at the attribute.
     for child in entity:
         tag = child.tag
-        if not isinstance(tag, str) or not tag.startswith(_TK_PREFIX):
+        if tag.__class__ is not str or not tag.startswith(_TK_PREFIX):
             continue
         name = tag[_TK_LEN:]
-        ref = child.get("ref")
-        if ref is not None:
-            if kind == "document" and name == "zaak":
-                zaak_id = parse_uuid(ref)
-                if zaak_id is not None:
-                    result.zaak_ids.append(zaak_id)
-            else:
-                column = refs.get(name)
-                if column is not None and column not in values:
-                    values[column] = parse_uuid(ref)
-            continue
         spec = fields.get(name)
-        if spec is None:
-            continue
-        column, convert = spec
-        if child.get(XSI_NIL) == "true":
-            values[column] = None
-        else:
+        if spec is not None:
+            column, convert = spec
             try:
                 values[column] = convert(child.text)
             except ValueError as exc:
                 raise MalformedPage(f"{kind} {entity_id}: bad {name} {child.text!r}") from exc
+        elif name in ref_names:
+            ref = child.get("ref")
+            if ref is None:
+                continue
+            if name == "zaak":
+                zaak_id = parse_uuid(ref)
+                if zaak_id is not None:
+                    result.zaak_ids.append(zaak_id)
+            else:
+                column = refs[name]
+                if column not in values:
+                    values[column] = parse_uuid(ref)
     if kind == "document":
-        content_length = entity.get(_CONTENT_LENGTH)
         values["content_type"] = entity.get(_CONTENT_TYPE)
-        values["content_length"] = parse_int(content_length)
+        values["content_length"] = parse_int(entity.get(_CONTENT_LENGTH))
     return result
 
 

@@ -26,16 +26,23 @@ def parse_datetime(value: str | None) -> dt.datetime | None:
     value = value.strip()
     if _is_null_date(value):
         return None
+    try:  # fast path: Python 3.11 reads Z, +01:00 and +0100
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        parsed = _parse_irregular(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=AMSTERDAM)
+    return parsed.astimezone(dt.UTC)
+
+
+def _parse_irregular(value: str) -> dt.datetime:
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
     value = _OFFSET_NO_COLON.sub(r"\1:\2", value) if "T" in value else value
     fraction = _FRACTION.search(value)
     if fraction and len(fraction.group(1)) > 6:  # .NET writes seven fractional digits
         value = value[: fraction.start(1)] + fraction.group(1)[:6] + value[fraction.end(1):]
-    parsed = dt.datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=AMSTERDAM)
-    return parsed.astimezone(dt.UTC)
+    return dt.datetime.fromisoformat(value)
 
 
 def parse_date(value: str | None) -> dt.date | None:
