@@ -33,6 +33,7 @@ from shared.tk.parse import ATOM, parse_page  # noqa: E402
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_sync"
 ENTRY_TAG = f"{{{ATOM}}}entry"
+LXML_REFERENCE = 120_000  # entries/s of lxml alone on the machine the targets were set on
 
 
 def lxml_alone(body: bytes) -> int:
@@ -134,7 +135,7 @@ def bench_ingest(total: int, repeat: int) -> list[dict[str, object]]:
     port = free_port()
     server = subprocess.Popen([sys.executable, str(HERE / "server.py"), str(port), str(total)], cwd=ROOT)
     try:
-        for _ in range(100):
+        for _ in range(1200):  # the server generates the whole feed before it listens
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
@@ -176,7 +177,12 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cpu, {platform.machine()}, {cpu}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"feed: {parses[0]['entries']} entries generated, served on loopback; repeats: {args.repeat} (medians)")
     print()
-    print(f"{'measure':<44}{'median':>14}{'target':>14}{'ratio':>10}")
+    # The targets assume lxml alone at about 120,000 entries/s; this shared machine is slower and
+    # noisy, so each target is also shown scaled by the lxml speed measured in this same run.
+    scale = lxml / LXML_REFERENCE
+    print(f"lxml alone here: {lxml:,.0f}/s vs {LXML_REFERENCE:,}/s reference -> targets scaled by {scale:.2f}")
+    print()
+    print(f"{'measure':<44}{'median':>14}{'target':>14}{'ratio':>10}{'scaled target':>15}{'ratio':>10}")
     rows = [
         ("lxml alone (ceiling), entries/s", lxml, None),
         ("parse + filter, entries/s", ours, 30_000),
@@ -189,7 +195,11 @@ def main() -> None:
     for name, value, target in rows:
         ratio = "" if target is None else f"{value / target:.2f}x"
         shown = f"{value:,.3f}" if value < 10 else f"{value:,.0f}"
-        print(f"{name:<44}{shown:>14}{'' if target is None else f'{target:,}':>14}{ratio:>10}")
+        scaled = target * scale if target is not None and name.endswith("/s") else None
+        line = f"{name:<44}{shown:>14}{'' if target is None else f'{target:,}':>14}{ratio:>10}"
+        if scaled is not None:
+            line += f"{scaled:>15,.0f}{value / scaled:>9.2f}x"
+        print(line)
     print()
     print("all runs:", json.dumps({"parse": parses, "ingest": ingests}, default=str))
 

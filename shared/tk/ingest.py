@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.commitments.events import commitment_changed
 from shared.db import utcnow
+from shared.tk.categories import ENTITY_TAGS
 from shared.tk.parse import FIELDS, REFS, FeedEntry
 from shared.tk.repository import MirrorRepository
 from shared.tk.values import normalise_status
@@ -89,7 +90,7 @@ def _latest_versions(entries: Sequence[FeedEntry]) -> tuple[list[FeedEntry], int
     return list(latest.values()), len(entries) - len(latest)
 
 
-def _row(kind: str, entry: FeedEntry, now: Any, columns: Sequence[str]) -> dict[str, Any]:
+def _row(entry: FeedEntry, now: Any, columns: Sequence[str]) -> dict[str, Any]:
     row = dict.fromkeys(columns)
     row.update(entry.values)
     row.update(id=entry.id, bijgewerkt=entry.bijgewerkt, verwijderd=False, skiptoken=entry.token, synced_at=now)
@@ -111,11 +112,13 @@ async def apply_page(session: AsyncSession, category: str, entries: Sequence[Fee
     outcome.bump("skipped_irrelevant", len(entries) - len(readable))
     latest, superseded = _latest_versions(readable)
     outcome.bump("skipped_older", superseded)
+    repo = MirrorRepository(session)
+    kind = ENTITY_TAGS[category]
+    ours = [e for e in latest if e.kind == kind]  # a category holds one kind; anything else is not ours
+    outcome.bump("skipped_irrelevant", len(latest) - len(ours))
+    latest = ours
     if not latest:
         return outcome
-    repo = MirrorRepository(session)
-    kind = latest[0].kind
-    latest = [e for e in latest if e.kind == kind]  # a category holds one kind; anything else is not ours
 
     if kind == "document":
         latest = await _relevant_documents(repo, latest, relevance, outcome)
@@ -128,7 +131,7 @@ async def apply_page(session: AsyncSession, category: str, entries: Sequence[Fee
             dead_rows.append({"id": entry.id, "bijgewerkt": entry.bijgewerkt, "verwijderd": True,
                               "skiptoken": entry.token, "synced_at": now})
             continue
-        row = _row(kind, entry, now, columns)
+        row = _row(entry, now, columns)
         if kind == "toezegging":
             status, known = normalise_status(row.get("status"))
             row["status_normalised"] = status
@@ -139,8 +142,8 @@ async def apply_page(session: AsyncSession, category: str, entries: Sequence[Fee
         if kind == "document":
             links[entry.id] = entry.zaak_ids
 
-    written_live = await repo.upsert(kind, live_rows, tombstones=False)
-    written_dead = await repo.upsert(kind, dead_rows, tombstones=True)
+    written_live = await repo.upsert(kind, live_rows)
+    written_dead = await repo.upsert(kind, dead_rows)
     outcome.bump("upserts", len(written_live))
     outcome.bump("deletes", len(written_dead))
     outcome.bump("skipped_older", len(live_rows) + len(dead_rows) - len(written_live) - len(written_dead))

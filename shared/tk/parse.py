@@ -117,7 +117,7 @@ class FeedEntry:
     zaak_ids: list[uuid.UUID] = field(default_factory=list)  # document -> zaak (many)
 
 
-def _skiptoken(href: str) -> int:
+def skiptoken_of(href: str) -> int:
     _, sep, rest = href.rpartition("skiptoken=")
     if not sep:
         raise MalformedPage(f"link without skiptoken: {href[:200]!r}")
@@ -146,7 +146,7 @@ def _read_entry(entry: Any) -> FeedEntry:
         tag = child.tag
         if tag == _LINK:
             if child.get("rel") == "next":
-                token = _skiptoken(child.get("href", ""))
+                token = skiptoken_of(child.get("href", ""))
         elif tag == _CONTENT:
             entity = _entity(child)
         elif tag == _TITLE:

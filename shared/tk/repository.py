@@ -58,7 +58,7 @@ class MirrorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def upsert(self, kind: str, rows: list[dict[str, Any]], *, tombstones: bool) -> list[Any]:
+    async def upsert(self, kind: str, rows: list[dict[str, Any]]) -> list[Any]:
         """Insert or update by GUID unless the stored version is newer; returns (id, nummer) of rows written.
 
         Live rows replace every content column (a feed version is the whole entity); tombstones only mark

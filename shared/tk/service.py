@@ -22,7 +22,7 @@ from shared.tk.categories import CATEGORIES, canonical_category
 from shared.tk.client import FeedUnavailable
 from shared.tk.ingest import DocumentRelevance, apply_page
 from shared.tk.models import SyncRunStatus, TkSyncRun
-from shared.tk.parse import MalformedPage, parse_page
+from shared.tk.parse import FeedEntry, MalformedPage, parse_page
 from shared.tk.repository import COUNTERS, SyncRunRepository, SyncStateRepository
 
 log = structlog.get_logger("nakoming.tk.sync")
@@ -115,26 +115,26 @@ class SyncRunner:
                         session, dossiers=self.settings.tk_dossiers, terms=self.settings.tk_terms,
                         soorten=self.settings.tk_document_soorten)
                     await session.rollback()
-            # The next page is fetched while this one is written: the feed's latency overlaps the database's.
-            next_body = asyncio.ensure_future(self._fetch(category, token, pause=False))
+            # The next page is fetched and parsed (in a thread) while this one is written, so the feed's
+            # latency and the parsing overlap the database's work.
+            next_page = asyncio.ensure_future(self._fetch(category, token, pause=False))
             try:
                 while True:
-                    body = await next_body
-                    entries = parse_page(body)
+                    entries = await next_page
                     if token is not None:
                         entries = [e for e in entries if e.token > token]  # a server that ignored skiptoken
                     if not entries:
                         break
                     last = max(e.token for e in entries)
-                    next_body = asyncio.ensure_future(self._fetch(category, last, pause=True))
+                    next_page = asyncio.ensure_future(self._fetch(category, last, pause=True))
                     await self._apply(category, summary, entries, relevance, checkpoint, last)
                     checkpoint = token = last
                     if self.progress is not None:
                         self.progress(summary)
             finally:
-                if not next_body.done():
-                    next_body.cancel()
-                await asyncio.gather(next_body, return_exceptions=True)  # never leave its error unretrieved
+                if not next_page.done():
+                    next_page.cancel()
+                await asyncio.gather(next_page, return_exceptions=True)  # never leave its error unretrieved
         except (FeedUnavailable, MalformedPage, CheckpointMoved) as exc:
             error = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # a database or programming error: fail this category, keep the others going
@@ -152,10 +152,11 @@ class SyncRunner:
         else:
             log.info("tk_sync_finished", **{k: v for k, v in summary.as_dict().items() if k != "error"})
 
-    async def _fetch(self, category: str, token: int | None, *, pause: bool) -> bytes:
+    async def _fetch(self, category: str, token: int | None, *, pause: bool) -> list[FeedEntry]:
         if pause and self.settings.tk_request_interval:
             await self.sleep(self.settings.tk_request_interval)  # polite pacing between requests
-        return await self.source.fetch_page(category, token)
+        body = await self.source.fetch_page(category, token)
+        return await asyncio.to_thread(parse_page, body)
 
     async def _apply(self, category: str, summary: RunSummary, entries: list[Any],
                      relevance: DocumentRelevance | None, expected: int | None, last: int) -> None:

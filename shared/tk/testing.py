@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from shared.tk.parse import ATOM, _skiptoken
+from shared.tk.parse import ATOM, skiptoken_of
 
 REAL_BASE = "https://gegevensmagazijn.tweedekamer.nl/SyncFeed/2.0"
 TK_NS = "http://www.tweedekamer.nl/xsd/tkData/v1-0"
@@ -127,7 +127,7 @@ def split_page(xml: bytes) -> list[tuple[int, bytes]]:
     out = []
     for entry in root.iter(f"{{{ATOM}}}entry"):
         link = next(e for e in entry.iter(f"{{{ATOM}}}link") if e.get("rel") == "next")
-        out.append((_skiptoken(link.get("href")), etree.tostring(entry)))
+        out.append((skiptoken_of(link.get("href")), etree.tostring(entry)))
     return out
 
 
@@ -152,7 +152,7 @@ class FakeFeed:
         with self.lock:
             items = self.entries.setdefault(category, [])
             for entry in entries:
-                items.append((_skiptoken(_href(entry)), entry))
+                items.append((skiptoken_of(_href(entry)), entry))
             items.sort(key=lambda item: item[0])
 
     def add_page(self, category: str, xml: bytes) -> None:
