@@ -144,3 +144,14 @@ async def test_sync_run_enqueues_and_is_recorded(client: httpx.AsyncClient, admi
     assert state["Document"]["skiptoken"] is None
     filtered = (await client.get("/v1/sync/runs", params={"category": "Document"})).json()["items"]
     assert filtered == []
+
+
+async def test_sync_run_of_several_categories_runs_them_in_dependency_order(
+        client: httpx.AsyncClient, admin: dict, queue: Any) -> None:
+    r = await client.post("/v1/sync/runs", json={"categories": ["Document", "Toezegging"]}, headers=admin)
+    assert [e["category"] for e in r.json()["enqueued"]] == ["Toezegging", "Document"]
+    await queue.drain()
+    runs = (await client.get("/v1/sync/runs", params={"sort": "started_at"})).json()["items"]
+    assert [(r["category"], r["status"]) for r in runs] == [("Toezegging", "succeeded"), ("Document", "succeeded")]
+    letter = (await client.get("/v1/tk/toezeggingen/TZ202511-041")).json()["kamerbrief_document"]
+    assert letter["nummer"] == "2026D07125"

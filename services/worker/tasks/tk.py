@@ -8,7 +8,7 @@ import structlog
 
 from services.worker.registry import SCHEDULES, Schedule, job
 from shared.tk.client import FeedClient
-from shared.tk.events import SYNC_ALL_JOB, SYNC_CATEGORY_JOB
+from shared.tk.events import SYNC_ALL_JOB, SYNC_CATEGORY_JOB, category_job_id
 from shared.tk.service import SyncRunner
 
 log = structlog.get_logger("nakoming.tk.jobs")
@@ -22,9 +22,17 @@ def _runner(ctx: dict[str, Any], trigger: str) -> SyncRunner:
 
 # keep_result=0: the job id `tk.sync_category:<Category>` must be free again as soon as a run ends.
 @job(SYNC_CATEGORY_JOB, keep_result=0, max_tries=1)
-async def sync_category(ctx: dict[str, Any], category: str, trigger: str = "api") -> dict[str, Any]:
-    """Sync one category from its checkpoint to the end of the feed (idempotent; may run more than once)."""
-    summary = await _runner(ctx, trigger).run_category(category)
+async def sync_category(ctx: dict[str, Any], category: str, trigger: str = "api",
+                        then: list[str] | None = None) -> dict[str, Any]:
+    """Sync one category from its checkpoint to the end of the feed (idempotent; may run more than once),
+    then enqueue the next category of the chain, if any."""
+    try:
+        summary = await _runner(ctx, trigger).run_category(category)
+    finally:
+        if then and ctx.get("queue") is not None:
+            following, *rest = then
+            await ctx["queue"].enqueue(SYNC_CATEGORY_JOB, job_id=category_job_id(following), category=following,
+                                       then=rest, trigger=trigger)
     return summary.as_dict()
 
 
