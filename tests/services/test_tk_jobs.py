@@ -1,0 +1,82 @@
+"""The worker jobs `tk.sync_all` and `tk.sync_category`, run by the in-process queue against a fake feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from structlog.testing import capture_logs
+
+from services.worker.context import build_context, close_context
+from services.worker.queue import InProcessQueue
+from services.worker.registry import SCHEDULES, load_all
+from shared.settings import Settings
+from shared.tk.models import TkSyncRun, TkSyncState
+from shared.tk.testing import FakeFeed, FeedServer, load_directory
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "tk"
+
+
+@pytest.fixture
+def feed() -> FakeFeed:
+    feed = FakeFeed()
+    load_directory(feed, FIXTURES)
+    return feed
+
+
+@pytest.fixture
+def feed_server(feed: FakeFeed) -> Iterator[FeedServer]:
+    with FeedServer(feed) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(engine: AsyncEngine, feed_server: FeedServer) -> Settings:
+    return Settings(environment="test", database_url=engine.url.render_as_string(hide_password=False),
+                    job_backend="inprocess", log_json=False, tk_syncfeed_url=feed_server.url, tk_request_interval=0.0,
+                    tk_max_retries=0, _env_file=None)  # type: ignore[call-arg]
+
+
+def test_sync_all_is_scheduled_on_the_interval_setting() -> None:
+    (schedule,) = [s for s in SCHEDULES if s.name == "tk.sync_all"]
+    assert schedule.setting == "tk_sync_interval"
+
+
+async def test_sync_all_job_syncs_every_category(queue: Any, session_factory: Any, feed: FakeFeed) -> None:
+    await queue.enqueue("tk.sync_all", job_id="cron:tk.sync_all")
+    await queue.drain()
+    async with session_factory() as s:
+        states = {st.category: st.skiptoken for st in (await s.execute(select(TkSyncState))).scalars()}
+        triggers = set((await s.execute(select(TkSyncRun.trigger))).scalars())
+    assert states == {"Kamerstukdossier": 9188420, "Zaak": 44512877, "Activiteit": 30110455,
+                      "Toezegging": 1844310, "Document": 20988190}
+    assert triggers == {"schedule"}
+
+
+async def test_sync_category_job(queue: Any, session_factory: Any) -> None:
+    await queue.enqueue("tk.sync_category", job_id="tk.sync_category:Zaak", category="Zaak")
+    await queue.drain()
+    async with session_factory() as s:
+        assert (await s.get(TkSyncState, "Zaak")).skiptoken == 44512877
+        assert await s.get(TkSyncState, "Toezegging") is None
+
+
+async def test_sync_all_offline_logs_clearly_and_changes_nothing(settings: Settings, connection: Any,
+                                                                 session_factory: Any) -> None:
+    offline = settings.model_copy(update={"tk_syncfeed_url": "http://127.0.0.1:9/SyncFeed/2.0"})
+    ctx = await build_context(offline, engine=connection.engine, session_factory=session_factory)
+    queue = InProcessQueue(ctx, load_all())
+    try:
+        with capture_logs() as logs:
+            await queue.enqueue("tk.sync_all", job_id="cron:tk.sync_all")
+            await queue.drain()
+    finally:
+        await queue.close()
+        await close_context(ctx)
+    assert any(e["event"] == "tk_feed_unreachable" for e in logs)
+    async with session_factory() as s:
+        assert list((await s.execute(select(TkSyncRun))).scalars()) == []
