@@ -25,7 +25,7 @@ BSN_FIELD = re.compile(r"(^|[^a-z])(bsn|burgerservicenummer|burger_service_numme
                        r"citizen_service_number|social_security_number|ssn)([^a-z]|$)", re.I)
 
 _CANDIDATE = re.compile(
-    r"(?<![\d.\-])(?:\d{9}|\d{3}[ .\-]\d{3}[ .\-]\d{3}|\d{4}[ .\-]\d{2}[ .\-]\d{3})(?![\d]|[.\-]\d)"
+    r"(?<![\d.\-])(?:\d{9}|\d{3}[ .\-]\d{3}[ .\-]\d{3}|\d{4}[ .\-]\d{2}[ .\-]\d{3})(?![\d]|[.,\-]\d)"
 )
 
 _COUNTRY_CODE = re.compile(r"(\+|00)31[ \-]?(\(0\))?[ \-]?$")
@@ -51,12 +51,14 @@ def find_bsn(text: str) -> list[int]:
 
 
 def _walk(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any, str | None]]:
+    """Every nested value with its location and, for mapping entries, its key."""
     if isinstance(value, Mapping):
         for key, item in value.items():
             yield loc + (str(key),), item, str(key)
             yield from _walk(item, loc + (str(key),))
     elif isinstance(value, list):
         for index, item in enumerate(value):
+            yield loc + (index,), item, None
             yield from _walk(item, loc + (index,))
 
 
