@@ -7,6 +7,7 @@ double-inserts; (source_system, external_id) is the backstop. One bad line never
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import uuid
 from collections.abc import Iterator
@@ -26,8 +27,8 @@ from shared.errors import BadRequest, NakomingError, NotFound
 from shared.settings import Settings
 from shared.signals.access import SignalScope
 from shared.signals.models import BatchStatus, ClientSignal, SignalBatch, SignalBatchError
-from shared.signals.privacy import pseudonymiser
-from shared.signals.schemas import SignalIn, reject_bsn
+from shared.signals.privacy import may_hold_bsn, pseudonymiser
+from shared.signals.schemas import SignalIn
 from shared.signals.service import (
     Prepared, apply_scope, insert_links, known_commitments, known_themes, prepare, provider_party_map,
     reference_errors,
@@ -37,7 +38,7 @@ log = structlog.get_logger("nakoming.signals.batches")
 
 MAX_RECORDS = 100_000
 MAX_BYTES = 64 * 1024 * 1024
-CHUNK = 2_000
+CHUNK = 5_000
 MAX_ERRORS_SHOWN = 1_000
 PROCESS_JOB = "signals.process_batch"
 FORMATS = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "application/jsonl": "ndjson",
@@ -90,15 +91,19 @@ async def create_batch(session: AsyncSession, *, body: bytes, fmt: str, actor: A
 
 
 def parse_records(body: bytes, fmt: str) -> Iterator[tuple[int, Any]]:
-    """(line number, raw record or an Exception) for every record, in order. Line numbers are 1-based."""
+    """(line number, (raw record, screened clean of BSNs) or an Exception) for every record, in order.
+    Line numbers are 1-based."""
     if fmt == "ndjson":
         for number, line in enumerate(_lines(body), start=1):
             if not line.strip():
                 continue
             try:
-                yield number, orjson.loads(line)
+                data = orjson.loads(line)
             except orjson.JSONDecodeError:
                 yield number, ValueError("not valid JSON")
+                continue
+            # Lines without anything BSN-like skip the field-by-field check (it is the costly part).
+            yield number, (data, not may_hold_bsn(line.decode("utf-8", errors="replace")))
         return
     text = body.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -113,7 +118,7 @@ def parse_records(body: bytes, fmt: str) -> Iterator[tuple[int, Any]]:
         if len(row) != len(header):
             yield number, ValueError(f"expected {len(header)} columns, got {len(row)}")
             continue
-        yield number, _csv_record(header, row)
+        yield number, (_csv_record(header, row), False)
 
 
 def _csv_record(header: list[str], row: list[str]) -> dict[str, Any]:
@@ -140,13 +145,13 @@ def _line_errors(exc: Exception, number: int) -> list[dict[str, Any]]:
              "type": "value_error"}]
 
 
-def _validate(raw: Any, number: int, scope: SignalScope) -> SignalIn:
-    if isinstance(raw, Exception):
-        raise raw
+def _validate(item: Any, number: int, scope: SignalScope) -> SignalIn:
+    if isinstance(item, Exception):
+        raise item
+    raw, screened = item
     if not isinstance(raw, dict):
         raise ValueError("a record must be a JSON object")
-    reject_bsn(raw)
-    data = SignalIn.model_validate(raw)
+    data = SignalIn.model_validate(raw, context={"bsn_screened": screened})
     apply_scope(data, scope, ["line", number])
     return data
 
@@ -155,6 +160,38 @@ def _insert_ignoring_duplicates(dialect: str) -> Any:
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ClientSignal.__table__)
     return stmt.on_conflict_do_nothing(index_elements=["source_system", "external_id"]).returning(
         ClientSignal.__table__.c.id)
+
+
+SIGNAL_COLUMNS = [c.name for c in ClientSignal.__table__.columns]
+
+
+async def _bulk_insert(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert, skipping natural keys that exist; returns the ids actually inserted."""
+    if session.bind.dialect.name != "postgresql":  # type: ignore[union-attr]
+        # executemany: one cached statement, batched by SQLAlchemy's insertmanyvalues (RETURNING kept).
+        result = await session.execute(_insert_ignoring_duplicates("sqlite"), rows)
+        return set(result.scalars())
+    # PostgreSQL: COPY into a session-local staging table, then one INSERT ... ON CONFLICT DO NOTHING.
+    raw = await _raw_connection(session)
+    await raw.execute("CREATE TEMP TABLE IF NOT EXISTS client_signals_stage "
+                      "(LIKE client_signals INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    await raw.copy_records_to_table("client_signals_stage", columns=SIGNAL_COLUMNS,
+                                    records=[tuple(_plain(row[c]) for c in SIGNAL_COLUMNS) for row in rows])
+    columns = ", ".join(f'"{c}"' for c in SIGNAL_COLUMNS)
+    inserted = await raw.fetch(f"INSERT INTO client_signals ({columns}) SELECT {columns} FROM client_signals_stage "
+                               "ON CONFLICT (source_system, external_id) DO NOTHING RETURNING id")
+    await raw.execute("TRUNCATE client_signals_stage")
+    return {r["id"] for r in inserted}
+
+
+async def _raw_connection(session: AsyncSession) -> Any:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 async def _lock(session: AsyncSession, batch_id: uuid.UUID) -> SignalBatch | None:
@@ -245,15 +282,9 @@ async def _process_chunk(session: AsyncSession, settings: Settings, batch: Signa
             continue
         seen.add(natural)
         candidates.append(p)
-    inserted_ids: set[uuid.UUID] = set()
-    if candidates:
-        stmt = _insert_ignoring_duplicates(session.bind.dialect.name)  # type: ignore[union-attr]
-        rows = [p.row for p in candidates]
-        for start in range(0, len(rows), 1000):
-            result = await session.execute(stmt.values(rows[start:start + 1000]))
-            inserted_ids.update(result.scalars())
+    inserted_ids = await _bulk_insert(session, [p.row for p in candidates]) if candidates else set()
     inserted = [p for p in candidates if p.row["id"] in inserted_ids]
-    for commitment_id in await insert_links(session, inserted):
+    for commitment_id in await insert_links(session, inserted, copy=session.bind.dialect.name == "postgresql"):  # type: ignore[union-attr]
         commitment_changed(session, commitment_id)
     if errors:
         await session.execute(insert(SignalBatchError), errors)

@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from shared.errors import ValidationFailed
 from shared.schemas import ListParams, OutModel, StrictModel, ThemeKey
@@ -68,9 +68,10 @@ class SignalIn(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_bsn(cls, data: Any) -> Any:
+    def _no_bsn(cls, data: Any, info: ValidationInfo) -> Any:
         # Before field validation, so a BSN-like field name is named as such (not as an unknown field).
-        if isinstance(data, dict):
+        # A batch screens its raw lines first and passes context {"bsn_screened": True} for clean ones.
+        if isinstance(data, dict) and not (info.context or {}).get("bsn_screened"):
             reject_bsn(data)
         return data
 

@@ -115,12 +115,20 @@ def reference_errors(prepared: Prepared, themes: set[str], commitments: set[uuid
     return errors
 
 
-async def insert_links(session: AsyncSession, items: list[Prepared]) -> set[uuid.UUID]:
-    """Theme and commitment links of freshly inserted signals; returns the commitments to recalculate."""
+async def insert_links(session: AsyncSession, items: list[Prepared], *, copy: bool = False) -> set[uuid.UUID]:
+    """Theme and commitment links of freshly inserted signals; returns the commitments to recalculate.
+
+    `copy` (PostgreSQL only) loads the theme links with COPY, for batches.
+    """
     theme_rows = [{"signal_id": p.row["id"], "theme_key": t, "received_date": p.row["received_date"]}
                   for p in items for t in p.themes]
     commitment_rows = [{"signal_id": p.row["id"], "commitment_id": c} for p in items for c in p.commitment_ids]
-    if theme_rows:
+    if theme_rows and copy:
+        raw = (await (await session.connection()).get_raw_connection()).driver_connection
+        await raw.copy_records_to_table(  # type: ignore[union-attr]
+            "client_signal_themes", columns=["signal_id", "theme_key", "received_date"],
+            records=[(r["signal_id"], r["theme_key"], r["received_date"]) for r in theme_rows])
+    elif theme_rows:
         await session.execute(insert(client_signal_themes), theme_rows)
     if commitment_rows:
         await session.execute(insert(client_signal_commitments), commitment_rows)
