@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
@@ -60,29 +60,37 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 async def claim(session: AsyncSession, *, owner: str, key: str, method: str, path: str, fp: str,
                 ttl: dt.timedelta) -> Claim:
-    """Claim `key` for this request, or say what to do instead. The caller commits."""
+    """Claim `key` for this request, or say what to do instead. The caller commits.
+
+    The common case is one statement: INSERT ... ON CONFLICT DO NOTHING RETURNING id. On PostgreSQL a
+    concurrent claim of the same key waits for ours to commit and then finds it.
+    """
     now = utcnow()
+    table = IdempotencyRecord.__table__
     for _attempt in range(3):
+        record_id = uuid.uuid4()
+        stmt = _insert(session)(table).values(
+            id=record_id, owner=owner, key=key, method=method.upper(), path=path[:500], fingerprint=fp,
+            state=PROCESSING, created_at=now, expires_at=now + ttl,
+        ).on_conflict_do_nothing(index_elements=["owner", "key"]).returning(table.c.id)
+        if (await session.execute(stmt)).scalar() is not None:
+            return Claim(record_id)
         existing = (await session.execute(
             select(IdempotencyRecord).where(IdempotencyRecord.owner == owner, IdempotencyRecord.key == key)
+            .execution_options(populate_existing=True)
         )).scalars().first()
-        if existing is not None:
-            stale = existing.expires_at <= now or (
-                existing.state == PROCESSING and existing.created_at <= now - LOCK_TIMEOUT)
-            if not stale:
-                return _decide(existing, fp)
-            await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))
-        record = IdempotencyRecord(owner=owner, key=key, method=method.upper(), path=path[:500], fingerprint=fp,
-                                   state=PROCESSING, created_at=now, expires_at=now + ttl)
-        try:
-            async with session.begin_nested():
-                session.add(record)
-                await session.flush()
-        except IntegrityError:
-            session.expunge_all()
-            continue  # someone claimed it between our read and insert: decide on theirs
-        return Claim(record.id)
+        if existing is None:
+            continue  # released or purged between the two statements: try again
+        stale = existing.expires_at <= now or (
+            existing.state == PROCESSING and existing.created_at <= now - LOCK_TIMEOUT)
+        if not stale:
+            return _decide(existing, fp)
+        await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))
     raise KeyInUse("This Idempotency-Key is being claimed by concurrent requests; retry shortly.")
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
 
 
 def _decide(existing: IdempotencyRecord, fp: str) -> Claim:

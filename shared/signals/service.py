@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit.service import Actor, record
@@ -152,15 +152,13 @@ class SignalService:
                                   await known_commitments(self.session, prepared.commitment_ids), ["body"])
         if errors:
             raise ValidationFailed("The signal refers to themes or commitments that do not exist.", errors)
-        existing = await self.repo.by_natural_key(data.source_system, data.external_id)
-        if existing is not None:
-            raise self._duplicate(existing)
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(insert(ClientSignal), [prepared.row])
-        except IntegrityError as exc:  # a concurrent insert of the same natural key
-            existing = await self.repo.by_natural_key(data.source_system, data.external_id)
-            raise self._duplicate(existing) from exc
+        # One statement; the natural key decides (a concurrent insert of the same key waits, then skips).
+        table = ClientSignal.__table__
+        inserter = postgresql.insert if self.session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
+        stmt = inserter(table).values(**prepared.row).on_conflict_do_nothing(
+            index_elements=["source_system", "external_id"]).returning(table.c.id)
+        if (await self.session.execute(stmt)).scalar() is None:
+            raise self._duplicate(await self.repo.by_natural_key(data.source_system, data.external_id))
         for commitment_id in await insert_links(self.session, [prepared]):
             commitment_changed(self.session, commitment_id)
         await record(self.session, self.actor, "signals.create", RESOURCE, [prepared.row["id"]])
