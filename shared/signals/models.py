@@ -103,6 +103,7 @@ class ClientSignal(TimestampMixin, Base):
         Index("ix_client_signals_zorgkantoor_code_received_date", "zorgkantoor_code", "received_date"),
         Index("ix_client_signals_provider_agb_received_date", "provider_agb", "received_date"),
         Index("ix_client_signals_received_date_location", "received_date", "location"),
+        Index("ix_client_signals_created_at", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -171,6 +172,28 @@ class SignalBatchError(Base):
     batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signal_batches.id", ondelete="CASCADE"), primary_key=True)
     line: Mapped[int] = mapped_column(Integer, primary_key=True)
     errors: Mapped[list[dict]] = mapped_column(JSON)
+
+
+
+class SignalCount(Base):
+    """Monthly counts per dimension value, per theme ('*' = all themes): what /stats reads for whole months
+    that have not changed since the last refresh (see shared/signals/rollup.py)."""
+
+    __tablename__ = "client_signal_counts"
+
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)  # provider | location | zorgkantoor | total
+    theme_key: Mapped[str] = mapped_column(String(60), primary_key=True)  # '*' for all signals
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)  # '' for signals without one
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class SignalCountState(Base):
+    __tablename__ = "client_signal_count_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Signals created after (refreshed_at - margin) may be missing from the counts: their months are read raw.
+    refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 from shared.commitments.models import Commitment  # noqa: E402

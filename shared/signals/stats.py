@@ -6,15 +6,13 @@ import calendar
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.signals.models import ClientSignal, client_signal_themes
+from shared.signals import rollup
+from shared.signals.models import ClientSignal, SignalCount, client_signal_themes
 from shared.signals.schemas import StatsParams, TrendParams
 from shared.stats import poisson_rise
-
-UNKNOWN = None
-
 
 def suppress(count: int, min_cell: int) -> tuple[int | str, bool]:
     if count < min_cell:
@@ -29,6 +27,75 @@ def _month(column: Any, dialect: str) -> Any:
 
 
 async def signal_stats(session: AsyncSession, params: StatsParams, min_cell: int) -> dict[str, Any]:
+    counts = await _counts(session, params)
+    items = []
+    for value in sorted(counts, key=lambda v: (v is None, v or "")):
+        shown, suppressed = suppress(counts[value], min_cell)
+        items.append({"group": value, "count": shown, "suppressed": suppressed})
+    return {"group_by": params.group_by, "from_": params.from_, "to": params.to, "theme": params.theme,
+            "kind": params.kind, "min_cell": min_cell, "items": items}
+
+
+Range = tuple[dt.date | None, dt.date | None]
+
+
+async def _counts(session: AsyncSession, params: StatsParams) -> dict[str | None, int]:
+    """Whole, unchanged months from the monthly counts; the rest (edges, fresh months) from the signals."""
+    current = await rollup.state(session)
+    if params.kind or current is None:
+        return await _raw_counts(session, params, [(params.from_, params.to)])
+    lo, hi = params.from_, params.to
+    first = None if lo is None else (lo if lo.day == 1 else rollup.next_month(lo))
+    last = None if hi is None else (
+        rollup.month_start(hi) if rollup.next_month(hi) - dt.timedelta(days=1) == hi
+        else rollup.month_start(rollup.month_start(hi) - dt.timedelta(days=1)))
+    if first is not None and last is not None and first > last:
+        return await _raw_counts(session, params, [(lo, hi)])
+    ranges: set[Range] = set()
+    if lo is not None and first != lo:
+        ranges.add((lo, first - dt.timedelta(days=1) if hi is None else min(hi, first - dt.timedelta(days=1))))
+    if hi is not None and last is not None and rollup.next_month(last) <= hi:
+        ranges.add((max(rollup.next_month(last), lo) if lo else rollup.next_month(last), hi))
+    dirty = {m for m in await rollup.changed_months(session, current.refreshed_at - rollup.MARGIN)
+             if (first is None or m >= first) and (last is None or m <= last)}
+    ranges.update((m, rollup.next_month(m) - dt.timedelta(days=1)) for m in dirty)
+    counts = await _rollup_counts(session, params, first, last, dirty)
+    if ranges:
+        for value, n in (await _raw_counts(session, params, sorted(ranges, key=str))).items():
+            counts[value] = counts.get(value, 0) + n
+    return counts
+
+
+async def _rollup_counts(session: AsyncSession, params: StatsParams, first: dt.date | None, last: dt.date | None,
+                         dirty: set[dt.date]) -> dict[str | None, int]:
+    c = SignalCount
+    if params.group_by == "theme":
+        group: Any = c.theme_key
+        conds = [c.dimension == "total", c.theme_key == params.theme if params.theme else c.theme_key != rollup.ALL]
+    elif params.group_by == "month":
+        group = c.month
+        conds = [c.dimension == "total", c.theme_key == (params.theme or rollup.ALL)]
+    else:
+        group = c.value
+        conds = [c.dimension == params.group_by, c.theme_key == (params.theme or rollup.ALL)]
+    if first is not None:
+        conds.append(c.month >= first)
+    if last is not None:
+        conds.append(c.month <= last)
+    if dirty:
+        conds.append(c.month.not_in(sorted(dirty)))
+    rows = (await session.execute(select(group, func.sum(c.n)).where(*conds).group_by(group))).all()
+    counts: dict[str | None, int] = {}
+    for value, n in rows:
+        if params.group_by == "month":
+            value = f"{value.year:04d}-{value.month:02d}" if isinstance(value, dt.date) else str(value)[:7]
+        elif params.group_by != "theme" and value == "":
+            value = None
+        counts[value] = counts.get(value, 0) + int(n)
+    return counts
+
+
+async def _raw_counts(session: AsyncSession, params: StatsParams, ranges: list[Range]) -> dict[str | None, int]:
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
     t, s = client_signal_themes.c, ClientSignal
     if params.group_by == "theme":
@@ -41,9 +108,8 @@ async def signal_stats(session: AsyncSession, params: StatsParams, min_cell: int
         if params.kind:
             stmt = stmt.join(s, s.id == t.signal_id).where(s.kind == params.kind)
     else:
-        column = {"provider": s.provider_agb, "location": s.location, "zorgkantoor": s.zorgkantoor_code,
-                  "month": _month(s.received_date, dialect)}[params.group_by]
-        group = column
+        group = {"provider": s.provider_agb, "location": s.location, "zorgkantoor": s.zorgkantoor_code,
+                 "month": _month(s.received_date, dialect)}[params.group_by]
         date_col = s.received_date
         if params.theme:
             stmt = (select(group, func.count()).select_from(client_signal_themes)
@@ -53,17 +119,14 @@ async def signal_stats(session: AsyncSession, params: StatsParams, min_cell: int
             stmt = select(group, func.count()).select_from(s)
         if params.kind:
             stmt = stmt.where(s.kind == params.kind)
-    if params.from_:
-        stmt = stmt.where(date_col >= params.from_)
-    if params.to:
-        stmt = stmt.where(date_col <= params.to)
-    rows = (await session.execute(stmt.group_by(group).order_by(group))).all()
-    items = []
-    for value, count in rows:
-        shown, suppressed = suppress(int(count), min_cell)
-        items.append({"group": value, "count": shown, "suppressed": suppressed})
-    return {"group_by": params.group_by, "from_": params.from_, "to": params.to, "theme": params.theme,
-            "kind": params.kind, "min_cell": min_cell, "items": items}
+    conds = []
+    for lo, hi in ranges:
+        parts = [date_col >= lo] if lo else []
+        parts += [date_col <= hi] if hi else []
+        conds.append(and_(*parts) if parts else true())
+    if conds:
+        stmt = stmt.where(or_(*conds))
+    return {value: int(n) for value, n in (await session.execute(stmt.group_by(group))).all()}
 
 
 def month_periods(until: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:

@@ -10,11 +10,16 @@ from services.worker.registry import SCHEDULES, Schedule, job
 from shared.db import session_scope
 from shared.signals.batches import process_batch as run_batch
 from shared.signals.retention import purge_expired as run_purge
+from shared.signals.rollup import refresh
+
+REFRESH_JOB = "signals.refresh_counts"
 
 
 @job("signals.process_batch")
 async def process_batch(ctx: dict[str, Any], batch_id: str) -> dict[str, Any]:
     batch = await run_batch(ctx["session_factory"], ctx["settings"], uuid.UUID(batch_id))
+    if batch is not None and batch.accepted and ctx.get("queue") is not None:
+        await ctx["queue"].enqueue(REFRESH_JOB, job_id=REFRESH_JOB)
     if batch is None:
         return {"batch_id": batch_id, "status": "missing"}
     return {"batch_id": batch_id, "status": str(batch.status), "accepted": batch.accepted,
@@ -27,4 +32,11 @@ async def purge_expired(ctx: dict[str, Any]) -> dict[str, int]:
         return await run_purge(session, dt.datetime.now(dt.UTC).date())
 
 
+@job(REFRESH_JOB)
+async def refresh_counts(ctx: dict[str, Any]) -> dict[str, int]:
+    async with session_scope(ctx["session_factory"]) as session:
+        return {"months": await refresh(session)}
+
+
 SCHEDULES.append(Schedule(name="signals.purge_expired", hour=3, minute=15))
+SCHEDULES.append(Schedule(name=REFRESH_JOB, every_seconds=60))
