@@ -7,6 +7,7 @@ double-inserts; (source_system, external_id) is the backstop. One bad line never
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import enum
 import io
 import uuid
@@ -41,6 +42,7 @@ MAX_BYTES = 64 * 1024 * 1024
 CHUNK = 5_000
 MAX_ERRORS_SHOWN = 1_000
 PROCESS_JOB = "signals.process_batch"
+STALL_AFTER = dt.timedelta(minutes=5)
 FORMATS = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "application/jsonl": "ndjson",
            "application/json-seq": "ndjson", "text/csv": "csv", "application/csv": "csv"}
 LIST_COLUMNS = {"themes", "commitment_ids"}
@@ -309,8 +311,9 @@ async def batch_view(session: AsyncSession, batch_id: uuid.UUID, scope: SignalSc
     }
 
 
-async def pending_batches(session: AsyncSession) -> list[uuid.UUID]:
-    """Batches not finished (for a sweep after a worker outage)."""
-    stmt = select(SignalBatch.id).where(SignalBatch.status.in_([BatchStatus.pending, BatchStatus.processing]))
+async def stalled_batches(session: AsyncSession, idle: dt.timedelta = STALL_AFTER) -> list[uuid.UUID]:
+    """Unfinished batches without progress for `idle` (the job was lost: Redis outage, worker killed)."""
+    stmt = select(SignalBatch.id).where(SignalBatch.status.in_([BatchStatus.pending, BatchStatus.processing]),
+                                        SignalBatch.updated_at < utcnow() - idle)
     return list((await session.execute(stmt)).scalars())
 

@@ -105,3 +105,28 @@ async def test_batch_rejections(client: httpx.AsyncClient, intake: dict, make_ke
     reader = await make_key(["read"])
     assert (await upload(client, reader, b"{}\n", "application/x-ndjson")).status_code == 403
     assert (await client.get(f"/v1/signals/batches/{uuid.uuid4()}", headers=intake)).status_code == 404
+
+
+async def test_stalled_batch_is_resumed_by_the_sweep(client: httpx.AsyncClient, themes: None, intake: dict,
+                                                     session_factory, queue) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from shared.audit.service import Actor
+    from shared.signals.batches import create_batch
+
+    async with session_factory() as s:  # stored, but its job never reached a worker
+        batch = await create_batch(s, body=ndjson([signal(external_id="S-1")]), fmt="ndjson", actor=Actor("t"))
+        await s.commit()
+    await queue.enqueue("signals.resume_batches")
+    await queue.drain()
+    assert (await client.get(f"/v1/signals/batches/{batch.id}", headers=intake)).json()["status"] == "pending"
+    async with session_factory() as s:
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+        await s.execute(update(SignalBatch).where(SignalBatch.id == batch.id).values(updated_at=old))
+        await s.commit()
+    await queue.enqueue("signals.resume_batches")
+    await queue.drain()
+    got = (await client.get(f"/v1/signals/batches/{batch.id}", headers=intake)).json()
+    assert got["status"] == "done" and got["accepted"] == 1
