@@ -6,12 +6,14 @@ double-inserts; (source_system, external_id) is the backstop. One bad line never
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import enum
 import io
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -24,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.audit.service import Actor, record
 from shared.commitments.events import commitment_changed
 from shared.db import session_scope, utcnow
-from shared.errors import BadRequest, NakomingError, NotFound
+from shared.errors import BadRequest, NakomingError, NotFound, field_error
+from shared.jobs import JobQueue, take_pending_jobs
 from shared.settings import Settings
 from shared.signals.access import SignalScope
 from shared.signals.models import BatchStatus, ClientSignal, SignalBatch, SignalBatchError
@@ -204,32 +207,48 @@ async def _lock(session: AsyncSession, batch_id: uuid.UUID) -> SignalBatch | Non
 
 
 async def process_batch(factory: async_sessionmaker[AsyncSession], settings: Settings, batch_id: uuid.UUID,
-                        *, chunk_size: int = CHUNK) -> SignalBatch | None:
+                        *, chunk_size: int = CHUNK, queue: JobQueue | None = None) -> SignalBatch | None:
+    """Process (or resume) a batch. Validation of the next chunk runs in a thread while the current chunk
+    is written, so parsing and database work overlap. Jobs the chunks trigger go to `queue` after commit."""
     async with session_scope(factory) as session:
         batch = await _lock(session, batch_id)
         if batch is None or batch.status in (BatchStatus.done, BatchStatus.failed) or batch.body is None:
             return batch
         batch.status = BatchStatus.processing
-        body, fmt, start = batch.body, batch.format, batch.processed_lines
+        body, fmt = batch.body, batch.format
         scope = await _scope_of(session, batch)
         actor = Actor(name=f"batch:{batch.id}", key_id=batch.key_id, party_id=batch.party_id,
                       request_id=batch.request_id)
-    pseudo = pseudonymiser(settings)
+        context = ChunkContext(batch_id, scope, pseudonymiser(settings), settings,
+                               await provider_party_map(session), await known_themes(session, None))
+        position = batch.processed_lines
     records = list(parse_records(body, fmt))
-    position = start
-    while position < len(records):
-        chunk = records[position:position + chunk_size]
+
+    def validate_at(start: int) -> asyncio.Task[tuple[int, Validated]]:
+        chunk = records[start:start + chunk_size]
+        return asyncio.ensure_future(asyncio.to_thread(lambda: (start, _validate_chunk(chunk, context))))
+
+    ahead = validate_at(position) if position < len(records) else None
+    while ahead is not None:
+        start, validated = await ahead
+        ahead = None
         async with session_scope(factory) as session:
             batch = await _lock(session, batch_id)
-            if batch is None or batch.processed_lines != position:
-                # Another run moved on (or the batch is gone): continue from its cursor, never redo a chunk.
-                if batch is None or batch.status == BatchStatus.done:
-                    return batch
+            if batch is None or batch.status == BatchStatus.done:
+                return batch
+            if batch.processed_lines != start:
+                # Another run moved on: continue from its cursor, never redo a chunk.
                 position = batch.processed_lines
+                ahead = validate_at(position) if position < len(records) else None
                 continue
-            await _process_chunk(session, settings, batch, chunk, scope, pseudo)
-            batch.processed_lines = position + len(chunk)
-        position += len(chunk)
+            following = start + chunk_size
+            if following < len(records):
+                ahead = validate_at(following)
+            await _write_chunk(session, batch, validated, context)
+            batch.processed_lines = min(following, len(records))
+            pending = take_pending_jobs(session)
+        for job in pending if queue is not None else []:
+            await queue.enqueue(job.name, job_id=job.job_id, **job.kwargs)  # type: ignore[union-attr]
     async with session_scope(factory) as session:
         batch = await _lock(session, batch_id)
         if batch is None or batch.status == BatchStatus.done:
@@ -245,6 +264,51 @@ async def process_batch(factory: async_sessionmaker[AsyncSession], settings: Set
     return batch
 
 
+@dataclass(frozen=True)
+class ChunkContext:
+    batch_id: uuid.UUID
+    scope: SignalScope
+    pseudo: Any
+    settings: Settings
+    provider_parties: dict[str, uuid.UUID]
+    themes: set[str]  # the controlled list, read once per run
+
+
+@dataclass
+class Validated:
+    prepared: list[tuple[int, Prepared]]
+    errors: list[dict[str, Any]]
+    duplicates: int
+
+
+def _validate_chunk(chunk: list[tuple[int, Any]], ctx: ChunkContext) -> Validated:
+    """Everything that needs no database: parsing, validation, scope, pseudonyms, themes, in-chunk dedupe."""
+    prepared: list[tuple[int, Prepared]] = []
+    errors: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    duplicates = 0
+    for number, raw in chunk:
+        try:
+            data = _validate(raw, number, ctx.scope)
+        except (ValidationError, NakomingError, ValueError) as exc:
+            errors.append({"batch_id": ctx.batch_id, "line": number, "errors": _line_errors(exc, number)})
+            continue
+        item = prepare(data, pseudo=ctx.pseudo, settings=ctx.settings, provider_parties=ctx.provider_parties,
+                       batch_id=ctx.batch_id)
+        unknown = [field_error(["line", number, "themes", i], f"unknown theme {key!r}; GET /v1/themes lists them",
+                               "enum") for i, key in enumerate(item.themes) if key not in ctx.themes]
+        if unknown:
+            errors.append({"batch_id": ctx.batch_id, "line": number, "errors": unknown})
+            continue
+        natural = (item.row["source_system"], item.row["external_id"])
+        if natural in seen:
+            duplicates += 1
+            continue
+        seen.add(natural)
+        prepared.append((number, item))
+    return Validated(prepared, errors, duplicates)
+
+
 async def _scope_of(session: AsyncSession, batch: SignalBatch) -> SignalScope:
     from shared.parties.models import Party
 
@@ -256,42 +320,24 @@ async def _scope_of(session: AsyncSession, batch: SignalBatch) -> SignalScope:
     return SignalScope(False, party.id, party.zorgkantoor_code, party.agb_code)
 
 
-async def _process_chunk(session: AsyncSession, settings: Settings, batch: SignalBatch,
-                         chunk: list[tuple[int, Any]], scope: SignalScope, pseudo: Any) -> None:
-    valid: list[tuple[int, SignalIn]] = []
-    errors: list[dict[str, Any]] = []
-    for number, raw in chunk:
-        try:
-            valid.append((number, _validate(raw, number, scope)))
-        except (ValidationError, NakomingError, ValueError) as exc:
-            errors.append({"batch_id": batch.id, "line": number, "errors": _line_errors(exc, number)})
-    parties = await provider_party_map(session, [d.provider_agb for _, d in valid if d.provider_agb])
-    prepared = [(n, prepare(d, pseudo=pseudo, settings=settings, provider_parties=parties, batch_id=batch.id))
-                for n, d in valid]
-    themes = await known_themes(session, [t for _, p in prepared for t in p.themes])
-    commitments = await known_commitments(session, [c for _, p in prepared for c in p.commitment_ids])
+async def _write_chunk(session: AsyncSession, batch: SignalBatch, validated: Validated, ctx: ChunkContext) -> None:
+    errors = list(validated.errors)
+    commitments = await known_commitments(session, [c for _, p in validated.prepared for c in p.commitment_ids])
     candidates: list[Prepared] = []
-    seen: set[tuple[str, str]] = set()
-    duplicates = 0
-    for number, p in prepared:
-        problems = reference_errors(p, themes, commitments, ["line", number])
+    for number, p in validated.prepared:
+        problems = reference_errors(p, ctx.themes, commitments, ["line", number])
         if problems:
             errors.append({"batch_id": batch.id, "line": number, "errors": problems})
-            continue
-        natural = (p.row["source_system"], p.row["external_id"])
-        if natural in seen:
-            duplicates += 1
-            continue
-        seen.add(natural)
-        candidates.append(p)
+        else:
+            candidates.append(p)
     inserted_ids = await _bulk_insert(session, [p.row for p in candidates]) if candidates else set()
     inserted = [p for p in candidates if p.row["id"] in inserted_ids]
     for commitment_id in await insert_links(session, inserted, copy=session.bind.dialect.name == "postgresql"):  # type: ignore[union-attr]
         commitment_changed(session, commitment_id)
     if errors:
-        await session.execute(insert(SignalBatchError), errors)
+        await session.execute(insert(SignalBatchError), sorted(errors, key=lambda e: e["line"]))
     batch.accepted += len(inserted)
-    batch.duplicate += duplicates + len(candidates) - len(inserted)
+    batch.duplicate += validated.duplicates + len(candidates) - len(inserted)
     batch.rejected += len(errors)
 
 

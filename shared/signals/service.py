@@ -92,7 +92,10 @@ async def provider_party_map(session: AsyncSession, agb_codes: Iterable[str] | N
     return {code: pid for code, pid in (await session.execute(stmt)).all()}
 
 
-async def known_themes(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+async def known_themes(session: AsyncSession, keys: Iterable[str] | None) -> set[str]:
+    """Which of `keys` are themes (None: the whole controlled list)."""
+    if keys is None:
+        return set((await session.execute(select(Theme.key))).scalars())
     wanted = list(set(keys))
     if not wanted:
         return set()

@@ -18,7 +18,7 @@ REFRESH_JOB = "signals.refresh_counts"
 
 @job("signals.process_batch")
 async def process_batch(ctx: dict[str, Any], batch_id: str) -> dict[str, Any]:
-    batch = await run_batch(ctx["session_factory"], ctx["settings"], uuid.UUID(batch_id))
+    batch = await run_batch(ctx["session_factory"], ctx["settings"], uuid.UUID(batch_id), queue=ctx.get("queue"))
     if batch is not None and batch.accepted and ctx.get("queue") is not None:
         await ctx["queue"].enqueue(REFRESH_JOB, job_id=REFRESH_JOB)
     if batch is None:
