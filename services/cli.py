@@ -15,9 +15,11 @@ app = typer.Typer(help="Nakoming: follow-up of Dutch care policy.", no_args_is_h
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="The bundled seed dataset.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+signals_app = typer.Typer(help="Client signals: batches and retention.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(keys_app, name="keys")
+app.add_typer(signals_app, name="signals")
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -78,6 +80,23 @@ def keys_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id."
         typer.echo("no such active key", err=True)
         raise typer.Exit(1)
     typer.echo("revoked")
+
+
+@signals_app.command("purge")
+def signals_purge() -> None:
+    """Delete signals past their retention date now (what the nightly job does); audited by count."""
+    from services.embedded import purge_signals
+
+    counts = asyncio.run(purge_signals(_settings()))
+    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@signals_app.command("process-batch")
+def signals_process_batch(batch_id: Annotated[uuid.UUID, typer.Argument(help="The batch's id.")]) -> None:
+    """Process (or resume) an uploaded batch in this process, e.g. after a worker outage."""
+    from services.embedded import process_signal_batch
+
+    typer.echo(asyncio.run(process_signal_batch(_settings(), batch_id)))
 
 
 @app.command("run")

@@ -54,6 +54,28 @@ async def revoke_key(settings: Settings, key_id: uuid.UUID) -> bool:
     return await _with_session(settings, lambda session: revoke(session, key_id))
 
 
+async def purge_signals(settings: Settings) -> dict[str, int]:
+    import datetime as dt
+
+    from shared.signals.retention import purge_expired
+
+    return await _with_session(settings, lambda session: purge_expired(session, dt.datetime.now(dt.UTC).date()))
+
+
+async def process_signal_batch(settings: Settings, batch_id: uuid.UUID) -> str:
+    from shared.db import create_engine, create_session_factory
+    from shared.signals.batches import process_batch
+
+    engine = create_engine(settings.database_url)
+    try:
+        batch = await process_batch(create_session_factory(engine), settings, batch_id)
+    finally:
+        await engine.dispose()
+    if batch is None:
+        return "no such batch"
+    return f"{batch.status}: accepted {batch.accepted}, duplicate {batch.duplicate}, rejected {batch.rejected}"
+
+
 async def prepare_embedded(settings: Settings) -> dict[str, int]:
     """Migrate the database and load the seed dataset when it holds no commitments yet."""
     engine = create_engine(settings.database_url)

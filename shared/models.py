@@ -10,3 +10,6 @@ from shared.recommendations.models import Recommendation  # noqa: F401
 from shared.sources.models import Source  # noqa: F401
 from shared.themes.models import Theme  # noqa: F401
 from shared.tk.models import TkActiviteit, TkDocument, TkKamerstukdossier, TkSyncRun, TkSyncState, TkToezegging, TkZaak  # noqa: F401
+from shared.signals.models import ClientSignal, SignalBatch, SignalBatchError, SignalCount, SignalCountState  # noqa: F401
+from shared.idempotency.models import IdempotencyRecord  # noqa: F401
+from shared.audit.models import AuditEntry  # noqa: F401
