@@ -9,3 +9,4 @@ from shared.parties.models import Party  # noqa: F401
 from shared.recommendations.models import Recommendation  # noqa: F401
 from shared.sources.models import Source  # noqa: F401
 from shared.themes.models import Theme  # noqa: F401
+from shared.status.models import StatusHistory, StatusOverride  # noqa: F401
