@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.errors import install_error_handlers
 from services.api.middleware import RequestIdMiddleware
-from services.api.routers import commitments, health, milestones, resources, themes
+from services.api.routers import commitments, health, milestones, resources, status, themes
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
 from shared.logging import configure_logging
@@ -84,7 +84,7 @@ def create_app(
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
-    for router in (health.router, commitments.router, resources.recommendations, resources.actions,
+    for router in (health.router, commitments.router, status.router, resources.recommendations, resources.actions,
                    milestones.router, resources.parties, resources.sources, themes.router):
         app.include_router(router)
     return app

@@ -1,1 +1,2 @@
 """Task modules, one per domain; importing this package registers them all."""
+from services.worker.tasks import status  # noqa: F401
