@@ -171,12 +171,11 @@ def planned_value(milestone: MilestoneInput, on: dt.date) -> float | None:
 
 
 def projected_value(milestone: MilestoneInput, points: list[MeasurementInput]) -> float | None:
-    """Least-squares line through the baseline and the measurements, read off at the due date."""
-    series: dict[dt.date, float] = {}
-    if milestone.baseline_value is not None and milestone.baseline_date is not None:
-        series[milestone.baseline_date] = milestone.baseline_value
-    for point in points:
-        series[point.date] = point.value
+    """Least-squares line through the measurements, read off at the due date; with a single measurement
+    the line from the baseline to it (None when there is no second point)."""
+    series: dict[dt.date, float] = {point.date: point.value for point in points}
+    if len(series) == 1 and milestone.baseline_value is not None and milestone.baseline_date is not None:
+        series.setdefault(milestone.baseline_date, milestone.baseline_value)
     if len(series) < 2:
         return None
     origin = min(series)
