@@ -129,6 +129,31 @@ def serve_api(
                 log_config=None, access_log=False, proxy_headers=True)
 
 
+@app.command("sync")
+def sync(
+    category: Annotated[Optional[list[str]], typer.Option("--category", "-c", help="Category to sync (repeatable); all when omitted: Kamerstukdossier, Zaak, Activiteit, Toezegging, Document.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
+) -> None:
+    """Sync the TK SyncFeed mirror now, in this process (the same job the worker runs)."""
+    from rich.console import Console
+
+    from services.sync import run_sync, summary_table
+
+    try:
+        summaries = asyncio.run(run_sync(_settings(), category, show_progress=progress))
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    import sys
+
+    Console(width=None if sys.stdout.isatty() else 160).print(summary_table(summaries))
+    for summary in summaries:
+        if summary.error:
+            typer.echo(f"{summary.category}: {summary.error}", err=True)
+    if any(s.status == "failed" for s in summaries):
+        raise typer.Exit(1)
+
+
 @app.command("worker")
 def worker() -> None:
     """Run the arq worker (jobs and schedules) against NAKOMING_REDIS_URL."""

@@ -10,3 +10,4 @@ from shared.recommendations.models import Recommendation  # noqa: F401
 from shared.sources.models import Source  # noqa: F401
 from shared.themes.models import Theme  # noqa: F401
 from shared.status.models import StatusHistory, StatusOverride  # noqa: F401
+from shared.tk.models import TkActiviteit, TkDocument, TkKamerstukdossier, TkSyncRun, TkSyncState, TkToezegging, TkZaak  # noqa: F401

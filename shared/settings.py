@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     tk_backoff_base: float = Field(default=1.0, ge=0)
     tk_backoff_max: float = Field(default=60.0, ge=0)
     tk_request_interval: float = Field(default=0.5, ge=0, description="polite pause between feed requests")
+    # Extra document kinds always kept (e.g. "Brief regering", so a fulfilment letter named later is there).
+    tk_document_soorten: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Toezeggingen of this ministry that match tk_terms are offered as suggested commitments.
+    tk_suggestion_ministerie: str = "Volksgezondheid, Welzijn en Sport"
 
     due_soon_days: int = Field(default=30, ge=0)
     stale_action_days: int = Field(default=90, ge=1)
@@ -61,7 +65,7 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _parse_lists(cls, data: dict) -> dict:
-        for name in ("cors_origins", "tk_dossiers", "tk_terms"):
+        for name in ("cors_origins", "tk_dossiers", "tk_terms", "tk_document_soorten"):
             for key in (name, name.upper(), f"NAKOMING_{name.upper()}"):
                 if key in data:
                     data[key] = _split_csv(data[key])

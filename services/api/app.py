@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.api.errors import install_error_handlers
 from services.api.middleware import RequestIdMiddleware
 from services.api.routers import commitments, health, milestones, resources, status, themes
+from services.api.routers import tk as tk_routes
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
 from shared.logging import configure_logging
@@ -76,7 +77,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=[{"name": t} for t in (
-            "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "health")],
+            "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "tk", "sync",
+            "health")],
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -85,7 +87,8 @@ def create_app(
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
     for router in (health.router, commitments.router, status.router, resources.recommendations, resources.actions,
-                   milestones.router, resources.parties, resources.sources, themes.router):
+                   milestones.router, resources.parties, resources.sources, themes.router,
+                   tk_routes.tk, tk_routes.sync):
         app.include_router(router)
     return app
 

@@ -13,6 +13,8 @@ from typing import Any
 JobFunc = Callable[..., Awaitable[Any]]
 
 FUNCTIONS: dict[str, JobFunc] = {}
+# Per-job arq options (e.g. keep_result=0, so a job id can be enqueued again as soon as the job ends).
+OPTIONS: dict[str, dict[str, Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,13 @@ class Schedule:
 SCHEDULES: list[Schedule] = []
 
 
-def job(name: str) -> Callable[[JobFunc], JobFunc]:
+def job(name: str, **options: Any) -> Callable[[JobFunc], JobFunc]:
     def register(func: JobFunc) -> JobFunc:
         if name in FUNCTIONS and FUNCTIONS[name] is not func:
             raise RuntimeError(f"job {name} registered twice")
         FUNCTIONS[name] = func
+        if options:
+            OPTIONS[name] = options
         return func
 
     return register

@@ -9,7 +9,7 @@ from arq.worker import func
 
 from services.worker.context import build_context, close_context
 from services.worker.queue import ArqQueue, redis_settings
-from services.worker.registry import SCHEDULES, Schedule, load_all
+from services.worker.registry import OPTIONS, SCHEDULES, Schedule, load_all
 from services.worker.serialization import job_deserializer, job_serializer
 from shared.logging import configure_logging
 from shared.settings import get_settings
@@ -48,7 +48,7 @@ def _when(schedule: Schedule, settings: Any) -> dict[str, Any]:
 
 
 class WorkerSettings:
-    functions = [func(f, name=name) for name, f in load_all().items()]
+    functions = [func(f, name=name, **OPTIONS.get(name, {})) for name, f in load_all().items()]
     cron_jobs = _cron_jobs()
     on_startup = on_startup
     on_shutdown = on_shutdown

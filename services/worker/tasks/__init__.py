@@ -1,2 +1,3 @@
 """Task modules, one per domain; importing this package registers them all."""
 from services.worker.tasks import status  # noqa: F401
+from services.worker.tasks import tk  # noqa: F401,E402

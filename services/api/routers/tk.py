@@ -1,0 +1,88 @@
+"""TK mirror (toezeggingen, documents, suggestions) and the sync runs behind it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from services.api.deps import Admin, ReadDb, Reader, WriteDb, get_settings
+from services.api.errors import problem_responses
+from shared.pagination import Page
+from shared.settings import Settings
+from shared.tk.categories import canonical_category
+from shared.tk.events import request_sync
+from shared.tk.queries import TkQueries
+from shared.tk.schemas import (
+    DocumentFilters,
+    DocumentOut,
+    Nummer,
+    SuggestionFilters,
+    SuggestionOut,
+    SyncRunAccepted,
+    SyncRunFilters,
+    SyncRunOut,
+    SyncRunRequest,
+    SyncStateList,
+    ToezeggingFilters,
+    ToezeggingOut,
+)
+
+tk = APIRouter(prefix="/v1/tk", tags=["tk"])
+sync = APIRouter(prefix="/v1/sync", tags=["sync"])
+
+
+@tk.get("/toezeggingen", operation_id="tk-toezeggingen-list", response_model=Page[ToezeggingOut],
+        responses=problem_responses(400, 401, 403, 422))
+async def list_toezeggingen(db: ReadDb, _: Reader, params: Annotated[ToezeggingFilters, Query()]) -> Any:
+    """Toezeggingen in the TK mirror (deleted ones are not listed), newest change first."""
+    items, cursor = await TkQueries(db).list_toezeggingen(params)
+    return {"items": items, "next_cursor": cursor}
+
+
+@tk.get("/toezeggingen/{nummer}", operation_id="tk-toezeggingen-get", response_model=ToezeggingOut,
+        responses=problem_responses(401, 403, 404, 422))
+async def get_toezegging(nummer: Nummer, db: ReadDb, _: Reader) -> Any:
+    """One toezegging by its TK nummer, with the fulfilment letter when it is known."""
+    return await TkQueries(db).get_toezegging(nummer)
+
+
+@tk.get("/documents", operation_id="tk-documents-list", response_model=Page[DocumentOut],
+        responses=problem_responses(400, 401, 403, 422))
+async def list_documents(db: ReadDb, _: Reader, params: Annotated[DocumentFilters, Query()]) -> Any:
+    """Relevant TK documents in the mirror (watched dossiers, fulfilment letters, watched terms)."""
+    items, cursor = await TkQueries(db).list_documents(params)
+    return {"items": items, "next_cursor": cursor}
+
+
+@tk.get("/suggestions", operation_id="tk-suggestions-list", response_model=Page[SuggestionOut],
+        responses=problem_responses(400, 401, 403, 422))
+async def list_suggestions(db: ReadDb, _: Reader, settings: Annotated[Settings, Depends(get_settings)],
+                           params: Annotated[SuggestionFilters, Query()]) -> Any:
+    """Toezeggingen of the watched ministry matching the watched terms that no commitment follows yet."""
+    items, cursor = await TkQueries(db).suggestions(params, settings)
+    return {"items": items, "next_cursor": cursor}
+
+
+@sync.post("/runs", operation_id="sync-runs-create", response_model=SyncRunAccepted, status_code=202,
+           responses=problem_responses(400, 401, 403, 422))
+async def create_sync_run(db: WriteDb, _: Admin, body: SyncRunRequest | None = None) -> Any:
+    """Enqueue a sync of the given categories (all when omitted); one job per category."""
+    categories = [canonical_category(c) for c in body.categories] if body and body.categories else None
+    enqueued = request_sync(db, categories, trigger="api")
+    return {"enqueued": [{"category": c, "job_id": j} for c, j in enqueued]}
+
+
+@sync.get("/runs", operation_id="sync-runs-list", response_model=Page[SyncRunOut],
+          responses=problem_responses(400, 401, 403, 422))
+async def list_sync_runs(db: ReadDb, _: Reader, params: Annotated[SyncRunFilters, Query()]) -> Any:
+    """Recorded sync runs, newest first."""
+    rows, cursor = await TkQueries(db).list_runs(params)
+    return {"items": [SyncRunOut.model_validate(r) for r in rows], "next_cursor": cursor}
+
+
+@sync.get("/state", operation_id="sync-state-get", response_model=SyncStateList,
+          responses=problem_responses(401, 403))
+async def get_sync_state(db: ReadDb, _: Reader) -> Any:
+    """Per category: checkpoint (skiptoken), last success, last error and counts."""
+    return {"items": await TkQueries(db).state(), "next_cursor": None}

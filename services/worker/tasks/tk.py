@@ -1,0 +1,44 @@
+"""TK SyncFeed jobs: one category per job id, and the scheduled run over every category."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from services.worker.registry import SCHEDULES, Schedule, job
+from shared.tk.client import FeedClient
+from shared.tk.events import SYNC_ALL_JOB, SYNC_CATEGORY_JOB
+from shared.tk.service import SyncRunner
+
+log = structlog.get_logger("nakoming.tk.jobs")
+
+
+def _runner(ctx: dict[str, Any], trigger: str) -> SyncRunner:
+    settings = ctx["settings"]
+    return SyncRunner(ctx["session_factory"], FeedClient.from_settings(ctx["http"], settings), settings,
+                      queue=ctx.get("queue"), trigger=trigger)
+
+
+# keep_result=0: the job id `tk.sync_category:<Category>` must be free again as soon as a run ends.
+@job(SYNC_CATEGORY_JOB, keep_result=0, max_tries=1)
+async def sync_category(ctx: dict[str, Any], category: str, trigger: str = "api") -> dict[str, Any]:
+    """Sync one category from its checkpoint to the end of the feed (idempotent; may run more than once)."""
+    summary = await _runner(ctx, trigger).run_category(category)
+    return summary.as_dict()
+
+
+@job(SYNC_ALL_JOB, keep_result=0, max_tries=1)
+async def sync_all(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scheduled sync of every category, in dependency order; skipped with a clear log line when offline."""
+    runner = _runner(ctx, "schedule")
+    client = runner.source
+    assert isinstance(client, FeedClient)
+    if not await client.reachable():
+        log.warning("tk_feed_unreachable", url=client.base_url,
+                    detail="TK SyncFeed not reachable; keeping the local mirror, will try again at the next schedule")
+        return []
+    return [summary.as_dict() for summary in await runner.run()]
+
+
+SCHEDULES.append(Schedule(SYNC_ALL_JOB, setting="tk_sync_interval"))

@@ -1,0 +1,300 @@
+"""Every query of the TK mirror: bulk upserts that never let an older version win, the checkpoint, runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.commitments.models import Commitment
+from shared.crud import Repository, text_filter
+from shared.db import utcnow
+from shared.pagination import SortField, Sorting
+from shared.tk.models import (
+    SyncRunStatus,
+    TkActiviteit,
+    TkDocument,
+    TkKamerstukdossier,
+    TkSyncRun,
+    TkSyncState,
+    TkToezegging,
+    TkZaak,
+    tk_document_zaken,
+)
+
+MODELS: dict[str, Any] = {
+    "toezegging": TkToezegging,
+    "document": TkDocument,
+    "zaak": TkZaak,
+    "activiteit": TkActiviteit,
+    "kamerstukdossier": TkKamerstukdossier,
+}
+
+_BOOKKEEPING = ("id", "bijgewerkt", "verwijderd", "skiptoken", "synced_at")
+COUNTERS = ("pages", "entries", "upserts", "deletes", "skipped_older", "skipped_irrelevant", "unknown_status")
+
+# SQLite's default limit is 32766 bound parameters per statement.
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _dialect_insert(session: AsyncSession, table: Table) -> Any:
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+class MirrorRepository:
+    """Writes of the sync: one instance per page transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def upsert(self, kind: str, rows: list[dict[str, Any]], *, tombstones: bool) -> list[Any]:
+        """Insert or update by GUID unless the stored version is newer; returns (id, nummer) of rows written.
+
+        Live rows replace every content column (a feed version is the whole entity); tombstones only mark
+        the row deleted, so the last known content stays for history.
+        """
+        if not rows:
+            return []
+        table: Table = MODELS[kind].__table__
+        columns = list(rows[0].keys())
+        written: list[Any] = []
+        for chunk in _chunks(rows):
+            stmt = _dialect_insert(self.session, table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c.id],
+                set_={name: stmt.excluded[name] for name in columns if name != "id"},
+                where=table.c.bijgewerkt <= stmt.excluded.bijgewerkt,
+            ).returning(table.c.id, table.c.nummer)
+            result = await self.session.execute(stmt, list(chunk))
+            written.extend(result.all())
+        return written
+
+    async def replace_document_zaken(self, links: dict[uuid.UUID, list[uuid.UUID]]) -> None:
+        if not links:
+            return
+        ids = list(links)
+        for chunk in _chunks(ids):
+            await self.session.execute(delete(tk_document_zaken).where(tk_document_zaken.c.document_id.in_(chunk)))
+        rows = [{"document_id": doc, "zaak_id": zaak} for doc, zaken in links.items() for zaak in dict.fromkeys(zaken)]
+        for chunk in _chunks(rows):
+            await self.session.execute(insert(tk_document_zaken), list(chunk))
+
+    async def existing_ids(self, kind: str, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        model = MODELS[kind]
+        found: set[uuid.UUID] = set()
+        ids = list(ids)
+        for chunk in _chunks(ids):
+            found.update((await self.session.execute(select(model.id).where(model.id.in_(chunk)))).scalars())
+        return found
+
+    async def resolve_kamerbrieven(self, *, toezegging_ids: Sequence[uuid.UUID] = (),
+                                   document_nummers: Sequence[str] = ()) -> list[str]:
+        """Point toezeggingen at their fulfilment letter (by document number); returns the nummers touched."""
+        doc = TkDocument.__table__.alias("d")
+        t = TkToezegging.__table__
+        letter = (
+            select(doc.c.id)
+            .where(doc.c.nummer == t.c.kamerbrief_nakoming, doc.c.verwijderd.is_(False))
+            .order_by(doc.c.bijgewerkt.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        touched: list[str] = []
+        for column, values in ((t.c.id, list(toezegging_ids)), (t.c.kamerbrief_nakoming, list(document_nummers))):
+            for chunk in _chunks(values):
+                stmt = (update(t).where(column.in_(chunk)).values(kamerbrief_document_id=letter)
+                        .returning(t.c.nummer))
+                touched.extend(n for n in (await self.session.execute(stmt)).scalars() if n)
+        return touched
+
+    async def commitments_following(self, nummers: Iterable[str]) -> list[uuid.UUID]:
+        nummers = sorted(set(nummers))
+        found: list[uuid.UUID] = []
+        for chunk in _chunks(nummers):
+            stmt = select(Commitment.id).where(Commitment.tk_toezegging_nummer.in_(chunk))
+            found.extend((await self.session.execute(stmt)).scalars())
+        return found
+
+    # Relevance inputs -------------------------------------------------------------------
+    async def dossier_ids(self, nummers: Iterable[str]) -> set[uuid.UUID]:
+        stmt = select(TkKamerstukdossier.id).where(TkKamerstukdossier.nummer.in_(list(nummers)),
+                                                    TkKamerstukdossier.verwijderd.is_(False))
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def zaak_ids_in(self, dossier_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        ids = list(dossier_ids)
+        if not ids:
+            return set()
+        stmt = select(TkZaak.id).where(TkZaak.kamerstukdossier_id.in_(ids))
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def kamerbrief_nummers(self) -> set[str]:
+        stmt = select(TkToezegging.kamerbrief_nakoming).where(TkToezegging.kamerbrief_nakoming.is_not(None)).distinct()
+        return set((await self.session.execute(stmt)).scalars())
+
+
+class SyncStateRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def ensure(self, category: str) -> TkSyncState:
+        stmt = _dialect_insert(self.session, TkSyncState.__table__).values(
+            category=category, updated_at=utcnow()).on_conflict_do_nothing(index_elements=["category"])
+        await self.session.execute(stmt)
+        state = await self.session.get(TkSyncState, category, populate_existing=True)
+        assert state is not None
+        return state
+
+    async def get(self, category: str) -> TkSyncState | None:
+        return await self.session.get(TkSyncState, category, populate_existing=True)
+
+    async def all(self) -> list[TkSyncState]:
+        return list((await self.session.execute(select(TkSyncState))).scalars())
+
+    async def advance(self, category: str, expected: int | None, new: int, counts: dict[str, int]) -> bool:
+        """Move the checkpoint (compare-and-set): False when another run moved it first."""
+        t = TkSyncState.__table__
+        values: dict[str, Any] = {"skiptoken": new, "updated_at": utcnow()}
+        values.update({name: t.c[name] + counts.get(name, 0) for name in COUNTERS})
+        stmt = update(t).where(t.c.category == category, t.c.skiptoken.is_not_distinct_from(expected)).values(**values)
+        result = await self.session.execute(stmt)
+        return result.rowcount == 1
+
+    async def record_outcome(self, category: str, *, error: str | None) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"updated_at": now}
+        if error is None:
+            values.update(last_success_at=now, last_error=None)
+        else:
+            values.update(last_error=error[:4000], last_error_at=now)
+        await self.session.execute(update(TkSyncState).where(TkSyncState.category == category).values(**values))
+
+    async def reset(self, category: str, skiptoken: int | None) -> None:
+        await self.session.execute(update(TkSyncState).where(TkSyncState.category == category)
+                                   .values(skiptoken=skiptoken, updated_at=utcnow()))
+
+
+class SyncRunRepository(Repository[TkSyncRun]):
+    model = TkSyncRun
+    resource = "sync run"
+    sorting = Sorting(
+        fields={"started_at": SortField(TkSyncRun.started_at, "datetime"),
+                "category": SortField(TkSyncRun.category, "str")},
+        id_column=TkSyncRun.id,
+        default="-started_at",
+    )
+
+    async def abandon_stale(self, category: str) -> int:
+        """Runs left `running` by a process that died are closed as abandoned."""
+        stmt = (update(TkSyncRun).where(TkSyncRun.category == category, TkSyncRun.status == SyncRunStatus.running)
+                .values(status=SyncRunStatus.abandoned, finished_at=utcnow(),
+                        error="the process running it stopped before it finished"))
+        return (await self.session.execute(stmt)).rowcount or 0
+
+    async def add_counts(self, run_id: uuid.UUID, counts: dict[str, int], end_token: int) -> None:
+        t = TkSyncRun.__table__
+        values: dict[str, Any] = {name: t.c[name] + counts.get(name, 0) for name in COUNTERS}
+        values["end_token"] = end_token
+        await self.session.execute(update(t).where(t.c.id == run_id).values(**values))
+
+    async def finish(self, run_id: uuid.UUID, status: SyncRunStatus, error: str | None) -> None:
+        await self.session.execute(update(TkSyncRun).where(TkSyncRun.id == run_id).values(
+            status=status, finished_at=utcnow(), error=error[:4000] if error else None,
+            errors=TkSyncRun.errors + (1 if error else 0)))
+
+
+class ToezeggingRepository(Repository[TkToezegging]):
+    model = TkToezegging
+    resource = "toezegging"
+    sorting = Sorting(
+        fields={"bijgewerkt": SortField(TkToezegging.bijgewerkt, "datetime"),
+                "nummer": SortField(TkToezegging.nummer, "str", nullable=True),
+                "datum_nakoming": SortField(TkToezegging.datum_nakoming, "date", nullable=True)},
+        id_column=TkToezegging.id,
+        default="-bijgewerkt",
+    )
+
+    def base_query(self) -> Any:
+        return select(TkToezegging).where(TkToezegging.verwijderd.is_(False))
+
+    async def by_nummer(self, nummer: str) -> TkToezegging | None:
+        stmt = self.base_query().where(TkToezegging.nummer == nummer).order_by(TkToezegging.bijgewerkt.desc()).limit(1)
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def documents_by_id(self, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, TkDocument]:
+        wanted = [i for i in set(ids) if i is not None]
+        if not wanted:
+            return {}
+        rows = (await self.session.execute(select(TkDocument).where(TkDocument.id.in_(wanted)))).scalars()
+        return {d.id: d for d in rows}
+
+    async def linked_commitments(self, nummers: Iterable[str | None]) -> dict[str, uuid.UUID]:
+        wanted = [n for n in set(nummers) if n]
+        if not wanted:
+            return {}
+        stmt = select(Commitment.tk_toezegging_nummer, Commitment.id).where(Commitment.tk_toezegging_nummer.in_(wanted))
+        return {n: i for n, i in (await self.session.execute(stmt)).all()}
+
+    def suggestion_conditions(self, ministerie: str, terms: Sequence[str]) -> list[Any]:
+        linked = select(Commitment.id).where(Commitment.tk_toezegging_nummer == TkToezegging.nummer).exists()
+        conditions: list[Any] = [~linked, TkToezegging.nummer.is_not(None)]
+        if ministerie:
+            conditions.append(text_filter(ministerie, TkToezegging.ministerie))
+        if terms:
+            conditions.append(or_(*(text_filter(term, TkToezegging.tekst) for term in terms)))
+        return conditions
+
+
+class DocumentRepository(Repository[TkDocument]):
+    model = TkDocument
+    resource = "document"
+    sorting = Sorting(
+        fields={"bijgewerkt": SortField(TkDocument.bijgewerkt, "datetime"),
+                "nummer": SortField(TkDocument.nummer, "str", nullable=True),
+                "datum": SortField(TkDocument.datum, "date", nullable=True)},
+        id_column=TkDocument.id,
+        default="-bijgewerkt",
+    )
+
+    def base_query(self) -> Any:
+        return select(TkDocument).where(TkDocument.verwijderd.is_(False))
+
+    def in_dossier(self, nummer: str) -> Any:
+        dossiers = select(TkKamerstukdossier.id).where(TkKamerstukdossier.nummer == nummer)
+        via_zaak = (select(tk_document_zaken.c.document_id)
+                    .join(TkZaak, TkZaak.id == tk_document_zaken.c.zaak_id)
+                    .where(TkZaak.kamerstukdossier_id.in_(dossiers)))
+        return or_(TkDocument.kamerstukdossier_id.in_(dossiers), TkDocument.id.in_(via_zaak))
+
+    async def zaken_of(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+        wanted = list(set(ids))
+        out: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in wanted}
+        if wanted:
+            stmt = select(tk_document_zaken.c.document_id, tk_document_zaken.c.zaak_id).where(
+                tk_document_zaken.c.document_id.in_(wanted)).order_by(tk_document_zaken.c.zaak_id)
+            for doc, zaak in (await self.session.execute(stmt)).all():
+                out[doc].append(zaak)
+        return out
+
+    async def dossier_nummers(self, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str | None]:
+        wanted = [i for i in set(ids) if i is not None]
+        if not wanted:
+            return {}
+        stmt = select(TkKamerstukdossier.id, TkKamerstukdossier.nummer).where(TkKamerstukdossier.id.in_(wanted))
+        return {i: n for i, n in (await self.session.execute(stmt)).all()}
+
+
+def changed_since(column: Any, since: dt.datetime | None) -> list[Any]:
+    return [column >= since] if since is not None else []
+
