@@ -11,3 +11,6 @@ from shared.sources.models import Source  # noqa: F401
 from shared.themes.models import Theme  # noqa: F401
 from shared.status.models import StatusHistory, StatusOverride  # noqa: F401
 from shared.tk.models import TkActiviteit, TkDocument, TkKamerstukdossier, TkSyncRun, TkSyncState, TkToezegging, TkZaak  # noqa: F401
+from shared.signals.models import ClientSignal, SignalBatch, SignalBatchError  # noqa: F401
+from shared.idempotency.models import IdempotencyRecord  # noqa: F401
+from shared.audit.models import AuditEntry  # noqa: F401

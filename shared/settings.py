@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     min_cell: int = Field(default=5, ge=1)
     rate_limit_per_minute: int = Field(default=600, ge=1)
+    signal_retention_days: int = Field(default=730, ge=1, description="default retention after received_date")
 
     @model_validator(mode="before")
     @classmethod

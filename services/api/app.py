@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.errors import install_error_handlers
 from services.api.middleware import RequestIdMiddleware
-from services.api.routers import commitments, health, milestones, resources, status, themes
+from services.api import idempotency
+from services.api.ratelimit import RateLimiter
+from services.api.routers import audit, commitments, health, milestones, resources, signals, status, themes
 from services.api.routers import tk as tk_routes
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
@@ -54,6 +56,8 @@ def create_app(
         if queue is None:
             app.state.queue = await _default_queue(settings, app)
             owned.append(app.state.queue)
+        app.state.rate_limiter = RateLimiter.from_url(settings.redis_url, settings.rate_limit_per_minute)
+        owned.append(app.state.rate_limiter)
         scheduler = None
         if run_schedules:
             from services.worker.scheduler import InProcessScheduler
@@ -78,17 +82,18 @@ def create_app(
         lifespan=lifespan,
         openapi_tags=[{"name": t} for t in (
             "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "tk", "sync",
-            "health")],
+            "signals", "audit", "health")],
     )
     app.state.settings = settings
     install_error_handlers(app)
+    idempotency.install(app)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
     for router in (health.router, commitments.router, status.router, resources.recommendations, resources.actions,
                    milestones.router, resources.parties, resources.sources, themes.router,
-                   tk_routes.tk, tk_routes.sync):
+                   tk_routes.tk, tk_routes.sync, signals.router, audit.router):
         app.include_router(router)
     return app
 

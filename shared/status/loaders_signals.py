@@ -4,30 +4,23 @@ A commitment's signals are the distinct signals that carry one of its themes (fr
 provider, when the commitment has an owner) or that are linked to it directly. The index is built once
 per run from the signals in the recent + baseline windows, then answers every commitment from memory,
 so a full recalculation does not run one query per commitment.
-
-Kept in its own module: until the signals tables exist in the database, it yields no counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Date, String, Uuid, column, select, table
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
 from shared.status.inputs import SignalCounts, Thresholds
-from shared.status.loaders_tk import has_tables
 
-client_signals = table("client_signals", column("id"), column("received_date", Date),
-                       column("provider_party_id", Uuid))
-client_signal_themes = table("client_signal_themes", column("signal_id"), column("theme_key", String))
-client_signal_commitments = table("client_signal_commitments", column("signal_id"),
-                                  column("commitment_id", Uuid))
+client_signals = ClientSignal.__table__
 
 
 @dataclass
@@ -35,7 +28,6 @@ class SignalIndex:
     as_of: dt.date
     recent_days: int
     baseline_days: int
-    available: bool = True
     # theme -> provider (None = any) -> (recent signal ids, baseline signal ids)
     by_theme: dict[str, dict[Any, tuple[set[Any], set[Any]]]] = field(default_factory=dict)
     by_commitment: dict[uuid.UUID, tuple[set[Any], set[Any]]] = field(default_factory=dict)
@@ -80,9 +72,7 @@ class SignalIndex:
             baseline |= pair[1]
         return recent, baseline
 
-    def counts(self, commitment_id: uuid.UUID, themes: Iterable[str], owner: uuid.UUID | None) -> SignalCounts | None:
-        if not self.available:
-            return None
+    def counts(self, commitment_id: uuid.UUID, themes: Iterable[str], owner: uuid.UUID | None) -> SignalCounts:
         theme_key = tuple(sorted(themes))
         direct = self.by_commitment.get(commitment_id)
         if direct:
@@ -105,13 +95,11 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
                              commitment_ids: Iterable[uuid.UUID] | None = None) -> SignalIndex:
     """Signals in the two windows; restricted to `themes` / `commitment_ids` when given (single recalcs)."""
     index = SignalIndex(as_of, thresholds.signal_recent_days, thresholds.signal_baseline_days)
-    if not await has_tables(session, "client_signals", "client_signal_themes", "client_signal_commitments"):
-        index.available = False
-        return index
     s, st, sc = client_signals.c, client_signal_themes.c, client_signal_commitments.c
     window = (s.received_date > index.baseline_start, s.received_date <= as_of)
     theme_query = select(s.id, s.received_date, s.provider_party_id, st.theme_key).join(
-        client_signal_themes, st.signal_id == s.id).where(*window)
+        client_signal_themes, st.signal_id == s.id).where(
+            st.received_date > index.baseline_start, st.received_date <= as_of)
     if themes is not None:
         theme_list = sorted(set(themes))
         theme_query = theme_query.where(st.theme_key.in_(theme_list)) if theme_list else None

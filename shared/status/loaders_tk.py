@@ -9,22 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.status.inputs import TkDocumentInput, TkInput
 from shared.tk.models import TkDocument, TkToezegging
-
-
-async def has_tables(session: AsyncSession, *names: str) -> bool:
-    """Whether the tables exist (cached on the session: one catalogue query per unit of work)."""
-    cache: dict[str, bool] = session.info.setdefault("status_has_table", {})
-    missing = [n for n in names if n not in cache]
-    if missing:
-        conn = await session.connection()
-        found = await conn.run_sync(lambda sync: {n: inspect(sync).has_table(n) for n in missing})
-        cache.update(found)
-    return all(cache[n] for n in names)
 
 
 async def load_tk(session: AsyncSession, nummers: Iterable[str]) -> dict[str, TkInput]:

@@ -1,0 +1,100 @@
+"""`Idempotency-Key` as a dependency for any POST: `idem: Idempotent` (required) or `OptionalIdempotent`.
+
+The handler stores its response with `await idem.respond(db, status, payload)`; a repeat of the same
+request gets that response replayed (header `Idempotent-Replayed: true`) without running the handler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.deps import Caller
+from shared.errors import BadRequest
+from shared.idempotency import service as store
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+class IdempotentReplay(Exception):
+    def __init__(self, stored: store.StoredResponse) -> None:
+        self.stored = stored
+
+
+@dataclass
+class Idempotency:
+    key: str | None
+    record_id: uuid.UUID | None
+
+    async def respond(self, db: AsyncSession, status: int, payload: Any, *, location: str | None = None,
+                      resource_id: uuid.UUID | None = None) -> Response:
+        body = orjson.dumps(jsonable_encoder(payload))
+        if self.record_id is not None:
+            await store.complete(db, self.record_id, status=status, body=body, location=location,
+                                 resource_id=resource_id)
+        headers = {"Location": location} if location else None
+        return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _dependency(required: bool):
+    async def idempotency(request: Request, principal: Caller) -> AsyncIterator[Idempotency]:
+        key = request.headers.get(HEADER)
+        if key is None:
+            if required:
+                raise BadRequest(f"This operation needs an {HEADER} header (a unique value per request, e.g. a "
+                                 "UUID); repeat it to retry safely.",
+                                 errors=[{"loc": ["header", HEADER], "msg": "missing", "type": "missing"}])
+            yield Idempotency(None, None)
+            return
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise BadRequest(f"{HEADER} must be 1-{MAX_KEY_LENGTH} characters.",
+                             errors=[{"loc": ["header", HEADER], "msg": "invalid", "type": "value_error"}])
+        body = await request.body()
+        settings = request.app.state.settings
+        owner = str(principal.key_id) if principal.key_id else "anonymous"
+        async with request.app.state.session_factory() as session:
+            try:
+                result = await store.claim(
+                    session, owner=owner, key=key, method=request.method, path=request.url.path,
+                    fp=store.fingerprint(request.method, request.url.path, body),
+                    ttl=dt.timedelta(hours=settings.idempotency_ttl_hours))
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        if result.replay is not None:
+            raise IdempotentReplay(result.replay)
+        try:
+            yield Idempotency(key, result.record_id)
+        except BaseException:
+            async with request.app.state.session_factory() as session:
+                await store.release(session, result.record_id)  # type: ignore[arg-type]
+                await session.commit()
+            raise
+
+    return idempotency
+
+
+Idempotent = Annotated[Idempotency, Depends(_dependency(True), scope="function")]
+OptionalIdempotent = Annotated[Idempotency, Depends(_dependency(False), scope="function")]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(IdempotentReplay)
+    async def _replay(_request: Request, exc: IdempotentReplay) -> Response:
+        headers = {"Idempotent-Replayed": "true"}
+        if exc.stored.location:
+            headers["Location"] = exc.stored.location
+        return Response(exc.stored.body, status_code=exc.stored.status, media_type="application/json",
+                        headers=headers)

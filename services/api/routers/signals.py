@@ -1,0 +1,108 @@
+"""Client signals: intake (single and batch), scoped reads, and suppressed aggregates."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from services.api.deps import Caller, ReadDb, Reader, WriteDb, require
+from services.api.errors import problem_responses
+from services.api.idempotency import Idempotent, OptionalIdempotent
+from services.api.ratelimit import RateLimited
+from shared.audit.service import Actor
+from shared.auth.service import Principal, Scope
+from shared.errors import Forbidden, Unauthorized
+from shared.jobs import defer_job
+from shared.pagination import Page
+from shared.signals import batches
+from shared.signals.access import scope_for
+from shared.signals.schemas import (
+    BatchOut, SignalFilters, SignalIn, SignalOut, StatsOut, StatsParams, TrendOut, TrendParams,
+)
+from shared.signals.service import SignalService
+from shared.signals.stats import signal_stats, signal_trends
+
+router = APIRouter(prefix="/v1/signals", tags=["signals"], dependencies=[RateLimited])
+
+SignalWriter = Annotated[Principal, Depends(require(Scope.signals_write))]
+SignalReader = Annotated[Principal, Depends(require(Scope.signals_read))]
+
+
+def actor_of(request: Request, principal: Principal) -> Actor:
+    return Actor(name=principal.name, key_id=principal.key_id, party_id=principal.party_id,
+                 request_id=getattr(request.state, "request_id", None))
+
+
+async def _service(request: Request, db: Any, principal: Principal) -> SignalService:
+    return SignalService(db, request.app.state.settings, await scope_for(db, principal), actor_of(request, principal))
+
+
+@router.post("", operation_id="signals-create", response_model=SignalOut, status_code=201,
+             responses=problem_responses(400, 401, 403, 409, 422, 429))
+async def create_signal(request: Request, principal: SignalWriter, idem: Idempotent, body: SignalIn,
+                        db: WriteDb) -> Response:
+    """Register one client signal (needs an Idempotency-Key header; a repeat replays the first response)."""
+    out = await (await _service(request, db, principal)).create(body)
+    return await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
+
+
+@router.post("/batches", operation_id="signal-batches-create", response_model=BatchOut, status_code=202,
+             responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/x-ndjson": {"schema": {"type": "string"}},
+                 "text/csv": {"schema": {"type": "string"}}}}})
+async def create_batch(request: Request, principal: SignalWriter, idem: OptionalIdempotent,
+                       db: WriteDb) -> Response:
+    """Upload up to 100,000 signals as NDJSON or CSV; stored at once, processed by the worker (202)."""
+    fmt = batches.format_of(request.headers.get("content-type"))
+    await scope_for(db, principal)  # a key bound to a party without codes cannot write signals at all
+    batch = await batches.create_batch(db, body=await request.body(), fmt=fmt, actor=actor_of(request, principal))
+    defer_job(db, batches.PROCESS_JOB, job_id=f"{batches.PROCESS_JOB}:{batch.id}", batch_id=str(batch.id))
+    view = await batches.batch_view(db, batch.id, await scope_for(db, principal))
+    return await idem.respond(db, 202, BatchOut.model_validate(view), location=f"/v1/signals/batches/{batch.id}",
+                              resource_id=batch.id)
+
+
+@router.get("/batches/{batch_id}", operation_id="signal-batches-get", response_model=BatchOut,
+            responses=problem_responses(401, 403, 404, 422, 429))
+async def get_batch(batch_id: uuid.UUID, request: Request, principal: Caller, db: ReadDb) -> Any:
+    """A batch's progress: counts accepted / duplicate / rejected and the per-line errors."""
+    if principal.is_anonymous:
+        raise Unauthorized("This operation needs an API key with scope 'signals:write' or 'signals:read'.")
+    if not (principal.has(Scope.signals_write) or principal.has(Scope.signals_read)):
+        raise Forbidden("The API key lacks scope 'signals:write' or 'signals:read'.")
+    return await batches.batch_view(db, batch_id, await scope_for(db, principal))
+
+
+@router.get("/stats", operation_id="signals-stats", response_model=StatsOut, response_model_by_alias=True,
+            responses=problem_responses(401, 403, 422, 429))
+async def signal_statistics(params: Annotated[StatsParams, Query()], db: ReadDb, _: Reader,
+                            request: Request) -> Any:
+    """Signal counts per theme, provider, location, zorgkantoor or month; small cells shown as '<N'."""
+    return await signal_stats(db, params, request.app.state.settings.min_cell)
+
+
+@router.get("/trends", operation_id="signals-trends", response_model=TrendOut,
+            responses=problem_responses(401, 403, 422, 429))
+async def signal_trend(params: Annotated[TrendParams, Query()], db: ReadDb, _: Reader, request: Request) -> Any:
+    """Monthly counts, the baseline rate and whether the last period is a significant rise."""
+    return await signal_trends(db, params, request.app.state.settings.min_cell)
+
+
+@router.get("", operation_id="signals-list", response_model=Page[SignalOut],
+            responses=problem_responses(400, 401, 403, 422, 429))
+async def list_signals(request: Request, principal: SignalReader, params: Annotated[SignalFilters, Query()],
+                       db: WriteDb) -> Any:
+    """Signals visible to this key (its own party's, or all for staff), one page at a time; audited."""
+    items, cursor = await (await _service(request, db, principal)).list(params)
+    return {"items": items, "next_cursor": cursor}
+
+
+@router.get("/{signal_id}", operation_id="signals-get", response_model=SignalOut,
+            responses=problem_responses(401, 403, 404, 422, 429))
+async def get_signal(signal_id: uuid.UUID, request: Request, principal: SignalReader, db: WriteDb) -> Any:
+    """One signal, when visible to this key (404 otherwise, whether or not it exists); audited."""
+    return await (await _service(request, db, principal)).get(signal_id)

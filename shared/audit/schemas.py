@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from shared.schemas import ListParams, OutModel
+
+
+class AuditOut(OutModel):
+    id: uuid.UUID
+    at: dt.datetime
+    actor: str
+    key_id: uuid.UUID | None
+    party_id: uuid.UUID | None
+    action: str = Field(examples=["signals.read"])
+    resource: str = Field(examples=["client_signal"])
+    record_ids: list[str]
+    record_count: int
+    request_id: str | None
+    detail: dict[str, Any] | None
+
+
+class AuditFilters(ListParams):
+    action: Annotated[str, StringConstraints(max_length=60)] | None = None
+    resource: Annotated[str, StringConstraints(max_length=60)] | None = None
+    key_id: uuid.UUID | None = None
+    record_id: uuid.UUID | None = Field(default=None, description="Entries that name this record.")
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None

@@ -1,0 +1,39 @@
+"""Append-only audit of access to sensitive data. Entries are added to the caller's unit of work, so a
+write and its audit entry commit together (and a rolled-back write leaves no entry)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.audit.models import AuditEntry
+from shared.db import new_id, utcnow
+
+MAX_IDS = 1000  # a list call names at most a page; bulk jobs are audited by count
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    key_id: uuid.UUID | None = None
+    party_id: uuid.UUID | None = None
+    request_id: str | None = None
+
+
+SYSTEM = Actor(name="system")
+
+
+async def record(session: AsyncSession, actor: Actor, action: str, resource: str,
+                 record_ids: Iterable[Any] = (), *, count: int | None = None,
+                 detail: dict[str, Any] | None = None) -> None:
+    ids = [str(i) for i in record_ids]
+    await session.execute(insert(AuditEntry).values(
+        id=new_id(), at=utcnow(), actor=actor.name[:200], key_id=actor.key_id, party_id=actor.party_id,
+        action=action, resource=resource, record_ids=ids[:MAX_IDS],
+        record_count=count if count is not None else len(ids), request_id=actor.request_id, detail=detail,
+    ))

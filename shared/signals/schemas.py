@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from shared.errors import ValidationFailed
+from shared.schemas import ListParams, OutModel, StrictModel, ThemeKey
+from shared.signals.models import (
+    BatchStatus, ReporterRole, SignalChannel, SignalKind, SignalOutcome, SignalSeverity, SignalStatus,
+)
+from shared.signals.privacy import bsn_violations
+
+AgbCode = Annotated[str, StringConstraints(pattern=r"^\d{8}$"), Field(description="AGB code (8 digits).",
+                                                                         examples=["12345678"])]
+ZorgkantoorCode = Annotated[str, StringConstraints(pattern=r"^\d{4}$"),
+                            Field(description="Zorgkantoor (UZOVI) code (4 digits).", examples=["5521"])]
+SourceSystem = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class BsnRejected(ValidationFailed):
+    type_slug, title = "bsn-rejected", "BSN not accepted"
+
+
+def reject_bsn(data: Any, loc: tuple[str | int, ...] = ("body",)) -> None:
+    errors = bsn_violations(data, loc)
+    if errors:
+        where = ", ".join(".".join(map(str, e["loc"])) for e in errors[:5])
+        raise BsnRejected(f"The request holds what looks like a BSN (citizen service number) at {where}; "
+                          "this service may not store one. Remove it and send the request again.", errors)
+
+
+class SignalIn(StrictModel):
+    source_system: SourceSystem = Field(description="The system the signal comes from; with external_id the "
+                                        "natural key.", examples=["fokus-klachten"])
+    external_id: ExternalId = Field(examples=["KL-2026-0042"])
+    kind: SignalKind
+    channel: SignalChannel | None = None
+    themes: list[ThemeKey] = Field(default_factory=list, max_length=12,
+                                   description="Theme keys from GET /v1/themes (controlled list).")
+    severity: SignalSeverity | None = None
+    received_date: dt.date
+    occurred_date: dt.date | None = None
+    provider_agb: AgbCode | None = None
+    location: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    zorgkantoor_code: ZorgkantoorCode | None = None
+    reporter_role: ReporterRole | None = None
+    anonymous: bool = False
+    status: SignalStatus = SignalStatus.ontvangen
+    outcome: SignalOutcome | None = None
+    extension_recorded: bool = Field(default=False, description="The Wkkgz judgement term was extended by 4 weeks.")
+    commitment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    summary: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    client_reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
+        Field(default=None, description="The source's client reference; stored only as a keyed pseudonym. "
+              "Never a BSN."))
+    retention_date: dt.date | None = Field(default=None, description="Delete after this date; default "
+                                           "received_date + NAKOMING_SIGNAL_RETENTION_DAYS.")
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "source_system": "fokus-klachten", "external_id": "KL-2026-0042", "kind": "klacht", "channel": "email",
+        "themes": ["bejegening"], "severity": "middel", "received_date": "2026-02-02", "provider_agb": "12345678",
+        "location": "Fokus Utrecht", "zorgkantoor_code": "5521", "reporter_role": "client",
+        "summary": "Assistentie kwam niet op tijd."}]}}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bsn(cls, data: Any) -> Any:
+        # Before field validation, so a BSN-like field name is named as such (not as an unknown field).
+        if isinstance(data, dict):
+            reject_bsn(data)
+        return data
+
+    @field_validator("themes")
+    @classmethod
+    def _unique_themes(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("commitment_ids")
+    @classmethod
+    def _unique_commitments(cls, value: list[uuid.UUID]) -> list[uuid.UUID]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SignalIn":
+        if self.occurred_date and self.occurred_date > self.received_date:
+            raise ValueError("occurred_date is after received_date")
+        if self.anonymous and self.client_reference:
+            raise ValueError("an anonymous signal has no client_reference")
+        if self.retention_date and self.retention_date < self.received_date:
+            raise ValueError("retention_date is before received_date")
+        return self
+
+
+class SignalOut(OutModel):
+    id: uuid.UUID
+    source_system: str
+    external_id: str
+    kind: SignalKind
+    channel: SignalChannel | None
+    themes: list[str]
+    severity: SignalSeverity | None
+    received_date: dt.date
+    occurred_date: dt.date | None
+    provider_agb: str | None
+    provider_party_id: uuid.UUID | None
+    location: str | None
+    zorgkantoor_code: str | None
+    reporter_role: ReporterRole | None
+    anonymous: bool
+    status: SignalStatus
+    outcome: SignalOutcome | None
+    judgement_due_date: dt.date | None = Field(description="Wkkgz: received + 6 weeks (+4 with an extension); "
+                                               "complaints only.")
+    extension_recorded: bool
+    commitment_ids: list[uuid.UUID]
+    summary: str | None
+    client_pseudonym: str | None = Field(description="HMAC-SHA256 of the client reference.")
+    pseudonym_key_version: int | None
+    retention_date: dt.date
+    batch_id: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, obj: Any, *, themes: list[str] | None = None,
+                   commitment_ids: list[uuid.UUID] | None = None) -> "SignalOut":
+        data = {name: getattr(obj, name) for name in cls.model_fields if name not in {"themes", "commitment_ids"}}
+        data["themes"] = themes if themes is not None else [t.key for t in obj.themes]
+        data["commitment_ids"] = commitment_ids if commitment_ids is not None else [c.id for c in obj.commitments]
+        return cls.model_validate(data)
+
+
+class SignalFilters(ListParams):
+    kind: SignalKind | None = None
+    status: SignalStatus | None = None
+    theme: ThemeKey | None = None
+    provider_agb: AgbCode | None = None
+    zorgkantoor_code: ZorgkantoorCode | None = None
+    location: Annotated[str, StringConstraints(max_length=200)] | None = None
+    source_system: SourceSystem | None = None
+    external_id: ExternalId | None = None
+    commitment_id: uuid.UUID | None = None
+    batch_id: uuid.UUID | None = None
+    received_from: dt.date | None = Field(default=None, description="Received on or after this date.")
+    received_to: dt.date | None = Field(default=None, description="Received on or before this date.")
+
+
+class BatchLineError(OutModel):
+    line: int
+    errors: list[dict[str, Any]]
+
+
+class BatchOut(OutModel):
+    id: uuid.UUID
+    format: Literal["ndjson", "csv"]
+    status: BatchStatus
+    total_lines: int = Field(description="Records in the upload (a CSV header is not a record).")
+    processed_lines: int
+    accepted: int
+    duplicate: int
+    rejected: int
+    errors: list[BatchLineError] = Field(default_factory=list, description="Per-line errors (first 1,000).")
+    errors_truncated: bool = False
+    failure: str | None = None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+GroupBy = Literal["theme", "provider", "location", "zorgkantoor", "month"]
+
+
+class StatsParams(StrictModel):
+    group_by: GroupBy = "theme"
+    from_: dt.date | None = Field(default=None, alias="from", description="Received on or after this date.")
+    to: dt.date | None = Field(default=None, description="Received on or before this date.")
+    theme: ThemeKey | None = None
+    kind: SignalKind | None = None
+
+    model_config = {"populate_by_name": True}
+
+
+class StatsCell(OutModel):
+    group: str | None = Field(description="The group's value (theme key, AGB code, location, zorgkantoor code or "
+                              "YYYY-MM); null for signals without one.")
+    count: int | str = Field(description="Exact count, or '<N' when under NAKOMING_MIN_CELL.")
+    suppressed: bool
+
+
+class StatsOut(OutModel):
+    group_by: str
+    from_: dt.date | None = Field(serialization_alias="from")
+    to: dt.date | None
+    theme: str | None
+    kind: str | None
+    min_cell: int
+    items: list[StatsCell]
+
+
+class TrendParams(StrictModel):
+    theme: ThemeKey | None = None
+    provider: AgbCode | None = Field(default=None, description="Provider AGB code.")
+    months: int = Field(default=12, ge=2, le=60, description="Number of calendar months, the last one included.")
+    until: dt.date | None = Field(default=None, description="End of the last period (default today).")
+
+
+class TrendPeriod(OutModel):
+    period: str
+    start: dt.date
+    end: dt.date
+    count: int | str
+    suppressed: bool
+
+
+class TrendRise(OutModel):
+    significant: bool
+    p_value: float
+    expected: float
+    reason: str
+
+
+class TrendOut(OutModel):
+    theme: str | None
+    provider: str | None
+    min_cell: int
+    periods: list[TrendPeriod]
+    baseline_rate_per_day: float = Field(description="Signals per day over the periods before the last one.")
+    baseline_per_period: float = Field(description="The baseline rate scaled to the last period's length.")
+    last_period: TrendPeriod
+    rise: TrendRise

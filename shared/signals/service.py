@@ -1,0 +1,190 @@
+"""Signal intake and reads: the rules (privacy, scoping, Wkkgz terms, references). Never commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.audit.service import Actor, record
+from shared.commitments.events import commitment_changed
+from shared.commitments.models import Commitment
+from shared.db import new_id, utcnow
+from shared.errors import DuplicateKey, Forbidden, NotFound, ValidationFailed, field_error
+from shared.parties.models import Party
+from shared.settings import Settings
+from shared.signals.access import SignalScope
+from shared.signals.models import (
+    ClientSignal, SignalKind, client_signal_commitments, client_signal_themes,
+)
+from shared.signals.privacy import Pseudonymiser, pseudonymiser
+from shared.signals.repository import SignalRepository
+from shared.signals.schemas import SignalFilters, SignalIn, SignalOut
+from shared.themes.models import Theme
+
+JUDGEMENT_TERM = dt.timedelta(weeks=6)
+JUDGEMENT_EXTENSION = dt.timedelta(weeks=4)
+RESOURCE = "client_signal"
+
+
+def judgement_due(kind: SignalKind, received: dt.date, extended: bool) -> dt.date | None:
+    """Wkkgz: a complaint gets a written judgement within 6 weeks, once extendable by 4 weeks."""
+    if kind != SignalKind.klacht:
+        return None
+    return received + JUDGEMENT_TERM + (JUDGEMENT_EXTENSION if extended else dt.timedelta(0))
+
+
+@dataclass
+class Prepared:
+    row: dict[str, Any]
+    themes: list[str]
+    commitment_ids: list[uuid.UUID]
+
+
+def apply_scope(data: SignalIn, scope: SignalScope, loc: list[str | int]) -> None:
+    """A party-bound key writes only its own signals; its own code is filled in when left out."""
+    if scope.unrestricted:
+        return
+    if scope.zorgkantoor_code and data.zorgkantoor_code is None and not (scope.agb_code and data.provider_agb):
+        data.zorgkantoor_code = scope.zorgkantoor_code
+    if scope.agb_code and data.provider_agb is None and not (
+            scope.zorgkantoor_code and data.zorgkantoor_code == scope.zorgkantoor_code):
+        data.provider_agb = scope.agb_code
+    if not scope.allows(zorgkantoor_code=data.zorgkantoor_code, provider_agb=data.provider_agb):
+        raise Forbidden("This key may only write signals of its own party (its zorgkantoor or AGB code).",
+                        errors=[field_error(loc, "not your party", "scope")])
+
+
+def prepare(data: SignalIn, *, pseudo: Pseudonymiser, settings: Settings, provider_parties: dict[str, uuid.UUID],
+            batch_id: uuid.UUID | None = None) -> Prepared:
+    now = utcnow()
+    row = {
+        "id": new_id(), "source_system": data.source_system, "external_id": data.external_id, "kind": data.kind,
+        "channel": data.channel, "severity": data.severity, "received_date": data.received_date,
+        "occurred_date": data.occurred_date, "provider_agb": data.provider_agb,
+        "provider_party_id": provider_parties.get(data.provider_agb) if data.provider_agb else None,
+        "location": data.location, "zorgkantoor_code": data.zorgkantoor_code, "reporter_role": data.reporter_role,
+        "anonymous": data.anonymous, "status": data.status, "outcome": data.outcome,
+        "client_pseudonym": pseudo(data.client_reference) if data.client_reference else None,
+        "pseudonym_key_version": pseudo.version if data.client_reference else None,
+        "summary": data.summary,
+        "judgement_due_date": judgement_due(data.kind, data.received_date, data.extension_recorded),
+        "extension_recorded": data.extension_recorded,
+        "retention_date": data.retention_date or data.received_date + dt.timedelta(days=settings.signal_retention_days),
+        "batch_id": batch_id, "created_at": now, "updated_at": now,
+    }
+    return Prepared(row, list(data.themes), list(data.commitment_ids))
+
+
+async def provider_party_map(session: AsyncSession, agb_codes: Iterable[str] | None = None) -> dict[str, uuid.UUID]:
+    stmt = select(Party.agb_code, Party.id).where(Party.agb_code.is_not(None))
+    if agb_codes is not None:
+        codes = list({c for c in agb_codes if c})
+        if not codes:
+            return {}
+        stmt = stmt.where(Party.agb_code.in_(codes))
+    return {code: pid for code, pid in (await session.execute(stmt)).all()}
+
+
+async def known_themes(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    wanted = list(set(keys))
+    if not wanted:
+        return set()
+    return set((await session.execute(select(Theme.key).where(Theme.key.in_(wanted)))).scalars())
+
+
+async def known_commitments(session: AsyncSession, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    wanted = list(set(ids))
+    if not wanted:
+        return set()
+    return set((await session.execute(select(Commitment.id).where(Commitment.id.in_(wanted)))).scalars())
+
+
+def reference_errors(prepared: Prepared, themes: set[str], commitments: set[uuid.UUID],
+                     loc: list[str | int]) -> list[dict[str, Any]]:
+    errors = [field_error([*loc, "themes", i], f"unknown theme {key!r}; GET /v1/themes lists them", "enum")
+              for i, key in enumerate(prepared.themes) if key not in themes]
+    errors += [field_error([*loc, "commitment_ids", i], f"no commitment with id {cid}", "reference")
+               for i, cid in enumerate(prepared.commitment_ids) if cid not in commitments]
+    return errors
+
+
+async def insert_links(session: AsyncSession, items: list[Prepared]) -> set[uuid.UUID]:
+    """Theme and commitment links of freshly inserted signals; returns the commitments to recalculate."""
+    theme_rows = [{"signal_id": p.row["id"], "theme_key": t, "received_date": p.row["received_date"]}
+                  for p in items for t in p.themes]
+    commitment_rows = [{"signal_id": p.row["id"], "commitment_id": c} for p in items for c in p.commitment_ids]
+    if theme_rows:
+        await session.execute(insert(client_signal_themes), theme_rows)
+    if commitment_rows:
+        await session.execute(insert(client_signal_commitments), commitment_rows)
+    return {c for p in items for c in p.commitment_ids}
+
+
+class SignalService:
+    def __init__(self, session: AsyncSession, settings: Settings, scope: SignalScope, actor: Actor) -> None:
+        self.session = session
+        self.settings = settings
+        self.scope = scope
+        self.actor = actor
+        self.repo = SignalRepository(session)
+
+    async def create(self, data: SignalIn) -> SignalOut:
+        apply_scope(data, self.scope, ["body"])
+        parties = await provider_party_map(self.session, [data.provider_agb] if data.provider_agb else [])
+        prepared = prepare(data, pseudo=pseudonymiser(self.settings), settings=self.settings,
+                           provider_parties=parties)
+        errors = reference_errors(prepared, await known_themes(self.session, prepared.themes),
+                                  await known_commitments(self.session, prepared.commitment_ids), ["body"])
+        if errors:
+            raise ValidationFailed("The signal refers to themes or commitments that do not exist.", errors)
+        existing = await self.repo.by_natural_key(data.source_system, data.external_id)
+        if existing is not None:
+            raise self._duplicate(existing)
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(insert(ClientSignal), [prepared.row])
+        except IntegrityError as exc:  # a concurrent insert of the same natural key
+            existing = await self.repo.by_natural_key(data.source_system, data.external_id)
+            raise self._duplicate(existing) from exc
+        for commitment_id in await insert_links(self.session, [prepared]):
+            commitment_changed(self.session, commitment_id)
+        await record(self.session, self.actor, "signals.create", RESOURCE, [prepared.row["id"]])
+        return SignalOut.model_validate({**prepared.row, "themes": sorted(prepared.themes),
+                                         "commitment_ids": prepared.commitment_ids})
+
+    def _duplicate(self, existing: ClientSignal | None) -> DuplicateKey:
+        extra: dict[str, Any] = {}
+        if existing is not None and self.scope.allows(zorgkantoor_code=existing.zorgkantoor_code,
+                                                      provider_agb=existing.provider_agb,
+                                                      provider_party_id=existing.provider_party_id):
+            extra["existing_id"] = str(existing.id)
+        return DuplicateKey("A signal with this source_system and external_id already exists.",
+                            errors=[field_error(["body", "external_id"], "already exists", "duplicate")], **extra)
+
+    async def get(self, signal_id: uuid.UUID) -> SignalOut:
+        stmt = select(ClientSignal).where(ClientSignal.id == signal_id)
+        cond = self.scope.condition()
+        if cond is not None:
+            stmt = stmt.where(cond)
+        obj = (await self.session.execute(stmt)).scalars().first()
+        if obj is None:  # absent and out of scope look the same
+            raise NotFound(f"No signal with id {signal_id}.")
+        await record(self.session, self.actor, "signals.read", RESOURCE, [obj.id])
+        return SignalOut.from_model(obj)
+
+    async def list(self, filters: SignalFilters) -> tuple[list[SignalOut], str | None]:
+        conds = self.repo.conditions(filters)
+        cond = self.scope.condition()
+        if cond is not None:
+            conds.append(cond)
+        rows, cursor = await self.repo.list(conds, sort=filters.sort, cursor=filters.cursor, limit=filters.limit)
+        await record(self.session, self.actor, "signals.list", RESOURCE, [r.id for r in rows],
+                     detail={"filters": filters.model_dump(mode="json", exclude_none=True, exclude={"cursor"})})
+        return [SignalOut.from_model(r) for r in rows], cursor

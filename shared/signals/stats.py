@@ -1,0 +1,121 @@
+"""Aggregates: the public face of signals. Small cells are suppressed (shown as '<N', never exact)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.signals.models import ClientSignal, client_signal_themes
+from shared.signals.schemas import StatsParams, TrendParams
+from shared.stats import poisson_rise
+
+UNKNOWN = None
+
+
+def suppress(count: int, min_cell: int) -> tuple[int | str, bool]:
+    if count < min_cell:
+        return f"<{min_cell}", True
+    return count, False
+
+
+def _month(column: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+async def signal_stats(session: AsyncSession, params: StatsParams, min_cell: int) -> dict[str, Any]:
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    t, s = client_signal_themes.c, ClientSignal
+    if params.group_by == "theme":
+        # Index-only on client_signal_themes (received_date is copied there).
+        group = t.theme_key
+        stmt = select(group, func.count()).select_from(client_signal_themes)
+        date_col = t.received_date
+        if params.theme:
+            stmt = stmt.where(t.theme_key == params.theme)
+        if params.kind:
+            stmt = stmt.join(s, s.id == t.signal_id).where(s.kind == params.kind)
+    else:
+        column = {"provider": s.provider_agb, "location": s.location, "zorgkantoor": s.zorgkantoor_code,
+                  "month": _month(s.received_date, dialect)}[params.group_by]
+        group = column
+        date_col = s.received_date
+        if params.theme:
+            stmt = (select(group, func.count()).select_from(client_signal_themes)
+                    .join(s, s.id == t.signal_id).where(t.theme_key == params.theme))
+            date_col = t.received_date
+        else:
+            stmt = select(group, func.count()).select_from(s)
+        if params.kind:
+            stmt = stmt.where(s.kind == params.kind)
+    if params.from_:
+        stmt = stmt.where(date_col >= params.from_)
+    if params.to:
+        stmt = stmt.where(date_col <= params.to)
+    rows = (await session.execute(stmt.group_by(group).order_by(group))).all()
+    items = []
+    for value, count in rows:
+        shown, suppressed = suppress(int(count), min_cell)
+        items.append({"group": value, "count": shown, "suppressed": suppressed})
+    return {"group_by": params.group_by, "from_": params.from_, "to": params.to, "theme": params.theme,
+            "kind": params.kind, "min_cell": min_cell, "items": items}
+
+
+def month_periods(until: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
+    periods = []
+    year, month = until.year, until.month
+    for _ in range(months):
+        start = dt.date(year, month, 1)
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+        periods.append((start, min(end, until)))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return list(reversed(periods))
+
+
+async def signal_trends(session: AsyncSession, params: TrendParams, min_cell: int,
+                        today: dt.date | None = None) -> dict[str, Any]:
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    until = params.until or today or dt.date.today()
+    periods = month_periods(until, params.months)
+    t, s = client_signal_themes.c, ClientSignal
+    if params.theme:
+        month = _month(t.received_date, dialect)
+        stmt = select(month, func.count()).select_from(client_signal_themes).where(
+            t.theme_key == params.theme, t.received_date >= periods[0][0], t.received_date <= until)
+        if params.provider:
+            stmt = stmt.join(s, s.id == t.signal_id).where(s.provider_agb == params.provider)
+    else:
+        month = _month(s.received_date, dialect)
+        stmt = select(month, func.count()).select_from(s).where(
+            s.received_date >= periods[0][0], s.received_date <= until)
+        if params.provider:
+            stmt = stmt.where(s.provider_agb == params.provider)
+    counts = {k: int(v) for k, v in (await session.execute(stmt.group_by(month))).all()}
+    series = []
+    for start, end in periods:
+        key = f"{start.year:04d}-{start.month:02d}"
+        shown, suppressed = suppress(counts.get(key, 0), min_cell)
+        series.append({"period": key, "start": start, "end": end, "count": shown, "suppressed": suppressed,
+                       "_raw": counts.get(key, 0)})
+    last = series[-1]
+    baseline = series[:-1]
+    baseline_days = sum((p["end"] - p["start"]).days + 1 for p in baseline)
+    baseline_count = sum(p["_raw"] for p in baseline)
+    last_days = (last["end"] - last["start"]).days + 1
+    rise = poisson_rise(last["_raw"], last_days, baseline_count, baseline_days)
+    for p in series:
+        p.pop("_raw")
+    rate = baseline_count / baseline_days
+    reason = rise.reason
+    if last["suppressed"]:  # the reason quotes the count; do not let it undo the suppression
+        reason = f"last period under {min_cell} signals"
+    return {"theme": params.theme, "provider": params.provider, "min_cell": min_cell, "periods": series,
+            "baseline_rate_per_day": round(rate, 6), "baseline_per_period": round(rate * last_days, 3),
+            "last_period": last,
+            "rise": {"significant": rise.significant, "p_value": round(rise.p_value, 6),
+                     "expected": round(rise.expected, 3), "reason": reason}}
