@@ -51,7 +51,7 @@ def seed_load() -> None:
     from services.embedded import load_seed
 
     counts = asyncio.run(load_seed(_settings()))
-    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()) if counts else "seed data already loaded: nothing added")
 
 
 @keys_app.command("create")

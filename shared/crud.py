@@ -33,6 +33,21 @@ def text_filter(q: str, *columns: Any) -> Any:
     return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
 
 
+def equal_conditions(filters: Any, model: Any, *names: str, columns: Mapping[str, str] | None = None) -> list[Any]:
+    """`model.<column> == filters.<name>` for every named filter that is set."""
+    conds = []
+    for name in names:
+        value = getattr(filters, name)
+        if value is not None:
+            conds.append(getattr(model, (columns or {}).get(name, name)) == value)
+    return conds
+
+
+def date_range(column: Any, before: Any, after: Any) -> list[Any]:
+    """Inclusive `due_before` / `due_after` style bounds."""
+    return [cond for cond, value in ((column <= before, before), (column >= after, after)) if value is not None]
+
+
 _UNIQUE_PATTERNS = (
     re.compile(r"UNIQUE constraint failed: (?P<cols>[\w., ]+)"),  # SQLite
     re.compile(r'unique constraint "(?P<name>[\w]+)"'),  # PostgreSQL

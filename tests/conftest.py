@@ -25,11 +25,14 @@ from services.worker.queue import InProcessQueue
 from services.worker.registry import load_all
 from shared.auth.service import create_api_key
 from shared.db import create_engine
+from shared.logging import configure_logging
 from shared.migrate import upgrade
 from shared.settings import Settings
 
 PG_URL = os.environ.get("NAKOMING_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("NAKOMING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+configure_logging("WARNING", json=False)
+
 BACKENDS = [b.strip() for b in os.environ.get("NAKOMING_TEST_BACKENDS", "postgresql,sqlite").split(",") if b.strip()]
 
 

@@ -250,6 +250,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_measurements_milestone_id'), ['milestone_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_measurements_source_id'), ['source_id'], unique=False)
 
+    # Composite indexes for keyset pagination on the default sorts.
+    with op.batch_alter_table('actions', schema=None) as batch_op:
+        batch_op.create_index('ix_actions_created_at_id', ['created_at', 'id'], unique=False)
+    with op.batch_alter_table('commitments', schema=None) as batch_op:
+        batch_op.create_index('ix_commitments_created_at_id', ['created_at', 'id'], unique=False)
+        batch_op.create_index('ix_commitments_title_id', ['title', 'id'], unique=False)
+        batch_op.create_index('ix_commitments_updated_at_id', ['updated_at', 'id'], unique=False)
+    with op.batch_alter_table('parties', schema=None) as batch_op:
+        batch_op.create_index('ix_parties_name_id', ['name', 'id'], unique=False)
+    with op.batch_alter_table('recommendations', schema=None) as batch_op:
+        batch_op.create_index('ix_recommendations_created_at_id', ['created_at', 'id'], unique=False)
     # ### end Alembic commands ###
 
 

@@ -48,19 +48,13 @@ def register_crud(
     filters_model: type[BaseModel],
     to_out: Callable[[Any], BaseModel] | None = None,
     after_create: Callable[..., Any] | None = None,
+    with_list: bool = True,
 ) -> None:
     render = to_out or out_model.model_validate
     page_model = Page[out_model]  # type: ignore[valid-type]
 
-    @router.get("", operation_id=f"{name}-list", response_model=page_model,
-                summary=f"List {name}", responses=problem_responses(400, 401, 403, 422))
-    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Query()]) -> Any:  # type: ignore[valid-type]
-        svc = service(db)
-        rows, cursor = await svc.repo.list(
-            svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)  # type: ignore[attr-defined]
-        return {"items": [render(row) for row in rows], "next_cursor": cursor}
-
-    list_.__doc__ = f"List {name}, filtered and sorted, one page at a time."
+    if with_list:
+        _register_list(router, name, service, page_model, filters_model, render)
 
     @router.get("/{id}", operation_id=f"{name}-get", response_model=out_model,
                 summary=f"Get a {singular}", responses=problem_responses(401, 403, 404, 422))
@@ -106,3 +100,16 @@ def register_crud(
         return Response(status_code=204)
 
     delete.__doc__ = f"Delete a {singular} (and what belongs only to it)."
+
+
+def _register_list(router: APIRouter, name: str, service: Any, page_model: Any, filters_model: Any,
+                   render: Callable[[Any], Any]) -> None:
+    @router.get("", operation_id=f"{name}-list", response_model=page_model,
+                summary=f"List {name}", responses=problem_responses(400, 401, 403, 422))
+    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Query()]) -> Any:  # type: ignore[valid-type]
+        svc = service(db)
+        rows, cursor = await svc.repo.list(
+            svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)
+        return {"items": [render(row) for row in rows], "next_cursor": cursor}
+
+    list_.__doc__ = f"List {name}, filtered and sorted, one page at a time."

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import PROBLEM_BASE, NakomingError
@@ -76,6 +77,25 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"No route {request.url.path}; see /docs."
         return _problem_response(request, exc.status_code, PROBLEM_BASE + slug, detail, detail,
                                  dict(exc.headers) if exc.headers else None)
+
+    def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+        return _problem_response(request, 503, PROBLEM_BASE + "unavailable", "Service unavailable",
+                                 "The database is unavailable; nothing was changed. Retry shortly.",
+                                 {"Retry-After": "5"})
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+            return _unavailable(request, exc)
+        log.exception("database_error", path=request.url.path)
+        return _problem_response(request, 500, PROBLEM_BASE + "internal", "Internal error",
+                                 "An unexpected error occurred; quote the request id when reporting it.")
+
+    @app.exception_handler(ConnectionError)
+    async def _connection(request: Request, exc: ConnectionError) -> JSONResponse:
+        # Raised by the database driver while connecting (server down or restarting).
+        return _unavailable(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

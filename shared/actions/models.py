@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import Index, CheckConstraint, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
@@ -22,6 +22,7 @@ class ActionState(enum.StrEnum):
 class Action(ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "actions"
     __table_args__ = (
+        Index("ix_actions_created_at_id", "created_at", "id"),
         CheckConstraint(
             "commitment_id IS NOT NULL OR recommendation_id IS NOT NULL", name="target_present"
         ),

@@ -8,7 +8,7 @@ from shared.actions.repository import ActionRepository
 from shared.actions.schemas import ActionFilters
 from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
-from shared.crud import CrudService, Ref, text_filter
+from shared.crud import CrudService, Ref, equal_conditions, text_filter
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
 from shared.recommendations.models import Recommendation
@@ -44,11 +44,7 @@ class ActionService(CrudService[Action]):
 
     @staticmethod
     def conditions(filters: ActionFilters) -> list[Any]:
-        conds: list[Any] = []
-        for name in ("commitment_id", "recommendation_id", "owner_party_id", "state"):
-            value = getattr(filters, name)
-            if value is not None:
-                conds.append(getattr(Action, name) == value)
+        conds = equal_conditions(filters, Action, "commitment_id", "recommendation_id", "owner_party_id", "state")
         if filters.q:
             conds.append(text_filter(filters.q, Action.title, Action.description))
         return conds

@@ -5,7 +5,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Column, Enum, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, VersionedMixin, new_id
@@ -38,6 +38,7 @@ commitment_recommendations = Table(
 
 class Commitment(ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "commitments"
+    __table_args__ = (Index("ix_commitments_created_at_id", "created_at", "id"), Index("ix_commitments_updated_at_id", "updated_at", "id"), Index("ix_commitments_title_id", "title", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     key: Mapped[str | None] = mapped_column(String(80), unique=True)

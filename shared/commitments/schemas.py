@@ -10,7 +10,7 @@ from shared.commitments.models import CommitmentOrigin
 from shared.status.schemas import ReasonOut
 from shared.status.vocabulary import Schedule, Status
 from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title,
 )
 
 ToezeggingNummer = Annotated[

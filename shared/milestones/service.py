@@ -8,7 +8,7 @@ from sqlalchemy import select
 from shared.actions.models import Action
 from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
-from shared.crud import CrudService, Ref, text_filter
+from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
 from shared.errors import DuplicateKey, field_error
 from shared.milestones.models import Measurement, Milestone
 from shared.milestones.repository import MeasurementRepository, MilestoneRepository
@@ -49,15 +49,8 @@ class MilestoneService(CrudService[Milestone]):
 
     @staticmethod
     def conditions(filters: MilestoneFilters) -> list[Any]:
-        conds: list[Any] = []
-        if filters.commitment_id:
-            conds.append(Milestone.commitment_id == filters.commitment_id)
-        if filters.action_id:
-            conds.append(Milestone.action_id == filters.action_id)
-        if filters.due_before:
-            conds.append(Milestone.due_date <= filters.due_before)
-        if filters.due_after:
-            conds.append(Milestone.due_date >= filters.due_after)
+        conds = equal_conditions(filters, Milestone, "commitment_id", "action_id")
+        conds += date_range(Milestone.due_date, filters.due_before, filters.due_after)
         if filters.has_indicator is not None:
             conds.append(Milestone.target_value.isnot(None) if filters.has_indicator else Milestone.target_value.is_(None))
         if filters.q:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 import uuid
 
-from sqlalchemy import Enum, String, Text
+from sqlalchemy import Index, Enum, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
@@ -22,6 +22,7 @@ class PartyKind(enum.StrEnum):
 
 class Party(VersionedMixin, Base):
     __tablename__ = "parties"
+    __table_args__ = (Index("ix_parties_name_id", "name", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     key: Mapped[str | None] = mapped_column(String(80), unique=True)

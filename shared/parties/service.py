@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.crud import CrudService, text_filter
+from shared.crud import CrudService, equal_conditions, text_filter
 from shared.parties.models import Party
 from shared.parties.repository import PartyRepository
 from shared.parties.schemas import PartyFilters
@@ -14,13 +14,7 @@ class PartyService(CrudService[Party]):
 
     @staticmethod
     def conditions(filters: PartyFilters) -> list[Any]:
-        conds: list[Any] = []
-        if filters.kind:
-            conds.append(Party.kind == filters.kind)
-        if filters.agb_code:
-            conds.append(Party.agb_code == filters.agb_code)
-        if filters.zorgkantoor_code:
-            conds.append(Party.zorgkantoor_code == filters.zorgkantoor_code)
+        conds = equal_conditions(filters, Party, "kind", "agb_code", "zorgkantoor_code")
         if filters.q:
             conds.append(text_filter(filters.q, Party.name))
         return conds

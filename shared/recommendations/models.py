@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Index, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
@@ -11,6 +11,7 @@ from shared.sources.models import ProvenanceMixin
 
 class Recommendation(ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "recommendations"
+    __table_args__ = (Index("ix_recommendations_created_at_id", "created_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     key: Mapped[str | None] = mapped_column(String(80), unique=True)

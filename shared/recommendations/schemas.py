@@ -7,7 +7,7 @@ from pydantic import Field, StringConstraints
 
 from shared.status.vocabulary import Status
 from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title,
 )
 
 

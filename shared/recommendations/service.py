@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.crud import CrudService, Ref, text_filter
+from shared.crud import CrudService, Ref, equal_conditions, text_filter
 from shared.parties.models import Party
 from shared.recommendations.models import Recommendation
 from shared.recommendations.repository import RecommendationRepository
@@ -22,13 +22,8 @@ class RecommendationService(CrudService[Recommendation]):
 
     @staticmethod
     def conditions(filters: RecommendationFilters) -> list[Any]:
-        conds: list[Any] = []
-        if filters.addressee_party_id:
-            conds.append(Recommendation.addressee_party_id == filters.addressee_party_id)
-        if filters.theme:
-            conds.append(Recommendation.theme_key == filters.theme)
-        if filters.source_id:
-            conds.append(Recommendation.source_id == filters.source_id)
+        conds = equal_conditions(filters, Recommendation, "addressee_party_id", "theme", "source_id",
+                                 columns={"theme": "theme_key"})
         if filters.q:
             conds.append(text_filter(filters.q, Recommendation.title, Recommendation.text))
         return conds

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.crud import CrudService, Ref, text_filter
+from shared.crud import CrudService, Ref, equal_conditions, text_filter
 from shared.parties.models import Party
 from shared.sources.models import Source
 from shared.sources.repository import SourceRepository
@@ -22,15 +22,7 @@ class SourceService(CrudService[Source]):
 
     @staticmethod
     def conditions(filters: SourceFilters) -> list[Any]:
-        conds: list[Any] = []
-        if filters.kind:
-            conds.append(Source.kind == filters.kind)
-        if filters.publisher_party_id:
-            conds.append(Source.publisher_party_id == filters.publisher_party_id)
-        if filters.dossier_nummer:
-            conds.append(Source.dossier_nummer == filters.dossier_nummer)
-        if filters.tk_document_nummer:
-            conds.append(Source.tk_document_nummer == filters.tk_document_nummer)
+        conds = equal_conditions(filters, Source, "kind", "publisher_party_id", "dossier_nummer", "tk_document_nummer")
         if filters.q:
             conds.append(text_filter(filters.q, Source.title))
         return conds

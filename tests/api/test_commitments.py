@@ -83,3 +83,15 @@ async def test_milestone_with_measurements(client: httpx.AsyncClient, writer: di
     got = (await client.get(f"/v1/milestones/{m['id']}")).json()
     assert [x["value"] for x in got["measurements"]] == [70]
     assert got["indicator"]["direction"] == "increase"
+
+
+async def test_list_items_equal_get_bodies(client: httpx.AsyncClient, writer: dict, admin: dict) -> None:
+    await create_theme(client, admin, "bejegening")
+    rec = (await client.post("/v1/recommendations", json={"title": "r", "text": "t"}, headers=writer)).json()
+    c = await create_commitment(client, writer, title="Vorm", due_date="2026-07-01", themes=["bejegening"],
+                                recommendation_ids=[rec["id"]], description="d", source_section="§1")
+    await create_commitment(client, writer, title="Leeg")
+    listed = {item["id"]: item for item in (await client.get("/v1/commitments")).json()["items"]}
+    for cid in listed:
+        assert listed[cid] == (await client.get(f"/v1/commitments/{cid}")).json()
+    assert listed[c["id"]]["themes"] == ["bejegening"]

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Start-up: migrate, then serve. Roles: api (default), worker, migrate.
+set -eu
+role="${1:-api}"
+case "$role" in
+  migrate) exec nakoming db upgrade ;;
+  api)
+    # Migrations are idempotent; running them here too makes a lone api container safe to start.
+    if [ "${NAKOMING_MIGRATE_ON_START:-true}" = "true" ]; then nakoming db upgrade; fi
+    exec nakoming serve --host 0.0.0.0 --port "${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" ;;
+  worker) exec nakoming worker ;;
+  *) exec "$@" ;;
+esac

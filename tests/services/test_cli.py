@@ -1,0 +1,69 @@
+"""The console script as an operator uses it: a fresh SQLite file, `nakoming run`, keys."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(db: Path) -> dict[str, str]:
+    return {**os.environ, "NAKOMING_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "NAKOMING_LOG_JSON": "false",
+            "NAKOMING_TK_SYNCFEED_URL": "http://127.0.0.1:9/unreachable"}
+
+
+def _nakoming(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_run_serves_seeded_api_on_fresh_sqlite(tmp_path: Path) -> None:
+    env = _env(tmp_path / "nakoming.db")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "nakoming run did not become ready"
+            time.sleep(0.3)
+        page = httpx.get(f"http://127.0.0.1:{port}/v1/commitments", params={"q": "zzp"}).json()
+        assert page["items"], "seed data is loaded"
+        assert httpx.post(f"http://127.0.0.1:{port}/v1/commitments", json={"title": "x"}).status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_keys_create_validates_scopes_and_seed_load_is_idempotent(tmp_path: Path) -> None:
+    env = _env(tmp_path / "k.db")
+    assert _nakoming("db", "upgrade", env=env).returncode == 0
+    bad = _nakoming("keys", "create", "--name", "x", "--scopes", "superuser", env=env)
+    assert bad.returncode != 0
+    out = _nakoming("keys", "create", "--name", "frontend", "--scopes", "read,write", env=env)
+    assert out.returncode == 0, out.stderr
+    key = next(line.split(": ", 1)[1] for line in out.stdout.splitlines() if line.startswith("key: "))
+    assert key.startswith("nk_")
+    seeded = _nakoming("seed", "load", env=env)
+    assert seeded.returncode == 0 and "commitments" in seeded.stdout
+    again = _nakoming("seed", "load", env=env)
+    assert "nothing added" in again.stdout
