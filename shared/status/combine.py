@@ -9,6 +9,8 @@ A pure function of (inputs, as_of, thresholds).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,12 @@ class Evaluation:
 
     def reasons_json(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.reasons]
+
+    def digest(self, reasons: list[dict[str, Any]] | None = None) -> str:
+        """A fingerprint of the reasons: stored beside them so a run compares 40 characters, not JSON."""
+        payload = json.dumps(self.reasons_json() if reasons is None else reasons, sort_keys=True,
+                             separators=(",", ":"), ensure_ascii=False, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:40]
 
 
 _BY_SEVERITY = {Severity.critical: Status.off_track, Severity.warning: Status.at_risk,

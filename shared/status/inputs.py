@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,10 @@ class TkInput:
     removed: bool = False
 
 
-@dataclass(frozen=True)
-class MeasurementInput:
+class MeasurementInput(NamedTuple):  # a tuple: there are a million of these in a full run
     date: dt.date
     value: float
-    id: str | None = None
+    id: Any = None  # the measurement's id (uuid or str), for evidence
 
 
 @dataclass(frozen=True)

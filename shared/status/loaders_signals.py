@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
@@ -113,3 +113,24 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
     for row in (await session.execute(link_query)).tuples():
         index.add_commitment_signal(row[0], row[1], row[2])
     return index
+
+
+async def count_signals(session: AsyncSession, commitment_id: uuid.UUID, themes: Iterable[str],
+                        owner: uuid.UUID | None, as_of: dt.date, thresholds: Thresholds) -> SignalCounts:
+    """The same counts for one commitment, counted by the database (single recalculations)."""
+    index = SignalIndex(as_of, thresholds.signal_recent_days, thresholds.signal_baseline_days)
+    s, st, sc = client_signals.c, client_signal_themes.c, client_signal_commitments.c
+    theme_key = tuple(sorted(set(themes)))
+    matches = [s.id.in_(select(sc.signal_id).where(sc.commitment_id == commitment_id))]
+    if theme_key:
+        on_theme = s.id.in_(select(st.signal_id).where(
+            st.theme_key.in_(theme_key), st.received_date > index.baseline_start, st.received_date <= as_of))
+        matches.append(and_(on_theme, s.provider_party_id == owner) if owner is not None else on_theme)
+    bucket = case((s.received_date > index.recent_start, 0), else_=1)
+    rows = (await session.execute(
+        select(bucket, func.count()).where(s.received_date > index.baseline_start, s.received_date <= as_of,
+                                           or_(*matches)).group_by(bucket))).tuples()
+    counts = {bucket_no: count for bucket_no, count in rows}
+    return SignalCounts(recent=counts.get(0, 0), baseline=counts.get(1, 0), recent_days=index.recent_days,
+                        baseline_days=index.baseline_days, themes=theme_key,
+                        provider_party_id=str(owner) if owner else None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from shared.stats import poisson_rise
@@ -134,10 +135,11 @@ def deadline(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds
     if days < 0:
         return Schedule.overdue, [Reason(
             "deadline", Severity.critical,
-            f"The {label} {due.isoformat()} passed {-days} days ago and the commitment is not fulfilled.", evidence)]
+            f"The {label} {due.isoformat()} has passed and the commitment is not fulfilled.", evidence)]
     if days <= thresholds.due_soon_days:
-        when = "today" if days == 0 else f"in {days} days"
-        return Schedule.due_soon, [Reason("deadline", Severity.info, f"The {label} {due.isoformat()} is {when}.",
+        # No day counts in messages: reasons must not change every night, or history fills with noise.
+        return Schedule.due_soon, [Reason("deadline", Severity.info,
+                                          f"The {label} {due.isoformat()} is within {thresholds.due_soon_days} days.",
                                           evidence)]
     return Schedule.on_time, []
 
@@ -196,7 +198,7 @@ def _m_evidence(milestone: MilestoneInput, **extra: Any) -> dict[str, Any]:
 
 
 def _point(point: MeasurementInput) -> dict[str, Any]:
-    return {"type": "measurement", "id": point.id, "date": point.date.isoformat(), "value": point.value}
+    return {"type": "measurement", "id": None if point.id is None else str(point.id), "date": point.date.isoformat(), "value": point.value}
 
 
 def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatus, list[Reason]]:
@@ -281,8 +283,8 @@ def action(action: ActionInput, as_of: dt.date, thresholds: Thresholds) -> list[
     idle = (as_of - last).days
     if idle > thresholds.stale_action_days:
         return [Reason("action", Severity.warning,
-                       f"{name} is {action.state.replace('_', ' ')} but has had no update for {idle} days "
-                       f"(since {last.isoformat()}).", evidence)]
+                       f"{name} is {action.state.replace('_', ' ')} but has had no update since {last.isoformat()} "
+                       f"(more than {thresholds.stale_action_days} days).", evidence)]
     if action.state == "in_progress":
         return [Reason("action", Severity.progress,
                        f"{name} is in progress (last update {last.isoformat()}).", evidence)]
@@ -292,13 +294,19 @@ def action(action: ActionInput, as_of: dt.date, thresholds: Thresholds) -> list[
 # 5. Client signals -----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
+def _rise(recent: int, recent_days: int, baseline: int, baseline_days: int, alpha: float, min_count: int) -> Any:
+    # Many commitments share the same counts; the test itself is a pure function, so remember it.
+    return poisson_rise(recent, recent_days, baseline, baseline_days, alpha=alpha, min_count=min_count)
+
+
 def signals(commitment: CommitmentInput, thresholds: Thresholds) -> list[Reason]:
     """A significant rise of client signals (one-sided Poisson test, shared.stats.poisson_rise) -> at_risk."""
     counts = commitment.signals
     if counts is None:
         return []
-    test = poisson_rise(counts.recent, counts.recent_days, counts.baseline, counts.baseline_days,
-                        alpha=thresholds.signal_alpha, min_count=thresholds.signal_min_count)
+    test = _rise(counts.recent, counts.recent_days, counts.baseline, counts.baseline_days,
+                 thresholds.signal_alpha, thresholds.signal_min_count)
     if not test.significant:
         return []
     scope = ", ".join(counts.themes) if counts.themes else "this commitment"

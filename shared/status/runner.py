@@ -51,7 +51,7 @@ async def recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds:
             if not ids:
                 break
             outcome = await StatusService(session, thresholds).recalculate(
-                ids, as_of, signals=signals, roll_up=False, now=now)
+                None, as_of, signals=signals, roll_up=False, now=now, id_range=(last, ids[-1]))
         last = ids[-1]
         summary.commitments += len(outcome.evaluations)
         summary.changed += outcome.changed

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, String, bindparam, delete, insert, select, update
+from sqlalchemy import JSON, String, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.actions.models import Action
@@ -25,7 +25,7 @@ from shared.milestones.models import Milestone
 from shared.recommendations.models import Recommendation
 from shared.status.combine import Evaluation, evaluate
 from shared.status.inputs import Thresholds
-from shared.status.loaders import load_batch
+from shared.status.loaders import IdRange, load_batch
 from shared.status.loaders_signals import SignalIndex
 from shared.status.models import StatusHistory, StatusOverride
 from shared.status.rollup import rollup
@@ -39,6 +39,7 @@ _WRITE_COMMITMENT = (
     update(Commitment.__table__).where(C.id == bindparam("b_id")).values(
         status=bindparam("b_status", type_=String), schedule=bindparam("b_schedule", type_=String),
         source_status=bindparam("b_source_status", type_=String), reasons=bindparam("b_reasons", type_=JSON),
+        reasons_digest=bindparam("b_digest", type_=String),
         evaluated_at=bindparam("b_at", type_=UTCDateTime), rule_version=bindparam("b_version", type_=String),
         updated_at=C.updated_at)
 )
@@ -46,6 +47,11 @@ _WRITE_MILESTONE = (update(Milestone.__table__).where(M.id == bindparam("b_id"))
                     .values(status=bindparam("b_status", type_=String), updated_at=M.updated_at))
 _WRITE_RECOMMENDATION = (update(Recommendation.__table__).where(R.id == bindparam("b_id"))
                          .values(status=bindparam("b_status", type_=String), updated_at=R.updated_at))
+
+
+def _range(id_range: IdRange) -> Any:
+    low, high = id_range
+    return and_(C.id > low, C.id <= high) if low is not None else C.id <= high
 
 
 def today() -> dt.date:
@@ -67,13 +73,15 @@ class StatusService:
         self.session = session
         self.thresholds = thresholds
 
-    async def recalculate(self, ids: Sequence[uuid.UUID], as_of: dt.date | None = None, *,
-                          signals: SignalIndex | None = None, lock: bool = True,
-                          roll_up: bool = True, now: dt.datetime | None = None) -> Outcome:
-        """Evaluate the commitments as of `as_of` (default today, UTC) and store what changed."""
+    async def recalculate(self, ids: Sequence[uuid.UUID] | None, as_of: dt.date | None = None, *,
+                          signals: SignalIndex | None = None, lock: bool = True, roll_up: bool = True,
+                          now: dt.datetime | None = None, id_range: IdRange | None = None) -> Outcome:
+        """Evaluate the commitments (by id, or all in id_range) as of `as_of` (default today, UTC) and store
+        what changed."""
         as_of = as_of or today()
         now = now or utcnow()
-        batch = await load_batch(self.session, ids, as_of, self.thresholds, signals=signals, lock=lock)
+        batch = await load_batch(self.session, ids, as_of, self.thresholds, signals=signals, lock=lock,
+                                 id_range=id_range)
         outcome = Outcome(as_of, now)
         changed: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
@@ -84,12 +92,13 @@ class StatusService:
             outcome.evaluations[cid] = result
             stored = batch.current[cid]
             reasons = result.reasons_json()
-            new_decision = (stored.reasons is None or stored.status != result.status
-                            or stored.schedule != result.schedule or stored.reasons != reasons)
+            digest = result.digest(reasons)
+            new_decision = (stored.reasons_digest != digest or stored.status != result.status
+                            or stored.schedule != result.schedule)
             if new_decision or stored.source_status != result.source_status:
                 changed.append({"b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
-                                "b_source_status": result.source_status, "b_reasons": reasons, "b_at": now,
-                                "b_version": RULE_VERSION})
+                                "b_source_status": result.source_status, "b_reasons": reasons,
+                                "b_digest": digest, "b_at": now, "b_version": RULE_VERSION})
             else:
                 unchanged.append(cid)
             if new_decision:
@@ -104,7 +113,7 @@ class StatusService:
             await self.session.execute(_WRITE_COMMITMENT, changed)
         if unchanged:
             await self.session.execute(
-                update(Commitment.__table__).where(C.id.in_(unchanged))
+                update(Commitment.__table__).where(C.id.in_(unchanged) if id_range is None else _range(id_range))
                 .values(evaluated_at=now, rule_version=RULE_VERSION, updated_at=C.updated_at))
         if history:
             await self.session.execute(insert(StatusHistory.__table__), history)

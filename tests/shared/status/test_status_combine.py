@@ -100,7 +100,7 @@ def test_source_status_is_raw() -> None:
 # Properties -------------------------------------------------------------------------------------------
 
 dates = st.dates(min_value=D(2024, 1, 1), max_value=D(2028, 12, 31))
-measurements = st.lists(st.builds(MeasurementInput, dates, st.floats(-1e6, 1e6, allow_nan=False)), max_size=6,
+measurements = st.lists(st.builds(MeasurementInput, dates, st.floats(-1e6, 1e6, allow_nan=False), st.none()), max_size=6,
                         unique_by=lambda m: m.date)
 milestones = st.builds(
     MilestoneInput, id=st.sampled_from(["m1", "m2", "m3"]), title=st.just("M"), due_date=dates,
