@@ -53,8 +53,7 @@ class MeasurementInput(NamedTuple):  # a tuple: there are a million of these in 
     id: Any = None  # the measurement's id (uuid or str), for evidence
 
 
-@dataclass(frozen=True)
-class MilestoneInput:
+class MilestoneInput(NamedTuple):  # tuples: a full run builds hundreds of thousands of these
     id: str
     title: str
     due_date: dt.date
@@ -65,8 +64,7 @@ class MilestoneInput:
     measurements: tuple[MeasurementInput, ...] = ()  # any order; rules sort
 
 
-@dataclass(frozen=True)
-class ActionInput:
+class ActionInput(NamedTuple):
     id: str
     title: str
     state: str  # planned | in_progress | done | blocked | cancelled

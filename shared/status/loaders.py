@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import String, and_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.actions.models import Action
@@ -83,17 +83,18 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
     themes: dict[uuid.UUID, list[str]] = defaultdict(list)
     for cid, theme in (await session.execute(
             select(commitment_themes.c.commitment_id, commitment_themes.c.theme_key)
-            .where(scope(commitment_themes.c.commitment_id)))).tuples():
+            .where(scope(commitment_themes.c.commitment_id)))).tuples().all():
         themes[cid].append(theme)
 
     # Milestones of the commitment itself and of its actions.
-    milestone_cols = (M.id, M.title, M.due_date, M.target_value, M.baseline_value, M.baseline_date, M.direction,
-                      M.status)
+    # Enum columns read as plain strings: the rules compare strings, and per-row enum conversion is costly.
+    milestone_cols = (M.id, M.title, M.due_date, M.target_value, M.baseline_value, M.baseline_date,
+                      type_coerce(M.direction, String), M.status)
     milestone_rows = list((await session.execute(
-        select(M.commitment_id, *milestone_cols).where(scope(M.commitment_id)))).tuples())
+        select(M.commitment_id, *milestone_cols).where(scope(M.commitment_id)))).tuples().all())
     via_actions = Milestone.__table__.join(Action.__table__, M.action_id == A.id)
     milestone_rows += list((await session.execute(
-        select(A.commitment_id, *milestone_cols).select_from(via_actions).where(scope(A.commitment_id)))).tuples())
+        select(A.commitment_id, *milestone_cols).select_from(via_actions).where(scope(A.commitment_id)))).tuples().all())
 
     points: dict[uuid.UUID, list[MeasurementInput]] = defaultdict(list)
     if milestone_rows:
@@ -101,7 +102,7 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
             rows = (await session.execute(
                 select(MS.milestone_id, MS.date, MS.value, MS.id)
                 .select_from(Measurement.__table__.join(source, MS.milestone_id == M.id))
-                .where(scope(owner), MS.date <= as_of))).tuples()
+                .where(scope(owner), MS.date <= as_of))).tuples().all()
             for mid, day, value, pid in rows:
                 points[mid].append(MeasurementInput(day, value, pid))
 
@@ -111,15 +112,15 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
         key = str(mid)
         milestones[cid].append(MilestoneInput(
             id=key, title=title, due_date=due, target_value=target, baseline_value=base,
-            baseline_date=base_date, decreasing=direction == Direction.decrease,
+            baseline_date=base_date, decreasing=direction == Direction.decrease.value,
             measurements=tuple(points.get(mid, ()))))
         stored_milestones[cid][key] = status
 
     actions: dict[uuid.UUID, list[ActionInput]] = defaultdict(list)
     for aid, cid, title, state, last, created in (await session.execute(
-            select(A.id, A.commitment_id, A.title, A.state, A.last_update_date, A.created_at)
-            .where(scope(A.commitment_id)).order_by(A.id))).tuples():
-        actions[cid].append(ActionInput(id=str(aid), title=title, state=str(state), last_update_date=last,
+            select(A.id, A.commitment_id, A.title, type_coerce(A.state, String), A.last_update_date, A.created_at)
+            .where(scope(A.commitment_id)).order_by(A.id))).tuples().all():
+        actions[cid].append(ActionInput(id=str(aid), title=title, state=state, last_update_date=last,
                                         created_date=_date_of(created)))
 
     O = StatusOverride.__table__.c

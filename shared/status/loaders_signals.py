@@ -104,13 +104,13 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
         theme_list = sorted(set(themes))
         theme_query = theme_query.where(st.theme_key.in_(theme_list)) if theme_list else None
     if theme_query is not None:
-        for row in (await session.execute(theme_query)).tuples():
+        for row in (await session.execute(theme_query)).tuples().all():
             index.add_theme_signal(row[0], row[1], row[2], row[3])
     link_query = select(s.id, s.received_date, sc.commitment_id).join(
         client_signal_commitments, sc.signal_id == s.id).where(*window)
     if commitment_ids is not None:
         link_query = link_query.where(sc.commitment_id.in_(list(commitment_ids)))
-    for row in (await session.execute(link_query)).tuples():
+    for row in (await session.execute(link_query)).tuples().all():
         index.add_commitment_signal(row[0], row[1], row[2])
     return index
 
@@ -129,7 +129,7 @@ async def count_signals(session: AsyncSession, commitment_id: uuid.UUID, themes:
     bucket = case((s.received_date > index.recent_start, 0), else_=1)
     rows = (await session.execute(
         select(bucket, func.count()).where(s.received_date > index.baseline_start, s.received_date <= as_of,
-                                           or_(*matches)).group_by(bucket))).tuples()
+                                           or_(*matches)).group_by(bucket))).tuples().all()
     counts = {bucket_no: count for bucket_no, count in rows}
     return SignalCounts(recent=counts.get(0, 0), baseline=counts.get(1, 0), recent_days=index.recent_days,
                         baseline_days=index.baseline_days, themes=theme_key,

@@ -146,13 +146,13 @@ class StatusService:
             statuses_q = statuses_q.where(CR.recommendation_id.in_(ids))
             actions_q = actions_q.where(A.recommendation_id.in_(ids))
         statuses: dict[uuid.UUID, list[str]] = defaultdict(list)
-        for rid, status in (await self.session.execute(statuses_q)).tuples():
+        for rid, status in (await self.session.execute(statuses_q)).tuples().all():
             statuses[rid].append(status)
         states: dict[uuid.UUID, list[str]] = defaultdict(list)
-        for rid, state in (await self.session.execute(actions_q)).tuples():
+        for rid, state in (await self.session.execute(actions_q)).tuples().all():
             states[rid].append(str(state))
         rows = []
-        for rid, stored in (await self.session.execute(current_q)).tuples():
+        for rid, stored in (await self.session.execute(current_q)).tuples().all():
             status = rollup(statuses.get(rid, ()), states.get(rid, ()))
             if status != stored:
                 rows.append({"b_id": rid, "b_status": str(status)})
