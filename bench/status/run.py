@@ -1,6 +1,6 @@
 """Benchmark of the status engine on PostgreSQL (loopback): full recalculation and single commitments.
 
-    python3 -m uv run python bench/status/run.py [--scale 1.0] [--rounds 3] [--url URL] [--keep]
+    python3 -m uv run python bench/status/run.py [--scale 1.0] [--rounds 3] [--url URL] [--reuse]
 
 Builds 100,000 commitments, 300,000 milestones, 1,000,000 measurements, 100,000 actions and 500,000 client
 signals (times --scale) in database bench_status (created if missing; its public schema is rebuilt), then
@@ -191,13 +191,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--reuse", action="store_true", help="measure the dataset built by an earlier run")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
     async def run() -> dict[str, list[float]]:
         start = time.perf_counter()
-        commitments = await build(args.url, args.scale, rng)
-        print(f"built in {time.perf_counter() - start:.0f} s", flush=True)
+        if args.reuse:
+            conn = await asyncpg.connect(args.url.replace("postgresql+asyncpg", "postgresql"))
+            commitments = [r["id"] for r in await conn.fetch("SELECT id FROM commitments ORDER BY id")]
+            await conn.close()
+            print(f"reusing {len(commitments):,} commitments", flush=True)
+        else:
+            commitments = await build(args.url, args.scale, rng)
+            print(f"built in {time.perf_counter() - start:.0f} s", flush=True)
         return await measure(args.url, commitments, args.rounds, args.batch, rng)
 
     results = asyncio.run(run())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +33,12 @@ class Evaluation:
     def reasons_json(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.reasons]
 
-    def digest(self, reasons: list[dict[str, Any]] | None = None) -> str:
-        """A fingerprint of the reasons: stored beside them so a run compares 40 characters, not JSON."""
-        payload = json.dumps(self.reasons_json() if reasons is None else reasons, sort_keys=True,
-                             separators=(",", ":"), ensure_ascii=False, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:40]
+    def digest(self) -> str:
+        """A fingerprint of the reasons, stored beside them: a run compares 40 characters, not JSON."""
+        h = hashlib.blake2b(digest_size=20)
+        for r in self.reasons:
+            h.update(f"{r.rule}\x1f{r.severity}\x1f{r.message}\x1f{r.evidence!r}\x1e".encode())
+        return h.hexdigest()
 
 
 _BY_SEVERITY = {Severity.critical: Status.off_track, Severity.warning: Status.at_risk,

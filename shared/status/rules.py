@@ -206,7 +206,7 @@ def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatu
     a projected miss -> at_risk; a passed due date with the target unmet or unmeasured -> missed (off_track)."""
     name = f"Milestone '{milestone.title}'"
     due = milestone.due_date.isoformat()
-    points = sorted((p for p in milestone.measurements if p.date <= as_of), key=lambda p: p.date)
+    points = [p for p in sorted(milestone.measurements) if p.date <= as_of]  # tuples sort by date first
     if milestone.target_value is None:
         if as_of <= milestone.due_date:
             return MilestoneStatus.pending, []

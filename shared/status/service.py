@@ -8,13 +8,14 @@ A history entry is written only when status, schedule or reasons change.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, String, and_, bindparam, delete, insert, select, update
+from sqlalchemy import JSON, String, and_, bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.actions.models import Action
@@ -47,6 +48,47 @@ _WRITE_MILESTONE = (update(Milestone.__table__).where(M.id == bindparam("b_id"))
                     .values(status=bindparam("b_status", type_=String), updated_at=M.updated_at))
 _WRITE_RECOMMENDATION = (update(Recommendation.__table__).where(R.id == bindparam("b_id"))
                          .values(status=bindparam("b_status", type_=String), updated_at=R.updated_at))
+
+
+_PG_WRITE_COMMITMENTS = text("""
+    UPDATE commitments AS c SET status = v.status, schedule = v.schedule, source_status = v.source_status,
+           reasons = v.reasons::json, reasons_digest = v.digest, evaluated_at = :at, rule_version = :version
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:schedules AS text[]),
+                CAST(:sources AS text[]), CAST(:reasons AS text[]), CAST(:digests AS text[]))
+         AS v(id, status, schedule, source_status, reasons, digest)
+    WHERE c.id = v.id""")
+_PG_WRITE_HISTORY = text("""
+    INSERT INTO status_history (id, commitment_id, status, schedule, source_status, reasons, rule_version, as_of,
+                                evaluated_at)
+    SELECT v.id, v.commitment_id, v.status, v.schedule, v.source_status, v.reasons::json, :version, :as_of, :at
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:commitment_ids AS uuid[]), CAST(:statuses AS text[]),
+                CAST(:schedules AS text[]), CAST(:sources AS text[]), CAST(:reasons AS text[]))
+         AS v(id, commitment_id, status, schedule, source_status, reasons)""")
+_PG_WRITE_MILESTONES = text("""
+    UPDATE milestones AS m SET status = v.status
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[])) AS v(id, status)
+    WHERE m.id = v.id""")
+
+
+async def _write_postgresql(session: AsyncSession, changed: list[dict[str, Any]], history: list[dict[str, Any]],
+                            milestones: list[dict[str, Any]], now: dt.datetime) -> None:
+    """One statement per table and batch (arrays + unnest) instead of one per row."""
+    if changed:
+        await session.execute(_PG_WRITE_COMMITMENTS, {
+            "ids": [r["b_id"] for r in changed], "statuses": [r["b_status"] for r in changed],
+            "schedules": [r["b_schedule"] for r in changed], "sources": [r["b_source_status"] for r in changed],
+            "reasons": [json.dumps(r["b_reasons"], ensure_ascii=False) for r in changed],
+            "digests": [r["b_digest"] for r in changed], "at": now, "version": RULE_VERSION})
+    if history:
+        await session.execute(_PG_WRITE_HISTORY, {
+            "ids": [uuid.uuid4() for _ in history], "commitment_ids": [h["commitment_id"] for h in history],
+            "statuses": [h["status"] for h in history], "schedules": [h["schedule"] for h in history],
+            "sources": [h["source_status"] for h in history],
+            "reasons": [json.dumps(h["reasons"], ensure_ascii=False) for h in history],
+            "version": RULE_VERSION, "as_of": history[0]["as_of"], "at": now})
+    if milestones:
+        await session.execute(_PG_WRITE_MILESTONES, {"ids": [r["b_id"] for r in milestones],
+                                                     "statuses": [r["b_status"] for r in milestones]})
 
 
 def _range(id_range: IdRange) -> Any:
@@ -91,11 +133,11 @@ class StatusService:
             result = evaluate(inputs, as_of, self.thresholds)
             outcome.evaluations[cid] = result
             stored = batch.current[cid]
-            reasons = result.reasons_json()
-            digest = result.digest(reasons)
+            digest = result.digest()
             new_decision = (stored.reasons_digest != digest or stored.status != result.status
                             or stored.schedule != result.schedule)
             if new_decision or stored.source_status != result.source_status:
+                reasons = result.reasons_json()  # only built when it will be written
                 changed.append({"b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
                                 "b_source_status": result.source_status, "b_reasons": reasons,
                                 "b_digest": digest, "b_at": now, "b_version": RULE_VERSION})
@@ -109,16 +151,19 @@ class StatusService:
             for mid, status in result.milestones.items():
                 if stored.milestones.get(mid) != status:
                     milestone_rows.append({"b_id": uuid.UUID(mid), "b_status": str(status)})
-        if changed:
-            await self.session.execute(_WRITE_COMMITMENT, changed)
+        if self.session.get_bind().dialect.name == "postgresql":
+            await _write_postgresql(self.session, changed, history, milestone_rows, now)
+        else:
+            if changed:
+                await self.session.execute(_WRITE_COMMITMENT, changed)
+            if history:
+                await self.session.execute(insert(StatusHistory.__table__), history)
+            if milestone_rows:
+                await self.session.execute(_WRITE_MILESTONE, milestone_rows)
         if unchanged:
             await self.session.execute(
                 update(Commitment.__table__).where(C.id.in_(unchanged) if id_range is None else _range(id_range))
                 .values(evaluated_at=now, rule_version=RULE_VERSION, updated_at=C.updated_at))
-        if history:
-            await self.session.execute(insert(StatusHistory.__table__), history)
-        if milestone_rows:
-            await self.session.execute(_WRITE_MILESTONE, milestone_rows)
         outcome.changed = len(history)
         outcome.milestones_changed = len(milestone_rows)
         if roll_up and batch.inputs:

@@ -16,6 +16,7 @@ from shared.parties.models import Party
 from shared.seed.loader import load_dataset
 from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
 from shared.status.inputs import Thresholds
+from shared.status.loaders_signals import build_signal_index, count_signals
 from shared.status.models import StatusHistory
 from shared.status.runner import recalculate_all
 from shared.status.service import StatusService
@@ -100,6 +101,11 @@ async def test_signal_rise_on_themes_and_owner(session: Any) -> None:
     [rise] = [r for r in got[anyone.id].reasons if r.rule == "signals"]
     assert (rise.evidence[0]["recent"], rise.evidence[0]["baseline"]) == (11, 1)
     assert got[linked.id].status == "at_risk"
+    # The batch index (full runs) and the SQL count (single recalculations) agree.
+    index = await build_signal_index(session, AS_OF, T)
+    for c, themes, owner in ((owned, ["sociale-veiligheid"], fokus.id), (anyone, ["sociale-veiligheid"], None),
+                             (linked, [], None)):
+        assert index.counts(c.id, themes, owner) == await count_signals(session, c.id, themes, owner, AS_OF, T)
     # 30 days later the burst is baseline: no rise any more
     later = await StatusService(session, T).recalculate([owned.id], AS_OF + dt.timedelta(days=40))
     assert all(r.rule != "signals" for r in later.evaluations[owned.id].reasons)
