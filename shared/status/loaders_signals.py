@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import String, case, exists, func, select, type_coerce, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
@@ -104,9 +104,25 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
         theme_list = sorted(set(themes))
         theme_query = theme_query.where(st.theme_key.in_(theme_list)) if theme_list else None
     if theme_query is not None:
-        for row in (await session.execute(theme_query)).tuples().all():
-            index.add_theme_signal(row[0], row[1], row[2], row[3])
-    link_query = select(s.id, s.received_date, sc.commitment_id).join(
+        # The hot loop of a full run (hundreds of thousands of rows): bucket in SQL, plain locals here.
+        recent_start = index.recent_start
+        by_theme = index.by_theme
+        rows = (await session.execute(theme_query.with_only_columns(
+            type_coerce(s.id, String), s.provider_party_id, st.theme_key,
+            case((st.received_date > recent_start, 0), else_=1)))).tuples().all()
+        for signal_id, provider, theme, bucket in rows:
+            providers = by_theme.get(theme)
+            if providers is None:
+                providers = by_theme[theme] = {}
+            pair = providers.get(None)
+            if pair is None:
+                pair = providers[None] = (set(), set())
+            pair[bucket].add(signal_id)
+            pair = providers.get(provider)
+            if pair is None:
+                pair = providers[provider] = (set(), set())
+            pair[bucket].add(signal_id)
+    link_query = select(type_coerce(s.id, String), s.received_date, sc.commitment_id).join(
         client_signal_commitments, sc.signal_id == s.id).where(*window)
     if commitment_ids is not None:
         link_query = link_query.where(sc.commitment_id.in_(list(commitment_ids)))
@@ -117,19 +133,27 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
 
 async def count_signals(session: AsyncSession, commitment_id: uuid.UUID, themes: Iterable[str],
                         owner: uuid.UUID | None, as_of: dt.date, thresholds: Thresholds) -> SignalCounts:
-    """The same counts for one commitment, counted by the database (single recalculations)."""
+    """The same counts for one commitment, counted by the database (single recalculations).
+
+    Shaped for the indexes: by provider and date when there is an owner (then a key lookup of the theme),
+    else by theme and date; plus the signals linked to the commitment directly.
+    """
     index = SignalIndex(as_of, thresholds.signal_recent_days, thresholds.signal_baseline_days)
     s, st, sc = client_signals.c, client_signal_themes.c, client_signal_commitments.c
     theme_key = tuple(sorted(set(themes)))
-    matches = [s.id.in_(select(sc.signal_id).where(sc.commitment_id == commitment_id))]
-    if theme_key:
-        on_theme = s.id.in_(select(st.signal_id).where(
+    window = (s.received_date > index.baseline_start, s.received_date <= as_of)
+    parts = [select(s.id, s.received_date).join(client_signal_commitments, sc.signal_id == s.id)
+             .where(sc.commitment_id == commitment_id, *window)]
+    if theme_key and owner is not None:
+        parts.append(select(s.id, s.received_date).where(
+            s.provider_party_id == owner, *window,
+            exists().where(st.signal_id == s.id, st.theme_key.in_(theme_key))))
+    elif theme_key:
+        parts.append(select(st.signal_id, st.received_date).where(
             st.theme_key.in_(theme_key), st.received_date > index.baseline_start, st.received_date <= as_of))
-        matches.append(and_(on_theme, s.provider_party_id == owner) if owner is not None else on_theme)
-    bucket = case((s.received_date > index.recent_start, 0), else_=1)
-    rows = (await session.execute(
-        select(bucket, func.count()).where(s.received_date > index.baseline_start, s.received_date <= as_of,
-                                           or_(*matches)).group_by(bucket))).tuples().all()
+    found = union(*parts).subquery()
+    bucket = case((found.c.received_date > index.recent_start, 0), else_=1)
+    rows = (await session.execute(select(bucket, func.count()).select_from(found).group_by(bucket))).tuples().all()
     counts = {bucket_no: count for bucket_no, count in rows}
     return SignalCounts(recent=counts.get(0, 0), baseline=counts.get(1, 0), recent_days=index.recent_days,
                         baseline_days=index.baseline_days, themes=theme_key,
