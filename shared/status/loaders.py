@@ -88,32 +88,33 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
 
     # Milestones of the commitment itself and of its actions.
     # Enum columns read as plain strings: the rules compare strings, and per-row enum conversion is costly.
+    # Milestone ids also come raw (driver's own type) to match measurements without converting a million ids.
     milestone_cols = (M.id, M.title, M.due_date, M.target_value, M.baseline_value, M.baseline_date,
-                      type_coerce(M.direction, String), M.status)
+                      type_coerce(M.direction, String), M.status, type_coerce(M.id, String))
     milestone_rows = list((await session.execute(
         select(M.commitment_id, *milestone_cols).where(scope(M.commitment_id)))).tuples().all())
     via_actions = Milestone.__table__.join(Action.__table__, M.action_id == A.id)
     milestone_rows += list((await session.execute(
         select(A.commitment_id, *milestone_cols).select_from(via_actions).where(scope(A.commitment_id)))).tuples().all())
 
-    points: dict[uuid.UUID, list[MeasurementInput]] = defaultdict(list)
+    points: dict[Any, list[MeasurementInput]] = defaultdict(list)
     if milestone_rows:
         for source, owner in ((Milestone.__table__, M.commitment_id), (via_actions, A.commitment_id)):
             rows = (await session.execute(
-                select(MS.milestone_id, MS.date, MS.value, MS.id)
+                select(type_coerce(MS.milestone_id, String), MS.date, MS.value)
                 .select_from(Measurement.__table__.join(source, MS.milestone_id == M.id))
                 .where(scope(owner), MS.date <= as_of))).tuples().all()
-            for mid, day, value, pid in rows:
-                points[mid].append(MeasurementInput(day, value, pid))
+            for raw_mid, day, value in rows:
+                points[raw_mid].append(MeasurementInput(day, value))
 
     milestones: dict[uuid.UUID, list[MilestoneInput]] = defaultdict(list)
     stored_milestones: dict[uuid.UUID, dict[str, str]] = defaultdict(dict)
-    for cid, mid, title, due, target, base, base_date, direction, status in milestone_rows:
+    for cid, mid, title, due, target, base, base_date, direction, status, raw_mid in milestone_rows:
         key = str(mid)
         milestones[cid].append(MilestoneInput(
             id=key, title=title, due_date=due, target_value=target, baseline_value=base,
             baseline_date=base_date, decreasing=direction == Direction.decrease.value,
-            measurements=tuple(points.get(mid, ()))))
+            measurements=tuple(points.get(raw_mid, ()))))
         stored_milestones[cid][key] = status
 
     actions: dict[uuid.UUID, list[ActionInput]] = defaultdict(list)

@@ -197,8 +197,8 @@ def _m_evidence(milestone: MilestoneInput, **extra: Any) -> dict[str, Any]:
             "target_value": milestone.target_value, **extra}
 
 
-def _point(point: MeasurementInput) -> dict[str, Any]:
-    return {"type": "measurement", "id": None if point.id is None else str(point.id), "date": point.date.isoformat(), "value": point.value}
+def _point(milestone: MilestoneInput, point: MeasurementInput) -> dict[str, Any]:
+    return {"type": "measurement", "milestone_id": milestone.id, "date": point.date.isoformat(), "value": point.value}
 
 
 def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatus, list[Reason]]:
@@ -220,7 +220,7 @@ def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatu
         return MilestoneStatus.met, [Reason(
             "milestone", Severity.progress,
             f"{name} reached its target {target}: {fmt(latest.value)} measured on {latest.date.isoformat()}.",
-            (_m_evidence(milestone), _point(latest)))]
+            (_m_evidence(milestone), _point(milestone, latest)))]
     if as_of > milestone.due_date:
         if latest is None:
             message = f"{name} was due on {due} and has no measurement: target {target} is not shown to be met."
@@ -228,7 +228,7 @@ def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatu
         else:
             message = (f"{name} was due on {due}; the latest measurement {fmt(latest.value)} "
                        f"({latest.date.isoformat()}) falls short of target {target}.")
-            evidence = (_m_evidence(milestone), _point(latest))
+            evidence = (_m_evidence(milestone), _point(milestone, latest))
         return MilestoneStatus.missed, [Reason("milestone", Severity.critical, message, evidence)]
     if latest is None:
         return MilestoneStatus.pending, [Reason(
@@ -236,7 +236,7 @@ def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatu
             (_m_evidence(milestone),))]
     planned = planned_value(milestone, latest.date)
     projected = projected_value(milestone, points)
-    evidence = (_m_evidence(milestone, planned_value=planned, projected_value=projected), _point(latest))
+    evidence = (_m_evidence(milestone, planned_value=planned, projected_value=projected), _point(milestone, latest))
     behind = planned is not None and not _meets_line(milestone, latest.value, planned)
     line = f" against {fmt(planned)} planned for that date" if planned is not None else ""
     now = f"{fmt(latest.value)} on {latest.date.isoformat()}{line}"

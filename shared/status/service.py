@@ -73,18 +73,20 @@ _PG_WRITE_MILESTONES = text("""
 async def _write_postgresql(session: AsyncSession, changed: list[dict[str, Any]], history: list[dict[str, Any]],
                             milestones: list[dict[str, Any]], now: dt.datetime) -> None:
     """One statement per table and batch (arrays + unnest) instead of one per row."""
+    texts = {r["b_id"]: json.dumps(r["b_reasons"], ensure_ascii=False) for r in changed}  # once for both tables
     if changed:
         await session.execute(_PG_WRITE_COMMITMENTS, {
             "ids": [r["b_id"] for r in changed], "statuses": [r["b_status"] for r in changed],
             "schedules": [r["b_schedule"] for r in changed], "sources": [r["b_source_status"] for r in changed],
-            "reasons": [json.dumps(r["b_reasons"], ensure_ascii=False) for r in changed],
+            "reasons": [texts[r["b_id"]] for r in changed],
             "digests": [r["b_digest"] for r in changed], "at": now, "version": RULE_VERSION})
     if history:
         await session.execute(_PG_WRITE_HISTORY, {
             "ids": [uuid.uuid4() for _ in history], "commitment_ids": [h["commitment_id"] for h in history],
             "statuses": [h["status"] for h in history], "schedules": [h["schedule"] for h in history],
             "sources": [h["source_status"] for h in history],
-            "reasons": [json.dumps(h["reasons"], ensure_ascii=False) for h in history],
+            "reasons": [texts.get(h["commitment_id"]) or json.dumps(h["reasons"], ensure_ascii=False)
+                        for h in history],
             "version": RULE_VERSION, "as_of": history[0]["as_of"], "at": now})
     if milestones:
         await session.execute(_PG_WRITE_MILESTONES, {"ids": [r["b_id"] for r in milestones],
