@@ -56,7 +56,7 @@ class Commitment(ProvenanceMixin, VersionedMixin, Base):
     status: Mapped[str] = mapped_column(String(30), default="open", server_default="open", index=True)
     schedule: Mapped[str] = mapped_column(String(20), default="no_deadline", server_default="no_deadline", index=True)
     source_status: Mapped[str | None] = mapped_column(String(100))
-    reasons: Mapped[list[Any] | None] = mapped_column(JSON)
+    reasons: Mapped[list[Any] | None] = mapped_column(JSON, default=list)  # [] until first evaluated
     reasons_digest: Mapped[str | None] = mapped_column(String(64))  # compared instead of loading reasons
     evaluated_at: Mapped[dt.datetime | None]
     rule_version: Mapped[str | None] = mapped_column(String(20))

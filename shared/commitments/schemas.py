@@ -72,12 +72,16 @@ class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
     evaluated_at: dt.datetime | None
     rule_version: str | None
 
+    @field_validator("reasons", mode="before")
+    @classmethod
+    def _not_yet_evaluated(cls, value: object) -> object:
+        return [] if value is None else value
+
     @classmethod
     def from_model(cls, obj: object) -> "CommitmentOut":
         data = {name: getattr(obj, name) for name in cls.model_fields if name not in {"themes", "recommendation_ids"} and hasattr(obj, name)}
         data["themes"] = [t.key for t in obj.themes]  # type: ignore[attr-defined]
         data["recommendation_ids"] = [r.id for r in obj.recommendations]  # type: ignore[attr-defined]
-        data["reasons"] = data.get("reasons") or []
         return cls.model_validate(data)
 
 
