@@ -51,7 +51,8 @@ async def recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds:
             if not ids:
                 break
             outcome = await StatusService(session, thresholds).recalculate(
-                None, as_of, signals=signals, roll_up=False, now=now, id_range=(last, ids[-1]))
+                None, as_of, signals=signals, roll_up=False, now=now, id_range=(last, ids[-1]),
+                lock=False)  # no row locks over a whole batch: the write is a compare-and-set instead
         last = ids[-1]
         summary.commitments += len(outcome.evaluations)
         summary.changed += outcome.changed

@@ -54,9 +54,11 @@ _PG_WRITE_COMMITMENTS = text("""
     UPDATE commitments AS c SET status = v.status, schedule = v.schedule, source_status = v.source_status,
            reasons = v.reasons::json, reasons_digest = v.digest, evaluated_at = :at, rule_version = :version
     FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:schedules AS text[]),
-                CAST(:sources AS text[]), CAST(:reasons AS text[]), CAST(:digests AS text[]))
-         AS v(id, status, schedule, source_status, reasons, digest)
-    WHERE c.id = v.id""")
+                CAST(:sources AS text[]), CAST(:reasons AS text[]), CAST(:digests AS text[]),
+                CAST(:old_digests AS text[]))
+         AS v(id, status, schedule, source_status, reasons, digest, old_digest)
+    WHERE c.id = v.id AND c.reasons_digest IS NOT DISTINCT FROM v.old_digest
+    RETURNING c.id""")
 _PG_WRITE_HISTORY = text("""
     INSERT INTO status_history (id, commitment_id, status, schedule, source_status, reasons, rule_version, as_of,
                                 evaluated_at)
@@ -72,14 +74,20 @@ _PG_WRITE_MILESTONES = text("""
 
 async def _write_postgresql(session: AsyncSession, changed: list[dict[str, Any]], history: list[dict[str, Any]],
                             milestones: list[dict[str, Any]], now: dt.datetime) -> None:
-    """One statement per table and batch (arrays + unnest) instead of one per row."""
+    """One statement per table and batch (arrays + unnest) instead of one per row.
+
+    The commitment update is a compare-and-set on the digest read before: without row locks, a concurrent
+    recalculation that already stored a new result wins, and this one writes no duplicate history entry.
+    """
     texts = {r["b_id"]: json.dumps(r["b_reasons"], ensure_ascii=False) for r in changed}  # once for both tables
     if changed:
-        await session.execute(_PG_WRITE_COMMITMENTS, {
+        written = {uuid.UUID(str(i)) for i in (await session.execute(_PG_WRITE_COMMITMENTS, {
             "ids": [r["b_id"] for r in changed], "statuses": [r["b_status"] for r in changed],
             "schedules": [r["b_schedule"] for r in changed], "sources": [r["b_source_status"] for r in changed],
             "reasons": [texts[r["b_id"]] for r in changed],
-            "digests": [r["b_digest"] for r in changed], "at": now, "version": RULE_VERSION})
+            "digests": [r["b_digest"] for r in changed], "old_digests": [r["b_old_digest"] for r in changed],
+            "at": now, "version": RULE_VERSION})).scalars()}
+        history = [h for h in history if h["commitment_id"] in written]
     if history:
         await session.execute(_PG_WRITE_HISTORY, {
             "ids": [uuid.uuid4() for _ in history], "commitment_ids": [h["commitment_id"] for h in history],
@@ -142,7 +150,8 @@ class StatusService:
                 reasons = result.reasons_json()  # only built when it will be written
                 changed.append({"b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
                                 "b_source_status": result.source_status, "b_reasons": reasons,
-                                "b_digest": digest, "b_at": now, "b_version": RULE_VERSION})
+                                "b_digest": digest, "b_old_digest": stored.reasons_digest, "b_at": now,
+                                "b_version": RULE_VERSION})
             else:
                 unchanged.append(cid)
             if new_decision:
@@ -166,7 +175,7 @@ class StatusService:
             await self.session.execute(
                 update(Commitment.__table__).where(C.id.in_(unchanged) if id_range is None else _range(id_range))
                 .values(evaluated_at=now, rule_version=RULE_VERSION, updated_at=C.updated_at))
-        outcome.changed = len(history)
+        outcome.changed = len(history)  # may count a lost compare-and-set race on PostgreSQL (rare)
         outcome.milestones_changed = len(milestone_rows)
         if roll_up and batch.inputs:
             recommendation_ids = list((await self.session.execute(
