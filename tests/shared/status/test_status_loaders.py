@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, select
 
 from shared.actions.models import Action
@@ -154,3 +155,22 @@ async def test_seed_dataset_full_recalculation(session_factory: Any) -> None:
         assert (await s.execute(select(Commitment.id).where(Commitment.evaluated_at.is_(None)))).first() is None
     again = await recalculate_all(session_factory, T, as_of=AS_OF, batch_size=100)
     assert (again.changed, again.milestones_changed, again.recommendations_changed) == (0, 0, 0)
+
+
+@pytest.mark.postgres_only
+async def test_stale_write_loses_the_compare_and_set(session: Any) -> None:
+    from shared.status.service import _write_postgresql
+
+    owner = await commitment(session, due_date=dt.date(2001, 1, 1))
+    first = await StatusService(session, T).recalculate([owner.id], AS_OF)
+    assert first.changed == 1
+    stale = {"b_id": owner.id, "b_status": "open", "b_schedule": "on_time", "b_source_status": None,
+             "b_reasons": [], "b_digest": "x" * 40, "b_old_digest": None}  # read before the first write
+    history = [{"commitment_id": owner.id, "status": "open", "schedule": "on_time", "source_status": None,
+                "reasons": [], "as_of": AS_OF}]
+    await _write_postgresql(session, [stale], history, [], utcnow())
+    row = (await session.execute(select(Commitment.status, Commitment.reasons_digest)
+                                 .where(Commitment.id == owner.id))).one()
+    assert row.status == "off_track" and row.reasons_digest != "x" * 40
+    count = len((await session.execute(select(StatusHistory).where(StatusHistory.commitment_id == owner.id))).all())
+    assert count == 1
