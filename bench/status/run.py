@@ -189,7 +189,7 @@ def main() -> None:
                                                         "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_status"))
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--reuse", action="store_true", help="measure the dataset built by an earlier run")
     args = parser.parse_args()

@@ -38,6 +38,7 @@ class Current:
     schedule: str
     source_status: str | None
     reasons_digest: str | None
+    rule_version: str | None
     milestones: dict[str, str]
 
 
@@ -70,7 +71,7 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
     if id_range is None and not ids:
         return Batch({}, {})
     query = select(C.id, C.due_date, C.tk_toezegging_nummer, C.owner_party_id, C.status, C.schedule,
-                   C.source_status, C.reasons_digest).where(_scope(C.id, ids, id_range)).order_by(C.id)
+                   C.source_status, C.reasons_digest, C.rule_version).where(_scope(C.id, ids, id_range)).order_by(C.id)
     if lock:
         query = query.with_for_update(of=Commitment.__table__)
     commitments = (await session.execute(query)).all()
@@ -153,7 +154,7 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
             tk=tk.get(row.tk_toezegging_nummer) if row.tk_toezegging_nummer else None,
             milestones=tuple(sorted(milestones.get(cid, ()), key=lambda m: (m.due_date, m.id))),
             actions=tuple(actions.get(cid, ())), signals=counts, override=overrides.get(cid))
-        current[cid] = Current(row.status, row.schedule, row.source_status, row.reasons_digest,
+        current[cid] = Current(row.status, row.schedule, row.source_status, row.reasons_digest, row.rule_version,
                                stored_milestones.get(cid, {}))
     return Batch(inputs, current)
 

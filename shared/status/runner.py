@@ -33,7 +33,7 @@ class Summary:
 
 
 async def recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, *,
-                          as_of: dt.date | None = None, batch_size: int = 5000) -> Summary:
+                          as_of: dt.date | None = None, batch_size: int = 10000) -> Summary:
     as_of = as_of or today()
     now = utcnow()
     summary = Summary(as_of)

@@ -2,7 +2,9 @@
 
 Writes are derived data: they do not bump a record's `version` (its ETag) nor its `updated_at`, so a
 recalculation enqueued after a client's write never makes that client's next If-Match fail.
-A history entry is written only when status, schedule or reasons change.
+A history entry is written only when status, schedule or reasons change. An unchanged result is not
+written at all (a nightly run over unchanged data rewrites no rows), so `evaluated_at` is when the stored
+result was computed.
 """
 
 from __future__ import annotations
@@ -101,11 +103,6 @@ async def _write_postgresql(session: AsyncSession, changed: list[dict[str, Any]]
                                                      "statuses": [r["b_status"] for r in milestones]})
 
 
-def _range(id_range: IdRange) -> Any:
-    low, high = id_range
-    return and_(C.id > low, C.id <= high) if low is not None else C.id <= high
-
-
 def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
@@ -137,7 +134,6 @@ class StatusService:
         outcome = Outcome(as_of, now)
         changed: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
-        unchanged: list[uuid.UUID] = []
         milestone_rows: list[dict[str, Any]] = []
         for cid, inputs in batch.inputs.items():
             result = evaluate(inputs, as_of, self.thresholds)
@@ -146,14 +142,12 @@ class StatusService:
             digest = result.digest()
             new_decision = (stored.reasons_digest != digest or stored.status != result.status
                             or stored.schedule != result.schedule)
-            if new_decision or stored.source_status != result.source_status:
+            if new_decision or stored.source_status != result.source_status or stored.rule_version != RULE_VERSION:
                 reasons = result.reasons_json()  # only built when it will be written
                 changed.append({"b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
                                 "b_source_status": result.source_status, "b_reasons": reasons,
                                 "b_digest": digest, "b_old_digest": stored.reasons_digest, "b_at": now,
                                 "b_version": RULE_VERSION})
-            else:
-                unchanged.append(cid)
             if new_decision:
                 history.append({"commitment_id": cid, "status": str(result.status),
                                 "schedule": str(result.schedule), "source_status": result.source_status,
@@ -171,10 +165,6 @@ class StatusService:
                 await self.session.execute(insert(StatusHistory.__table__), history)
             if milestone_rows:
                 await self.session.execute(_WRITE_MILESTONE, milestone_rows)
-        if unchanged:
-            await self.session.execute(
-                update(Commitment.__table__).where(C.id.in_(unchanged) if id_range is None else _range(id_range))
-                .values(evaluated_at=now, rule_version=RULE_VERSION, updated_at=C.updated_at))
         outcome.changed = len(history)  # may count a lost compare-and-set race on PostgreSQL (rare)
         outcome.milestones_changed = len(milestone_rows)
         if roll_up and batch.inputs:
