@@ -99,6 +99,30 @@ def signals_process_batch(batch_id: Annotated[uuid.UUID, typer.Argument(help="Th
     typer.echo(asyncio.run(process_signal_batch(_settings(), batch_id)))
 
 
+@app.command("recalc")
+def recalc(
+    all_: Annotated[bool, typer.Option("--all", help="Recalculate every commitment.")] = False,
+    commitment: Annotated[Optional[uuid.UUID], typer.Option("--commitment", help="One commitment's id.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Evaluate as if it were this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Recalculate statuses now (synchronously); --as-of makes audits and tests deterministic."""
+    import datetime as dt
+    import json
+
+    from shared.status.runner import recalc as run_recalc
+
+    if all_ == (commitment is not None):
+        raise typer.BadParameter("give exactly one of --all and --commitment ID")
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD, not {as_of!r}") from exc
+    result = asyncio.run(run_recalc(_settings(), commitment_id=commitment, as_of=day))
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    if result.get("found") is False:
+        raise typer.Exit(1)
+
+
 @app.command("run")
 def run(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

@@ -77,17 +77,22 @@ async def process_signal_batch(settings: Settings, batch_id: uuid.UUID) -> str:
 
 
 async def prepare_embedded(settings: Settings) -> dict[str, int]:
-    """Migrate the database and load the seed dataset when it holds no commitments yet."""
+    """Migrate, load the seed dataset when the database holds no commitments yet, then the bundled TK
+    snapshot (offline, idempotent); the scheduled `tk.sync_all` goes live only when the feed answers."""
+    from shared.tk.offline import prepare_tk
+
     engine = create_engine(settings.database_url)
+    factory = create_session_factory(engine)
     try:
         await upgrade(engine)
-        async with session_scope(create_session_factory(engine)) as session:
+        added: dict[str, int] = {}
+        async with session_scope(factory) as session:
             count = (await session.execute(select(func.count()).select_from(Commitment))).scalar_one()
-            if count:
-                return {}
-            added = await load_dataset(session)
-            log.info("seed_loaded", **added)
-            return added
+            if not count:
+                added = await load_dataset(session)
+                log.info("seed_loaded", **added)
+        await prepare_tk(factory, settings)
+        return added
     finally:
         await engine.dispose()
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
 
     due_soon_days: int = Field(default=30, ge=0)
     stale_action_days: int = Field(default=90, ge=1)
+    signal_recent_days: int = Field(default=30, ge=1, description="status engine: recent window for signal rises")
+    signal_baseline_days: int = Field(default=180, ge=1, description="status engine: trailing baseline window")
+    signal_alpha: float = Field(default=0.05, gt=0, lt=1, description="status engine: significance level")
+    signal_min_count: int = Field(default=5, ge=1, description="status engine: minimum recent signals to judge")
+    recalc_batch_size: int = Field(default=10000, ge=1, le=50000, description="commitments per batch in a full recalculation")
 
     pseudonym_key: SecretStr | None = None
     pseudonym_key_version: int = Field(default=1, ge=1)

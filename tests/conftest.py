@@ -107,7 +107,8 @@ async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIte
 async def queue(settings: Settings, connection: AsyncConnection,
                 session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[InProcessQueue]:
     ctx = await build_context(settings, engine=connection.engine, session_factory=session_factory)
-    q = InProcessQueue(ctx, load_all())
+    # A copy of the registry: a test may stub a job without leaking the stub into later tests.
+    q = InProcessQueue(ctx, dict(load_all()), eager=False)  # jobs run on queue.drain(), never beside a request
     ctx["queue"] = q
     yield q
     await q.close()

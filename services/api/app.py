@@ -14,7 +14,7 @@ from services.api.errors import install_error_handlers
 from services.api.middleware import RequestIdMiddleware
 from services.api import idempotency
 from services.api.ratelimit import RateLimiter
-from services.api.routers import audit, commitments, health, milestones, resources, signals, themes
+from services.api.routers import audit, commitments, health, milestones, resources, signals, status, themes
 from services.api.routers import tk as tk_routes
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
@@ -90,7 +90,7 @@ def create_app(
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
-    for router in (health.router, commitments.router, resources.recommendations, resources.actions,
+    for router in (health.router, commitments.router, status.router, resources.recommendations, resources.actions,
                    milestones.router, resources.parties, resources.sources, themes.router,
                    tk_routes.tk, tk_routes.sync, signals.router, audit.router):
         app.include_router(router)

@@ -42,18 +42,28 @@ class ArqQueue:
 
 
 class InProcessQueue:
-    """Runs jobs as asyncio tasks in this process, one at a time per job id (embedded default, tests)."""
+    """Runs jobs as asyncio tasks in this process, one at a time per job id (embedded default, tests).
 
-    def __init__(self, ctx: dict[str, Any], functions: dict[str, Any]) -> None:
+    With eager=False (tests) jobs wait until drain() runs them one after another: tests share one
+    database connection, which a job running beside the next request would use concurrently.
+    """
+
+    def __init__(self, ctx: dict[str, Any], functions: dict[str, Any], *, eager: bool = True) -> None:
         self.ctx = ctx
         self.functions = functions
+        self.eager = eager
         self.tasks: set[asyncio.Task[Any]] = set()
         self._running: dict[str, asyncio.Task[Any]] = {}
+        self.pending: list[tuple[str, Any, dict[str, Any], str | None]] = []
 
     async def enqueue(self, name: str, *, job_id: str | None = None, **kwargs: Any) -> None:
         func = self.functions.get(name)
         if func is None:
             log.error("unknown_job", job=name)
+            return
+        if not self.eager:
+            if job_id is None or all(job_id != queued[3] for queued in self.pending):
+                self.pending.append((name, func, kwargs, job_id))
             return
         if job_id and job_id in self._running and not self._running[job_id].done():
             return  # same semantics as arq: one job per id at a time
@@ -72,7 +82,11 @@ class InProcessQueue:
             return None
 
     async def drain(self) -> None:
-        while self.tasks:
+        while self.tasks or self.pending:
+            if self.pending:
+                name, func, kwargs, _ = self.pending.pop(0)
+                await self._run(name, func, kwargs)
+                continue
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     async def close(self) -> None:

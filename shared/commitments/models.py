@@ -3,8 +3,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import Any
 
-from sqlalchemy import Index, Column, Enum, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, VersionedMixin, new_id
@@ -50,6 +51,15 @@ class Commitment(ProvenanceMixin, VersionedMixin, Base):
     )
     due_date: Mapped[dt.date | None] = mapped_column(index=True)
     tk_toezegging_nummer: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+    # Written only by the status engine (shared/status); derived data, so it does not bump `version`.
+    status: Mapped[str] = mapped_column(String(30), default="open", server_default="open", index=True)
+    schedule: Mapped[str] = mapped_column(String(20), default="no_deadline", server_default="no_deadline", index=True)
+    source_status: Mapped[str | None] = mapped_column(String(100))
+    reasons: Mapped[list[Any] | None] = mapped_column(JSON, default=list)  # [] until first evaluated
+    reasons_digest: Mapped[str | None] = mapped_column(String(64))  # compared instead of loading reasons
+    evaluated_at: Mapped[dt.datetime | None]
+    rule_version: Mapped[str | None] = mapped_column(String(20))
 
     themes: Mapped[list["Theme"]] = relationship(secondary=commitment_themes, lazy="selectin", order_by="Theme.key")
     recommendations: Mapped[list["Recommendation"]] = relationship(

@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from shared.commitments.models import CommitmentOrigin
+from shared.status.schemas import ReasonOut
+from shared.status.vocabulary import Schedule, Status
 from shared.schemas import (
     ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title,
 )
@@ -63,6 +65,17 @@ class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
     tk_toezegging_nummer: str | None
     themes: list[str]
     recommendation_ids: list[uuid.UUID]
+    status: Status = Field(description="Current status from the status engine (an active override included).")
+    schedule: Schedule
+    source_status: str | None = Field(description="The TK status as received, when linked to a toezegging.")
+    reasons: list[ReasonOut] = Field(description="Why: ordered worst first, each with its evidence.")
+    evaluated_at: dt.datetime | None
+    rule_version: str | None
+
+    @field_validator("reasons", mode="before")
+    @classmethod
+    def _not_yet_evaluated(cls, value: object) -> object:
+        return [] if value is None else value
 
     @classmethod
     def from_model(cls, obj: object) -> "CommitmentOut":
@@ -82,3 +95,5 @@ class CommitmentFilters(ListParams):
     recommendation_id: uuid.UUID | None = None
     source_id: uuid.UUID | None = None
     q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")
+    status: Status | None = Field(default=None, description="Current status (status engine).")
+    schedule: Schedule | None = Field(default=None, description="no_deadline, on_time, due_soon or overdue.")

@@ -66,6 +66,10 @@ class CommitmentService(CrudService[Commitment]):
             conds.append(Commitment.source_id == filters.source_id)
         if filters.q:
             conds.append(text_filter(filters.q, Commitment.title, Commitment.description))
+        if filters.status:
+            conds.append(Commitment.status == str(filters.status))
+        if filters.schedule:
+            conds.append(Commitment.schedule == str(filters.schedule))
         return conds
 
     async def after_write(self, obj: Commitment, *, created: bool) -> None:  # type: ignore[override]

@@ -34,6 +34,8 @@ class Milestone(ProvenanceMixin, VersionedMixin, Base):
     baseline_date: Mapped[dt.date | None]
     target_value: Mapped[float | None] = mapped_column(Float)
     direction: Mapped[Direction | None] = mapped_column(Enum(Direction, native_enum=False, length=10))
+    # Written only by the status engine: pending | on_track | at_risk | met | missed.
+    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
 
     measurements: Mapped[list["Measurement"]] = relationship(
         back_populates="milestone", order_by="Measurement.date", lazy="selectin", cascade="all, delete-orphan",

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.milestones.models import Direction
+from shared.status.vocabulary import MilestoneStatus
 from shared.schemas import ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, Title
 
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
@@ -105,6 +106,7 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     due_date: dt.date
     indicator: IndicatorOut | None
     measurements: list[MeasurementOut]
+    status: MilestoneStatus = Field(description="pending, on_track, at_risk, met or missed (status engine).")
 
     @classmethod
     def from_model(cls, obj: object) -> "MilestoneOut":

@@ -21,3 +21,5 @@ class Recommendation(ProvenanceMixin, VersionedMixin, Base):
     theme_key: Mapped[str | None] = mapped_column(ForeignKey("themes.key", ondelete="RESTRICT"), index=True)
     response: Mapped[str | None] = mapped_column(Text)
     response_source_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    # Roll-up of its commitments and actions, written by the status engine.
+    status: Mapped[str] = mapped_column(String(30), default="open", server_default="open")

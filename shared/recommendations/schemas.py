@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
+from shared.status.vocabulary import Status
 from shared.schemas import (
     ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title,
 )
@@ -41,6 +42,7 @@ class RecommendationOut(ProvenanceOut, RecordOut, OutModel):
     theme_key: str | None
     response: str | None
     response_source_id: uuid.UUID | None
+    status: Status = Field(description="Roll-up of its commitments and actions (status engine).")
 
 
 class RecommendationFilters(ListParams):

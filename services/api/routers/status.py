@@ -1,0 +1,72 @@
+"""Status engine endpoints on a commitment: recalculate, history, manual override."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from services.api.deps import ReadDb, Reader, WriteDb, Writer
+from services.api.errors import problem_responses
+from shared.errors import NotFound
+from shared.pagination import Page
+from shared.status.inputs import Thresholds
+from shared.status.repository import StatusHistoryRepository
+from shared.status.schemas import OverrideIn, OverrideOut, StatusHistoryOut, StatusHistoryParams, StatusOut
+from shared.status.service import StatusService
+
+router = APIRouter(prefix="/v1/commitments", tags=["commitments"])
+
+AsOf = Annotated[dt.date | None, Query(description="Evaluate as if it were this date (default: today, UTC).")]
+
+
+def _service(db: Any, request: Request) -> StatusService:
+    return StatusService(db, Thresholds.from_settings(request.app.state.settings))
+
+
+@router.post("/{id}/recalculate", operation_id="commitments-recalculate", response_model=StatusOut,
+             responses=problem_responses(401, 403, 404, 422))
+async def recalculate(id: uuid.UUID, db: WriteDb, _: Writer, request: Request, as_of: AsOf = None) -> Any:
+    """Re-evaluate the commitment's status now (or as of a date) and store the result."""
+    return await _service(db, request).recalculate_one(id, as_of)
+
+
+@router.get("/{id}/status-history", operation_id="status-history-list", response_model=Page[StatusHistoryOut],
+            responses=problem_responses(400, 401, 403, 404, 422))
+async def status_history(id: uuid.UUID, db: ReadDb, _: Reader,
+                         params: Annotated[StatusHistoryParams, Query()]) -> Any:
+    """The commitment's status changes, newest first: one entry per change of status, schedule or reasons."""
+    repo = StatusHistoryRepository(db)
+    rows, cursor = await repo.list([repo.model.commitment_id == id], sort=params.sort, cursor=params.cursor,
+                                   limit=params.limit)
+    if not rows and params.cursor is None:
+        await StatusService(db, Thresholds()).ensure_exists(id)
+    return {"items": [StatusHistoryOut.model_validate(r) for r in rows], "next_cursor": cursor}
+
+
+@router.get("/{id}/status-override", operation_id="status-override-get", response_model=OverrideOut,
+            responses=problem_responses(401, 403, 404, 422))
+async def get_override(id: uuid.UUID, db: ReadDb, _: Reader) -> Any:
+    """The commitment's manual status override, if any (it may have expired)."""
+    override = await StatusService(db, Thresholds()).get_override(id)
+    if override is None:
+        raise NotFound(f"Commitment {id} has no status override.")
+    return override
+
+
+@router.put("/{id}/status-override", operation_id="status-override-put", response_model=StatusOut,
+            responses=problem_responses(401, 403, 404, 422))
+async def put_override(id: uuid.UUID, body: OverrideIn, db: WriteDb, principal: Writer, request: Request) -> Any:
+    """Set the status by hand, with a reason; it wins over the rules until it expires and shows as a reason."""
+    return await _service(db, request).set_override(
+        id, status=str(body.status), reason=body.reason, expires_at=body.expires_at,
+        set_by=f"{principal.name} ({principal.key_id})")
+
+
+@router.delete("/{id}/status-override", operation_id="status-override-delete", response_model=StatusOut,
+               responses=problem_responses(401, 403, 404, 422))
+async def delete_override(id: uuid.UUID, db: WriteDb, _: Writer, request: Request) -> Any:
+    """Remove the manual override; returns the restored computed status."""
+    return await _service(db, request).clear_override(id)

@@ -1,0 +1,105 @@
+"""Plain input dataclasses: everything a rule may look at, loaded beforehand (rules never touch the DB)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    due_soon_days: int = 30
+    stale_action_days: int = 90
+    signal_recent_days: int = 30
+    signal_baseline_days: int = 180
+    signal_alpha: float = 0.05
+    signal_min_count: int = 5
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "Thresholds":
+        return cls(
+            due_soon_days=settings.due_soon_days,
+            stale_action_days=settings.stale_action_days,
+            signal_recent_days=settings.signal_recent_days,
+            signal_baseline_days=settings.signal_baseline_days,
+            signal_alpha=settings.signal_alpha,
+            signal_min_count=settings.signal_min_count,
+        )
+
+
+@dataclass(frozen=True)
+class TkDocumentInput:
+    id: str | None
+    nummer: str | None
+    titel: str | None = None
+    datum: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class TkInput:
+    """The linked Tweede Kamer toezegging, as mirrored (raw status kept as received)."""
+
+    nummer: str
+    status: str | None
+    datum_nakoming: dt.date | None = None
+    fulfilment_letter: TkDocumentInput | None = None
+    removed: bool = False
+
+
+class MeasurementInput(NamedTuple):  # a tuple: there are a million of these in a full run
+    date: dt.date
+    value: float
+    id: Any = None  # the measurement's id (uuid or str), for evidence
+
+
+class MilestoneInput(NamedTuple):  # tuples: a full run builds hundreds of thousands of these
+    id: str
+    title: str
+    due_date: dt.date
+    target_value: float | None = None
+    baseline_value: float | None = None
+    baseline_date: dt.date | None = None
+    decreasing: bool = False
+    measurements: tuple[MeasurementInput, ...] = ()  # any order; rules sort
+
+
+class ActionInput(NamedTuple):
+    id: str
+    title: str
+    state: str  # planned | in_progress | done | blocked | cancelled
+    last_update_date: dt.date | None = None
+    created_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SignalCounts:
+    """Distinct client signals on the commitment's themes (and owner) or linked to it, per window."""
+
+    recent: int
+    baseline: int
+    recent_days: int = 30
+    baseline_days: int = 180
+    themes: tuple[str, ...] = ()
+    provider_party_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OverrideInput:
+    status: str
+    reason: str
+    expires_at: dt.datetime | None
+    set_by: str | None = None
+    set_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class CommitmentInput:
+    id: str
+    due_date: dt.date | None = None
+    tk: TkInput | None = None
+    tk_toezegging_nummer: str | None = None
+    milestones: tuple[MilestoneInput, ...] = ()
+    actions: tuple[ActionInput, ...] = ()
+    signals: SignalCounts | None = None
+    override: OverrideInput | None = None

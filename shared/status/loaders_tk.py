@@ -1,0 +1,56 @@
+"""Loads the linked Tweede Kamer toezeggingen from the TK mirror (shared.tk.models).
+
+A commitment follows the toezegging whose nummer equals its tk_toezegging_nummer; when the mirror holds
+more than one row for a nummer, a live row wins over a removed one, then the most recently updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.status.inputs import TkDocumentInput, TkInput
+from shared.tk.models import TkDocument, TkToezegging
+
+
+async def load_tk(session: AsyncSession, nummers: Iterable[str]) -> dict[str, TkInput]:
+    wanted = sorted({n for n in nummers if n})
+    if not wanted:
+        return {}
+    t = TkToezegging.__table__.c
+    rows = (await session.execute(
+        select(t.nummer, t.status, t.datum_nakoming, t.kamerbrief_nakoming, t.kamerbrief_document_id, t.verwijderd,
+               t.bijgewerkt)
+        .where(t.nummer.in_(wanted)).order_by(t.nummer, t.verwijderd.desc(), t.bijgewerkt))).all()
+    chosen = {r.nummer: r for r in rows}  # ordered so the live, latest row comes last and wins
+    doc_ids = {r.kamerbrief_document_id for r in chosen.values() if r.kamerbrief_document_id is not None}
+    doc_nummers = {r.kamerbrief_nakoming for r in chosen.values()
+                   if r.kamerbrief_nakoming and r.kamerbrief_document_id is None}
+    by_id: dict[Any, TkDocumentInput] = {}
+    by_nummer: dict[str, TkDocumentInput] = {}
+    if doc_ids or doc_nummers:
+        d = TkDocument.__table__.c
+        conds = []
+        if doc_ids:
+            conds.append(d.id.in_(list(doc_ids)))
+        if doc_nummers:
+            conds.append(d.nummer.in_(sorted(doc_nummers)))
+        for doc in (await session.execute(select(d.id, d.nummer, d.titel, d.datum).where(or_(*conds))
+                                          .order_by(d.verwijderd.desc(), d.bijgewerkt))).all():
+            item = TkDocumentInput(id=str(doc.id), nummer=doc.nummer, titel=doc.titel, datum=doc.datum)
+            by_id[doc.id] = item
+            if doc.nummer:
+                by_nummer[doc.nummer] = item
+    result: dict[str, TkInput] = {}
+    for nummer, r in chosen.items():
+        letter = by_id.get(r.kamerbrief_document_id) if r.kamerbrief_document_id is not None else None
+        if letter is None and r.kamerbrief_nakoming:
+            letter = by_nummer.get(r.kamerbrief_nakoming) or TkDocumentInput(
+                id=str(r.kamerbrief_document_id) if r.kamerbrief_document_id is not None else None,
+                nummer=r.kamerbrief_nakoming)
+        result[nummer] = TkInput(nummer=nummer, status=r.status, datum_nakoming=r.datum_nakoming,
+                                 fulfilment_letter=letter, removed=bool(r.verwijderd))
+    return result

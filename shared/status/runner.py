@@ -1,0 +1,84 @@
+"""Full recalculation: every commitment in batches, one transaction per batch (used by the nightly job
+and `nakoming recalc --all`). Short transactions keep row locks brief while people keep working."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.commitments.models import Commitment
+from shared.db import session_scope, utcnow
+from shared.status.inputs import Thresholds
+from shared.status.loaders_signals import build_signal_index
+from shared.status.service import StatusService, today
+
+
+@dataclass
+class Summary:
+    as_of: dt.date
+    commitments: int = 0
+    changed: int = 0
+    milestones_changed: int = 0
+    recommendations_changed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "commitments": self.commitments, "changed": self.changed,
+                "milestones_changed": self.milestones_changed,
+                "recommendations_changed": self.recommendations_changed}
+
+
+async def recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, *,
+                          as_of: dt.date | None = None, batch_size: int = 10000) -> Summary:
+    as_of = as_of or today()
+    now = utcnow()
+    summary = Summary(as_of)
+    async with factory() as session:
+        # The signal windows are the same for every commitment: read them once.
+        signals = await build_signal_index(session, as_of, thresholds)
+        await session.rollback()
+    last: uuid.UUID | None = None
+    while True:
+        async with session_scope(factory) as session:
+            query = select(Commitment.id).order_by(Commitment.id).limit(batch_size)
+            if last is not None:
+                query = query.where(Commitment.id > last)
+            ids = list((await session.execute(query)).scalars())
+            if not ids:
+                break
+            outcome = await StatusService(session, thresholds).recalculate(
+                None, as_of, signals=signals, roll_up=False, now=now, id_range=(last, ids[-1]),
+                lock=False)  # no row locks over a whole batch: the write is a compare-and-set instead
+        last = ids[-1]
+        summary.commitments += len(outcome.evaluations)
+        summary.changed += outcome.changed
+        summary.milestones_changed += outcome.milestones_changed
+    async with session_scope(factory) as session:
+        summary.recommendations_changed = await StatusService(session, thresholds).roll_up_recommendations()
+    return summary
+
+
+async def recalc(settings: Any, *, commitment_id: uuid.UUID | None, as_of: dt.date | None) -> dict[str, Any]:
+    """`nakoming recalc`: one commitment or all, synchronously, against NAKOMING_DATABASE_URL."""
+    from shared.db import create_engine, create_session_factory
+    from shared.errors import NotFound
+
+    thresholds = Thresholds.from_settings(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        factory = create_session_factory(engine)
+        if commitment_id is None:
+            return (await recalculate_all(factory, thresholds, as_of=as_of,
+                                          batch_size=settings.recalc_batch_size)).as_dict()
+        async with session_scope(factory) as session:
+            try:
+                result = await StatusService(session, thresholds).recalculate_one(commitment_id, as_of)
+            except NotFound:
+                return {"commitment_id": str(commitment_id), "found": False}
+        return result.model_dump(mode="json")
+    finally:
+        await engine.dispose()

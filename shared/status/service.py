@@ -1,0 +1,241 @@
+"""Recalculates and stores statuses; sets and removes overrides. Never commits (the caller does).
+
+Writes are derived data: they do not bump a record's `version` (its ETag) nor its `updated_at`, so a
+recalculation enqueued after a client's write never makes that client's next If-Match fail.
+A history entry is written only when status, schedule or reasons change. An unchanged result is not
+written at all (a nightly run over unchanged data rewrites no rows), so `evaluated_at` is when the stored
+result was computed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import JSON, String, bindparam, delete, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.actions.models import Action
+from shared.commitments.models import Commitment, commitment_recommendations
+from shared.db import UTCDateTime, utcnow
+from shared.errors import NotFound, ValidationFailed, field_error
+from shared.milestones.models import Milestone
+from shared.recommendations.models import Recommendation
+from shared.status.combine import Evaluation, evaluate
+from shared.status.inputs import Thresholds
+from shared.status.loaders import IdRange, load_batch
+from shared.status.loaders_signals import SignalIndex
+from shared.status.models import StatusHistory, StatusOverride
+from shared.status.rollup import rollup
+from shared.status.schemas import StatusOut
+from shared.status.vocabulary import RULE_VERSION
+
+C, M, A = Commitment.__table__.c, Milestone.__table__.c, Action.__table__.c
+R, CR = Recommendation.__table__.c, commitment_recommendations.c
+
+_WRITE_COMMITMENT = (
+    update(Commitment.__table__).where(C.id == bindparam("b_id")).values(
+        status=bindparam("b_status", type_=String), schedule=bindparam("b_schedule", type_=String),
+        source_status=bindparam("b_source_status", type_=String), reasons=bindparam("b_reasons", type_=JSON),
+        reasons_digest=bindparam("b_digest", type_=String),
+        evaluated_at=bindparam("b_at", type_=UTCDateTime), rule_version=bindparam("b_version", type_=String),
+        updated_at=C.updated_at)
+)
+_WRITE_MILESTONE = (update(Milestone.__table__).where(M.id == bindparam("b_id"))
+                    .values(status=bindparam("b_status", type_=String), updated_at=M.updated_at))
+_WRITE_RECOMMENDATION = (update(Recommendation.__table__).where(R.id == bindparam("b_id"))
+                         .values(status=bindparam("b_status", type_=String), updated_at=R.updated_at))
+
+
+_PG_WRITE_COMMITMENTS = text("""
+    UPDATE commitments AS c SET status = v.status, schedule = v.schedule, source_status = v.source_status,
+           reasons = v.reasons::json, reasons_digest = v.digest, evaluated_at = :at, rule_version = :version
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:schedules AS text[]),
+                CAST(:sources AS text[]), CAST(:reasons AS text[]), CAST(:digests AS text[]),
+                CAST(:old_digests AS text[]))
+         AS v(id, status, schedule, source_status, reasons, digest, old_digest)
+    WHERE c.id = v.id AND c.reasons_digest IS NOT DISTINCT FROM v.old_digest
+    RETURNING c.id""")
+_PG_WRITE_HISTORY = text("""
+    INSERT INTO status_history (id, commitment_id, status, schedule, source_status, reasons, rule_version, as_of,
+                                evaluated_at)
+    SELECT v.id, v.commitment_id, v.status, v.schedule, v.source_status, v.reasons::json, :version, :as_of, :at
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:commitment_ids AS uuid[]), CAST(:statuses AS text[]),
+                CAST(:schedules AS text[]), CAST(:sources AS text[]), CAST(:reasons AS text[]))
+         AS v(id, commitment_id, status, schedule, source_status, reasons)""")
+_PG_WRITE_MILESTONES = text("""
+    UPDATE milestones AS m SET status = v.status
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[])) AS v(id, status)
+    WHERE m.id = v.id""")
+
+
+async def _write_postgresql(session: AsyncSession, changed: list[dict[str, Any]], history: list[dict[str, Any]],
+                            milestones: list[dict[str, Any]], now: dt.datetime) -> None:
+    """One statement per table and batch (arrays + unnest) instead of one per row.
+
+    The commitment update is a compare-and-set on the digest read before: without row locks, a concurrent
+    recalculation that already stored a new result wins, and this one writes no duplicate history entry.
+    """
+    texts = {r["b_id"]: json.dumps(r["b_reasons"], ensure_ascii=False) for r in changed}  # once for both tables
+    if changed:
+        written = {uuid.UUID(str(i)) for i in (await session.execute(_PG_WRITE_COMMITMENTS, {
+            "ids": [r["b_id"] for r in changed], "statuses": [r["b_status"] for r in changed],
+            "schedules": [r["b_schedule"] for r in changed], "sources": [r["b_source_status"] for r in changed],
+            "reasons": [texts[r["b_id"]] for r in changed],
+            "digests": [r["b_digest"] for r in changed], "old_digests": [r["b_old_digest"] for r in changed],
+            "at": now, "version": RULE_VERSION})).scalars()}
+        history = [h for h in history if h["commitment_id"] in written]
+    if history:
+        await session.execute(_PG_WRITE_HISTORY, {
+            "ids": [uuid.uuid4() for _ in history], "commitment_ids": [h["commitment_id"] for h in history],
+            "statuses": [h["status"] for h in history], "schedules": [h["schedule"] for h in history],
+            "sources": [h["source_status"] for h in history],
+            "reasons": [texts.get(h["commitment_id"]) or json.dumps(h["reasons"], ensure_ascii=False)
+                        for h in history],
+            "version": RULE_VERSION, "as_of": history[0]["as_of"], "at": now})
+    if milestones:
+        await session.execute(_PG_WRITE_MILESTONES, {"ids": [r["b_id"] for r in milestones],
+                                                     "statuses": [r["b_status"] for r in milestones]})
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+@dataclass
+class Outcome:
+    as_of: dt.date
+    evaluated_at: dt.datetime
+    evaluations: dict[uuid.UUID, Evaluation] = field(default_factory=dict)
+    changed: int = 0  # commitments whose status, schedule or reasons changed (history entries written)
+    milestones_changed: int = 0
+    recommendations_changed: int = 0
+
+
+class StatusService:
+    def __init__(self, session: AsyncSession, thresholds: Thresholds) -> None:
+        self.session = session
+        self.thresholds = thresholds
+
+    async def recalculate(self, ids: Sequence[uuid.UUID] | None, as_of: dt.date | None = None, *,
+                          signals: SignalIndex | None = None, lock: bool = True, roll_up: bool = True,
+                          now: dt.datetime | None = None, id_range: IdRange | None = None) -> Outcome:
+        """Evaluate the commitments (by id, or all in id_range) as of `as_of` (default today, UTC) and store
+        what changed."""
+        as_of = as_of or today()
+        now = now or utcnow()
+        batch = await load_batch(self.session, ids, as_of, self.thresholds, signals=signals, lock=lock,
+                                 id_range=id_range)
+        outcome = Outcome(as_of, now)
+        changed: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        milestone_rows: list[dict[str, Any]] = []
+        for cid, inputs in batch.inputs.items():
+            result = evaluate(inputs, as_of, self.thresholds)
+            outcome.evaluations[cid] = result
+            stored = batch.current[cid]
+            digest = result.digest()
+            new_decision = (stored.reasons_digest != digest or stored.status != result.status
+                            or stored.schedule != result.schedule)
+            if new_decision or stored.source_status != result.source_status or stored.rule_version != RULE_VERSION:
+                reasons = result.reasons_json()  # only built when it will be written
+                changed.append({"b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
+                                "b_source_status": result.source_status, "b_reasons": reasons,
+                                "b_digest": digest, "b_old_digest": stored.reasons_digest, "b_at": now,
+                                "b_version": RULE_VERSION})
+            if new_decision:
+                history.append({"commitment_id": cid, "status": str(result.status),
+                                "schedule": str(result.schedule), "source_status": result.source_status,
+                                "reasons": reasons, "rule_version": RULE_VERSION, "as_of": as_of,
+                                "evaluated_at": now})
+            for mid, status in result.milestones.items():
+                if stored.milestones.get(mid) != status:
+                    milestone_rows.append({"b_id": uuid.UUID(mid), "b_status": str(status)})
+        if self.session.get_bind().dialect.name == "postgresql":
+            await _write_postgresql(self.session, changed, history, milestone_rows, now)
+        else:
+            if changed:
+                await self.session.execute(_WRITE_COMMITMENT, changed)
+            if history:
+                await self.session.execute(insert(StatusHistory.__table__), history)
+            if milestone_rows:
+                await self.session.execute(_WRITE_MILESTONE, milestone_rows)
+        outcome.changed = len(history)  # may count a lost compare-and-set race on PostgreSQL (rare)
+        outcome.milestones_changed = len(milestone_rows)
+        if roll_up and batch.inputs:
+            recommendation_ids = list((await self.session.execute(
+                select(CR.recommendation_id).where(CR.commitment_id.in_(list(batch.inputs))).distinct()
+            )).scalars())
+            if recommendation_ids:
+                outcome.recommendations_changed = await self.roll_up_recommendations(recommendation_ids)
+        return outcome
+
+    async def recalculate_one(self, commitment_id: uuid.UUID, as_of: dt.date | None = None) -> StatusOut:
+        outcome = await self.recalculate([commitment_id], as_of)
+        if commitment_id not in outcome.evaluations:
+            raise NotFound(f"No commitment with id {commitment_id}.")
+        return StatusOut.of(commitment_id, outcome.evaluations[commitment_id], outcome.as_of, outcome.evaluated_at)
+
+    async def roll_up_recommendations(self, recommendation_ids: Iterable[uuid.UUID] | None = None) -> int:
+        """Store each recommendation's roll-up status (all of them when no ids are given)."""
+        ids = list(recommendation_ids) if recommendation_ids is not None else None
+        current_q = select(R.id, R.status)
+        statuses_q = select(CR.recommendation_id, C.status).join(Commitment.__table__, C.id == CR.commitment_id)
+        actions_q = select(A.recommendation_id, A.state).where(A.recommendation_id.isnot(None))
+        if ids is not None:
+            current_q = current_q.where(R.id.in_(ids))
+            statuses_q = statuses_q.where(CR.recommendation_id.in_(ids))
+            actions_q = actions_q.where(A.recommendation_id.in_(ids))
+        statuses: dict[uuid.UUID, list[str]] = defaultdict(list)
+        for rid, status in (await self.session.execute(statuses_q)).tuples().all():
+            statuses[rid].append(status)
+        states: dict[uuid.UUID, list[str]] = defaultdict(list)
+        for rid, state in (await self.session.execute(actions_q)).tuples().all():
+            states[rid].append(str(state))
+        rows = []
+        for rid, stored in (await self.session.execute(current_q)).tuples().all():
+            status = rollup(statuses.get(rid, ()), states.get(rid, ()))
+            if status != stored:
+                rows.append({"b_id": rid, "b_status": str(status)})
+        if rows:
+            await self.session.execute(_WRITE_RECOMMENDATION, rows)
+        return len(rows)
+
+    # Overrides -------------------------------------------------------------------------------------
+
+    async def set_override(self, commitment_id: uuid.UUID, *, status: str, reason: str,
+                           expires_at: dt.datetime | None, set_by: str | None,
+                           as_of: dt.date | None = None) -> StatusOut:
+        await self.ensure_exists(commitment_id)
+        if expires_at is not None and expires_at <= utcnow():
+            raise ValidationFailed("expires_at lies in the past.",
+                                   [field_error(["body", "expires_at"], "must be in the future")])
+        override = await self.session.get(StatusOverride, commitment_id)
+        if override is None:
+            override = StatusOverride(commitment_id=commitment_id)
+            self.session.add(override)
+        override.status, override.reason, override.expires_at = status, reason, expires_at
+        override.set_by, override.set_at = set_by, utcnow()
+        await self.session.flush()
+        return await self.recalculate_one(commitment_id, as_of)
+
+    async def get_override(self, commitment_id: uuid.UUID) -> StatusOverride | None:
+        return await self.session.get(StatusOverride, commitment_id)
+
+    async def clear_override(self, commitment_id: uuid.UUID, as_of: dt.date | None = None) -> StatusOut:
+        deleted = (await self.session.execute(
+            delete(StatusOverride.__table__).where(StatusOverride.__table__.c.commitment_id == commitment_id)
+        )).rowcount
+        if not deleted:
+            await self.ensure_exists(commitment_id)
+            raise NotFound(f"Commitment {commitment_id} has no status override.")
+        return await self.recalculate_one(commitment_id, as_of)
+
+    async def ensure_exists(self, commitment_id: uuid.UUID) -> None:
+        if (await self.session.execute(select(C.id).where(C.id == commitment_id))).first() is None:
+            raise NotFound(f"No commitment with id {commitment_id}.")

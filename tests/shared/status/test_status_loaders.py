@@ -1,0 +1,176 @@
+"""Loaders against real tables: the TK mirror, client signals, milestones under actions; the seed dataset."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+
+from shared.actions.models import Action
+from shared.commitments.models import Commitment
+from shared.db import seed_id, utcnow
+from shared.milestones.models import Measurement, Milestone
+from shared.parties.models import Party
+from shared.seed.loader import load_dataset
+from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
+from shared.status.inputs import Thresholds
+from shared.status.loaders_signals import build_signal_index, count_signals
+from shared.status.models import StatusHistory
+from shared.status.runner import recalculate_all
+from shared.status.service import StatusService
+from shared.themes.models import Theme
+from shared.tk.models import TkDocument, TkToezegging
+
+AS_OF = dt.date(2026, 11, 23)
+T = Thresholds()
+
+
+async def commitment(session: Any, **kw: Any) -> Commitment:
+    obj = Commitment(title="Toezegging", **kw)
+    session.add(obj)
+    await session.flush()
+    return obj
+
+
+async def test_tk_link_follows_the_mirror(session: Any) -> None:
+    letter_id = uuid.uuid4()
+    session.add(TkDocument(id=letter_id, nummer="2026D41234", titel="Nakoming toezegging", datum=dt.date(2026, 10, 1),
+                           bijgewerkt=utcnow()))
+    session.add(TkToezegging(id=uuid.uuid4(), nummer="TZ202511-041", status="Voldaan", kamerbrief_nakoming="2026D41234",
+                             kamerbrief_document_id=letter_id, bijgewerkt=utcnow(), datum_nakoming=dt.date(2026, 1, 1)))
+    # an older, removed row for the same nummer does not win
+    session.add(TkToezegging(id=uuid.uuid4(), nummer="TZ202511-041", status="Vervallen", verwijderd=True,
+                             bijgewerkt=utcnow() - dt.timedelta(days=5)))
+    session.add(TkToezegging(id=uuid.uuid4(), nummer="TZ202511-042", status="Ingetrokken?", bijgewerkt=utcnow(),
+                             datum_nakoming=dt.date(2026, 1, 1)))
+    fulfilled = await commitment(session, tk_toezegging_nummer="TZ202511-041")
+    odd = await commitment(session, tk_toezegging_nummer="TZ202511-042")
+    missing = await commitment(session, tk_toezegging_nummer="TZ202511-043")
+    outcome = await StatusService(session, T).recalculate([fulfilled.id, odd.id, missing.id], AS_OF)
+    got = outcome.evaluations
+    assert (got[fulfilled.id].status, got[fulfilled.id].source_status) == ("fulfilled", "Voldaan")
+    letter = [e for e in got[fulfilled.id].reasons[0].evidence if e["type"] == "tk_document"]
+    assert letter == [{"type": "tk_document", "id": str(letter_id), "nummer": "2026D41234",
+                       "titel": "Nakoming toezegging", "datum": "2026-10-01"}]
+    assert (got[odd.id].status, got[odd.id].schedule, got[odd.id].source_status) == (
+        "off_track", "overdue", "Ingetrokken?")  # TK deadline applies; the raw status is kept and reported
+    assert any("Ingetrokken?" in r.message and "not interpreted" in r.message for r in got[odd.id].reasons)
+    assert got[missing.id].status == "open" and "not (yet)" in got[missing.id].reasons[0].message
+    stored = (await session.execute(select(Commitment.source_status).where(Commitment.id == odd.id))).scalar_one()
+    assert stored == "Ingetrokken?"
+
+
+async def _signal(session: Any, received: dt.date, *, theme: str | None = None, provider: Any = None,
+                  commitment_id: Any = None) -> None:
+    signal_id = uuid.uuid4()
+    await session.execute(insert(ClientSignal.__table__).values(
+        id=signal_id, source_system="test", external_id=str(signal_id), kind="klacht", received_date=received,
+        provider_party_id=provider, retention_date=received + dt.timedelta(days=3650), anonymous=False,
+        status="ontvangen", extension_recorded=False, created_at=utcnow(), updated_at=utcnow()))
+    if theme:
+        await session.execute(insert(client_signal_themes).values(signal_id=signal_id, theme_key=theme,
+                                                                  received_date=received))
+    if commitment_id:
+        await session.execute(insert(client_signal_commitments).values(signal_id=signal_id,
+                                                                       commitment_id=commitment_id))
+
+
+async def test_signal_rise_on_themes_and_owner(session: Any) -> None:
+    theme = Theme(key="sociale-veiligheid", label_nl="Sociale veiligheid", label_en="Social safety")
+    fokus, other = Party(name="Fokus", kind="provider"), Party(name="Ander", kind="provider")
+    session.add_all([theme, fokus, other])
+    await session.flush()
+    owned = await commitment(session, owner_party_id=fokus.id, themes=[theme])
+    anyone = await commitment(session, themes=[theme])
+    linked = await commitment(session)
+    for day in range(8):  # a burst in the last 30 days at Fokus
+        await _signal(session, AS_OF - dt.timedelta(days=day * 3), theme="sociale-veiligheid", provider=fokus.id)
+    for day in range(3):  # other providers, and an old baseline
+        await _signal(session, AS_OF - dt.timedelta(days=day), theme="sociale-veiligheid", provider=other.id)
+    await _signal(session, AS_OF - dt.timedelta(days=100), theme="sociale-veiligheid", provider=fokus.id)
+    await _signal(session, AS_OF + dt.timedelta(days=1), theme="sociale-veiligheid", provider=fokus.id)  # after as_of
+    for day in range(6):
+        await _signal(session, AS_OF - dt.timedelta(days=day), commitment_id=linked.id)
+    outcome = await StatusService(session, T).recalculate([owned.id, anyone.id, linked.id], AS_OF)
+    got = outcome.evaluations
+    [rise] = [r for r in got[owned.id].reasons if r.rule == "signals"]
+    assert (rise.evidence[0]["recent"], rise.evidence[0]["baseline"]) == (8, 1)
+    assert got[owned.id].status == "at_risk"
+    [rise] = [r for r in got[anyone.id].reasons if r.rule == "signals"]
+    assert (rise.evidence[0]["recent"], rise.evidence[0]["baseline"]) == (11, 1)
+    assert got[linked.id].status == "at_risk"
+    # The batch index (full runs) and the SQL count (single recalculations) agree.
+    index = await build_signal_index(session, AS_OF, T)
+    for c, themes, owner in ((owned, ["sociale-veiligheid"], fokus.id), (anyone, ["sociale-veiligheid"], None),
+                             (linked, [], None)):
+        assert index.counts(c.id, themes, owner) == await count_signals(session, c.id, themes, owner, AS_OF, T)
+    # 30 days later the burst is baseline: no rise any more
+    later = await StatusService(session, T).recalculate([owned.id], AS_OF + dt.timedelta(days=40))
+    assert all(r.rule != "signals" for r in later.evaluations[owned.id].reasons)
+
+
+async def test_action_milestones_count_and_history_is_written_once(session: Any) -> None:
+    owner = await commitment(session)
+    action = Action(title="Programma", commitment_id=owner.id, state="in_progress", last_update_date=AS_OF)
+    session.add(action)
+    await session.flush()
+    milestone = Milestone(title="Helft in dienst", action_id=action.id, due_date=dt.date(2026, 7, 1),
+                          target_value=50, indicator_unit="percent")
+    session.add(milestone)
+    await session.flush()
+    session.add(Measurement(milestone_id=milestone.id, date=dt.date(2026, 6, 1), value=40))
+    await session.flush()
+    svc = StatusService(session, T)
+    first = await svc.recalculate([owner.id], AS_OF)
+    assert first.evaluations[owner.id].status == "off_track" and first.changed == 1
+    assert first.evaluations[owner.id].milestones == {str(milestone.id): "missed"}
+    again = await svc.recalculate([owner.id], AS_OF)
+    assert again.changed == 0 and again.milestones_changed == 0
+    count = len((await session.execute(select(StatusHistory).where(StatusHistory.commitment_id == owner.id))).all())
+    assert count == 1
+    version = (await session.execute(select(Commitment.version).where(Commitment.id == owner.id))).scalar_one()
+    assert version == 1
+
+
+async def test_seed_dataset_full_recalculation(session_factory: Any) -> None:
+    async with session_factory() as s:
+        await load_dataset(s)
+        await s.commit()
+    summary = await recalculate_all(session_factory, T, as_of=AS_OF, batch_size=7)
+    assert summary.commitments >= 25 and summary.changed == summary.commitments
+    async with session_factory() as s:
+        fokus = await s.get(Commitment, seed_id("commitments", "fokus-zzp-afbouw-2026-07-01"))
+        milestone = await s.get(Milestone, seed_id("milestones", "fokus-adl-in-loondienst-2026-07-01"))
+        assert fokus is not None and milestone is not None
+        # Due 2026-07-01, no measurement, evaluated 2026-11-23: not on track.
+        assert fokus.status == "off_track" and fokus.schedule == "overdue"
+        assert milestone.status == "missed"
+        assert any(r["rule"] == "milestone" and str(milestone.id) == r["evidence"][0]["id"] for r in fokus.reasons)
+        statuses = set((await s.execute(select(Commitment.status))).scalars())
+        assert statuses <= {"open", "on_track", "at_risk", "off_track", "fulfilled", "partially_fulfilled", "lapsed",
+                            "unknown"}
+        assert (await s.execute(select(Commitment.id).where(Commitment.evaluated_at.is_(None)))).first() is None
+    again = await recalculate_all(session_factory, T, as_of=AS_OF, batch_size=100)
+    assert (again.changed, again.milestones_changed, again.recommendations_changed) == (0, 0, 0)
+
+
+@pytest.mark.postgres_only
+async def test_stale_write_loses_the_compare_and_set(session: Any) -> None:
+    from shared.status.service import _write_postgresql
+
+    owner = await commitment(session, due_date=dt.date(2001, 1, 1))
+    first = await StatusService(session, T).recalculate([owner.id], AS_OF)
+    assert first.changed == 1
+    stale = {"b_id": owner.id, "b_status": "open", "b_schedule": "on_time", "b_source_status": None,
+             "b_reasons": [], "b_digest": "x" * 40, "b_old_digest": None}  # read before the first write
+    history = [{"commitment_id": owner.id, "status": "open", "schedule": "on_time", "source_status": None,
+                "reasons": [], "as_of": AS_OF}]
+    await _write_postgresql(session, [stale], history, [], utcnow())
+    row = (await session.execute(select(Commitment.status, Commitment.reasons_digest)
+                                 .where(Commitment.id == owner.id))).one()
+    assert row.status == "off_track" and row.reasons_digest != "x" * 40
+    count = len((await session.execute(select(StatusHistory).where(StatusHistory.commitment_id == owner.id))).all())
+    assert count == 1

@@ -1,0 +1,184 @@
+"""Table-driven tests, one table per rule (pure functions: no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from shared.status import rules
+from shared.status.inputs import (
+    ActionInput, CommitmentInput, MeasurementInput, MilestoneInput, OverrideInput, SignalCounts, Thresholds,
+    TkDocumentInput, TkInput,
+)
+from shared.status.vocabulary import MilestoneStatus, Schedule, Severity, Status
+
+D = dt.date
+AS_OF = D(2026, 11, 23)
+T = Thresholds()
+LETTER = TkDocumentInput(id="doc-1", nummer="2026D41234", titel="Nakoming toezegging ADL", datum=D(2026, 10, 1))
+
+
+def tk(status: str | None, **kw) -> CommitmentInput:
+    return CommitmentInput(id="c", tk=TkInput(nummer="TZ202511-041", status=status, **kw))
+
+
+@pytest.mark.parametrize(("raw", "severity", "decides"), [
+    ("Voldaan", Severity.authoritative, Status.fulfilled),
+    ("voldaan", Severity.authoritative, Status.fulfilled),
+    ("Deels Voldaan", Severity.authoritative, Status.partially_fulfilled),
+    ("DEELS  voldaan", Severity.authoritative, Status.partially_fulfilled),
+    ("deels voldaan", Severity.authoritative, Status.partially_fulfilled),
+    ("Vervallen", Severity.authoritative, Status.lapsed),
+    ("Openstaand", Severity.info, None),
+    ("In behandeling bij de commissie", Severity.info, Status.unknown),
+    ("", Severity.info, None),
+    (None, Severity.info, None),
+])
+def test_tk_link(raw: str | None, severity: Severity, decides: Status | None) -> None:
+    [reason] = rules.tk_link(tk(raw))
+    assert reason.rule == "tk_link"
+    assert (reason.severity, reason.decides) == (severity, decides)
+    if decides == Status.unknown:
+        assert raw in reason.message and "not interpreted" in reason.message
+
+
+def test_tk_fulfilled_has_the_letter_as_evidence() -> None:
+    [reason] = rules.tk_link(tk("Voldaan", fulfilment_letter=LETTER))
+    assert {"type": "tk_document", "id": "doc-1", "nummer": "2026D41234", "titel": "Nakoming toezegging ADL",
+            "datum": "2026-10-01"} in reason.evidence
+    assert "2026D41234" in reason.message
+
+
+def test_tk_removed_or_missing_decides_nothing() -> None:
+    [removed] = rules.tk_link(tk("Voldaan", removed=True))
+    assert removed.severity == Severity.info and removed.decides is None
+    [missing] = rules.tk_link(CommitmentInput(id="c", tk_toezegging_nummer="TZ202511-041"))
+    assert missing.severity == Severity.info and "not (yet)" in missing.message
+    assert rules.tk_link(CommitmentInput(id="c")) == []
+
+
+@pytest.mark.parametrize(("due", "tk_due", "closed", "schedule", "severity"), [
+    (None, None, False, Schedule.no_deadline, None),
+    (D(2026, 11, 22), None, False, Schedule.overdue, Severity.critical),
+    (None, D(2026, 1, 1), False, Schedule.overdue, Severity.critical),  # TK datumNakoming as fallback
+    (D(2027, 1, 1), D(2026, 1, 1), False, Schedule.on_time, None),  # own date wins
+    (D(2026, 11, 23), None, False, Schedule.due_soon, Severity.info),  # due today is not yet overdue
+    (D(2026, 12, 23), None, False, Schedule.due_soon, Severity.info),  # 30 days
+    (D(2026, 12, 24), None, False, Schedule.on_time, None),  # 31 days
+    (D(2026, 1, 1), None, True, Schedule.on_time, None),  # closed: nothing more due
+])
+def test_deadline(due, tk_due, closed, schedule, severity) -> None:
+    commitment = CommitmentInput(id="c", due_date=due,
+                                 tk=TkInput("TZ202511-041", "Openstaand", datum_nakoming=tk_due) if tk_due else None)
+    got, reasons = rules.deadline(commitment, AS_OF, T, closed=closed)
+    assert got == schedule
+    assert [r.severity for r in reasons] == ([severity] if severity else [])
+
+
+def test_due_soon_days_is_a_threshold() -> None:
+    commitment = CommitmentInput(id="c", due_date=D(2026, 12, 10))
+    assert rules.deadline(commitment, AS_OF, Thresholds(due_soon_days=10), closed=False)[0] == Schedule.on_time
+    assert rules.deadline(commitment, AS_OF, Thresholds(due_soon_days=17), closed=False)[0] == Schedule.due_soon
+
+
+def ms(*points: tuple[dt.date, float], due=D(2026, 7, 1), target=100.0, base=60.0, base_date=D(2025, 10, 1),
+       decreasing=False) -> MilestoneInput:
+    return MilestoneInput(id="m", title="Alle ADL-assistenten in loondienst", due_date=due, target_value=target,
+                          baseline_value=base, baseline_date=base_date, decreasing=decreasing,
+                          measurements=tuple(MeasurementInput(d, v, f"p{i}") for i, (d, v) in enumerate(points)))
+
+
+@pytest.mark.parametrize(("milestone", "as_of", "status", "severity"), [
+    # The Fokus example: due 2026-07-01, no measurement, evaluated 2026-11-23 -> missed, never on track.
+    (ms(), D(2026, 11, 23), MilestoneStatus.missed, Severity.critical),
+    (ms((D(2026, 6, 1), 90)), D(2026, 11, 23), MilestoneStatus.missed, Severity.critical),
+    (ms((D(2026, 6, 1), 100)), D(2026, 11, 23), MilestoneStatus.met, Severity.progress),
+    (ms((D(2026, 8, 1), 100)), D(2026, 11, 23), MilestoneStatus.met, Severity.progress),  # late, but met
+    (ms(), D(2026, 3, 1), MilestoneStatus.pending, Severity.info),
+    # on the line (60 -> 100 over 273 days; 2026-03-01 is day 151: 82.1 planned), trend meets the target
+    (ms((D(2026, 3, 1), 83)), D(2026, 3, 2), MilestoneStatus.on_track, Severity.progress),
+    # behind: trend through baseline and 65 on 2026-03-01 reaches ~69 by July
+    (ms((D(2026, 3, 1), 65)), D(2026, 3, 2), MilestoneStatus.at_risk, Severity.warning),
+    # ahead of the line early but flattening: projection misses -> at_risk
+    (ms((D(2025, 12, 1), 85), (D(2026, 2, 1), 86), (D(2026, 4, 1), 86)), D(2026, 4, 2),
+     MilestoneStatus.at_risk, Severity.warning),
+    # measurements after as_of are not seen
+    (ms((D(2026, 6, 1), 100)), D(2026, 5, 1), MilestoneStatus.pending, Severity.info),
+    # decreasing indicator: waiting list 500 -> 100
+    (ms((D(2026, 3, 1), 250), target=100, base=500, decreasing=True), D(2026, 3, 2), MilestoneStatus.on_track,
+     Severity.progress),
+    (ms((D(2026, 3, 1), 480), target=100, base=500, decreasing=True), D(2026, 3, 2), MilestoneStatus.at_risk,
+     Severity.warning),
+    # no baseline, one measurement: no trend yet
+    (ms((D(2026, 3, 1), 70), base=None, base_date=None), D(2026, 3, 2), MilestoneStatus.pending, Severity.info),
+])
+def test_milestone(milestone, as_of, status, severity) -> None:
+    got, reasons = rules.milestone(milestone, as_of)
+    assert got == status
+    assert [r.severity for r in reasons] == [severity]
+
+
+def test_milestone_without_indicator() -> None:
+    plain = MilestoneInput(id="m", title="Plan klaar", due_date=D(2026, 7, 1))
+    assert rules.milestone(plain, D(2026, 6, 1)) == (MilestoneStatus.pending, [])
+    status, [reason] = rules.milestone(plain, D(2026, 11, 23))
+    assert status == MilestoneStatus.at_risk and reason.severity == Severity.warning
+
+
+def test_projection_is_least_squares() -> None:
+    milestone = ms((D(2025, 10, 11), 61), (D(2025, 10, 21), 62), base=60, base_date=D(2025, 10, 1),
+                   due=D(2025, 11, 30), target=70)
+    assert rules.projected_value(milestone, list(milestone.measurements)) == pytest.approx(66.0)
+    assert rules.planned_value(milestone, D(2025, 10, 31)) == pytest.approx(65.0)
+
+
+@pytest.mark.parametrize(("state", "last", "severity"), [
+    ("blocked", D(2026, 11, 1), Severity.warning),
+    ("in_progress", D(2026, 11, 1), Severity.progress),
+    ("in_progress", D(2026, 8, 25), Severity.progress),  # 90 days: not yet stale
+    ("in_progress", D(2026, 8, 24), Severity.warning),  # 91 days
+    ("planned", D(2026, 1, 1), Severity.warning),
+    ("planned", D(2026, 11, 1), None),
+    ("done", D(2020, 1, 1), Severity.progress),
+    ("cancelled", D(2020, 1, 1), None),
+])
+def test_action(state: str, last: dt.date, severity: Severity | None) -> None:
+    reasons = rules.action(ActionInput(id="a", title="Werving", state=state, last_update_date=last), AS_OF, T)
+    assert [r.severity for r in reasons] == ([severity] if severity else [])
+
+
+def test_action_without_update_falls_back_to_its_creation() -> None:
+    action = ActionInput(id="a", title="Werving", state="in_progress", created_date=D(2026, 1, 1))
+    [reason] = rules.action(action, AS_OF, T)
+    assert reason.severity == Severity.warning and "2026-01-01" in reason.message
+    assert rules.action(action, AS_OF, Thresholds(stale_action_days=400))[0].severity == Severity.progress
+
+
+@pytest.mark.parametrize(("recent", "baseline", "fires"), [
+    (12, 12, True),  # 12 in 30 days against 2 expected
+    (6, 36, False),  # steady rate
+    (4, 0, False),  # fewer than 5
+    (5, 0, True),  # a first burst against the 0.5-signal floor
+    (0, 0, False),
+])
+def test_signals(recent: int, baseline: int, fires: bool) -> None:
+    commitment = CommitmentInput(id="c", signals=SignalCounts(recent, baseline, themes=("sociale-veiligheid",)))
+    reasons = rules.signals(commitment, T)
+    assert bool(reasons) == fires
+    if fires:
+        evidence = reasons[0].evidence[0]
+        assert (evidence["recent"], evidence["baseline"]) == (recent, baseline)
+        assert reasons[0].severity == Severity.warning
+
+
+@pytest.mark.parametrize(("expires", "active"), [
+    (dt.datetime(2026, 11, 23, 8, tzinfo=dt.UTC), True),  # through the day of expiry
+    (dt.datetime(2026, 11, 22, 23, tzinfo=dt.UTC), False),
+    (None, True),
+])
+def test_override(expires, active) -> None:
+    commitment = CommitmentInput(id="c", override=OverrideInput("on_track", "Brief bevestigt planning", expires))
+    [reason] = rules.override(commitment, AS_OF)
+    assert (reason.severity == Severity.override) == active
+    assert reason.decides == (Status.on_track if active else None)
