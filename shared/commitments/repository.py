@@ -56,6 +56,7 @@ class CommitmentRepository(Repository[Commitment]):
             ):
                 recs.setdefault(cid, []).append(rid)
             for row in rows:
+                row["reasons"] = row.get("reasons") or []  # not evaluated yet: no reasons
                 row["themes"] = themes.get(row["id"], [])
                 row["recommendation_ids"] = recs.get(row["id"], [])
         return rows, next_cursor
