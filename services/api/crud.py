@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
+from services.api.idempotency import OptionalIdempotent
 from shared.crud import CrudService
 from shared.errors import PreconditionFailed
 from shared.pagination import Page
@@ -67,15 +68,20 @@ def register_crud(
 
     @router.post("", operation_id=f"{name}-create", response_model=out_model, status_code=201,
                  summary=f"Create a {singular}", responses=problem_responses(400, 401, 403, 409, 422))
-    async def create(body: create_model, db: WriteDb, _: Writer, request: Request, response: Response) -> Any:  # type: ignore[valid-type]
+    # `idem` comes first so that it is set up before, and torn down after, the write session: a failed
+    # request releases its key only once its own transaction has rolled back.
+    async def create(idem: OptionalIdempotent, body: create_model, db: WriteDb, _: Writer,  # type: ignore[valid-type]
+                     request: Request) -> Any:
         obj = await service(db).create(body.model_dump())  # type: ignore[attr-defined]
         if after_create is not None:
             await after_create(db, obj)
-        response.headers["Location"] = f"{request.url.path}/{obj.id}"
-        response.headers["ETag"] = etag_of(obj)
-        return render(obj)
+        # Stored with the record in the same transaction when an Idempotency-Key was sent.
+        stored = await idem.respond(db, 201, render(obj), location=f"{request.url.path}/{obj.id}", resource_id=obj.id)
+        stored.headers["ETag"] = etag_of(obj)
+        return stored
 
-    create.__doc__ = f"Create a {singular}; a duplicate natural key is a 409 naming the existing record."
+    create.__doc__ = (f"Create a {singular}. Send an Idempotency-Key to retry safely (the first response is "
+                      "replayed); a duplicate natural key is a 409 naming the existing record.")
 
     @router.patch("/{id}", operation_id=f"{name}-update", response_model=out_model,
                   summary=f"Update a {singular}", responses=problem_responses(400, 401, 403, 404, 409, 412, 422))

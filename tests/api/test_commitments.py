@@ -95,3 +95,20 @@ async def test_list_items_equal_get_bodies(client: httpx.AsyncClient, writer: di
     for cid in listed:
         assert listed[cid] == (await client.get(f"/v1/commitments/{cid}")).json()
     assert listed[c["id"]]["themes"] == ["bejegening"]
+
+
+async def test_create_with_idempotency_key_replays(client: httpx.AsyncClient, writer: dict) -> None:
+    headers = {**writer, "Idempotency-Key": "c-1"}
+    first = await client.post("/v1/commitments", json={"title": "Eenmalig"}, headers=headers)
+    again = await client.post("/v1/commitments", json={"title": "Eenmalig"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"] and again.headers["location"] == first.headers["location"]
+    other = await client.post("/v1/commitments", json={"title": "Anders"}, headers=headers)
+    assert other.status_code == 422
+    listed = (await client.get("/v1/commitments", params={"q": "Eenmalig"})).json()["items"]
+    assert len(listed) == 1
+    failed = await client.post("/v1/commitments", json={"title": "x", "themes": ["nee"]}, headers={**writer, "Idempotency-Key": "c-2"})
+    assert failed.status_code == 422
+    retry = await client.post("/v1/commitments", json={"title": "x"}, headers={**writer, "Idempotency-Key": "c-2"})
+    assert retry.status_code == 201, retry.text  # a failed request released its key: the corrected retry goes through
