@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     log_json: bool = True
 
     public_read: bool = True
+    auth_cache_seconds: float = Field(default=10.0, ge=0, description="how long a process trusts a checked API key")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     tk_syncfeed_url: str = "https://gegevensmagazijn.tweedekamer.nl/SyncFeed/2.0"

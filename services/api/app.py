@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.api.deps import PrincipalCache
 from services.api.errors import install_error_handlers
 from services.api.middleware import RequestIdMiddleware
 from services.api import idempotency
@@ -51,6 +52,7 @@ def create_app(
         if engine is None:
             owned.append(app.state.engine)
         app.state.session_factory = session_factory or create_session_factory(app.state.engine)
+        app.state.principal_cache = PrincipalCache(settings.auth_cache_seconds) if settings.auth_cache_seconds else None
         app.state.queue = queue
         if queue is None:
             app.state.queue = await _default_queue(settings, app)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate
+from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate, hash_key
 from shared.errors import Forbidden, Unauthorized
 from shared.jobs import drop_pending_jobs, flush_jobs
 from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -54,6 +56,35 @@ ReadDb = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 WriteDb = Annotated[AsyncSession, Depends(_write_session, scope="function")]
 
 
+class PrincipalCache:
+    """Authenticated keys, remembered per process for `ttl` seconds (bounded LRU).
+
+    Saves a database round trip on every authenticated request; the price is that a revoked key keeps
+    working for at most `ttl` seconds in a process that saw it recently (NAKOMING_AUTH_CACHE_SECONDS, 0 = off).
+    Unknown keys are never cached, so a new key works at once.
+    """
+
+    def __init__(self, ttl: float, size: int = 1024) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+
+    def get(self, token: str) -> Principal | None:
+        digest = hash_key(token)
+        item = self._items.get(digest)
+        if item is None or item[0] < time.monotonic():
+            self._items.pop(digest, None)
+            return None
+        self._items.move_to_end(digest)
+        return item[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        self._items[hash_key(token)] = (time.monotonic() + self.ttl, principal)
+        self._items.move_to_end(hash_key(token))
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
 async def get_principal(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if not header:
@@ -61,10 +92,15 @@ async def get_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Use 'Authorization: Bearer <api key>'.")
-    # A short session of its own, closed before the handler's session starts its work.
-    async with request.app.state.session_factory() as db:
-        principal = await authenticate(db, token.strip())
-        await db.rollback()
+    cache: PrincipalCache | None = getattr(request.app.state, "principal_cache", None)
+    principal = cache.get(token.strip()) if cache else None
+    if principal is None:
+        # A short session of its own, closed before the handler's session starts its work.
+        async with request.app.state.session_factory() as db:
+            principal = await authenticate(db, token.strip())
+            await db.rollback()
+        if principal is not None and cache is not None:
+            cache.put(token.strip(), principal)
     if principal is None:
         raise Unauthorized("The API key is unknown or revoked.")
     request.state.principal = principal
