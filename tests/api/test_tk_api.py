@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.settings import Settings
 from shared.tk.client import FeedClient
 from shared.tk.service import SyncRunner
-from shared.tk.testing import FakeFeed, FeedServer, load_directory, toezegging
+from shared.tk.testing import FakeFeed, toezegging
 from tests.factories import create_commitment
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "tk"
-
-
-@pytest.fixture
-def feed() -> FakeFeed:
-    feed = FakeFeed()
-    load_directory(feed, FIXTURES)
-    return feed
-
-
-@pytest.fixture
-def feed_server(feed: FakeFeed) -> Iterator[FeedServer]:
-    with FeedServer(feed) as server:
-        yield server
-
-
-@pytest.fixture
-def settings(engine: AsyncEngine, feed_server: FeedServer) -> Settings:
-    return Settings(environment="test", database_url=engine.url.render_as_string(hide_password=False),
-                    job_backend="inprocess", log_json=False, tk_syncfeed_url=feed_server.url,
-                    tk_request_interval=0.0, tk_max_retries=0, _env_file=None)  # type: ignore[call-arg]
+from tests.tk_feed import FIXTURES, feed, feed_server, settings  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
 from services.worker.context import build_context, close_context
@@ -16,29 +12,9 @@ from services.worker.queue import InProcessQueue
 from services.worker.registry import SCHEDULES, load_all
 from shared.settings import Settings
 from shared.tk.models import TkSyncRun, TkSyncState
-from shared.tk.testing import FakeFeed, FeedServer, load_directory
+from shared.tk.testing import FakeFeed
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "tk"
-
-
-@pytest.fixture
-def feed() -> FakeFeed:
-    feed = FakeFeed()
-    load_directory(feed, FIXTURES)
-    return feed
-
-
-@pytest.fixture
-def feed_server(feed: FakeFeed) -> Iterator[FeedServer]:
-    with FeedServer(feed) as server:
-        yield server
-
-
-@pytest.fixture
-def settings(engine: AsyncEngine, feed_server: FeedServer) -> Settings:
-    return Settings(environment="test", database_url=engine.url.render_as_string(hide_password=False),
-                    job_backend="inprocess", log_json=False, tk_syncfeed_url=feed_server.url, tk_request_interval=0.0,
-                    tk_max_retries=0, _env_file=None)  # type: ignore[call-arg]
+from tests.tk_feed import FIXTURES, feed, feed_server, settings  # noqa: F401  (fixtures)
 
 
 def test_sync_all_is_scheduled_on_the_interval_setting() -> None:
