@@ -63,7 +63,7 @@ class Commitment(ProvenanceMixin, VersionedMixin, Base):
 
     themes: Mapped[list["Theme"]] = relationship(secondary=commitment_themes, lazy="selectin", order_by="Theme.key")
     recommendations: Mapped[list["Recommendation"]] = relationship(
-        secondary=commitment_recommendations, lazy="selectin"
+        secondary=commitment_recommendations, lazy="selectin", order_by="Recommendation.id"
     )
 
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, select
 
 from shared.commitments.models import Commitment, commitment_recommendations, commitment_themes
 from shared.crud import Repository
@@ -27,36 +28,28 @@ class CommitmentRepository(Repository[Commitment]):
     async def list_page(
         self, conditions: Iterable[Any], *, sort: str | None, cursor: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """The list endpoint's read path: Core rows plus two batched lookups, no ORM identity map.
+        """The list endpoint's read path: one Core statement, no ORM identity map.
 
-        Lists are the hottest read; building ORM objects and re-validating them costs more than the
-        queries themselves (bench/api).
+        Lists are the hottest read (bench/api): themes and recommendation ids come along as aggregated
+        strings from correlated subqueries, so a page is a single round trip on both backends.
         """
         table = Commitment.__table__
-        stmt = select(table).where(*conditions)
+        themes = (select(func.aggregate_strings(commitment_themes.c.theme_key, ","))
+                  .where(commitment_themes.c.commitment_id == table.c.id).scalar_subquery())
+        recs = (select(func.aggregate_strings(cast(commitment_recommendations.c.recommendation_id, String), ","))
+                .where(commitment_recommendations.c.commitment_id == table.c.id).scalar_subquery())
+        stmt = select(table, themes.label("_themes"), recs.label("_recs")).where(*conditions)
         stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)
-        rows = [dict(row) for row in (await self.session.execute(stmt)).mappings()]
+        connection = await self.session.connection()
+        rows = [dict(row) for row in (await connection.execute(stmt)).mappings()]
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
             next_cursor = encode_cursor(sort_key, last[field.column.key], last["id"])
-        if rows:
-            ids = [row["id"] for row in rows]
-            themes: dict[Any, list[str]] = {}
-            for cid, key in await self.session.execute(
-                select(commitment_themes.c.commitment_id, commitment_themes.c.theme_key)
-                .where(commitment_themes.c.commitment_id.in_(ids)).order_by(commitment_themes.c.theme_key)
-            ):
-                themes.setdefault(cid, []).append(key)
-            recs: dict[Any, list[Any]] = {}
-            for cid, rid in await self.session.execute(
-                select(commitment_recommendations.c.commitment_id, commitment_recommendations.c.recommendation_id)
-                .where(commitment_recommendations.c.commitment_id.in_(ids))
-            ):
-                recs.setdefault(cid, []).append(rid)
-            for row in rows:
-                row["reasons"] = row.get("reasons") or []  # not evaluated yet: no reasons
-                row["themes"] = themes.get(row["id"], [])
-                row["recommendation_ids"] = recs.get(row["id"], [])
+        for row in rows:
+            row["reasons"] = row.get("reasons") or []  # not evaluated yet: no reasons
+            themes_raw, recs_raw = row.pop("_themes"), row.pop("_recs")
+            row["themes"] = sorted(themes_raw.split(",")) if themes_raw else []
+            row["recommendation_ids"] = sorted(str(uuid.UUID(r)) for r in recs_raw.split(",")) if recs_raw else []
         return rows, next_cursor

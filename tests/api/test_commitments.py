@@ -87,14 +87,18 @@ async def test_milestone_with_measurements(client: httpx.AsyncClient, writer: di
 
 async def test_list_items_equal_get_bodies(client: httpx.AsyncClient, writer: dict, admin: dict) -> None:
     await create_theme(client, admin, "bejegening")
-    rec = (await client.post("/v1/recommendations", json={"title": "r", "text": "t"}, headers=writer)).json()
-    c = await create_commitment(client, writer, title="Vorm", due_date="2026-07-01", themes=["bejegening"],
-                                recommendation_ids=[rec["id"]], description="d", source_section="§1")
+    await create_theme(client, admin, "communicatie")
+    recs = [(await client.post("/v1/recommendations", json={"title": f"r{i}", "text": "t"}, headers=writer)).json()
+            for i in range(3)]
+    c = await create_commitment(client, writer, title="Vorm", due_date="2026-07-01",
+                                themes=["communicatie", "bejegening"], recommendation_ids=[r["id"] for r in recs],
+                                description="d", source_section="§1")
     await create_commitment(client, writer, title="Leeg")
     listed = {item["id"]: item for item in (await client.get("/v1/commitments")).json()["items"]}
     for cid in listed:
         assert listed[cid] == (await client.get(f"/v1/commitments/{cid}")).json()
-    assert listed[c["id"]]["themes"] == ["bejegening"]
+    assert listed[c["id"]]["themes"] == ["bejegening", "communicatie"]
+    assert listed[c["id"]]["recommendation_ids"] == sorted(r["id"] for r in recs)
 
 
 async def test_create_with_idempotency_key_replays(client: httpx.AsyncClient, writer: dict) -> None:
