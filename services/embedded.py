@@ -79,6 +79,8 @@ async def process_signal_batch(settings: Settings, batch_id: uuid.UUID) -> str:
 async def prepare_embedded(settings: Settings) -> dict[str, int]:
     """Migrate, load the seed dataset when the database holds no commitments yet, then the bundled TK
     snapshot (offline, idempotent); the scheduled `tk.sync_all` goes live only when the feed answers."""
+    from shared.status.runner import recalculate_all
+    from shared.status.inputs import Thresholds
     from shared.tk.offline import prepare_tk
 
     engine = create_engine(settings.database_url)
@@ -92,6 +94,11 @@ async def prepare_embedded(settings: Settings) -> dict[str, int]:
                 added = await load_dataset(session)
                 log.info("seed_loaded", **added)
         await prepare_tk(factory, settings)
+        # Statuses are derived data: compute them now (seed just loaded, or dates moved since the last run)
+        # rather than showing "not evaluated" until the nightly schedule.
+        summary = await recalculate_all(factory, Thresholds.from_settings(settings),
+                                        batch_size=settings.recalc_batch_size)
+        log.info("statuses_recalculated", **summary.as_dict())
         return added
     finally:
         await engine.dispose()

@@ -48,6 +48,9 @@ def test_run_serves_seeded_api_on_fresh_sqlite(tmp_path: Path) -> None:
             time.sleep(0.3)
         page = httpx.get(f"http://127.0.0.1:{port}/v1/commitments", params={"q": "zzp"}).json()
         assert page["items"], "seed data is loaded"
+        assert all(c["evaluated_at"] for c in page["items"]), "statuses are computed at start-up"
+        toezeggingen = httpx.get(f"http://127.0.0.1:{port}/v1/tk/toezeggingen").json()["items"]
+        assert any(t["nummer"] == "TZ202511-041" for t in toezeggingen), "the bundled TK snapshot is loaded"
         assert httpx.post(f"http://127.0.0.1:{port}/v1/commitments", json={"title": "x"}).status_code == 401
     finally:
         proc.terminate()
