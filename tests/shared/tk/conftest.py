@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ from shared.tk.client import FeedClient
 from shared.tk.service import SyncRunner
 from shared.tk.testing import FakeFeed, FeedServer, load_directory
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "tk"
+from tests.tk_feed import FIXTURES, feed_server  # noqa: F401  (fixture: a real loopback server for `feed`)
 
 
 @pytest.fixture
@@ -29,12 +28,6 @@ def samples(feed: FakeFeed) -> FakeFeed:
     """The feed serving the recorded sample pages (tests/fixtures/tk)."""
     load_directory(feed, FIXTURES)
     return feed
-
-
-@pytest.fixture
-def feed_server(feed: FakeFeed) -> Iterator[FeedServer]:
-    with FeedServer(feed) as server:
-        yield server
 
 
 @pytest.fixture
