@@ -32,8 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from shared.commitments.models import Commitment, commitment_themes  # noqa: E402
-from shared.db import create_engine  # noqa: E402
-from shared.migrate import upgrade  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 from shared.themes.models import Theme  # noqa: E402
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_api")
@@ -41,15 +40,7 @@ N = 10_000
 
 
 async def prepare() -> None:
-    admin = create_engine(DB_URL.rsplit("/", 1)[0] + "/postgres")
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        name = DB_URL.rsplit("/", 1)[1]
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    engine = create_engine(DB_URL)
-    await upgrade(engine)
+    engine = await fresh_database(DB_URL)
     now = dt.datetime.now(dt.UTC)
     themes = ["sociale-veiligheid", "bejegening", "communicatie", "inzet-zzp-flex"]
     rows, links = [], []

@@ -30,14 +30,13 @@ from pathlib import Path
 
 import httpx
 import orjson
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from shared.auth.service import create_api_key  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 from shared.db import create_engine, create_session_factory  # noqa: E402
-from shared.migrate import upgrade  # noqa: E402
 from shared.parties.models import Party, PartyKind  # noqa: E402
 from shared.themes.models import Theme  # noqa: E402
 
@@ -50,15 +49,7 @@ HERE = Path(__file__).resolve().parent
 
 
 async def prepare() -> str:
-    admin = create_engine(DB_URL.rsplit("/", 1)[0] + "/postgres")
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        name = DB_URL.rsplit("/", 1)[1]
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    engine = create_engine(DB_URL)
-    await upgrade(engine)
+    engine = await fresh_database(DB_URL)
     async with create_session_factory(engine)() as s:
         s.add_all([Theme(key=k, label_nl=k, label_en=k) for k in THEMES])
         s.add(Party(name="Fokus", kind=PartyKind.provider, agb_code="12345678"))
