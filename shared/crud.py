@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -107,13 +107,7 @@ class Repository(Generic[M]):
         stmt = self.base_query().where(*conditions)
         stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)
         rows = list((await self.session.execute(stmt)).scalars().all())
-        if len(rows) <= limit:
-            return rows, None
-        rows = rows[:limit]
-        last = rows[-1]
-        from shared.pagination import encode_cursor
-
-        return rows, encode_cursor(sort_key, getattr(last, field.column.key), getattr(last, self.sorting.id_column.key))
+        return self.sorting.page(rows, sort_key, field, limit)
 
     def add(self, obj: M) -> M:
         self.session.add(obj)
@@ -216,5 +210,3 @@ class CrudService(Generic[M]):
     async def after_write(self, obj: M, *, created: bool) -> None:
         return None
 
-
-Condition = Callable[[Any], Any]

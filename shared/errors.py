@@ -59,10 +59,6 @@ class PreconditionFailed(NakomingError):
     status, type_slug, title = 412, "precondition-failed", "Precondition failed"
 
 
-class PreconditionRequired(NakomingError):
-    status, type_slug, title = 428, "precondition-required", "Precondition required"
-
-
 class Unprocessable(NakomingError):
     status, type_slug, title = 422, "unprocessable", "Unprocessable content"
 

@@ -137,9 +137,14 @@ class Sorting:
         order = (expr.desc(), self.id_column.desc()) if desc else (expr.asc(), self.id_column.asc())
         return stmt.order_by(*order).limit(limit + 1), sort_key, field
 
-    def page(self, rows: list[Any], sort_key: str, field: SortField, limit: int, *, value_of: Any, id_of: Any) -> tuple[list[Any], str | None]:
+    def page(self, rows: list[Any], sort_key: str, field: SortField, limit: int,
+             get: Any = getattr) -> tuple[list[Any], str | None]:
+        """Trim the `limit + 1` rows `apply` asked for to one page and make the cursor from its last row.
+
+        `get(row, name)` reads a column from a row: `getattr` for ORM objects, `dict.get` for mappings.
+        """
         if len(rows) <= limit:
             return rows, None
         rows = rows[:limit]
         last = rows[-1]
-        return rows, encode_cursor(sort_key, value_of(last, field), id_of(last))
+        return rows, encode_cursor(sort_key, get(last, field.column.key), get(last, self.id_column.key))

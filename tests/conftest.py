@@ -8,7 +8,6 @@ NAKOMING_TEST_REDIS_URL      Redis for queue tests (default redis://127.0.0.1:63
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -152,9 +151,3 @@ def make_key(session_factory: Any) -> Any:
         return await _key(session_factory, scopes, party_id)
 
     return make
-
-
-@pytest.fixture(scope="session")
-def tmpdir_session() -> AsyncIterator[str]:
-    with tempfile.TemporaryDirectory() as d:
-        yield d  # type: ignore[misc]

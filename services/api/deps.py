@@ -7,13 +7,12 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate, hash_key
 from shared.errors import Forbidden, Unauthorized
 from shared.jobs import drop_pending_jobs, flush_jobs
-from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from shared.settings import Settings
 
 
@@ -136,8 +135,3 @@ async def public_read(principal: Caller, settings: Annotated[Settings, Depends(g
 Reader = Annotated[Principal, Depends(public_read)]
 Writer = Annotated[Principal, Depends(require(Scope.write))]
 Admin = Annotated[Principal, Depends(require(Scope.admin))]
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT}).")]
-Cursor = Annotated[str | None, Query(max_length=1000, description="`next_cursor` from the previous page.")]
-Sort = Annotated[str | None, Query(max_length=60, description="Sort field; prefix '-' for descending.")]
-DEFAULT_PAGE = DEFAULT_LIMIT

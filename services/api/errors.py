@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import PROBLEM_BASE, NakomingError
+from shared.errors import PROBLEM_BASE, NakomingError, ServiceUnavailable
 
 log = structlog.get_logger("nakoming.api")
 
@@ -43,6 +43,10 @@ def _problem_response(request: Request, status: int, type_: str, title: str, det
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _render(request: Request, exc: NakomingError) -> JSONResponse:
+    return _problem_response(request, exc.status, exc.type, exc.title, exc.detail, exc.headers or None, **exc.extra)
+
+
 def _clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cleaned = []
     for err in errors:
@@ -57,7 +61,7 @@ def _clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NakomingError)
     async def _nakoming(request: Request, exc: NakomingError) -> JSONResponse:
-        return _problem_response(request, exc.status, exc.type, exc.title, exc.detail, exc.headers or None, **exc.extra)
+        return _render(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -80,17 +84,20 @@ def install_error_handlers(app: FastAPI) -> None:
 
     def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
-        return _problem_response(request, 503, PROBLEM_BASE + "unavailable", "Service unavailable",
-                                 "The database is unavailable; nothing was changed. Retry shortly.",
-                                 {"Retry-After": "5"})
+        problem = ServiceUnavailable("The database is unavailable; nothing was changed. Retry shortly.")
+        problem.headers["Retry-After"] = "5"
+        return _render(request, problem)
+
+    def _internal(request: Request) -> JSONResponse:
+        return _problem_response(request, 500, PROBLEM_BASE + "internal", "Internal error",
+                                 "An unexpected error occurred; quote the request id when reporting it.")
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
             return _unavailable(request, exc)
         log.exception("database_error", path=request.url.path)
-        return _problem_response(request, 500, PROBLEM_BASE + "internal", "Internal error",
-                                 "An unexpected error occurred; quote the request id when reporting it.")
+        return _internal(request)
 
     @app.exception_handler(ConnectionError)
     async def _connection(request: Request, exc: ConnectionError) -> JSONResponse:
@@ -100,8 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
-        return _problem_response(request, 500, PROBLEM_BASE + "internal", "Internal error",
-                                 "An unexpected error occurred; quote the request id when reporting it.")
+        return _internal(request)
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -7,7 +7,7 @@ every BACKOFF seconds) and leaves Redis alone for BACKOFF seconds instead of pay
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
 from fastapi import Depends, Request

@@ -8,7 +8,7 @@ from sqlalchemy import String, cast, func, select
 
 from shared.commitments.models import Commitment, commitment_recommendations, commitment_themes
 from shared.crud import Repository
-from shared.pagination import SortField, Sorting, encode_cursor
+from shared.pagination import SortField, Sorting
 
 
 class CommitmentRepository(Repository[Commitment]):
@@ -42,11 +42,7 @@ class CommitmentRepository(Repository[Commitment]):
         stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)
         connection = await self.session.connection()
         rows = [dict(row) for row in (await connection.execute(stmt)).mappings()]
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_cursor = encode_cursor(sort_key, last[field.column.key], last["id"])
+        rows, next_cursor = self.sorting.page(rows, sort_key, field, limit, dict.get)
         for row in rows:
             row["reasons"] = row.get("reasons") or []  # not evaluated yet: no reasons
             themes_raw, recs_raw = row.pop("_themes"), row.pop("_recs")

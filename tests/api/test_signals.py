@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import create_commitment, create_party, create_theme
+from tests.factories import create_commitment, create_theme
 
 
 def signal(**overrides: Any) -> dict[str, Any]:
