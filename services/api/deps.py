@@ -78,8 +78,9 @@ class PrincipalCache:
         return item[1]
 
     def put(self, token: str, principal: Principal) -> None:
-        self._items[hash_key(token)] = (time.monotonic() + self.ttl, principal)
-        self._items.move_to_end(hash_key(token))
+        digest = hash_key(token)
+        self._items[digest] = (time.monotonic() + self.ttl, principal)
+        self._items.move_to_end(digest)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
