@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,8 +28,11 @@ def like_pattern(q: str) -> str:
     return f"%{escaped}%"
 
 
-def text_filter(q: str, *columns: Any) -> Any:
-    pattern = like_pattern(q)
+def text_filter(q: str, *columns: Any, name: str | None = None) -> Any:
+    """Case-insensitive substring match on any of `columns`. Give `name` (unique in the statement) where
+    the SQL is cached per shape (shared/pg.py); without one the bind is anonymous, so several text
+    filters can share a statement."""
+    pattern = bindparam(name, like_pattern(q)) if name else bindparam("q", like_pattern(q), unique=True)
     return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
 
 
@@ -39,13 +42,14 @@ def equal_conditions(filters: Any, model: Any, *names: str, columns: Mapping[str
     for name in names:
         value = getattr(filters, name)
         if value is not None:
-            conds.append(getattr(model, (columns or {}).get(name, name)) == value)
+            conds.append(getattr(model, (columns or {}).get(name, name)) == bindparam(name, value))
     return conds
 
 
 def date_range(column: Any, before: Any, after: Any) -> list[Any]:
     """Inclusive `due_before` / `due_after` style bounds."""
-    return [cond for cond, value in ((column <= before, before), (column >= after, after)) if value is not None]
+    return [cond for cond, value in ((column <= bindparam(f"{column.key}_before", before), before),
+                                     (column >= bindparam(f"{column.key}_after", after), after)) if value is not None]
 
 
 _UNIQUE_PATTERNS = (

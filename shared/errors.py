@@ -81,6 +81,10 @@ class TooManyRequests(NakomingError):
 class ServiceUnavailable(NakomingError):
     status, type_slug, title = 503, "unavailable", "Service unavailable"
 
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers["Retry-After"] = str(retry_after)
+
 
 def field_error(loc: list[str | int], msg: str, type_: str = "value_error") -> dict[str, Any]:
     return {"loc": loc, "msg": msg, "type": type_}

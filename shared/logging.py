@@ -17,7 +17,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     ]
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     structlog.configure(
-        processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Level first: a filtered-out line (the access log at WARNING) costs nothing more.
+        processors=[structlog.stdlib.filter_by_level, *shared_processors,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, and_, func, literal, or_
+from sqlalchemy import Select, and_, bindparam, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from shared.errors import BadRequest, InvalidCursor
@@ -48,7 +48,9 @@ class SortField:
 
     def expression(self) -> ColumnElement[Any]:
         if self.nullable:
-            return func.coalesce(self.column, literal(_NULL_LAST[self.kind], type_=self.column.type))
+            # Named binds throughout: shared.pg caches compiled SQL per shape and fills values in by name.
+            return func.coalesce(self.column, bindparam(f"{self.column.key}_null_last", _NULL_LAST[self.kind],
+                                                        type_=self.column.type))
         return self.column
 
 
@@ -120,22 +122,31 @@ class Sorting:
             )
         return sort, self.fields[name], desc
 
-    def apply(self, stmt: Select[Any], sort: str | None, cursor: str | None, limit: int) -> tuple[Select[Any], str, SortField]:
+    def keyset(self, sort: str | None, cursor: str | None) -> tuple[str, SortField, bool, ColumnElement[Any] | None]:
+        """The sort and, with a cursor, the condition "after the cursor's row" (named binds only)."""
         sort_key, field, desc = self.parse(sort)
+        if not cursor:
+            return sort_key, field, desc, None
         expr = field.expression()
-        if cursor:
-            raw_value, raw_id = decode_cursor(cursor, sort_key)
-            value = _decode_value(field.kind, raw_value) if raw_value is not None else None
-            if value is None and field.nullable:
-                value = _NULL_LAST[field.kind]
-            last_id = _decode_value(self.id_kind, raw_id)
-            if desc:
-                cond = or_(expr < value, and_(expr == value, self.id_column < last_id))
-            else:
-                cond = or_(expr > value, and_(expr == value, self.id_column > last_id))
-            stmt = stmt.where(cond)
+        raw_value, raw_id = decode_cursor(cursor, sort_key)
+        value = _decode_value(field.kind, raw_value) if raw_value is not None else None
+        if value is None and field.nullable:
+            value = _NULL_LAST[field.kind]
+        last_value = bindparam("cursor_value", value, type_=field.column.type)
+        last_id = bindparam("cursor_id", _decode_value(self.id_kind, raw_id), type_=self.id_column.type)
+        if desc:
+            cond = or_(expr < last_value, and_(expr == last_value, self.id_column < last_id))
+        else:
+            cond = or_(expr > last_value, and_(expr == last_value, self.id_column > last_id))
+        return sort_key, field, desc, cond
+
+    def apply(self, stmt: Select[Any], sort: str | None, cursor: str | None, limit: int) -> tuple[Select[Any], str, SortField]:
+        sort_key, field, desc, after = self.keyset(sort, cursor)
+        if after is not None:
+            stmt = stmt.where(after)
+        expr = field.expression()
         order = (expr.desc(), self.id_column.desc()) if desc else (expr.asc(), self.id_column.asc())
-        return stmt.order_by(*order).limit(limit + 1), sort_key, field
+        return stmt.order_by(*order).limit(bindparam("page_limit", limit + 1)), sort_key, field
 
     def page(self, rows: list[Any], sort_key: str, field: SortField, limit: int,
              get: Any = getattr) -> tuple[list[Any], str | None]:

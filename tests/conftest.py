@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
+from shared.pg import JoinedConnection
 from services.worker.context import build_context, close_context
 from services.worker.queue import InProcessQueue
 from services.worker.registry import load_all
@@ -116,7 +117,11 @@ async def queue(settings: Settings, connection: AsyncConnection,
 
 @pytest.fixture
 async def app(settings: Settings, connection: AsyncConnection, session_factory: Any, queue: InProcessQueue) -> AsyncIterator[Any]:
-    application = create_app(settings, engine=connection.engine, session_factory=session_factory, queue=queue)
+    # On PostgreSQL the hot paths run on raw asyncpg (shared/pg.py): here on the test's own connection, so
+    # they see the test's rows and are exercised exactly as in production.
+    raw_db = JoinedConnection(connection) if connection.dialect.name == "postgresql" else None
+    application = create_app(settings, engine=connection.engine, session_factory=session_factory, queue=queue,
+                             raw_db=raw_db)
     async with LifespanManager(application):
         yield application
 

@@ -9,12 +9,13 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
 
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
 from services.api.idempotency import OptionalIdempotent
+from services.api.query import QueryModel
 from shared.crud import CrudService
 from shared.errors import PreconditionFailed
 from shared.pagination import Page
@@ -112,7 +113,7 @@ def _register_list(router: APIRouter, name: str, service: Any, page_model: Any, 
                    render: Callable[[Any], Any]) -> None:
     @router.get("", operation_id=f"{name}-list", response_model=page_model,
                 summary=f"List {name}", responses=problem_responses(400, 401, 403, 422))
-    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Query()]) -> Any:  # type: ignore[valid-type]
+    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Depends(QueryModel(filters_model))]) -> Any:  # type: ignore[valid-type]
         svc = service(db)
         rows, cursor = await svc.repo.list(
             svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from typing import Annotated
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,16 +25,23 @@ class WriteSession(AsyncSession):
     """Marker type: a session committed once when the handler returns, before the response is sent."""
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """async on purpose: FastAPI runs a sync dependency in a worker thread, a costly hop per request."""
     return request.app.state.settings
 
 
-async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.session_factory() as session:
+@asynccontextmanager
+async def read_session(app: Any) -> AsyncIterator[AsyncSession]:
+    async with app.state.session_factory() as session:
         try:
             yield session
         finally:
             await session.rollback()
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with read_session(request.app) as session:
+        yield session
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -84,9 +84,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
-        problem = ServiceUnavailable("The database is unavailable; nothing was changed. Retry shortly.")
-        problem.headers["Retry-After"] = "5"
-        return _render(request, problem)
+        return _render(request, ServiceUnavailable("The database is unavailable; nothing was changed. Retry shortly."))
 
     def _internal(request: Request) -> JSONResponse:
         return _problem_response(request, 500, PROBLEM_BASE + "internal", "Internal error",

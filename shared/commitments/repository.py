@@ -4,11 +4,14 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+import orjson
+from sqlalchemy import Integer, String, cast, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.commitments.models import Commitment, commitment_recommendations, commitment_themes
 from shared.crud import Repository
 from shared.pagination import SortField, Sorting
+from shared.pg import RawDatabase, ShapeCache, bound_values
 
 
 class CommitmentRepository(Repository[Commitment]):
@@ -25,27 +28,55 @@ class CommitmentRepository(Repository[Commitment]):
         default="created_at",
     )
 
+    @staticmethod
+    def _list_statement() -> Any:
+        table = Commitment.__table__
+        themes = (select(func.aggregate_strings(commitment_themes.c.theme_key, literal_column("','")))
+                  .where(commitment_themes.c.commitment_id == table.c.id).scalar_subquery())
+        recs = (select(func.aggregate_strings(cast(commitment_recommendations.c.recommendation_id, String),
+                                              literal_column("','")))
+                .where(commitment_recommendations.c.commitment_id == table.c.id).scalar_subquery())
+        return select(table, themes.label("_themes"), recs.label("_recs"))
+
+    @classmethod
     async def list_page(
-        self, conditions: Iterable[Any], *, sort: str | None, cursor: str | None, limit: int
+        cls, source: AsyncSession | RawDatabase, conditions: Iterable[Any], *, sort: str | None,
+        cursor: str | None, limit: int,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """The list endpoint's read path: one Core statement, no ORM identity map.
+        """The list endpoint's read path: one statement, no ORM identity map.
 
         Lists are the hottest read (bench/api): themes and recommendation ids come along as aggregated
-        strings from correlated subqueries, so a page is a single round trip on both backends.
+        strings from correlated subqueries, so a page is a single round trip on both backends. From a
+        RawDatabase (PostgreSQL) the statement is compiled once per shape and runs straight on asyncpg.
+        (Rendering the items' JSON in PostgreSQL instead was measured: no faster in total, since the
+        database shares the CPU, and a second rendering to keep equal to this one.)
         """
-        table = Commitment.__table__
-        themes = (select(func.aggregate_strings(commitment_themes.c.theme_key, ","))
-                  .where(commitment_themes.c.commitment_id == table.c.id).scalar_subquery())
-        recs = (select(func.aggregate_strings(cast(commitment_recommendations.c.recommendation_id, String), ","))
-                .where(commitment_recommendations.c.commitment_id == table.c.id).scalar_subquery())
-        stmt = select(table, themes.label("_themes"), recs.label("_recs")).where(*conditions)
-        stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)
-        connection = await self.session.connection()
-        rows = [dict(row) for row in (await connection.execute(stmt)).mappings()]
-        rows, next_cursor = self.sorting.page(rows, sort_key, field, limit, dict.get)
+        conditions = list(conditions)
+        if isinstance(source, AsyncSession):
+            stmt, sort_key, field = cls.sorting.apply(cls._list_statement().where(*conditions), sort, cursor, limit)
+            connection = await source.connection()
+            rows = [dict(row) for row in (await connection.execute(stmt)).mappings()]
+        else:
+            sort_key, field, _, after = cls.sorting.keyset(sort, cursor)
+            values = bound_values(*conditions, after)
+            # The LIMIT is part of the SQL text, not a parameter: with `LIMIT $1` PostgreSQL re-plans the
+            # unfiltered list on every execution (its generic plan looks worse), about 0.7 ms of its CPU.
+            shape = _SHAPES.get((sort_key, limit, *sorted(values)), lambda: cls.sorting.apply(
+                cls._list_statement().where(*conditions), sort, cursor, limit)[0].limit(
+                    literal_column(str(int(limit) + 1), Integer)))
+            records = await source.fetch(shape.sql, shape.args(values))
+            keys = tuple(records[0].keys()) if records else ()
+            rows = [dict(zip(keys, record)) for record in records]  # about 30% faster than dict(record)
+        rows, next_cursor = cls.sorting.page(rows, sort_key, field, limit, dict.get)
         for row in rows:
-            row["reasons"] = row.get("reasons") or []  # not evaluated yet: no reasons
+            del row["reasons_digest"]  # internal to the status engine
+            reasons = row["reasons"]
+            # PostgreSQL's JSON text (raw asyncpg) goes out as it is, without a decode/encode round.
+            row["reasons"] = orjson.Fragment(reasons) if isinstance(reasons, str) else reasons or []
             themes_raw, recs_raw = row.pop("_themes"), row.pop("_recs")
             row["themes"] = sorted(themes_raw.split(",")) if themes_raw else []
             row["recommendation_ids"] = sorted(str(uuid.UUID(r)) for r in recs_raw.split(",")) if recs_raw else []
         return rows, next_cursor
+
+
+_SHAPES = ShapeCache()

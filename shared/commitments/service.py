@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from shared.commitments.models import Commitment, commitment_recommendations, commitment_themes
 from shared.commitments.repository import CommitmentRepository
 from shared.commitments.events import commitment_changed
 from shared.commitments.schemas import CommitmentFilters
-from shared.crud import CrudService, Ref, text_filter
+from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
 from shared.recommendations.models import Recommendation
@@ -44,32 +44,22 @@ class CommitmentService(CrudService[Commitment]):
 
     @staticmethod
     def conditions(filters: CommitmentFilters) -> list[Any]:
-        conds: list[Any] = []
+        """Filters as conditions with *named* binds (the PostgreSQL list path caches SQL per shape)."""
+        conds: list[Any] = equal_conditions(filters, Commitment, "owner_party_id", "origin", "tk_toezegging_nummer",
+                                            "source_id")
+        conds += date_range(Commitment.due_date, filters.due_before, filters.due_after)
         if filters.theme:
-            conds.append(Commitment.id.in_(
-                select(commitment_themes.c.commitment_id).where(commitment_themes.c.theme_key == filters.theme)))
-        if filters.owner_party_id:
-            conds.append(Commitment.owner_party_id == filters.owner_party_id)
-        if filters.origin:
-            conds.append(Commitment.origin == filters.origin)
-        if filters.due_before:
-            conds.append(Commitment.due_date <= filters.due_before)
-        if filters.due_after:
-            conds.append(Commitment.due_date >= filters.due_after)
-        if filters.tk_toezegging_nummer:
-            conds.append(Commitment.tk_toezegging_nummer == filters.tk_toezegging_nummer)
+            conds.append(Commitment.id.in_(select(commitment_themes.c.commitment_id).where(
+                commitment_themes.c.theme_key == bindparam("theme", filters.theme))))
         if filters.recommendation_id:
-            conds.append(Commitment.id.in_(
-                select(commitment_recommendations.c.commitment_id).where(
-                    commitment_recommendations.c.recommendation_id == filters.recommendation_id)))
-        if filters.source_id:
-            conds.append(Commitment.source_id == filters.source_id)
+            conds.append(Commitment.id.in_(select(commitment_recommendations.c.commitment_id).where(
+                commitment_recommendations.c.recommendation_id == bindparam("recommendation_id", filters.recommendation_id))))
         if filters.q:
-            conds.append(text_filter(filters.q, Commitment.title, Commitment.description))
+            conds.append(text_filter(filters.q, Commitment.title, Commitment.description, name="q"))
         if filters.status:
-            conds.append(Commitment.status == str(filters.status))
+            conds.append(Commitment.status == bindparam("status", str(filters.status)))
         if filters.schedule:
-            conds.append(Commitment.schedule == str(filters.schedule))
+            conds.append(Commitment.schedule == bindparam("schedule", str(filters.schedule)))
         return conds
 
     async def after_write(self, obj: Commitment, *, created: bool) -> None:  # type: ignore[override]

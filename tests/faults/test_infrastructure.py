@@ -41,9 +41,14 @@ async def test_api_recovers_after_database_connections_are_killed(settings: Any,
     app = create_app(settings)
     async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         assert (await c.get("/v1/themes")).status_code == 200
-        assert await _terminate_backends(settings.database_url) >= 1
+        assert (await c.get("/v1/commitments")).status_code == 200  # the raw asyncpg pool (shared/pg.py)
+        assert app.state.raw_db is not None
+        assert await _terminate_backends(settings.database_url) >= 2
         # pool_pre_ping notices the dead connections and reconnects: the next request just works.
         r = await c.get("/v1/themes")
+        assert r.status_code == 200, r.text
+        # The raw pool has no pre-ping: its read finds the dead connection and is retried on a new one.
+        r = await c.get("/v1/commitments")
         assert r.status_code == 200, r.text
         assert (await c.get("/readyz")).status_code == 200
 
@@ -52,10 +57,11 @@ async def test_database_down_is_503_problem(settings: Any, backend: str) -> None
     down = settings.model_copy(update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/none"})
     app = create_app(down)
     async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        r = await c.get("/v1/commitments")
-        assert r.status_code == 503
-        assert r.headers["content-type"] == "application/problem+json"
-        assert r.headers["retry-after"] == "5"
+        for path in ("/v1/commitments", "/v1/themes"):  # the raw pool and the session path
+            r = await c.get(path)
+            assert r.status_code == 503, path
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.headers["retry-after"] == "5"
         assert (await c.get("/readyz")).status_code == 503
         assert (await c.get("/healthz")).status_code == 200
 

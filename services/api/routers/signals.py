@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from services.api.deps import Caller, ReadDb, Reader, WriteDb, require
 from services.api.errors import problem_responses
 from services.api.idempotency import Idempotent, OptionalIdempotent
+from services.api.query import QueryModel
 from services.api.ratelimit import RateLimited
 from shared.audit.service import Actor
 from shared.auth.service import Principal, Scope
@@ -20,7 +21,14 @@ from shared.pagination import Page
 from shared.signals import batches
 from shared.signals.access import scope_for
 from shared.signals.schemas import (
-    BatchOut, SignalFilters, SignalIn, SignalOut, StatsOut, StatsParams, TrendOut, TrendParams,
+    BatchOut,
+    SignalFilters,
+    SignalIn,
+    SignalOut,
+    StatsOut,
+    StatsParams,
+    TrendOut,
+    TrendParams,
 )
 from shared.signals.service import SignalService
 from shared.signals.stats import signal_stats, signal_trends
@@ -79,7 +87,7 @@ async def get_batch(batch_id: uuid.UUID, request: Request, principal: Caller, db
 
 @router.get("/stats", operation_id="signals-stats", response_model=StatsOut, response_model_by_alias=True,
             responses=problem_responses(401, 403, 422, 429))
-async def signal_statistics(params: Annotated[StatsParams, Query()], db: ReadDb, _: Reader,
+async def signal_statistics(params: Annotated[StatsParams, Depends(QueryModel(StatsParams))], db: ReadDb, _: Reader,
                             request: Request) -> Any:
     """Signal counts per theme, provider, location, zorgkantoor or month; small cells shown as '<N'."""
     return await signal_stats(db, params, request.app.state.settings.min_cell)
@@ -87,14 +95,14 @@ async def signal_statistics(params: Annotated[StatsParams, Query()], db: ReadDb,
 
 @router.get("/trends", operation_id="signals-trends", response_model=TrendOut,
             responses=problem_responses(401, 403, 422, 429))
-async def signal_trend(params: Annotated[TrendParams, Query()], db: ReadDb, _: Reader, request: Request) -> Any:
+async def signal_trend(params: Annotated[TrendParams, Depends(QueryModel(TrendParams))], db: ReadDb, _: Reader, request: Request) -> Any:
     """Monthly counts, the baseline rate and whether the last period is a significant rise."""
     return await signal_trends(db, params, request.app.state.settings.min_cell)
 
 
 @router.get("", operation_id="signals-list", response_model=Page[SignalOut],
             responses=problem_responses(400, 401, 403, 422, 429))
-async def list_signals(request: Request, principal: SignalReader, params: Annotated[SignalFilters, Query()],
+async def list_signals(request: Request, principal: SignalReader, params: Annotated[SignalFilters, Depends(QueryModel(SignalFilters))],
                        db: WriteDb) -> Any:
     """Signals visible to this key (its own party's, or all for staff), one page at a time; audited."""
     items, cursor = await (await _service(request, db, principal)).list(params)

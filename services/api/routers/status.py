@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
+from services.api.query import QueryModel
 from shared.errors import NotFound
 from shared.pagination import Page
 from shared.status.inputs import Thresholds
@@ -36,7 +37,7 @@ async def recalculate(id: uuid.UUID, db: WriteDb, _: Writer, request: Request, a
 @router.get("/{id}/status-history", operation_id="status-history-list", response_model=Page[StatusHistoryOut],
             responses=problem_responses(400, 401, 403, 404, 422))
 async def status_history(id: uuid.UUID, db: ReadDb, _: Reader,
-                         params: Annotated[StatusHistoryParams, Query()]) -> Any:
+                         params: Annotated[StatusHistoryParams, Depends(QueryModel(StatusHistoryParams))]) -> Any:
     """The commitment's status changes, newest first: one entry per change of status, schedule or reasons."""
     repo = StatusHistoryRepository(db)
     rows, cursor = await repo.list([repo.model.commitment_id == id], sort=params.sort, cursor=params.cursor,

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path
 
 from services.api.deps import Admin, ReadDb, Reader, WriteDb
 from services.api.errors import problem_responses
+from services.api.query import QueryModel
 from shared.pagination import Page
 from shared.schemas import ListParams
 from shared.themes.schemas import ThemeCreate, ThemeOut, ThemeUpdate
@@ -16,7 +17,7 @@ ThemePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
 
 
 @router.get("", operation_id="themes-list", response_model=Page[ThemeOut], responses=problem_responses(400, 422))
-async def list_themes(db: ReadDb, _: Reader, params: Annotated[ListParams, Query()]) -> Any:
+async def list_themes(db: ReadDb, _: Reader, params: Annotated[ListParams, Depends(QueryModel(ListParams))]) -> Any:
     """The controlled list of themes used by commitments, recommendations and client signals."""
     svc = ThemeService(db)
     rows, cursor = await svc.repo.list([], sort=params.sort, cursor=params.cursor, limit=params.limit)

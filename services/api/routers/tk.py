@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from services.api.deps import Admin, ReadDb, Reader, WriteDb, get_settings
 from services.api.errors import problem_responses
+from services.api.query import QueryModel
 from shared.pagination import Page
 from shared.settings import Settings
 from shared.tk.categories import canonical_category
@@ -34,7 +35,7 @@ sync = APIRouter(prefix="/v1/sync", tags=["sync"])
 
 @tk.get("/toezeggingen", operation_id="tk-toezeggingen-list", response_model=Page[ToezeggingOut],
         responses=problem_responses(400, 401, 403, 422))
-async def list_toezeggingen(db: ReadDb, _: Reader, params: Annotated[ToezeggingFilters, Query()]) -> Any:
+async def list_toezeggingen(db: ReadDb, _: Reader, params: Annotated[ToezeggingFilters, Depends(QueryModel(ToezeggingFilters))]) -> Any:
     """Toezeggingen in the TK mirror (deleted ones are not listed), newest change first."""
     items, cursor = await TkQueries(db).list_toezeggingen(params)
     return {"items": items, "next_cursor": cursor}
@@ -49,7 +50,7 @@ async def get_toezegging(nummer: Nummer, db: ReadDb, _: Reader) -> Any:
 
 @tk.get("/documents", operation_id="tk-documents-list", response_model=Page[DocumentOut],
         responses=problem_responses(400, 401, 403, 422))
-async def list_documents(db: ReadDb, _: Reader, params: Annotated[DocumentFilters, Query()]) -> Any:
+async def list_documents(db: ReadDb, _: Reader, params: Annotated[DocumentFilters, Depends(QueryModel(DocumentFilters))]) -> Any:
     """Relevant TK documents in the mirror (watched dossiers, fulfilment letters, watched terms)."""
     items, cursor = await TkQueries(db).list_documents(params)
     return {"items": items, "next_cursor": cursor}
@@ -58,7 +59,7 @@ async def list_documents(db: ReadDb, _: Reader, params: Annotated[DocumentFilter
 @tk.get("/suggestions", operation_id="tk-suggestions-list", response_model=Page[SuggestionOut],
         responses=problem_responses(400, 401, 403, 422))
 async def list_suggestions(db: ReadDb, _: Reader, settings: Annotated[Settings, Depends(get_settings)],
-                           params: Annotated[SuggestionFilters, Query()]) -> Any:
+                           params: Annotated[SuggestionFilters, Depends(QueryModel(SuggestionFilters))]) -> Any:
     """Toezeggingen of the watched ministry matching the watched terms that no commitment follows yet."""
     items, cursor = await TkQueries(db).suggestions(params, settings)
     return {"items": items, "next_cursor": cursor}
@@ -75,7 +76,7 @@ async def create_sync_run(db: WriteDb, _: Admin, body: SyncRunRequest | None = N
 
 @sync.get("/runs", operation_id="sync-runs-list", response_model=Page[SyncRunOut],
           responses=problem_responses(400, 401, 403, 422))
-async def list_sync_runs(db: ReadDb, _: Reader, params: Annotated[SyncRunFilters, Query()]) -> Any:
+async def list_sync_runs(db: ReadDb, _: Reader, params: Annotated[SyncRunFilters, Depends(QueryModel(SyncRunFilters))]) -> Any:
     """Recorded sync runs, newest first."""
     rows, cursor = await TkQueries(db).list_runs(params)
     return {"items": [SyncRunOut.model_validate(r) for r in rows], "next_cursor": cursor}
