@@ -48,8 +48,12 @@ def equal_conditions(filters: Any, model: Any, *names: str, columns: Mapping[str
 
 def date_range(column: Any, before: Any, after: Any) -> list[Any]:
     """Inclusive `due_before` / `due_after` style bounds."""
-    return [cond for cond, value in ((column <= bindparam(f"{column.key}_before", before), before),
-                                     (column >= bindparam(f"{column.key}_after", after), after)) if value is not None]
+    conds = []
+    if before is not None:
+        conds.append(column <= bindparam(f"{column.key}_before", before))
+    if after is not None:
+        conds.append(column >= bindparam(f"{column.key}_after", after))
+    return conds
 
 
 _UNIQUE_PATTERNS = (

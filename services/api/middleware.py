@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import re
 import time
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("nakoming.access")
+_ids = random.Random()  # seeded from os.urandom once per process
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -24,7 +25,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
-        request_id = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+        # Correlation ids need to be unique, not secret: no getrandom() system call per request.
+        request_id = incoming if incoming and _VALID_ID.match(incoming) else f"{_ids.getrandbits(128):032x}"
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
