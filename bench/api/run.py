@@ -78,6 +78,30 @@ def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[by
     raise RuntimeError(f"server did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes, from /proc (a process that is gone counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / TICK
+
+
+def backend_pids(database: str) -> list[int]:
+    """The PostgreSQL server processes serving `database` (the app's pool connections)."""
+    out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
+                          f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
+                         capture_output=True, text=True, check=True).stdout
+    return [int(line) for line in out.split()]
+
+
 def wrk(url: str, duration: int) -> tuple[float, float]:
     out = subprocess.run(["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
@@ -110,27 +134,42 @@ def main() -> None:
     bare = start([py, "-m", "uvicorn", "bench.api.bare_app:app", "--port", str(bare_port), "--no-access-log",
                   "--log-level", "warning"], {"BENCH_ITEMS_FILE": fh.name}, bare_port)
     results: dict[str, list[tuple[float, float]]] = {"api": [], "bare": []}
+    # CPU milliseconds per request: the app process, and for Nakoming also its PostgreSQL backends. Steadier
+    # than requests/s on a shared machine, and it shows where a request's cost goes.
+    cpu: dict[str, list[float]] = {"api": [], "api_pg": [], "bare": []}
+    database = DB_URL.rsplit("/", 1)[1]
+    urls = {"api": f"http://127.0.0.1:{api_port}/v1/commitments?limit=50", "bare": f"http://127.0.0.1:{bare_port}/v1/commitments"}
+    procs = {"api": api, "bare": bare}
     try:
-        for url in (f"http://127.0.0.1:{api_port}/v1/commitments?limit=50", f"http://127.0.0.1:{bare_port}/v1/commitments"):
+        for url in urls.values():
             wrk(url, 3)  # warm-up
         for _ in range(args.rounds):
-            results["api"].append(wrk(f"http://127.0.0.1:{api_port}/v1/commitments?limit=50", args.duration))
-            results["bare"].append(wrk(f"http://127.0.0.1:{bare_port}/v1/commitments", args.duration))
+            for name in ("api", "bare"):
+                pg = backend_pids(database) if name == "api" else []
+                before, before_pg = cpu_seconds([procs[name].pid]), cpu_seconds(pg)
+                rps, p99 = wrk(urls[name], args.duration)
+                requests = rps * args.duration
+                results[name].append((rps, p99))
+                cpu[name].append((cpu_seconds([procs[name].pid]) - before) / requests * 1000)
+                if name == "api":
+                    cpu["api_pg"].append((cpu_seconds(pg) - before_pg) / requests * 1000)
     finally:
         api.terminate()
         bare.terminate()
         os.unlink(fh.name)
     ratios = [a[0] / b[0] for a, b in zip(results["api"], results["bare"], strict=True)]
     med = {k: (statistics.median(r for r, _ in v), statistics.median(p for _, p in v)) for k, v in results.items()}
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {os.cpu_count()} cores {platform.machine()} {cpu}; date {dt.date.today()}; "
-          f"{args.rounds} rounds x {args.duration}s, wrk -t2 -c50")
-    print("| app | requests/s (median) | p99 ms (median) |")
-    print("|---|---|---|")
-    print(f"| Nakoming GET /v1/commitments?limit=50 (10,000 rows, PostgreSQL) | {med['api'][0]:.0f} | {med['api'][1]:.1f} |")
-    print(f"| bare FastAPI, same 50 items from memory | {med['bare'][0]:.0f} | {med['bare'][1]:.1f} |")
-    print(f"| ratio Nakoming / bare (median of per-round ratios) | {statistics.median(ratios):.2f} | |")
-    print("per-round:", json.dumps(results))
+    mcpu = {k: statistics.median(v) for k, v in cpu.items()}
+    cpuinfo = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    print(f"machine: {os.cpu_count()} cores {platform.machine()} {cpuinfo}; date {dt.date.today()}; "
+          f"{args.rounds} rounds x {args.duration}s, wrk -t2 -c50; load average {os.getloadavg()[0]:.2f}")
+    print("| app | requests/s (median) | p99 ms (median) | CPU ms per request (median) |")
+    print("|---|---|---|---|")
+    print(f"| Nakoming GET /v1/commitments?limit=50 (10,000 rows, PostgreSQL) | {med['api'][0]:.0f} | {med['api'][1]:.1f} "
+          f"| {mcpu['api']:.2f} app + {mcpu['api_pg']:.2f} PostgreSQL |")
+    print(f"| bare FastAPI, same 50 items from memory | {med['bare'][0]:.0f} | {med['bare'][1]:.1f} | {mcpu['bare']:.2f} |")
+    print(f"| ratio Nakoming / bare (median of per-round ratios) | {statistics.median(ratios):.2f} | | |")
+    print("per-round:", json.dumps({"rps_p99": results, "cpu_ms_per_request": cpu}))
 
 
 if __name__ == "__main__":
