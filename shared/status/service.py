@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, String, bindparam, delete, insert, select, text, update
+from sqlalchemy import JSON, String, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.actions.models import Action
@@ -29,7 +29,7 @@ from shared.milestones.models import Milestone
 from shared.recommendations.models import Recommendation
 from shared.status.combine import Evaluation, evaluate
 from shared.status.inputs import Thresholds
-from shared.status.loaders import Batch, IdRange, load_batch
+from shared.status.loaders import Batch, IdRange, driver_connection, load_batch
 from shared.status.loaders_signals import SignalIndex
 from shared.status.models import StatusHistory, StatusOverride
 from shared.status.rollup import rollup
@@ -80,9 +80,7 @@ _PG_WRITE = """
     SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM history), (SELECT count(*) FROM milestones)"""
 
 
-async def _write_postgresql(session: AsyncSession, changes: "Changes", as_of: dt.date, now: dt.datetime) -> None:
-    from shared.status.loaders import driver_connection
-
+async def _write_postgresql(session: AsyncSession, changes: Changes, as_of: dt.date, now: dt.datetime) -> None:
     if not (changes.commitments or changes.milestones):
         return
     raw = await driver_connection(session)
