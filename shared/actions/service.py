@@ -6,7 +6,7 @@ from typing import Any
 from shared.actions.models import Action
 from shared.actions.repository import ActionRepository
 from shared.actions.schemas import ActionFilters
-from shared.commitments.events import commitment_changed
+from shared.commitments.events import commitment_changed, recommendation_changed
 from shared.commitments.models import Commitment
 from shared.crud import CrudService, Ref, equal_conditions, text_filter
 from shared.errors import ValidationFailed, field_error
@@ -39,8 +39,27 @@ class ActionService(CrudService[Action]):
             raise ValidationFailed("end_date lies before start_date.",
                                    [field_error(["body", "end_date"], "before start_date")])
 
+    # An action is evidence for its commitment and for its recommendation (whose linked commitments are
+    # recalculated, rolling the recommendation up). A move or a delete also touches what it leaves behind.
+
+    async def update(self, obj: Action, data: dict[str, Any]) -> Action:  # type: ignore[override]
+        before = (obj.commitment_id, obj.recommendation_id)
+        obj = await super().update(obj, data)
+        if before != (obj.commitment_id, obj.recommendation_id):
+            await self._targets_changed(*before)
+        return obj
+
+    async def delete(self, obj: Action) -> None:  # type: ignore[override]
+        targets = (obj.commitment_id, obj.recommendation_id)
+        await super().delete(obj)
+        await self._targets_changed(*targets)
+
     async def after_write(self, obj: Action, *, created: bool) -> None:  # type: ignore[override]
-        commitment_changed(self.session, obj.commitment_id)
+        await self._targets_changed(obj.commitment_id, obj.recommendation_id)
+
+    async def _targets_changed(self, commitment_id: Any, recommendation_id: Any) -> None:
+        commitment_changed(self.session, commitment_id)
+        await recommendation_changed(self.session, recommendation_id)
 
     @staticmethod
     def conditions(filters: ActionFilters) -> list[Any]:

@@ -53,6 +53,23 @@ class MeasurementInput(NamedTuple):  # a tuple: there are a million of these in 
     id: Any = None  # the measurement's id (uuid or str), for evidence
 
 
+class MeasurementSummary(NamedTuple):
+    """A milestone's measurements dated up to `upto`, reduced to what the milestone rule reads: the latest
+    one and the sums of the least-squares fit, with x = days from the milestone's due date (integers, so
+    `sx` and `sxx` are exact). The database computes these per milestone in a full run (one row per milestone
+    instead of one per measurement); shared.status.rules.summarise computes the same from the points.
+    Measurement dates are unique per milestone (a constraint in the database; summarise keeps one per date)."""
+
+    upto: dt.date
+    n: int = 0
+    latest_date: dt.date | None = None
+    latest_value: float | None = None
+    sx: int = 0  # sum of x
+    sxx: int = 0  # sum of x * x
+    sy: float = 0.0  # sum of values
+    sxy: float = 0.0  # sum of x * value
+
+
 class MilestoneInput(NamedTuple):  # tuples: a full run builds hundreds of thousands of these
     id: str
     title: str
@@ -62,6 +79,8 @@ class MilestoneInput(NamedTuple):  # tuples: a full run builds hundreds of thous
     baseline_date: dt.date | None = None
     decreasing: bool = False
     measurements: tuple[MeasurementInput, ...] = ()  # any order; rules sort
+    # Instead of `measurements`: the same measurements already summarised (up to the as_of evaluated).
+    summary: MeasurementSummary | None = None
 
 
 class ActionInput(NamedTuple):

@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, and_, select, type_coerce
@@ -20,7 +20,8 @@ from shared.actions.models import Action
 from shared.commitments.models import Commitment, commitment_themes
 from shared.milestones.models import Direction, Measurement, Milestone
 from shared.status.inputs import (
-    ActionInput, CommitmentInput, MeasurementInput, MilestoneInput, OverrideInput, SignalCounts, Thresholds,
+    ActionInput, CommitmentInput, MeasurementInput, MeasurementSummary, MilestoneInput, OverrideInput, SignalCounts,
+    Thresholds,
 )
 from shared.status.loaders_signals import SignalIndex, build_signal_index, count_signals
 from shared.status.loaders_tk import load_tk
@@ -60,6 +61,16 @@ def _scope(column: Any, ids: Sequence[uuid.UUID] | None, id_range: IdRange | Non
     return and_(column > low, column <= high) if low is not None else column <= high
 
 
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session, inside the session's transaction (SQLAlchemy begins its
+    transaction lazily, on its first statement: a raw query before that would run outside it)."""
+    conn = await session.connection()
+    raw = (await conn.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")
+    return raw
+
+
 async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_of: dt.date, thresholds: Thresholds,
                      *, signals: SignalIndex | None = None, lock: bool = False,
                      id_range: IdRange | None = None) -> Batch:
@@ -67,16 +78,174 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
 
     `lock` takes row locks on the commitments (PostgreSQL), so two recalculations of one commitment
     serialise and the second one sees the first one's result: no duplicate history entries.
+
+    On PostgreSQL the rows are read through the asyncpg connection itself (no SQLAlchemy row processing)
+    and each milestone's measurements come summarised by the database (one row per milestone); on SQLite
+    (the embedded default, small data) through SQLAlchemy Core, measurements as points.
     """
     if id_range is None and not ids:
         return Batch({}, {})
+    if session.get_bind().dialect.name == "postgresql":
+        rows = await _rows_postgresql(session, ids, as_of, lock, id_range)
+    else:
+        rows = await _rows_sqlalchemy(session, ids, as_of, lock, id_range)
+    if not rows.commitments:
+        return Batch({}, {})
+    commitments, themes = rows.commitments, rows.themes
+
+    tk = await load_tk(session, [row[2] for row in commitments if row[2]])
+    single_counts: dict[uuid.UUID, SignalCounts] = {}
+    if signals is None:
+        if len(commitments) <= SINGLE_SIGNAL_QUERIES:
+            for row in commitments:
+                single_counts[row[0]] = await count_signals(session, row[0], themes.get(row[0], ()), row[3], as_of,
+                                                            thresholds)
+        else:
+            signals = await build_signal_index(session, as_of, thresholds,
+                                               themes={t for ts in themes.values() for t in ts},
+                                               commitment_ids=[row[0] for row in commitments])
+
+    inputs: dict[uuid.UUID, CommitmentInput] = {}
+    current: dict[uuid.UUID, Current] = {}
+    milestones, actions, overrides = rows.milestones, rows.actions, rows.overrides
+    stored_milestones = rows.stored_milestones
+    no_milestones: tuple[MilestoneInput, ...] = ()
+    for cid, due, nummer, owner, status, schedule, source_status, digest, version in commitments:
+        counts = single_counts.get(cid) if signals is None else signals.counts(cid, themes.get(cid, ()), owner)
+        own = milestones.get(cid)
+        inputs[cid] = CommitmentInput(
+            id=str(cid), due_date=due, tk_toezegging_nummer=nummer, tk=tk.get(nummer) if nummer else None,
+            milestones=tuple(sorted(own, key=_milestone_order)) if own else no_milestones,
+            actions=tuple(actions.get(cid, ())), signals=counts, override=overrides.get(cid))
+        current[cid] = Current(status, schedule, source_status, digest, version, stored_milestones.get(cid, {}))
+    return Batch(inputs, current)
+
+
+def _milestone_order(m: MilestoneInput) -> tuple[dt.date, str]:
+    return m.due_date, m.id
+
+
+@dataclass
+class _Rows:
+    # (id, due_date, tk_toezegging_nummer, owner_party_id, status, schedule, source_status, digest, rule_version)
+    commitments: list[Any]
+    themes: dict[uuid.UUID, list[str]] = field(default_factory=dict)
+    milestones: dict[uuid.UUID, list[MilestoneInput]] = field(default_factory=dict)
+    stored_milestones: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)
+    actions: dict[uuid.UUID, list[ActionInput]] = field(default_factory=dict)
+    overrides: dict[uuid.UUID, OverrideInput] = field(default_factory=dict)
+
+
+def _pg_scope(column: str, id_range: IdRange | None) -> str:
+    """$1 = the id array (by ids), or $1, $2 = the range (after, up to]; as_of, when used, comes after."""
+    if id_range is None:
+        return f"{column} = ANY($1::uuid[])"
+    return f"{column} > $1 AND {column} <= $2" if id_range[0] is not None else f"{column} <= $2 AND $1::uuid IS NULL"
+
+
+_PG_COMMITMENTS = """
+    SELECT c.id, c.due_date, c.tk_toezegging_nummer, c.owner_party_id, c.status, c.schedule, c.source_status,
+           c.reasons_digest, c.rule_version,
+           ARRAY(SELECT t.theme_key FROM commitment_themes t WHERE t.commitment_id = c.id) AS themes
+    FROM commitments c WHERE {scope} ORDER BY c.id"""
+
+# A milestone belongs to a commitment directly or through one of its actions (never both). Its measurements
+# dated up to as_of come back as one row of sums, x = days from the milestone's due date (see MeasurementSummary):
+# an index lookup per milestone (measurements are not stored in milestone order, so no scan of the whole table).
+_PG_MILESTONES = """
+    WITH own AS (
+        SELECT m.commitment_id AS cid, m.id, m.title, m.due_date, m.target_value, m.baseline_value,
+               m.baseline_date, m.direction, m.status
+        FROM milestones m WHERE {scope_m}
+        UNION ALL
+        SELECT a.commitment_id, m.id, m.title, m.due_date, m.target_value, m.baseline_value, m.baseline_date,
+               m.direction, m.status
+        FROM milestones m JOIN actions a ON a.id = m.action_id WHERE {scope_a}
+    )
+    SELECT own.cid, own.id, own.title, own.due_date, own.target_value, own.baseline_value, own.baseline_date,
+           own.direction, own.status, s.n, s.sx, s.sxx, s.sy, s.sxy, s.latest_date, s.latest_value
+    FROM own LEFT JOIN LATERAL (
+        SELECT count(*) AS n, sum(x.d) AS sx, sum(x.d::bigint * x.d)::bigint AS sxx, sum(x.value) AS sy,
+               sum(x.d * x.value) AS sxy, max(x.date) AS latest_date,
+               (array_agg(x.value ORDER BY x.date DESC))[1] AS latest_value
+        FROM (SELECT ms.date, ms.value, ms.date - own.due_date AS d FROM measurements ms
+              WHERE ms.milestone_id = own.id AND ms.date <= ${as_of}) AS x
+    ) AS s ON true"""
+
+_PG_ACTIONS = """
+    SELECT a.id, a.commitment_id, a.title, a.state, a.last_update_date, a.created_at
+    FROM actions a WHERE {scope} ORDER BY a.id"""
+
+_PG_OVERRIDES = """
+    SELECT o.commitment_id, o.status, o.reason, o.expires_at, o.set_by, o.set_at
+    FROM status_overrides o WHERE {scope}"""
+
+
+def _pg_statements(id_range: IdRange | None) -> tuple[str, str, str, str]:
+    as_of = 2 if id_range is None else 3
+    return (_PG_COMMITMENTS.format(scope=_pg_scope("c.id", id_range)),
+            _PG_MILESTONES.format(scope_m=_pg_scope("m.commitment_id", id_range),
+                                  scope_a=_pg_scope("a.commitment_id", id_range), as_of=as_of),
+            _PG_ACTIONS.format(scope=_pg_scope("a.commitment_id", id_range)),
+            _PG_OVERRIDES.format(scope=_pg_scope("o.commitment_id", id_range)))
+
+
+_PG_BY_IDS, _PG_BY_RANGE, _PG_FROM_START = (_pg_statements(None), _pg_statements((uuid.UUID(int=0), uuid.UUID(int=0))),
+                                            _pg_statements((None, uuid.UUID(int=0))))
+
+
+async def _rows_postgresql(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_of: dt.date, lock: bool,
+                           id_range: IdRange | None) -> _Rows:
+    raw = await driver_connection(session)
+    if id_range is None:
+        statements, scope = _PG_BY_IDS, (list(ids or ()),)
+    else:
+        statements = _PG_BY_RANGE if id_range[0] is not None else _PG_FROM_START
+        scope = id_range
+    q_commitments, q_milestones, q_actions, q_overrides = statements
+    if id_range is not None:
+        # Batches of a full run are costed high enough for JIT compilation, which takes longer than the query.
+        await raw.execute("SET LOCAL jit = off")
+    if lock:
+        q_commitments += " FOR UPDATE OF c"
+    commitments = []
+    themes: dict[uuid.UUID, list[str]] = {}
+    for record in await raw.fetch(q_commitments, *scope):
+        commitments.append(record[:9])
+        if record[9]:
+            themes[record[0]] = record[9]
+    rows = _Rows(commitments, themes)
+    if not commitments:
+        return rows
+    milestones: dict[uuid.UUID, list[MilestoneInput]] = defaultdict(list)
+    stored: dict[uuid.UUID, dict[str, str]] = defaultdict(dict)
+    decrease = Direction.decrease.value
+    empty = MeasurementSummary(as_of)
+    for (cid, mid, title, due, target, base, base_date, direction, status, n, sx, sxx, sy, sxy, latest_date,
+         latest_value) in await raw.fetch(q_milestones, *scope, as_of):
+        key = str(mid)
+        milestones[cid].append(MilestoneInput(
+            key, title, due, target, base, base_date, direction == decrease, (),
+            MeasurementSummary(as_of, n, latest_date, latest_value, sx, sxx, sy, sxy) if n else empty))
+        stored[cid][key] = status
+    rows.milestones, rows.stored_milestones = milestones, stored
+    actions: dict[uuid.UUID, list[ActionInput]] = defaultdict(list)
+    for aid, cid, title, state, last, created in await raw.fetch(q_actions, *scope):
+        actions[cid].append(ActionInput(str(aid), title, state, last, _date_of(created)))
+    rows.actions = actions
+    rows.overrides = {r[0]: OverrideInput(r[1], r[2], r[3], r[4], r[5]) for r in await raw.fetch(q_overrides, *scope)}
+    return rows
+
+
+async def _rows_sqlalchemy(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_of: dt.date, lock: bool,
+                           id_range: IdRange | None) -> _Rows:
     query = select(C.id, C.due_date, C.tk_toezegging_nummer, C.owner_party_id, C.status, C.schedule,
                    C.source_status, C.reasons_digest, C.rule_version).where(_scope(C.id, ids, id_range)).order_by(C.id)
     if lock:
         query = query.with_for_update(of=Commitment.__table__)
-    commitments = (await session.execute(query)).all()
-    if not commitments:
-        return Batch({}, {})
+    rows = _Rows(list((await session.execute(query)).tuples().all()))
+    if not rows.commitments:
+        return rows
 
     def scope(column: Any) -> Any:
         return _scope(column, ids, id_range)
@@ -86,10 +255,11 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
             select(commitment_themes.c.commitment_id, commitment_themes.c.theme_key)
             .where(scope(commitment_themes.c.commitment_id)))).tuples().all():
         themes[cid].append(theme)
+    rows.themes = themes
 
     # Milestones of the commitment itself and of its actions.
     # Enum columns read as plain strings: the rules compare strings, and per-row enum conversion is costly.
-    # Milestone ids also come raw (driver's own type) to match measurements without converting a million ids.
+    # Milestone ids also come raw (driver's own type) to match measurements without converting them.
     milestone_cols = (M.id, M.title, M.due_date, M.target_value, M.baseline_value, M.baseline_date,
                       type_coerce(M.direction, String), M.status, type_coerce(M.id, String))
     milestone_rows = list((await session.execute(
@@ -101,11 +271,10 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
     points: dict[Any, list[MeasurementInput]] = defaultdict(list)
     if milestone_rows:
         for source, owner in ((Milestone.__table__, M.commitment_id), (via_actions, A.commitment_id)):
-            rows = (await session.execute(
-                select(type_coerce(MS.milestone_id, String), MS.date, MS.value)
-                .select_from(Measurement.__table__.join(source, MS.milestone_id == M.id))
-                .where(scope(owner), MS.date <= as_of))).tuples().all()
-            for raw_mid, day, value in rows:
+            for raw_mid, day, value in (await session.execute(
+                    select(type_coerce(MS.milestone_id, String), MS.date, MS.value)
+                    .select_from(Measurement.__table__.join(source, MS.milestone_id == M.id))
+                    .where(scope(owner), MS.date <= as_of))).tuples().all():
                 points[raw_mid].append(MeasurementInput(day, value))
 
     milestones: dict[uuid.UUID, list[MilestoneInput]] = defaultdict(list)
@@ -117,6 +286,7 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
             baseline_date=base_date, decreasing=direction == Direction.decrease.value,
             measurements=tuple(points.get(raw_mid, ()))))
         stored_milestones[cid][key] = status
+    rows.milestones, rows.stored_milestones = milestones, stored_milestones
 
     actions: dict[uuid.UUID, list[ActionInput]] = defaultdict(list)
     for aid, cid, title, state, last, created in (await session.execute(
@@ -124,39 +294,14 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
             .where(scope(A.commitment_id)).order_by(A.id))).tuples().all():
         actions[cid].append(ActionInput(id=str(aid), title=title, state=state, last_update_date=last,
                                         created_date=_date_of(created)))
+    rows.actions = actions
 
     O = StatusOverride.__table__.c
-    overrides = {row.commitment_id: OverrideInput(row.status, row.reason, row.expires_at, row.set_by, row.set_at)
-                 for row in (await session.execute(
-                     select(O.commitment_id, O.status, O.reason, O.expires_at, O.set_by, O.set_at)
-                     .where(scope(O.commitment_id)))).all()}
-
-    tk = await load_tk(session, [row.tk_toezegging_nummer for row in commitments if row.tk_toezegging_nummer])
-    single_counts: dict[uuid.UUID, SignalCounts] = {}
-    if signals is None:
-        if len(commitments) <= SINGLE_SIGNAL_QUERIES:
-            for row in commitments:
-                single_counts[row.id] = await count_signals(session, row.id, themes.get(row.id, ()),
-                                                            row.owner_party_id, as_of, thresholds)
-        else:
-            signals = await build_signal_index(session, as_of, thresholds,
-                                               themes={t for ts in themes.values() for t in ts},
-                                               commitment_ids=[row.id for row in commitments])
-
-    inputs: dict[uuid.UUID, CommitmentInput] = {}
-    current: dict[uuid.UUID, Current] = {}
-    for row in commitments:
-        cid = row.id
-        counts = single_counts.get(cid) if signals is None else signals.counts(cid, themes.get(cid, ()),
-                                                                                row.owner_party_id)
-        inputs[cid] = CommitmentInput(
-            id=str(cid), due_date=row.due_date, tk_toezegging_nummer=row.tk_toezegging_nummer,
-            tk=tk.get(row.tk_toezegging_nummer) if row.tk_toezegging_nummer else None,
-            milestones=tuple(sorted(milestones.get(cid, ()), key=lambda m: (m.due_date, m.id))),
-            actions=tuple(actions.get(cid, ())), signals=counts, override=overrides.get(cid))
-        current[cid] = Current(row.status, row.schedule, row.source_status, row.reasons_digest, row.rule_version,
-                               stored_milestones.get(cid, {}))
-    return Batch(inputs, current)
+    rows.overrides = {row.commitment_id: OverrideInput(row.status, row.reason, row.expires_at, row.set_by, row.set_at)
+                      for row in (await session.execute(
+                          select(O.commitment_id, O.status, O.reason, O.expires_at, O.set_by, O.set_at)
+                          .where(scope(O.commitment_id)))).all()}
+    return rows
 
 
 def _date_of(value: dt.datetime | None) -> dt.date | None:

@@ -61,31 +61,37 @@ class SignalIndex:
         if bucket is not None:
             self.by_commitment.setdefault(commitment_id, (set(), set()))[bucket].add(signal_id)
 
-    def _theme_sets(self, themes: tuple[str, ...], provider: Any) -> tuple[set[Any], set[Any]]:
-        pairs = [p for p in (self.by_theme.get(t, {}).get(provider) for t in themes) if p]
-        if len(pairs) == 1:
-            return pairs[0]
-        recent: set[Any] = set()
-        baseline: set[Any] = set()
-        for pair in pairs:
-            recent |= pair[0]
-            baseline |= pair[1]
-        return recent, baseline
+    def _theme_pairs(self, themes: tuple[str, ...], provider: Any) -> list[tuple[set[Any], set[Any]]]:
+        return [p for p in (self.by_theme.get(t, {}).get(provider) for t in themes) if p]
+
+    def _theme_counts(self, themes: tuple[str, ...], provider: Any) -> tuple[int, int]:
+        # Many commitments share themes and owner: remember the counts, not the (large) sets.
+        key = (themes, provider)
+        pair = self._memo.get(key)
+        if pair is None:
+            pairs = self._theme_pairs(themes, provider)
+            if len(pairs) == 1:
+                pair = (len(pairs[0][0]), len(pairs[0][1]))
+            else:
+                recent: set[Any] = set()
+                baseline: set[Any] = set()
+                for item in pairs:
+                    recent |= item[0]
+                    baseline |= item[1]
+                pair = (len(recent), len(baseline))
+            self._memo[key] = pair
+        return pair
 
     def counts(self, commitment_id: uuid.UUID, themes: Iterable[str], owner: uuid.UUID | None) -> SignalCounts:
         theme_key = tuple(sorted(themes))
+        recent, baseline = self._theme_counts(theme_key, owner)
         direct = self.by_commitment.get(commitment_id)
         if direct:
-            recent, baseline = self._theme_sets(theme_key, owner)
-            pair = (len(recent | direct[0]), len(baseline | direct[1]))
-        else:
-            # Many commitments share themes and owner: remember the counts, not the sets.
-            memo_key = (theme_key, owner)
-            pair = self._memo.get(memo_key)  # type: ignore[assignment]
-            if pair is None:
-                recent, baseline = self._theme_sets(theme_key, owner)
-                pair = self._memo[memo_key] = (len(recent), len(baseline))  # type: ignore[assignment]
-        return SignalCounts(recent=pair[0], baseline=pair[1], recent_days=self.recent_days,
+            # The few signals linked to the commitment itself count once: only those not already on its themes.
+            pairs = self._theme_pairs(theme_key, owner)
+            recent += sum(1 for sid in direct[0] if not any(sid in p[0] for p in pairs))
+            baseline += sum(1 for sid in direct[1] if not any(sid in p[1] for p in pairs))
+        return SignalCounts(recent=recent, baseline=baseline, recent_days=self.recent_days,
                             baseline_days=self.baseline_days, themes=theme_key,
                             provider_party_id=str(owner) if owner else None)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
+from collections.abc import Iterable
 from typing import Any
 
 from shared.stats import poisson_rise
 from shared.status.inputs import (
-    ActionInput, CommitmentInput, MeasurementInput, MilestoneInput, OverrideInput, Thresholds, TkInput,
+    ActionInput, CommitmentInput, MeasurementInput, MeasurementSummary, MilestoneInput, OverrideInput, Thresholds,
+    TkInput,
 )
 from shared.status.vocabulary import MilestoneStatus, Schedule, Severity, Status
 
@@ -172,24 +174,59 @@ def planned_value(milestone: MilestoneInput, on: dt.date) -> float | None:
     return milestone.baseline_value + share * (milestone.target_value - milestone.baseline_value)
 
 
+def summarise(milestone: MilestoneInput, as_of: dt.date) -> MeasurementSummary:
+    """The milestone's measurements dated up to `as_of`, summarised (its `summary` when the loader gave one;
+    a summary is only valid for the date it was made for)."""
+    if milestone.summary is not None:
+        if milestone.summary.upto != as_of:
+            raise ValueError(f"milestone {milestone.id}: measurements summarised up to {milestone.summary.upto}, "
+                             f"evaluated as of {as_of}")
+        return milestone.summary
+    return _summary_of(milestone, [p for p in milestone.measurements if p.date <= as_of], as_of)
+
+
+def _summary_of(milestone: MilestoneInput, points: Iterable[MeasurementInput], upto: dt.date) -> MeasurementSummary:
+    series: dict[dt.date, float] = {point.date: point.value for point in sorted(points)}  # one value per date
+    if not series:
+        return MeasurementSummary(upto)
+    due = milestone.due_date
+    sx = sxx = 0
+    sy = sxy = 0.0
+    for day, value in series.items():
+        x = (day - due).days
+        sx += x
+        sxx += x * x
+        sy += value
+        sxy += x * value
+    latest = max(series)
+    return MeasurementSummary(upto, len(series), latest, series[latest], sx, sxx, sy, sxy)
+
+
+def projected_from(milestone: MilestoneInput, summary: MeasurementSummary) -> float | None:
+    """The least-squares line through the summarised measurements, read off at the due date (x = 0); with a
+    single measurement the line from the baseline to it (None when there is no second point).
+
+    From the sums alone: slope = (n Sxy - Sx Sy) / (n Sxx - Sx^2), value at x = 0 = (Sy - slope Sx) / n.
+    The denominator is an exact integer, so a series of distinct dates never divides by zero.
+    """
+    n, sx, sxx, sy, sxy = summary.n, summary.sx, summary.sxx, summary.sy, summary.sxy
+    if (n == 1 and milestone.baseline_value is not None and milestone.baseline_date is not None
+            and milestone.baseline_date != summary.latest_date):
+        x = (milestone.baseline_date - milestone.due_date).days
+        n, sx, sxx, sy, sxy = 2, sx + x, sxx + x * x, sy + milestone.baseline_value, sxy + x * milestone.baseline_value
+    if n < 2:
+        return None
+    spread = n * sxx - sx * sx
+    if spread == 0:
+        return None
+    slope = (n * sxy - sx * sy) / spread
+    return (sy - slope * sx) / n
+
+
 def projected_value(milestone: MilestoneInput, points: list[MeasurementInput]) -> float | None:
     """Least-squares line through the measurements, read off at the due date; with a single measurement
     the line from the baseline to it (None when there is no second point)."""
-    series: dict[dt.date, float] = {point.date: point.value for point in points}
-    if len(series) == 1 and milestone.baseline_value is not None and milestone.baseline_date is not None:
-        series.setdefault(milestone.baseline_date, milestone.baseline_value)
-    if len(series) < 2:
-        return None
-    origin = min(series)
-    xs = [(d - origin).days for d in series]
-    ys = list(series.values())
-    n = len(xs)
-    mean_x, mean_y = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    if sxx == 0:
-        return None
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sxx
-    return mean_y + slope * ((milestone.due_date - origin).days - mean_x)
+    return projected_from(milestone, _summary_of(milestone, points, milestone.due_date))
 
 
 def _m_evidence(milestone: MilestoneInput, **extra: Any) -> dict[str, Any]:
@@ -206,7 +243,6 @@ def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatu
     a projected miss -> at_risk; a passed due date with the target unmet or unmeasured -> missed (off_track)."""
     name = f"Milestone '{milestone.title}'"
     due = milestone.due_date.isoformat()
-    points = [p for p in sorted(milestone.measurements) if p.date <= as_of]  # tuples sort by date first
     if milestone.target_value is None:
         if as_of <= milestone.due_date:
             return MilestoneStatus.pending, []
@@ -215,7 +251,8 @@ def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatu
             f"{name} was due on {due}; it has no numeric indicator, so nothing shows it was reached.",
             (_m_evidence(milestone),))]
     target = fmt(milestone.target_value)
-    latest = points[-1] if points else None
+    summary = summarise(milestone, as_of)
+    latest = MeasurementInput(summary.latest_date, summary.latest_value) if summary.n else None  # type: ignore[arg-type]
     if latest is not None and _meets(milestone, latest.value):
         return MilestoneStatus.met, [Reason(
             "milestone", Severity.progress,
@@ -235,7 +272,7 @@ def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatu
             "milestone", Severity.info, f"{name} (due {due}, target {target}) has no measurement yet.",
             (_m_evidence(milestone),))]
     planned = planned_value(milestone, latest.date)
-    projected = projected_value(milestone, points)
+    projected = projected_from(milestone, summary)
     evidence = (_m_evidence(milestone, planned_value=planned, projected_value=projected), _point(milestone, latest))
     behind = planned is not None and not _meets_line(milestone, latest.value, planned)
     line = f" against {fmt(planned)} planned for that date" if planned is not None else ""

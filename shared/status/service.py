@@ -9,6 +9,7 @@ result was computed.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, String, bindparam, delete, insert, select, text, update
+from sqlalchemy import JSON, String, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.actions.models import Action
@@ -28,7 +29,7 @@ from shared.milestones.models import Milestone
 from shared.recommendations.models import Recommendation
 from shared.status.combine import Evaluation, evaluate
 from shared.status.inputs import Thresholds
-from shared.status.loaders import IdRange, load_batch
+from shared.status.loaders import Batch, IdRange, driver_connection, load_batch
 from shared.status.loaders_signals import SignalIndex
 from shared.status.models import StatusHistory, StatusOverride
 from shared.status.rollup import rollup
@@ -52,55 +53,44 @@ _WRITE_RECOMMENDATION = (update(Recommendation.__table__).where(R.id == bindpara
                          .values(status=bindparam("b_status", type_=String), updated_at=R.updated_at))
 
 
-_PG_WRITE_COMMITMENTS = text("""
-    UPDATE commitments AS c SET status = v.status, schedule = v.schedule, source_status = v.source_status,
-           reasons = v.reasons::json, reasons_digest = v.digest, evaluated_at = :at, rule_version = :version
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:schedules AS text[]),
-                CAST(:sources AS text[]), CAST(:reasons AS text[]), CAST(:digests AS text[]),
-                CAST(:old_digests AS text[]))
-         AS v(id, status, schedule, source_status, reasons, digest, old_digest)
-    WHERE c.id = v.id AND c.reasons_digest IS NOT DISTINCT FROM v.old_digest
-    RETURNING c.id""")
-_PG_WRITE_HISTORY = text("""
-    INSERT INTO status_history (id, commitment_id, status, schedule, source_status, reasons, rule_version, as_of,
-                                evaluated_at)
-    SELECT v.id, v.commitment_id, v.status, v.schedule, v.source_status, v.reasons::json, :version, :as_of, :at
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:commitment_ids AS uuid[]), CAST(:statuses AS text[]),
-                CAST(:schedules AS text[]), CAST(:sources AS text[]), CAST(:reasons AS text[]))
-         AS v(id, commitment_id, status, schedule, source_status, reasons)""")
-_PG_WRITE_MILESTONES = text("""
-    UPDATE milestones AS m SET status = v.status
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[])) AS v(id, status)
-    WHERE m.id = v.id""")
+# One statement, one round trip per batch: the commitments (a compare-and-set on the digest read before:
+# without row locks, a concurrent recalculation that already stored a newer result wins, and this one writes
+# no duplicate history entry), their history entries (only for rows actually written), the milestones.
+_PG_WRITE = """
+    WITH v AS MATERIALIZED (
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                             $8::uuid[])
+               AS v(id, status, schedule, source_status, reasons, digest, old_digest, history_id)
+    ), written AS (
+        UPDATE commitments AS c SET status = v.status, schedule = v.schedule, source_status = v.source_status,
+               reasons = v.reasons::json, reasons_digest = v.digest, evaluated_at = $9, rule_version = $10
+        FROM v WHERE c.id = v.id AND c.reasons_digest IS NOT DISTINCT FROM v.old_digest
+        RETURNING c.id, c.reasons
+    ), history AS (
+        INSERT INTO status_history (id, commitment_id, status, schedule, source_status, reasons, rule_version, as_of,
+                                    evaluated_at)
+        SELECT v.history_id, v.id, v.status, v.schedule, v.source_status, written.reasons, $10, $11, $9
+        FROM written JOIN v ON v.id = written.id WHERE v.history_id IS NOT NULL
+        RETURNING 1
+    ), milestones AS (
+        UPDATE milestones AS m SET status = u.status
+        FROM unnest($12::uuid[], $13::text[]) AS u(id, status) WHERE m.id = u.id
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM history), (SELECT count(*) FROM milestones)"""
 
 
-async def _write_postgresql(session: AsyncSession, changed: list[dict[str, Any]], history: list[dict[str, Any]],
-                            milestones: list[dict[str, Any]], now: dt.datetime) -> None:
-    """One statement per table and batch (arrays + unnest) instead of one per row.
-
-    The commitment update is a compare-and-set on the digest read before: without row locks, a concurrent
-    recalculation that already stored a new result wins, and this one writes no duplicate history entry.
-    """
-    texts = {r["b_id"]: json.dumps(r["b_reasons"], ensure_ascii=False) for r in changed}  # once for both tables
-    if changed:
-        written = {uuid.UUID(str(i)) for i in (await session.execute(_PG_WRITE_COMMITMENTS, {
-            "ids": [r["b_id"] for r in changed], "statuses": [r["b_status"] for r in changed],
-            "schedules": [r["b_schedule"] for r in changed], "sources": [r["b_source_status"] for r in changed],
-            "reasons": [texts[r["b_id"]] for r in changed],
-            "digests": [r["b_digest"] for r in changed], "old_digests": [r["b_old_digest"] for r in changed],
-            "at": now, "version": RULE_VERSION})).scalars()}
-        history = [h for h in history if h["commitment_id"] in written]
-    if history:
-        await session.execute(_PG_WRITE_HISTORY, {
-            "ids": [uuid.uuid4() for _ in history], "commitment_ids": [h["commitment_id"] for h in history],
-            "statuses": [h["status"] for h in history], "schedules": [h["schedule"] for h in history],
-            "sources": [h["source_status"] for h in history],
-            "reasons": [texts.get(h["commitment_id"]) or json.dumps(h["reasons"], ensure_ascii=False)
-                        for h in history],
-            "version": RULE_VERSION, "as_of": history[0]["as_of"], "at": now})
-    if milestones:
-        await session.execute(_PG_WRITE_MILESTONES, {"ids": [r["b_id"] for r in milestones],
-                                                     "statuses": [r["b_status"] for r in milestones]})
+async def _write_postgresql(session: AsyncSession, changes: Changes, as_of: dt.date, now: dt.datetime) -> None:
+    if not (changes.commitments or changes.milestones):
+        return
+    raw = await driver_connection(session)
+    rows = changes.commitments
+    await raw.fetchrow(
+        _PG_WRITE, [r["b_id"] for r in rows], [r["b_status"] for r in rows], [r["b_schedule"] for r in rows],
+        [r["b_source_status"] for r in rows], [json.dumps(r["b_reasons"], ensure_ascii=False) for r in rows],
+        [r["b_digest"] for r in rows], [r["b_old_digest"] for r in rows],
+        [uuid.uuid4() if r["b_history"] else None for r in rows], now, RULE_VERSION, as_of,
+        [r["b_id"] for r in changes.milestones], [r["b_status"] for r in changes.milestones])
 
 
 def today() -> dt.date:
@@ -115,6 +105,15 @@ class Outcome:
     changed: int = 0  # commitments whose status, schedule or reasons changed (history entries written)
     milestones_changed: int = 0
     recommendations_changed: int = 0
+
+
+@dataclass
+class Changes:
+    """What an evaluated batch has to store (rows in the shape of the SQLAlchemy statements above)."""
+
+    commitments: list[dict[str, Any]] = field(default_factory=list)  # new result, or only source/rule version
+    history: list[dict[str, Any]] = field(default_factory=list)  # status, schedule or reasons changed
+    milestones: list[dict[str, Any]] = field(default_factory=list)
 
 
 class StatusService:
@@ -132,41 +131,8 @@ class StatusService:
         batch = await load_batch(self.session, ids, as_of, self.thresholds, signals=signals, lock=lock,
                                  id_range=id_range)
         outcome = Outcome(as_of, now)
-        changed: list[dict[str, Any]] = []
-        history: list[dict[str, Any]] = []
-        milestone_rows: list[dict[str, Any]] = []
-        for cid, inputs in batch.inputs.items():
-            result = evaluate(inputs, as_of, self.thresholds)
-            outcome.evaluations[cid] = result
-            stored = batch.current[cid]
-            digest = result.digest()
-            new_decision = (stored.reasons_digest != digest or stored.status != result.status
-                            or stored.schedule != result.schedule)
-            if new_decision or stored.source_status != result.source_status or stored.rule_version != RULE_VERSION:
-                reasons = result.reasons_json()  # only built when it will be written
-                changed.append({"b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
-                                "b_source_status": result.source_status, "b_reasons": reasons,
-                                "b_digest": digest, "b_old_digest": stored.reasons_digest, "b_at": now,
-                                "b_version": RULE_VERSION})
-            if new_decision:
-                history.append({"commitment_id": cid, "status": str(result.status),
-                                "schedule": str(result.schedule), "source_status": result.source_status,
-                                "reasons": reasons, "rule_version": RULE_VERSION, "as_of": as_of,
-                                "evaluated_at": now})
-            for mid, status in result.milestones.items():
-                if stored.milestones.get(mid) != status:
-                    milestone_rows.append({"b_id": uuid.UUID(mid), "b_status": str(status)})
-        if self.session.get_bind().dialect.name == "postgresql":
-            await _write_postgresql(self.session, changed, history, milestone_rows, now)
-        else:
-            if changed:
-                await self.session.execute(_WRITE_COMMITMENT, changed)
-            if history:
-                await self.session.execute(insert(StatusHistory.__table__), history)
-            if milestone_rows:
-                await self.session.execute(_WRITE_MILESTONE, milestone_rows)
-        outcome.changed = len(history)  # may count a lost compare-and-set race on PostgreSQL (rare)
-        outcome.milestones_changed = len(milestone_rows)
+        changes = await self.evaluate(batch, outcome)
+        await self.store(changes, as_of, now)
         if roll_up and batch.inputs:
             recommendation_ids = list((await self.session.execute(
                 select(CR.recommendation_id).where(CR.commitment_id.in_(list(batch.inputs))).distinct()
@@ -174,6 +140,52 @@ class StatusService:
             if recommendation_ids:
                 outcome.recommendations_changed = await self.roll_up_recommendations(recommendation_ids)
         return outcome
+
+    async def evaluate(self, batch: Batch, outcome: Outcome, *, pause_every: int = 0) -> Changes:
+        """Evaluate a loaded batch into `outcome` and return what to store. With `pause_every`, hands control
+        back to the event loop every that many commitments (a full run overlaps the previous batch's write)."""
+        as_of, now = outcome.as_of, outcome.evaluated_at
+        changes = Changes()
+        thresholds = self.thresholds
+        for count, (cid, inputs) in enumerate(batch.inputs.items(), 1):
+            if pause_every and count % pause_every == 0:
+                await asyncio.sleep(0)
+            result = evaluate(inputs, as_of, thresholds)
+            outcome.evaluations[cid] = result
+            stored = batch.current[cid]
+            digest = result.digest()
+            new_decision = (stored.reasons_digest != digest or stored.status != result.status
+                            or stored.schedule != result.schedule)
+            if new_decision or stored.source_status != result.source_status or stored.rule_version != RULE_VERSION:
+                reasons = result.reasons_json()  # only built when it will be written
+                changes.commitments.append({
+                    "b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
+                    "b_source_status": result.source_status, "b_reasons": reasons, "b_digest": digest,
+                    "b_old_digest": stored.reasons_digest, "b_at": now, "b_version": RULE_VERSION,
+                    "b_history": new_decision})
+                if new_decision:
+                    changes.history.append({"commitment_id": cid, "status": str(result.status),
+                                            "schedule": str(result.schedule), "source_status": result.source_status,
+                                            "reasons": reasons, "rule_version": RULE_VERSION, "as_of": as_of,
+                                            "evaluated_at": now})
+            for mid, status in result.milestones.items():
+                if stored.milestones.get(mid) != status:
+                    changes.milestones.append({"b_id": uuid.UUID(mid), "b_status": str(status)})
+        outcome.changed += len(changes.history)  # may count a lost compare-and-set race on PostgreSQL (rare)
+        outcome.milestones_changed += len(changes.milestones)
+        return changes
+
+    async def store(self, changes: Changes, as_of: dt.date, now: dt.datetime) -> None:
+        if self.session.get_bind().dialect.name == "postgresql":
+            await _write_postgresql(self.session, changes, as_of, now)
+            return
+        if changes.commitments:
+            await self.session.execute(_WRITE_COMMITMENT, [{k: v for k, v in r.items() if k != "b_history"}
+                                                           for r in changes.commitments])
+        if changes.history:
+            await self.session.execute(insert(StatusHistory.__table__), changes.history)
+        if changes.milestones:
+            await self.session.execute(_WRITE_MILESTONE, changes.milestones)
 
     async def recalculate_one(self, commitment_id: uuid.UUID, as_of: dt.date | None = None) -> StatusOut:
         outcome = await self.recalculate([commitment_id], as_of)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import httpx
 
 from services.worker.queue import InProcessQueue
+from shared.commitments.events import RECALCULATE_JOB
 from tests.factories import create, create_action, create_commitment, create_milestone
 
 AS_OF = "2026-11-23"
@@ -160,3 +162,64 @@ async def test_recommendation_rolls_up(client: httpx.AsyncClient, writer: dict, 
     await queue.drain()
     got = (await client.get(f"/v1/recommendations/{recommendation['id']}")).json()
     assert got["status"] == "off_track"
+
+
+async def test_recommendation_action_writes_recalculate_its_commitments(client: httpx.AsyncClient, writer: dict,
+                                                                        queue: InProcessQueue) -> None:
+    recommendation = await create(client, "/v1/recommendations", writer, title="Vaste teams", text="Geen zzp.")
+    other = await create(client, "/v1/recommendations", writer, title="Scholing", text="Opleiden.")
+    linked = [await create_commitment(client, writer, title=f"Toezegging {i}", recommendation_ids=[recommendation["id"]])
+              for i in range(2)]
+    moved_to = await create_commitment(client, writer, title="Elders", recommendation_ids=[other["id"]])
+    await create_commitment(client, writer, title="Los")  # linked to neither: never recalculated below
+    await queue.drain()
+    seen: list[str] = []
+    real = queue.functions[RECALCULATE_JOB]
+
+    async def record(ctx: dict, commitment_id: str, **kw: Any) -> Any:
+        seen.append(commitment_id)
+        return await real(ctx, commitment_id, **kw)
+
+    queue.functions[RECALCULATE_JOB] = record
+    ids = sorted(c["id"] for c in linked)
+    rec = f"/v1/recommendations/{recommendation['id']}"
+
+    # create: an action on the recommendation only, blocked -> its commitments are recalculated, the roll-up follows
+    action = await create(client, "/v1/actions", writer, recommendation_id=recommendation["id"], title="Werving",
+                          state="blocked")
+    await queue.drain()
+    assert sorted(seen) == ids
+    assert (await client.get(rec)).json()["status"] == "at_risk"
+
+    # update: unblocked
+    seen.clear()
+    r = await client.patch(f"/v1/actions/{action['id']}", json={"state": "in_progress"}, headers=writer)
+    assert r.status_code == 200
+    await queue.drain()
+    assert sorted(seen) == ids
+    assert (await client.get(rec)).json()["status"] == "on_track"
+
+    # update: moved to another recommendation -> the commitments of both are recalculated
+    seen.clear()
+    r = await client.patch(f"/v1/actions/{action['id']}", json={"recommendation_id": other["id"], "state": "blocked"},
+                           headers=writer)
+    assert r.status_code == 200
+    await queue.drain()
+    assert sorted(seen) == sorted([*ids, moved_to["id"]])
+    assert (await client.get(rec)).json()["status"] == "open"
+    assert (await client.get(f"/v1/recommendations/{other['id']}")).json()["status"] == "at_risk"
+
+    # delete
+    seen.clear()
+    assert (await client.delete(f"/v1/actions/{action['id']}", headers=writer)).status_code == 204
+    await queue.drain()
+    assert seen == [moved_to["id"]]
+    assert (await client.get(f"/v1/recommendations/{other['id']}")).json()["status"] == "open"
+
+    # a failed write enqueues nothing
+    seen.clear()
+    r = await client.post("/v1/actions", json={"recommendation_id": recommendation["id"], "title": "X",
+                                               "state": "gepland"}, headers=writer)
+    assert r.status_code == 422
+    await queue.drain()
+    assert seen == []

@@ -106,7 +106,7 @@ milestones = st.builds(
     MilestoneInput, id=st.sampled_from(["m1", "m2", "m3"]), title=st.just("M"), due_date=dates,
     target_value=st.none() | st.floats(-1e6, 1e6, allow_nan=False),
     baseline_value=st.none() | st.floats(-1e6, 1e6, allow_nan=False), baseline_date=st.none() | dates,
-    decreasing=st.booleans(), measurements=measurements.map(tuple))
+    decreasing=st.booleans(), measurements=measurements.map(tuple), summary=st.none())
 actions = st.builds(ActionInput, id=st.sampled_from(["a1", "a2"]), title=st.just("A"),
                     state=st.sampled_from(["planned", "in_progress", "done", "blocked", "cancelled"]),
                     last_update_date=st.none() | dates, created_date=st.none() | dates)

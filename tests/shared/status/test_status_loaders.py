@@ -20,7 +20,7 @@ from shared.status.inputs import Thresholds
 from shared.status.loaders_signals import build_signal_index, count_signals
 from shared.status.models import StatusHistory
 from shared.status.runner import recalculate_all
-from shared.status.service import StatusService
+from shared.status.service import Changes, StatusService
 from shared.themes.models import Theme
 from shared.tk.models import TkDocument, TkToezegging
 
@@ -165,12 +165,89 @@ async def test_stale_write_loses_the_compare_and_set(session: Any) -> None:
     first = await StatusService(session, T).recalculate([owner.id], AS_OF)
     assert first.changed == 1
     stale = {"b_id": owner.id, "b_status": "open", "b_schedule": "on_time", "b_source_status": None,
-             "b_reasons": [], "b_digest": "x" * 40, "b_old_digest": None}  # read before the first write
+             "b_reasons": [], "b_digest": "x" * 40, "b_old_digest": None, "b_history": True}  # read before the write
     history = [{"commitment_id": owner.id, "status": "open", "schedule": "on_time", "source_status": None,
                 "reasons": [], "as_of": AS_OF}]
-    await _write_postgresql(session, [stale], history, [], utcnow())
+    await _write_postgresql(session, Changes([stale], history, []), AS_OF, utcnow())
     row = (await session.execute(select(Commitment.status, Commitment.reasons_digest)
                                  .where(Commitment.id == owner.id))).one()
     assert row.status == "off_track" and row.reasons_digest != "x" * 40
     count = len((await session.execute(select(StatusHistory).where(StatusHistory.commitment_id == owner.id))).all())
     assert count == 1
+
+
+async def test_loaded_summaries_equal_the_points(session: Any) -> None:
+    """On PostgreSQL the database summarises the measurements; on SQLite they come as points. Either way the
+    milestone rule reads the same summary (dates after as_of left out, milestones under actions included)."""
+    from shared.status import rules
+    from shared.status.inputs import MeasurementInput, MilestoneInput
+    from shared.status.loaders import load_batch
+
+    owner = await commitment(session, due_date=dt.date(2027, 1, 1))
+    action = Action(title="Werving", commitment_id=owner.id, state="in_progress")
+    session.add(action)
+    await session.flush()
+    own = Milestone(title="Eigen", commitment_id=owner.id, due_date=dt.date(2027, 1, 1), target_value=100,
+                    baseline_value=40, baseline_date=dt.date(2025, 1, 1), indicator_unit="percent")
+    via = Milestone(title="Via actie", action_id=action.id, due_date=dt.date(2026, 12, 1), target_value=10,
+                    baseline_value=50, baseline_date=dt.date(2025, 6, 1), direction="decrease", indicator_unit="n")
+    session.add_all([own, via])
+    await session.flush()
+    points = {own.id: [(dt.date(2025, 3, 1), 45.5), (dt.date(2025, 9, 1), 52.25), (dt.date(2026, 2, 1), 61.0),
+                       (dt.date(2026, 12, 1), 99.0)],  # after as_of: not seen
+              via.id: [(dt.date(2026, 1, 1), 41.0)]}
+    for mid, series in points.items():
+        for day, value in series:
+            session.add(Measurement(milestone_id=mid, date=day, value=value))
+    await session.flush()
+    batch = await load_batch(session, [owner.id], AS_OF, T)
+    loaded = {m.id: m for m in batch.inputs[owner.id].milestones}
+    assert set(loaded) == {str(own.id), str(via.id)}
+    for mid, series in points.items():
+        got = loaded[str(mid)]
+        expected = got._replace(measurements=tuple(MeasurementInput(d, v) for d, v in series), summary=None)
+        want, have = rules.summarise(expected, AS_OF), rules.summarise(got, AS_OF)
+        assert have[:6] == want[:6]  # upto, n, latest date and value, sums of x and x*x: exact
+        assert have.sy == pytest.approx(want.sy) and have.sxy == pytest.approx(want.sxy)
+        assert rules.milestone(got, AS_OF) == rules.milestone(expected, AS_OF)
+    assert isinstance(loaded[str(via.id)], MilestoneInput) and loaded[str(via.id)].decreasing
+
+
+@pytest.mark.postgres_only
+async def test_full_run_overlapping_batches_on_an_engine(engine: Any) -> None:
+    """With an engine (a connection per session) a full run stores one batch while it evaluates the next;
+    the stored results are those of a run that takes turns. Commits for real, so it cleans up after itself."""
+    from shared.db import create_session_factory
+
+    factory = create_session_factory(engine)
+    ids: list[uuid.UUID] = []
+    try:
+        async with factory() as s:
+            for i in range(23):
+                c = await commitment(s, due_date=dt.date(2026, 1, 1) + dt.timedelta(days=30 * i))
+                ids.append(c.id)
+                s.add(Action(title="Actie", commitment_id=c.id, state=("blocked", "in_progress", "done")[i % 3],
+                             last_update_date=dt.date(2026, 11, 1)))
+                m = Milestone(title="Mijlpaal", commitment_id=c.id, due_date=dt.date(2026, 6, 1) + dt.timedelta(days=20 * i),
+                              target_value=100, baseline_value=40, baseline_date=dt.date(2025, 1, 1), indicator_unit="%")
+                s.add(m)
+                await s.flush()
+                for k in range(i % 4):
+                    s.add(Measurement(milestone_id=m.id, date=dt.date(2025, 6, 1) + dt.timedelta(days=90 * k),
+                                      value=45 + (i + 3) * k))
+            await s.commit()
+        summary = await recalculate_all(factory, T, as_of=AS_OF, batch_size=4)
+        assert (summary.commitments, summary.changed) == (23, 23)
+        async with factory() as s:
+            # Evaluating them again in one batch, taking turns, finds nothing to change.
+            again = await StatusService(s, T).recalculate(ids, AS_OF)
+            assert (again.changed, again.milestones_changed) == (0, 0)
+            assert len(set(str(e.status) for e in again.evaluations.values())) > 1
+            history = (await s.execute(select(StatusHistory.commitment_id))).scalars().all()
+            assert sorted(history) == sorted(ids)
+            await s.rollback()
+        assert (await recalculate_all(factory, T, as_of=AS_OF, batch_size=5)).changed == 0
+    finally:
+        async with factory() as s:
+            await s.execute(Commitment.__table__.delete().where(Commitment.id.in_(ids)))
+            await s.commit()

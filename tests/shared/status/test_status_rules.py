@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.status import rules
 from shared.status.inputs import (
-    ActionInput, CommitmentInput, MeasurementInput, MilestoneInput, OverrideInput, SignalCounts, Thresholds,
-    TkDocumentInput, TkInput,
+    ActionInput, CommitmentInput, MeasurementInput, MeasurementSummary, MilestoneInput, OverrideInput, SignalCounts,
+    Thresholds, TkDocumentInput, TkInput,
 )
 from shared.status.vocabulary import MilestoneStatus, Schedule, Severity, Status
 
@@ -131,6 +133,77 @@ def test_projection_is_least_squares() -> None:
                    due=D(2025, 11, 30), target=70)
     assert rules.projected_value(milestone, list(milestone.measurements)) == pytest.approx(66.0)
     assert rules.planned_value(milestone, D(2025, 10, 31)) == pytest.approx(65.0)
+
+
+def _point_fit(milestone: MilestoneInput, points: list[MeasurementInput]) -> float | None:
+    """The least-squares projection computed from the points themselves (centred, days from the first date):
+    the reference the sums-based fit must equal."""
+    series = {p.date: p.value for p in sorted(points)}
+    if len(series) == 1 and milestone.baseline_value is not None and milestone.baseline_date is not None:
+        series.setdefault(milestone.baseline_date, milestone.baseline_value)
+    if len(series) < 2:
+        return None
+    origin = min(series)
+    xs = [(d - origin).days for d in series]
+    ys = list(series.values())
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sxx
+    return mean_y + slope * ((milestone.due_date - origin).days - mean_x)
+
+
+fit_dates = st.dates(min_value=D(2020, 1, 1), max_value=D(2030, 12, 31))
+fit_values = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(points=st.lists(st.tuples(fit_dates, fit_values), max_size=12), due=fit_dates,
+       base=st.none() | fit_values, base_date=st.none() | fit_dates)
+def test_sums_based_fit_equals_point_based_fit(points, due, base, base_date) -> None:
+    milestone = ms(*points, due=due, base=base, base_date=base_date)
+    expected = _point_fit(milestone, list(milestone.measurements))
+    got = rules.projected_from(milestone, rules.summarise(milestone, D(2031, 1, 1)))
+    assert rules.projected_value(milestone, list(milestone.measurements)) == got
+    if expected is None:
+        assert got is None
+    else:
+        # Floating point only: both are the same least-squares line; the tolerance scales with the values and
+        # with how far the line is extrapolated (days from the measurements to the due date, in spans).
+        ys = [v for _, v in points] + ([base] if base is not None else [])
+        dates = [d for d, _ in points] + ([base_date] if base_date is not None else [])
+        span = max(1, (max(dates) - min(dates)).days)
+        reach = 1 + max(abs((due - d).days) for d in dates) / span
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-9 * (1 + max(abs(y) for y in ys)) * reach ** 2)
+
+
+def test_sums_fit_of_a_known_line() -> None:
+    # y = 40 + 0.1 * day since 2026-01-01: the fit is exact, read off at the due date.
+    milestone = ms(*[(D(2026, 1, 1) + dt.timedelta(days=d), 40 + 0.1 * d) for d in (3, 10, 50, 120)],
+                   due=D(2026, 12, 31), target=100.0)
+    summary = rules.summarise(milestone, AS_OF)
+    assert (summary.n, summary.latest_date, summary.latest_value) == (4, D(2026, 5, 1), pytest.approx(52.0))
+    assert rules.projected_from(milestone, summary) == pytest.approx(40 + 0.1 * 364)
+
+
+def test_summary_is_only_valid_for_its_date() -> None:
+    milestone = ms((D(2026, 3, 1), 83))
+    summarised = milestone._replace(measurements=(), summary=rules.summarise(milestone, D(2026, 3, 2)))
+    assert rules.milestone(summarised, D(2026, 3, 2)) == rules.milestone(milestone, D(2026, 3, 2))
+    with pytest.raises(ValueError):
+        rules.milestone(summarised, D(2026, 3, 3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(points=st.lists(st.tuples(fit_dates, fit_values), max_size=6, unique_by=lambda p: p[0]), due=fit_dates,
+       target=fit_values, base=st.none() | fit_values, base_date=st.none() | fit_dates, decreasing=st.booleans(),
+       as_of=fit_dates)
+def test_milestone_rule_from_a_summary_equals_from_points(points, due, target, base, base_date, decreasing,
+                                                          as_of) -> None:
+    milestone = ms(*points, due=due, target=target, base=base, base_date=base_date, decreasing=decreasing)
+    summary = rules.summarise(milestone, as_of)
+    assert isinstance(summary, MeasurementSummary) and summary.n == len([p for p in points if p[0] <= as_of])
+    summarised = milestone._replace(measurements=(), summary=summary)
+    assert rules.milestone(summarised, as_of) == rules.milestone(milestone, as_of)
 
 
 @pytest.mark.parametrize(("state", "last", "severity"), [
