@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,6 +45,13 @@ class Prepared:
     row: dict[str, Any]
     themes: list[str]
     commitment_ids: list[uuid.UUID]
+
+    # The columns `prepare` fills (the others keep their database defaults).
+    ROW_COLUMNS: ClassVar[frozenset[str]] = frozenset({
+        "id", "source_system", "external_id", "kind", "channel", "severity", "received_date", "occurred_date",
+        "provider_agb", "provider_party_id", "location", "zorgkantoor_code", "reporter_role", "anonymous", "status",
+        "outcome", "client_pseudonym", "pseudonym_key_version", "summary", "judgement_due_date",
+        "extension_recorded", "retention_date", "batch_id", "created_at", "updated_at"})
 
 
 def apply_scope(data: SignalIn, scope: SignalScope, loc: list[str | int]) -> None:
