@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from services.api.crud import IfMatch, check_if_match
 from services.api.deps import Caller, ReadDb, Reader, WriteDb, require, write_session
 from services.api.errors import problem_responses
 from services.api.idempotency import IdempotencyKey, IdempotentReplay, OptionalIdempotent, claimed
@@ -28,6 +29,7 @@ from shared.signals.schemas import (
     SignalFilters,
     SignalIn,
     SignalOut,
+    SignalUpdate,
     StatsOut,
     StatsParams,
     TrendOut,
@@ -136,6 +138,24 @@ async def list_signals(request: Request, principal: SignalReader, params: Annota
 
 @router.get("/{signal_id}", operation_id="signals-get", response_model=SignalOut,
             responses=problem_responses(401, 403, 404, 422, 429))
-async def get_signal(signal_id: uuid.UUID, request: Request, principal: SignalReader, db: WriteDb) -> Any:
-    """One signal, when visible to this key (404 otherwise, whether or not it exists); audited."""
-    return await (await _service(request, db, principal)).get(signal_id)
+async def get_signal(signal_id: uuid.UUID, request: Request, principal: SignalReader, db: WriteDb,
+                     response: Response) -> Any:
+    """One signal, when visible to this key (404 otherwise, whether or not it exists), with its ETag; audited."""
+    out, version = await (await _service(request, db, principal)).get(signal_id)
+    response.headers["ETag"] = f'"{version}"'
+    return out
+
+
+@router.patch("/{signal_id}", operation_id="signals-update", response_model=SignalOut,
+              responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 429))
+async def update_signal(signal_id: uuid.UUID, body: SignalUpdate, request: Request, principal: SignalWriter,
+                        db: WriteDb, response: Response, if_match: IfMatch = None) -> Any:
+    """Record what happened to a signal: its status (ontvangen -> in_behandeling -> oordeel -> afgesloten, or
+    doorgezet), its outcome, and the one Wkkgz extension of the judgement term (+4 weeks). Scoped like reads
+    (a signal of another party is a 404); send the ETag from GET as If-Match (412 when it changed); audited."""
+    svc = await _service(request, db, principal)
+    obj = await svc.load(signal_id)
+    check_if_match(obj, if_match)
+    out, version = await svc.update(obj, body, conditional=if_match is not None)
+    response.headers["ETag"] = f'"{version}"'
+    return out
