@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from shared.audit.models import AuditEntry
@@ -91,3 +92,32 @@ async def test_failures_leave_nothing_behind(client: httpx.AsyncClient, themes: 
     # Each released key is free for a good request.
     for key in ("bad", "bad-2", "dup"):
         assert (await post_signal(client, intake, signal(), key=key)).status_code == 201
+
+
+@pytest.mark.postgres_only
+async def test_raw_path_answers_as_the_session_path(client: httpx.AsyncClient, themes: None, intake: dict,
+                                                    admin: dict, settings: Any, connection: Any,
+                                                    session_factory: Any, queue: Any) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from services.api.app import create_app
+
+    await create_party(client, admin, name="Fokus", kind="provider", agb_code="12345678")
+    commitment = await create_commitment(client, admin)
+    session_app = create_app(settings.model_copy(update={"fast_path": False}), engine=connection.engine,
+                             session_factory=session_factory, queue=queue)
+    ignore = {"id", "external_id", "created_at", "updated_at"}
+    async with LifespanManager(session_app):
+        assert session_app.state.raw_db is None
+        transport = httpx.ASGITransport(app=session_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as session_client:
+            for overrides in ({}, {"client_reference": "CL-7", "extension_recorded": True, "kind": "klacht",
+                                   "commitment_ids": [commitment["id"]], "themes": ["sociale-veiligheid", "bejegening"]},
+                              {"kind": "incident", "provider_agb": None, "occurred_date": "2026-01-01",
+                               "summary": "Tekst met \"aanhalingstekens\" en ✓", "retention_date": "2027-01-01"}):
+                raw = await post_signal(client, intake, signal(**overrides))
+                via_session = await post_signal(session_client, intake, signal(**overrides))
+                assert raw.status_code == via_session.status_code == 201
+                assert {k: v for k, v in raw.json().items() if k not in ignore} == {
+                    k: v for k, v in via_session.json().items() if k not in ignore}
+                assert list(raw.json()) == list(via_session.json())  # same field order
