@@ -107,6 +107,7 @@ _PARTY_SQL = "SELECT id, zorgkantoor_code, agb_code FROM parties WHERE id = $1"
 _KNOWN_THEMES_SQL = "SELECT key FROM themes WHERE key = ANY($1::text[])"
 _KNOWN_COMMITMENTS_SQL = f"SELECT id FROM {Commitment.__tablename__} WHERE id = ANY($1::uuid[])"
 _NATURAL_KEY_CONSTRAINT = "uq_client_signals_source_system_external_id"
+_OUT_FIELDS = tuple(SignalOut.model_fields)  # the response's fields, in the order the session path renders them
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def _render(prepared: Prepared) -> tuple[bytes, bytes]:
     """The 201 body as (prefix, suffix) around the provider party id, which PostgreSQL fills in."""
     row = prepared.row
     marker = uuid.uuid4()  # random, so no submitted text can contain it
-    out = {name: row.get(name) for name in SignalOut.model_fields}
+    out = {name: row.get(name) for name in _OUT_FIELDS}
     out["themes"] = sorted(prepared.themes)
     out["commitment_ids"] = prepared.commitment_ids
     out["provider_party_id"] = marker

@@ -76,8 +76,8 @@ async def _create_raw(request: Request, raw: Any, principal: Principal, key: str
     if isinstance(result, intake.Replay):
         raise IdempotentReplay(result.stored)
     queue = request.app.state.queue
-    for commitment_id in result.commitment_ids:  # after the commit, as on the session path
-        if queue is not None:
+    if queue is not None:  # after the commit, as commitment_changed() + flush_jobs do on the session path
+        for commitment_id in result.commitment_ids:
             await queue.enqueue(RECALCULATE_JOB, job_id=f"{RECALCULATE_JOB}:{commitment_id}",
                                 commitment_id=str(commitment_id))
     return Response(result.body, status_code=201, media_type="application/json",
