@@ -19,7 +19,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.deps import Caller
+from services.api.deps import get_principal
 from shared.auth.service import Principal
 from shared.errors import BadRequest
 from shared.idempotency import service as store
@@ -96,12 +96,12 @@ async def claimed(request: Request, principal: Principal, key: str) -> AsyncIter
 
 
 def _dependency(required: bool):
-    async def idempotency(request: Request, principal: Caller) -> AsyncIterator[Idempotency]:
+    async def idempotency(request: Request) -> AsyncIterator[Idempotency]:
         key = key_of(request, required)
         if key is None:
             yield Idempotency(None, None)
             return
-        async with claimed(request, principal, key) as idem:
+        async with claimed(request, await get_principal(request), key) as idem:
             yield idem
 
     return idempotency
