@@ -55,7 +55,8 @@ async def _service(request: Request, db: Any, principal: Principal) -> SignalSer
 
 @router.post("", operation_id="signals-create", response_model=SignalOut, status_code=201,
              responses=problem_responses(400, 401, 403, 409, 422, 429))
-async def create_signal(request: Request, principal: SignalWriter, key: IdempotencyKey, body: SignalIn) -> Response:
+async def create_signal(request: Request, principal: SignalWriter, key: IdempotencyKey,
+                        body: SignalIn) -> Response:
     """Register one client signal (needs an Idempotency-Key header; a repeat replays the first response)."""
     raw = request.app.state.raw_db
     if raw is not None:  # PostgreSQL: the whole unit of work in one statement (shared/signals/intake.py)
