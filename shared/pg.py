@@ -175,3 +175,23 @@ class ShapeCache:
                 self._shapes.pop(next(iter(self._shapes)))
             self._shapes[key] = shape
         return shape
+
+
+@asynccontextmanager
+async def statement_scope(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    """Atomicity for one writing statement on a raw connection.
+
+    On a pooled connection (autocommit) a statement is its own transaction already, so this costs nothing.
+    Inside an open transaction (tests' JoinedConnection) a failing statement would abort the whole outer
+    transaction, so there it runs in a savepoint that is rolled back on error.
+    """
+    if not conn.is_in_transaction():
+        yield conn
+        return
+    await conn.execute("SAVEPOINT nakoming_statement")
+    try:
+        yield conn
+    except BaseException:
+        await conn.execute("ROLLBACK TO SAVEPOINT nakoming_statement")
+        raise
+    await conn.execute("RELEASE SAVEPOINT nakoming_statement")

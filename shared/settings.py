@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./nakoming.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
-    # PostgreSQL only: serve the hottest paths (commitment lists) on a raw asyncpg pool (shared/pg.py).
+    # PostgreSQL only: serve the hottest paths (commitment lists, signal intake) on a raw asyncpg pool (shared/pg.py).
     fast_path: bool = True
     redis_url: str = "redis://127.0.0.1:6379/0"
     # "arq" enqueues on Redis for `nakoming worker`; "inprocess" runs jobs inside the API process.

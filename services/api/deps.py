@@ -44,8 +44,10 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.session_factory() as session:
+@asynccontextmanager
+async def write_session(app: Any) -> AsyncIterator[AsyncSession]:
+    """A unit of work committed when the block ends (rolled back when it fails), then its jobs enqueued."""
+    async with app.state.session_factory() as session:
         try:
             yield session
             await session.commit()
@@ -54,7 +56,12 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         # Jobs go out only after the commit, so a worker never sees uncommitted rows.
-        await flush_jobs(session, request.app.state.queue)
+        await flush_jobs(session, app.state.queue)
+
+
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with write_session(request.app) as session:
+        yield session
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is a 5xx/4xx,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,7 +19,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.deps import Caller
+from services.api.deps import get_principal
+from shared.auth.service import Principal
 from shared.errors import BadRequest
 from shared.idempotency import service as store
 
@@ -46,48 +48,73 @@ class Idempotency:
         return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+def key_of(request: Request, required: bool) -> str | None:
+    """The request's Idempotency-Key, checked (400 when missing but required, or malformed)."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        if required:
+            raise BadRequest(f"This operation needs an {HEADER} header (a unique value per request, e.g. a "
+                             "UUID); repeat it to retry safely.",
+                             errors=[{"loc": ["header", HEADER], "msg": "missing", "type": "missing"}])
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise BadRequest(f"{HEADER} must be 1-{MAX_KEY_LENGTH} characters.",
+                         errors=[{"loc": ["header", HEADER], "msg": "invalid", "type": "value_error"}])
+    return key
+
+
+def owner_of(principal: Principal) -> str:
+    return str(principal.key_id) if principal.key_id else "anonymous"
+
+
+@asynccontextmanager
+async def claimed(request: Request, principal: Principal, key: str) -> AsyncIterator[Idempotency]:
+    """Claim `key` in a short transaction of its own (so a concurrent request sees it), and release it
+    when the block fails. A completed key raises IdempotentReplay instead (rendered as the stored response)."""
+    body = await request.body()
+    settings = request.app.state.settings
+    async with request.app.state.session_factory() as session:
+        try:
+            result = await store.claim(
+                session, owner=owner_of(principal), key=key, method=request.method, path=request.url.path,
+                fp=store.fingerprint(request.method, request.url.path, body),
+                ttl=dt.timedelta(hours=settings.idempotency_ttl_hours))
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+    if result.replay is not None:
+        raise IdempotentReplay(result.replay)
+    try:
+        yield Idempotency(key, result.record_id)
+    except BaseException:
+        async with request.app.state.session_factory() as session:
+            await store.release(session, result.record_id)  # type: ignore[arg-type]
+            await session.commit()
+        raise
+
+
 def _dependency(required: bool):
-    async def idempotency(request: Request, principal: Caller) -> AsyncIterator[Idempotency]:
-        key = request.headers.get(HEADER)
+    async def idempotency(request: Request) -> AsyncIterator[Idempotency]:
+        key = key_of(request, required)
         if key is None:
-            if required:
-                raise BadRequest(f"This operation needs an {HEADER} header (a unique value per request, e.g. a "
-                                 "UUID); repeat it to retry safely.",
-                                 errors=[{"loc": ["header", HEADER], "msg": "missing", "type": "missing"}])
             yield Idempotency(None, None)
             return
-        key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise BadRequest(f"{HEADER} must be 1-{MAX_KEY_LENGTH} characters.",
-                             errors=[{"loc": ["header", HEADER], "msg": "invalid", "type": "value_error"}])
-        body = await request.body()
-        settings = request.app.state.settings
-        owner = str(principal.key_id) if principal.key_id else "anonymous"
-        async with request.app.state.session_factory() as session:
-            try:
-                result = await store.claim(
-                    session, owner=owner, key=key, method=request.method, path=request.url.path,
-                    fp=store.fingerprint(request.method, request.url.path, body),
-                    ttl=dt.timedelta(hours=settings.idempotency_ttl_hours))
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-        if result.replay is not None:
-            raise IdempotentReplay(result.replay)
-        try:
-            yield Idempotency(key, result.record_id)
-        except BaseException:
-            async with request.app.state.session_factory() as session:
-                await store.release(session, result.record_id)  # type: ignore[arg-type]
-                await session.commit()
-            raise
+        async with claimed(request, await get_principal(request), key) as idem:
+            yield idem
 
     return idempotency
 
 
+async def _required_key(request: Request) -> str:
+    return key_of(request, True)  # type: ignore[return-value]
+
+
 Idempotent = Annotated[Idempotency, Depends(_dependency(True), scope="function")]
 OptionalIdempotent = Annotated[Idempotency, Depends(_dependency(False), scope="function")]
+# Only the checked header: for handlers that claim the key themselves (`claimed`, or in one statement).
+IdempotencyKey = Annotated[str, Depends(_required_key)]
 
 
 def install(app: FastAPI) -> None:

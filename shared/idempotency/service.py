@@ -81,9 +81,7 @@ async def claim(session: AsyncSession, *, owner: str, key: str, method: str, pat
         )).scalars().first()
         if existing is None:
             continue  # released or purged between the two statements: try again
-        stale = existing.expires_at <= now or (
-            existing.state == PROCESSING and existing.created_at <= now - LOCK_TIMEOUT)
-        if not stale:
+        if not is_stale(existing.state, existing.created_at, existing.expires_at, now):
             return _decide(existing, fp)
         await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))
     raise KeyInUse("This Idempotency-Key is being claimed by concurrent requests; retry shortly.")
@@ -93,14 +91,26 @@ def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
 
 
-def _decide(existing: IdempotencyRecord, fp: str) -> Claim:
-    if existing.fingerprint != fp:
+def is_stale(state: str, created_at: dt.datetime, expires_at: dt.datetime, now: dt.datetime) -> bool:
+    """Expired, or a claim left behind by a crashed process: it may be taken over."""
+    return expires_at <= now or (state == PROCESSING and created_at <= now - LOCK_TIMEOUT)
+
+
+def decide(*, fingerprint: str, state: str, status: int | None, body: bytes | None, location: str | None,
+           fp: str) -> StoredResponse:
+    """What a request with fingerprint `fp` gets for a live record with that key: its replay, or an error."""
+    if fingerprint != fp:
         raise KeyReused("This Idempotency-Key was used for a different request (method, path or body); "
                         "use a new key for a new request.")
-    if existing.state != COMPLETED:
+    if state != COMPLETED:
         raise KeyInUse("A request with this Idempotency-Key is still being processed; retry later.")
-    return Claim(None, StoredResponse(existing.response_status or 200, existing.response_body or b"",
-                                      existing.response_location))
+    return StoredResponse(status or 200, body or b"", location)
+
+
+def _decide(existing: IdempotencyRecord, fp: str) -> Claim:
+    return Claim(None, decide(fingerprint=existing.fingerprint, state=existing.state,
+                              status=existing.response_status, body=existing.response_body,
+                              location=existing.response_location, fp=fp))
 
 
 async def complete(session: AsyncSession, record_id: uuid.UUID, *, status: int, body: bytes,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
-import enum
 import io
+import operator
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,20 +95,32 @@ async def create_batch(session: AsyncSession, *, body: bytes, fmt: str, actor: A
     return batch
 
 
+def parse_line(line: bytes) -> Any:
+    """One NDJSON line: (raw record, screened clean of BSNs), or an Exception."""
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return ValueError("not valid JSON")
+    # Lines without anything BSN-like skip the field-by-field check (it is the costly part).
+    return data, not may_hold_bsn(line.decode("utf-8", errors="replace"))
+
+
+def split_records(body: bytes, fmt: str) -> list[tuple[int, Any]]:
+    """(line number, item) for every record, in order; line numbers are 1-based. NDJSON items are the raw
+    line bytes, parsed chunk by chunk as they are validated (100,000 parsed records held at once would
+    only feed the garbage collector); CSV items are parsed here (see parse_records)."""
+    if fmt == "ndjson":
+        return [(number, line) for number, line in enumerate(_lines(body), start=1) if line.strip()]
+    return list(parse_records(body, fmt))
+
+
 def parse_records(body: bytes, fmt: str) -> Iterator[tuple[int, Any]]:
     """(line number, (raw record, screened clean of BSNs) or an Exception) for every record, in order.
     Line numbers are 1-based."""
     if fmt == "ndjson":
         for number, line in enumerate(_lines(body), start=1):
-            if not line.strip():
-                continue
-            try:
-                data = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                yield number, ValueError("not valid JSON")
-                continue
-            # Lines without anything BSN-like skip the field-by-field check (it is the costly part).
-            yield number, (data, not may_hold_bsn(line.decode("utf-8", errors="replace")))
+            if line.strip():
+                yield number, parse_line(line)
         return
     text = body.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -151,6 +163,8 @@ def _line_errors(exc: Exception, number: int) -> list[dict[str, Any]]:
 
 
 def _validate(item: Any, number: int, scope: SignalScope) -> SignalIn:
+    if isinstance(item, bytes):
+        item = parse_line(item)
     if isinstance(item, Exception):
         raise item
     raw, screened = item
@@ -167,21 +181,22 @@ def _insert_ignoring_duplicates(dialect: str) -> Any:
         ClientSignal.__table__.c.id)
 
 
-SIGNAL_COLUMNS = [c.name for c in ClientSignal.__table__.columns]
+SIGNAL_COLUMNS = [c.name for c in ClientSignal.__table__.columns if c.name in Prepared.ROW_COLUMNS]
+_copy_values = operator.itemgetter(*SIGNAL_COLUMNS)  # enum values are str: COPY takes them as they are
 
 
-async def _bulk_insert(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+async def _bulk_insert(session: AsyncSession, candidates: list[Prepared]) -> set[uuid.UUID]:
     """Insert, skipping natural keys that exist; returns the ids actually inserted."""
     if session.bind.dialect.name != "postgresql":  # type: ignore[union-attr]
         # executemany: one cached statement, batched by SQLAlchemy's insertmanyvalues (RETURNING kept).
-        result = await session.execute(_insert_ignoring_duplicates("sqlite"), rows)
+        result = await session.execute(_insert_ignoring_duplicates("sqlite"), [p.row for p in candidates])
         return set(result.scalars())
     # PostgreSQL: COPY into a session-local staging table, then one INSERT ... ON CONFLICT DO NOTHING.
     raw = await _raw_connection(session)
     await raw.execute("CREATE TEMP TABLE IF NOT EXISTS client_signals_stage "
                       "(LIKE client_signals INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
     await raw.copy_records_to_table("client_signals_stage", columns=SIGNAL_COLUMNS,
-                                    records=[tuple(_plain(row[c]) for c in SIGNAL_COLUMNS) for row in rows])
+                                    records=[_copy_values(p.row) for p in candidates])
     columns = ", ".join(f'"{c}"' for c in SIGNAL_COLUMNS)
     inserted = await raw.fetch(f"INSERT INTO client_signals ({columns}) SELECT {columns} FROM client_signals_stage "
                                "ON CONFLICT (source_system, external_id) DO NOTHING RETURNING id")
@@ -193,10 +208,6 @@ async def _raw_connection(session: AsyncSession) -> Any:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
 
 
 async def _lock(session: AsyncSession, batch_id: uuid.UUID) -> SignalBatch | None:
@@ -222,7 +233,7 @@ async def process_batch(factory: async_sessionmaker[AsyncSession], settings: Set
         context = ChunkContext(batch_id, scope, pseudonymiser(settings), settings,
                                await provider_party_map(session), await known_themes(session, None))
         position = batch.processed_lines
-    records = list(parse_records(body, fmt))
+    records = split_records(body, fmt)
 
     def validate_at(start: int) -> asyncio.Task[tuple[int, Validated]]:
         chunk = records[start:start + chunk_size]
@@ -330,7 +341,7 @@ async def _write_chunk(session: AsyncSession, batch: SignalBatch, validated: Val
             errors.append({"batch_id": batch.id, "line": number, "errors": problems})
         else:
             candidates.append(p)
-    inserted_ids = await _bulk_insert(session, [p.row for p in candidates]) if candidates else set()
+    inserted_ids = await _bulk_insert(session, candidates) if candidates else set()
     inserted = [p for p in candidates if p.row["id"] in inserted_ids]
     for commitment_id in await insert_links(session, inserted, copy=session.bind.dialect.name == "postgresql"):  # type: ignore[union-attr]
         commitment_changed(session, commitment_id)

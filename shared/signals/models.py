@@ -130,6 +130,8 @@ class ClientSignal(TimestampMixin, Base):
     extension_recorded: Mapped[bool] = mapped_column(Boolean, default=False)
     retention_date: Mapped[dt.date] = mapped_column(Date, index=True)
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("signal_batches.id", ondelete="SET NULL"), index=True)
+    # The ETag; raised by every PATCH (a guarded UPDATE ... WHERE version = the one read).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     themes: Mapped[list["Theme"]] = relationship(secondary=client_signal_themes, lazy="selectin",
                                                  order_by="Theme.key", viewonly=True)

@@ -29,6 +29,9 @@ _GROUPINGS = {3: (3, 3), 4: (2, 3)}  # 3-3-3 and 4-2-3, besides a bare run of 9
 _SEPARATORS = " .-"
 _FIELD_WORDS = ("bsn", "burger", "sofi", "citizen", "social_security", "ssn")
 _COUNTRY_CODE = re.compile(r"(\+|00)31[ \-]?(\(0\))?[ \-]?$")
+# Matches wherever find_bsn could find something (a 9-digit run or a 3-3-3 / 4-2-3 grouping); one C-level
+# search, so the common record without any such number skips the run-by-run walk.
+_CANDIDATE = re.compile(r"\d\d\d(?:\d{6}|[ .\-]\d{3}[ .\-]\d{3}|\d[ .\-]\d{2}[ .\-]\d{3})")
 
 
 def passes_eleven_test(digits: str) -> bool:
@@ -76,7 +79,7 @@ def may_hold_bsn(raw: str) -> bool:
     low = raw.lower()
     if any(word in low for word in _FIELD_WORDS) and BSN_FIELD.search(raw):
         return True
-    return bool(find_bsn(raw))
+    return _CANDIDATE.search(raw) is not None and bool(find_bsn(raw))
 
 
 def _bsn_message(offset: int) -> str:
@@ -124,7 +127,7 @@ class Pseudonymiser:
 
     def __call__(self, client_reference: str) -> str:
         normalised = " ".join(client_reference.split()).casefold()
-        return hmac.new(self.key, normalised.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.key, normalised.encode(), "sha256").hex()  # = hmac.new(...).hexdigest(), in C
 
 
 _warned = False

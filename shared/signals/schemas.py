@@ -96,6 +96,31 @@ class SignalIn(StrictModel):
         return self
 
 
+class SignalUpdate(StrictModel):
+    """What happens to a signal after intake (JSON merge semantics: only the fields sent change)."""
+
+    status: SignalStatus | None = Field(default=None, description=(
+        "ontvangen -> in_behandeling -> oordeel -> afgesloten; doorgezet (forwarded, e.g. to the IGJ or a "
+        "disputes body) from any open status; afgesloten and doorgezet are final."))
+    outcome: SignalOutcome | None = Field(default=None, description=(
+        "Required for oordeel (gegrond, deels_gegrond, ongegrond or geen_oordeel) and afgesloten; only with "
+        "one of oordeel, afgesloten or doorgezet."))
+    extension_recorded: bool | None = Field(default=None, description=(
+        "Wkkgz: true records the one extension of the judgement term by 4 weeks (complaints only, before the "
+        "judgement); it cannot be withdrawn."))
+
+    model_config = {"json_schema_extra": {"examples": [{"status": "in_behandeling"},
+                                                       {"status": "oordeel", "outcome": "deels_gegrond"},
+                                                       {"extension_recorded": True}]}}
+
+    @model_validator(mode="after")
+    def _not_null(self) -> "SignalUpdate":
+        for name in ("status", "extension_recorded"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
 class SignalOut(OutModel):
     id: uuid.UUID
     source_system: str

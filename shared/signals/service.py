@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,16 +17,18 @@ from shared.audit.service import Actor, record
 from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
 from shared.db import new_id, utcnow
-from shared.errors import DuplicateKey, Forbidden, NotFound, ValidationFailed, field_error
+from shared.errors import (
+    Conflict, DuplicateKey, Forbidden, NotFound, PreconditionFailed, ValidationFailed, field_error,
+)
 from shared.parties.models import Party
 from shared.settings import Settings
 from shared.signals.access import SignalScope
 from shared.signals.models import (
-    ClientSignal, SignalKind, client_signal_commitments, client_signal_themes,
+    ClientSignal, SignalKind, SignalOutcome, SignalStatus, client_signal_commitments, client_signal_themes,
 )
 from shared.signals.privacy import Pseudonymiser, pseudonymiser
 from shared.signals.repository import SignalRepository
-from shared.signals.schemas import SignalFilters, SignalIn, SignalOut
+from shared.signals.schemas import SignalFilters, SignalIn, SignalOut, SignalUpdate
 from shared.themes.models import Theme
 
 JUDGEMENT_TERM = dt.timedelta(weeks=6)
@@ -40,11 +43,91 @@ def judgement_due(kind: SignalKind, received: dt.date, extended: bool) -> dt.dat
     return received + JUDGEMENT_TERM + (JUDGEMENT_EXTENSION if extended else dt.timedelta(0))
 
 
+S = SignalStatus
+# Where a signal may go from each status (DOMAIN.md "Client signals in practice"): received, handled, judged
+# (Wkkgz: a written judgement), closed; forwarded (to the IGJ, a disputes body, another provider) from any
+# open status. Closed and forwarded are final: a reopened complaint is a new signal.
+TRANSITIONS: dict[SignalStatus, frozenset[SignalStatus]] = {
+    S.ontvangen: frozenset({S.in_behandeling, S.afgesloten, S.doorgezet}),
+    S.in_behandeling: frozenset({S.oordeel, S.afgesloten, S.doorgezet}),
+    S.oordeel: frozenset({S.afgesloten, S.doorgezet}),
+    S.afgesloten: frozenset(),
+    S.doorgezet: frozenset(),
+}
+WITH_OUTCOME = frozenset({S.oordeel, S.afgesloten, S.doorgezet})
+JUDGEMENTS = frozenset({SignalOutcome.gegrond, SignalOutcome.deels_gegrond, SignalOutcome.ongegrond,
+                        SignalOutcome.geen_oordeel})
+BEFORE_JUDGEMENT = frozenset({S.ontvangen, S.in_behandeling})
+
+
+def plan_update(current: ClientSignal, changes: SignalUpdate) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The column values a PATCH sets, and {field: [old, new]} for the audit; 422 for what may not happen."""
+    sent = changes.model_fields_set
+    errors: list[dict[str, Any]] = []
+    old_status = SignalStatus(current.status)
+    status = changes.status if "status" in sent and changes.status is not None else old_status
+    outcome = changes.outcome if "outcome" in sent else current.outcome
+    extension = changes.extension_recorded if "extension_recorded" in sent else current.extension_recorded
+    if status != old_status and status not in TRANSITIONS[old_status]:
+        allowed = ", ".join(sorted(TRANSITIONS[old_status])) or "none: it is final"
+        errors.append(field_error(["body", "status"], f"a signal that is {old_status.value} cannot become "
+                                  f"{status.value} (allowed: {allowed})", "transition"))
+    elif old_status in (S.afgesloten, S.doorgezet) and (outcome != current.outcome
+                                                         or extension != current.extension_recorded):
+        errors.append(field_error(["body"], f"a signal that is {old_status.value} is final; it no longer changes",
+                                  "transition"))
+    if "outcome" in sent and outcome is not None and status not in WITH_OUTCOME:
+        errors.append(field_error(["body", "outcome"], "an outcome comes with status oordeel, afgesloten or "
+                                  "doorgezet", "transition"))
+    if status != old_status or "outcome" in sent:
+        if status == S.oordeel and outcome not in JUDGEMENTS:
+            errors.append(field_error(["body", "outcome"], "a judgement (oordeel) needs outcome gegrond, "
+                                      "deels_gegrond, ongegrond or geen_oordeel", "transition"))
+        elif status == S.afgesloten and outcome is None:
+            errors.append(field_error(["body", "outcome"], "closing a signal needs its outcome", "transition"))
+    if extension != current.extension_recorded:
+        if not extension:
+            errors.append(field_error(["body", "extension_recorded"], "a recorded extension cannot be withdrawn",
+                                      "transition"))
+        elif current.kind != SignalKind.klacht:
+            errors.append(field_error(["body", "extension_recorded"], "only a complaint (klacht) has a Wkkgz "
+                                      "judgement term to extend", "transition"))
+        elif old_status not in BEFORE_JUDGEMENT:
+            errors.append(field_error(["body", "extension_recorded"], "the judgement term can only be extended "
+                                      "before the judgement", "transition"))
+    if errors:
+        raise ValidationFailed("This change does not fit the signal's course (see errors).", errors)
+    values: dict[str, Any] = {}
+    audit: dict[str, list[Any]] = {}
+    for name, old, new in (("status", old_status, status), ("outcome", current.outcome, outcome),
+                           ("extension_recorded", current.extension_recorded, extension)):
+        if new != old:
+            values[name] = new
+            audit[name] = [old, new]
+    if "extension_recorded" in values:  # once: received + 6 weeks + 4
+        values["judgement_due_date"] = judgement_due(SignalKind(current.kind), current.received_date, True)
+        audit["judgement_due_date"] = [current.judgement_due_date, values["judgement_due_date"]]
+    return values, {k: [_plain(v) for v in pair] for k, pair in audit.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 @dataclass
 class Prepared:
     row: dict[str, Any]
     themes: list[str]
     commitment_ids: list[uuid.UUID]
+
+    # The columns `prepare` fills (the others keep their database defaults).
+    ROW_COLUMNS: ClassVar[frozenset[str]] = frozenset({
+        "id", "source_system", "external_id", "kind", "channel", "severity", "received_date", "occurred_date",
+        "provider_agb", "provider_party_id", "location", "zorgkantoor_code", "reporter_role", "anonymous", "status",
+        "outcome", "client_pseudonym", "pseudonym_key_version", "summary", "judgement_due_date",
+        "extension_recorded", "retention_date", "batch_id", "created_at", "updated_at"})
 
 
 def apply_scope(data: SignalIn, scope: SignalScope, loc: list[str | int]) -> None:
@@ -177,16 +260,43 @@ class SignalService:
         return DuplicateKey("A signal with this source_system and external_id already exists.",
                             errors=[field_error(["body", "external_id"], "already exists", "duplicate")], **extra)
 
-    async def get(self, signal_id: uuid.UUID) -> SignalOut:
+    async def load(self, signal_id: uuid.UUID) -> ClientSignal:
+        """The signal, when in this key's scope; 404 otherwise (absent and out of scope look the same)."""
         stmt = select(ClientSignal).where(ClientSignal.id == signal_id)
         cond = self.scope.condition()
         if cond is not None:
             stmt = stmt.where(cond)
         obj = (await self.session.execute(stmt)).scalars().first()
-        if obj is None:  # absent and out of scope look the same
+        if obj is None:
             raise NotFound(f"No signal with id {signal_id}.")
+        return obj
+
+    async def get(self, signal_id: uuid.UUID) -> tuple[SignalOut, int]:
+        """One signal and its version (the ETag); audited."""
+        obj = await self.load(signal_id)
         await record(self.session, self.actor, "signals.read", RESOURCE, [obj.id])
-        return SignalOut.from_model(obj)
+        return SignalOut.from_model(obj), obj.version
+
+    async def update(self, obj: ClientSignal, changes: SignalUpdate, *, conditional: bool) -> tuple[SignalOut, int]:
+        """Apply a PATCH to `obj` (as loaded, its version checked by the caller); audited.
+
+        The UPDATE is guarded by the version read, so a concurrent change is never overwritten: 412 when
+        the caller sent If-Match (`conditional`), 409 otherwise.
+        """
+        values, audit = plan_update(obj, changes)
+        version = obj.version
+        if values:
+            table = ClientSignal.__table__
+            result = await self.session.execute(
+                update(table).where(table.c.id == obj.id, table.c.version == obj.version)
+                .values(**values, version=obj.version + 1, updated_at=utcnow()))
+            if result.rowcount != 1:
+                message = "The signal changed while this request ran; GET it again and retry."
+                raise PreconditionFailed(message) if conditional else Conflict(message)
+            await self.session.refresh(obj)
+            version = obj.version
+        await record(self.session, self.actor, "signals.update", RESOURCE, [obj.id], detail={"changes": audit})
+        return SignalOut.from_model(obj), version
 
     async def list(self, filters: SignalFilters) -> tuple[list[SignalOut], str | None]:
         conds = self.repo.conditions(filters)

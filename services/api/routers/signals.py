@@ -8,23 +8,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from services.api.deps import Caller, ReadDb, Reader, WriteDb, require
+from services.api.crud import IfMatch, check_if_match
+from services.api.deps import Caller, ReadDb, Reader, WriteDb, require, write_session
 from services.api.errors import problem_responses
-from services.api.idempotency import Idempotent, OptionalIdempotent
+from services.api.idempotency import IdempotencyKey, IdempotentReplay, OptionalIdempotent, claimed
 from services.api.query import QueryModel
 from services.api.ratelimit import RateLimited
 from shared.audit.service import Actor
 from shared.auth.service import Principal, Scope
+from shared.commitments.events import RECALCULATE_JOB
 from shared.errors import Forbidden, Unauthorized
 from shared.jobs import defer_job
 from shared.pagination import Page
-from shared.signals import batches
+from shared.idempotency.service import fingerprint
+from shared.signals import batches, intake
 from shared.signals.access import scope_for
+from shared.signals.privacy import pseudonymiser
 from shared.signals.schemas import (
     BatchOut,
     SignalFilters,
     SignalIn,
     SignalOut,
+    SignalUpdate,
     StatsOut,
     StatsParams,
     TrendOut,
@@ -50,11 +55,34 @@ async def _service(request: Request, db: Any, principal: Principal) -> SignalSer
 
 @router.post("", operation_id="signals-create", response_model=SignalOut, status_code=201,
              responses=problem_responses(400, 401, 403, 409, 422, 429))
-async def create_signal(request: Request, principal: SignalWriter, idem: Idempotent, body: SignalIn,
-                        db: WriteDb) -> Response:
+async def create_signal(request: Request, principal: SignalWriter, key: IdempotencyKey,
+                        body: SignalIn) -> Response:
     """Register one client signal (needs an Idempotency-Key header; a repeat replays the first response)."""
-    out = await (await _service(request, db, principal)).create(body)
-    return await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
+    raw = request.app.state.raw_db
+    if raw is not None:  # PostgreSQL: the whole unit of work in one statement (shared/signals/intake.py)
+        return await _create_raw(request, raw, principal, key, body)
+    async with claimed(request, principal, key) as idem, write_session(request.app) as db:
+        out = await (await _service(request, db, principal)).create(body)
+        return await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
+
+
+async def _create_raw(request: Request, raw: Any, principal: Principal, key: str, body: SignalIn) -> Response:
+    settings = request.app.state.settings
+    method, path = request.method, request.url.path
+    async with raw.connection() as conn:
+        result = await intake.create(
+            conn, body, principal=principal, actor=actor_of(request, principal), settings=settings,
+            pseudo=pseudonymiser(settings), idempotency_key=key, method=method, path=path,
+            fingerprint=fingerprint(method, path, await request.body()))
+    if isinstance(result, intake.Replay):
+        raise IdempotentReplay(result.stored)
+    queue = request.app.state.queue
+    if queue is not None:  # after the commit, as commitment_changed() + flush_jobs do on the session path
+        for commitment_id in result.commitment_ids:
+            await queue.enqueue(RECALCULATE_JOB, job_id=f"{RECALCULATE_JOB}:{commitment_id}",
+                                commitment_id=str(commitment_id))
+    return Response(result.body, status_code=201, media_type="application/json",
+                    headers={"Location": result.location})
 
 
 @router.post("/batches", operation_id="signal-batches-create", response_model=BatchOut, status_code=202,
@@ -111,6 +139,24 @@ async def list_signals(request: Request, principal: SignalReader, params: Annota
 
 @router.get("/{signal_id}", operation_id="signals-get", response_model=SignalOut,
             responses=problem_responses(401, 403, 404, 422, 429))
-async def get_signal(signal_id: uuid.UUID, request: Request, principal: SignalReader, db: WriteDb) -> Any:
-    """One signal, when visible to this key (404 otherwise, whether or not it exists); audited."""
-    return await (await _service(request, db, principal)).get(signal_id)
+async def get_signal(signal_id: uuid.UUID, request: Request, principal: SignalReader, db: WriteDb,
+                     response: Response) -> Any:
+    """One signal, when visible to this key (404 otherwise, whether or not it exists), with its ETag; audited."""
+    out, version = await (await _service(request, db, principal)).get(signal_id)
+    response.headers["ETag"] = f'"{version}"'
+    return out
+
+
+@router.patch("/{signal_id}", operation_id="signals-update", response_model=SignalOut,
+              responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 429))
+async def update_signal(signal_id: uuid.UUID, body: SignalUpdate, request: Request, principal: SignalWriter,
+                        db: WriteDb, response: Response, if_match: IfMatch = None) -> Any:
+    """Record what happened to a signal: its status (ontvangen -> in_behandeling -> oordeel -> afgesloten, or
+    doorgezet), its outcome, and the one Wkkgz extension of the judgement term (+4 weeks). Scoped like reads
+    (a signal of another party is a 404); send the ETag from GET as If-Match (412 when it changed); audited."""
+    svc = await _service(request, db, principal)
+    obj = await svc.load(signal_id)
+    check_if_match(obj, if_match)
+    out, version = await svc.update(obj, body, conditional=if_match is not None)
+    response.headers["ETag"] = f'"{version}"'
+    return out
