@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_principal
+from services.api.query import OPENAPI_PARAMETERS
 from shared.auth.service import Principal
 from shared.errors import BadRequest
 from shared.idempotency import service as store
@@ -95,6 +96,20 @@ async def claimed(request: Request, principal: Principal, key: str) -> AsyncIter
         raise
 
 
+def _documented(dependency: Any, required: bool) -> Any:
+    """Lists the header in OpenAPI (services/api/query.py) while the dependency reads it itself."""
+    setattr(dependency, OPENAPI_PARAMETERS, [{
+        "name": HEADER, "in": "header", "required": required,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        "description": ("A unique value per logical request (e.g. a UUID). Send the same value again to retry "
+                        "safely: the stored response is replayed (header `Idempotent-Replayed: true`); the same key "
+                        "with a different body is a 422, a key whose first request is still running a 409."
+                        + ("" if required else " Optional here.")),
+        "example": "5f1c8d2e-3b7a-4c1e-9a0f-2d6b8e4f7a13",
+    }])
+    return dependency
+
+
 def _dependency(required: bool):
     async def idempotency(request: Request) -> AsyncIterator[Idempotency]:
         key = key_of(request, required)
@@ -104,11 +119,14 @@ def _dependency(required: bool):
         async with claimed(request, await get_principal(request), key) as idem:
             yield idem
 
-    return idempotency
+    return _documented(idempotency, required)
 
 
 async def _required_key(request: Request) -> str:
     return key_of(request, True)  # type: ignore[return-value]
+
+
+_documented(_required_key, True)
 
 
 Idempotent = Annotated[Idempotency, Depends(_dependency(True), scope="function")]

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 
 _MARK = "__query_model__"
+# A dependency that reads a header itself (no FastAPI parameter walk) can list OpenAPI parameters here.
+OPENAPI_PARAMETERS = "__openapi_parameters__"
 
 
 def _is_list(annotation: Any) -> bool:
@@ -62,7 +64,8 @@ def _parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[st
 
 
 def document_query_models(app: FastAPI, routers: list[APIRouter]) -> None:
-    """Wrap app.openapi so every QueryModel dependency of `routers` shows up as ordinary query parameters."""
+    """Wrap app.openapi so every QueryModel dependency of `routers` shows up as ordinary query parameters,
+    and the parameters other dependencies list under OPENAPI_PARAMETERS (headers they read) as well."""
     base = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -73,14 +76,16 @@ def document_query_models(app: FastAPI, routers: list[APIRouter]) -> None:
         for route in (r for router in routers for r in router.routes):
             if not isinstance(route, APIRoute):
                 continue
-            models = [getattr(dep.call, _MARK) for dep in route.dependant.dependencies if hasattr(dep.call, _MARK)]
-            if not models:
+            calls = [dep.call for dep in route.dependant.dependencies]
+            extra = [p for m in calls if hasattr(m, _MARK) for p in _parameters(getattr(m, _MARK), schemas)]
+            extra += [p for c in calls for p in getattr(c, OPENAPI_PARAMETERS, ())]
+            if not extra:
                 continue
             for method in route.methods:
                 operation = spec["paths"][route.path_format][method.lower()]
                 params = operation.setdefault("parameters", [])
                 known = {(p["name"], p["in"]) for p in params}
-                params.extend(p for m in models for p in _parameters(m, schemas) if (p["name"], "query") not in known)
+                params.extend(p for p in extra if (p["name"], p["in"]) not in known)
         app.openapi_schema = spec
         return spec
 

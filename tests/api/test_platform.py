@@ -36,6 +36,14 @@ async def test_openapi_has_stable_operation_ids_and_problem_schema(client: httpx
     assert "Problem" in spec["components"]["schemas"]
     example_schema = spec["components"]["schemas"]["CommitmentCreate"]
     assert example_schema.get("examples")
+    # Parameters that dependencies read themselves are documented like FastAPI's own.
+    listing = {p["name"]: p for p in spec["paths"]["/v1/commitments"]["get"]["parameters"]}
+    assert {"limit", "cursor", "sort", "theme", "status", "q"} <= set(listing)
+    headers = {(path, method): p for path, ops in spec["paths"].items() for method, op in ops.items()
+               for p in op.get("parameters", []) if p["in"] == "header" and p["name"] == "Idempotency-Key"}
+    assert headers[("/v1/signals", "post")]["required"] is True
+    assert headers[("/v1/commitments", "post")]["required"] is False
+    assert ("/v1/commitments", "get") not in headers
 
 
 async def test_unknown_route_is_problem(client: httpx.AsyncClient) -> None:
