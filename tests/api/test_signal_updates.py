@@ -19,11 +19,16 @@ async def patch(client: httpx.AsyncClient, headers: dict, sid: str, body: dict,
 
 async def test_course_of_a_complaint(client: httpx.AsyncClient, themes: None, make_key) -> None:
     key = await make_key(["signals:read", "signals:write"])
-    created = (await post_signal(client, key, signal())).json()
+    idem, body = uuid.uuid4().hex, signal()
+    first = await post_signal(client, key, body, key=idem)
+    assert first.status_code == 201 and first.headers["etag"] == '"1"'  # usable for a PATCH right away
+    created = first.json()
     sid = created["id"]
     assert created["status"] == "ontvangen" and created["judgement_due_date"] == "2026-03-16"
     got = await client.get(f"/v1/signals/{sid}", headers=key)
     assert got.headers["etag"] == '"1"'
+    replay = await post_signal(client, key, body, key=idem)
+    assert replay.headers["idempotent-replayed"] == "true" and "etag" not in replay.headers
 
     r = await patch(client, key, sid, {"status": "in_behandeling"}, etag='"1"')
     assert r.status_code == 200, r.text

@@ -40,6 +40,10 @@ from shared.signals.stats import signal_stats, signal_trends
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"], dependencies=[RateLimited])
 
+# A new signal is at version 1 (as GET shows it); a replayed response carries no ETag, since the signal may
+# have changed since (GET it for the current one).
+_NEW_ETAG = '"1"'
+
 SignalWriter = Annotated[Principal, Depends(require(Scope.signals_write))]
 SignalReader = Annotated[Principal, Depends(require(Scope.signals_read))]
 
@@ -63,7 +67,9 @@ async def create_signal(request: Request, principal: SignalWriter, key: Idempote
         return await _create_raw(request, raw, principal, key, body)
     async with claimed(request, principal, key) as idem, write_session(request.app) as db:
         out = await (await _service(request, db, principal)).create(body)
-        return await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
+        response = await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
+    response.headers["ETag"] = _NEW_ETAG
+    return response
 
 
 async def _create_raw(request: Request, raw: Any, principal: Principal, key: str, body: SignalIn) -> Response:
@@ -82,7 +88,7 @@ async def _create_raw(request: Request, raw: Any, principal: Principal, key: str
             await queue.enqueue(RECALCULATE_JOB, job_id=f"{RECALCULATE_JOB}:{commitment_id}",
                                 commitment_id=str(commitment_id))
     return Response(result.body, status_code=201, media_type="application/json",
-                    headers={"Location": result.location})
+                    headers={"Location": result.location, "ETag": _NEW_ETAG})
 
 
 @router.post("/batches", operation_id="signal-batches-create", response_model=BatchOut, status_code=202,
