@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -93,7 +92,7 @@ async def _write_postgresql(session: AsyncSession, changes: Changes, as_of: dt.d
     ids = [r["b_id"] for r in rows]
     await raw.fetchrow(
         _PG_WRITE, ids, [r["b_status"] for r in rows], [r["b_schedule"] for r in rows],
-        [r["b_source_status"] for r in rows], [json.dumps(r["b_reasons"], ensure_ascii=False) for r in rows],
+        [r["b_source_status"] for r in rows], [r["b_reasons"] for r in rows],
         [r["b_digest"] for r in rows], [r["b_old_digest"] for r in rows],
         [uuid.uuid4() if r["b_history"] else None for r in rows], now, RULE_VERSION, as_of,
         [r["b_id"] for r in changes.milestones], [r["b_status"] for r in changes.milestones],
@@ -154,6 +153,9 @@ class StatusService:
         as_of, now = outcome.as_of, outcome.evaluated_at
         changes = Changes()
         thresholds = self.thresholds
+        # PostgreSQL: reasons as JSON text built here in one orjson call, milestone ids in their text form (asyncpg
+        # encodes them as uuid); SQLite: lists of dicts and UUIDs through SQLAlchemy's types.
+        as_text = self.session.get_bind().dialect.name == "postgresql"
         for count, (cid, inputs) in enumerate(batch.inputs.items(), 1):
             if pause_every and count % pause_every == 0:
                 await asyncio.sleep(0)
@@ -164,7 +166,8 @@ class StatusService:
             new_decision = (stored.reasons_digest != digest or stored.status != result.status
                             or stored.schedule != result.schedule)
             if new_decision or stored.source_status != result.source_status or stored.rule_version != RULE_VERSION:
-                reasons = result.reasons_json()  # only built when it will be written
+                # only built when it will be written
+                reasons = result.reasons_text() if as_text else result.reasons_json()
                 changes.commitments.append({
                     "b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
                     "b_source_status": result.source_status, "b_reasons": reasons, "b_digest": digest,
@@ -177,7 +180,7 @@ class StatusService:
                                             "evaluated_at": now})
             for mid, status in result.milestones.items():
                 if stored.milestones.get(mid) != status:
-                    changes.milestones.append({"b_id": uuid.UUID(mid), "b_status": str(status)})
+                    changes.milestones.append({"b_id": mid if as_text else uuid.UUID(mid), "b_status": str(status)})
         outcome.changed += len(changes.history)  # may count a lost compare-and-set race on PostgreSQL (rare)
         outcome.milestones_changed += len(changes.milestones)
         return changes
