@@ -36,9 +36,9 @@ class Evaluation:
         return [r.to_dict() for r in self.reasons]
 
     def reasons_text(self) -> str:
-        """`reasons_json()` as JSON text, serialised in one call without copying the evidence (PostgreSQL path)."""
-        return orjson.dumps([{"rule": r.rule, "severity": r.severity, "message": r.message, "evidence": r.evidence}
-                             for r in self.reasons]).decode()
+        """`reasons_json()` as JSON text, in one call without copying the evidence (the PostgreSQL path)."""
+        return orjson.dumps([{"rule": r.rule, "severity": r.severity, "message": r.message,
+                              "evidence": r.evidence} for r in self.reasons]).decode()
 
     def digest(self) -> str:
         """A fingerprint of the reasons, stored beside them: a run compares 40 characters, not JSON.

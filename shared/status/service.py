@@ -55,8 +55,8 @@ _WRITE_RECOMMENDATION = (update(Recommendation.__table__).where(R.id == bindpara
 # One statement, one round trip per batch: the commitments (a compare-and-set on the digest read before:
 # without row locks, a concurrent recalculation that already stored a newer result wins, and this one writes
 # no duplicate history entry), their history entries (only for rows actually written), the milestones.
-# The batch's id range ($14, $15) and the milestone id list let the database read only the batch's rows instead
-# of hashing the whole commitments and milestones tables for each batch; the batch's rows (about 20 MB of
+# The batch's id range ($14, $15) and the milestone id list let the database read only the batch's rows
+# instead of hashing the whole commitments and milestones tables for each batch; the batch's rows (about 20 MB of
 # reasons) fit in work_mem, set for the transaction, instead of spilling to temporary files.
 _PG_WRITE = """
     WITH v AS MATERIALIZED (
@@ -66,7 +66,8 @@ _PG_WRITE = """
     ), written AS (
         UPDATE commitments AS c SET status = v.status, schedule = v.schedule, source_status = v.source_status,
                reasons = v.reasons::json, reasons_digest = v.digest, evaluated_at = $9, rule_version = $10
-        FROM v WHERE c.id = v.id AND c.id BETWEEN $14 AND $15 AND c.reasons_digest IS NOT DISTINCT FROM v.old_digest
+        FROM v WHERE c.id = v.id AND c.id BETWEEN $14 AND $15
+                 AND c.reasons_digest IS NOT DISTINCT FROM v.old_digest
         RETURNING c.id, c.reasons
     ), history AS (
         INSERT INTO status_history (id, commitment_id, status, schedule, source_status, reasons, rule_version, as_of,
@@ -153,8 +154,8 @@ class StatusService:
         as_of, now = outcome.as_of, outcome.evaluated_at
         changes = Changes()
         thresholds = self.thresholds
-        # PostgreSQL: reasons as JSON text built here in one orjson call, milestone ids in their text form (asyncpg
-        # encodes them as uuid); SQLite: lists of dicts and UUIDs through SQLAlchemy's types.
+        # PostgreSQL: reasons as JSON text built here in one orjson call, milestone ids in their text form
+        # (asyncpg encodes them as uuid); SQLite: lists of dicts and UUIDs through SQLAlchemy's types.
         as_text = self.session.get_bind().dialect.name == "postgresql"
         for count, (cid, inputs) in enumerate(batch.inputs.items(), 1):
             if pause_every and count % pause_every == 0:
@@ -180,7 +181,8 @@ class StatusService:
                                             "evaluated_at": now})
             for mid, status in result.milestones.items():
                 if stored.milestones.get(mid) != status:
-                    changes.milestones.append({"b_id": mid if as_text else uuid.UUID(mid), "b_status": str(status)})
+                    changes.milestones.append({"b_id": mid if as_text else uuid.UUID(mid),
+                                               "b_status": str(status)})
         outcome.changed += len(changes.history)  # may count a lost compare-and-set race on PostgreSQL (rare)
         outcome.milestones_changed += len(changes.milestones)
         return changes

@@ -144,7 +144,8 @@ def test_reasons_text_and_digest_keep_their_meaning(commitment: CommitmentInput,
     """The JSON text stored on PostgreSQL is the same document as `reasons_json()`, and the digest is still
     the one of the stored results (record by record), so no stored result looks changed."""
     result = evaluate(commitment, as_of)
-    assert json.loads(result.reasons_text()) == json.loads(json.dumps(result.reasons_json(), ensure_ascii=False))
+    stored = json.dumps(result.reasons_json(), ensure_ascii=False)
+    assert json.loads(result.reasons_text()) == json.loads(stored)
     h = hashlib.blake2b(digest_size=20)
     for r in result.reasons:
         h.update(f"{r.rule}\x1f{r.severity}\x1f{r.message}\x1f{r.evidence!r}\x1e".encode())
