@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -56,6 +55,9 @@ _WRITE_RECOMMENDATION = (update(Recommendation.__table__).where(R.id == bindpara
 # One statement, one round trip per batch: the commitments (a compare-and-set on the digest read before:
 # without row locks, a concurrent recalculation that already stored a newer result wins, and this one writes
 # no duplicate history entry), their history entries (only for rows actually written), the milestones.
+# The batch's id range ($14, $15) and the milestone id list let the database read only the batch's rows
+# instead of hashing the whole commitments and milestones tables for each batch; the batch's rows (about 20 MB of
+# reasons) fit in work_mem, set for the transaction, instead of spilling to temporary files.
 _PG_WRITE = """
     WITH v AS MATERIALIZED (
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -64,7 +66,8 @@ _PG_WRITE = """
     ), written AS (
         UPDATE commitments AS c SET status = v.status, schedule = v.schedule, source_status = v.source_status,
                reasons = v.reasons::json, reasons_digest = v.digest, evaluated_at = $9, rule_version = $10
-        FROM v WHERE c.id = v.id AND c.reasons_digest IS NOT DISTINCT FROM v.old_digest
+        FROM v WHERE c.id = v.id AND c.id BETWEEN $14 AND $15
+                 AND c.reasons_digest IS NOT DISTINCT FROM v.old_digest
         RETURNING c.id, c.reasons
     ), history AS (
         INSERT INTO status_history (id, commitment_id, status, schedule, source_status, reasons, rule_version, as_of,
@@ -74,7 +77,7 @@ _PG_WRITE = """
         RETURNING 1
     ), milestones AS (
         UPDATE milestones AS m SET status = u.status
-        FROM unnest($12::uuid[], $13::text[]) AS u(id, status) WHERE m.id = u.id
+        FROM unnest($12::uuid[], $13::text[]) AS u(id, status) WHERE m.id = u.id AND m.id = ANY($12::uuid[])
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM history), (SELECT count(*) FROM milestones)"""
@@ -85,12 +88,16 @@ async def _write_postgresql(session: AsyncSession, changes: Changes, as_of: dt.d
         return
     raw = await driver_connection(session)
     rows = changes.commitments
+    if len(rows) + len(changes.milestones) > 1000:
+        await raw.execute("SET LOCAL work_mem = '64MB'")
+    ids = [r["b_id"] for r in rows]
     await raw.fetchrow(
-        _PG_WRITE, [r["b_id"] for r in rows], [r["b_status"] for r in rows], [r["b_schedule"] for r in rows],
-        [r["b_source_status"] for r in rows], [json.dumps(r["b_reasons"], ensure_ascii=False) for r in rows],
+        _PG_WRITE, ids, [r["b_status"] for r in rows], [r["b_schedule"] for r in rows],
+        [r["b_source_status"] for r in rows], [r["b_reasons"] for r in rows],
         [r["b_digest"] for r in rows], [r["b_old_digest"] for r in rows],
         [uuid.uuid4() if r["b_history"] else None for r in rows], now, RULE_VERSION, as_of,
-        [r["b_id"] for r in changes.milestones], [r["b_status"] for r in changes.milestones])
+        [r["b_id"] for r in changes.milestones], [r["b_status"] for r in changes.milestones],
+        min(ids, default=None), max(ids, default=None))
 
 
 def today() -> dt.date:
@@ -147,6 +154,9 @@ class StatusService:
         as_of, now = outcome.as_of, outcome.evaluated_at
         changes = Changes()
         thresholds = self.thresholds
+        # PostgreSQL: reasons as JSON text built here in one orjson call, milestone ids in their text form
+        # (asyncpg encodes them as uuid); SQLite: lists of dicts and UUIDs through SQLAlchemy's types.
+        as_text = self.session.get_bind().dialect.name == "postgresql"
         for count, (cid, inputs) in enumerate(batch.inputs.items(), 1):
             if pause_every and count % pause_every == 0:
                 await asyncio.sleep(0)
@@ -157,7 +167,8 @@ class StatusService:
             new_decision = (stored.reasons_digest != digest or stored.status != result.status
                             or stored.schedule != result.schedule)
             if new_decision or stored.source_status != result.source_status or stored.rule_version != RULE_VERSION:
-                reasons = result.reasons_json()  # only built when it will be written
+                # only built when it will be written
+                reasons = result.reasons_text() if as_text else result.reasons_json()
                 changes.commitments.append({
                     "b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
                     "b_source_status": result.source_status, "b_reasons": reasons, "b_digest": digest,
@@ -170,7 +181,8 @@ class StatusService:
                                             "evaluated_at": now})
             for mid, status in result.milestones.items():
                 if stored.milestones.get(mid) != status:
-                    changes.milestones.append({"b_id": uuid.UUID(mid), "b_status": str(status)})
+                    changes.milestones.append({"b_id": mid if as_text else uuid.UUID(mid),
+                                               "b_status": str(status)})
         outcome.changed += len(changes.history)  # may count a lost compare-and-set race on PostgreSQL (rare)
         outcome.milestones_changed += len(changes.milestones)
         return changes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 import pytest
@@ -135,6 +136,20 @@ def test_status_is_a_pure_function_of_inputs_and_as_of(commitment: CommitmentInp
     # The result depends only on the inputs: rebuilding them field by field changes nothing.
     rebuilt = CommitmentInput(**{f: getattr(commitment, f) for f in commitment.__dataclass_fields__})
     assert evaluate(rebuilt, as_of) == first
+
+
+@settings(max_examples=200, deadline=None)
+@given(commitments, dates)
+def test_reasons_text_and_digest_keep_their_meaning(commitment: CommitmentInput, as_of: dt.date) -> None:
+    """The JSON text stored on PostgreSQL is the same document as `reasons_json()`, and the digest is still
+    the one of the stored results (record by record), so no stored result looks changed."""
+    result = evaluate(commitment, as_of)
+    stored = json.dumps(result.reasons_json(), ensure_ascii=False)
+    assert json.loads(result.reasons_text()) == json.loads(stored)
+    h = hashlib.blake2b(digest_size=20)
+    for r in result.reasons:
+        h.update(f"{r.rule}\x1f{r.severity}\x1f{r.message}\x1f{r.evidence!r}\x1e".encode())
+    assert result.digest() == h.hexdigest()
 
 
 @settings(max_examples=200, deadline=None)
