@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
@@ -124,6 +124,16 @@ class JoinedConnection:
 
     async def close(self) -> None:
         return None
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under a session, inside the session's transaction (SQLAlchemy begins its
+    transaction lazily, on its first statement: a raw query before that would run outside it)."""
+    conn = await session.connection()
+    raw = (await conn.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():  # type: ignore[union-attr]
+        await conn.exec_driver_sql("SELECT 1")
+    return raw
 
 
 def bound_values(*clauses: ClauseElement | None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from shared.commitments.events import commitment_changed
 from shared.db import session_scope, utcnow
 from shared.errors import BadRequest, NakomingError, NotFound, field_error
 from shared.jobs import JobQueue, take_pending_jobs
+from shared.pg import driver_connection
 from shared.settings import Settings
 from shared.signals.access import SignalScope
 from shared.signals.models import BatchStatus, ClientSignal, SignalBatch, SignalBatchError
@@ -192,7 +193,7 @@ async def _bulk_insert(session: AsyncSession, candidates: list[Prepared]) -> set
         result = await session.execute(_insert_ignoring_duplicates("sqlite"), [p.row for p in candidates])
         return set(result.scalars())
     # PostgreSQL: COPY into a session-local staging table, then one INSERT ... ON CONFLICT DO NOTHING.
-    raw = await _raw_connection(session)
+    raw = await driver_connection(session)
     await raw.execute("CREATE TEMP TABLE IF NOT EXISTS client_signals_stage "
                       "(LIKE client_signals INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
     await raw.copy_records_to_table("client_signals_stage", columns=SIGNAL_COLUMNS,
@@ -202,12 +203,6 @@ async def _bulk_insert(session: AsyncSession, candidates: list[Prepared]) -> set
                                "ON CONFLICT (source_system, external_id) DO NOTHING RETURNING id")
     await raw.execute("TRUNCATE client_signals_stage")
     return {r["id"] for r in inserted}
-
-
-async def _raw_connection(session: AsyncSession) -> Any:
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
 
 
 async def _lock(session: AsyncSession, batch_id: uuid.UUID) -> SignalBatch | None:

@@ -21,6 +21,7 @@ from shared.errors import (
     Conflict, DuplicateKey, Forbidden, NotFound, PreconditionFailed, ValidationFailed, field_error,
 )
 from shared.parties.models import Party
+from shared.pg import driver_connection
 from shared.settings import Settings
 from shared.signals.access import SignalScope
 from shared.signals.models import (
@@ -210,7 +211,7 @@ async def insert_links(session: AsyncSession, items: list[Prepared], *, copy: bo
                   for p in items for t in p.themes]
     commitment_rows = [{"signal_id": p.row["id"], "commitment_id": c} for p in items for c in p.commitment_ids]
     if theme_rows and copy:
-        raw = (await (await session.connection()).get_raw_connection()).driver_connection
+        raw = await driver_connection(session)
         await raw.copy_records_to_table(  # type: ignore[union-attr]
             "client_signal_themes", columns=["signal_id", "theme_key", "received_date"],
             records=[(r["signal_id"], r["theme_key"], r["received_date"]) for r in theme_rows])

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.actions.models import Action
 from shared.commitments.models import Commitment, commitment_themes
 from shared.milestones.models import Direction, Measurement, Milestone
+from shared.pg import driver_connection
 from shared.status.inputs import (
     ActionInput, CommitmentInput, MeasurementInput, MeasurementSummary, MilestoneInput, OverrideInput, SignalCounts,
     Thresholds,
@@ -59,16 +60,6 @@ def _scope(column: Any, ids: Sequence[uuid.UUID] | None, id_range: IdRange | Non
         return column.in_(list(ids or ()))
     low, high = id_range
     return and_(column > low, column <= high) if low is not None else column <= high
-
-
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session, inside the session's transaction (SQLAlchemy begins its
-    transaction lazily, on its first statement: a raw query before that would run outside it)."""
-    conn = await session.connection()
-    raw = (await conn.get_raw_connection()).driver_connection
-    if not raw.is_in_transaction():
-        await conn.exec_driver_sql("SELECT 1")
-    return raw
 
 
 async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_of: dt.date, thresholds: Thresholds,

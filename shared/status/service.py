@@ -25,10 +25,11 @@ from shared.commitments.models import Commitment, commitment_recommendations
 from shared.db import UTCDateTime, utcnow
 from shared.errors import NotFound, ValidationFailed, field_error
 from shared.milestones.models import Milestone
+from shared.pg import driver_connection
 from shared.recommendations.models import Recommendation
 from shared.status.combine import Evaluation, evaluate
 from shared.status.inputs import Thresholds
-from shared.status.loaders import Batch, IdRange, driver_connection, load_batch
+from shared.status.loaders import Batch, IdRange, load_batch
 from shared.status.loaders_signals import SignalIndex
 from shared.status.models import StatusHistory, StatusOverride
 from shared.status.rollup import rollup
