@@ -26,8 +26,11 @@ class JobQueue(Protocol):
 
 def defer_job(session: AsyncSession, name: str, *, job_id: str | None = None, **kwargs: Any) -> None:
     """Record a job to enqueue after this session commits (deduplicated within the unit of work)."""
+    defer(session, PendingJob(name, kwargs, job_id))
+
+
+def defer(session: AsyncSession, job: PendingJob) -> None:
     pending: list[PendingJob] = session.info.setdefault("pending_jobs", [])
-    job = PendingJob(name, kwargs, job_id)
     if job not in pending:
         pending.append(job)
 
@@ -40,7 +43,12 @@ def drop_pending_jobs(session: AsyncSession) -> None:
     session.info.pop("pending_jobs", None)
 
 
-async def flush_jobs(session: AsyncSession, queue: JobQueue | None) -> None:
-    for job in take_pending_jobs(session):
-        if queue is not None:
+async def enqueue_jobs(queue: JobQueue | None, jobs: list[PendingJob]) -> None:
+    """Enqueue jobs whose unit of work has committed (nothing without a queue)."""
+    if queue is not None:
+        for job in jobs:
             await queue.enqueue(job.name, job_id=job.job_id, **job.kwargs)
+
+
+async def flush_jobs(session: AsyncSession, queue: JobQueue | None) -> None:
+    await enqueue_jobs(queue, take_pending_jobs(session))

@@ -8,14 +8,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.commitments.models import commitment_recommendations
-from shared.jobs import defer_job
+from shared.jobs import PendingJob, defer
 
 RECALCULATE_JOB = "status.recalculate_commitment"
 
 
+def recalculation(commitment_id: uuid.UUID) -> PendingJob:
+    """The status recalculation of one commitment, keyed so that repeats within a run collapse."""
+    return PendingJob(RECALCULATE_JOB, {"commitment_id": str(commitment_id)}, f"{RECALCULATE_JOB}:{commitment_id}")
+
+
 def commitment_changed(session: AsyncSession, commitment_id: uuid.UUID | None) -> None:
     if commitment_id is not None:
-        defer_job(session, RECALCULATE_JOB, job_id=f"{RECALCULATE_JOB}:{commitment_id}", commitment_id=str(commitment_id))
+        defer(session, recalculation(commitment_id))
 
 
 async def recommendation_changed(session: AsyncSession, recommendation_id: uuid.UUID | None) -> None:

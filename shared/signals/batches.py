@@ -27,7 +27,7 @@ from shared.audit.service import Actor, record
 from shared.commitments.events import commitment_changed
 from shared.db import session_scope, utcnow
 from shared.errors import BadRequest, NakomingError, NotFound, field_error
-from shared.jobs import JobQueue, take_pending_jobs
+from shared.jobs import JobQueue, enqueue_jobs, take_pending_jobs
 from shared.pg import driver_connection
 from shared.settings import Settings
 from shared.signals.access import SignalScope
@@ -253,8 +253,7 @@ async def process_batch(factory: async_sessionmaker[AsyncSession], settings: Set
             await _write_chunk(session, batch, validated, context)
             batch.processed_lines = min(following, len(records))
             pending = take_pending_jobs(session)
-        for job in pending if queue is not None else []:
-            await queue.enqueue(job.name, job_id=job.job_id, **job.kwargs)  # type: ignore[union-attr]
+        await enqueue_jobs(queue, pending)  # after the chunk's commit
     async with session_scope(factory) as session:
         batch = await _lock(session, batch_id)
         if batch is None or batch.status == BatchStatus.done:

@@ -16,9 +16,9 @@ from services.api.query import QueryModel
 from services.api.ratelimit import RateLimited
 from shared.audit.service import Actor
 from shared.auth.service import Principal, Scope
-from shared.commitments.events import RECALCULATE_JOB
+from shared.commitments.events import recalculation
 from shared.errors import Forbidden, Unauthorized
-from shared.jobs import defer_job
+from shared.jobs import defer_job, enqueue_jobs
 from shared.pagination import Page
 from shared.idempotency.service import fingerprint
 from shared.signals import batches, intake
@@ -82,11 +82,8 @@ async def _create_raw(request: Request, raw: Any, principal: Principal, key: str
             fingerprint=fingerprint(method, path, await request.body()))
     if isinstance(result, intake.Replay):
         raise IdempotentReplay(result.stored)
-    queue = request.app.state.queue
-    if queue is not None:  # after the commit, as commitment_changed() + flush_jobs do on the session path
-        for commitment_id in result.commitment_ids:
-            await queue.enqueue(RECALCULATE_JOB, job_id=f"{RECALCULATE_JOB}:{commitment_id}",
-                                commitment_id=str(commitment_id))
+    # After the commit, as commitment_changed() + flush_jobs do on the session path.
+    await enqueue_jobs(request.app.state.queue, [recalculation(c) for c in result.commitment_ids])
     return Response(result.body, status_code=201, media_type="application/json",
                     headers={"Location": result.location, "ETag": _NEW_ETAG})
 
