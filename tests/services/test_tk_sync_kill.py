@@ -23,22 +23,14 @@ from shared.db import create_engine, create_session_factory
 from shared.migrate import upgrade
 from shared.settings import Settings
 from shared.tk.client import FeedClient
-from shared.tk.models import (
-    TkActiviteit,
-    TkDocument,
-    TkKamerstukdossier,
-    TkSyncRun,
-    TkSyncState,
-    TkToezegging,
-    TkZaak,
-    tk_document_zaken,
-)
+from shared.tk.models import TkSyncRun, TkSyncState, tk_document_zaken
+from shared.tk.repository import MODELS
 from shared.tk.service import SyncRunner
 from shared.tk.testing import FakeFeed, FeedServer, document, dossier, toezegging, zaak
 
 ROOT = Path(__file__).parents[2]
 PG_URL = os.environ.get("NAKOMING_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-MIRROR = (TkKamerstukdossier, TkZaak, TkActiviteit, TkToezegging, TkDocument)
+MIRROR = tuple(MODELS.values())  # every mirrored entity kind
 
 
 def g(n: int) -> str:

@@ -161,12 +161,18 @@ async def test_kept_document_update_applies_even_if_it_no_longer_matches(feed, m
     assert stored.titel == "Anders" and stored.verwijderd is True
 
 
-async def test_letter_before_toezegging_and_commitments_queued(feed, make_runner, session_factory, recalculations):
-    queue, recorder = recalculations
+async def following_tz1(session_factory, title: str) -> Commitment:
+    """A commitment that follows toezegging TZ-1."""
     async with session_factory() as s:
-        commitment = Commitment(title="Kabinetsreactie Q-Consult", tk_toezegging_nummer="TZ-1")
+        commitment = Commitment(title=title, tk_toezegging_nummer="TZ-1")
         s.add(commitment)
         await s.commit()
+    return commitment
+
+
+async def test_letter_before_toezegging_and_commitments_queued(feed, make_runner, session_factory, recalculations):
+    queue, recorder = recalculations
+    commitment = await following_tz1(session_factory, "Kabinetsreactie Q-Consult")
     feed.add("Document", document(g(105), 1, nummer="2026D00005", titel="Fokus brief"))
     await make_runner(queue).run(["Document"])
     feed.add("Toezegging", toezegging(g(1), 1, nummer="TZ-1", status="Voldaan", kamerbrief="2026D00005"))
@@ -183,10 +189,7 @@ async def test_letter_before_toezegging_and_commitments_queued(feed, make_runner
 
 async def test_letter_arriving_later_queues_the_commitment(feed, make_runner, session_factory, recalculations):
     queue, recorder = recalculations
-    async with session_factory() as s:
-        commitment = Commitment(title="Voortgang", tk_toezegging_nummer="TZ-1")
-        s.add(commitment)
-        await s.commit()
+    commitment = await following_tz1(session_factory, "Voortgang")
     feed.add("Toezegging", toezegging(g(1), 1, nummer="TZ-1", status="Voldaan", kamerbrief="2026D00005"))
     await make_runner(queue).run()
     await queue.drain()
