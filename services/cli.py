@@ -29,8 +29,13 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: all heads).")) -> None:
-    """Apply the Alembic migrations to NAKOMING_DATABASE_URL."""
+def db_upgrade(
+    revision: str = typer.Argument("heads", help="Target revision (default: all heads)."),
+    evaluate: Annotated[bool, typer.Option(
+        "--evaluate/--no-evaluate", help="Then recalculate statuses whose rules or data changed (default on).")] = True,
+) -> None:
+    """Apply the Alembic migrations to NAKOMING_DATABASE_URL, then bring every status up to the new rules."""
+    from services.embedded import evaluate_statuses
     from shared.db import create_engine
     from shared.migrate import upgrade
 
@@ -45,15 +50,19 @@ def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (de
 
     asyncio.run(run())
     typer.echo(f"database at {revision}")
+    if evaluate and revision == "heads":
+        summary = asyncio.run(evaluate_statuses(settings))
+        typer.echo(f"statuses evaluated: {summary['commitments']} commitments, {summary['changed']} changed")
 
 
 @seed_app.command("load")
 def seed_load() -> None:
-    """Load the bundled seed dataset (idempotent: records that exist are left as they are)."""
+    """Load the bundled seed dataset (idempotent), then evaluate the statuses it touched."""
     from services.embedded import load_seed
 
-    counts = asyncio.run(load_seed(_settings()))
+    counts, summary = asyncio.run(load_seed(_settings()))
     typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()) if counts else "seed data already loaded: nothing added")
+    typer.echo(f"statuses evaluated: {summary['commitments']} commitments, {summary['changed']} changed")
 
 
 @keys_app.command("create")
@@ -103,9 +112,10 @@ def signals_process_batch(batch_id: Annotated[uuid.UUID, typer.Argument(help="Th
 def recalc(
     all_: Annotated[bool, typer.Option("--all", help="Recalculate every commitment.")] = False,
     commitment: Annotated[Optional[uuid.UUID], typer.Option("--commitment", help="One commitment's id.")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Evaluate as if it were this date (YYYY-MM-DD).")] = None,
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="With --commitment: print the status as of this date (YYYY-MM-DD); stores nothing.")] = None,
 ) -> None:
-    """Recalculate statuses now (synchronously); --as-of makes audits and tests deterministic."""
+    """Recalculate and store statuses as of today (synchronously); --as-of previews one commitment."""
     import datetime as dt
     import json
 
@@ -113,6 +123,8 @@ def recalc(
 
     if all_ == (commitment is not None):
         raise typer.BadParameter("give exactly one of --all and --commitment ID")
+    if as_of and all_:
+        raise typer.BadParameter("--as-of previews one commitment: use it with --commitment ID")
     try:
         day = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError as exc:

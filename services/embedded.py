@@ -29,8 +29,24 @@ async def _with_session(settings: Settings, work: Any) -> Any:
         await engine.dispose()
 
 
-async def load_seed(settings: Settings) -> dict[str, int]:
-    return await _with_session(settings, load_dataset)
+async def load_seed(settings: Settings) -> tuple[dict[str, int], dict[str, Any]]:
+    """Load the seed dataset, then evaluate every status it may have changed, so nothing shows unevaluated."""
+    added = await _with_session(settings, load_dataset)
+    return added, await evaluate_statuses(settings)
+
+
+async def evaluate_statuses(settings: Settings) -> dict[str, Any]:
+    """A full recalculation as of today (it writes only what changed): after loading data or a migration."""
+    from shared.status.inputs import Thresholds
+    from shared.status.runner import recalculate_all
+
+    engine = create_engine(settings.database_url)
+    try:
+        summary = await recalculate_all(create_session_factory(engine), Thresholds.from_settings(settings),
+                                        batch_size=settings.recalc_batch_size)
+    finally:
+        await engine.dispose()
+    return summary.as_dict()
 
 
 async def create_key(settings: Settings, *, name: str, scopes: str, party: str | None) -> tuple[str, uuid.UUID]:

@@ -5,6 +5,7 @@ from shared.audit.models import AuditEntry  # noqa: F401
 from shared.auth.models import ApiKey  # noqa: F401
 from shared.commitments.models import Commitment  # noqa: F401
 from shared.db import Base  # noqa: F401
+from shared.fulfilment.models import Fulfilment  # noqa: F401
 from shared.idempotency.models import IdempotencyRecord  # noqa: F401
 from shared.milestones.models import Measurement, Milestone  # noqa: F401
 from shared.parties.models import Party  # noqa: F401

@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.api import idempotency
 from services.api.deps import PrincipalCache
 from services.api.errors import install_error_handlers
+from services.api.language import LanguageMiddleware
 from services.api.middleware import RequestIdMiddleware
 from services.api.query import document_query_models
 from services.api.ratelimit import RateLimiter
-from services.api.routers import audit, commitments, health, milestones, resources, signals, status, themes
+from services.api.routers import (
+    audit, commitments, fulfilment, health, milestones, resources, signals, status, themes,
+)
 from services.api.routers import tk as tk_routes
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
@@ -100,11 +103,12 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     idempotency.install(app)
+    app.add_middleware(LanguageMiddleware)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
-    routers = [health.router, commitments.router, status.router, resources.recommendations, resources.actions,
+    routers = [health.router, commitments.router, status.router, fulfilment.router, resources.recommendations, resources.actions,
                milestones.router, resources.parties, resources.sources, themes.router,
                tk_routes.tk, tk_routes.sync, signals.router, audit.router]
     for router in routers:

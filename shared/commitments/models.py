@@ -28,12 +28,29 @@ commitment_themes = Table(
     Column("theme_key", ForeignKey("themes.key", ondelete="RESTRICT"), primary_key=True, index=True),
 )
 
+# Parties a commitment concerns beside its owner (e.g. VWS' supervision concerns Fokus): signals about them count.
+commitment_subject_parties = Table(
+    "commitment_subject_parties",
+    Base.metadata,
+    Column("commitment_id", ForeignKey("commitments.id", ondelete="CASCADE"), primary_key=True),
+    Column("party_id", ForeignKey("parties.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 commitment_recommendations = Table(
     "commitment_recommendations",
     Base.metadata,
     Column("commitment_id", ForeignKey("commitments.id", ondelete="CASCADE"), primary_key=True),
     Column("recommendation_id", ForeignKey("recommendations.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
+
+
+class Recurrence(enum.StrEnum):
+    """A commitment that recurs (the yearly tariff indexation, quarterly quality talks): one deadline and one
+    fulfilment record per period."""
+
+    month = "month"
+    quarter = "quarter"
+    year = "year"
 
 
 class Commitment(ProvenanceMixin, VersionedMixin, Base):
@@ -51,6 +68,8 @@ class Commitment(ProvenanceMixin, VersionedMixin, Base):
     )
     due_date: Mapped[dt.date | None] = mapped_column(index=True)
     tk_toezegging_nummer: Mapped[str | None] = mapped_column(String(40), unique=True)
+    recurrence_unit: Mapped[Recurrence | None] = mapped_column(Enum(Recurrence, native_enum=False, length=10))
+    recurrence_start: Mapped[dt.date | None]  # the first period starts here; due_date (if any) ends the series
 
     # Written only by the status engine (shared/status); derived data, so it does not bump `version`.
     status: Mapped[str] = mapped_column(String(30), default="open", server_default="open", index=True)
@@ -65,7 +84,11 @@ class Commitment(ProvenanceMixin, VersionedMixin, Base):
     recommendations: Mapped[list["Recommendation"]] = relationship(
         secondary=commitment_recommendations, lazy="selectin", order_by="Recommendation.id"
     )
+    subject_parties: Mapped[list["Party"]] = relationship(
+        secondary=commitment_subject_parties, lazy="selectin", order_by="Party.id"
+    )
 
 
+from shared.parties.models import Party  # noqa: E402
 from shared.recommendations.models import Recommendation  # noqa: E402
 from shared.themes.models import Theme  # noqa: E402

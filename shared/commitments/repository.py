@@ -8,10 +8,14 @@ import orjson
 from sqlalchemy import Integer, String, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.commitments.models import Commitment, commitment_recommendations, commitment_themes
+from shared.commitments.models import (
+    Commitment, commitment_recommendations, commitment_subject_parties, commitment_themes,
+)
+from shared.commitments.schemas import recurrence_of
 from shared.crud import Repository
 from shared.pagination import SortField, Sorting
 from shared.pg import RawDatabase, ShapeCache, bound_values
+from shared.status.messages import DEFAULT_LANGUAGE, localise, reader_language
 
 
 class CommitmentRepository(Repository[Commitment]):
@@ -36,7 +40,10 @@ class CommitmentRepository(Repository[Commitment]):
         recs = (select(func.aggregate_strings(cast(commitment_recommendations.c.recommendation_id, String),
                                               literal_column("','")))
                 .where(commitment_recommendations.c.commitment_id == table.c.id).scalar_subquery())
-        return select(table, themes.label("_themes"), recs.label("_recs"))
+        subjects = (select(func.aggregate_strings(cast(commitment_subject_parties.c.party_id, String),
+                                                  literal_column("','")))
+                    .where(commitment_subject_parties.c.commitment_id == table.c.id).scalar_subquery())
+        return select(table, themes.label("_themes"), recs.label("_recs"), subjects.label("_subjects"))
 
     @classmethod
     async def list_page(
@@ -68,14 +75,21 @@ class CommitmentRepository(Repository[Commitment]):
             keys = tuple(records[0].keys()) if records else ()
             rows = [dict(zip(keys, record)) for record in records]  # about 30% faster than dict(record)
         rows, next_cursor = cls.sorting.page(rows, sort_key, field, limit, dict.get)
+        localised = reader_language.get() != DEFAULT_LANGUAGE
         for row in rows:
             del row["reasons_digest"]  # internal to the status engine
             reasons = row["reasons"]
-            # PostgreSQL's JSON text (raw asyncpg) goes out as it is, without a decode/encode round.
-            row["reasons"] = orjson.Fragment(reasons) if isinstance(reasons, str) else reasons or []
+            if localised:
+                row["reasons"] = localise(orjson.loads(reasons) if isinstance(reasons, str) else reasons)
+            else:
+                # PostgreSQL's JSON text (raw asyncpg) goes out as it is, without a decode/encode round.
+                row["reasons"] = orjson.Fragment(reasons) if isinstance(reasons, str) else reasons or []
             themes_raw, recs_raw = row.pop("_themes"), row.pop("_recs")
             row["themes"] = sorted(themes_raw.split(",")) if themes_raw else []
             row["recommendation_ids"] = sorted(str(uuid.UUID(r)) for r in recs_raw.split(",")) if recs_raw else []
+            subjects_raw = row.pop("_subjects")
+            row["subject_party_ids"] = sorted(str(uuid.UUID(p)) for p in subjects_raw.split(",")) if subjects_raw else []
+            row["recurrence"] = recurrence_of(row.pop("recurrence_unit"), row.pop("recurrence_start"))
         return rows, next_cursor
 
 

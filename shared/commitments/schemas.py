@@ -6,11 +6,11 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from shared.commitments.models import CommitmentOrigin
+from shared.commitments.models import CommitmentOrigin, Recurrence
 from shared.status.schemas import ReasonOut
 from shared.status.vocabulary import Schedule, Status
 from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title,
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
 )
 
 ToezeggingNummer = Annotated[
@@ -18,6 +18,20 @@ ToezeggingNummer = Annotated[
     Field(description="Tweede Kamer toezegging number", examples=["TZ202511-041"]),
 ]
 ThemeList = Annotated[list[ThemeKey], Field(max_length=20, description="Theme keys from GET /v1/themes.")]
+SubjectParties = Annotated[list[uuid.UUID], Field(
+    max_length=50, description="Parties the commitment concerns beside its owner (e.g. VWS' supervision concerns "
+    "Fokus): client signals about them on the commitment's themes count for its status.")]
+
+
+class RecurrenceIn(StrictModel):
+    unit: Recurrence = Field(description="month, quarter or year: one deadline and one fulfilment record each.")
+    start: dt.date = Field(description="The first period starts on this date; the commitment's due_date, if "
+                           "any, ends the series.")
+
+
+class RecurrenceOut(OutModel):
+    unit: Recurrence
+    start: dt.date
 
 
 class CommitmentCreate(ProvenanceIn):
@@ -31,6 +45,8 @@ class CommitmentCreate(ProvenanceIn):
     themes: ThemeList = Field(default_factory=list)
     recommendation_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
     tk_toezegging_nummer: ToezeggingNummer | None = None
+    subject_party_ids: SubjectParties = Field(default_factory=list)
+    recurrence: RecurrenceIn | None = None
 
     model_config = {"json_schema_extra": {"examples": [{
         "title": "Alle ADL-assistenten in loondienst; geen zzp'ers meer",
@@ -53,6 +69,8 @@ class CommitmentUpdate(ProvenanceIn):
     themes: ThemeList | None = None
     recommendation_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
     tk_toezegging_nummer: ToezeggingNummer | None = None
+    subject_party_ids: SubjectParties | None = None
+    recurrence: RecurrenceIn | None = Field(default=None, description="Send null to stop the recurrence.")
 
 
 class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
@@ -65,6 +83,8 @@ class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
     tk_toezegging_nummer: str | None
     themes: list[str]
     recommendation_ids: list[uuid.UUID]
+    subject_party_ids: list[uuid.UUID]
+    recurrence: RecurrenceOut | None
     status: Status = Field(description="Current status from the status engine (an active override included).")
     schedule: Schedule
     source_status: str | None = Field(description="The TK status as received, when linked to a toezegging.")
@@ -79,10 +99,17 @@ class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
 
     @classmethod
     def from_model(cls, obj: object) -> "CommitmentOut":
-        data = {name: getattr(obj, name) for name in cls.model_fields if name not in {"themes", "recommendation_ids"} and hasattr(obj, name)}
+        derived = {"themes", "recommendation_ids", "subject_party_ids", "recurrence"}
+        data = {name: getattr(obj, name) for name in cls.model_fields if name not in derived and hasattr(obj, name)}
         data["themes"] = [t.key for t in obj.themes]  # type: ignore[attr-defined]
         data["recommendation_ids"] = [r.id for r in obj.recommendations]  # type: ignore[attr-defined]
+        data["subject_party_ids"] = sorted(p.id for p in obj.subject_parties)  # type: ignore[attr-defined]
+        data["recurrence"] = recurrence_of(obj.recurrence_unit, obj.recurrence_start)  # type: ignore[attr-defined]
         return cls.model_validate(data)
+
+
+def recurrence_of(unit: object, start: object) -> dict[str, object] | None:
+    return {"unit": unit, "start": start} if unit is not None and start is not None else None
 
 
 class CommitmentFilters(ListParams):

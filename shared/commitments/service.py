@@ -24,12 +24,21 @@ class CommitmentService(CrudService[Commitment]):
         "made_to_party_id": Ref(Party, "party"),
         "source_id": Ref(Source, "source"),
     }
-    relation_fields = ("themes", "recommendation_ids")
+    relation_fields = ("themes", "recommendation_ids", "subject_party_ids", "recurrence")
+
+    def column_values(self, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+        values = super().column_values(data)
+        if "recurrence" in data:
+            recurrence = data["recurrence"] or {}
+            values["recurrence_unit"] = recurrence.get("unit")
+            values["recurrence_start"] = recurrence.get("start")
+        return values
 
     async def apply_relations(self, obj: Commitment, data: dict[str, Any]) -> None:  # type: ignore[override]
         if data.get("themes") is not None:
             obj.themes = await ThemeService(self.session).resolve(data["themes"])
         if data.get("recommendation_ids") is not None:
+            before = {r.id for r in obj.recommendations} if obj.id is not None else set()
             ids = list(dict.fromkeys(data["recommendation_ids"]))
             found = list(
                 (await self.session.execute(select(Recommendation).where(Recommendation.id.in_(ids)))).scalars()
@@ -41,6 +50,30 @@ class CommitmentService(CrudService[Commitment]):
                     [field_error(["body", "recommendation_ids", ids.index(i)], f"no recommendation with id {i}", "reference") for i in missing],
                 )
             obj.recommendations = found
+            self._unlinked = before - set(ids)
+        if data.get("subject_party_ids") is not None:
+            ids = list(dict.fromkeys(data["subject_party_ids"]))
+            parties = list((await self.session.execute(select(Party).where(Party.id.in_(ids)))).scalars()) if ids else []
+            missing = [i for i in ids if i not in {p.id for p in parties}]
+            if missing:
+                raise ValidationFailed(
+                    "The request refers to parties that do not exist.",
+                    [field_error(["body", "subject_party_ids", ids.index(i)], f"no party with id {i}", "reference")
+                     for i in missing])
+            obj.subject_parties = parties
+
+    @staticmethod
+    def _check_recurrence(start: Any, due: Any) -> None:
+        if start is not None and due is not None and start > due:
+            raise ValidationFailed("The recurrence starts after the due date that ends it.",
+                                   [field_error(["body", "recurrence", "start"], "after due_date")])
+
+    def validate_object(self, obj: Commitment) -> None:  # type: ignore[override]
+        self._check_recurrence(obj.recurrence_start, obj.due_date)
+
+    async def create(self, data: dict[str, Any]) -> Commitment:  # type: ignore[override]
+        self._check_recurrence((data.get("recurrence") or {}).get("start"), data.get("due_date"))
+        return await super().create(data)
 
     @staticmethod
     def conditions(filters: CommitmentFilters) -> list[Any]:
@@ -62,5 +95,22 @@ class CommitmentService(CrudService[Commitment]):
             conds.append(Commitment.schedule == bindparam("schedule", str(filters.schedule)))
         return conds
 
+    _unlinked: set[Any] = set()
+
     async def after_write(self, obj: Commitment, *, created: bool) -> None:  # type: ignore[override]
         commitment_changed(self.session, obj.id)
+        await self._roll_up(self._unlinked)  # the commitment's own recalculation rolls up the ones still linked
+
+    async def delete(self, obj: Commitment) -> None:  # type: ignore[override]
+        linked = {r.id for r in obj.recommendations}
+        await super().delete(obj)
+        await self._roll_up(linked)
+
+    async def _roll_up(self, recommendation_ids: set[Any]) -> None:
+        """A recommendation that lost this commitment is judged on what remains, now, in this transaction (a
+        roll-up reads only stored statuses, so it needs no recalculation of its own)."""
+        if recommendation_ids:
+            from shared.status.inputs import Thresholds
+            from shared.status.service import StatusService
+
+            await StatusService(self.session, Thresholds()).roll_up_recommendations(sorted(recommendation_ids))

@@ -4,7 +4,9 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import CheckConstraint, Enum, Float, ForeignKey, String, Text, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Enum, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, TimestampMixin, VersionedMixin, new_id
@@ -34,8 +36,13 @@ class Milestone(ProvenanceMixin, VersionedMixin, Base):
     baseline_date: Mapped[dt.date | None]
     target_value: Mapped[float | None] = mapped_column(Float)
     direction: Mapped[Direction | None] = mapped_column(Enum(Direction, native_enum=False, length=10))
-    # Written only by the status engine: pending | on_track | at_risk | met | missed.
+    # A milestone without an indicator is reached on a date, with evidence (url / tk_document_nummer / source_id).
+    reached_on: Mapped[dt.date | None]
+    evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Written only by the status engine: pending | on_track | at_risk | met | missed, and why.
     status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    reasons: Mapped[list[Any] | None] = mapped_column(JSON)
+    reasons_digest: Mapped[str | None] = mapped_column(String(64))
 
     measurements: Mapped[list["Measurement"]] = relationship(
         back_populates="milestone", order_by="Measurement.date", lazy="selectin", cascade="all, delete-orphan",

@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.milestones.models import Direction
+from shared.fulfilment.schemas import EvidenceItem
+from shared.status.schemas import ReasonOut
 from shared.status.vocabulary import MilestoneStatus
 from shared.schemas import ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, Title
 
@@ -40,6 +42,12 @@ class Indicator(StrictModel):
         return self
 
 
+ReachedOn = Annotated[dt.date | None, Field(description="When it was reached (mostly for milestones without an "
+                                                     "indicator); reached -> met.")]
+MilestoneEvidence = Annotated[list[EvidenceItem] | None, Field(
+    max_length=50, description="What shows it was reached: each item a url, tk_document_nummer or source_id.")]
+
+
 class MilestoneCreate(ProvenanceIn):
     key: Slug | None = None
     commitment_id: uuid.UUID | None = None
@@ -48,6 +56,8 @@ class MilestoneCreate(ProvenanceIn):
     description: LongText | None = None
     due_date: dt.date
     indicator: Indicator | None = None
+    reached_on: ReachedOn = None
+    evidence: MilestoneEvidence = None
 
     model_config = {"json_schema_extra": {"examples": [{
         "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11",
@@ -67,6 +77,8 @@ class MilestoneUpdate(ProvenanceIn):
     description: LongText | None = None
     due_date: dt.date | None = None
     indicator: Indicator | None = None
+    reached_on: ReachedOn = None
+    evidence: MilestoneEvidence = None
 
 
 class MeasurementCreate(ProvenanceIn):
@@ -106,7 +118,15 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     due_date: dt.date
     indicator: IndicatorOut | None
     measurements: list[MeasurementOut]
+    reached_on: dt.date | None = None
+    evidence: list[dict[str, str]] = Field(default_factory=list)
     status: MilestoneStatus = Field(description="pending, on_track, at_risk, met or missed (status engine).")
+    reasons: list[ReasonOut] = Field(default_factory=list, description="Why it has its status (status engine).")
+
+    @field_validator("evidence", "reasons", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        return [] if value is None else value
 
     @classmethod
     def from_model(cls, obj: object) -> "MilestoneOut":

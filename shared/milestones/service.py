@@ -34,6 +34,8 @@ class MilestoneService(CrudService[Milestone]):
 
     def column_values(self, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
         values = dict(data)
+        if values.get("evidence") is not None:
+            values["evidence"] = [{k: str(v) for k, v in item.items() if v is not None} for item in values["evidence"]]
         if "indicator" in values:
             indicator = values.pop("indicator")
             indicator = indicator or {}
@@ -44,8 +46,19 @@ class MilestoneService(CrudService[Milestone]):
             )
         return values
 
+    async def update(self, obj: Milestone, data: dict[str, Any]) -> Milestone:  # type: ignore[override]
+        before = await owning_commitment_id(self.session, obj)
+        obj = await super().update(obj, data)
+        commitment_changed(self.session, before)  # a milestone moved away changes what it left too
+        return obj
+
     async def after_write(self, obj: Milestone, *, created: bool) -> None:  # type: ignore[override]
         commitment_changed(self.session, await owning_commitment_id(self.session, obj))
+
+    async def delete(self, obj: Milestone) -> None:  # type: ignore[override]
+        owner = await owning_commitment_id(self.session, obj)
+        await super().delete(obj)
+        commitment_changed(self.session, owner)
 
     @staticmethod
     def conditions(filters: MilestoneFilters) -> list[Any]:
@@ -74,3 +87,8 @@ class MeasurementService(CrudService[Measurement]):
         measurement = await self.create({**data, "milestone_id": milestone.id})
         commitment_changed(self.session, await owning_commitment_id(self.session, milestone))
         return measurement
+
+    async def remove(self, milestone: Milestone, measurement: Measurement) -> None:
+        """Delete a wrong measurement; its commitment is judged again without it."""
+        await self.delete(measurement)
+        commitment_changed(self.session, await owning_commitment_id(self.session, milestone))

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import Index, ForeignKey, String, Text
+from sqlalchemy import JSON, Index, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
@@ -23,3 +24,4 @@ class Recommendation(ProvenanceMixin, VersionedMixin, Base):
     response_source_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
     # Roll-up of its commitments and actions, written by the status engine.
     status: Mapped[str] = mapped_column(String(30), default="open", server_default="open")
+    reasons: Mapped[list[Any] | None] = mapped_column(JSON)

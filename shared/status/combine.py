@@ -1,16 +1,16 @@
 """The combiner: runs every rule over one commitment's inputs and decides one status.
 
-Order of precedence: an active override, then an authoritative source (fulfilled / partially_fulfilled /
-lapsed), then the worst severity among the other rules (critical -> off_track, warning -> at_risk,
-progress -> on_track), else open (or unknown when the TK status could not be read).
-A pure function of (inputs, as_of, thresholds).
+Order of precedence: an active override, then a deciding reason (the Tweede Kamer's status, a fulfilment
+record, a completed recurring series, fulfilment derived from milestones and actions), then the worst severity
+among the other rules (critical -> off_track, warning -> at_risk, progress -> on_track), else open (or unknown
+when the TK status could not be read). A pure function of (inputs, as_of, thresholds).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -18,9 +18,7 @@ import orjson
 from shared.status import rules
 from shared.status.inputs import CommitmentInput, Thresholds
 from shared.status.rules import Reason
-from shared.status.vocabulary import CLOSED, SEVERITY_RANK, MilestoneStatus, Schedule, Severity, Status
-
-RULE_ORDER = ("override", "tk_link", "deadline", "milestone", "action", "signals")
+from shared.status.vocabulary import CLOSED, RULE_RANK, SEVERITY_RANK, MilestoneStatus, Schedule, Severity, Status
 
 
 @dataclass(frozen=True)
@@ -31,49 +29,88 @@ class Evaluation:
     reasons: tuple[Reason, ...]
     milestones: dict[str, MilestoneStatus]
     computed_status: Status  # what the rules say, before any override
+    milestone_reasons: dict[str, tuple[Reason, ...]] = field(default_factory=dict)
 
     def reasons_json(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.reasons]
 
     def reasons_text(self) -> str:
         """`reasons_json()` as JSON text, in one call without copying the evidence (the PostgreSQL path)."""
-        return orjson.dumps([{"rule": r.rule, "severity": r.severity, "message": r.message,
-                              "evidence": r.evidence} for r in self.reasons]).decode()
+        return reasons_text(self.reasons)
 
     def digest(self) -> str:
-        """A fingerprint of the reasons, stored beside them: a run compares 40 characters, not JSON.
-        (The bytes hashed are one record per reason; hashed in one call, same digest as record by record.)"""
-        return hashlib.blake2b("".join([f"{r.rule}\x1f{r.severity}\x1f{r.message}\x1f{r.evidence!r}\x1e"
-                                        for r in self.reasons]).encode(), digest_size=20).hexdigest()
+        return digest(self.reasons)
+
+
+def reasons_text(reasons: tuple[Reason, ...]) -> str:
+    return orjson.dumps([{"rule": r.rule, "severity": r.severity, "code": r.code, "params": r.params,
+                          "message": r.message, "evidence": r.evidence} for r in reasons]).decode()
+
+
+def digest(reasons: tuple[Reason, ...], salt: str = "") -> str:
+    """A fingerprint of the reasons, stored beside them: a run compares 40 characters, not JSON.
+    (One record per reason, hashed in one call; the message follows from code and params, and a change of
+    wording comes with a new RULE_VERSION, which rewrites every stored result.)"""
+    return hashlib.blake2b(salt.encode() + "".join([f"{r.rule}\x1f{r.severity}\x1f{r.code}\x1f{r.params!r}\x1f{r.evidence!r}\x1e"
+                                    for r in reasons]).encode(), digest_size=20).hexdigest()
 
 
 _BY_SEVERITY = {Severity.critical: Status.off_track, Severity.warning: Status.at_risk,
                 Severity.progress: Status.on_track}
 
 
+def _order(reasons: list[Reason]) -> tuple[Reason, ...]:
+    return tuple(sorted(reasons, key=lambda r: (-SEVERITY_RANK[r.severity], RULE_RANK[r.rule])))
+
+
+def _decision(reasons: list[Reason]) -> Status | None:
+    return next((r.decides for r in reasons if r.severity == Severity.authoritative and r.decides), None)
+
+
 def evaluate(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds | None = None) -> Evaluation:
+    """Precedence: an active override; the Tweede Kamer's own status (Voldaan, Deels voldaan, Vervallen); a
+    fulfilment record that was not rejected (beside a TK status it only informs); a recurring series that ended
+    with every period kept; fulfilment derived from milestones and actions; then the worst other reason."""
     thresholds = thresholds or Thresholds()
     found: list[Reason] = []
 
     tk_reasons = rules.tk_link(commitment)
     found += tk_reasons
-    authoritative = next((r.decides for r in tk_reasons if r.severity == Severity.authoritative), None)
+    decided = _decision(tk_reasons)
     unreadable = any(r.decides == Status.unknown for r in tk_reasons)
 
-    schedule, deadline_reasons = rules.deadline(commitment, as_of, thresholds, closed=authoritative in CLOSED)
-    found += deadline_reasons
-
     milestones: dict[str, MilestoneStatus] = {}
+    milestone_reasons: dict[str, tuple[Reason, ...]] = {}
     for item in commitment.milestones:
-        milestones[item.id], milestone_reasons = rules.milestone(item, as_of)
-        found += milestone_reasons
+        milestones[item.id], own = rules.milestone(item, as_of)
+        milestone_reasons[item.id] = tuple(own)
+
+    due, _ = rules.due_date(commitment)
+    if commitment.recurrence is not None:
+        series = rules.recurrence(commitment, as_of, thresholds)
+        found += series.reasons
+        decided = decided or series.decides
+        schedule = Schedule.on_time if decided in CLOSED else series.schedule
+    else:
+        claims = rules.single_fulfilment(commitment, as_of, due)
+        found += claims
+        decided = decided or _decision(claims)
+        rejected = any(r.code == "fulfilment.rejected" for r in claims)
+        derived = rules.progress(commitment, milestones, as_of, due, rejected=rejected)
+        found += derived
+        decided = decided or _decision(derived)
+        schedule, deadline_reasons = rules.deadline(commitment, as_of, thresholds, closed=decided in CLOSED)
+        found += deadline_reasons
+
+    for own in milestone_reasons.values():
+        found += own
     for act in commitment.actions:
         found += rules.action(act, as_of, thresholds)
     found += rules.signals(commitment, thresholds)
     found += rules.due_soon_without_progress(schedule, found)
 
-    if authoritative is not None:
-        computed = authoritative
+    if decided is not None:
+        computed = decided
     else:
         worst = max((r.severity for r in found if r.severity in _BY_SEVERITY),
                     key=SEVERITY_RANK.__getitem__, default=None)
@@ -81,9 +118,9 @@ def evaluate(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds
 
     override_reasons = rules.override(commitment, as_of)
     found += override_reasons
-    decided = next((r.decides for r in override_reasons if r.severity == Severity.override), None)
-    status = decided or computed
+    status = next((r.decides for r in override_reasons if r.severity == Severity.override), None) or computed
+    if not found:
+        found += rules.nothing_yet(commitment, schedule)
 
-    ordered = sorted(found, key=lambda r: (-SEVERITY_RANK[r.severity], RULE_ORDER.index(r.rule)))
     source_status = commitment.tk.status if commitment.tk is not None else None
-    return Evaluation(status, schedule, source_status, tuple(ordered), milestones, computed)
+    return Evaluation(status, schedule, source_status, _order(found), milestones, computed, milestone_reasons)

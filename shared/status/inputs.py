@@ -15,6 +15,7 @@ class Thresholds:
     signal_baseline_days: int = 180
     signal_alpha: float = 0.05
     signal_min_count: int = 5
+    min_cell: int = 5  # counts below this are never shown in evidence (statistics' suppression rule)
 
     @classmethod
     def from_settings(cls, settings: Any) -> "Thresholds":
@@ -25,6 +26,7 @@ class Thresholds:
             signal_baseline_days=settings.signal_baseline_days,
             signal_alpha=settings.signal_alpha,
             signal_min_count=settings.signal_min_count,
+            min_cell=settings.min_cell,
         )
 
 
@@ -34,6 +36,7 @@ class TkDocumentInput:
     nummer: str | None
     titel: str | None = None
     datum: dt.date | None = None
+    sample: bool = False  # from the bundled sample snapshot, not the live feed
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,16 @@ class TkInput:
     nummer: str
     status: str | None
     datum_nakoming: dt.date | None = None
-    fulfilment_letter: TkDocumentInput | None = None
+    fulfilment_letter: TkDocumentInput | None = None  # the first of fulfilment_letters
     removed: bool = False
+    fulfilment_letters: tuple[TkDocumentInput, ...] = ()  # every kamerbriefNakoming, in feed order
+    sample: bool = False  # from the bundled sample snapshot, not the live feed
+
+    @property
+    def letters(self) -> tuple[TkDocumentInput, ...]:
+        if self.fulfilment_letters:
+            return self.fulfilment_letters
+        return (self.fulfilment_letter,) if self.fulfilment_letter is not None else ()
 
 
 class MeasurementInput(NamedTuple):  # a tuple: there are a million of these in a full run
@@ -68,6 +79,15 @@ class MeasurementSummary(NamedTuple):
     sxx: int = 0  # sum of x * x
     sy: float = 0.0  # sum of values
     sxy: float = 0.0  # sum of x * value
+    latest_id: Any = None
+    # The latest measurement on or before the milestone's due date (what "met by the due date" reads) ...
+    due_date: dt.date | None = None
+    due_value: float | None = None
+    due_id: Any = None
+    # ... and the first one after the due date (up to `upto`) that reaches the target: met, but late.
+    late_date: dt.date | None = None
+    late_value: float | None = None
+    late_id: Any = None
 
 
 class MilestoneInput(NamedTuple):  # tuples: a full run builds hundreds of thousands of these
@@ -81,6 +101,8 @@ class MilestoneInput(NamedTuple):  # tuples: a full run builds hundreds of thous
     measurements: tuple[MeasurementInput, ...] = ()  # any order; rules sort
     # Instead of `measurements`: the same measurements already summarised (up to the as_of evaluated).
     summary: MeasurementSummary | None = None
+    reached_on: dt.date | None = None  # recorded as reached (milestones without an indicator, mostly)
+    evidence: tuple[dict[str, Any], ...] = ()  # what shows it was reached: url / tk_document_nummer / source_id
 
 
 class ActionInput(NamedTuple):
@@ -91,16 +113,25 @@ class ActionInput(NamedTuple):
     created_date: dt.date | None = None
 
 
+class PartySignalCounts(NamedTuple):
+    party_id: str
+    recent: int
+    baseline: int
+
+
 @dataclass(frozen=True)
 class SignalCounts:
-    """Distinct client signals on the commitment's themes (and owner) or linked to it, per window."""
+    """Distinct client signals that concern the commitment, per window: linked to it, or about its owner or a
+    subject party (by provider party, AGB code or zorgkantoor code) on one of its themes."""
 
     recent: int
     baseline: int
     recent_days: int = 30
     baseline_days: int = 180
     themes: tuple[str, ...] = ()
-    provider_party_id: str | None = None
+    parties: tuple[PartySignalCounts, ...] = ()  # per party (a signal may concern more than one)
+    linked_recent: int = 0
+    linked_baseline: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,6 +144,27 @@ class OverrideInput:
 
 
 @dataclass(frozen=True)
+class FulfilmentInput:
+    """A fulfilment record: the promiser's claim, with the reviewer's decision (None = not yet reviewed)."""
+
+    id: str
+    kind: str  # fulfilled | partially_fulfilled
+    date: dt.date
+    summary: str
+    evidence: tuple[dict[str, Any], ...] = ()
+    period_start: dt.date | None = None
+    review: str | None = None  # accepted | rejected
+    reviewed_by: str | None = None
+    review_note: str | None = None
+
+
+@dataclass(frozen=True)
+class RecurrenceInput:
+    unit: str  # month | quarter | year
+    start: dt.date
+
+
+@dataclass(frozen=True)
 class CommitmentInput:
     id: str
     due_date: dt.date | None = None
@@ -122,3 +174,5 @@ class CommitmentInput:
     actions: tuple[ActionInput, ...] = ()
     signals: SignalCounts | None = None
     override: OverrideInput | None = None
+    fulfilments: tuple[FulfilmentInput, ...] = ()
+    recurrence: RecurrenceInput | None = None

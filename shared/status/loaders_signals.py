@@ -1,26 +1,56 @@
 """Counts client signals per commitment for the signals rule (tables of the signals feature).
 
-A commitment's signals are the distinct signals that carry one of its themes (from its owner's
-provider, when the commitment has an owner) or that are linked to it directly. The index is built once
-per run from the signals in the recent + baseline windows, then answers every commitment from memory,
-so a full recalculation does not run one query per commitment.
+A signal counts for a commitment when it is linked to it, or when it is about the commitment's owner or one of
+its subject parties (the signal's provider party, provider AGB code or zorgkantoor code is that party's) and
+carries one of the commitment's themes. Each signal counts once, however many of these it matches.
+
+The index is built once per full run from the signals in the recent + baseline windows, then answers every
+commitment from memory; a single recalculation builds it restricted to the commitment's themes and parties.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, case, exists, func, select, type_coerce, union
+from sqlalchemy import String, case, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.parties.models import Party
 from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
-from shared.status.inputs import SignalCounts, Thresholds
+from shared.status.inputs import PartySignalCounts, SignalCounts, Thresholds
 
 client_signals = ClientSignal.__table__
+Ref = tuple[str, Any]  # ("party", id) | ("agb", code) | ("zk", code): what a signal may name a party by
+
+
+class PartyRefs(NamedTuple):
+    party_id: uuid.UUID
+    refs: tuple[Ref, ...]
+
+
+def party_refs(party_id: uuid.UUID, agb_code: str | None, zorgkantoor_code: str | None) -> PartyRefs:
+    refs: list[Ref] = [("party", party_id)]
+    if agb_code:
+        refs.append(("agb", agb_code))
+    if zorgkantoor_code:
+        refs.append(("zk", zorgkantoor_code))
+    return PartyRefs(party_id, tuple(refs))
+
+
+async def load_party_refs(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PartyRefs]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    p = Party.__table__.c
+    rows = (await session.execute(select(p.id, p.agb_code, p.zorgkantoor_code).where(p.id.in_(wanted)))).tuples()
+    return {pid: party_refs(pid, agb, zk) for pid, agb, zk in rows}
+
+
+Pair = tuple[set[Any], set[Any]]  # (recent signal ids, baseline signal ids)
 
 
 @dataclass
@@ -28,10 +58,9 @@ class SignalIndex:
     as_of: dt.date
     recent_days: int
     baseline_days: int
-    # theme -> provider (None = any) -> (recent signal ids, baseline signal ids)
-    by_theme: dict[str, dict[Any, tuple[set[Any], set[Any]]]] = field(default_factory=dict)
-    by_commitment: dict[uuid.UUID, tuple[set[Any], set[Any]]] = field(default_factory=dict)
-    _memo: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
+    by_theme: dict[str, dict[Ref, Pair]] = field(default_factory=dict)  # theme -> party ref -> signal ids
+    by_commitment: dict[uuid.UUID, Pair] = field(default_factory=dict)
+    _memo: dict[tuple[Any, ...], tuple[Pair, tuple[PartySignalCounts, ...]]] = field(default_factory=dict)
 
     @property
     def recent_start(self) -> dt.date:  # exclusive
@@ -48,119 +77,110 @@ class SignalIndex:
             return 1
         return None
 
-    def add_theme_signal(self, signal_id: Any, received: dt.date, provider: Any, theme: str) -> None:
-        bucket = self._bucket(received)
-        if bucket is None:
-            return
-        providers = self.by_theme.setdefault(theme, {})
-        for key in (None, provider):
-            providers.setdefault(key, (set(), set()))[bucket].add(signal_id)
+    def add_theme_signal(self, signal_id: Any, bucket: int, theme: str, refs: Iterable[Ref]) -> None:
+        by_ref = self.by_theme.get(theme)
+        if by_ref is None:
+            by_ref = self.by_theme[theme] = {}
+        for ref in refs:
+            pair = by_ref.get(ref)
+            if pair is None:
+                pair = by_ref[ref] = (set(), set())
+            pair[bucket].add(signal_id)
 
     def add_commitment_signal(self, signal_id: Any, received: dt.date, commitment_id: uuid.UUID) -> None:
         bucket = self._bucket(received)
         if bucket is not None:
             self.by_commitment.setdefault(commitment_id, (set(), set()))[bucket].add(signal_id)
 
-    def _theme_pairs(self, themes: tuple[str, ...], provider: Any) -> list[tuple[set[Any], set[Any]]]:
-        return [p for p in (self.by_theme.get(t, {}).get(provider) for t in themes) if p]
+    def _union(self, pairs: Sequence[Pair]) -> Pair:
+        if len(pairs) == 1:
+            return pairs[0]
+        recent: set[Any] = set()
+        baseline: set[Any] = set()
+        for item in pairs:
+            recent |= item[0]
+            baseline |= item[1]
+        return recent, baseline
 
-    def _theme_counts(self, themes: tuple[str, ...], provider: Any) -> tuple[int, int]:
-        # Many commitments share themes and owner: remember the counts, not the (large) sets.
-        key = (themes, provider)
-        pair = self._memo.get(key)
-        if pair is None:
-            pairs = self._theme_pairs(themes, provider)
-            if len(pairs) == 1:
-                pair = (len(pairs[0][0]), len(pairs[0][1]))
-            else:
-                recent: set[Any] = set()
-                baseline: set[Any] = set()
-                for item in pairs:
-                    recent |= item[0]
-                    baseline |= item[1]
-                pair = (len(recent), len(baseline))
-            self._memo[key] = pair
-        return pair
+    def _about_parties(self, themes: tuple[str, ...],
+                       parties: tuple[PartyRefs, ...]) -> tuple[Pair, tuple[PartySignalCounts, ...]]:
+        # Many commitments share themes and parties: remember the result per combination.
+        key = (themes, parties)
+        found = self._memo.get(key)
+        if found is None:
+            per_party = []
+            every: list[Pair] = []
+            for party in parties:
+                pairs = [p for t in themes for r in party.refs if (p := self.by_theme.get(t, {}).get(r))]
+                union = self._union(pairs) if pairs else (set(), set())
+                every.append(union)
+                per_party.append(PartySignalCounts(str(party.party_id), len(union[0]), len(union[1])))
+            found = self._memo[key] = (self._union(every) if every else (set(), set()), tuple(per_party))
+        return found
 
-    def counts(self, commitment_id: uuid.UUID, themes: Iterable[str], owner: uuid.UUID | None) -> SignalCounts:
+    def counts(self, commitment_id: uuid.UUID, themes: Iterable[str],
+               parties: Iterable[PartyRefs]) -> SignalCounts:
         theme_key = tuple(sorted(themes))
-        recent, baseline = self._theme_counts(theme_key, owner)
-        direct = self.by_commitment.get(commitment_id)
-        if direct:
-            # The few signals linked to the commitment itself count once: only those not already on its themes.
-            pairs = self._theme_pairs(theme_key, owner)
-            recent += sum(1 for sid in direct[0] if not any(sid in p[0] for p in pairs))
-            baseline += sum(1 for sid in direct[1] if not any(sid in p[1] for p in pairs))
+        party_key = tuple(sorted(set(parties)))
+        (recent_ids, baseline_ids), per_party = self._about_parties(theme_key, party_key) if (
+            theme_key and party_key) else ((set(), set()), ())
+        recent, baseline = len(recent_ids), len(baseline_ids)
+        linked = self.by_commitment.get(commitment_id)
+        linked_recent = linked_baseline = 0
+        if linked:
+            linked_recent, linked_baseline = len(linked[0]), len(linked[1])
+            # A linked signal that is also about a party on a theme counts once.
+            recent += sum(1 for sid in linked[0] if sid not in recent_ids)
+            baseline += sum(1 for sid in linked[1] if sid not in baseline_ids)
         return SignalCounts(recent=recent, baseline=baseline, recent_days=self.recent_days,
-                            baseline_days=self.baseline_days, themes=theme_key,
-                            provider_party_id=str(owner) if owner else None)
+                            baseline_days=self.baseline_days, themes=theme_key, parties=per_party,
+                            linked_recent=linked_recent, linked_baseline=linked_baseline)
 
 
 async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: Thresholds, *,
-                             themes: Iterable[str] | None = None,
+                             themes: Iterable[str] | None = None, parties: Iterable[PartyRefs] | None = None,
                              commitment_ids: Iterable[uuid.UUID] | None = None) -> SignalIndex:
-    """Signals in the two windows; restricted to `themes` / `commitment_ids` when given (single recalcs)."""
+    """Signals in the two windows; restricted to `themes`, `parties` and `commitment_ids` when given (a single
+    recalculation reads only the signals that can concern its commitments)."""
     index = SignalIndex(as_of, thresholds.signal_recent_days, thresholds.signal_baseline_days)
     s, st, sc = client_signals.c, client_signal_themes.c, client_signal_commitments.c
-    window = (s.received_date > index.baseline_start, s.received_date <= as_of)
-    theme_query = select(s.id, s.received_date, s.provider_party_id, st.theme_key).join(
+    theme_query = select(type_coerce(s.id, String), s.provider_party_id, s.provider_agb, s.zorgkantoor_code,
+                         st.theme_key, case((st.received_date > index.recent_start, 0), else_=1)).join(
         client_signal_themes, st.signal_id == s.id).where(
             st.received_date > index.baseline_start, st.received_date <= as_of)
-    if themes is not None:
-        theme_list = sorted(set(themes))
-        theme_query = theme_query.where(st.theme_key.in_(theme_list)) if theme_list else None
+    if themes is not None or parties is not None:
+        theme_list = sorted(set(themes or ()))
+        party_list = list(parties or ())
+        ids = [p.party_id for p in party_list]
+        agbs = sorted({code for p in party_list for kind, code in p.refs if kind == "agb"})
+        zks = sorted({code for p in party_list for kind, code in p.refs if kind == "zk"})
+        if theme_list and party_list:
+            about = [s.provider_party_id.in_(ids)]
+            if agbs:
+                about.append(s.provider_agb.in_(agbs))
+            if zks:
+                about.append(s.zorgkantoor_code.in_(zks))
+            theme_query = theme_query.where(st.theme_key.in_(theme_list), or_(*about))
+        else:
+            theme_query = None
     if theme_query is not None:
-        # The hot loop of a full run (hundreds of thousands of rows): bucket in SQL, plain locals here.
-        recent_start = index.recent_start
-        by_theme = index.by_theme
-        rows = (await session.execute(theme_query.with_only_columns(
-            type_coerce(s.id, String), s.provider_party_id, st.theme_key,
-            case((st.received_date > recent_start, 0), else_=1)))).tuples().all()
-        for signal_id, provider, theme, bucket in rows:
-            providers = by_theme.get(theme)
-            if providers is None:
-                providers = by_theme[theme] = {}
-            pair = providers.get(None)
-            if pair is None:
-                pair = providers[None] = (set(), set())
-            pair[bucket].add(signal_id)
-            pair = providers.get(provider)
-            if pair is None:
-                pair = providers[provider] = (set(), set())
-            pair[bucket].add(signal_id)
+        # The hot loop of a full run (hundreds of thousands of rows): bucketed in SQL, plain locals here.
+        add = index.add_theme_signal
+        for signal_id, provider, agb, zk, theme, bucket in (await session.execute(theme_query)).tuples().all():
+            refs: list[Ref] = []
+            if provider is not None:
+                refs.append(("party", provider))
+            if agb:
+                refs.append(("agb", agb))
+            if zk:
+                refs.append(("zk", zk))
+            if refs:
+                add(signal_id, bucket, theme, refs)
     link_query = select(type_coerce(s.id, String), s.received_date, sc.commitment_id).join(
-        client_signal_commitments, sc.signal_id == s.id).where(*window)
+        client_signal_commitments, sc.signal_id == s.id).where(s.received_date > index.baseline_start,
+                                                               s.received_date <= as_of)
     if commitment_ids is not None:
         link_query = link_query.where(sc.commitment_id.in_(list(commitment_ids)))
     for row in (await session.execute(link_query)).tuples().all():
         index.add_commitment_signal(row[0], row[1], row[2])
     return index
-
-
-async def count_signals(session: AsyncSession, commitment_id: uuid.UUID, themes: Iterable[str],
-                        owner: uuid.UUID | None, as_of: dt.date, thresholds: Thresholds) -> SignalCounts:
-    """The same counts for one commitment, counted by the database (single recalculations).
-
-    Shaped for the indexes: by provider and date when there is an owner (then a key lookup of the theme),
-    else by theme and date; plus the signals linked to the commitment directly.
-    """
-    index = SignalIndex(as_of, thresholds.signal_recent_days, thresholds.signal_baseline_days)
-    s, st, sc = client_signals.c, client_signal_themes.c, client_signal_commitments.c
-    theme_key = tuple(sorted(set(themes)))
-    window = (s.received_date > index.baseline_start, s.received_date <= as_of)
-    parts = [select(s.id, s.received_date).join(client_signal_commitments, sc.signal_id == s.id)
-             .where(sc.commitment_id == commitment_id, *window)]
-    if theme_key and owner is not None:
-        parts.append(select(s.id, s.received_date).where(
-            s.provider_party_id == owner, *window,
-            exists().where(st.signal_id == s.id, st.theme_key.in_(theme_key))))
-    elif theme_key:
-        parts.append(select(st.signal_id, st.received_date).where(
-            st.theme_key.in_(theme_key), st.received_date > index.baseline_start, st.received_date <= as_of))
-    found = union(*parts).subquery()
-    bucket = case((found.c.received_date > index.recent_start, 0), else_=1)
-    rows = (await session.execute(select(bucket, func.count()).select_from(found).group_by(bucket))).tuples().all()
-    counts = {bucket_no: count for bucket_no, count in rows}
-    return SignalCounts(recent=counts.get(0, 0), baseline=counts.get(1, 0), recent_days=index.recent_days,
-                        baseline_days=index.baseline_days, themes=theme_key,
-                        provider_party_id=str(owner) if owner else None)

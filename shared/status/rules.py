@@ -1,46 +1,55 @@
 """The status rules: small pure functions over the input dataclasses and `as_of`.
 
-Each rule returns reasons ({rule, severity, message, evidence}); shared/status/combine.py turns them
-into one status. Messages are English sentences a policy officer can read; evidence points at the
-records that decided it (TK documents, measurements, actions, signal counts).
+Each rule returns reasons ({rule, severity, code, params, evidence}); shared/status/combine.py turns them into one
+status. The words come from one catalogue (shared/status/messages.py, Dutch and English): a rule names a message
+code and its params, never a sentence. Evidence points at the records that decided it
+(shared/status/evidence.py: milestones, measurements, actions, TK documents, fulfilment records, signal counts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from collections.abc import Iterable
 from typing import Any
 
 from shared.stats import poisson_rise
+from shared.status import evidence as ev
 from shared.status.inputs import (
-    ActionInput, CommitmentInput, MeasurementInput, MeasurementSummary, MilestoneInput, OverrideInput, Thresholds,
-    TkInput,
+    ActionInput, CommitmentInput, FulfilmentInput, MeasurementInput, MeasurementSummary, MilestoneInput, Thresholds,
+    TkDocumentInput, TkInput,
 )
-from shared.status.vocabulary import MilestoneStatus, Schedule, Severity, Status
+from shared.status.messages import nested, ref, render
+from shared.status.periods import Period, periods
+from shared.status.vocabulary import MilestoneStatus, Rule, Schedule, Severity, Status
 
 
 @dataclass(frozen=True)
 class Reason:
-    rule: str
+    rule: Rule
     severity: Severity
-    message: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
     evidence: tuple[dict[str, Any], ...] = ()
-    # Only authoritative and override reasons name the status they decide; `unknown` marks raw TK data.
-    decides: Status | None = field(default=None, compare=True)
+    # Only deciding reasons name the status they decide; `unknown` marks raw TK data.
+    decides: Status | None = None
+
+    @property
+    def message(self) -> str:
+        return render(self.code, self.params)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": str(self.severity), "message": self.message,
-                "evidence": [dict(e) for e in self.evidence]}
+        return {"rule": str(self.rule), "severity": str(self.severity), "code": self.code, "params": self.params,
+                "message": self.message, "evidence": [dict(e) for e in self.evidence]}
 
 
 def fmt(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+_VERDICT = {Status.fulfilled: "verdict.fulfilled", Status.partially_fulfilled: "verdict.partially_fulfilled",
+            Status.lapsed: "verdict.lapsed"}
 
 
 # 1. TK link ------------------------------------------------------------------------------------------
@@ -61,55 +70,116 @@ def normalise_tk_status(raw: str | None) -> Status | None:
     return TK_STATUSES.get(" ".join(raw.split()).casefold())
 
 
+def _tk_params(tk: TkInput, **params: Any) -> dict[str, Any]:
+    params = {"nummer": tk.nummer, **params}
+    return params
+
+
+def _tk_reason(tk: TkInput, severity: Severity, code: str, items: tuple[dict[str, Any], ...],
+               decides: Status | None = None, **params: Any) -> Reason:
+    """A TK reason; one that rests on sample data says so in its own words (the `sample` clause)."""
+    if tk.sample or any(item.get("sample") for item in items):
+        code_params = {"reason": nested(code, **_tk_params(tk, **params)), "sample": nested("tk.sample")}
+        return Reason(Rule.tk_link, severity, "tk.sample_wrapped", code_params, items, decides)
+    return Reason(Rule.tk_link, severity, code, _tk_params(tk, **params), items, decides)
+
+
+def linked_to_tk(commitment: CommitmentInput) -> bool:
+    """Linked to a toezegging that the mirror holds (and the Kamer has not removed): the Kamer judges it."""
+    return commitment.tk is not None and not commitment.tk.removed
+
+
 def tk_link(commitment: CommitmentInput) -> list[Reason]:
-    """Voldaan -> fulfilled (fulfilment letter as evidence), Deels voldaan -> partially_fulfilled,
+    """Voldaan -> fulfilled (fulfilment letters as evidence), Deels voldaan -> partially_fulfilled,
     Vervallen -> lapsed; a value outside the schema is kept raw and reported, never guessed."""
     tk = commitment.tk
     if tk is None:
         if commitment.tk_toezegging_nummer:
-            return [Reason("tk_link", Severity.info,
-                           f"Linked to toezegging {commitment.tk_toezegging_nummer}, which is not (yet) in the "
-                           "Tweede Kamer mirror.",
-                           ({"type": "tk_toezegging", "nummer": commitment.tk_toezegging_nummer},))]
+            nummer = commitment.tk_toezegging_nummer
+            return [Reason(Rule.tk_link, Severity.info, "tk.not_mirrored", {"nummer": nummer},
+                           (ev.tk_toezegging(nummer, None),))]
         return []
-    evidence: dict[str, Any] = {"type": "tk_toezegging", "nummer": tk.nummer, "status": tk.status}
+    item = (ev.tk_toezegging(tk.nummer, tk.status, tk.sample),)
     if tk.removed:
-        return [Reason("tk_link", Severity.info,
-                       f"The Tweede Kamer removed toezegging {tk.nummer}; its status is no longer used.",
-                       (evidence,))]
+        return [_tk_reason(tk, Severity.info, "tk.removed", item)]
     if not tk.status or not tk.status.strip():
-        return [Reason("tk_link", Severity.info, f"Toezegging {tk.nummer} has no status at the Tweede Kamer.",
-                       (evidence,))]
+        return [_tk_reason(tk, Severity.info, "tk.no_status", item)]
     status = normalise_tk_status(tk.status)
     if status is None:
-        return [Reason("tk_link", Severity.info,
-                       f"The Tweede Kamer gives toezegging {tk.nummer} the status '{tk.status}', which is not one "
-                       "of Openstaand, Voldaan, Deels voldaan or Vervallen; it is kept as received and not "
-                       "interpreted.", (evidence,), decides=Status.unknown)]
+        return [_tk_reason(tk, Severity.info, "tk.unreadable", item, Status.unknown, status=tk.status)]
     if status == Status.open:
-        return [Reason("tk_link", Severity.info,
-                       f"The Tweede Kamer lists toezegging {tk.nummer} as open ('{tk.status}').", (evidence,))]
-    return [_tk_closed(tk, status, evidence)]
+        return [_tk_reason(tk, Severity.info, "tk.open", item, status=tk.status)]
+    letters = tk.letters
+    items = item + tuple(_letter(letter) for letter in letters)
+    clause = nested("tk.letters", letters=[_letter_name(letter) for letter in letters]) if letters else ""
+    return [_tk_reason(tk, Severity.authoritative, "tk.closed", items, status, verdict=ref(_VERDICT[status]),
+                       status=tk.status, letters=clause)]
 
 
-def _tk_closed(tk: TkInput, status: Status, evidence: dict[str, Any]) -> Reason:
-    items = [evidence]
-    letter = tk.fulfilment_letter
-    if letter is not None:
-        items.append({"type": "tk_document", "id": letter.id, "nummer": letter.nummer, "titel": letter.titel,
-                      "datum": _iso(letter.datum)})
-    by_letter = ""
-    if letter is not None:
-        by_letter = f" by letter {letter.nummer or letter.id}"
-        if letter.datum is not None:
-            by_letter += f" of {letter.datum.isoformat()}"
-    verdict = {Status.fulfilled: "fulfilled", Status.partially_fulfilled: "partially fulfilled",
-               Status.lapsed: "lapsed"}[status]
-    message = f"The Tweede Kamer marks toezegging {tk.nummer} as {verdict} ('{tk.status}'){by_letter}."
-    return Reason("tk_link", Severity.authoritative, message, tuple(items), decides=status)
+def _letter(letter: TkDocumentInput) -> dict[str, Any]:
+    return ev.tk_document(letter.id, letter.nummer, letter.titel, letter.datum, letter.sample)
 
 
-# 2. Deadline -----------------------------------------------------------------------------------------
+def _letter_name(letter: TkDocumentInput) -> Any:
+    name = letter.nummer or letter.id or "?"
+    return nested("tk.letter", nummer=name, date=letter.datum.isoformat()) if letter.datum is not None else name
+
+
+# 2. Fulfilment records -------------------------------------------------------------------------------
+
+
+def _review_clause(record: FulfilmentInput) -> Any:
+    if record.review == "accepted":
+        return nested("review.accepted", reviewer=record.reviewed_by or "?")
+    return ref("review.pending")
+
+
+def _record_evidence(commitment: CommitmentInput, record: FulfilmentInput) -> dict[str, Any]:
+    return ev.fulfilment(commitment.id, record.id, record.kind, record.date, record.period_start, record.review,
+                         record.evidence)
+
+
+def _evidence_names(record: FulfilmentInput) -> list[str]:
+    names = []
+    for item in record.evidence:
+        names.append(str(item.get("url") or item.get("tk_document_nummer") or item.get("source_id") or "?"))
+    return names
+
+
+def _period_clause(period: Period | None) -> Any:
+    return nested("period.of", start=period.start.isoformat(), end=period.end.isoformat()) if period else ""
+
+
+def fulfilment(commitment: CommitmentInput, record: FulfilmentInput, as_of: dt.date, due: dt.date | None,
+               period: Period | None = None) -> Reason:
+    """A claim decides its status unless it was rejected (or the Kamer judges: then it stands beside the TK
+    status). A rejected claim is a reason: critical once the deadline has passed."""
+    item = (_record_evidence(commitment, record),)
+    if record.review == "rejected":
+        note = f": {record.review_note}" if record.review_note else ""
+        severity = Severity.critical if due is not None and as_of > due else Severity.info
+        return Reason(Rule.fulfilment, severity, "fulfilment.rejected",
+                      {"date": record.date.isoformat(), "period": _period_clause(period),
+                       "reviewer": record.reviewed_by or "?", "note": note}, item)
+    status = Status(record.kind)
+    if linked_to_tk(commitment):
+        assert commitment.tk is not None
+        return Reason(Rule.fulfilment, Severity.info, "fulfilment.beside_tk",
+                      {"verdict": ref(f"status.{status}"), "date": record.date.isoformat(),
+                       "review": _review_clause(record), "nummer": commitment.tk.nummer}, item)
+    return Reason(Rule.fulfilment, Severity.authoritative, "fulfilment.recorded",
+                  {"verdict": ref(f"status.{status}"), "date": record.date.isoformat(), "period": _period_clause(period),
+                   "summary": record.summary, "review": _review_clause(record),
+                   "evidence": _evidence_names(record)}, item, decides=status)
+
+
+def single_fulfilment(commitment: CommitmentInput, as_of: dt.date, due: dt.date | None) -> list[Reason]:
+    """The fulfilment record of a commitment that does not recur."""
+    record = next((f for f in commitment.fulfilments if f.period_start is None), None)
+    return [fulfilment(commitment, record, as_of, due)] if record is not None else []
+
+
+# 3. Deadline -----------------------------------------------------------------------------------------
 
 
 def due_date(commitment: CommitmentInput) -> tuple[dt.date | None, str]:
@@ -122,40 +192,105 @@ def due_date(commitment: CommitmentInput) -> tuple[dt.date | None, str]:
     return None, "none"
 
 
-def deadline(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds, *,
-             closed: bool) -> tuple[Schedule, list[Reason]]:
+def schedule_of(commitment: CommitmentInput, due: dt.date | None, origin: str, as_of: dt.date,
+                thresholds: Thresholds, *, closed: bool) -> tuple[Schedule, list[Reason]]:
     """Passed due date and not closed -> off_track + overdue; within due_soon_days -> due_soon.
     A closed commitment has nothing more due."""
-    due, origin = due_date(commitment)
     if due is None:
         return Schedule.no_deadline, []
     if closed:
         return Schedule.on_time, []
-    evidence = ({"type": "due_date", "date": due.isoformat(), "from": origin},)
-    label = "due date" if origin == "commitment" else "TK deadline (datumNakoming)"
+    evidence = (ev.due_date(commitment.id, due, origin),)
+    label = ref(f"label.{origin}")
     days = (due - as_of).days
     if days < 0:
-        return Schedule.overdue, [Reason(
-            "deadline", Severity.critical,
-            f"The {label} {due.isoformat()} has passed and the commitment is not fulfilled.", evidence)]
+        return Schedule.overdue, [Reason(Rule.deadline, Severity.critical, "deadline.passed",
+                                         {"label": label, "date": due.isoformat()}, evidence)]
     if days <= thresholds.due_soon_days:
         # No day counts in messages: reasons must not change every night, or history fills with noise.
-        return Schedule.due_soon, [Reason("deadline", Severity.info,
-                                          f"The {label} {due.isoformat()} is within {thresholds.due_soon_days} days.",
-                                          evidence)]
+        return Schedule.due_soon, [Reason(Rule.deadline, Severity.info, "deadline.soon",
+                                          {"label": label, "date": due.isoformat(),
+                                           "days": thresholds.due_soon_days}, evidence)]
     return Schedule.on_time, []
+
+
+def deadline(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds, *,
+             closed: bool) -> tuple[Schedule, list[Reason]]:
+    due, origin = due_date(commitment)
+    return schedule_of(commitment, due, origin, as_of, thresholds, closed=closed)
 
 
 def due_soon_without_progress(schedule: Schedule, reasons: list[Reason]) -> list[Reason]:
     """Something falls due soon and nothing shows progress -> at_risk."""
     if schedule != Schedule.due_soon or any(r.severity != Severity.info for r in reasons):
         return []
-    return [Reason("deadline", Severity.warning,
-                   "The deadline is near and there is no evidence of progress (no measurement on course, "
-                   "no action under way).")]
+    return [Reason(Rule.deadline, Severity.warning, "deadline.no_progress")]
 
 
-# 3. Milestones ---------------------------------------------------------------------------------------
+# 4. Recurrence ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecurrenceResult:
+    schedule: Schedule
+    reasons: list[Reason]
+    decides: Status | None  # fulfilled when the series has ended and every period was kept
+    current: Period | None
+
+
+def recurrence(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds) -> RecurrenceResult:
+    """Each period has its own deadline and its own fulfilment record. The schedule is the current period's;
+    every past period without a (not rejected) record is a critical reason; a series that has ended with
+    every period kept is fulfilled."""
+    rec = commitment.recurrence
+    assert rec is not None
+    if as_of < rec.start:
+        return RecurrenceResult(Schedule.on_time, [], None, None)
+    series = periods(rec.unit, rec.start, as_of, commitment.due_date)
+    if not series:  # the series ended before it began (a due date before the start): nothing is due
+        return RecurrenceResult(Schedule.no_deadline, [], None, None)
+    records = {f.period_start: f for f in commitment.fulfilments if f.period_start is not None}
+    reasons: list[Reason] = []
+    missed: list[Period] = []
+    for item in series:
+        record = records.get(item.start)
+        if record is not None:
+            reasons.append(fulfilment(commitment, record, as_of, item.end, item))
+        if item.end < as_of and (record is None or record.review == "rejected"):
+            missed.append(item)
+    kept_past = [p for p in series if p.end < as_of]
+    current = series[-1] if series and series[-1].end >= as_of else None
+    ended = current is None and commitment.due_date is not None and commitment.due_date < as_of
+    if missed:
+        reasons.append(Reason(
+            Rule.recurrence, Severity.critical, "recurrence.missed",
+            {"count": len(missed), "total": len(kept_past),
+             "periods": [nested("period.range", start=p.start.isoformat(), end=p.end.isoformat())
+                         for p in missed[-12:]]},
+            tuple(ev.period(commitment.id, p.start, p.end, False) for p in missed[-12:])))
+    decides = None
+    if ended and not missed and series:
+        decides = Status.fulfilled
+        reasons.append(Reason(Rule.recurrence, Severity.authoritative, "recurrence.all_done",
+                              {"total": len(series), "date": series[-1].end.isoformat()}, (), Status.fulfilled))
+    elif kept_past and not missed:
+        reasons.append(Reason(Rule.recurrence, Severity.progress, "recurrence.kept", {"total": len(kept_past)}))
+    # Per-period records decide only their period: the commitment's status comes from the series.
+    reasons = [r if r.decides is None or r.rule == Rule.recurrence else _without_decision(r) for r in reasons]
+    if current is None:
+        return RecurrenceResult(Schedule.on_time if decides else Schedule.overdue, reasons, decides, None)
+    record = records.get(current.start)
+    if record is not None and record.review != "rejected":
+        return RecurrenceResult(Schedule.on_time, reasons, decides, current)
+    schedule, deadline_reasons = schedule_of(commitment, current.end, "period", as_of, thresholds, closed=False)
+    return RecurrenceResult(schedule, reasons + deadline_reasons, decides, current)
+
+
+def _without_decision(reason: Reason) -> Reason:
+    return Reason(reason.rule, Severity.progress, reason.code, reason.params, reason.evidence)
+
+
+# 5. Milestones ---------------------------------------------------------------------------------------
 
 
 def _meets(milestone: MilestoneInput, value: float) -> bool:
@@ -182,24 +317,33 @@ def summarise(milestone: MilestoneInput, as_of: dt.date) -> MeasurementSummary:
             raise ValueError(f"milestone {milestone.id}: measurements summarised up to {milestone.summary.upto}, "
                              f"evaluated as of {as_of}")
         return milestone.summary
-    return _summary_of(milestone, [p for p in milestone.measurements if p.date <= as_of], as_of)
+    return summary_of(milestone, [p for p in milestone.measurements if p.date <= as_of], as_of)
 
 
-def _summary_of(milestone: MilestoneInput, points: Iterable[MeasurementInput], upto: dt.date) -> MeasurementSummary:
-    series: dict[dt.date, float] = {point.date: point.value for point in sorted(points)}  # one value per date
+def summary_of(milestone: MilestoneInput, points: Iterable[MeasurementInput], upto: dt.date) -> MeasurementSummary:
+    """What the database computes per milestone in a full run (shared/status/loaders.py), from the points."""
+    series: dict[dt.date, MeasurementInput] = {point.date: point for point in sorted(points)}  # one per date
     if not series:
         return MeasurementSummary(upto)
     due = milestone.due_date
     sx = sxx = 0
     sy = sxy = 0.0
-    for day, value in series.items():
+    for day, point in series.items():
         x = (day - due).days
         sx += x
         sxx += x * x
-        sy += value
-        sxy += x * value
-    latest = max(series)
-    return MeasurementSummary(upto, len(series), latest, series[latest], sx, sxx, sy, sxy)
+        sy += point.value
+        sxy += x * point.value
+    latest = series[max(series)]
+    by_due = [p for d, p in series.items() if d <= due]
+    on_due = by_due[-1] if by_due else None
+    late = None
+    if milestone.target_value is not None:
+        late = next((p for d, p in series.items() if d > due and _meets(milestone, p.value)), None)
+    return MeasurementSummary(
+        upto, len(series), latest.date, latest.value, sx, sxx, sy, sxy, latest.id,
+        on_due.date if on_due else None, on_due.value if on_due else None, on_due.id if on_due else None,
+        late.date if late else None, late.value if late else None, late.id if late else None)
 
 
 def projected_from(milestone: MilestoneInput, summary: MeasurementSummary) -> float | None:
@@ -226,109 +370,150 @@ def projected_from(milestone: MilestoneInput, summary: MeasurementSummary) -> fl
 def projected_value(milestone: MilestoneInput, points: list[MeasurementInput]) -> float | None:
     """Least-squares line through the measurements, read off at the due date; with a single measurement
     the line from the baseline to it (None when there is no second point)."""
-    return projected_from(milestone, _summary_of(milestone, points, milestone.due_date))
+    return projected_from(milestone, summary_of(milestone, points, milestone.due_date))
 
 
 def _m_evidence(milestone: MilestoneInput, **extra: Any) -> dict[str, Any]:
-    return {"type": "milestone", "id": milestone.id, "due_date": milestone.due_date.isoformat(),
-            "target_value": milestone.target_value, **extra}
+    if milestone.reached_on is not None:
+        extra = {"reached_on": milestone.reached_on.isoformat(), **extra}
+    if milestone.evidence:
+        extra = {"items": [dict(i) for i in milestone.evidence], **extra}
+    return ev.milestone(milestone.id, milestone.due_date, milestone.target_value, **extra)
 
 
-def _point(milestone: MilestoneInput, point: MeasurementInput) -> dict[str, Any]:
-    return {"type": "measurement", "milestone_id": milestone.id, "date": point.date.isoformat(), "value": point.value}
+def _point(milestone: MilestoneInput, day: dt.date, value: float, measurement_id: Any) -> dict[str, Any]:
+    return ev.measurement(milestone.id, measurement_id, day, value)
+
+
+def _late(milestone: MilestoneInput, day: dt.date) -> Any:
+    return nested("milestone.late", due=milestone.due_date.isoformat()) if day > milestone.due_date else ""
 
 
 def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatus, list[Reason]]:
-    """Latest measurement against the baseline-to-target line, trend projected to the due date:
-    a projected miss -> at_risk; a passed due date with the target unmet or unmeasured -> missed (off_track)."""
-    name = f"Milestone '{milestone.title}'"
-    due = milestone.due_date.isoformat()
+    """Recorded as reached -> met. Numeric: the latest measurement on or before the due date reaching the target
+    (in the indicator's direction) -> met, also after the due date; a later one reaching it -> met, late.
+    Before the due date: latest measurement against the baseline-to-target line and the trend projected to
+    the due date (a projected miss -> at_risk). A passed due date without any of that -> missed."""
+    base = {"title": milestone.title, "due": milestone.due_date.isoformat()}
+    if milestone.reached_on is not None and milestone.reached_on <= as_of:
+        return MilestoneStatus.met, [Reason(
+            Rule.milestone, Severity.progress, "milestone.reached",
+            {**base, "date": milestone.reached_on.isoformat(), "late": _late(milestone, milestone.reached_on)},
+            (_m_evidence(milestone),))]
     if milestone.target_value is None:
         if as_of <= milestone.due_date:
-            return MilestoneStatus.pending, []
-        return MilestoneStatus.at_risk, [Reason(
-            "milestone", Severity.warning,
-            f"{name} was due on {due}; it has no numeric indicator, so nothing shows it was reached.",
-            (_m_evidence(milestone),))]
-    target = fmt(milestone.target_value)
+            return MilestoneStatus.pending, [Reason(Rule.milestone, Severity.info, "milestone.pending_qualitative",
+                                                    base, (_m_evidence(milestone),))]
+        return MilestoneStatus.missed, [Reason(Rule.milestone, Severity.critical, "milestone.missed_qualitative",
+                                               base, (_m_evidence(milestone),))]
+    base["target"] = fmt(milestone.target_value)
     summary = summarise(milestone, as_of)
-    latest = MeasurementInput(summary.latest_date, summary.latest_value) if summary.n else None  # type: ignore[arg-type]
-    if latest is not None and _meets(milestone, latest.value):
-        return MilestoneStatus.met, [Reason(
-            "milestone", Severity.progress,
-            f"{name} reached its target {target}: {fmt(latest.value)} measured on {latest.date.isoformat()}.",
-            (_m_evidence(milestone), _point(milestone, latest)))]
+    for day, value, mid in ((summary.due_date, summary.due_value, summary.due_id),
+                            (summary.late_date, summary.late_value, summary.late_id)):
+        if day is not None and value is not None and _meets(milestone, value):
+            return MilestoneStatus.met, [Reason(
+                Rule.milestone, Severity.progress, "milestone.met",
+                {**base, "value": fmt(value), "date": day.isoformat(), "late": _late(milestone, day)},
+                (_m_evidence(milestone), _point(milestone, day, value, mid)))]
     if as_of > milestone.due_date:
-        if latest is None:
-            message = f"{name} was due on {due} and has no measurement: target {target} is not shown to be met."
-            evidence: tuple[dict[str, Any], ...] = (_m_evidence(milestone),)
-        else:
-            message = (f"{name} was due on {due}; the latest measurement {fmt(latest.value)} "
-                       f"({latest.date.isoformat()}) falls short of target {target}.")
-            evidence = (_m_evidence(milestone), _point(milestone, latest))
-        return MilestoneStatus.missed, [Reason("milestone", Severity.critical, message, evidence)]
-    if latest is None:
-        return MilestoneStatus.pending, [Reason(
-            "milestone", Severity.info, f"{name} (due {due}, target {target}) has no measurement yet.",
-            (_m_evidence(milestone),))]
-    planned = planned_value(milestone, latest.date)
+        if summary.n == 0:
+            return MilestoneStatus.missed, [Reason(Rule.milestone, Severity.critical, "milestone.missed_unmeasured",
+                                                   base, (_m_evidence(milestone),))]
+        assert summary.latest_date is not None and summary.latest_value is not None
+        return MilestoneStatus.missed, [Reason(
+            Rule.milestone, Severity.critical, "milestone.missed_short",
+            {**base, "value": fmt(summary.latest_value), "date": summary.latest_date.isoformat()},
+            (_m_evidence(milestone),
+             _point(milestone, summary.latest_date, summary.latest_value, summary.latest_id)))]
+    if summary.n == 0:
+        return MilestoneStatus.pending, [Reason(Rule.milestone, Severity.info, "milestone.unmeasured", base,
+                                                (_m_evidence(milestone),))]
+    assert summary.latest_date is not None and summary.latest_value is not None
+    latest_date, latest_value = summary.latest_date, summary.latest_value
+    planned = planned_value(milestone, latest_date)
     projected = projected_from(milestone, summary)
-    evidence = (_m_evidence(milestone, planned_value=planned, projected_value=projected), _point(milestone, latest))
-    behind = planned is not None and not _meets_line(milestone, latest.value, planned)
-    line = f" against {fmt(planned)} planned for that date" if planned is not None else ""
-    now = f"{fmt(latest.value)} on {latest.date.isoformat()}{line}"
+    evidence = (_m_evidence(milestone, planned_value=planned, projected_value=projected),
+                _point(milestone, latest_date, latest_value, summary.latest_id))
+    params = {**base, "value": fmt(latest_value), "date": latest_date.isoformat(),
+              "planned": nested("milestone.planned", planned=fmt(planned)) if planned is not None else ""}
     if projected is not None:
+        params["projected"] = fmt(projected)
         if not _meets(milestone, projected):
-            return MilestoneStatus.at_risk, [Reason(
-                "milestone", Severity.warning,
-                f"{name}: {now}; at the current trend it reaches {fmt(projected)} by {due}, short of target {target}.",
-                evidence)]
-        return MilestoneStatus.on_track, [Reason(
-            "milestone", Severity.progress,
-            f"{name}: {now}; at the current trend it reaches {fmt(projected)} by {due} (target {target}).",
-            evidence)]
-    if behind:
-        return MilestoneStatus.at_risk, [Reason(
-            "milestone", Severity.warning, f"{name}: {now}, behind the planned line to target {target}.", evidence)]
+            return MilestoneStatus.at_risk, [Reason(Rule.milestone, Severity.warning, "milestone.trend_short",
+                                                    params, evidence)]
+        return MilestoneStatus.on_track, [Reason(Rule.milestone, Severity.progress, "milestone.trend_ok", params,
+                                                 evidence)]
     if planned is None:
-        return MilestoneStatus.pending, [Reason(
-            "milestone", Severity.info,
-            f"{name}: {now}; without a baseline one measurement shows no trend yet (target {target}).", evidence)]
-    return MilestoneStatus.on_track, [Reason(
-        "milestone", Severity.progress, f"{name}: {now}, on the planned line to target {target}.", evidence)]
+        return MilestoneStatus.pending, [Reason(Rule.milestone, Severity.info, "milestone.one_point", params,
+                                                evidence)]
+    if not _meets_line(milestone, latest_value, planned):
+        return MilestoneStatus.at_risk, [Reason(Rule.milestone, Severity.warning, "milestone.behind_line", params,
+                                                evidence)]
+    return MilestoneStatus.on_track, [Reason(Rule.milestone, Severity.progress, "milestone.on_line", params,
+                                             evidence)]
 
 
 def _meets_line(milestone: MilestoneInput, value: float, planned: float) -> bool:
     return value <= planned if milestone.decreasing else value >= planned
 
 
-# 4. Actions ------------------------------------------------------------------------------------------
+# 6. Actions ------------------------------------------------------------------------------------------
 
 
 def action(action: ActionInput, as_of: dt.date, thresholds: Thresholds) -> list[Reason]:
     """Blocked, or open without an update for stale_action_days -> at_risk; done or recently updated
     work -> evidence of progress."""
-    name = f"Action '{action.title}'"
     last = action.last_update_date or action.created_date
-    evidence = ({"type": "action", "id": action.id, "state": action.state, "last_update_date": _iso(last)},)
+    evidence = (ev.action(action.id, action.state, last),)
+    title = {"title": action.title}
     if action.state == "blocked":
-        return [Reason("action", Severity.warning, f"{name} is blocked.", evidence)]
+        return [Reason(Rule.action, Severity.warning, "action.blocked", title, evidence)]
     if action.state == "done":
-        return [Reason("action", Severity.progress, f"{name} is done.", evidence)]
+        return [Reason(Rule.action, Severity.progress, "action.done", title, evidence)]
     if action.state not in ("planned", "in_progress") or last is None:
         return []
     idle = (as_of - last).days
     if idle > thresholds.stale_action_days:
-        return [Reason("action", Severity.warning,
-                       f"{name} is {action.state.replace('_', ' ')} but has had no update since {last.isoformat()} "
-                       f"(more than {thresholds.stale_action_days} days).", evidence)]
+        return [Reason(Rule.action, Severity.warning, "action.stale",
+                       {**title, "state": ref(f"state.{action.state}"), "date": last.isoformat(),
+                        "days": thresholds.stale_action_days}, evidence)]
     if action.state == "in_progress":
-        return [Reason("action", Severity.progress,
-                       f"{name} is in progress (last update {last.isoformat()}).", evidence)]
+        return [Reason(Rule.action, Severity.progress, "action.in_progress", {**title, "date": last.isoformat()},
+                       evidence)]
     return []
 
 
-# 5. Client signals -----------------------------------------------------------------------------------
+# 7. Progress: fulfilment derived from milestones and actions ------------------------------------------
+
+
+def progress(commitment: CommitmentInput, milestones: dict[str, MilestoneStatus], as_of: dt.date,
+             due: dt.date | None, *, rejected: bool) -> list[Reason]:
+    """At least one milestone, all met, every action done or cancelled -> fulfilled (actions alone never make a
+    commitment fulfilled); some missed after the due date -> off_track, counting met and missed."""
+    if not milestones:
+        return []
+    met = [m for m in commitment.milestones if milestones.get(m.id) == MilestoneStatus.met]
+    missed = [m for m in commitment.milestones if milestones.get(m.id) == MilestoneStatus.missed]
+    finished = [a for a in commitment.actions if a.state in ("done", "cancelled")]
+    items = tuple(ev.milestone(m.id, m.due_date, m.target_value, status=str(milestones[m.id]))
+                  for m in commitment.milestones) + tuple(
+        ev.action(a.id, a.state, a.last_update_date or a.created_date) for a in commitment.actions)
+    counts = {"milestones": len(milestones), "actions": len(commitment.actions)}
+    if len(met) == len(milestones):
+        if len(finished) < len(commitment.actions):
+            return [Reason(Rule.progress, Severity.progress, "progress.actions_open",
+                           {**counts, "open": len(commitment.actions) - len(finished)}, items)]
+        if rejected:
+            return [Reason(Rule.progress, Severity.info, "progress.rejected", {}, items)]
+        return [Reason(Rule.progress, Severity.authoritative, "progress.derived", counts, items, Status.fulfilled)]
+    if missed and due is not None and as_of > due:
+        return [Reason(Rule.progress, Severity.critical, "progress.missed",
+                       {"date": due.isoformat(), "met": len(met), "missed": len(missed), "total": len(milestones)},
+                       items)]
+    return []
+
+
+# 8. Client signals -----------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=65536)
@@ -346,21 +531,25 @@ def signals(commitment: CommitmentInput, thresholds: Thresholds) -> list[Reason]
                  thresholds.signal_alpha, thresholds.signal_min_count)
     if not test.significant:
         return []
-    scope = ", ".join(counts.themes) if counts.themes else "this commitment"
-    evidence = {"type": "signal_counts", "recent": counts.recent, "recent_days": counts.recent_days,
-                "baseline": counts.baseline, "baseline_days": counts.baseline_days,
-                "expected": round(test.expected, 2), "p_value": round(test.p_value, 6),
-                "themes": list(counts.themes), "provider_party_id": counts.provider_party_id}
-    return [Reason("signals", Severity.warning,
-                   f"Client signals rose: {counts.recent} in the last {counts.recent_days} days on {scope}, "
-                   f"against {test.expected:.1f} expected from the {counts.baseline_days} days before "
-                   f"(p={test.p_value:.4f}).", (evidence,))]
+    cell = thresholds.min_cell
+    parties = [{"party_id": p.party_id, "path": f"/v1/parties/{p.party_id}",
+                "recent": ev.suppressed(p.recent, cell), "baseline": ev.suppressed(p.baseline, cell)}
+               for p in counts.parties]
+    linked = {"recent": ev.suppressed(counts.linked_recent, cell),
+              "baseline": ev.suppressed(counts.linked_baseline, cell)}
+    item = ev.signal_counts(commitment.id, counts.themes, counts.recent, counts.baseline, counts.recent_days,
+                            counts.baseline_days, test.expected, test.p_value, parties, linked, cell)
+    scope = nested("signals.scope", themes=list(counts.themes)) if counts.themes else ref("signals.scope_linked")
+    return [Reason(Rule.signals, Severity.warning, "signals.rise",
+                   {"recent": counts.recent, "recent_days": counts.recent_days, "scope": scope,
+                    "expected": f"{test.expected:.1f}", "baseline_days": counts.baseline_days,
+                    "p_value": f"{test.p_value:.4f}"}, (item,))]
 
 
 # Override --------------------------------------------------------------------------------------------
 
 
-def override_active(override: OverrideInput, as_of: dt.date) -> bool:
+def override_active(override: Any, as_of: dt.date) -> bool:
     """Active up to and including the (UTC) day of expires_at."""
     return override.expires_at is None or as_of <= override.expires_at.astimezone(dt.UTC).date()
 
@@ -370,13 +559,20 @@ def override(commitment: CommitmentInput, as_of: dt.date) -> list[Reason]:
     item = commitment.override
     if item is None:
         return []
-    evidence = ({"type": "override", "status": item.status, "reason": item.reason,
-                 "expires_at": _iso(item.expires_at), "set_by": item.set_by, "set_at": _iso(item.set_at)},)
-    until = f" until {item.expires_at.astimezone(dt.UTC).date().isoformat()}" if item.expires_at else ""
+    evidence = (ev.override(commitment.id, item.status, item.reason, item.expires_at, item.set_by, item.set_at),)
+    until = item.expires_at.astimezone(dt.UTC).date().isoformat() if item.expires_at else None
+    status = ref(f"status.{item.status}")
     if override_active(item, as_of):
-        return [Reason("override", Severity.override,
-                       f"Status set by hand to {item.status.replace('_', ' ')}{until}: {item.reason}", evidence,
-                       decides=Status(item.status))]
-    return [Reason("override", Severity.info,
-                   f"A manual status ({item.status.replace('_', ' ')}) expired{until.replace(' until', ' on')}; "
-                   "the computed status applies again.", evidence)]
+        return [Reason(Rule.override, Severity.override, "override.active",
+                       {"status": status, "until": nested("override.until", date=until) if until else "",
+                        "reason": item.reason}, evidence, decides=Status(item.status))]
+    return [Reason(Rule.override, Severity.info, "override.expired", {"status": status, "date": until}, evidence)]
+
+
+# Nothing yet -----------------------------------------------------------------------------------------
+
+
+def nothing_yet(commitment: CommitmentInput, schedule: Schedule) -> list[Reason]:
+    """Every commitment has a reason: when no rule found anything, say that nothing is due or recorded."""
+    code = "none.nothing_yet" if schedule == Schedule.no_deadline else "none.nothing_recorded"
+    return [Reason(Rule.none, Severity.info, code, {}, (ev.commitment(commitment.id),))]

@@ -130,7 +130,8 @@ async def _store(session: AsyncSession, service: StatusService, changes: Changes
 
 
 async def recalc(settings: Any, *, commitment_id: uuid.UUID | None, as_of: dt.date | None) -> dict[str, Any]:
-    """`nakoming recalc`: one commitment or all, synchronously, against NAKOMING_DATABASE_URL."""
+    """`nakoming recalc`: every commitment or one, stored as of today; with `as_of` one commitment's status as
+    of that date, printed and stored nowhere."""
     from shared.db import create_engine, create_session_factory
     from shared.errors import NotFound
 
@@ -139,11 +140,12 @@ async def recalc(settings: Any, *, commitment_id: uuid.UUID | None, as_of: dt.da
     try:
         factory = create_session_factory(engine)
         if commitment_id is None:
-            return (await recalculate_all(factory, thresholds, as_of=as_of,
-                                          batch_size=settings.recalc_batch_size)).as_dict()
+            return (await recalculate_all(factory, thresholds, batch_size=settings.recalc_batch_size)).as_dict()
         async with session_scope(factory) as session:
+            service = StatusService(session, thresholds)
             try:
-                result = await StatusService(session, thresholds).recalculate_one(commitment_id, as_of)
+                result = (await service.preview(commitment_id, as_of) if as_of is not None
+                          else await service.recalculate_one(commitment_id))
             except NotFound:
                 return {"commitment_id": str(commitment_id), "found": False}
         return result.model_dump(mode="json")

@@ -2,22 +2,155 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
+from shared.status.messages import localise_one
 from shared.schemas import ListParams, OutModel, StrictModel
-from shared.status.vocabulary import RULE_VERSION, MilestoneStatus, Schedule, Severity, Status
+from shared.status.vocabulary import RULE_VERSION, MilestoneStatus, Rule, Schedule, Severity, Status
+
+
+class _Evidence(OutModel):
+    id: str | None = Field(default=None, description="The record's id (TK: the nummer). Null only in history "
+                           "entries written before rule version 2026.12.1.")
+    path: str | None = Field(default=None, description="Where this API serves the record (GET). Null only in "
+                             "history entries written before rule version 2026.12.1.")
+
+
+class DueDateEvidence(_Evidence):
+    type: Literal["due_date"]
+    date: dt.date
+    from_: str = Field(alias="from", description="commitment (its own due date), tk_datum_nakoming or period.")
+
+    model_config = {"populate_by_name": True}
+
+
+class PeriodEvidence(_Evidence):
+    type: Literal["period"]
+    period_start: dt.date
+    period_end: dt.date
+    fulfilled: bool
+
+
+class TkToezeggingEvidence(_Evidence):
+    type: Literal["tk_toezegging"]
+    nummer: str
+    status: str | None = None
+    sample: bool = Field(default=False, description="From the bundled sample snapshot, not the Kamer's record.")
+
+
+class TkDocumentEvidence(_Evidence):
+    type: Literal["tk_document"]
+    nummer: str | None = None
+    titel: str | None = None
+    datum: dt.date | None = None
+    sample: bool = False
+
+
+class FulfilmentItemOut(OutModel):
+    url: str | None = None
+    tk_document_nummer: str | None = None
+    source_id: uuid.UUID | None = None
+    note: str | None = None
+
+
+class MilestoneEvidence(_Evidence):
+    type: Literal["milestone"]
+    due_date: dt.date
+    target_value: float | None = None
+    planned_value: float | None = None
+    projected_value: float | None = None
+    reached_on: dt.date | None = None
+    status: MilestoneStatus | None = None
+    items: list[FulfilmentItemOut] = Field(default_factory=list, description="Evidence that it was reached.")
+
+
+class MeasurementEvidence(_Evidence):
+    type: Literal["measurement"]
+    milestone_id: str
+    date: dt.date
+    value: float
+
+
+class ActionEvidence(_Evidence):
+    type: Literal["action"]
+    state: str
+    last_update_date: dt.date | None = None
+
+
+class FulfilmentEvidence(_Evidence):
+    type: Literal["fulfilment"]
+    kind: str
+    date: dt.date
+    period_start: dt.date | None = None
+    review: Literal["pending", "accepted", "rejected"]
+    items: list[FulfilmentItemOut]
+
+
+class OverrideEvidence(_Evidence):
+    type: Literal["override"]
+    status: Status
+    reason: str
+    expires_at: dt.datetime | None = None
+    set_by: str | None = None
+    set_at: dt.datetime | None = None
+
+
+class CommitmentEvidence(_Evidence):
+    type: Literal["commitment"]
+    status: Status | None = None
+
+
+class PartySignalCountsOut(OutModel):
+    party_id: str
+    path: str | None = None
+    recent: int | None = Field(description="Null when below the minimum cell (suppressed).")
+    baseline: int | None
+
+
+class LinkedSignalCountsOut(OutModel):
+    recent: int | None
+    baseline: int | None
+
+
+class SignalCountsEvidence(_Evidence):
+    type: Literal["signal_counts"]
+    recent: int | None = Field(description="Distinct signals in the recent window; null when below the minimum cell.")
+    baseline: int | None
+    recent_days: int
+    baseline_days: int
+    expected: float
+    p_value: float
+    themes: list[str]
+    parties: list[PartySignalCountsOut] = Field(default_factory=list)
+    linked: LinkedSignalCountsOut | None = None
+
+
+Evidence = Annotated[
+    DueDateEvidence | PeriodEvidence | TkToezeggingEvidence | TkDocumentEvidence | MilestoneEvidence
+    | MeasurementEvidence | ActionEvidence | FulfilmentEvidence | OverrideEvidence | CommitmentEvidence
+    | SignalCountsEvidence,
+    Field(discriminator="type"),
+]
 
 
 class ReasonOut(OutModel):
-    rule: str = Field(examples=["milestone"])
+    rule: Rule
     severity: Severity
-    message: str = Field(examples=["Milestone 'Alle ADL-assistenten in loondienst' was due on 2026-07-01 and "
-                                   "has no measurement: target 100 is not shown to be met."])
-    evidence: list[dict[str, Any]] = Field(
-        default_factory=list, description="What decided it: tk_toezegging, tk_document, due_date, milestone, "
-        "measurement, action, signal_counts or override, each with ids and values.")
+    code: str | None = Field(default=None, description="Message code in the catalogue (stable; null only in "
+                             "history entries written before rule version 2026.12.1).", examples=["milestone.met"])
+    params: dict[str, Any] = Field(default_factory=dict, description="The values the message is built from, for "
+                                   "clients that word it themselves (a nested {code, params} is a clause).")
+    message: str = Field(description="Dutch by default; English with Accept-Language: en.", examples=[
+        "Mijlpaal 'Alle ADL-assistenten in loondienst' heeft het doel 100 gehaald: 100 gemeten op 15 juni 2026."])
+    evidence: list[Evidence] = Field(default_factory=list, description="What decided it, each with its id and path.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _in_reader_language(cls, value: Any) -> Any:
+        return localise_one(value) if isinstance(value, Mapping) else value
 
 
 class MilestoneStatusOut(OutModel):

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, String, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,12 +28,12 @@ from shared.errors import NotFound, ValidationFailed, field_error
 from shared.milestones.models import Milestone
 from shared.pg import driver_connection
 from shared.recommendations.models import Recommendation
-from shared.status.combine import Evaluation, evaluate
+from shared.status.combine import Evaluation, digest, evaluate, reasons_text
 from shared.status.inputs import Thresholds
 from shared.status.loaders import Batch, IdRange, load_batch
 from shared.status.loaders_signals import SignalIndex
 from shared.status.models import StatusHistory, StatusOverride
-from shared.status.rollup import rollup
+from shared.status.rollup import rollup, rollup_reasons
 from shared.status.schemas import StatusOut
 from shared.status.vocabulary import RULE_VERSION
 
@@ -48,9 +49,11 @@ _WRITE_COMMITMENT = (
         updated_at=C.updated_at)
 )
 _WRITE_MILESTONE = (update(Milestone.__table__).where(M.id == bindparam("b_id"))
-                    .values(status=bindparam("b_status", type_=String), updated_at=M.updated_at))
+                    .values(status=bindparam("b_status", type_=String), reasons=bindparam("b_reasons", type_=JSON),
+                            reasons_digest=bindparam("b_digest", type_=String), updated_at=M.updated_at))
 _WRITE_RECOMMENDATION = (update(Recommendation.__table__).where(R.id == bindparam("b_id"))
-                         .values(status=bindparam("b_status", type_=String), updated_at=R.updated_at))
+                         .values(status=bindparam("b_status", type_=String),
+                                 reasons=bindparam("b_reasons", type_=JSON), updated_at=R.updated_at))
 
 
 # One statement, one round trip per batch: the commitments (a compare-and-set on the digest read before:
@@ -77,8 +80,9 @@ _PG_WRITE = """
         FROM written JOIN v ON v.id = written.id WHERE v.history_id IS NOT NULL
         RETURNING 1
     ), milestones AS (
-        UPDATE milestones AS m SET status = u.status
-        FROM unnest($12::uuid[], $13::text[]) AS u(id, status) WHERE m.id = u.id AND m.id = ANY($12::uuid[])
+        UPDATE milestones AS m SET status = u.status, reasons = u.reasons::json, reasons_digest = u.digest
+        FROM unnest($12::uuid[], $13::text[], $16::text[], $17::text[]) AS u(id, status, reasons, digest)
+        WHERE m.id = u.id AND m.id = ANY($12::uuid[])
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM history), (SELECT count(*) FROM milestones)"""
@@ -98,7 +102,8 @@ async def _write_postgresql(session: AsyncSession, changes: Changes, as_of: dt.d
         [r["b_digest"] for r in rows], [r["b_old_digest"] for r in rows],
         [uuid.uuid4() if r["b_history"] else None for r in rows], now, RULE_VERSION, as_of,
         [r["b_id"] for r in changes.milestones], [r["b_status"] for r in changes.milestones],
-        min(ids, default=None), max(ids, default=None))
+        min(ids, default=None), max(ids, default=None), [r["b_reasons"] for r in changes.milestones],
+        [r["b_digest"] for r in changes.milestones])
 
 
 def today() -> dt.date:
@@ -164,15 +169,15 @@ class StatusService:
             result = evaluate(inputs, as_of, thresholds)
             outcome.evaluations[cid] = result
             stored = batch.current[cid]
-            digest = result.digest()
-            new_decision = (stored.reasons_digest != digest or stored.status != result.status
+            result_digest = result.digest()
+            new_decision = (stored.reasons_digest != result_digest or stored.status != result.status
                             or stored.schedule != result.schedule)
             if new_decision or stored.source_status != result.source_status or stored.rule_version != RULE_VERSION:
                 # only built when it will be written
                 reasons = result.reasons_text() if as_text else result.reasons_json()
                 changes.commitments.append({
                     "b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
-                    "b_source_status": result.source_status, "b_reasons": reasons, "b_digest": digest,
+                    "b_source_status": result.source_status, "b_reasons": reasons, "b_digest": result_digest,
                     "b_old_digest": stored.reasons_digest, "b_at": now, "b_version": RULE_VERSION,
                     "b_history": new_decision})
                 if new_decision:
@@ -181,9 +186,12 @@ class StatusService:
                                             "reasons": reasons, "rule_version": RULE_VERSION, "as_of": as_of,
                                             "evaluated_at": now})
             for mid, status in result.milestones.items():
-                if stored.milestones.get(mid) != status:
-                    changes.milestones.append({"b_id": mid if as_text else uuid.UUID(mid),
-                                               "b_status": str(status)})
+                own = result.milestone_reasons.get(mid, ())
+                milestone_digest = digest(own, RULE_VERSION)  # new wording: rewritten
+                if stored.milestones.get(mid) != (status, milestone_digest):
+                    changes.milestones.append({"b_id": mid if as_text else uuid.UUID(mid), "b_status": str(status),
+                                               "b_reasons": reasons_text(own) if as_text else
+                                               [r.to_dict() for r in own], "b_digest": milestone_digest})
         outcome.changed += len(changes.history)  # may count a lost compare-and-set race on PostgreSQL (rare)
         outcome.milestones_changed += len(changes.milestones)
         return changes
@@ -200,33 +208,51 @@ class StatusService:
         if changes.milestones:
             await self.session.execute(_WRITE_MILESTONE, changes.milestones)
 
-    async def recalculate_one(self, commitment_id: uuid.UUID, as_of: dt.date | None = None) -> StatusOut:
-        outcome = await self.recalculate([commitment_id], as_of)
+    async def recalculate_one(self, commitment_id: uuid.UUID) -> StatusOut:
+        """Evaluate as of today and store (stored results are always as of today)."""
+        outcome = await self.recalculate([commitment_id])
         if commitment_id not in outcome.evaluations:
             raise NotFound(f"No commitment with id {commitment_id}.")
         return StatusOut.of(commitment_id, outcome.evaluations[commitment_id], outcome.as_of, outcome.evaluated_at)
 
+    async def preview(self, commitment_id: uuid.UUID, as_of: dt.date) -> StatusOut:
+        """Evaluate as of any date and store nothing."""
+        earliest = dt.date.min + dt.timedelta(days=self.thresholds.signal_recent_days
+                                              + self.thresholds.signal_baseline_days + 1)
+        if as_of < earliest:
+            raise ValidationFailed(f"as_of must be {earliest} or later (the signal windows reach back from it).",
+                                   [field_error(["query", "as_of"], f"before {earliest}", "as_of")])
+        batch = await load_batch(self.session, [commitment_id], as_of, self.thresholds)
+        if commitment_id not in batch.inputs:
+            raise NotFound(f"No commitment with id {commitment_id}.")
+        result = evaluate(batch.inputs[commitment_id], as_of, self.thresholds)
+        return StatusOut.of(commitment_id, result, as_of, utcnow())
+
     async def roll_up_recommendations(self, recommendation_ids: Iterable[uuid.UUID] | None = None) -> int:
-        """Store each recommendation's roll-up status (all of them when no ids are given)."""
+        """Store each recommendation's roll-up status and its reasons (all of them when no ids are given)."""
         ids = list(recommendation_ids) if recommendation_ids is not None else None
-        current_q = select(R.id, R.status)
-        statuses_q = select(CR.recommendation_id, C.status).join(Commitment.__table__, C.id == CR.commitment_id)
-        actions_q = select(A.recommendation_id, A.state).where(A.recommendation_id.isnot(None))
+        current_q = select(R.id, R.status, R.reasons)
+        statuses_q = (select(CR.recommendation_id, C.id, C.status).join(Commitment.__table__, C.id == CR.commitment_id)
+                      .order_by(CR.recommendation_id, C.id))
+        actions_q = (select(A.recommendation_id, A.id, A.state, A.last_update_date)
+                     .where(A.recommendation_id.isnot(None)).order_by(A.recommendation_id, A.id))
         if ids is not None:
             current_q = current_q.where(R.id.in_(ids))
             statuses_q = statuses_q.where(CR.recommendation_id.in_(ids))
             actions_q = actions_q.where(A.recommendation_id.in_(ids))
-        statuses: dict[uuid.UUID, list[str]] = defaultdict(list)
-        for rid, status in (await self.session.execute(statuses_q)).tuples().all():
-            statuses[rid].append(status)
-        states: dict[uuid.UUID, list[str]] = defaultdict(list)
-        for rid, state in (await self.session.execute(actions_q)).tuples().all():
-            states[rid].append(str(state))
+        commitments: dict[uuid.UUID, list[tuple[str, str]]] = defaultdict(list)
+        for rid, cid, status in (await self.session.execute(statuses_q)).tuples().all():
+            commitments[rid].append((str(cid), status))
+        actions: dict[uuid.UUID, list[tuple[str, str, Any]]] = defaultdict(list)
+        for rid, aid, state, last in (await self.session.execute(actions_q)).tuples().all():
+            actions[rid].append((str(aid), str(state), last))
         rows = []
-        for rid, stored in (await self.session.execute(current_q)).tuples().all():
-            status = rollup(statuses.get(rid, ()), states.get(rid, ()))
-            if status != stored:
-                rows.append({"b_id": rid, "b_status": str(status)})
+        for rid, stored, stored_reasons in (await self.session.execute(current_q)).tuples().all():
+            own, acts = commitments.get(rid, []), actions.get(rid, [])
+            status = rollup((s for _, s in own), (s for _, s, _ in acts))
+            reasons = [r.to_dict() for r in rollup_reasons(own, acts)]
+            if status != stored or orjson.loads(orjson.dumps(reasons)) != stored_reasons:
+                rows.append({"b_id": rid, "b_status": str(status), "b_reasons": reasons})
         if rows:
             await self.session.execute(_WRITE_RECOMMENDATION, rows)
         return len(rows)
@@ -234,8 +260,7 @@ class StatusService:
     # Overrides -------------------------------------------------------------------------------------
 
     async def set_override(self, commitment_id: uuid.UUID, *, status: str, reason: str,
-                           expires_at: dt.datetime | None, set_by: str | None,
-                           as_of: dt.date | None = None) -> StatusOut:
+                           expires_at: dt.datetime | None, set_by: str | None) -> StatusOut:
         await self.ensure_exists(commitment_id)
         if expires_at is not None and expires_at <= utcnow():
             raise ValidationFailed("expires_at lies in the past.",
@@ -247,19 +272,19 @@ class StatusService:
         override.status, override.reason, override.expires_at = status, reason, expires_at
         override.set_by, override.set_at = set_by, utcnow()
         await self.session.flush()
-        return await self.recalculate_one(commitment_id, as_of)
+        return await self.recalculate_one(commitment_id)
 
     async def get_override(self, commitment_id: uuid.UUID) -> StatusOverride | None:
         return await self.session.get(StatusOverride, commitment_id)
 
-    async def clear_override(self, commitment_id: uuid.UUID, as_of: dt.date | None = None) -> StatusOut:
+    async def clear_override(self, commitment_id: uuid.UUID) -> StatusOut:
         deleted = (await self.session.execute(
             delete(StatusOverride.__table__).where(StatusOverride.__table__.c.commitment_id == commitment_id)
         )).rowcount
         if not deleted:
             await self.ensure_exists(commitment_id)
             raise NotFound(f"Commitment {commitment_id} has no status override.")
-        return await self.recalculate_one(commitment_id, as_of)
+        return await self.recalculate_one(commitment_id)
 
     async def ensure_exists(self, commitment_id: uuid.UUID) -> None:
         if (await self.session.execute(select(C.id).where(C.id == commitment_id))).first() is None:

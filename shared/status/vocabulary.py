@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 # Bump whenever a rule or the combination changes meaning, so stored results can be told apart.
-RULE_VERSION = "2026.11.1"
+RULE_VERSION = "2026.12.1"
 
 
 class Status(enum.StrEnum):
@@ -49,3 +49,22 @@ class Severity(enum.StrEnum):
 
 
 SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+
+class Rule(enum.StrEnum):
+    """Which rule gave a reason (the order is the order reasons of equal weight are listed in)."""
+
+    override = "override"
+    tk_link = "tk_link"
+    fulfilment = "fulfilment"
+    recurrence = "recurrence"
+    deadline = "deadline"
+    progress = "progress"
+    milestone = "milestone"
+    action = "action"
+    signals = "signals"
+    rollup = "rollup"  # a recommendation's status from its commitments and actions
+    none = "none"
+
+
+RULE_RANK = {r: i for i, r in enumerate(Rule)}

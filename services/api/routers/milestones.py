@@ -6,8 +6,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from services.api.crud import register_crud
-from services.api.deps import WriteDb, Writer
+from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
+from shared.errors import NotFound
 from shared.milestones.schemas import (
     MeasurementCreate, MeasurementOut, MilestoneCreate, MilestoneFilters, MilestoneOut, MilestoneUpdate,
 )
@@ -37,13 +38,16 @@ async def delete_measurement(id: uuid.UUID, measurement_id: uuid.UUID, db: Write
     svc = MeasurementService(db)
     measurement = await svc.get(measurement_id)
     if measurement.milestone_id != id:
-        from shared.errors import NotFound
-
         raise NotFound(f"Milestone {id} has no measurement {measurement_id}.")
-    milestone = await MilestoneService(db).get(id)
-    await svc.delete(measurement)
-    from shared.commitments.events import commitment_changed
-    from shared.milestones.service import owning_commitment_id
-
-    commitment_changed(db, await owning_commitment_id(db, milestone))
+    await svc.remove(await MilestoneService(db).get(id), measurement)
     return Response(status_code=204)
+
+
+@router.get("/{id}/measurements/{measurement_id}", operation_id="measurements-get", response_model=MeasurementOut,
+            tags=["milestones"], responses=problem_responses(401, 403, 404, 422))
+async def get_measurement(id: uuid.UUID, measurement_id: uuid.UUID, db: ReadDb, _: Reader) -> Any:
+    """One measurement of the milestone's indicator (status reasons link here as evidence)."""
+    measurement = await MeasurementService(db).get(measurement_id)
+    if measurement.milestone_id != id:
+        raise NotFound(f"Milestone {id} has no measurement {measurement_id}.")
+    return measurement

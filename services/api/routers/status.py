@@ -11,16 +11,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
 from services.api.query import QueryModel
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed, field_error
 from shared.pagination import Page
 from shared.status.inputs import Thresholds
 from shared.status.repository import StatusHistoryRepository
 from shared.status.schemas import OverrideIn, OverrideOut, StatusHistoryOut, StatusHistoryParams, StatusOut
-from shared.status.service import StatusService
+from shared.status.service import StatusService, today
 
 router = APIRouter(prefix="/v1/commitments", tags=["commitments"])
 
-AsOf = Annotated[dt.date | None, Query(description="Evaluate as if it were this date (default: today, UTC).")]
+AsOf = Annotated[dt.date | None, Query(description="Today (UTC) only: stored results are always as of today. "
+                                                   "Any other date: use GET /v1/commitments/{id}/status?as_of=.")]
+PreviewAsOf = Annotated[dt.date | None, Query(description="Evaluate as if it were this date (default: today, UTC); "
+                                                          "nothing is stored.")]
 
 
 def _service(db: Any, request: Request) -> StatusService:
@@ -30,8 +33,20 @@ def _service(db: Any, request: Request) -> StatusService:
 @router.post("/{id}/recalculate", operation_id="commitments-recalculate", response_model=StatusOut,
              responses=problem_responses(401, 403, 404, 422))
 async def recalculate(id: uuid.UUID, db: WriteDb, _: Writer, request: Request, as_of: AsOf = None) -> Any:
-    """Re-evaluate the commitment's status now (or as of a date) and store the result."""
-    return await _service(db, request).recalculate_one(id, as_of)
+    """Re-evaluate the commitment's status as of today and store the result."""
+    if as_of is not None and as_of != today():
+        raise ValidationFailed(
+            f"Stored statuses are always as of today ({today()}); to see the status as of {as_of} without storing "
+            f"it, GET /v1/commitments/{id}/status?as_of={as_of}.",
+            [field_error(["query", "as_of"], "only today; use the status preview for other dates", "as_of")])
+    return await _service(db, request).recalculate_one(id)
+
+
+@router.get("/{id}/status", operation_id="commitments-status-preview", response_model=StatusOut,
+            responses=problem_responses(401, 403, 404, 422))
+async def preview(id: uuid.UUID, db: ReadDb, _: Reader, request: Request, as_of: PreviewAsOf = None) -> Any:
+    """The commitment's status as of a date, evaluated now and stored nowhere (the stored status is as of today)."""
+    return await _service(db, request).preview(id, as_of or today())
 
 
 @router.get("/{id}/status-history", operation_id="status-history-list", response_model=Page[StatusHistoryOut],

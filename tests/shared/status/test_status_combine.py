@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.status import rules
 from shared.status.combine import evaluate
+from shared.status.messages import render
 from shared.status.inputs import (
     ActionInput, CommitmentInput, MeasurementInput, MilestoneInput, OverrideInput, SignalCounts, Thresholds,
-    TkInput,
+    TkInput, FulfilmentInput, RecurrenceInput,
 )
 from shared.status.rollup import rollup
 from shared.status.vocabulary import CLOSED, Schedule, Status
@@ -81,7 +83,8 @@ def test_combination(commitment: CommitmentInput, status: Status, schedule: Sche
 def test_fokus_milestone_without_measurement_is_not_on_track() -> None:
     result = evaluate(CommitmentInput(id="c", milestones=(MISSED,)), AS_OF)
     assert result.status == Status.off_track and result.milestones["m1"] == "missed"
-    assert result.reasons[0].rule == "milestone" and "no measurement" in result.reasons[0].message
+    assert {r.code for r in result.reasons if r.rule == "milestone"} == {"milestone.missed_unmeasured"}
+    assert "geen meting" in next(r.message for r in result.reasons if r.rule == "milestone")
 
 
 def test_reasons_are_ordered_worst_first_and_override_shows() -> None:
@@ -107,7 +110,8 @@ milestones = st.builds(
     MilestoneInput, id=st.sampled_from(["m1", "m2", "m3"]), title=st.just("M"), due_date=dates,
     target_value=st.none() | st.floats(-1e6, 1e6, allow_nan=False),
     baseline_value=st.none() | st.floats(-1e6, 1e6, allow_nan=False), baseline_date=st.none() | dates,
-    decreasing=st.booleans(), measurements=measurements.map(tuple), summary=st.none())
+    decreasing=st.booleans(), measurements=measurements.map(tuple), summary=st.none(),
+    reached_on=st.none() | dates, evidence=st.just(({"url": "https://example.org/x"},)))
 actions = st.builds(ActionInput, id=st.sampled_from(["a1", "a2"]), title=st.just("A"),
                     state=st.sampled_from(["planned", "in_progress", "done", "blocked", "cancelled"]),
                     last_update_date=st.none() | dates, created_date=st.none() | dates)
@@ -120,10 +124,20 @@ overrides = st.none() | st.builds(
     expires_at=st.none() | st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2029, 1, 1),
                                         timezones=st.just(dt.UTC)))
 signals = st.none() | st.builds(SignalCounts, recent=st.integers(0, 60), baseline=st.integers(0, 300))
+recurrences = st.none() | st.builds(RecurrenceInput, unit=st.sampled_from(["month", "quarter", "year"]),
+                                    start=st.dates(min_value=D(2023, 1, 1), max_value=D(2027, 12, 31)))
+fulfilments = st.builds(
+    FulfilmentInput, id=st.sampled_from(["f1", "f2"]), kind=st.sampled_from(["fulfilled", "partially_fulfilled"]),
+    date=dates, summary=st.just("S"), evidence=st.just(({"url": "https://example.org/x"},)),
+    period_start=st.none() | st.dates(min_value=D(2023, 1, 1), max_value=D(2028, 12, 31)),
+    review=st.sampled_from([None, "accepted", "rejected"]), reviewed_by=st.just("zorgkantoor"),
+    review_note=st.none() | st.just("onvoldoende"))
 commitments = st.builds(
     CommitmentInput, id=st.just("c"), due_date=st.none() | dates, tk=tks,
     milestones=st.lists(milestones, max_size=3, unique_by=lambda m: m.id).map(tuple),
-    actions=st.lists(actions, max_size=2, unique_by=lambda a: a.id).map(tuple), signals=signals, override=overrides)
+    actions=st.lists(actions, max_size=2, unique_by=lambda a: a.id).map(tuple), signals=signals, override=overrides,
+    fulfilments=st.lists(fulfilments, max_size=3, unique_by=lambda f: f.period_start).map(tuple),
+    recurrence=recurrences)
 
 
 @settings(max_examples=200, deadline=None)
@@ -148,8 +162,10 @@ def test_reasons_text_and_digest_keep_their_meaning(commitment: CommitmentInput,
     assert json.loads(result.reasons_text()) == json.loads(stored)
     h = hashlib.blake2b(digest_size=20)
     for r in result.reasons:
-        h.update(f"{r.rule}\x1f{r.severity}\x1f{r.message}\x1f{r.evidence!r}\x1e".encode())
+        h.update(f"{r.rule}\x1f{r.severity}\x1f{r.code}\x1f{r.params!r}\x1f{r.evidence!r}\x1e".encode())
     assert result.digest() == h.hexdigest()
+    assert all(r.message == render(r.code, r.params) for r in result.reasons)  # text follows from code+params
+    assert all(isinstance(render(r.code, r.params, "en"), str) for r in result.reasons)
 
 
 @settings(max_examples=200, deadline=None)
@@ -165,9 +181,17 @@ def test_invariants(commitment: CommitmentInput, as_of: dt.date) -> None:
         assert result.schedule != Schedule.overdue
     if result.schedule == Schedule.overdue:
         assert result.computed_status == Status.off_track
-    if result.computed_status not in (Status.open, Status.unknown):
-        assert result.reasons
+    assert result.reasons  # every commitment has at least one reason
     assert set(result.milestones) == {m.id for m in commitment.milestones}
+    assert all(result.milestone_reasons[m.id] for m in commitment.milestones)  # and every milestone
+    for reason in result.reasons:
+        for item in reason.evidence:
+            assert item["type"] and item.get("path", "").startswith("/v1/"), item
+    if result.computed_status == Status.fulfilled and not (
+            commitment.tk and not commitment.tk.removed and rules.normalise_tk_status(commitment.tk.status)):
+        # never fulfilled for want of evidence: a record that was not rejected, a completed series or milestones
+        assert any(r.severity == "authoritative" and r.rule in ("fulfilment", "recurrence", "progress")
+                   for r in result.reasons)
 
 
 @pytest.mark.parametrize(("statuses", "states", "expected"), [

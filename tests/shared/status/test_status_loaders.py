@@ -17,7 +17,8 @@ from shared.parties.models import Party
 from shared.seed.loader import load_dataset
 from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
 from shared.status.inputs import Thresholds
-from shared.status.loaders_signals import build_signal_index, count_signals
+from shared.commitments.models import commitment_subject_parties
+from shared.status.loaders_signals import build_signal_index, party_refs
 from shared.status.models import StatusHistory
 from shared.status.runner import recalculate_all
 from shared.status.service import Changes, StatusService
@@ -53,22 +54,23 @@ async def test_tk_link_follows_the_mirror(session: Any) -> None:
     got = outcome.evaluations
     assert (got[fulfilled.id].status, got[fulfilled.id].source_status) == ("fulfilled", "Voldaan")
     letter = [e for e in got[fulfilled.id].reasons[0].evidence if e["type"] == "tk_document"]
-    assert letter == [{"type": "tk_document", "id": str(letter_id), "nummer": "2026D41234",
-                       "titel": "Nakoming toezegging", "datum": "2026-10-01"}]
+    assert letter == [{"type": "tk_document", "id": str(letter_id), "path": f"/v1/tk/documents/{letter_id}",
+                       "nummer": "2026D41234", "titel": "Nakoming toezegging", "datum": "2026-10-01",
+                       "sample": False}]
     assert (got[odd.id].status, got[odd.id].schedule, got[odd.id].source_status) == (
         "off_track", "overdue", "Ingetrokken?")  # TK deadline applies; the raw status is kept and reported
-    assert any("Ingetrokken?" in r.message and "not interpreted" in r.message for r in got[odd.id].reasons)
-    assert got[missing.id].status == "open" and "not (yet)" in got[missing.id].reasons[0].message
+    assert any(r.code == "tk.unreadable" and "Ingetrokken?" in r.message for r in got[odd.id].reasons)
+    assert got[missing.id].status == "open" and got[missing.id].reasons[0].code == "tk.not_mirrored"
     stored = (await session.execute(select(Commitment.source_status).where(Commitment.id == odd.id))).scalar_one()
     assert stored == "Ingetrokken?"
 
 
 async def _signal(session: Any, received: dt.date, *, theme: str | None = None, provider: Any = None,
-                  commitment_id: Any = None) -> None:
+                  commitment_id: Any = None, agb: str | None = None, zorgkantoor: str | None = None) -> None:
     signal_id = uuid.uuid4()
     await session.execute(insert(ClientSignal.__table__).values(
         id=signal_id, source_system="test", external_id=str(signal_id), kind="klacht", received_date=received,
-        provider_party_id=provider, retention_date=received + dt.timedelta(days=3650), anonymous=False,
+        provider_party_id=provider, provider_agb=agb, zorgkantoor_code=zorgkantoor, retention_date=received + dt.timedelta(days=3650), anonymous=False,
         status="ontvangen", extension_recorded=False, created_at=utcnow(), updated_at=utcnow()))
     if theme:
         await session.execute(insert(client_signal_themes).values(signal_id=signal_id, theme_key=theme,
@@ -78,36 +80,55 @@ async def _signal(session: Any, received: dt.date, *, theme: str | None = None, 
                                                                        commitment_id=commitment_id))
 
 
-async def test_signal_rise_on_themes_and_owner(session: Any) -> None:
+async def test_signal_rise_on_themes_owner_and_subject_parties(session: Any) -> None:
+    """A signal counts when linked, or about the owner or a subject party (party, AGB or zorgkantoor code) on
+    one of the commitment's themes; each signal once."""
     theme = Theme(key="sociale-veiligheid", label_nl="Sociale veiligheid", label_en="Social safety")
-    fokus, other = Party(name="Fokus", kind="provider"), Party(name="Ander", kind="provider")
-    session.add_all([theme, fokus, other])
+    fokus = Party(name="Fokus", kind="provider", agb_code="12345678")
+    vws = Party(name="VWS", kind="ministry")
+    zk = Party(name="Zorgkantoor", kind="zorgkantoor", zorgkantoor_code="5501")
+    other = Party(name="Ander", kind="provider")
+    session.add_all([theme, fokus, vws, zk, other])
     await session.flush()
     owned = await commitment(session, owner_party_id=fokus.id, themes=[theme])
-    anyone = await commitment(session, themes=[theme])
+    about = await commitment(session, owner_party_id=vws.id, themes=[theme])  # VWS' supervision concerns Fokus
+    await session.execute(insert(commitment_subject_parties).values(commitment_id=about.id, party_id=fokus.id))
+    nobody = await commitment(session, themes=[theme])  # no owner, no subject: only linked signals count
+    regional = await commitment(session, owner_party_id=zk.id, themes=[theme])
     linked = await commitment(session)
-    for day in range(8):  # a burst in the last 30 days at Fokus
+    for day in range(6):  # a burst in the last 30 days at Fokus, by party
         await _signal(session, AS_OF - dt.timedelta(days=day * 3), theme="sociale-veiligheid", provider=fokus.id)
+    for day in range(2):  # ... and by AGB code only
+        await _signal(session, AS_OF - dt.timedelta(days=day), theme="sociale-veiligheid", agb="12345678")
     for day in range(3):  # other providers, and an old baseline
         await _signal(session, AS_OF - dt.timedelta(days=day), theme="sociale-veiligheid", provider=other.id)
+    for day in range(7):  # in the zorgkantoor's region
+        await _signal(session, AS_OF - dt.timedelta(days=day), theme="sociale-veiligheid", zorgkantoor="5501")
     await _signal(session, AS_OF - dt.timedelta(days=100), theme="sociale-veiligheid", provider=fokus.id)
     await _signal(session, AS_OF + dt.timedelta(days=1), theme="sociale-veiligheid", provider=fokus.id)  # after as_of
     for day in range(6):
         await _signal(session, AS_OF - dt.timedelta(days=day), commitment_id=linked.id)
-    outcome = await StatusService(session, T).recalculate([owned.id, anyone.id, linked.id], AS_OF)
+    ids = [owned.id, about.id, nobody.id, regional.id, linked.id]
+    outcome = await StatusService(session, T).recalculate(ids, AS_OF)
     got = outcome.evaluations
-    [rise] = [r for r in got[owned.id].reasons if r.rule == "signals"]
-    assert (rise.evidence[0]["recent"], rise.evidence[0]["baseline"]) == (8, 1)
-    assert got[owned.id].status == "at_risk"
-    [rise] = [r for r in got[anyone.id].reasons if r.rule == "signals"]
-    assert (rise.evidence[0]["recent"], rise.evidence[0]["baseline"]) == (11, 1)
-    assert got[linked.id].status == "at_risk"
-    # The batch index (full runs) and the SQL count (single recalculations) agree.
-    index = await build_signal_index(session, AS_OF, T)
-    for c, themes, owner in ((owned, ["sociale-veiligheid"], fokus.id), (anyone, ["sociale-veiligheid"], None),
-                             (linked, [], None)):
-        assert index.counts(c.id, themes, owner) == await count_signals(session, c.id, themes, owner, AS_OF, T)
-    # 30 days later the burst is baseline: no rise any more
+    for c in (owned, about):
+        [rise] = [r for r in got[c.id].reasons if r.rule == "signals"]
+        assert (rise.evidence[0]["recent"], rise.evidence[0]["baseline"]) == (8, None)  # 1 is below the min cell
+        assert got[c.id].status == "at_risk"
+    [rise] = [r for r in got[about.id].reasons if r.rule == "signals"]
+    assert {p["party_id"]: p["recent"] for p in rise.evidence[0]["parties"]} == {str(vws.id): 0, str(fokus.id): 8}
+    assert all(r.rule != "signals" for r in got[nobody.id].reasons)
+    assert got[regional.id].status == "at_risk" and got[linked.id].status == "at_risk"
+    # The full-run index and a single recalculation's restricted index agree.
+    full = await build_signal_index(session, AS_OF, T)
+    parties = {p.id: party_refs(p.id, p.agb_code, p.zorgkantoor_code) for p in (fokus, vws, zk)}
+    cases = ((owned, [fokus.id]), (about, [vws.id, fokus.id]), (nobody, []), (regional, [zk.id]), (linked, []))
+    for c, party_ids in cases:
+        themes = [] if c is linked else ["sociale-veiligheid"]
+        refs = [parties[p] for p in party_ids]
+        single = await build_signal_index(session, AS_OF, T, themes=themes, parties=refs, commitment_ids=[c.id])
+        assert full.counts(c.id, themes, refs) == single.counts(c.id, themes, refs)
+    # 40 days later the burst is baseline: no rise any more
     later = await StatusService(session, T).recalculate([owned.id], AS_OF + dt.timedelta(days=40))
     assert all(r.rule != "signals" for r in later.evaluations[owned.id].reasons)
 
@@ -196,16 +217,20 @@ async def test_loaded_summaries_equal_the_points(session: Any) -> None:
     points = {own.id: [(dt.date(2025, 3, 1), 45.5), (dt.date(2025, 9, 1), 52.25), (dt.date(2026, 2, 1), 61.0),
                        (dt.date(2026, 12, 1), 99.0)],  # after as_of: not seen
               via.id: [(dt.date(2026, 1, 1), 41.0)]}
+    ids: dict[Any, str] = {}
     for mid, series in points.items():
         for day, value in series:
-            session.add(Measurement(milestone_id=mid, date=day, value=value))
+            measurement = Measurement(id=uuid.uuid4(), milestone_id=mid, date=day, value=value)
+            session.add(measurement)
+            ids[(mid, day)] = str(measurement.id)
     await session.flush()
     batch = await load_batch(session, [owner.id], AS_OF, T)
     loaded = {m.id: m for m in batch.inputs[owner.id].milestones}
     assert set(loaded) == {str(own.id), str(via.id)}
     for mid, series in points.items():
         got = loaded[str(mid)]
-        expected = got._replace(measurements=tuple(MeasurementInput(d, v) for d, v in series), summary=None)
+        expected = got._replace(measurements=tuple(MeasurementInput(d, v, ids[(mid, d)]) for d, v in series),
+                                summary=None)
         want, have = rules.summarise(expected, AS_OF), rules.summarise(got, AS_OF)
         assert have[:6] == want[:6]  # upto, n, latest date and value, sums of x and x*x: exact
         assert have.sy == pytest.approx(want.sy) and have.sxy == pytest.approx(want.sxy)

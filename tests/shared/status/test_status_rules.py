@@ -42,21 +42,21 @@ def test_tk_link(raw: str | None, severity: Severity, decides: Status | None) ->
     assert reason.rule == "tk_link"
     assert (reason.severity, reason.decides) == (severity, decides)
     if decides == Status.unknown:
-        assert raw in reason.message and "not interpreted" in reason.message
+        assert reason.code == "tk.unreadable" and raw in reason.message
 
 
 def test_tk_fulfilled_has_the_letter_as_evidence() -> None:
     [reason] = rules.tk_link(tk("Voldaan", fulfilment_letter=LETTER))
-    assert {"type": "tk_document", "id": "doc-1", "nummer": "2026D41234", "titel": "Nakoming toezegging ADL",
-            "datum": "2026-10-01"} in reason.evidence
-    assert "2026D41234" in reason.message
+    assert {"type": "tk_document", "id": "doc-1", "path": "/v1/tk/documents/doc-1", "nummer": "2026D41234",
+            "titel": "Nakoming toezegging ADL", "datum": "2026-10-01", "sample": False} in reason.evidence
+    assert "2026D41234" in reason.message and "1 oktober 2026" in reason.message
 
 
 def test_tk_removed_or_missing_decides_nothing() -> None:
     [removed] = rules.tk_link(tk("Voldaan", removed=True))
     assert removed.severity == Severity.info and removed.decides is None
     [missing] = rules.tk_link(CommitmentInput(id="c", tk_toezegging_nummer="TZ202511-041"))
-    assert missing.severity == Severity.info and "not (yet)" in missing.message
+    assert missing.severity == Severity.info and missing.code == "tk.not_mirrored"
     assert rules.tk_link(CommitmentInput(id="c")) == []
 
 
@@ -122,10 +122,38 @@ def test_milestone(milestone, as_of, status, severity) -> None:
 
 
 def test_milestone_without_indicator() -> None:
+    """Reached on a date -> met (late says so); past its date without that -> missed; before it -> pending."""
     plain = MilestoneInput(id="m", title="Plan klaar", due_date=D(2026, 7, 1))
-    assert rules.milestone(plain, D(2026, 6, 1)) == (MilestoneStatus.pending, [])
+    status, [reason] = rules.milestone(plain, D(2026, 6, 1))
+    assert (status, reason.severity, reason.code) == (MilestoneStatus.pending, Severity.info,
+                                                      "milestone.pending_qualitative")
     status, [reason] = rules.milestone(plain, D(2026, 11, 23))
-    assert status == MilestoneStatus.at_risk and reason.severity == Severity.warning
+    assert (status, reason.severity) == (MilestoneStatus.missed, Severity.critical)
+    reached = plain._replace(reached_on=D(2026, 6, 20), evidence=({"url": "https://example.org/plan.pdf"},))
+    status, [reason] = rules.milestone(reached, D(2026, 11, 23))
+    assert (status, reason.severity, reason.params["late"]) == (MilestoneStatus.met, Severity.progress, "")
+    assert reason.evidence[0]["items"] == [{"url": "https://example.org/plan.pdf"}]
+    late = plain._replace(reached_on=D(2026, 8, 1))
+    status, [reason] = rules.milestone(late, D(2026, 11, 23))
+    assert status == MilestoneStatus.met and "na de geplande datum 1 juli 2026" in reason.message
+    assert rules.milestone(late, D(2026, 7, 15))[0] == MilestoneStatus.missed  # not reached yet on that day
+
+
+def test_numeric_milestone_met_by_its_due_date_stays_met() -> None:
+    """The latest measurement on or before the due date decides (in the indicator's direction); a later dip does
+    not undo it, and a later measurement reaching the target is met, late."""
+    zzp = MilestoneInput(id="m", title="Geen zzp'ers meer", due_date=D(2026, 7, 1), target_value=0,
+                         baseline_value=40, baseline_date=D(2025, 10, 1), decreasing=True,
+                         measurements=(MeasurementInput(D(2026, 6, 30), 0, "x1"), MeasurementInput(D(2026, 9, 1), 3)))
+    status, [reason] = rules.milestone(zzp, D(2026, 11, 23))
+    assert status == MilestoneStatus.met and reason.evidence[1]["id"] == "x1"
+    short = zzp._replace(measurements=(MeasurementInput(D(2026, 6, 30), 5), MeasurementInput(D(2026, 9, 1), 0, "x2")))
+    status, [reason] = rules.milestone(short, D(2026, 11, 23))
+    assert status == MilestoneStatus.met and reason.params["late"] and reason.evidence[1]["id"] == "x2"
+    assert rules.milestone(short, D(2026, 8, 1))[0] == MilestoneStatus.missed
+    rising = zzp._replace(target_value=100, baseline_value=60, decreasing=False,
+                          measurements=(MeasurementInput(D(2026, 6, 30), 99),))
+    assert rules.milestone(rising, D(2026, 11, 23))[0] == MilestoneStatus.missed
 
 
 def test_projection_is_least_squares() -> None:
@@ -224,7 +252,7 @@ def test_action(state: str, last: dt.date, severity: Severity | None) -> None:
 def test_action_without_update_falls_back_to_its_creation() -> None:
     action = ActionInput(id="a", title="Werving", state="in_progress", created_date=D(2026, 1, 1))
     [reason] = rules.action(action, AS_OF, T)
-    assert reason.severity == Severity.warning and "2026-01-01" in reason.message
+    assert reason.severity == Severity.warning and "1 januari 2026" in reason.message
     assert rules.action(action, AS_OF, Thresholds(stale_action_days=400))[0].severity == Severity.progress
 
 
