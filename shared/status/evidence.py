@@ -37,9 +37,14 @@ def tk_document(doc_id: str | None, nummer: str | None, titel: str | None, datum
             "datum": iso(datum), "sample": sample}
 
 
-def milestone(milestone_id: str, due: dt.date, target: float | None, **extra: Any) -> dict[str, Any]:
+def milestone(milestone_id: str, due: dt.date, target: float | None, *, planned_value: float | None = None,
+              projected_value: float | None = None, reached_on: dt.date | None = None, status: str | None = None,
+              items: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    # Every key always present: list rows go out as stored, and must equal the validated single record.
     return {"type": "milestone", "id": milestone_id, "path": f"/v1/milestones/{milestone_id}",
-            "due_date": due.isoformat(), "target_value": target, **extra}
+            "due_date": due.isoformat(), "target_value": target, "planned_value": planned_value,
+            "projected_value": projected_value, "reached_on": iso(reached_on), "status": status,
+            "items": [dict(i) for i in items]}
 
 
 def measurement(milestone_id: str, measurement_id: Any, day: dt.date, value: float) -> dict[str, Any]:

@@ -374,11 +374,8 @@ def projected_value(milestone: MilestoneInput, points: list[MeasurementInput]) -
 
 
 def _m_evidence(milestone: MilestoneInput, **extra: Any) -> dict[str, Any]:
-    if milestone.reached_on is not None:
-        extra = {"reached_on": milestone.reached_on.isoformat(), **extra}
-    if milestone.evidence:
-        extra = {"items": [dict(i) for i in milestone.evidence], **extra}
-    return ev.milestone(milestone.id, milestone.due_date, milestone.target_value, **extra)
+    return ev.milestone(milestone.id, milestone.due_date, milestone.target_value, reached_on=milestone.reached_on,
+                        items=milestone.evidence, **extra)
 
 
 def _point(milestone: MilestoneInput, day: dt.date, value: float, measurement_id: Any) -> dict[str, Any]:

@@ -29,28 +29,48 @@ async def fokus(client: httpx.AsyncClient, writer: dict) -> tuple[dict, dict]:
 
 async def test_fokus_milestone_without_measurement_is_not_on_track(client: httpx.AsyncClient, writer: dict) -> None:
     commitment, milestone = await fokus(client, writer)
-    r = await client.post(f"/v1/commitments/{commitment['id']}/recalculate", params={"as_of": AS_OF}, headers=writer)
+    r = await client.post(f"/v1/commitments/{commitment['id']}/recalculate", headers=writer)
     assert r.status_code == 200, r.text
     result = r.json()
     assert result["status"] == "off_track" and result["status"] != "on_track"
-    assert result["as_of"] == AS_OF and result["rule_version"]
+    assert result["as_of"] == dt.datetime.now(dt.UTC).date().isoformat() and result["rule_version"]
     assert result["milestones"] == [{"id": milestone["id"], "status": "missed"}]
     [reason] = result["reasons"]
     assert reason["rule"] == "milestone" and reason["severity"] == "critical"
-    assert reason["evidence"][0] == {"type": "milestone", "id": milestone["id"], "due_date": "2026-07-01",
-                                     "target_value": 100.0}
-    # The result is part of the representations.
+    assert reason["code"] == "milestone.missed_unmeasured" and "geen meting" in reason["message"]
+    assert reason["evidence"][0] == {"type": "milestone", "id": milestone["id"], "path": f"/v1/milestones/{milestone['id']}",
+                                     "due_date": "2026-07-01", "target_value": 100.0, "planned_value": None,
+                                     "projected_value": None, "reached_on": None, "status": None, "items": []}
+    assert (await client.get(reason["evidence"][0]["path"])).status_code == 200  # evidence links resolve
+    # The result is part of the representations, in the reader's language.
     got = (await client.get(f"/v1/commitments/{commitment['id']}")).json()
     assert (got["status"], got["schedule"], got["reasons"]) == ("off_track", "no_deadline", result["reasons"])
     assert got["evaluated_at"] and got["rule_version"] == result["rule_version"]
-    assert (await client.get(f"/v1/milestones/{milestone['id']}")).json()["status"] == "missed"
-    # Earlier, before the due date and with a measurement on course, it was on track.
+    english = await client.get(f"/v1/commitments/{commitment['id']}", headers={"Accept-Language": "en-GB,nl;q=0.5"})
+    assert "has no measurement" in english.json()["reasons"][0]["message"]
+    assert "Accept-Language" in english.headers["vary"]
+    listed = (await client.get("/v1/commitments", params={"q": "ADL"}, headers={"Accept-Language": "en"})).json()
+    assert listed["items"][0]["reasons"] == english.json()["reasons"]
+    milestone_now = (await client.get(f"/v1/milestones/{milestone['id']}")).json()
+    assert milestone_now["status"] == "missed" and milestone_now["reasons"][0]["code"] == "milestone.missed_unmeasured"
+    # As of an earlier date, before the due date and with a measurement on course, it was on track; the preview
+    # stores nothing, and the stored result stays as of today.
     r = await client.post(f"/v1/milestones/{milestone['id']}/measurements", json={"date": "2026-03-01", "value": 84},
                           headers=writer)
     assert r.status_code == 201
-    earlier = (await client.post(f"/v1/commitments/{commitment['id']}/recalculate", params={"as_of": "2026-03-15"},
-                                 headers=writer)).json()
+    earlier = (await client.get(f"/v1/commitments/{commitment['id']}/status", params={"as_of": "2026-03-15"})).json()
     assert earlier["status"] == "on_track" and earlier["milestones"][0]["status"] == "on_track"
+    assert earlier["as_of"] == "2026-03-15"
+    stored = (await client.get(f"/v1/commitments/{commitment['id']}")).json()
+    assert stored["status"] == "off_track" and stored["evaluated_at"] == got["evaluated_at"]
+    history = (await client.get(f"/v1/commitments/{commitment['id']}/status-history")).json()["items"]
+    assert len(history) == 1
+    refused = await client.post(f"/v1/commitments/{commitment['id']}/recalculate", params={"as_of": "2026-03-15"},
+                                headers=writer)
+    assert refused.status_code == 422 and "/status?as_of=2026-03-15" in refused.json()["detail"]
+    for bad in ("0001-01-01", "9999-12-31"):
+        r = await client.get(f"/v1/commitments/{commitment['id']}/status", params={"as_of": bad})
+        assert r.status_code in (200, 422), r.text
 
 
 async def test_job_after_write_history_only_on_change(client: httpx.AsyncClient, writer: dict,
