@@ -24,6 +24,8 @@ from shared.sources.models import Source, SourceKind
 from shared.themes.models import Theme
 
 SEED_FILE = Path(__file__).resolve().parent / "data" / "seed.yaml"
+# The cited documents themselves (public texts), so every quote can be checked against them.
+SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 Key = str
 
 
