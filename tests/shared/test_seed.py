@@ -94,3 +94,49 @@ async def test_fokus_payroll_milestone(session: Any) -> None:
     assert fokus, "the Fokus milestone 'all ADL staff employed on 2026-07-01' is in the seed"
     assert fokus[0].source_id is not None
     assert fokus[0].id == seed_id("milestones", fokus[0].key)
+
+
+MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+          "november", "december")
+_MONTH = "(" + "|".join(MONTHS) + r")\s+(\d{4})"
+# "eind oktober 2025", "tot en met september 2021": the last day of that month is the date meant.
+_END_OF_MONTH = re.compile(r"\b(?:eind|tot en met|tot maximaal|uiterlijk)\s+" + _MONTH, re.IGNORECASE)
+
+
+def _month_bounds(month: str, year: str) -> tuple[dt.date, dt.date]:
+    first = dt.date(int(year), MONTHS.index(month.lower()) + 1, 1)
+    return first, (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+
+
+def _deadline(record: Any) -> dt.date | None:
+    return getattr(record, "due_date", None) or getattr(record, "end_date", None)
+
+
+def _misdated(data: SeedDataset) -> list[str]:
+    """Dates that contradict the month phrase of their own record's text. A deadline (due or end date) named
+    by month alone ("in december 2020", "vanaf april 2021") is due on that month's last day; it may be the
+    1st only when the document's words (title, quote) name that day ("1 juli 2026") or mean "as of" the month
+    ("per oktober 2021"); a description or section saying "datum = 1 december" does not make it so."""
+    wrong = []
+    for section in ("commitments", "actions", "milestones"):
+        for r in getattr(data, section):
+            words = " ".join(t for t in (r.title, r.quote) if t)
+            text = " ".join(t for t in (words, r.description, r.section) if t)
+            dates = {d for d in (getattr(r, "due_date", None), getattr(r, "start_date", None),
+                                 getattr(r, "end_date", None)) if d}
+            for month, year in _END_OF_MONTH.findall(text):
+                first, last = _month_bounds(month, year)
+                if last not in dates or first in dates:
+                    wrong.append(f"{section}.{r.key}: '{month} {year}' is meant up to {last}, dates are {sorted(dates)}")
+            due = _deadline(r)
+            if due and due.day == 1:
+                name = MONTHS[due.month - 1]
+                named = re.search(rf"(?<!\d)(?<!\d ){name}\s+{due.year}", words, re.IGNORECASE)
+                as_of = re.search(rf"\b(?:1|per)\s+{name}\s+{due.year}", words, re.IGNORECASE)
+                if named and not as_of:
+                    wrong.append(f"{section}.{r.key}: deadline {due} for '{name} {due.year}' is not the month's last day")
+    return list(dict.fromkeys(wrong))
+
+
+def test_month_phrases_are_stored_as_the_dates_they_mean() -> None:
+    assert _misdated(read_dataset()) == []
