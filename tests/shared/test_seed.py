@@ -6,12 +6,24 @@ import datetime as dt
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from shared.actions.models import Action
 from shared.commitments.models import Commitment
 from shared.db import seed_id
 from shared.milestones.models import Milestone
-from shared.seed.loader import SOURCES_DIR, SeedDataset, read_dataset
+from shared.seed.loader import (
+    SOURCES_DIR,
+    SeedDataset,
+    dataset_digest,
+    load_dataset,
+    plain,
+    read_dataset,
+    read_superseded,
+    seed_rows,
+)
+from shared.seed.release import supersede
 
 
 
@@ -48,6 +60,19 @@ def _misquoted(data: SeedDataset) -> list[str]:
     return wrong
 
 
+def test_dataset_is_valid_and_cites_sources() -> None:
+    data = read_dataset()
+    assert len(data.recommendations) >= 15 and len(data.commitments) >= 25 and len(data.actions) >= 40
+    for section in ("recommendations", "commitments", "actions", "milestones"):
+        for record in getattr(data, section):
+            assert record.source and record.section, f"{section}.{record.key} lacks provenance"
+    seed_files = {s.seed_file for s in data.sources if s.seed_file}
+    assert len(seed_files) == 5  # all five source documents are used
+    docs = {s.tk_document_nummer for s in data.sources}
+    assert {"2026D07125", "2026D07126"} <= docs
+    assert any(s.kamerstuk == "31765 nr. 952" for s in data.sources)
+
+
 def test_source_documents_are_in_the_repo() -> None:
     data = read_dataset()
     cited = {s.seed_file for s in data.sources if s.seed_file}
@@ -75,8 +100,6 @@ def test_a_changed_quote_is_caught() -> None:
 
 
 async def test_load_is_idempotent(session: Any) -> None:
-    from shared.seed.loader import load_dataset
-
     first = await load_dataset(session)
     assert first["commitments"] >= 25
     second = await load_dataset(session)
@@ -85,9 +108,85 @@ async def test_load_is_idempotent(session: Any) -> None:
     assert count == first["commitments"]
 
 
-async def test_fokus_payroll_milestone(session: Any) -> None:
-    from shared.seed.loader import load_dataset
+def _as_column(model: type, name: str, value: Any) -> Any:
+    """A released (plain) value back as the column holds it."""
+    if value is not None and model.__table__.c[name].type.python_type is dt.date:
+        return dt.date.fromisoformat(value)
+    return value
 
+
+async def _restore_released(session: Any, superseded: dict[str, Any], pick: int) -> int:
+    """Put the `pick`-th released value back into every corrected column, as a database that loaded that
+    earlier version holds it; returns how many records that touched."""
+    rows = {(row.section, row.key): row for row in seed_rows(read_dataset())}
+    touched = 0
+    for section, records in superseded["values"].items():
+        for key, columns in records.items():
+            row = rows[(section, key)]
+            obj = await session.get(row.model, row.pk)
+            for name, values in columns.items():
+                setattr(obj, name, _as_column(row.model, name, values[min(pick, len(values) - 1)]))
+            touched += 1
+    await session.commit()
+    return touched
+
+
+async def test_a_new_version_corrects_what_an_old_version_loaded(session_factory: Any) -> None:
+    superseded = read_superseded()
+    data = read_dataset()
+    async with session_factory() as s:
+        await load_dataset(s)
+        await s.commit()
+        stale = await _restore_released(s, superseded, pick=0)
+        meeting = await s.get(Action, seed_id("actions", "fokus-bijeenkomst-transformatie-oktober-2025"))
+        assert meeting.end_date == dt.date(2025, 10, 1)  # what seed v1 stored
+        # An action edited through the API after the old load: its value is no released one, so it stays.
+        edited = await s.get(Action, seed_id("actions", "vl-begeleiding-a-la-carte"))
+        edited.end_date = dt.date(2021, 12, 31)
+        await s.commit()
+
+    async with session_factory() as s:
+        counts = await load_dataset(s, data)
+        await s.commit()
+    expected_updates = {f"{section}_updated": len(records) for section, records in superseded["values"].items()}
+    # The edited action also had a corrected description: that is updated, its own end date kept.
+    assert counts == {**expected_updates, "actions_kept": 1}
+    assert sum(expected_updates.values()) == stale
+
+    async with session_factory() as s:
+        meeting = await s.get(Action, seed_id("actions", "fokus-bijeenkomst-transformatie-oktober-2025"))
+        assert (meeting.start_date, meeting.end_date) == (dt.date(2025, 10, 31), dt.date(2025, 10, 31))
+        kept = await s.get(Action, seed_id("actions", "vl-begeleiding-a-la-carte"))
+        assert kept.end_date == dt.date(2021, 12, 31)
+        for row in seed_rows(data):  # every other record now holds exactly what the dataset says
+            if (row.section, row.key) != ("actions", "vl-begeleiding-a-la-carte"):
+                obj = await s.get(row.model, row.pk)
+                assert {n: plain(getattr(obj, n)) for n in row.values} == {n: plain(v) for n, v in row.values.items()}
+        assert await load_dataset(s, data) == {"actions_kept": 1}  # nothing left to correct
+
+
+def test_the_dataset_is_released_under_its_version() -> None:
+    data = read_dataset()
+    digests = read_superseded()["digests"]
+    assert digests[data.version] == dataset_digest(data), "changed seed: bump version, run shared.seed.release"
+    assert max(digests) == data.version
+
+
+def test_release_refuses_a_changed_dataset_under_an_old_version() -> None:
+    data = read_dataset()
+    record = data.actions[0]
+    changed = data.model_copy(update={"actions": [record.model_copy(update={"title": record.title + "."}),
+                                                  *data.actions[1:]]})
+    with pytest.raises(ValueError, match="version must go above"):
+        supersede(data, changed, read_superseded())
+    bumped = changed.model_copy(update={"version": data.version + 1})
+    result = supersede(data, bumped, read_superseded())
+    assert result["values"]["actions"][record.key]["title"] == [record.title]
+    with pytest.raises(ValueError, match="released with other content"):
+        supersede(changed, bumped.model_copy(update={"version": data.version + 2}), read_superseded())
+
+
+async def test_fokus_payroll_milestone(session: Any) -> None:
     await load_dataset(session)
     milestones = (await session.execute(select(Milestone).where(Milestone.due_date == dt.date(2026, 7, 1)))).scalars().all()
     fokus = [m for m in milestones if m.target_value == 100 and m.indicator_unit == "percent"]
