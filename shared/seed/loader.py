@@ -199,7 +199,9 @@ def dataset_digest(data: SeedDataset) -> str:
 
 
 def read_superseded(path: Path = SUPERSEDED_FILE) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {"digests": {}, "values": {}}
+    if not path.exists():
+        return {"digests": {}, "values": {}}
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def _id(section: str, key: str | None) -> Any:
@@ -211,7 +213,7 @@ def _prov(record: Any) -> dict[str, Any]:
 
 
 def plain(value: Any) -> Any:
-    """A column value as YAML/JSON can hold it, so stored and released values compare alike on both backends."""
+    """A column value as YAML can hold it, so stored and released values compare alike on both backends."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.date):
@@ -241,20 +243,23 @@ def seed_rows(data: SeedDataset) -> list[SeedRow]:
             for t in data.themes]
     rows += [SeedRow("parties", p.key, Party, _id("parties", p.key), p.model_dump()) for p in data.parties]
     rows += [SeedRow("sources", s.key, Source, _id("sources", s.key), {
-        "key": s.key, "publisher_party_id": _id("parties", s.publisher), **s.model_dump(exclude={"key", "publisher"})})
+        "key": s.key, "publisher_party_id": _id("parties", s.publisher),
+        **s.model_dump(exclude={"key", "publisher"})})
         for s in data.sources]
     rows += [SeedRow("recommendations", r.key, Recommendation, _id("recommendations", r.key), {
         "key": r.key, "title": r.title, "text": r.text, "response": r.response,
         "addressee_party_id": _id("parties", r.addressee), "theme_key": r.theme,
         "response_source_id": _id("sources", r.response_source), **_prov(r)}) for r in data.recommendations]
     rows += [SeedRow("commitments", c.key, Commitment, _id("commitments", c.key), {
-        "key": c.key, "title": c.title, "description": c.description, "owner_party_id": _id("parties", c.owner),
+        "key": c.key, "title": c.title, "description": c.description,
+        "owner_party_id": _id("parties", c.owner),
         "made_to_party_id": _id("parties", c.made_to), "origin": c.origin, "due_date": c.due_date,
         "tk_toezegging_nummer": c.tk_toezegging_nummer, **_prov(c)},
         {"themes": c.themes, "recommendations": c.recommendations}) for c in data.commitments]
     rows += [SeedRow("actions", a.key, Action, _id("actions", a.key), {
         "key": a.key, "title": a.title, "description": a.description,
-        "commitment_id": _id("commitments", a.commitment), "recommendation_id": _id("recommendations", a.recommendation),
+        "commitment_id": _id("commitments", a.commitment),
+        "recommendation_id": _id("recommendations", a.recommendation),
         "owner_party_id": _id("parties", a.owner), "state": a.state, "start_date": a.start_date,
         "end_date": a.end_date, "last_update_date": a.last_update_date, **_prov(a)}) for a in data.actions]
     for m in data.milestones:
@@ -263,7 +268,8 @@ def seed_rows(data: SeedDataset) -> list[SeedRow]:
             "key": m.key, "title": m.title, "description": m.description,
             "commitment_id": _id("commitments", m.commitment), "action_id": _id("actions", m.action),
             "due_date": m.due_date, "indicator_unit": ind.unit if ind else None,
-            "baseline_value": ind.baseline_value if ind else None, "baseline_date": ind.baseline_date if ind else None,
+            "baseline_value": ind.baseline_value if ind else None,
+            "baseline_date": ind.baseline_date if ind else None,
             "target_value": ind.target_value if ind else None, "direction": ind.direction if ind else None,
             **_prov(m)}))
     for m in data.milestones:
@@ -278,12 +284,13 @@ def seed_rows(data: SeedDataset) -> list[SeedRow]:
 
 async def load_dataset(session: AsyncSession, data: SeedDataset | None = None,
                        superseded: dict[str, Any] | None = None) -> dict[str, int]:
-    """Apply the dataset; returns counts per section of records inserted, updated or kept (empty: all as loaded).
+    """Apply the dataset; returns counts per section of records inserted, updated or kept (empty: as loaded).
 
     A record that is not there yet is inserted (`<section>`). A record that is there and still holds a
     value an earlier dataset version released for it (SUPERSEDED_FILE) gets the corrected value
     (`<section>_updated`); a value that matches neither was edited through the API and is kept
-    (`<section>_kept`, reported on every load while it differs). Many-to-many links (themes, recommendations of a commitment) are set on insert only.
+    (`<section>_kept`, reported on every load while it differs). Many-to-many links (themes, recommendations
+    of a commitment) are set on insert only.
     """
     data = data or read_dataset()
     released = (superseded if superseded is not None else read_superseded()).get("values", {})

@@ -1,9 +1,9 @@
 """Release a new seed dataset version: `python -m shared.seed.release OLD_SEED.yaml`.
 
-OLD_SEED.yaml is the previously released seed.yaml (e.g. `git show v1:shared/seed/data/seed.yaml`). Every value
-a record held there and holds no longer is added to superseded.yaml, so `load_dataset` corrects databases that
-loaded the old version; both versions' digests are recorded there too (the tests check that the current dataset
-matches its version's digest, so a changed dataset cannot ship without a new version and this step).
+OLD_SEED.yaml is the previously released seed.yaml (`git show <commit>:shared/seed/data/seed.yaml`).
+Every value a record held there and holds no longer is added to superseded.yaml, so `load_dataset` corrects
+databases that loaded the old version. Both versions' digests are recorded there too: the tests check that
+the current dataset matches its version's digest, so a changed dataset cannot ship without this step.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from shared.seed.loader import (
 )
 
 HEADER = (
-    "# Written by `python -m shared.seed.release OLD_SEED.yaml` (shared/seed/release.py); do not edit by hand.\n"
-    "# digests: each released dataset version's digest. values: per section, record and column, the values earlier\n"
-    "# versions released that a later version corrected; load_dataset replaces them where a database still holds them.\n"
+    "# Written by `python -m shared.seed.release OLD_SEED.yaml` (shared/seed/release.py); not by hand.\n"
+    "# digests: each released dataset version's digest. values: per section, record and column, the\n"
+    "# values earlier versions released that a later version corrected; load_dataset replaces them\n"
+    "# where a database still holds them.\n"
 )
 
 

@@ -43,7 +43,8 @@ def _quoted_records(data: SeedDataset) -> list[tuple[str, str | None, str]]:
     for section in ("commitments", "actions", "milestones"):
         quoted += [(f"{section}.{r.key}", r.source, r.quote or "") for r in getattr(data, section)]
     for m in data.milestones:
-        quoted += [(f"milestones.{m.key}.measurements.{x.date}", x.source, x.quote or "") for x in m.measurements]
+        where = f"milestones.{m.key}.measurements"
+        quoted += [(f"{where}.{x.date}", x.source, x.quote or "") for x in m.measurements]
     return quoted
 
 
@@ -94,9 +95,10 @@ def _file_of(data: SeedDataset, source: str | None) -> str | None:
 def test_a_changed_quote_is_caught() -> None:
     data = read_dataset()
     action = data.actions[0]
-    broken = data.model_copy(update={"actions": [action.model_copy(update={"quote": action.quote + " (ingekort)"}),
-                                                 *data.actions[1:]]})
-    assert _misquoted(broken) == [f"actions.{action.key}: quote not verbatim in {_file_of(data, action.source)}"]
+    misquoted = action.model_copy(update={"quote": action.quote + " (ingekort)"})
+    broken = data.model_copy(update={"actions": [misquoted, *data.actions[1:]]})
+    seed_file = _file_of(data, action.source)
+    assert _misquoted(broken) == [f"actions.{action.key}: quote not verbatim in {seed_file}"]
 
 
 async def test_load_is_idempotent(session: Any) -> None:
@@ -148,7 +150,7 @@ async def test_a_new_version_corrects_what_an_old_version_loaded(session_factory
     async with session_factory() as s:
         counts = await load_dataset(s, data)
         await s.commit()
-    expected_updates = {f"{section}_updated": len(records) for section, records in superseded["values"].items()}
+    expected_updates = {f"{section}_updated": len(recs) for section, recs in superseded["values"].items()}
     # The edited action also had a corrected description: that is updated, its own end date kept.
     assert counts == {**expected_updates, "actions_kept": 1}
     assert sum(expected_updates.values()) == stale
@@ -161,14 +163,15 @@ async def test_a_new_version_corrects_what_an_old_version_loaded(session_factory
         for row in seed_rows(data):  # every other record now holds exactly what the dataset says
             if (row.section, row.key) != ("actions", "vl-begeleiding-a-la-carte"):
                 obj = await s.get(row.model, row.pk)
-                assert {n: plain(getattr(obj, n)) for n in row.values} == {n: plain(v) for n, v in row.values.items()}
+                stored = {n: plain(getattr(obj, n)) for n in row.values}
+                assert stored == {n: plain(v) for n, v in row.values.items()}, row.key
         assert await load_dataset(s, data) == {"actions_kept": 1}  # nothing left to correct
 
 
 def test_the_dataset_is_released_under_its_version() -> None:
     data = read_dataset()
     digests = read_superseded()["digests"]
-    assert digests[data.version] == dataset_digest(data), "changed seed: bump version, run shared.seed.release"
+    assert digests[data.version] == dataset_digest(data), "changed seed: new version, shared.seed.release"
     assert max(digests) == data.version
 
 
@@ -226,14 +229,14 @@ def _misdated(data: SeedDataset) -> list[str]:
             for month, year in _END_OF_MONTH.findall(text):
                 first, last = _month_bounds(month, year)
                 if last not in dates or first in dates:
-                    wrong.append(f"{section}.{r.key}: '{month} {year}' is meant up to {last}, dates are {sorted(dates)}")
+                    wrong.append(f"{section}.{r.key}: '{month} {year}' means {last}, not {sorted(dates)}")
             due = _deadline(r)
             if due and due.day == 1:
                 name = MONTHS[due.month - 1]
                 named = re.search(rf"(?<!\d)(?<!\d ){name}\s+{due.year}", words, re.IGNORECASE)
                 as_of = re.search(rf"\b(?:1|per)\s+{name}\s+{due.year}", words, re.IGNORECASE)
                 if named and not as_of:
-                    wrong.append(f"{section}.{r.key}: deadline {due} for '{name} {due.year}' is not the month's last day")
+                    wrong.append(f"{section}.{r.key}: deadline {due} for '{name} {due.year}' is not its end")
     return list(dict.fromkeys(wrong))
 
 
