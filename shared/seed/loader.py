@@ -1,12 +1,18 @@
 """Loads the versioned seed dataset (shared/seed/data/seed.yaml; format in FORMAT.md).
 
-Ids are UUIDv5 of (section, key), so loading twice changes nothing: a record that exists is left
-as it is (edits made through the API are not overwritten).
+Ids are UUIDv5 of (section, key), so loading twice changes nothing. Loading a newer version into a database
+that holds an older one corrects the values the older version released (superseded.yaml) and keeps values
+that were edited through the API.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,11 @@ from shared.sources.models import Source, SourceKind
 from shared.themes.models import Theme
 
 SEED_FILE = Path(__file__).resolve().parent / "data" / "seed.yaml"
+# Values released dataset versions held that a later version corrected, and each version's digest; written by
+# `python -m shared.seed.release OLD_SEED.yaml` (release.py), never by hand.
+SUPERSEDED_FILE = Path(__file__).resolve().parent / "data" / "superseded.yaml"
+# The cited documents themselves (public texts), so every quote can be checked against them.
+SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 Key = str
 
 
@@ -181,6 +192,18 @@ def read_dataset(path: Path = SEED_FILE) -> SeedDataset:
     return SeedDataset.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
+def dataset_digest(data: SeedDataset) -> str:
+    """Fingerprint of a dataset's content: a released version keeps its digest (see SUPERSEDED_FILE)."""
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def read_superseded(path: Path = SUPERSEDED_FILE) -> dict[str, Any]:
+    if not path.exists():
+        return {"digests": {}, "values": {}}
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
 def _id(section: str, key: str | None) -> Any:
     return seed_id(section, key) if key else None
 
@@ -189,67 +212,130 @@ def _prov(record: Any) -> dict[str, Any]:
     return {"source_id": _id("sources", record.source), "source_section": record.section, "source_quote": record.quote}
 
 
-async def load_dataset(session: AsyncSession, data: SeedDataset | None = None) -> dict[str, int]:
-    """Insert the records that are not there yet; returns how many were added per section."""
-    data = data or read_dataset()
-    added: dict[str, int] = {}
+def plain(value: Any) -> Any:
+    """A column value as YAML can hold it, so stored and released values compare alike on both backends."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
 
-    async def put(section: str, model: type, pk: Any, build: Any) -> Any:
-        existing = await session.get(model, pk)
-        if existing is not None:
-            return existing
-        obj = build()
-        session.add(obj)
-        added[section] = added.get(section, 0) + 1
-        return obj
 
-    themes: dict[str, Theme] = {}
-    for t in data.themes:
-        themes[t.key] = await put("themes", Theme, t.key, lambda t=t: Theme(key=t.key, label_nl=t.label_nl, label_en=t.label_en))
-    for p in data.parties:
-        await put("parties", Party, _id("parties", p.key), lambda p=p: Party(
-            id=_id("parties", p.key), **p.model_dump()))
-    await session.flush()
-    for s in data.sources:
-        await put("sources", Source, _id("sources", s.key), lambda s=s: Source(
-            id=_id("sources", s.key), publisher_party_id=_id("parties", s.publisher),
-            **s.model_dump(exclude={"publisher"})))
-    await session.flush()
-    recs: dict[str, Recommendation] = {}
-    for r in data.recommendations:
-        recs[r.key] = await put("recommendations", Recommendation, _id("recommendations", r.key), lambda r=r: Recommendation(
-            id=_id("recommendations", r.key), key=r.key, title=r.title, text=r.text, response=r.response,
-            addressee_party_id=_id("parties", r.addressee), theme_key=r.theme,
-            response_source_id=_id("sources", r.response_source), **_prov(r)))
-    await session.flush()
-    for c in data.commitments:
-        await put("commitments", Commitment, _id("commitments", c.key), lambda c=c: Commitment(
-            id=_id("commitments", c.key), key=c.key, title=c.title, description=c.description,
-            owner_party_id=_id("parties", c.owner), made_to_party_id=_id("parties", c.made_to), origin=c.origin,
-            due_date=c.due_date, tk_toezegging_nummer=c.tk_toezegging_nummer,
-            themes=[themes[k] for k in c.themes], recommendations=[recs[k] for k in c.recommendations], **_prov(c)))
-    await session.flush()
-    for a in data.actions:
-        await put("actions", Action, _id("actions", a.key), lambda a=a: Action(
-            id=_id("actions", a.key), key=a.key, title=a.title, description=a.description,
-            commitment_id=_id("commitments", a.commitment), recommendation_id=_id("recommendations", a.recommendation),
-            owner_party_id=_id("parties", a.owner), state=a.state, start_date=a.start_date, end_date=a.end_date,
-            last_update_date=a.last_update_date, **_prov(a)))
-    await session.flush()
+@dataclass(frozen=True)
+class SeedRow:
+    """One seed record as the columns it sets; `links` (many-to-many) are set when the record is inserted."""
+
+    section: str
+    key: str
+    model: type
+    pk: Any
+    values: dict[str, Any]
+    links: dict[str, list[str]] = field(default_factory=dict)
+
+
+def seed_rows(data: SeedDataset) -> list[SeedRow]:
+    """Every record of the dataset as rows, in insertion order (referenced records first)."""
+    rows = [SeedRow("themes", t.key, Theme, t.key, {"label_nl": t.label_nl, "label_en": t.label_en})
+            for t in data.themes]
+    rows += [SeedRow("parties", p.key, Party, _id("parties", p.key), p.model_dump()) for p in data.parties]
+    rows += [SeedRow("sources", s.key, Source, _id("sources", s.key), {
+        "key": s.key, "publisher_party_id": _id("parties", s.publisher),
+        **s.model_dump(exclude={"key", "publisher"})})
+        for s in data.sources]
+    rows += [SeedRow("recommendations", r.key, Recommendation, _id("recommendations", r.key), {
+        "key": r.key, "title": r.title, "text": r.text, "response": r.response,
+        "addressee_party_id": _id("parties", r.addressee), "theme_key": r.theme,
+        "response_source_id": _id("sources", r.response_source), **_prov(r)}) for r in data.recommendations]
+    rows += [SeedRow("commitments", c.key, Commitment, _id("commitments", c.key), {
+        "key": c.key, "title": c.title, "description": c.description,
+        "owner_party_id": _id("parties", c.owner),
+        "made_to_party_id": _id("parties", c.made_to), "origin": c.origin, "due_date": c.due_date,
+        "tk_toezegging_nummer": c.tk_toezegging_nummer, **_prov(c)},
+        {"themes": c.themes, "recommendations": c.recommendations}) for c in data.commitments]
+    rows += [SeedRow("actions", a.key, Action, _id("actions", a.key), {
+        "key": a.key, "title": a.title, "description": a.description,
+        "commitment_id": _id("commitments", a.commitment),
+        "recommendation_id": _id("recommendations", a.recommendation),
+        "owner_party_id": _id("parties", a.owner), "state": a.state, "start_date": a.start_date,
+        "end_date": a.end_date, "last_update_date": a.last_update_date, **_prov(a)}) for a in data.actions]
     for m in data.milestones:
         ind = m.indicator
-        await put("milestones", Milestone, _id("milestones", m.key), lambda m=m, ind=ind: Milestone(
-            id=_id("milestones", m.key), key=m.key, title=m.title, description=m.description,
-            commitment_id=_id("commitments", m.commitment), action_id=_id("actions", m.action), due_date=m.due_date,
-            indicator_unit=ind.unit if ind else None, baseline_value=ind.baseline_value if ind else None,
-            baseline_date=ind.baseline_date if ind else None, target_value=ind.target_value if ind else None,
-            direction=ind.direction if ind else None, **_prov(m)))
-    await session.flush()
+        rows.append(SeedRow("milestones", m.key, Milestone, _id("milestones", m.key), {
+            "key": m.key, "title": m.title, "description": m.description,
+            "commitment_id": _id("commitments", m.commitment), "action_id": _id("actions", m.action),
+            "due_date": m.due_date, "indicator_unit": ind.unit if ind else None,
+            "baseline_value": ind.baseline_value if ind else None,
+            "baseline_date": ind.baseline_date if ind else None,
+            "target_value": ind.target_value if ind else None, "direction": ind.direction if ind else None,
+            **_prov(m)}))
     for m in data.milestones:
         for meas in m.measurements:
-            key = f"{m.key}-{meas.date.isoformat()}"
-            await put("measurements", Measurement, _id("measurements", key), lambda m=m, meas=meas, key=key: Measurement(
-                id=_id("measurements", key), milestone_id=_id("milestones", m.key), date=meas.date, value=meas.value,
-                source_id=_id("sources", meas.source), source_section=meas.section, source_quote=meas.quote))
+            key = f"{m.key}-{meas.date.isoformat()}"  # one measurement per milestone per date
+            rows.append(SeedRow("measurements", key, Measurement, _id("measurements", key), {
+                "milestone_id": _id("milestones", m.key), "date": meas.date, "value": meas.value,
+                "source_id": _id("sources", meas.source), "source_section": meas.section,
+                "source_quote": meas.quote}))
+    return rows
+
+
+async def load_dataset(session: AsyncSession, data: SeedDataset | None = None,
+                       superseded: dict[str, Any] | None = None) -> dict[str, int]:
+    """Apply the dataset; returns counts per section of records inserted, updated or kept (empty: as loaded).
+
+    A record that is not there yet is inserted (`<section>`). A record that is there and still holds a
+    value an earlier dataset version released for it (SUPERSEDED_FILE) gets the corrected value
+    (`<section>_updated`); a value that matches neither was edited through the API and is kept
+    (`<section>_kept`, reported on every load while it differs). Many-to-many links (themes, recommendations
+    of a commitment) are set on insert only.
+    """
+    data = data or read_dataset()
+    released = (superseded if superseded is not None else read_superseded()).get("values", {})
+    counts: dict[str, int] = {}
+
+    def count(name: str) -> None:
+        counts[name] = counts.get(name, 0) + 1
+
+    themes: dict[str, Theme] = {}
+    recs: dict[str, Recommendation] = {}
+    section = None
+    for row in seed_rows(data):
+        if row.section != section:
+            await session.flush()  # rows of the previous section exist before rows that refer to them
+            section = row.section
+        obj = await session.get(row.model, row.pk)
+        if obj is None:
+            links = {"themes": [themes[k] for k in row.links.get("themes", [])],
+                     "recommendations": [recs[k] for k in row.links.get("recommendations", [])]}
+            obj = row.model(**({"key": row.key} if row.model is Theme else {"id": row.pk}), **row.values,
+                            **{name: links[name] for name in row.links})
+            session.add(obj)
+            count(row.section)
+        else:
+            for outcome in _update(obj, row, released.get(row.section, {}).get(row.key, {})):
+                count(f"{row.section}_{outcome}")
+        if row.section == "themes":
+            themes[row.key] = obj
+        elif row.section == "recommendations":
+            recs[row.key] = obj
     await session.flush()
-    return added
+    return counts
+
+
+def _update(obj: Any, row: SeedRow, released: dict[str, list[Any]]) -> set[str]:
+    """{'updated'} when a superseded seed value was corrected, {'kept'} when an edited value was left alone
+    (both when a record has one of each)."""
+    outcomes: set[str] = set()
+    for name, value in row.values.items():
+        current = plain(getattr(obj, name))
+        if current == plain(value):
+            continue
+        if current in released.get(name, ()):
+            setattr(obj, name, value)
+            outcomes.add("updated")
+        else:
+            outcomes.add("kept")
+    return outcomes
