@@ -72,8 +72,16 @@ def upgrade() -> None:
     with op.batch_alter_table('recommendations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reasons', sa.JSON(), nullable=True))
 
+    op.create_table(
+        'job_checkpoints',
+        sa.Column('name', sa.String(length=80), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('name', name=op.f('pk_job_checkpoints')),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('job_checkpoints')
     with op.batch_alter_table('recommendations', schema=None) as batch_op:
         batch_op.drop_column('reasons')
     with op.batch_alter_table('milestones', schema=None) as batch_op:

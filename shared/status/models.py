@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base, new_id, utcnow
+from shared.db import Base, UTCDateTime, new_id, utcnow
 
 
 class StatusHistory(Base):
@@ -41,3 +41,12 @@ class StatusOverride(Base):
     expires_at: Mapped[dt.datetime | None]
     set_by: Mapped[str | None] = mapped_column(String(200))
     set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Checkpoint(Base):
+    """How far a periodic job has come (one row per job), e.g. the sweep of newly received client signals."""
+
+    __tablename__ = "job_checkpoints"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -276,3 +276,30 @@ async def test_full_run_overlapping_batches_on_an_engine(engine: Any) -> None:
         async with factory() as s:
             await s.execute(Commitment.__table__.delete().where(Commitment.id.in_(ids)))
             await s.commit()
+
+
+async def test_signals_sweep_finds_the_commitments_they_concern(session: Any) -> None:
+    """New signals reach the commitments they can change: linked, or about the owner or a subject party (by party,
+    AGB or zorgkantoor code) on a shared theme; nothing else."""
+    from shared.status.concerned import sweep
+
+    themes = [Theme(key=k, label_nl=k, label_en=k) for k in ("bejegening", "privacy")]
+    fokus = Party(name="Fokus", kind="provider", agb_code="87654321")
+    zk = Party(name="Zorgkantoor", kind="zorgkantoor", zorgkantoor_code="5502")
+    vws = Party(name="VWS", kind="ministry")
+    session.add_all([*themes, fokus, zk, vws])
+    await session.flush()
+    owned = await commitment(session, owner_party_id=fokus.id, themes=[themes[0]])
+    other_theme = await commitment(session, owner_party_id=fokus.id, themes=[themes[1]])
+    about = await commitment(session, owner_party_id=vws.id, themes=[themes[0]])
+    await session.execute(insert(commitment_subject_parties).values(commitment_id=about.id, party_id=fokus.id))
+    regional = await commitment(session, owner_party_id=zk.id, themes=[themes[0]])
+    linked = await commitment(session)
+    untouched = await commitment(session, owner_party_id=vws.id, themes=[themes[0]])
+    assert await sweep(session) == []  # nothing received yet (moves the checkpoint)
+    await _signal(session, AS_OF, theme="bejegening", agb="87654321")
+    await _signal(session, AS_OF, theme="bejegening", zorgkantoor="5502")
+    await _signal(session, AS_OF, commitment_id=linked.id)
+    found = set(await sweep(session))
+    assert found == {owned.id, about.id, regional.id, linked.id}
+    assert other_theme.id not in found and untouched.id not in found
