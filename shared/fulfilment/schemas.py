@@ -29,6 +29,13 @@ class EvidenceItem(StrictModel):
         return self
 
 
+class EvidenceItemOut(OutModel):
+    url: str | None = None
+    tk_document_nummer: str | None = None
+    source_id: uuid.UUID | None = None
+    note: str | None = None
+
+
 EvidenceList = Annotated[list[EvidenceItem], Field(min_length=1, max_length=50)]
 
 
@@ -60,7 +67,7 @@ class FulfilmentOut(OutModel):
     kind: FulfilmentKind
     date: dt.date
     summary: str
-    evidence: list[dict[str, object]]
+    evidence: list[EvidenceItemOut]
     recorded_by: str | None
     review: ReviewDecision | None = Field(alias="review_decision", serialization_alias="review",
                                           description="null until the party it was made to (or an admin) reviews.")

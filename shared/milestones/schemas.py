@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.milestones.models import Direction
-from shared.fulfilment.schemas import EvidenceItem
+from shared.fulfilment.schemas import EvidenceItem, EvidenceItemOut
 from shared.status.schemas import ReasonOut
 from shared.status.vocabulary import MilestoneStatus
 from shared.schemas import ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, Title
@@ -44,7 +44,7 @@ class Indicator(StrictModel):
 
 ReachedOn = Annotated[dt.date | None, Field(description="When it was reached (mostly for milestones without an "
                                                      "indicator); reached -> met.")]
-MilestoneEvidence = Annotated[list[EvidenceItem] | None, Field(
+ReachedEvidence = Annotated[list[EvidenceItem] | None, Field(
     max_length=50, description="What shows it was reached: each item a url, tk_document_nummer or source_id.")]
 
 
@@ -57,7 +57,7 @@ class MilestoneCreate(ProvenanceIn):
     due_date: dt.date
     indicator: Indicator | None = None
     reached_on: ReachedOn = None
-    evidence: MilestoneEvidence = None
+    evidence: ReachedEvidence = None
 
     model_config = {"json_schema_extra": {"examples": [{
         "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11",
@@ -78,7 +78,7 @@ class MilestoneUpdate(ProvenanceIn):
     due_date: dt.date | None = None
     indicator: Indicator | None = None
     reached_on: ReachedOn = None
-    evidence: MilestoneEvidence = None
+    evidence: ReachedEvidence = None
 
 
 class MeasurementCreate(ProvenanceIn):
@@ -119,7 +119,7 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     indicator: IndicatorOut | None
     measurements: list[MeasurementOut]
     reached_on: dt.date | None = None
-    evidence: list[dict[str, str]] = Field(default_factory=list)
+    evidence: list[EvidenceItemOut] = Field(default_factory=list, description="What shows it was reached.")
     status: MilestoneStatus = Field(description="pending, on_track, at_risk, met or missed (status engine).")
     reasons: list[ReasonOut] = Field(default_factory=list, description="Why it has its status (status engine).")
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
+from shared.fulfilment.schemas import EvidenceItemOut
 from shared.status.messages import localise_one
 from shared.schemas import ListParams, OutModel, StrictModel
 from shared.status.vocabulary import RULE_VERSION, MilestoneStatus, Rule, Schedule, Severity, Status
@@ -49,13 +50,6 @@ class TkDocumentEvidence(_Evidence):
     sample: bool = False
 
 
-class FulfilmentItemOut(OutModel):
-    url: str | None = None
-    tk_document_nummer: str | None = None
-    source_id: uuid.UUID | None = None
-    note: str | None = None
-
-
 class MilestoneEvidence(_Evidence):
     type: Literal["milestone"]
     due_date: dt.date
@@ -64,7 +58,7 @@ class MilestoneEvidence(_Evidence):
     projected_value: float | None = None
     reached_on: dt.date | None = None
     status: MilestoneStatus | None = None
-    items: list[FulfilmentItemOut] = Field(default_factory=list, description="Evidence that it was reached.")
+    items: list[EvidenceItemOut] = Field(default_factory=list, description="Evidence that it was reached.")
 
 
 class MeasurementEvidence(_Evidence):
@@ -86,7 +80,7 @@ class FulfilmentEvidence(_Evidence):
     date: dt.date
     period_start: dt.date | None = None
     review: Literal["pending", "accepted", "rejected"]
-    items: list[FulfilmentItemOut]
+    items: list[EvidenceItemOut]
 
 
 class OverrideEvidence(_Evidence):
