@@ -7,27 +7,28 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 
+def _default(name: str) -> Any:
+    from shared.settings import Settings
+
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    due_soon_days: int = 30
-    stale_action_days: int = 90
-    signal_recent_days: int = 30
-    signal_baseline_days: int = 180
-    signal_alpha: float = 0.05
-    signal_min_count: int = 5
-    min_cell: int = 5  # counts below this are never shown in evidence (statistics' suppression rule)
+    """The status engine's thresholds: NAKOMING_* settings, one definition (shared/settings.py) for their
+    defaults too; the signal-rise test of /v1/signals/trends reads the same ones."""
+
+    due_soon_days: int = _default("due_soon_days")
+    stale_action_days: int = _default("stale_action_days")
+    signal_recent_days: int = _default("signal_recent_days")
+    signal_baseline_days: int = _default("signal_baseline_days")
+    signal_alpha: float = _default("signal_alpha")
+    signal_min_count: int = _default("signal_min_count")
+    min_cell: int = _default("min_cell")  # counts below this are never shown in evidence (as in the statistics)
 
     @classmethod
     def from_settings(cls, settings: Any) -> "Thresholds":
-        return cls(
-            due_soon_days=settings.due_soon_days,
-            stale_action_days=settings.stale_action_days,
-            signal_recent_days=settings.signal_recent_days,
-            signal_baseline_days=settings.signal_baseline_days,
-            signal_alpha=settings.signal_alpha,
-            signal_min_count=settings.signal_min_count,
-            min_cell=settings.min_cell,
-        )
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
