@@ -70,3 +70,34 @@ def test_keys_create_validates_scopes_and_seed_load_is_idempotent(tmp_path: Path
     assert seeded.returncode == 0 and "commitments" in seeded.stdout
     again = _nakoming("seed", "load", env=env)
     assert "nothing added" in again.stdout
+
+
+def test_seed_load_evaluates_and_recalc_as_of_stores_nothing(tmp_path: Path) -> None:
+    """After `seed load` every commitment has an evaluation (no waiting for the nightly run); `recalc --as-of`
+    prints a past evaluation and leaves the stored one as of today."""
+    import json
+    import sqlite3
+
+    db = tmp_path / "s.db"
+    env = _env(db)
+    assert _nakoming("db", "upgrade", env=env).returncode == 0
+    seeded = _nakoming("seed", "load", env=env)
+    assert seeded.returncode == 0 and "statuses evaluated" in seeded.stdout, seeded.stderr
+    with sqlite3.connect(db) as conn:
+        missing = conn.execute("SELECT count(*) FROM commitments WHERE evaluated_at IS NULL").fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM commitments").fetchone()[0]
+        without_reason = conn.execute("SELECT count(*) FROM commitments WHERE reasons = '[]'").fetchone()[0]
+        cid, status, evaluated = conn.execute(
+            "SELECT id, status, evaluated_at FROM commitments WHERE key = 'fokus-zzp-afbouw-2026-07-01'").fetchone()
+    assert total >= 25 and missing == 0 and without_reason == 0
+    import uuid
+
+    commitment = str(uuid.UUID(cid))
+    past = _nakoming("recalc", "--commitment", commitment, "--as-of", "2026-01-15", env=env)
+    assert past.returncode == 0, past.stderr
+    assert json.loads(past.stdout)["as_of"] == "2026-01-15"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status, evaluated_at FROM commitments WHERE id = ?",
+                            (cid,)).fetchone() == (status, evaluated)
+    refused = _nakoming("recalc", "--all", "--as-of", "2026-01-15", env=env)
+    assert refused.returncode != 0 and "--commitment" in refused.stderr
