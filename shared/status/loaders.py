@@ -179,7 +179,7 @@ _PG_COMMITMENTS = """
 
 # A milestone belongs to a commitment directly or through one of its actions (never both). Its measurements
 # dated up to as_of come back as one row of sums, x = days from the milestone's due date (see MeasurementSummary),
-# with the latest one, the latest one up to the due date and the first later one reaching the target:
+# with the dates of the latest one, the latest one up to the due date and the first later one reaching the target:
 # an index lookup per milestone (measurements are not stored in milestone order, so no scan of the whole table).
 _PG_MILESTONES = """
     WITH own AS (
@@ -193,21 +193,27 @@ _PG_MILESTONES = """
     )
     SELECT own.cid, own.id, own.title, own.due_date, own.target_value, own.baseline_value, own.baseline_date,
            own.direction, own.status, own.reasons_digest, own.reached_on, own.evidence,
-           s.n, s.sx, s.sxx, s.sy, s.sxy, s.latest[1][1]::date, s.latest[1][2]::float8, s.latest[1][3]::uuid,
-           s.on_due[1][1]::date, s.on_due[1][2]::float8, s.on_due[1][3]::uuid, s.late[1][1]::date,
-           s.late[1][2]::float8, s.late[1][3]::uuid
+           s.n, s.sx, s.sxx, s.sy, s.sxy, s.latest_date, lm.value, lm.id, s.on_due_date, dm.value, dm.id,
+           s.late_date, xm.value, xm.id
     FROM own LEFT JOIN LATERAL (
         SELECT count(*) AS n, sum(x.d) AS sx, sum(x.d::bigint * x.d)::bigint AS sxx, sum(x.value) AS sy,
-               sum(x.d * x.value) AS sxy,
-               (array_agg(x.point ORDER BY x.date DESC))[1:1] AS latest,
-               (array_agg(x.point ORDER BY x.date DESC) FILTER (WHERE x.d <= 0))[1:1] AS on_due,
-               (array_agg(x.point ORDER BY x.date) FILTER (WHERE x.d > 0 AND x.meets))[1:1] AS late
+               sum(x.d * x.value) AS sxy, max(x.date) AS latest_date,
+               max(x.date) FILTER (WHERE x.d <= 0) AS on_due_date,
+               min(x.date) FILTER (WHERE x.d > 0 AND x.meets) AS late_date
         FROM (SELECT ms.date, ms.value, ms.date - own.due_date AS d,
-                     ARRAY[ms.date::text, ms.value::text, ms.id::text] AS point,
                      CASE WHEN own.direction = 'decrease' THEN ms.value <= own.target_value
                           ELSE ms.value >= own.target_value END AS meets
               FROM measurements ms WHERE ms.milestone_id = own.id AND ms.date <= ${as_of}) AS x
-    ) AS s ON true"""
+    ) AS s ON true
+    -- the points themselves by (milestone, date), unique: index lookups instead of sorting every series (LIMIT 1
+    -- keeps each a lookup per row: flattened into joins they became hash joins over every measurement)
+    LEFT JOIN LATERAL (SELECT m.value, m.id FROM measurements m
+                       WHERE m.milestone_id = own.id AND m.date = s.latest_date LIMIT 1) AS lm ON true
+    LEFT JOIN LATERAL (SELECT m.value, m.id FROM measurements m
+                       WHERE s.on_due_date <> s.latest_date AND m.milestone_id = own.id
+                             AND m.date = s.on_due_date LIMIT 1) AS dm ON true
+    LEFT JOIN LATERAL (SELECT m.value, m.id FROM measurements m
+                       WHERE m.milestone_id = own.id AND m.date = s.late_date LIMIT 1) AS xm ON true"""
 
 _PG_ACTIONS = """
     SELECT a.id, a.commitment_id, a.title, a.state, a.last_update_date, a.created_at
@@ -269,6 +275,8 @@ async def _rows_postgresql(session: AsyncSession, ids: Sequence[uuid.UUID] | Non
     empty = MeasurementSummary(as_of)
     for (cid, mid, title, due, target, base, base_date, direction, status, digest, reached_on, evidence, n, sx, sxx,
          sy, sxy, *points) in await raw.fetch(q_milestones, *scope, as_of):
+        if points[3] is not None and points[3] == points[0]:  # the latest one is also the latest by the due date
+            points[4:6] = points[1:3]
         key = str(mid)
         milestones[cid].append(MilestoneInput(
             key, title, due, target, base, base_date, direction == decrease, (),

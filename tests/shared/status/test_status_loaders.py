@@ -212,11 +212,20 @@ async def test_loaded_summaries_equal_the_points(session: Any) -> None:
                     baseline_value=40, baseline_date=dt.date(2025, 1, 1), indicator_unit="percent")
     via = Milestone(title="Via actie", action_id=action.id, due_date=dt.date(2026, 12, 1), target_value=10,
                     baseline_value=50, baseline_date=dt.date(2025, 6, 1), direction="decrease", indicator_unit="n")
-    session.add_all([own, via])
+    # Past its due date: the latest by the due date falls short, a later one reaches the target (met, late) ...
+    late = Milestone(title="Laat", commitment_id=owner.id, due_date=dt.date(2026, 6, 1), target_value=0,
+                     baseline_value=30, baseline_date=dt.date(2025, 6, 1), direction="decrease", indicator_unit="n")
+    # ... and one whose latest measurement by the due date met it, with a later dip that does not undo that.
+    kept = Milestone(title="Gehaald", commitment_id=owner.id, due_date=dt.date(2026, 6, 1), target_value=80,
+                     baseline_value=30, baseline_date=dt.date(2025, 6, 1), indicator_unit="percent")
+    session.add_all([own, via, late, kept])
     await session.flush()
     points = {own.id: [(dt.date(2025, 3, 1), 45.5), (dt.date(2025, 9, 1), 52.25), (dt.date(2026, 2, 1), 61.0),
                        (dt.date(2026, 12, 1), 99.0)],  # after as_of: not seen
-              via.id: [(dt.date(2026, 1, 1), 41.0)]}
+              via.id: [(dt.date(2026, 1, 1), 41.0)],
+              late.id: [(dt.date(2026, 5, 1), 4.0), (dt.date(2026, 6, 1), 2.0), (dt.date(2026, 8, 1), 3.0),
+                        (dt.date(2026, 9, 1), 0.0), (dt.date(2026, 10, 1), 0.0)],
+              kept.id: [(dt.date(2026, 5, 20), 85.0), (dt.date(2026, 7, 1), 60.0)]}
     ids: dict[Any, str] = {}
     for mid, series in points.items():
         for day, value in series:
@@ -226,7 +235,7 @@ async def test_loaded_summaries_equal_the_points(session: Any) -> None:
     await session.flush()
     batch = await load_batch(session, [owner.id], AS_OF, T)
     loaded = {m.id: m for m in batch.inputs[owner.id].milestones}
-    assert set(loaded) == {str(own.id), str(via.id)}
+    assert set(loaded) == {str(own.id), str(via.id), str(late.id), str(kept.id)}
     for mid, series in points.items():
         got = loaded[str(mid)]
         expected = got._replace(measurements=tuple(MeasurementInput(d, v, ids[(mid, d)]) for d, v in series),
@@ -234,7 +243,10 @@ async def test_loaded_summaries_equal_the_points(session: Any) -> None:
         want, have = rules.summarise(expected, AS_OF), rules.summarise(got, AS_OF)
         assert have[:6] == want[:6]  # upto, n, latest date and value, sums of x and x*x: exact
         assert have.sy == pytest.approx(want.sy) and have.sxy == pytest.approx(want.sxy)
+        assert [str(v) if isinstance(v, uuid.UUID) else v for v in have[8:]] == list(want[8:])  # the latest, the latest by the due date and the first late one reaching it
         assert rules.milestone(got, AS_OF) == rules.milestone(expected, AS_OF)
+    assert rules.milestone(loaded[str(late.id)], AS_OF)[1][0].params["late"]
+    assert rules.milestone(loaded[str(kept.id)], AS_OF)[0] == "met"
     assert isinstance(loaded[str(via.id)], MilestoneInput) and loaded[str(via.id)].decreasing
 
 
