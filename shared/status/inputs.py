@@ -34,6 +34,7 @@ class TkDocumentInput:
     nummer: str | None
     titel: str | None = None
     datum: dt.date | None = None
+    sample: bool = False  # from the bundled illustrative snapshot, not the parliament's feed
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,10 @@ class TkInput:
     nummer: str
     status: str | None
     datum_nakoming: dt.date | None = None
-    fulfilment_letter: TkDocumentInput | None = None
+    fulfilment_letter: TkDocumentInput | None = None  # the first of fulfilment_letters (kept for compatibility)
     removed: bool = False
+    fulfilment_letters: tuple[TkDocumentInput, ...] = ()  # every kamerbriefNakoming, in feed order
+    sample: bool = False  # the toezegging comes from the bundled illustrative snapshot
 
 
 class MeasurementInput(NamedTuple):  # a tuple: there are a million of these in a full run
