@@ -12,12 +12,20 @@ from shared.errors import NotFound
 from shared.settings import Settings
 from shared.tk.categories import CATEGORIES, canonical_category
 from shared.tk.ingest import terms_pattern
-from shared.tk.models import TkDocument, TkSyncRun, TkToezegging
-from shared.tk.repository import DocumentRepository, SyncRunRepository, SyncStateRepository, ToezeggingRepository
+from shared.tk.models import TkDocument, TkQuarantine, TkSyncRun, TkToezegging
+from shared.tk.repository import (
+    DocumentRepository,
+    QuarantineRepository,
+    SyncRunRepository,
+    SyncStateRepository,
+    ToezeggingRepository,
+    documents_wanted,
+)
 from shared.tk.schemas import (
     DocumentBrief,
     DocumentFilters,
     DocumentOut,
+    QuarantineFilters,
     SuggestionFilters,
     SuggestionOut,
     SyncRunFilters,
@@ -37,12 +45,15 @@ class TkQueries:
 
     async def _render_toezeggingen(self, rows: list[TkToezegging], model: type[ToezeggingOut] = ToezeggingOut) -> list[Any]:
         letters = await self.toezeggingen.documents_by_id(r.kamerbrief_document_id for r in rows)
+        by_nummer = await self.toezeggingen.documents_by_nummer(n for r in rows for n in r.kamerbrieven_nakoming or ())
         linked = await self.toezeggingen.linked_commitments(r.nummer for r in rows)
         out = []
         for row in rows:
             item = model.model_validate(row)
             letter = letters.get(row.kamerbrief_document_id) if row.kamerbrief_document_id else None
             item.kamerbrief_document = DocumentBrief.model_validate(letter) if letter and not letter.verwijderd else None
+            item.kamerbrief_documents = [DocumentBrief.model_validate(by_nummer[n])
+                                         for n in dict.fromkeys(row.kamerbrieven_nakoming or ()) if n in by_nummer]
             item.commitment_id = linked.get(row.nummer or "")
             out.append(item)
         return out
@@ -115,3 +126,13 @@ class TkQueries:
     async def state(self) -> list[SyncStateOut]:
         stored = {s.category: s for s in await SyncStateRepository(self.session).all()}
         return [SyncStateOut.model_validate(stored[c]) if c in stored else SyncStateOut(category=c) for c in CATEGORIES]
+
+    async def documents_wanted(self) -> int:
+        return await documents_wanted(self.session)
+
+    async def quarantine(self, params: QuarantineFilters) -> Listing:
+        c: list[Any] = []
+        if params.category:
+            c.append(TkQuarantine.category == canonical_category(params.category))
+        return await QuarantineRepository(self.session).list(c, sort=params.sort, cursor=params.cursor,
+                                                            limit=params.limit)

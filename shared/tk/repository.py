@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, exists, insert, or_, select, update
+from sqlalchemy import Table, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -403,6 +403,16 @@ class ToezeggingRepository(Repository[TkToezegging]):
         rows = (await self.session.execute(select(TkDocument).where(TkDocument.id.in_(wanted)))).scalars()
         return {d.id: d for d in rows}
 
+    async def documents_by_nummer(self, nummers: Iterable[str]) -> dict[str, TkDocument]:
+        """The live document per nummer (the latest when the mirror holds several)."""
+        wanted = sorted(set(nummers))
+        found: dict[str, TkDocument] = {}
+        for chunk in _chunks(wanted):
+            stmt = (select(TkDocument).where(TkDocument.nummer.in_(chunk), TkDocument.verwijderd.is_(False))
+                    .order_by(TkDocument.bijgewerkt))
+            found.update({d.nummer: d for d in (await self.session.execute(stmt)).scalars()})
+        return found
+
     async def linked_commitments(self, nummers: Iterable[str | None]) -> dict[str, uuid.UUID]:
         wanted = [n for n in set(nummers) if n]
         if not wanted:
@@ -462,3 +472,18 @@ class DocumentRepository(Repository[TkDocument]):
 def changed_since(column: Any, since: dt.datetime | None) -> list[Any]:
     return [column >= since] if since is not None else []
 
+
+
+class QuarantineRepository(Repository[TkQuarantine]):
+    model = TkQuarantine
+    resource = "quarantined entity"
+    sorting = Sorting(
+        fields={"quarantined_at": SortField(TkQuarantine.quarantined_at, "datetime"),
+                "skiptoken": SortField(TkQuarantine.skiptoken, "int")},
+        id_column=TkQuarantine.id,
+        default="-quarantined_at",
+    )
+
+
+async def documents_wanted(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count()).select_from(TkDocumentFetch))).scalar_one()
