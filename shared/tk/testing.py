@@ -192,7 +192,8 @@ class FakeFeed:
         if not found:
             return None
         entry = etree.fromstring(max(found, key=lambda item: item[0])[1])
-        content = next(entry.iter(f"{{{ATOM}}}content"))
+        # Entries built here carry the Atom namespace only from the page around them: match by local name.
+        content = next(e for e in entry.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "content")
         return b'<?xml version="1.0" encoding="utf-8"?>' + etree.tostring(content[0])
 
     async def _entity_response(self, send: Any, guid: str) -> None:
