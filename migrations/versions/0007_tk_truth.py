@@ -22,8 +22,8 @@ depends_on = None
 MIRROR = ('tk_toezeggingen', 'tk_documents', 'tk_zaken', 'tk_activiteiten', 'tk_kamerstukdossiers')
 JSON = sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')
 
-# (table, GUID, skiptoken) of every entry of the bundled snapshot (shared/tk/snapshot): rows still holding that
-# version were loaded from the illustrative sample, not from the parliament's feed.
+# (table, GUID, skiptoken) of every entry of the bundled snapshot (shared/tk/snapshot): rows still holding
+# that version were loaded from the illustrative sample, not from the parliament's feed.
 SAMPLE_ENTRIES = {
     'tk_activiteiten': [('6f5e4d3c-2b1a-4098-8765-4321fedcba98', 30110455)],
     'tk_documents': [('3d7e9f10-2a4b-4c6d-8e0f-1a2b3c4d5e6f', 20988110),
@@ -46,7 +46,8 @@ CATEGORY_OF = {'tk_toezeggingen': 'Toezegging', 'tk_documents': 'Document', 'tk_
 def upgrade() -> None:
     for table in MIRROR:
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('origin', sa.String(length=10), server_default='feed', nullable=False))
+            batch_op.add_column(sa.Column('origin', sa.String(length=10), server_default='feed',
+                                          nullable=False))
             batch_op.add_column(sa.Column('relations', JSON, nullable=True))
     with op.batch_alter_table('tk_toezeggingen', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kamerbrieven_nakoming', JSON, nullable=True))
@@ -54,7 +55,8 @@ def upgrade() -> None:
     sa.Column('toezegging_id', sa.Uuid(), nullable=False),
     sa.Column('nummer', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['toezegging_id'], ['tk_toezeggingen.id'],
-                            name=op.f('fk_tk_toezegging_brieven_toezegging_id_tk_toezeggingen'), ondelete='CASCADE'),
+                            name=op.f('fk_tk_toezegging_brieven_toezegging_id_tk_toezeggingen'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('toezegging_id', 'nummer', name=op.f('pk_tk_toezegging_brieven'))
     )
     with op.batch_alter_table('tk_toezegging_brieven', schema=None) as batch_op:
@@ -127,17 +129,19 @@ def _backfill() -> None:
                             sa.column('kamerbrieven_nakoming', JSON))
     for row_id, nummer in bind.execute(sa.select(toezeggingen.c.id, toezeggingen.c.kamerbrief_nakoming)
                                        .where(toezeggingen.c.kamerbrief_nakoming.is_not(None))).all():
-        bind.execute(toezeggingen.update().where(toezeggingen.c.id == row_id).values(kamerbrieven_nakoming=[nummer]))
+        bind.execute(toezeggingen.update().where(toezeggingen.c.id == row_id)
+                     .values(kamerbrieven_nakoming=[nummer]))
     op.execute("INSERT INTO tk_document_index (id, nummer, kamerstukdossier_id, bijgewerkt, verwijderd) "
                "SELECT id, nummer, kamerstukdossier_id, bijgewerkt, verwijderd FROM tk_documents")
-    state = sa.table('tk_sync_state', sa.column('category'), sa.column('skiptoken'), sa.column('last_success_at'),
-                     sa.column('has_samples'))
+    state = sa.table('tk_sync_state', sa.column('category'), sa.column('skiptoken'),
+                     sa.column('last_success_at'), sa.column('has_samples'))
     runs = sa.table('tk_sync_runs', sa.column('category'), sa.column('trigger'), sa.column('status'))
     for name, entries in SAMPLE_ENTRIES.items():
         table = sa.table(name, sa.column('id', sa.Uuid()), sa.column('skiptoken'), sa.column('origin'))
         marked = 0
         for guid, token in entries:
-            marked += bind.execute(table.update().where(table.c.id == uuid.UUID(guid), table.c.skiptoken == token)
+            marked += bind.execute(table.update()
+                                   .where(table.c.id == uuid.UUID(guid), table.c.skiptoken == token)
                                    .values(origin='sample')).rowcount or 0
         category = CATEGORY_OF[name]
         if marked:
