@@ -44,7 +44,7 @@ class TkInput:
     nummer: str
     status: str | None
     datum_nakoming: dt.date | None = None
-    fulfilment_letter: TkDocumentInput | None = None  # the first of fulfilment_letters (kept for compatibility)
+    fulfilment_letter: TkDocumentInput | None = None  # the first of fulfilment_letters (for compatibility)
     removed: bool = False
     fulfilment_letters: tuple[TkDocumentInput, ...] = ()  # every kamerbriefNakoming, in feed order
     sample: bool = False  # the toezegging comes from the bundled illustrative snapshot

@@ -42,8 +42,9 @@ async def load_tk(session: AsyncSession, nummers: Iterable[str]) -> dict[str, Tk
             conds.append(d.id.in_(list(doc_ids)))
         if doc_nummers:
             conds.append(d.nummer.in_(sorted(doc_nummers)))
-        for doc in (await session.execute(select(d.id, d.nummer, d.titel, d.datum, d.origin).where(or_(*conds))
-                                          .order_by(d.verwijderd.desc(), d.bijgewerkt))).all():
+        stmt = (select(d.id, d.nummer, d.titel, d.datum, d.origin).where(or_(*conds))
+                .order_by(d.verwijderd.desc(), d.bijgewerkt))
+        for doc in (await session.execute(stmt)).all():
             item = TkDocumentInput(id=str(doc.id), nummer=doc.nummer, titel=doc.titel, datum=doc.datum,
                                    sample=doc.origin == Origin.sample.value)
             by_id[doc.id] = item
@@ -53,12 +54,13 @@ async def load_tk(session: AsyncSession, nummers: Iterable[str]) -> dict[str, Tk
     for nummer, r in chosen.items():
         letters = []
         for position, letter_nummer in enumerate(_letter_nummers(r)):
-            letter = by_id.get(r.kamerbrief_document_id) if position == 0 and r.kamerbrief_document_id else None
+            resolved = r.kamerbrief_document_id if position == 0 else None  # the first letter's resolved id
+            letter = by_id.get(resolved) if resolved else None
             letter = letter or by_nummer.get(letter_nummer) or TkDocumentInput(
-                id=str(r.kamerbrief_document_id) if position == 0 and r.kamerbrief_document_id else None,
-                nummer=letter_nummer)
+                id=str(resolved) if resolved else None, nummer=letter_nummer)
             letters.append(letter)
         result[nummer] = TkInput(nummer=nummer, status=r.status, datum_nakoming=r.datum_nakoming,
-                                 fulfilment_letter=letters[0] if letters else None, removed=bool(r.verwijderd),
-                                 fulfilment_letters=tuple(letters), sample=r.origin == Origin.sample.value)
+                                 fulfilment_letter=letters[0] if letters else None,
+                                 removed=bool(r.verwijderd), fulfilment_letters=tuple(letters),
+                                 sample=r.origin == Origin.sample.value)
     return result

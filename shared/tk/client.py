@@ -102,7 +102,8 @@ class FeedClient:
         """One entity by its GUID (`Entiteiten/<guid>`); None when the feed does not know it (404)."""
         return await self._get(self.entity_url(guid), {}, f"entity {guid}", missing_ok=True)
 
-    async def _get(self, url: str, params: dict[str, str], what: str, *, missing_ok: bool = False) -> bytes | None:
+    async def _get(self, url: str, params: dict[str, str], what: str, *,
+                   missing_ok: bool = False) -> bytes | None:
         attempt = 0
         while True:
             self.requests += 1
@@ -122,7 +123,8 @@ class FeedClient:
             if attempt >= self.policy.max_retries:
                 raise FeedUnavailable(f"{what}: {reason} after {attempt + 1} attempts")
             wait = self.policy.delay(attempt, retry_after)
-            log.warning("tk_feed_retry", request=what, reason=reason, attempt=attempt + 1, wait_s=round(wait, 2))
+            log.warning("tk_feed_retry", request=what, reason=reason, attempt=attempt + 1,
+                        wait_s=round(wait, 2))
             self.retries += 1
             attempt += 1
             await self.sleep(wait)

@@ -99,8 +99,8 @@ def _latest_versions(entries: Sequence[FeedEntry]) -> tuple[list[FeedEntry], int
 def _row(entry: FeedEntry, now: Any, columns: Sequence[str], origin: str) -> dict[str, Any]:
     row = dict.fromkeys(columns)
     row.update(entry.values)
-    row.update(id=entry.id, bijgewerkt=entry.bijgewerkt, verwijderd=False, skiptoken=entry.token, synced_at=now,
-               origin=origin)
+    row.update(id=entry.id, bijgewerkt=entry.bijgewerkt, verwijderd=False, skiptoken=entry.token,
+               synced_at=now, origin=origin)
     return row
 
 
@@ -138,7 +138,7 @@ async def apply_page(session: AsyncSession, category: str, entries: Sequence[Par
 
     live_feed = origin == Origin.feed.value
     if kind == "document":
-        # The sample's illustrative GUIDs are not worth fetching from the feed later: only feed documents are indexed.
+        # Only feed documents are indexed: the sample's illustrative GUIDs are not worth fetching later.
         indexed = await repo.index_documents(latest) if live_feed else set()
         latest = await _relevant_documents(repo, latest, relevance, outcome, indexed)
 
@@ -182,7 +182,8 @@ async def apply_page(session: AsyncSession, category: str, entries: Sequence[Par
         touched = [row.nummer for row in (*written_live, *written_dead) if row.nummer]
         if live_feed:
             named = sorted({n for names in letters.values() for n in names})
-            wanted.update(dict.fromkeys(await repo.missing_documents(nummers=named), "named as fulfilment letter"))
+            missing = await repo.missing_documents(nummers=named)
+            wanted.update(dict.fromkeys(missing, "named as fulfilment letter"))
     else:
         touched = []
         if live_feed and kind in ("kamerstukdossier", "zaak") and written_live:
@@ -228,8 +229,9 @@ async def _newly_relevant(repo: MirrorRepository, kind: str, written: Sequence[A
     return dict.fromkeys(await repo.missing_documents(zaak_ids=zaken), "on a zaak of a watched dossier")
 
 
-async def _relevant_documents(repo: MirrorRepository, entries: list[FeedEntry], relevance: DocumentRelevance | None,
-                              outcome: PageOutcome, indexed: set[uuid.UUID]) -> list[FeedEntry]:
+async def _relevant_documents(repo: MirrorRepository, entries: list[FeedEntry],
+                              relevance: DocumentRelevance | None, outcome: PageOutcome,
+                              indexed: set[uuid.UUID]) -> list[FeedEntry]:
     # Updates and deletes of documents we already hold always apply, whatever their content now says.
     held = await repo.existing_ids("document", [e.id for e in entries])
     kept, skipped = [], []
@@ -239,6 +241,7 @@ async def _relevant_documents(repo: MirrorRepository, entries: list[FeedEntry], 
         else:
             skipped.append(e)
     outcome.bump("skipped_irrelevant", len(skipped))
-    # Zaak references of skipped documents whose index entry this version wrote (kept ones have tk_document_zaken).
+    # Zaak references of skipped documents whose index entry this version wrote (kept ones have
+    # tk_document_zaken).
     await repo.index_zaken({e.id: e.zaak_ids for e in skipped if e.id in indexed and not e.verwijderd})
     return kept

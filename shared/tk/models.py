@@ -13,8 +13,8 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, Enum, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, Uuid,
-    false,
+    JSON, BigInteger, Boolean, Column, Enum, ForeignKey, Index, Integer, String, Table, Text,
+    UniqueConstraint, Uuid, false,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
@@ -55,10 +55,10 @@ class TkEntityMixin:
     # Feed position of the version we hold (diagnostics; not used for ordering).
     skiptoken: Mapped[int | None] = mapped_column(BigInteger)
     synced_at: Mapped[dt.datetime] = mapped_column(default=utcnow, nullable=False)
-    origin: Mapped[str] = mapped_column(String(10), default=Origin.feed.value, server_default=Origin.feed.value,
-                                        nullable=False)
-    # Reference elements the columns do not hold (unknown ones such as `toegezegdAan`, repeats of single-valued
-    # ones), raw and in feed order: [{"element": name, "ref": value}, ...]; NULL when there are none.
+    origin: Mapped[str] = mapped_column(String(10), default=Origin.feed.value,
+                                        server_default=Origin.feed.value, nullable=False)
+    # Reference elements the columns do not hold (unknown ones such as `toegezegdAan`, repeats of
+    # single-valued ones), raw and in feed order: [{"element": name, "ref": value}, ...]; NULL when none.
     relations: Mapped[list[Any] | None] = mapped_column(JSONValue)
 
 

@@ -27,8 +27,8 @@ log = structlog.get_logger("nakoming.tk")
 
 
 async def load_snapshot(session_factory: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, int]:
-    """Apply the bundled pages as `sample` entities to every category not yet synced live; returns the entities
-    written per category. Idempotent: a second load changes no field, so it writes nothing."""
+    """Apply the bundled pages as `sample` entities to every category not yet synced live; returns the
+    entities written per category. Idempotent: a second load changes no field, so it writes nothing."""
     source = DirectorySource(SNAPSHOT_DIR)
     counts: dict[str, int] = {}
     for category in CATEGORIES:
@@ -69,6 +69,6 @@ async def prepare_tk(session_factory: async_sessionmaker[AsyncSession], settings
         log.info("tk_feed_reachable", url=settings.tk_syncfeed_url, detail="live TK sync runs on the schedule")
     else:
         log.warning("tk_feed_unreachable", url=settings.tk_syncfeed_url,
-                    detail="TK SyncFeed not reachable: serving the bundled sample snapshot (origin `sample`); "
-                           "live sync resumes when it is")
+                    detail="TK SyncFeed not reachable: serving the bundled sample snapshot (origin "
+                           "`sample`); live sync resumes when it is")
     return {"snapshot": loaded, "feed_reachable": reachable}

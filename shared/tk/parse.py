@@ -278,20 +278,21 @@ def iter_entries(source: bytes | Any) -> Iterator[ParsedEntry]:
 
 
 def parse_page(source: bytes) -> list[ParsedEntry]:
-    """All entries of one page; raises MalformedPage when the page itself is unreadable (including truncation).
-    An unreadable entity does not fail the page: it comes back as `Quarantined`."""
+    """All entries of one page; raises MalformedPage when the page itself is unreadable (including
+    truncation). An unreadable entity does not fail the page: it comes back as `Quarantined`."""
     if not source or not source.strip():
         raise MalformedPage("empty response body")
     return list(iter_entries(source))
 
 
 def parse_entity(source: bytes) -> FeedEntry | None:
-    """The answer of `Entiteiten/<guid>`: the bare tkData entity element (an Atom entry or feed around it is read
-    too). None when it holds no entity; raises MalformedPage or UnreadableEntity when it cannot be read."""
+    """The answer of `Entiteiten/<guid>`: the bare tkData entity element (an Atom entry or feed around it is
+    read too). None when it holds no entity; raises MalformedPage or UnreadableEntity when unreadable."""
     if not source or not source.strip():
         raise MalformedPage("empty response body")
     try:
-        root = etree.fromstring(source, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        root = etree.fromstring(source, parser)
     except etree.XMLSyntaxError as exc:
         raise MalformedPage(f"XML syntax error: {exc}") from exc
     if isinstance(root.tag, str) and root.tag.startswith(_TK_PREFIX):

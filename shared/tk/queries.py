@@ -45,15 +45,17 @@ class TkQueries:
 
     async def _render_toezeggingen(self, rows: list[TkToezegging], model: type[ToezeggingOut] = ToezeggingOut) -> list[Any]:
         letters = await self.toezeggingen.documents_by_id(r.kamerbrief_document_id for r in rows)
-        by_nummer = await self.toezeggingen.documents_by_nummer(n for r in rows for n in r.kamerbrieven_nakoming or ())
+        by_nummer = await self.toezeggingen.documents_by_nummer(
+            n for r in rows for n in r.kamerbrieven_nakoming or ())
         linked = await self.toezeggingen.linked_commitments(r.nummer for r in rows)
         out = []
         for row in rows:
             item = model.model_validate(row)
             letter = letters.get(row.kamerbrief_document_id) if row.kamerbrief_document_id else None
             item.kamerbrief_document = DocumentBrief.model_validate(letter) if letter and not letter.verwijderd else None
+            named = dict.fromkeys(row.kamerbrieven_nakoming or ())
             item.kamerbrief_documents = [DocumentBrief.model_validate(by_nummer[n])
-                                         for n in dict.fromkeys(row.kamerbrieven_nakoming or ()) if n in by_nummer]
+                                         for n in named if n in by_nummer]
             item.commitment_id = linked.get(row.nummer or "")
             out.append(item)
         return out

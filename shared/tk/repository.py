@@ -46,7 +46,7 @@ MODELS: dict[str, Any] = {
 _BOOKKEEPING = ("id", "bijgewerkt", "skiptoken", "synced_at")
 COUNTERS = ("pages", "entries", "upserts", "deletes", "skipped_older", "skipped_irrelevant", "unknown_status",
             "unchanged", "quarantined", "fetched")
-_RAW_LIMIT = 1_000_000  # characters of a quarantined entry kept (an entity is a few KB; this bounds a freak one)
+_RAW_LIMIT = 1_000_000  # characters of a quarantined entry kept (an entity is a few KB; bounds a freak one)
 
 # SQLite's default limit is 32766 bound parameters per statement.
 _CHUNK = 500
@@ -88,13 +88,15 @@ class MirrorRepository:
         for chunk in _chunks(rows):
             stmt = _dialect_insert(self.session, table)
             new = stmt.excluded
-            changed = or_(*(table.c[name].is_distinct_from(new[name]) for name in columns if name not in _BOOKKEEPING))
+            changed = or_(*(table.c[name].is_distinct_from(new[name])
+                            for name in columns if name not in _BOOKKEEPING))
             feed_over_sample = and_(table.c.origin == Origin.sample.value, new.origin == Origin.feed.value)
             sample_over_feed = and_(table.c.origin == Origin.feed.value, new.origin == Origin.sample.value)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[table.c.id],
                 set_={name: new[name] for name in columns if name != "id"},
-                where=or_(feed_over_sample, and_(table.c.bijgewerkt <= new.bijgewerkt, changed, ~sample_over_feed)),
+                where=or_(feed_over_sample,
+                          and_(table.c.bijgewerkt <= new.bijgewerkt, changed, ~sample_over_feed)),
             ).returning(table.c.id, table.c.nummer)
             result = await self.session.execute(stmt, list(chunk))
             written.extend(result.all())
@@ -104,7 +106,8 @@ class MirrorRepository:
         model = MODELS[kind]
         found: dict[uuid.UUID, dt.datetime] = {}
         for chunk in _chunks(list(ids)):
-            found.update((await self.session.execute(select(model.id, model.bijgewerkt).where(model.id.in_(chunk)))).all())
+            stmt = select(model.id, model.bijgewerkt).where(model.id.in_(chunk))
+            found.update((await self.session.execute(stmt)).all())
         return found
 
     async def quarantine(self, category: str, items: Sequence[Quarantined], origin: str) -> None:
@@ -120,10 +123,11 @@ class MirrorRepository:
 
     # Thin document index and documents wanted by id -------------------------------------
     async def index_documents(self, entries: Sequence[Any]) -> set[uuid.UUID]:
-        """Index every document version (kept or skipped) unless a newer one is indexed; returns the ids written."""
+        """Index every document version (kept or skipped) unless a newer one is; returns ids written."""
         table = TkDocumentIndex.__table__
-        rows = [{"id": e.id, "nummer": e.values.get("nummer"), "kamerstukdossier_id": e.values.get("kamerstukdossier_id"),
-                 "bijgewerkt": e.bijgewerkt, "verwijderd": e.verwijderd} for e in entries]
+        rows = [{"id": e.id, "nummer": e.values.get("nummer"),
+                 "kamerstukdossier_id": e.values.get("kamerstukdossier_id"), "bijgewerkt": e.bijgewerkt,
+                 "verwijderd": e.verwijderd} for e in entries]
         written: set[uuid.UUID] = set()
         for chunk in _chunks(rows):
             stmt = _dialect_insert(self.session, table)
@@ -162,21 +166,24 @@ class MirrorRepository:
         return list(dict.fromkeys(found))
 
     async def want_documents(self, wanted: dict[uuid.UUID, str]) -> None:
-        rows = [{"document_id": i, "reason": reason, "requested_at": utcnow(), "attempts": 0} for i, reason in wanted.items()]
+        rows = [{"document_id": i, "reason": reason, "requested_at": utcnow(), "attempts": 0}
+                for i, reason in wanted.items()]
         for chunk in _chunks(rows):
             stmt = _dialect_insert(self.session, TkDocumentFetch.__table__).on_conflict_do_nothing(
                 index_elements=["document_id"])
             await self.session.execute(stmt, list(chunk))
 
     async def wanted_documents(self, limit: int) -> list[TkDocumentFetch]:
-        stmt = select(TkDocumentFetch).order_by(TkDocumentFetch.attempts, TkDocumentFetch.requested_at).limit(limit)
+        stmt = (select(TkDocumentFetch).order_by(TkDocumentFetch.attempts, TkDocumentFetch.requested_at)
+                .limit(limit))
         return list((await self.session.execute(stmt)).scalars())
 
     async def wanted_done(self, document_id: uuid.UUID) -> None:
         await self.session.execute(delete(TkDocumentFetch).where(TkDocumentFetch.document_id == document_id))
 
     async def wanted_failed(self, document_id: uuid.UUID, error: str) -> None:
-        await self.session.execute(update(TkDocumentFetch).where(TkDocumentFetch.document_id == document_id).values(
+        stmt = update(TkDocumentFetch).where(TkDocumentFetch.document_id == document_id)
+        await self.session.execute(stmt.values(
             attempts=TkDocumentFetch.attempts + 1, last_error=error[:2000], last_attempt_at=utcnow()))
 
     async def forget_index(self, document_id: uuid.UUID) -> None:
@@ -192,12 +199,15 @@ class MirrorRepository:
         sample = model.origin == Origin.sample.value
         touched: list[str] = []
         if kind == "toezegging":
-            touched = [n for n in (await self.session.execute(select(model.nummer).where(sample))).scalars() if n]
+            touched = [n for n in (await self.session.execute(select(model.nummer).where(sample))).scalars()
+                       if n]
         elif kind == "document":
-            nummers = [n for n in (await self.session.execute(select(model.nummer).where(sample))).scalars() if n]
+            nummers = [n for n in (await self.session.execute(select(model.nummer).where(sample))).scalars()
+                       if n]
             touched = await self.toezeggingen_naming(nummers)
             ids = select(model.id).where(sample)
-            await self.session.execute(delete(tk_document_zaken).where(tk_document_zaken.c.document_id.in_(ids)))
+            links = tk_document_zaken.c
+            await self.session.execute(delete(tk_document_zaken).where(links.document_id.in_(ids)))
         removed = (await self.session.execute(delete(model).where(sample))).rowcount or 0
         if kind == "document" and touched:
             await self.resolve_kamerbrieven(document_nummers=await self.letters_of(touched))
@@ -205,7 +215,8 @@ class MirrorRepository:
 
     async def letters_of(self, toezegging_nummers: Sequence[str]) -> list[str]:
         b, t = tk_toezegging_brieven.c, TkToezegging.__table__.c
-        stmt = select(b.nummer).join(TkToezegging, t.id == b.toezegging_id).where(t.nummer.in_(list(toezegging_nummers)))
+        stmt = (select(b.nummer).join(TkToezegging, t.id == b.toezegging_id)
+                .where(t.nummer.in_(list(toezegging_nummers))))
         return sorted(set((await self.session.execute(stmt)).scalars()))
 
     async def replace_document_zaken(self, links: dict[uuid.UUID, list[uuid.UUID]]) -> None:
@@ -214,12 +225,14 @@ class MirrorRepository:
     async def replace_brieven(self, letters: dict[uuid.UUID, list[str]]) -> None:
         await self._replace_links(tk_toezegging_brieven, "toezegging_id", "nummer", letters)
 
-    async def _replace_links(self, table: Table, owner: str, target: str, links: dict[Any, list[Any]]) -> None:
+    async def _replace_links(self, table: Table, owner: str, target: str,
+                             links: dict[Any, list[Any]]) -> None:
         if not links:
             return
         for chunk in _chunks(list(links)):
             await self.session.execute(delete(table).where(table.c[owner].in_(chunk)))
-        rows = [{owner: key, target: value} for key, values in links.items() for value in dict.fromkeys(values)]
+        rows = [{owner: key, target: value}
+                for key, values in links.items() for value in dict.fromkeys(values)]
         for chunk in _chunks(rows):
             await self.session.execute(insert(table), list(chunk))
 
@@ -228,7 +241,8 @@ class MirrorRepository:
         b, t = tk_toezegging_brieven.c, TkToezegging.__table__.c
         found: list[str] = []
         for chunk in _chunks(sorted(set(document_nummers))):
-            stmt = select(t.nummer).join(tk_toezegging_brieven, b.toezegging_id == t.id).where(b.nummer.in_(chunk))
+            stmt = (select(t.nummer).join(tk_toezegging_brieven, b.toezegging_id == t.id)
+                    .where(b.nummer.in_(chunk)))
             found.extend(n for n in (await self.session.execute(stmt)).scalars() if n)
         return sorted(set(found))
 
@@ -285,12 +299,14 @@ class MirrorRepository:
         stmt = select(tk_toezegging_brieven.c.nummer).distinct()
         return set((await self.session.execute(stmt)).scalars())
 
-    async def zaken_in_dossiers(self, zaak_ids: Sequence[uuid.UUID], dossier_ids: set[uuid.UUID]) -> list[uuid.UUID]:
+    async def zaken_in_dossiers(self, zaak_ids: Sequence[uuid.UUID],
+                                dossier_ids: set[uuid.UUID]) -> list[uuid.UUID]:
         if not dossier_ids:
             return []
         found: list[uuid.UUID] = []
         for chunk in _chunks(list(zaak_ids)):
-            stmt = select(TkZaak.id).where(TkZaak.id.in_(chunk), TkZaak.kamerstukdossier_id.in_(list(dossier_ids)))
+            stmt = select(TkZaak.id).where(TkZaak.id.in_(chunk),
+                                           TkZaak.kamerstukdossier_id.in_(list(dossier_ids)))
             found.extend((await self.session.execute(stmt)).scalars())
         return found
 

@@ -18,7 +18,8 @@ Nummer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Search = Annotated[str, StringConstraints(max_length=200)]
 
 
-ORIGIN = ("Where this entity comes from: `feed` is the Tweede Kamer's own SyncFeed; `sample` is the illustrative "
+ORIGIN = ("Where this entity comes from: `feed` is the Tweede Kamer's own SyncFeed; `sample` is the "
+          "illustrative "
           "snapshot bundled for offline use, not the parliament's record (removed by the category's first "
           "successful live sync).")
 
@@ -50,17 +51,20 @@ class ToezeggingOut(OutModel):
     status_normalised: StatusNormalised
     datum_nakoming: dt.date | None = None
     kamerbrief_nakoming: str | None = Field(
-        default=None, description="documentNummer of the first fulfilment letter (see `kamerbrieven_nakoming`).")
+        default=None,
+        description="documentNummer of the first fulfilment letter (see `kamerbrieven_nakoming`).")
     kamerbrieven_nakoming: list[str] = Field(
-        default_factory=list, description="documentNummer of every fulfilment letter, in feed order (the live feed "
-                                          "sends several kamerbriefNakoming for one toezegging).")
+        default_factory=list,
+        description="documentNummer of every fulfilment letter, in feed order (the live feed sends several "
+                    "kamerbriefNakoming for one toezegging).")
     kamerbrief_document: DocumentBrief | None = Field(
         default=None, description="The first fulfilment letter, once it is in the mirror.")
     kamerbrief_documents: list[DocumentBrief] = Field(
         default_factory=list, description="Every fulfilment letter that is in the mirror, in feed order.")
     relations: list[RelationOut] = Field(
-        default_factory=list, description="Relation elements kept raw: ones the XSD does not list (e.g. repeated "
-                                          "`toegezegdAan`) and repeats of single-valued references.")
+        default_factory=list,
+        description="Relation elements kept raw: ones the XSD does not list (e.g. repeated `toegezegdAan`) "
+                    "and repeats of single-valued references.")
     origin: Origin = Field(description=ORIGIN)
     ministerie: str | None = None
     activiteit_id: uuid.UUID | None = None
@@ -150,8 +154,8 @@ class SyncRunOut(OutModel):
     skipped_older: int
     skipped_irrelevant: int
     unknown_status: int
-    unchanged: int = Field(description="Entities re-sent with no field changed (nothing written, nothing recalculated).")
-    quarantined: int = Field(description="Unreadable entities kept raw in quarantine (`GET /v1/sync/quarantine`).")
+    unchanged: int = Field(description="Entities re-sent with no field changed (nothing written).")
+    quarantined: int = Field(description="Unreadable entities kept raw (GET /v1/sync/quarantine).")
     fetched: int = Field(description="Skipped documents fetched by id because they became relevant.")
     errors: int
     error: str | None = None
@@ -176,19 +180,19 @@ class SyncStateOut(OutModel):
     skipped_irrelevant: int = 0
     unknown_status: int = 0
     unchanged: int = Field(default=0, description="Entities re-sent with no field changed.")
-    quarantined: int = Field(default=0, description="Unreadable entities of this category kept raw in quarantine; "
-                                                    "list them with `GET /v1/sync/quarantine?category=`.")
-    fetched: int = Field(default=0, description="Skipped documents fetched by id at the end of this category's runs.")
-    has_samples: bool = Field(default=False, description="The category still holds entities of the bundled sample "
-                                                         "snapshot (origin `sample`); its first successful live "
-                                                         "sync removes them.")
+    quarantined: int = Field(default=0, description="Unreadable entities of this category kept raw in "
+                                                    "quarantine; list them with GET /v1/sync/quarantine.")
+    fetched: int = Field(default=0, description="Skipped documents fetched by id at the end of its runs.")
+    has_samples: bool = Field(default=False, description="The category still holds entities of the bundled "
+                                                         "sample snapshot (origin `sample`); its first "
+                                                         "successful live sync removes them.")
 
 
 class SyncStateList(OutModel):
     items: list[SyncStateOut]
     next_cursor: str | None = None
-    documents_wanted: int = Field(default=0, description="Skipped documents that became relevant and wait to be "
-                                                         "fetched by id (at the end of the next category run).")
+    documents_wanted: int = Field(default=0, description="Skipped documents that became relevant and wait "
+                                                         "to be fetched by id (at the end of the next run).")
 
 
 class QuarantineOut(OutModel):

@@ -163,7 +163,8 @@ class SyncRunner:
                 stored = await SyncStateRepository(session).get(category)
                 if error is None and stored is not None and stored.has_samples:
                     await self._remove_samples(session, category, summary)
-                await SyncRunRepository(session).finish(summary.run_id, SyncRunStatus(summary.status), error)  # type: ignore[arg-type]
+                await SyncRunRepository(session).finish(
+                    summary.run_id, SyncRunStatus(summary.status), error)  # type: ignore[arg-type]
                 await SyncStateRepository(session).record_outcome(category, error=error)
                 await session.commit()
             except BaseException:
@@ -194,7 +195,8 @@ class SyncRunner:
         if fetch is None:
             return
         async with self.session_factory() as session:
-            wanted = [w.document_id for w in await MirrorRepository(session).wanted_documents(FETCHES_PER_RUN)]
+            wanted = [w.document_id
+                      for w in await MirrorRepository(session).wanted_documents(FETCHES_PER_RUN)]
             await session.rollback()
         for document_id in wanted:
             try:
@@ -218,7 +220,8 @@ class SyncRunner:
                     await repo.wanted_done(document_id)
                     counts = {"fetched": 1}
                     await SyncStateRepository(session).add_counts(category, counts)
-                    await SyncRunRepository(session).add_counts(summary.run_id, counts, summary.end_token)  # type: ignore[arg-type]
+                    await SyncRunRepository(session).add_counts(
+                        summary.run_id, counts, summary.end_token)  # type: ignore[arg-type]
                     await session.commit()
                 except BaseException:
                     drop_pending_jobs(session)

@@ -1,5 +1,5 @@
-"""The bundled offline snapshot: illustrative feed pages (origin `sample`) read by the same parser and ingest as
-the live feed (see shared.tk.offline)."""
+"""The bundled offline snapshot: illustrative feed pages (origin `sample`) read by the same parser and
+ingest as the live feed (see shared.tk.offline)."""
 
 from __future__ import annotations
 

@@ -193,7 +193,8 @@ class FakeFeed:
             return None
         entry = etree.fromstring(max(found, key=lambda item: item[0])[1])
         # Entries built here carry the Atom namespace only from the page around them: match by local name.
-        content = next(e for e in entry.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "content")
+        content = next(e for e in entry.iter()
+                       if isinstance(e.tag, str) and etree.QName(e).localname == "content")
         return b'<?xml version="1.0" encoding="utf-8"?>' + etree.tostring(content[0])
 
     async def _entity_response(self, send: Any, guid: str) -> None:

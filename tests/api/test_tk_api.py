@@ -148,26 +148,29 @@ async def test_origin_letters_and_relations_are_shown(client: httpx.AsyncClient,
                                       kamerbrief=["2026D07125", "2026D07126"],
                                       extra=[("toegezegdAan", Ref(GUID_A)), ("toegezegdAan", Ref(GUID_B))]))
     async with httpx.AsyncClient() as http:
-        await SyncRunner(session_factory, FeedClient.from_settings(http, settings), settings).run(["Toezegging"])
+        runner = SyncRunner(session_factory, FeedClient.from_settings(http, settings), settings)
+        await runner.run(["Toezegging"])
     body = (await client.get("/v1/tk/toezeggingen/TZ202511-041")).json()
     assert body["kamerbrief_nakoming"] == "2026D07125"
     assert body["kamerbrieven_nakoming"] == ["2026D07125", "2026D07126"]
     assert [d["nummer"] for d in body["kamerbrief_documents"]] == ["2026D07125", "2026D07126"]
-    assert body["relations"] == [{"element": "toegezegdAan", "ref": GUID_A}, {"element": "toegezegdAan", "ref": GUID_B}]
+    assert body["relations"] == [{"element": "toegezegdAan", "ref": GUID_A},
+                                 {"element": "toegezegdAan", "ref": GUID_B}]
     docs = (await client.get("/v1/tk/documents")).json()["items"]
     assert {d["origin"] for d in docs} == {"feed"}
     schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
     assert "sample" in schema["ToezeggingOut"]["properties"]["origin"]["description"]
 
 
-async def test_quarantine_is_counted_in_state_and_listed(client: httpx.AsyncClient, synced: None, feed: FakeFeed,
-                                                        settings: Settings, session_factory: Any) -> None:
+async def test_quarantine_is_counted_in_state_and_listed(client: httpx.AsyncClient, synced: None,
+                                                        feed: FakeFeed, settings: Settings,
+                                                        session_factory: Any) -> None:
     feed.add("Toezegging", entry_xml("Toezegging", "geen-guid", 1900002, "2026-03-01T10:00:00Z",
                                      [("nummer", "TZ-X")], prefix="ns1"),
              toezegging(GUID_A, 1900003, nummer="TZ-OK", bijgewerkt="2026-03-01T10:00:00Z"))
     async with httpx.AsyncClient() as http:
-        (summary,) = await SyncRunner(session_factory, FeedClient.from_settings(http, settings), settings).run(
-            ["Toezegging"])
+        runner = SyncRunner(session_factory, FeedClient.from_settings(http, settings), settings)
+        (summary,) = await runner.run(["Toezegging"])
     assert summary.status == "succeeded" and summary.quarantined == 1
     state = {s["category"]: s for s in (await client.get("/v1/sync/state")).json()["items"]}
     assert state["Toezegging"]["quarantined"] == 1 and state["Toezegging"]["skiptoken"] == 1900003

@@ -32,7 +32,9 @@ async def state(session_factory: Any, category: str) -> TkSyncState:
         return await s.get(TkSyncState, category)
 
 
-async def test_snapshot_loads_offline_as_sample_and_says_the_feed_is_unreachable(session_factory: Any) -> None:
+async def test_snapshot_loads_offline_as_sample_and_says_the_feed_is_unreachable(
+    session_factory: Any,
+) -> None:
     settings = Settings(**OFFLINE)  # type: ignore[arg-type]
     async with httpx.AsyncClient() as http:
         with capture_logs() as logs:
@@ -50,10 +52,16 @@ async def test_snapshot_loads_offline_as_sample_and_says_the_feed_is_unreachable
         assert await count(session_factory, TkToezegging) == 4
     async with session_factory() as s:
         loaded = (await load_tk(s, ["TZ202511-041"]))["TZ202511-041"]
-    assert loaded.sample is True and loaded.fulfilment_letter is not None and loaded.fulfilment_letter.sample is True
+    assert (
+        loaded.sample is True
+        and loaded.fulfilment_letter is not None
+        and loaded.fulfilment_letter.sample is True
+    )
 
 
-async def test_first_live_sync_removes_samples_and_recalculates(feed, make_runner, session_factory, recalculations):
+async def test_first_live_sync_removes_samples_and_recalculates(
+    feed, make_runner, session_factory, recalculations
+):
     queue, recorder = recalculations
     await load_snapshot(session_factory, Settings(**OFFLINE))  # type: ignore[arg-type]
     async with session_factory() as s:
@@ -79,7 +87,7 @@ async def test_first_live_sync_removes_samples_and_recalculates(feed, make_runne
     # other categories keep their samples until their own first live sync
     assert await count(session_factory, TkDocument, origin="sample") == 2
     assert await count(session_factory, TkKamerstukdossier, origin="sample") == 3
-    # the live toezegging names the sample letter 2026D07125: the live Document sync replaces the sample letter
+    # the live toezegging names the sample letter 2026D07125: the live Document sync replaces it
     recorder.commitments.clear()
     feed.add("Document", document(str(uuid.UUID(int=105)), 1, nummer="2026D07125", titel="Echte brief"))
     documents = await make_runner(queue).run_category("Document")
