@@ -154,7 +154,10 @@ class SyncRunner:
             log.exception("tk_sync_crashed", category=category)
             error = f"{type(exc).__name__}: {exc}"
         if error is None:
-            await self._fetch_wanted(category, summary)
+            try:
+                await self._fetch_wanted(category, summary)
+            except Exception:  # the wanted documents stay queued for the next run; this run's pages are in
+                log.exception("tk_wanted_fetch_crashed", category=category)
         summary.status = SyncRunStatus.failed.value if error else SyncRunStatus.succeeded.value
         summary.error = error
         summary.errors += 1 if error else 0
