@@ -74,6 +74,8 @@ class TkQueries:
             c.append(text_filter(params.q, TkToezegging.tekst, TkToezegging.nummer))
         if params.changed_since:
             c.append(TkToezegging.bijgewerkt >= params.changed_since)
+        if params.origin:
+            c.append(TkToezegging.origin == params.origin.value)
         rows, cursor = await self.toezeggingen.list(c, sort=params.sort, cursor=params.cursor, limit=params.limit)
         return await self._render_toezeggingen(rows), cursor
 
@@ -93,6 +95,8 @@ class TkQueries:
             c.append(text_filter(params.q, TkDocument.titel, TkDocument.onderwerp))
         if params.changed_since:
             c.append(TkDocument.bijgewerkt >= params.changed_since)
+        if params.origin:
+            c.append(TkDocument.origin == params.origin.value)
         rows, cursor = await self.documents.list(c, sort=params.sort, cursor=params.cursor, limit=params.limit)
         zaken = await self.documents.zaken_of(r.id for r in rows)
         dossiers = await self.documents.dossier_nummers(r.kamerstukdossier_id for r in rows)

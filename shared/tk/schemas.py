@@ -85,6 +85,7 @@ class ToezeggingFilters(ListParams):
     status_raw: Search | None = Field(default=None, description="Raw TK status (case-insensitive).")
     q: Search | None = Field(default=None, description="Text search in tekst and nummer.")
     changed_since: dt.datetime | None = Field(default=None, description="bijgewerkt on or after this instant.")
+    origin: Origin | None = Field(default=None, description="Only `feed` (the parliament's record) or `sample`.")
 
 
 class DocumentOut(OutModel):
@@ -114,6 +115,7 @@ class DocumentFilters(ListParams):
     dossier: Nummer | None = Field(default=None, description="Kamerstukdossier nummer (directly or via a zaak).")
     q: Search | None = Field(default=None, description="Text search in titel and onderwerp.")
     changed_since: dt.datetime | None = None
+    origin: Origin | None = Field(default=None, description="Only `feed` (the parliament's record) or `sample`.")
 
 
 class SuggestionOut(ToezeggingOut):

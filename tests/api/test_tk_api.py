@@ -9,6 +9,7 @@ import pytest
 
 from shared.settings import Settings
 from shared.tk.client import FeedClient
+from shared.tk.offline import load_snapshot
 from shared.tk.service import SyncRunner
 from shared.tk.testing import FakeFeed, Ref, entry_xml, toezegging
 from tests.factories import create_commitment
@@ -158,6 +159,10 @@ async def test_origin_letters_and_relations_are_shown(client: httpx.AsyncClient,
                                  {"element": "toegezegdAan", "ref": GUID_B}]
     docs = (await client.get("/v1/tk/documents")).json()["items"]
     assert {d["origin"] for d in docs} == {"feed"}
+    assert (await client.get("/v1/tk/documents", params={"origin": "sample"})).json()["items"] == []
+    assert len((await client.get("/v1/tk/toezeggingen", params={"origin": "feed"})).json()["items"]) == 4
+    assert (await client.get("/v1/tk/toezeggingen", params={"origin": "sample"})).json()["items"] == []
+    assert (await client.get("/v1/tk/toezeggingen", params={"origin": "echt"})).status_code == 422
     schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
     assert "sample" in schema["ToezeggingOut"]["properties"]["origin"]["description"]
 
@@ -181,3 +186,13 @@ async def test_quarantine_is_counted_in_state_and_listed(client: httpx.AsyncClie
     assert (await client.get("/v1/sync/quarantine", params={"category": "Zaak"})).json()["items"] == []
     assert (await client.get("/v1/sync/quarantine", params={"category": "Persoon"})).status_code == 422
     assert (await client.get("/v1/tk/toezeggingen/TZ-OK")).status_code == 200
+
+
+async def test_sample_entities_say_so(client: httpx.AsyncClient, settings: Settings, session_factory: Any) -> None:
+    await load_snapshot(session_factory, settings)
+    sample = (await client.get("/v1/tk/toezeggingen", params={"origin": "sample"})).json()["items"]
+    assert len(sample) == 4 and {t["origin"] for t in sample} == {"sample"}
+    letter = (await client.get("/v1/tk/toezeggingen/TZ202511-041")).json()["kamerbrief_document"]
+    assert letter["nummer"] == "2026D07125" and letter["origin"] == "sample"
+    state = {s["category"]: s for s in (await client.get("/v1/sync/state")).json()["items"]}
+    assert state["Toezegging"]["has_samples"] is True and state["Toezegging"]["skiptoken"] is None
