@@ -185,7 +185,7 @@ def _read_entry(entry: Any) -> ParsedEntry:
         return read_entity(entity, token, title)
     except UnreadableEntity as exc:
         raw_id = entity.get("id") or title
-        return Quarantined(token, entity.tag[_TK_LEN:], raw_id[:100] if raw_id else None, str(exc),
+        return Quarantined(token, entity.tag[_TK_LEN:][:40], raw_id[:100] if raw_id else None, str(exc),
                            etree.tostring(entry, encoding="unicode"))
 
 
