@@ -57,11 +57,12 @@ async def run_sync(settings: Settings, categories: Sequence[str] | None, *, cons
 
 def summary_table(summaries: Sequence[RunSummary]) -> Table:
     table = Table(title="TK sync")
-    for column in ("category", "status", "pages", "entries", "upserts", "deletes", "skipped older",
-                   "skipped irrelevant", "unknown status", "errors", "skiptoken"):
+    for column in ("category", "status", "pages", "entries", "upserts", "deletes", "unchanged", "skipped older",
+                   "skipped irrelevant", "unknown status", "quarantined", "fetched", "errors", "skiptoken"):
         table.add_column(column, justify="left" if column in ("category", "status") else "right")
     for s in summaries:
         table.add_row(s.category, s.status, str(s.pages), str(s.entries), str(s.upserts), str(s.deletes),
-                      str(s.skipped_older), str(s.skipped_irrelevant), str(s.unknown_status), str(s.errors),
+                      str(s.unchanged), str(s.skipped_older), str(s.skipped_irrelevant), str(s.unknown_status),
+                      str(s.quarantined), str(s.fetched), str(s.errors),
                       str(s.end_token if s.end_token is not None else "-"))
     return table

@@ -3,7 +3,8 @@ ingest into PostgreSQL over a loopback HTTP feed, peak RSS of the syncing proces
 
     python3 -m uv run python bench/sync/run.py [--total 200000] [--repeat 3]
 
-Needs PostgreSQL on 127.0.0.1 (database `bench_sync`, created when missing). Prints a table of medians.
+Needs PostgreSQL on 127.0.0.1 (database `bench_sync`, or $BENCH_SYNC_DATABASE; created when missing). The feed
+server listens on a free port, or $BENCH_SYNC_PORT. Prints a table of medians.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from lxml import etree  # noqa: E402
 from shared.tk.ingest import DocumentRelevance, terms_pattern  # noqa: E402
 from shared.tk.parse import ATOM, parse_page  # noqa: E402
 
-PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_sync"
+DATABASE = os.environ.get("BENCH_SYNC_DATABASE", "bench_sync")
+PG = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DATABASE}"
 ENTRY_TAG = f"{{{ATOM}}}entry"
 LXML_REFERENCE = 120_000  # entries/s of lxml alone on the machine the issue's targets were set on
 
@@ -85,13 +87,12 @@ def free_port() -> int:
 
 
 def reset_database() -> None:
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qtc",
-                    "SELECT 1 FROM pg_database WHERE datname='bench_sync'"], check=True, capture_output=True)
     exists = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qtAc",
-                             "SELECT 1 FROM pg_database WHERE datname='bench_sync'"], capture_output=True, text=True)
+                             f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'"], capture_output=True, text=True)
     if exists.stdout.strip() != "1":
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "CREATE DATABASE bench_sync"], check=True)
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "bench_sync", "-qc",
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'CREATE DATABASE "{DATABASE}"'],
+                       check=True)
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", DATABASE, "-qc",
                     "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"], check=True, capture_output=True)
 
 
@@ -132,7 +133,7 @@ async def child_ingest(feed_url: str, noop_runs: int) -> dict[str, object]:
 
 
 def bench_ingest(total: int, repeat: int) -> list[dict[str, object]]:
-    port = free_port()
+    port = int(os.environ.get("BENCH_SYNC_PORT", "0")) or free_port()
     server = subprocess.Popen([sys.executable, str(HERE / "server.py"), str(port), str(total)], cwd=ROOT)
     try:
         for _ in range(1200):  # the server generates the whole feed before it listens

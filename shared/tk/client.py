@@ -88,28 +88,43 @@ class FeedClient:
             params["skiptoken"] = str(skiptoken)
         return params
 
+    def entity_url(self, guid: str) -> str:
+        return f"{self.base_url}/Entiteiten/{guid}"
+
     async def fetch_page(self, category: str, skiptoken: int | None) -> bytes:
         """The raw page after `skiptoken` (the feed's start when None)."""
-        params = self.page_params(category, skiptoken)
+        body = await self._get(self.page_url(), self.page_params(category, skiptoken),
+                               f"{category} skiptoken={skiptoken}")
+        assert body is not None
+        return body
+
+    async def fetch_entity(self, guid: str) -> bytes | None:
+        """One entity by its GUID (`Entiteiten/<guid>`); None when the feed does not know it (404)."""
+        return await self._get(self.entity_url(guid), {}, f"entity {guid}", missing_ok=True)
+
+    async def _get(self, url: str, params: dict[str, str], what: str, *,
+                   missing_ok: bool = False) -> bytes | None:
         attempt = 0
         while True:
             self.requests += 1
             retry_after: float | None = None
             try:
-                response = await self.http.get(self.page_url(), params=params, timeout=self.timeout)
+                response = await self.http.get(url, params=params, timeout=self.timeout)
                 if response.status_code == 200:
                     return response.content
+                if response.status_code == 404 and missing_ok:
+                    return None
                 reason = f"HTTP {response.status_code}"
                 if not _transient_status(response.status_code):
-                    raise FeedUnavailable(f"{category} skiptoken={skiptoken}: {reason} {response.text[:200]!r}")
+                    raise FeedUnavailable(f"{what}: {reason} {response.text[:200]!r}")
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
             if attempt >= self.policy.max_retries:
-                raise FeedUnavailable(f"{category} skiptoken={skiptoken}: {reason} after {attempt + 1} attempts")
+                raise FeedUnavailable(f"{what}: {reason} after {attempt + 1} attempts")
             wait = self.policy.delay(attempt, retry_after)
-            log.warning("tk_feed_retry", category=category, skiptoken=skiptoken, reason=reason,
-                        attempt=attempt + 1, wait_s=round(wait, 2))
+            log.warning("tk_feed_retry", request=what, reason=reason, attempt=attempt + 1,
+                        wait_s=round(wait, 2))
             self.retries += 1
             attempt += 1
             await self.sleep(wait)

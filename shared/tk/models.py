@@ -10,7 +10,13 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import BigInteger, Column, Enum, ForeignKey, Index, Integer, String, Table, Text, Uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Column, Enum, ForeignKey, Index, Integer, String, Table, Text,
+    UniqueConstraint, Uuid, false,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, new_id, utcnow
@@ -22,6 +28,17 @@ class StatusNormalised(enum.StrEnum):
     partially_fulfilled = "partially_fulfilled"
     lapsed = "lapsed"
     unknown = "unknown"
+
+
+class Origin(enum.StrEnum):
+    """Where a mirrored entity came from: the bundled illustrative snapshot, or the parliament's live feed."""
+
+    sample = "sample"
+    feed = "feed"
+
+
+# JSONB on PostgreSQL so that `IS DISTINCT FROM` can compare values (the material-change test of an upsert).
+JSONValue = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 class SyncRunStatus(enum.StrEnum):
@@ -38,6 +55,11 @@ class TkEntityMixin:
     # Feed position of the version we hold (diagnostics; not used for ordering).
     skiptoken: Mapped[int | None] = mapped_column(BigInteger)
     synced_at: Mapped[dt.datetime] = mapped_column(default=utcnow, nullable=False)
+    origin: Mapped[str] = mapped_column(String(10), default=Origin.feed.value,
+                                        server_default=Origin.feed.value, nullable=False)
+    # Reference elements the columns do not hold (unknown ones such as `toegezegdAan`, repeats of
+    # single-valued ones), raw and in feed order: [{"element": name, "ref": value}, ...]; NULL when none.
+    relations: Mapped[list[Any] | None] = mapped_column(JSONValue)
 
 
 class TkToezegging(TkEntityMixin, Base):
@@ -50,7 +72,9 @@ class TkToezegging(TkEntityMixin, Base):
         Enum(StatusNormalised, native_enum=False, length=30), default=StatusNormalised.unknown, nullable=False
     )
     datum_nakoming: Mapped[dt.date | None]
-    kamerbrief_nakoming: Mapped[str | None] = mapped_column(String(40), index=True)
+    kamerbrief_nakoming: Mapped[str | None] = mapped_column(String(40), index=True)  # the first letter
+    # Every kamerbriefNakoming in feed order (the live feed sends several; the XSD allows one).
+    kamerbrieven_nakoming: Mapped[list[Any] | None] = mapped_column(JSONValue)
     kamerbrief_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     ministerie: Mapped[str | None] = mapped_column(String(300), index=True)
     activiteit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -86,6 +110,68 @@ tk_document_zaken = Table(
     Column("document_id", Uuid, ForeignKey("tk_documents.id", ondelete="CASCADE"), primary_key=True),
     Column("zaak_id", Uuid, primary_key=True, index=True),
 )
+
+
+# Every letter a toezegging names, for lookups by document nummer (relevance, resolving, fetching).
+tk_toezegging_brieven = Table(
+    "tk_toezegging_brieven",
+    Base.metadata,
+    Column("toezegging_id", Uuid, ForeignKey("tk_toezeggingen.id", ondelete="CASCADE"), primary_key=True),
+    Column("nummer", String(40), primary_key=True, index=True),
+)
+
+
+class TkDocumentIndex(Base):
+    """Thin index of every Document the feed sent, kept or skipped: enough to find a skipped one again by its
+    nummer, dossier or zaak and fetch it by id when it becomes relevant later."""
+
+    __tablename__ = "tk_document_index"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    nummer: Mapped[str | None] = mapped_column(String(40), index=True)
+    kamerstukdossier_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    bijgewerkt: Mapped[dt.datetime] = mapped_column(nullable=False)
+    verwijderd: Mapped[bool] = mapped_column(default=False, nullable=False)
+
+
+# Zaak references of skipped documents only (kept ones have tk_document_zaken).
+tk_document_index_zaken = Table(
+    "tk_document_index_zaken",
+    Base.metadata,
+    Column("document_id", Uuid, ForeignKey("tk_document_index.id", ondelete="CASCADE"), primary_key=True),
+    Column("zaak_id", Uuid, primary_key=True, index=True),
+)
+
+
+class TkDocumentFetch(Base):
+    """A skipped document that became relevant: fetched by id at the end of this run or a later one."""
+
+    __tablename__ = "tk_document_fetches"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200), nullable=False)
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[dt.datetime | None]
+
+
+class TkQuarantine(Base):
+    """An entity the parser could not read, kept raw with the reason; its page and category went on."""
+
+    __tablename__ = "tk_quarantine"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    category: Mapped[str] = mapped_column(String(40), nullable=False)
+    skiptoken: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    entity_id: Mapped[str | None] = mapped_column(String(100))  # as sent (it may be the unreadable part)
+    kind: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    raw: Mapped[str] = mapped_column(Text, nullable=False)
+    origin: Mapped[str] = mapped_column(String(10), nullable=False)
+    quarantined_at: Mapped[dt.datetime] = mapped_column(default=utcnow, nullable=False, index=True)
+
+    __table_args__ = (UniqueConstraint("category", "skiptoken"),)
 
 
 class TkZaak(TkEntityMixin, Base):
@@ -139,6 +225,11 @@ class TkSyncState(Base):
     skipped_older: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
     skipped_irrelevant: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
     unknown_status: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    unchanged: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", nullable=False)
+    quarantined: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", nullable=False)
+    fetched: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", nullable=False)
+    # The category still holds entities of the bundled sample (removed by its first successful live sync).
+    has_samples: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, nullable=False)
 
 
@@ -164,5 +255,8 @@ class TkSyncRun(Base):
     skipped_older: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     skipped_irrelevant: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     unknown_status: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    fetched: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     errors: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)

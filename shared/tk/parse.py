@@ -38,6 +38,11 @@ class MalformedPage(Exception):
     """The page is not a readable SyncFeed page; the checkpoint must not move past it."""
 
 
+class UnreadableEntity(Exception):
+    """One entity cannot be read (an id that is not a GUID, a date the parser cannot read, ...): it goes to
+    quarantine and the rest of its page goes on."""
+
+
 def _text(value: str | None) -> str | None:
     if not value:
         return None
@@ -96,7 +101,13 @@ FIELDS: dict[str, dict[str, tuple[str, Converter]]] = {
     },
 }
 
-# Single-valued references kept as columns (the first one wins).
+# Elements that may repeat, kept as a list column plus the first value in the single column:
+# element -> (list column, first-value column). The live feed sends several kamerbriefNakoming.
+MULTI: dict[str, dict[str, tuple[str, str]]] = {
+    "toezegging": {"kamerbriefNakoming": ("kamerbrieven_nakoming", "kamerbrief_nakoming")},
+}
+
+# Single-valued references kept as columns (the first one wins; repeats go to `relations`).
 REFS: dict[str, dict[str, str]] = {
     "toezegging": {"activiteit": "activiteit_id"},
     "document": {"kamerstukdossier": "kamerstukdossier_id", "bronDocument": "bron_document_id"},
@@ -110,11 +121,25 @@ REFS: dict[str, dict[str, str]] = {
 class FeedEntry:
     kind: str  # entity element local name: toezegging, document, ...
     id: uuid.UUID
-    token: int
+    token: int | None  # None for an entity fetched by id (it has no feed position)
     bijgewerkt: dt.datetime
     verwijderd: bool
     values: dict[str, Any] = field(default_factory=dict)
     zaak_ids: list[uuid.UUID] = field(default_factory=list)  # document -> zaak (many)
+
+
+@dataclass(slots=True)
+class Quarantined:
+    """An entry whose entity could not be read: its raw XML and why."""
+
+    token: int
+    kind: str | None
+    entity_id: str | None
+    reason: str
+    raw: str
+
+
+ParsedEntry = FeedEntry | Quarantined
 
 
 def skiptoken_of(href: str) -> int:
@@ -140,7 +165,7 @@ _REF_NAMES: dict[str, frozenset[str]] = {
 }
 
 
-def _read_entry(entry: Any) -> FeedEntry:
+def _read_entry(entry: Any) -> ParsedEntry:
     title = token = entity = None
     for child in entry:
         tag = child.tag
@@ -156,17 +181,27 @@ def _read_entry(entry: Any) -> FeedEntry:
     if entity is None:
         # An entry of a kind we cannot read still moves the checkpoint; the caller counts it as skipped.
         return FeedEntry("", uuid.UUID(int=0), token, dt.datetime.min.replace(tzinfo=dt.UTC), False)
+    try:
+        return read_entity(entity, token, title)
+    except UnreadableEntity as exc:
+        raw_id = entity.get("id") or title
+        return Quarantined(token, entity.tag[_TK_LEN:][:40], raw_id[:100] if raw_id else None, str(exc),
+                           etree.tostring(entry, encoding="unicode"))
+
+
+def read_entity(entity: Any, token: int | None, title: str | None = None) -> FeedEntry:
+    """One tkData entity element; raises UnreadableEntity when a value cannot be read."""
     kind = entity.tag[_TK_LEN:]
     raw_id = entity.get("id") or title
     entity_id = parse_uuid(raw_id)
     if entity_id is None:
-        raise MalformedPage(f"entity without a GUID id: {raw_id!r}")
+        raise UnreadableEntity(f"{kind}: id is not a GUID")
     try:
         bijgewerkt = parse_datetime(entity.get(_BIJGEWERKT))
     except ValueError as exc:
-        raise MalformedPage(f"{kind} {entity_id}: bad bijgewerkt") from exc
+        raise UnreadableEntity(f"{kind} {entity_id}: bijgewerkt is not a readable timestamp") from exc
     if bijgewerkt is None:
-        raise MalformedPage(f"{kind} {entity_id} without bijgewerkt")
+        raise UnreadableEntity(f"{kind} {entity_id}: no bijgewerkt")
     verwijderd = entity.get(_VERWIJDERD) == "true"
     result = FeedEntry(kind, entity_id, token, bijgewerkt, verwijderd)
     fields = FIELDS.get(kind)
@@ -174,7 +209,9 @@ def _read_entry(entry: Any) -> FeedEntry:
         return result
     refs = REFS[kind]
     ref_names = _REF_NAMES[kind]
+    multi = MULTI.get(kind)
     values = result.values
+    extra: list[dict[str, str]] = []
     # Hot loop: touch attributes only where a reference can be; an xsi:nil element has no text, so it
     # reads as None without looking at the attribute.
     for child in entity:
@@ -182,32 +219,46 @@ def _read_entry(entry: Any) -> FeedEntry:
         if tag.__class__ is not str or not tag.startswith(_TK_PREFIX):
             continue
         name = tag[_TK_LEN:]
+        if multi is not None and name in multi:
+            text = _text(child.text)
+            if text is not None:
+                values.setdefault(multi[name][0], []).append(text)
+            continue
         spec = fields.get(name)
         if spec is not None:
             column, convert = spec
             try:
                 values[column] = convert(child.text)
             except ValueError as exc:
-                raise MalformedPage(f"{kind} {entity_id}: bad {name} {child.text!r}") from exc
-        elif name in ref_names:
-            ref = child.get("ref")
-            if ref is None:
-                continue
-            if name == "zaak":
-                zaak_id = parse_uuid(ref)
-                if zaak_id is not None:
-                    result.zaak_ids.append(zaak_id)
+                raise UnreadableEntity(f"{kind} {entity_id}: {name} is not readable") from exc
+            continue
+        ref = child.get("ref")
+        if ref is None:
+            continue
+        ref_id = parse_uuid(ref) if name in ref_names else None
+        if ref_id is None:  # unknown relation, or a reference that is not a GUID: kept raw, never dropped
+            extra.append({"element": name, "ref": ref})
+        elif name == "zaak":
+            result.zaak_ids.append(ref_id)
+        else:
+            column = refs[name]
+            if column in values:
+                extra.append({"element": name, "ref": ref})
             else:
-                column = refs[name]
-                if column not in values:
-                    values[column] = parse_uuid(ref)
+                values[column] = ref_id
+    if multi is not None:
+        for many, first in multi.values():
+            found = values.get(many)
+            values[first] = found[0] if found else None
+            values[many] = found or None
+    values["relations"] = extra or None
     if kind == "document":
         values["content_type"] = entity.get(_CONTENT_TYPE)
         values["content_length"] = parse_int(entity.get(_CONTENT_LENGTH))
     return result
 
 
-def iter_entries(source: bytes | Any) -> Iterator[FeedEntry]:
+def iter_entries(source: bytes | Any) -> Iterator[ParsedEntry]:
     """Yield the entries of one page (bytes or a binary file object), oldest first."""
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
     context = etree.iterparse(stream, events=("end",), tag=_ENTRY, huge_tree=True, resolve_entities=False,
@@ -226,8 +277,28 @@ def iter_entries(source: bytes | Any) -> Iterator[FeedEntry]:
         del context
 
 
-def parse_page(source: bytes) -> list[FeedEntry]:
-    """All entries of one page; raises MalformedPage on anything unreadable (including truncation)."""
+def parse_page(source: bytes) -> list[ParsedEntry]:
+    """All entries of one page; raises MalformedPage when the page itself is unreadable (including
+    truncation). An unreadable entity does not fail the page: it comes back as `Quarantined`."""
     if not source or not source.strip():
         raise MalformedPage("empty response body")
     return list(iter_entries(source))
+
+
+def parse_entity(source: bytes) -> FeedEntry | None:
+    """The answer of `Entiteiten/<guid>`: the bare tkData entity element (an Atom entry or feed around it is
+    read too). None when it holds no entity; raises MalformedPage or UnreadableEntity when unreadable."""
+    if not source or not source.strip():
+        raise MalformedPage("empty response body")
+    try:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        root = etree.fromstring(source, parser)
+    except etree.XMLSyntaxError as exc:
+        raise MalformedPage(f"XML syntax error: {exc}") from exc
+    if isinstance(root.tag, str) and root.tag.startswith(_TK_PREFIX):
+        return read_entity(root, None)
+    for content in root.iter(_CONTENT):
+        entity = _entity(content)
+        if entity is not None:
+            return read_entity(entity, None)
+    return None

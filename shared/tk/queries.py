@@ -12,12 +12,20 @@ from shared.errors import NotFound
 from shared.settings import Settings
 from shared.tk.categories import CATEGORIES, canonical_category
 from shared.tk.ingest import terms_pattern
-from shared.tk.models import TkDocument, TkSyncRun, TkToezegging
-from shared.tk.repository import DocumentRepository, SyncRunRepository, SyncStateRepository, ToezeggingRepository
+from shared.tk.models import TkDocument, TkQuarantine, TkSyncRun, TkToezegging
+from shared.tk.repository import (
+    DocumentRepository,
+    QuarantineRepository,
+    SyncRunRepository,
+    SyncStateRepository,
+    ToezeggingRepository,
+    documents_wanted,
+)
 from shared.tk.schemas import (
     DocumentBrief,
     DocumentFilters,
     DocumentOut,
+    QuarantineFilters,
     SuggestionFilters,
     SuggestionOut,
     SyncRunFilters,
@@ -37,12 +45,17 @@ class TkQueries:
 
     async def _render_toezeggingen(self, rows: list[TkToezegging], model: type[ToezeggingOut] = ToezeggingOut) -> list[Any]:
         letters = await self.toezeggingen.documents_by_id(r.kamerbrief_document_id for r in rows)
+        by_nummer = await self.toezeggingen.documents_by_nummer(
+            n for r in rows for n in r.kamerbrieven_nakoming or ())
         linked = await self.toezeggingen.linked_commitments(r.nummer for r in rows)
         out = []
         for row in rows:
             item = model.model_validate(row)
             letter = letters.get(row.kamerbrief_document_id) if row.kamerbrief_document_id else None
             item.kamerbrief_document = DocumentBrief.model_validate(letter) if letter and not letter.verwijderd else None
+            named = dict.fromkeys(row.kamerbrieven_nakoming or ())
+            item.kamerbrief_documents = [DocumentBrief.model_validate(by_nummer[n])
+                                         for n in named if n in by_nummer]
             item.commitment_id = linked.get(row.nummer or "")
             out.append(item)
         return out
@@ -61,6 +74,8 @@ class TkQueries:
             c.append(text_filter(params.q, TkToezegging.tekst, TkToezegging.nummer))
         if params.changed_since:
             c.append(TkToezegging.bijgewerkt >= params.changed_since)
+        if params.origin:
+            c.append(TkToezegging.origin == params.origin.value)
         rows, cursor = await self.toezeggingen.list(c, sort=params.sort, cursor=params.cursor, limit=params.limit)
         return await self._render_toezeggingen(rows), cursor
 
@@ -80,6 +95,8 @@ class TkQueries:
             c.append(text_filter(params.q, TkDocument.titel, TkDocument.onderwerp))
         if params.changed_since:
             c.append(TkDocument.bijgewerkt >= params.changed_since)
+        if params.origin:
+            c.append(TkDocument.origin == params.origin.value)
         rows, cursor = await self.documents.list(c, sort=params.sort, cursor=params.cursor, limit=params.limit)
         zaken = await self.documents.zaken_of(r.id for r in rows)
         dossiers = await self.documents.dossier_nummers(r.kamerstukdossier_id for r in rows)
@@ -115,3 +132,13 @@ class TkQueries:
     async def state(self) -> list[SyncStateOut]:
         stored = {s.category: s for s in await SyncStateRepository(self.session).all()}
         return [SyncStateOut.model_validate(stored[c]) if c in stored else SyncStateOut(category=c) for c in CATEGORIES]
+
+    async def documents_wanted(self) -> int:
+        return await documents_wanted(self.session)
+
+    async def quarantine(self, params: QuarantineFilters) -> Listing:
+        c: list[Any] = []
+        if params.category:
+            c.append(TkQuarantine.category == canonical_category(params.category))
+        return await QuarantineRepository(self.session).list(c, sort=params.sort, cursor=params.cursor,
+                                                            limit=params.limit)

@@ -15,21 +15,30 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.commitments.events import commitment_changed
 from shared.db import session_scope
 from shared.jobs import JobQueue, drop_pending_jobs, flush_jobs
 from shared.settings import Settings
-from shared.tk.categories import CATEGORIES, canonical_category
+from shared.tk.categories import CATEGORIES, ENTITY_TAGS, canonical_category
 from shared.tk.client import FeedUnavailable
 from shared.tk.ingest import DocumentRelevance, apply_page
 from shared.tk.models import SyncRunStatus, TkSyncRun
-from shared.tk.parse import FeedEntry, MalformedPage, parse_page
-from shared.tk.repository import COUNTERS, SyncRunRepository, SyncStateRepository
+from shared.tk.parse import MalformedPage, ParsedEntry, UnreadableEntity, parse_entity, parse_page
+from shared.tk.repository import COUNTERS, MirrorRepository, SyncRunRepository, SyncStateRepository
 
 log = structlog.get_logger("nakoming.tk.sync")
 
 
 class PageSource(Protocol):
     async def fetch_page(self, category: str, skiptoken: int | None) -> bytes: ...
+
+
+class EntitySource(Protocol):
+    async def fetch_entity(self, guid: str) -> bytes | None: ...
+
+
+# Wanted documents fetched by id per category run; the rest wait for the next run (fewest attempts first).
+FETCHES_PER_RUN = 200
 
 
 class CheckpointMoved(Exception):
@@ -50,6 +59,10 @@ class RunSummary:
     skipped_older: int = 0
     skipped_irrelevant: int = 0
     unknown_status: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    fetched: int = 0
+    samples_removed: int = 0
     errors: int = 0
     error: str | None = None
     commitments_queued: int = 0
@@ -140,19 +153,94 @@ class SyncRunner:
         except Exception as exc:  # a database or programming error: fail this category, keep the others going
             log.exception("tk_sync_crashed", category=category)
             error = f"{type(exc).__name__}: {exc}"
+        if error is None:
+            try:
+                await self._fetch_wanted(category, summary)
+            except Exception:  # the wanted documents stay queued for the next run; this run's pages are in
+                log.exception("tk_wanted_fetch_crashed", category=category)
         summary.status = SyncRunStatus.failed.value if error else SyncRunStatus.succeeded.value
         summary.error = error
         summary.errors += 1 if error else 0
-        async with session_scope(self.session_factory) as session:
-            await SyncRunRepository(session).finish(summary.run_id, SyncRunStatus(summary.status), error)  # type: ignore[arg-type]
-            await SyncStateRepository(session).record_outcome(category, error=error)
+        async with self.session_factory() as session:
+            try:
+                stored = await SyncStateRepository(session).get(category)
+                if error is None and stored is not None and stored.has_samples:
+                    await self._remove_samples(session, category, summary)
+                await SyncRunRepository(session).finish(
+                    summary.run_id, SyncRunStatus(summary.status), error)  # type: ignore[arg-type]
+                await SyncStateRepository(session).record_outcome(category, error=error)
+                await session.commit()
+            except BaseException:
+                drop_pending_jobs(session)
+                await session.rollback()
+                raise
+            await flush_jobs(session, self.queue)
         if error:
             log.error("tk_sync_failed", category=category, error=error, resume_from=checkpoint,
                       run_id=str(summary.run_id))
         else:
             log.info("tk_sync_finished", **{k: v for k, v in summary.as_dict().items() if k != "error"})
 
-    async def _fetch(self, category: str, token: int | None, *, pause: bool) -> list[FeedEntry]:
+    async def _remove_samples(self, session: AsyncSession, category: str, summary: RunSummary) -> None:
+        """The first successful live sync of a category removes the bundled sample's entities of it, and the
+        commitments whose status cited them are recalculated (after commit)."""
+        removed, touched = await MirrorRepository(session).remove_samples(ENTITY_TAGS[category])
+        await SyncStateRepository(session).clear_samples(category)
+        for commitment_id in await MirrorRepository(session).commitments_following(touched):
+            commitment_changed(session, commitment_id)
+            summary.commitments_queued += 1
+        summary.samples_removed = removed
+        log.info("tk_samples_removed", category=category, removed=removed, toezeggingen=len(touched))
+
+    async def _fetch_wanted(self, category: str, summary: RunSummary) -> None:
+        """Fetch by id the skipped documents that became relevant (this run or an earlier one left them)."""
+        fetch = getattr(self.source, "fetch_entity", None)
+        if fetch is None:
+            return
+        async with self.session_factory() as session:
+            wanted = [w.document_id
+                      for w in await MirrorRepository(session).wanted_documents(FETCHES_PER_RUN)]
+            await session.rollback()
+        for document_id in wanted:
+            try:
+                body = await fetch(str(document_id))
+                entry = parse_entity(body) if body is not None else None
+            except FeedUnavailable as exc:  # the feed is unwell: the rest waits for the next run
+                await self._wanted_failed(document_id, f"{type(exc).__name__}: {exc}")
+                return
+            except (MalformedPage, UnreadableEntity) as exc:
+                await self._wanted_failed(document_id, f"{type(exc).__name__}: {exc}")
+                continue
+            async with self.session_factory() as session:
+                try:
+                    repo = MirrorRepository(session)
+                    outcome = None
+                    if entry is None or entry.kind != "document" or entry.id != document_id:
+                        log.warning("tk_wanted_document_gone", document_id=str(document_id))
+                        await repo.forget_index(document_id)
+                    else:
+                        outcome = await apply_page(session, "Document", [entry], None)
+                    await repo.wanted_done(document_id)
+                    counts = {"fetched": 1}
+                    await SyncStateRepository(session).add_counts(category, counts)
+                    await SyncRunRepository(session).add_counts(
+                        summary.run_id, counts, summary.end_token)  # type: ignore[arg-type]
+                    await session.commit()
+                except BaseException:
+                    drop_pending_jobs(session)
+                    await session.rollback()
+                    raise
+                await flush_jobs(session, self.queue)
+            summary.fetched += 1
+            if outcome is not None:
+                summary.commitments_queued += len(outcome.commitments)
+
+    async def _wanted_failed(self, document_id: uuid.UUID, error: str) -> None:
+        log.warning("tk_wanted_document_failed", document_id=str(document_id), error=error)
+        async with session_scope(self.session_factory) as session:
+            await MirrorRepository(session).wanted_failed(document_id, error)
+
+    async def _fetch(self, category: str, token: int | None, *, pause: bool) -> list[ParsedEntry]:
         if pause and self.settings.tk_request_interval:
             await self.sleep(self.settings.tk_request_interval)  # polite pacing between requests
         body = await self.source.fetch_page(category, token)
@@ -162,7 +250,8 @@ class SyncRunner:
                      relevance: DocumentRelevance | None, expected: int | None, last: int) -> None:
         async with self.session_factory() as session:
             try:
-                outcome = await apply_page(session, category, entries, relevance)
+                outcome = await apply_page(session, category, entries, relevance,
+                                           watched_dossiers=self.settings.tk_dossiers)
                 outcome.bump("pages")
                 if not await SyncStateRepository(session).advance(category, expected, last, outcome.counts):
                     raise CheckpointMoved(f"{category}: checkpoint is no longer {expected}; another run is syncing it")

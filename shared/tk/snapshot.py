@@ -1,8 +1,5 @@
-"""The bundled offline snapshot: recorded feed pages served to the same sync code as the live feed.
-
-Loading it moves each category's checkpoint to the end of the snapshot, so a later live sync continues
-from there; loading it again (or after a live sync went further) changes nothing.
-"""
+"""The bundled offline snapshot: illustrative feed pages (origin `sample`) read by the same parser and
+ingest as the live feed (see shared.tk.offline)."""
 
 from __future__ import annotations
 

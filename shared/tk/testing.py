@@ -68,20 +68,26 @@ def entry_xml(category: str, guid: str, token: int, bijgewerkt: str, fields: Seq
 def toezegging(guid: str, token: int, *, nummer: str, bijgewerkt: str = "2025-11-14T12:20:03+0100",
                status: Value = "Openstaand", tekst: Value = "De minister informeert de Kamer.",
                ministerie: Value = "Volksgezondheid, Welzijn en Sport", datum_nakoming: Value = None,
-               kamerbrief: Value = None, activiteit: str | None = None, deleted: bool = False) -> bytes:
+               kamerbrief: Value | list[str] = None, activiteit: str | None = None, deleted: bool = False,
+               extra: Sequence[tuple[str, Value]] = ()) -> bytes:
+    """`kamerbrief` as a list writes one kamerbriefNakoming element per letter (as the live feed does);
+    `extra` adds elements after the known ones (e.g. ("toegezegdAan", Ref(guid)) relations)."""
     fields: list[tuple[str, Value]] = [("toegezegdAanFractie", None), ("nummer", nummer)]
     if activiteit:
         fields.append(("activiteit", Ref(activiteit)))
+    letters = [("kamerbriefNakoming", k) for k in kamerbrief] if isinstance(kamerbrief, list) else \
+        [("kamerbriefNakoming", kamerbrief)]
     fields += [("activiteitNummer", "2025A00001"), ("naam", "Minister"), ("functie", "minister"),
-               ("status", status), ("datumNakoming", datum_nakoming), ("kamerbriefNakoming", kamerbrief),
-               ("ministerie", ministerie), ("tekst", tekst)]
+               ("status", status), ("datumNakoming", datum_nakoming), *letters,
+               ("ministerie", ministerie), ("tekst", tekst), *extra]
     return entry_xml("Toezegging", guid, token, bijgewerkt, fields, deleted=deleted, prefix="ns1")
 
 
 def document(guid: str, token: int, *, nummer: str, bijgewerkt: str = "2026-02-12T16:03:30Z",
              titel: Value = "Brief", onderwerp: Value = "Onderwerp", soort: Value = "Brief regering",
              dossier: str | None = None, zaken: Iterable[str] = (), bron: str | None = None,
-             datum: Value = "2026-02-12T00:00:00", deleted: bool = False) -> bytes:
+             datum: Value = "2026-02-12T00:00:00", deleted: bool = False,
+             extra: Sequence[tuple[str, Value]] = ()) -> bytes:
     fields: list[tuple[str, Value]] = []
     if bron:
         fields.append(("bronDocument", Ref(bron)))
@@ -89,7 +95,7 @@ def document(guid: str, token: int, *, nummer: str, bijgewerkt: str = "2026-02-1
     if dossier:
         fields.append(("kamerstukdossier", Ref(dossier)))
     fields += [("soort", soort), ("documentNummer", nummer), ("titel", titel), ("onderwerp", onderwerp),
-               ("datum", datum), ("organisatie", "Volksgezondheid, Welzijn en Sport")]
+               ("datum", datum), ("organisatie", "Volksgezondheid, Welzijn en Sport"), *extra]
     return entry_xml("Document", guid, token, bijgewerkt, fields, deleted=deleted,
                      attrs=None if deleted else {"contentType": "application/pdf", "contentLength": "1000"})
 
@@ -134,7 +140,7 @@ def split_page(xml: bytes) -> list[tuple[int, bytes]]:
 @dataclass
 class Fault:
     kind: str  # "500" | "503" | "slow" | "truncate"
-    category: str | None = None  # None: the next request of any category
+    category: str | None = None  # None: the next request of any category; "Entiteiten": of an entity by id
     retry_after: str | None = None
     seconds: float = 0.0
 
@@ -146,6 +152,7 @@ class FakeFeed:
     entries: dict[str, list[tuple[int, bytes]]] = field(default_factory=dict)
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[tuple[str, int | None]] = field(default_factory=list)
+    entity_requests: list[str] = field(default_factory=list)  # GUIDs asked for at Entiteiten/<guid>
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, category: str, *entries: bytes) -> None:
@@ -177,8 +184,37 @@ class FakeFeed:
             items = [e for t, e in self.entries.get(category, []) if skiptoken is None or t > skiptoken]
         return page_xml(category, items[: self.page_size])
 
+    def entity(self, guid: str) -> bytes | None:
+        """The latest version of one entity as `Entiteiten/<guid>` answers it: the bare tkData element."""
+        needle = f"<title>{guid}</title>".encode()
+        with self.lock:
+            found = [(t, e) for items in self.entries.values() for t, e in items if needle in e]
+        if not found:
+            return None
+        entry = etree.fromstring(max(found, key=lambda item: item[0])[1])
+        # Entries built here carry the Atom namespace only from the page around them: match by local name.
+        content = next(e for e in entry.iter()
+                       if isinstance(e.tag, str) and etree.QName(e).localname == "content")
+        return b'<?xml version="1.0" encoding="utf-8"?>' + etree.tostring(content[0])
+
+    async def _entity_response(self, send: Any, guid: str) -> None:
+        with self.lock:
+            self.entity_requests.append(guid)
+        fault = self._take_fault("Entiteiten")
+        if fault is not None and fault.kind in ("500", "503"):
+            await _respond(send, int(fault.kind), b'{"error":"An error has occurred."}', "application/json")
+            return
+        body = self.entity(guid)
+        if body is None:
+            await _respond(send, 404, b'{"error": "not found"}', "application/json")
+            return
+        await _respond(send, 200, body, "application/xml")
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
+            return
+        if scope["path"].startswith("/SyncFeed/2.0/Entiteiten/"):
+            await self._entity_response(send, scope["path"].rsplit("/", 1)[1])
             return
         query = parse_qs(scope.get("query_string", b"").decode())
         category = query.get("category", [""])[0]

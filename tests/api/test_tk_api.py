@@ -9,11 +9,15 @@ import pytest
 
 from shared.settings import Settings
 from shared.tk.client import FeedClient
+from shared.tk.offline import load_snapshot
 from shared.tk.service import SyncRunner
-from shared.tk.testing import FakeFeed, toezegging
+from shared.tk.testing import FakeFeed, Ref, entry_xml, toezegging
 from tests.factories import create_commitment
 
 from tests.tk_feed import FIXTURES, feed, feed_server, settings  # noqa: F401  (fixtures)
+
+GUID_A = "0e0e0e0e-1111-4222-8333-444455556666"
+GUID_B = "0f0f0f0f-1111-4222-8333-444455556666"
 
 
 @pytest.fixture
@@ -132,3 +136,63 @@ async def test_sync_run_of_several_categories_runs_them_in_dependency_order(
     assert [(r["category"], r["status"]) for r in runs] == [("Toezegging", "succeeded"), ("Document", "succeeded")]
     letter = (await client.get("/v1/tk/toezeggingen/TZ202511-041")).json()["kamerbrief_document"]
     assert letter["nummer"] == "2026D07125"
+
+
+async def test_origin_letters_and_relations_are_shown(client: httpx.AsyncClient, synced: None, feed: FakeFeed,
+                                                     settings: Settings, session_factory: Any) -> None:
+    first = (await client.get("/v1/tk/toezeggingen/TZ202511-041")).json()
+    assert first["origin"] == "feed" and first["kamerbrieven_nakoming"] == ["2026D07125"]
+    assert [d["nummer"] for d in first["kamerbrief_documents"]] == ["2026D07125"]
+    assert first["kamerbrief_document"]["origin"] == "feed" and first["relations"] == []
+    feed.add("Toezegging", toezegging("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", 1900001, nummer="TZ202511-041",
+                                      status="Voldaan", bijgewerkt="2026-03-01T10:00:00Z",
+                                      kamerbrief=["2026D07125", "2026D07126"],
+                                      extra=[("toegezegdAan", Ref(GUID_A)), ("toegezegdAan", Ref(GUID_B))]))
+    async with httpx.AsyncClient() as http:
+        runner = SyncRunner(session_factory, FeedClient.from_settings(http, settings), settings)
+        await runner.run(["Toezegging"])
+    body = (await client.get("/v1/tk/toezeggingen/TZ202511-041")).json()
+    assert body["kamerbrief_nakoming"] == "2026D07125"
+    assert body["kamerbrieven_nakoming"] == ["2026D07125", "2026D07126"]
+    assert [d["nummer"] for d in body["kamerbrief_documents"]] == ["2026D07125", "2026D07126"]
+    assert body["relations"] == [{"element": "toegezegdAan", "ref": GUID_A},
+                                 {"element": "toegezegdAan", "ref": GUID_B}]
+    docs = (await client.get("/v1/tk/documents")).json()["items"]
+    assert {d["origin"] for d in docs} == {"feed"}
+    assert (await client.get("/v1/tk/documents", params={"origin": "sample"})).json()["items"] == []
+    assert len((await client.get("/v1/tk/toezeggingen", params={"origin": "feed"})).json()["items"]) == 4
+    assert (await client.get("/v1/tk/toezeggingen", params={"origin": "sample"})).json()["items"] == []
+    assert (await client.get("/v1/tk/toezeggingen", params={"origin": "echt"})).status_code == 422
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert "sample" in schema["ToezeggingOut"]["properties"]["origin"]["description"]
+
+
+async def test_quarantine_is_counted_in_state_and_listed(client: httpx.AsyncClient, synced: None,
+                                                        feed: FakeFeed, settings: Settings,
+                                                        session_factory: Any) -> None:
+    feed.add("Toezegging", entry_xml("Toezegging", "geen-guid", 1900002, "2026-03-01T10:00:00Z",
+                                     [("nummer", "TZ-X")], prefix="ns1"),
+             toezegging(GUID_A, 1900003, nummer="TZ-OK", bijgewerkt="2026-03-01T10:00:00Z"))
+    async with httpx.AsyncClient() as http:
+        runner = SyncRunner(session_factory, FeedClient.from_settings(http, settings), settings)
+        (summary,) = await runner.run(["Toezegging"])
+    assert summary.status == "succeeded" and summary.quarantined == 1
+    state = {s["category"]: s for s in (await client.get("/v1/sync/state")).json()["items"]}
+    assert state["Toezegging"]["quarantined"] == 1 and state["Toezegging"]["skiptoken"] == 1900003
+    assert state["Toezegging"]["has_samples"] is False
+    listed = (await client.get("/v1/sync/quarantine", params={"category": "toezegging"})).json()["items"]
+    assert [(q["skiptoken"], q["entity_id"], q["origin"]) for q in listed] == [(1900002, "geen-guid", "feed")]
+    assert "not a GUID" in listed[0]["reason"] and "TZ-X" in listed[0]["raw"]
+    assert (await client.get("/v1/sync/quarantine", params={"category": "Zaak"})).json()["items"] == []
+    assert (await client.get("/v1/sync/quarantine", params={"category": "Persoon"})).status_code == 422
+    assert (await client.get("/v1/tk/toezeggingen/TZ-OK")).status_code == 200
+
+
+async def test_sample_entities_say_so(client: httpx.AsyncClient, settings: Settings, session_factory: Any) -> None:
+    await load_snapshot(session_factory, settings)
+    sample = (await client.get("/v1/tk/toezeggingen", params={"origin": "sample"})).json()["items"]
+    assert len(sample) == 4 and {t["origin"] for t in sample} == {"sample"}
+    letter = (await client.get("/v1/tk/toezeggingen/TZ202511-041")).json()["kamerbrief_document"]
+    assert letter["nummer"] == "2026D07125" and letter["origin"] == "sample"
+    state = {s["category"]: s for s in (await client.get("/v1/sync/state")).json()["items"]}
+    assert state["Toezegging"]["has_samples"] is True and state["Toezegging"]["skiptoken"] is None

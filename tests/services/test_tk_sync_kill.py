@@ -23,7 +23,16 @@ from shared.db import create_engine, create_session_factory
 from shared.migrate import upgrade
 from shared.settings import Settings
 from shared.tk.client import FeedClient
-from shared.tk.models import TkSyncRun, TkSyncState, tk_document_zaken
+from shared.tk.models import (
+    TkDocumentFetch,
+    TkDocumentIndex,
+    TkQuarantine,
+    TkSyncRun,
+    TkSyncState,
+    tk_document_index_zaken,
+    tk_document_zaken,
+    tk_toezegging_brieven,
+)
 from shared.tk.repository import MODELS
 from shared.tk.service import SyncRunner
 from shared.tk.testing import FakeFeed, FeedServer, document, dossier, toezegging, zaak
@@ -143,9 +152,10 @@ async def test_killed_sync_then_clean_run_equals_a_clean_sync(own_db: tuple[str,
                 TkSyncRun.category == "Toezegging"))).scalars())
         assert "abandoned" in statuses  # the killed run is closed, not left running
 
-        async with engine.begin() as conn:  # start over and sync cleanly
-            await conn.execute(delete(tk_document_zaken))
-            for model in (*MIRROR, TkSyncState, TkSyncRun):
+        async with engine.begin() as conn:  # start over and sync cleanly (the thin index and queues too)
+            for table in (tk_document_zaken, tk_toezegging_brieven, tk_document_index_zaken):
+                await conn.execute(delete(table))
+            for model in (*MIRROR, TkSyncState, TkSyncRun, TkDocumentIndex, TkDocumentFetch, TkQuarantine):
                 await conn.execute(delete(model))
         summaries = await in_process_sync(url, engine, server.url)
         assert all(s.status == "succeeded" for s in summaries)

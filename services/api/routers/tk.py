@@ -18,6 +18,8 @@ from shared.tk.schemas import (
     DocumentFilters,
     DocumentOut,
     Nummer,
+    QuarantineFilters,
+    QuarantineOut,
     SuggestionFilters,
     SuggestionOut,
     SyncRunAccepted,
@@ -36,7 +38,7 @@ sync = APIRouter(prefix="/v1/sync", tags=["sync"])
 @tk.get("/toezeggingen", operation_id="tk-toezeggingen-list", response_model=Page[ToezeggingOut],
         responses=problem_responses(400, 401, 403, 422))
 async def list_toezeggingen(db: ReadDb, _: Reader, params: Annotated[ToezeggingFilters, Depends(QueryModel(ToezeggingFilters))]) -> Any:
-    """Toezeggingen in the TK mirror (deleted ones are not listed), newest change first."""
+    """Toezeggingen in the TK mirror (deleted ones not listed), newest change first; `origin`: feed/sample."""
     items, cursor = await TkQueries(db).list_toezeggingen(params)
     return {"items": items, "next_cursor": cursor}
 
@@ -51,7 +53,7 @@ async def get_toezegging(nummer: Nummer, db: ReadDb, _: Reader) -> Any:
 @tk.get("/documents", operation_id="tk-documents-list", response_model=Page[DocumentOut],
         responses=problem_responses(400, 401, 403, 422))
 async def list_documents(db: ReadDb, _: Reader, params: Annotated[DocumentFilters, Depends(QueryModel(DocumentFilters))]) -> Any:
-    """Relevant TK documents in the mirror (watched dossiers, fulfilment letters, watched terms)."""
+    """Relevant TK documents (watched dossiers, fulfilment letters, watched terms); `origin`: feed/sample."""
     items, cursor = await TkQueries(db).list_documents(params)
     return {"items": items, "next_cursor": cursor}
 
@@ -85,5 +87,17 @@ async def list_sync_runs(db: ReadDb, _: Reader, params: Annotated[SyncRunFilters
 @sync.get("/state", operation_id="sync-state-get", response_model=SyncStateList,
           responses=problem_responses(401, 403))
 async def get_sync_state(db: ReadDb, _: Reader) -> Any:
-    """Per category: checkpoint (skiptoken), last success, last error and counts."""
-    return {"items": await TkQueries(db).state(), "next_cursor": None}
+    """Per category: checkpoint, last success and error, counts (quarantined, unchanged, ...), samples."""
+    queries = TkQueries(db)
+    return {"items": await queries.state(), "next_cursor": None,
+            "documents_wanted": await queries.documents_wanted()}
+
+
+@sync.get("/quarantine", operation_id="sync-quarantine-list", response_model=Page[QuarantineOut],
+          responses=problem_responses(400, 401, 403, 422))
+async def list_quarantine(
+        db: ReadDb, _: Reader,
+        params: Annotated[QuarantineFilters, Depends(QueryModel(QuarantineFilters))]) -> Any:
+    """Feed entities the parser could not read, kept raw with the reason; their pages went on."""
+    rows, cursor = await TkQueries(db).quarantine(params)
+    return {"items": [QuarantineOut.model_validate(r) for r in rows], "next_cursor": cursor}
