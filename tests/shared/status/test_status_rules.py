@@ -13,6 +13,7 @@ from shared.status.inputs import (
     ActionInput, CommitmentInput, MeasurementInput, MeasurementSummary, MilestoneInput, OverrideInput, SignalCounts,
     Thresholds, TkDocumentInput, TkInput,
 )
+from shared.status.messages import render
 from shared.status.vocabulary import MilestoneStatus, Schedule, Severity, Status
 
 D = dt.date
@@ -283,3 +284,15 @@ def test_override(expires, active) -> None:
     [reason] = rules.override(commitment, AS_OF)
     assert (reason.severity == Severity.override) == active
     assert reason.decides == (Status.on_track if active else None)
+
+
+def test_tk_every_letter_is_evidence_and_sample_data_says_so() -> None:
+    second = TkDocumentInput(id="doc-2", nummer="2026D50000", titel="Tweede brief", datum=D(2026, 11, 1))
+    [reason] = rules.tk_link(tk("Voldaan", fulfilment_letter=LETTER, fulfilment_letters=(LETTER, second)))
+    letters = [e["nummer"] for e in reason.evidence if e["type"] == "tk_document"]
+    assert letters == ["2026D41234", "2026D50000"] and "2026D50000" in reason.message
+    assert "voorbeeldgegevens" not in reason.message
+    sample = TkDocumentInput(id="doc-s", nummer="2026D00001", sample=True)
+    [reason] = rules.tk_link(tk("Voldaan", fulfilment_letters=(sample,), sample=True))
+    assert "voorbeeldgegevens" in reason.message and "sample data" in render(reason.code, reason.params, "en")
+    assert all(e["sample"] for e in reason.evidence)
