@@ -14,6 +14,7 @@ from shared.signals.models import ClientSignal, SignalCount, client_signal_theme
 from shared.signals.schemas import StatsParams, TrendParams
 from shared.stats import poisson_rise
 
+
 def suppress(count: int, min_cell: int) -> tuple[int | str, bool]:
     if count < min_cell:
         return f"<{min_cell}", True
@@ -45,9 +46,12 @@ async def _counts(session: AsyncSession, params: StatsParams) -> dict[str | None
     if params.kind or current is None:
         return await _raw_counts(session, params, [(params.from_, params.to)])
     lo, hi = params.from_, params.to
+    if any(d is not None and (d < rollup.next_month(dt.date.min) or d >= rollup.LAST_MONTH) for d in (lo, hi)):
+        # The calendar's first or last month: no month before or after it to split at; count it all raw.
+        return await _raw_counts(session, params, [(lo, hi)])
     first = None if lo is None else (lo if lo.day == 1 else rollup.next_month(lo))
     last = None if hi is None else (
-        rollup.month_start(hi) if rollup.next_month(hi) - dt.timedelta(days=1) == hi
+        rollup.month_start(hi) if rollup.month_end(hi) == hi
         else rollup.month_start(rollup.month_start(hi) - dt.timedelta(days=1)))
     if first is not None and last is not None and first > last:
         return await _raw_counts(session, params, [(lo, hi)])
@@ -58,7 +62,7 @@ async def _counts(session: AsyncSession, params: StatsParams) -> dict[str | None
         ranges.add((max(rollup.next_month(last), lo) if lo else rollup.next_month(last), hi))
     dirty = {m for m in await rollup.changed_months(session, current.refreshed_at - rollup.MARGIN)
              if (first is None or m >= first) and (last is None or m <= last)}
-    ranges.update((m, rollup.next_month(m) - dt.timedelta(days=1)) for m in dirty)
+    ranges.update((m, rollup.month_end(m)) for m in dirty)
     counts = await _rollup_counts(session, params, first, last, dirty)
     if ranges:
         for value, n in (await _raw_counts(session, params, sorted(ranges, key=str))).items():
