@@ -57,8 +57,18 @@ def _max_errors(request: Request) -> int:
     return settings.max_field_errors if settings is not None else 100
 
 
-def _render(request: Request, exc: NakomingError) -> JSONResponse:
+def render_error(request: Request, exc: NakomingError) -> JSONResponse:
     return _problem_response(request, exc.status, exc.type, exc.title, exc.detail, exc.headers or None, **exc.extra)
+
+
+_render = render_error
+
+
+async def send_problem(scope: Any, receive: Any, send: Any, status: int, slug: str, title: str, detail: str,
+                       headers: dict[str, str] | None = None) -> None:
+    """A problem answered by an ASGI middleware, before any route runs."""
+    response = _problem_response(Request(scope), status, PROBLEM_BASE + slug, title, detail, headers or None)
+    await response(scope, receive, send)
 
 
 def _clean_errors(errors: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -105,7 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = {404: "not-found", 405: "method-not-allowed", 415: "unsupported-media-type"}.get(exc.status_code, "http")
+        slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large",
+                415: "unsupported-media-type"}.get(exc.status_code, "http")
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route {request.url.path}; see /docs."

@@ -6,7 +6,7 @@ import calendar
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.signals import rollup
@@ -23,7 +23,9 @@ def suppress(count: int, min_cell: int) -> tuple[int | str, bool]:
 
 def _month(column: Any, dialect: str) -> Any:
     if dialect == "postgresql":
-        return func.to_char(column, "YYYY-MM")
+        # asyncpg stores date.min and date.max as -infinity and infinity, which to_char makes NULL.
+        return func.coalesce(func.to_char(column, "YYYY-MM"),
+                             case((column > dt.date(5000, 1, 1), "9999-12"), else_="0001-01"))
     return func.strftime("%Y-%m", column)
 
 
