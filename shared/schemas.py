@@ -13,6 +13,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.signals.privacy import find_bsn, holds_bsn
+
 # PostgreSQL cannot store NUL in text, a lone surrogate cannot be encoded at all, and the other C0 controls
 # (tab, line feed and carriage return excepted) and DEL are never meant in our text: refused with a 422 that
 # names the field and the position (never the text).
@@ -35,6 +37,11 @@ def _screen_text(value: Any) -> None:
         error = control_character_error(value)
         if error is not None:
             raise error
+        if len(value) >= 9:
+            offsets = find_bsn(value) if holds_bsn(value) else []
+            if offsets:  # no BSN anywhere: not in a commitment's title, a party's name or a query parameter
+                raise PydanticCustomError("bsn", "contains a number that passes the BSN eleven-test at character "
+                                          "{offset}; remove it (BSNs may not be stored)", {"offset": offsets[0]})
     elif isinstance(value, list):
         for item in value:
             _screen_text(item)
@@ -58,7 +65,7 @@ ThemeKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max
 
 
 class StrictModel(BaseModel):
-    """Input model: unknown fields are rejected, not ignored; text holds no control characters (every string
+    """Input model: unknown fields are rejected, not ignored; text holds no control characters and no BSN (every string
     field, also in lists, and every query parameter, since query models are StrictModels too); a date is a
     `YYYY-MM-DD` string or a date, never a number (pydantic would read 0 as 1970-01-01)."""
 
