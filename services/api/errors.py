@@ -11,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import PROBLEM_BASE, NakomingError, ServiceUnavailable
-from shared.pg import is_connection_error
+from shared.pg import CONNECTION_ERRORS, is_connection_error
 from shared.signals.privacy import safe_loc, safe_text
 
 log = structlog.get_logger("nakoming.api")
@@ -137,6 +138,14 @@ def install_error_handlers(app: FastAPI) -> None:
             return _unavailable(request, exc)
         log_unexpected("database_error", exc, path=request.url.path)
         return _internal(request)
+
+    async def _connection(request: Request, exc: Exception) -> JSONResponse:
+        return _unavailable(request, exc)
+
+    # Connection errors get handlers of their own (not only the catch-all below): an error that reaches the
+    # catch-all is re-raised by Starlette after its response, to be logged again by the server.
+    for kind in (*CONNECTION_ERRORS, PoolTimeout):
+        app.add_exception_handler(kind, _connection)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
