@@ -39,8 +39,32 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
+    # The protocol lost its footing (seen during a server restart); the connection is not usable.
+    asyncpg.exceptions.InternalClientError,
     asyncio.TimeoutError,
 )
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps: SQLAlchemy's .orig, __cause__, __context__) says the database could
+    not be reached or the connection broke, as opposed to a statement the database refused. The API answers
+    the former with 503 + Retry-After (services/api/errors.py); jobs leave their work to be retried."""
+    from sqlalchemy import exc as sa
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (ServiceUnavailable, sa.TimeoutError, *CONNECTION_ERRORS)):
+            return True  # sa.TimeoutError: no pooled connection came free in time
+        if isinstance(current, sa.DBAPIError) and (
+                current.connection_invalidated or isinstance(current, (sa.OperationalError, sa.InterfaceError))):
+            return True
+        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return False
 
 _UNAVAILABLE = "The database is unavailable; nothing was changed. Retry shortly."
 

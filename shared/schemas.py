@@ -3,10 +3,54 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import typing
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, ValidatorFunctionWrapHandler, field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from shared.signals.privacy import find_bsn, holds_bsn
+
+# PostgreSQL cannot store NUL in text, a lone surrogate cannot be encoded at all, and the other C0 controls
+# (tab, line feed and carriage return excepted) and DEL are never meant in our text: refused with a 422 that
+# names the field and the position (never the text).
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def control_character_error(value: str) -> PydanticCustomError | None:
+    found = CONTROL_CHARACTERS.search(value)
+    if found is None:
+        return None
+    return PydanticCustomError(
+        "control_character", "contains a control character (U+{code}) at character {offset}; NUL, other control "
+        "characters and lone surrogates are not accepted", {"code": f"{ord(found.group()):04X}",
+                                                            "offset": found.start()})
+
+
+def _screen_text(value: Any) -> None:
+    if isinstance(value, str):
+        error = control_character_error(value)
+        if error is not None:
+            raise error
+        if len(value) >= 9:
+            offsets = find_bsn(value) if holds_bsn(value) else []
+            if offsets:  # no BSN anywhere: not in a commitment's title, a party's name or a query parameter
+                raise PydanticCustomError("bsn", "contains a number that passes the BSN eleven-test at character "
+                                          "{offset}; remove it (BSNs may not be stored)", {"offset": offsets[0]})
+    elif isinstance(value, list):
+        for item in value:
+            _screen_text(item)
+
+
+def _is_day(annotation: Any) -> bool:
+    if annotation is dt.date:
+        return True
+    return any(_is_day(arg) for arg in typing.get_args(annotation))
 
 Slug = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80),
@@ -21,9 +65,32 @@ ThemeKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max
 
 
 class StrictModel(BaseModel):
-    """Input model: unknown fields are rejected, not ignored."""
+    """Input model: unknown fields are rejected, not ignored; text holds no control characters and no BSN (every string
+    field, also in lists, and every query parameter, since query models are StrictModels too); a date is a
+    `YYYY-MM-DD` string or a date, never a number (pydantic would read 0 as 1970-01-01)."""
 
     model_config = ConfigDict(extra="forbid", str_max_length=20_000)
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _screen(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        if info.field_name in _day_fields(cls) and not (
+                isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value))):
+            if value is not None:
+                raise PydanticCustomError("date_format", "Input should be a date in the form YYYY-MM-DD")
+        _screen_text(value)
+        return handler(value)
+
+
+_DAY_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _day_fields(model: type[BaseModel]) -> frozenset[str]:
+    fields = _DAY_FIELDS.get(model)
+    if fields is None:
+        fields = _DAY_FIELDS[model] = frozenset(
+            name for name, f in model.model_fields.items() if _is_day(f.annotation))
+    return fields
 
 
 class OutModel(BaseModel):

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=1)
     signal_retention_days: int = Field(default=730, ge=1, description="default retention after received_date")
 
+    # What one request may cost (services/api/middleware.py, services/api/errors.py).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body (413 beyond)")
+    max_batch_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="largest signal batch upload")
+    max_field_errors: int = Field(default=100, ge=1, le=1000, description="field errors listed in one 422")
+    offload_body_bytes: int = Field(default=64 * 1024, ge=0, description="JSON bodies larger than this are "
+                                    "parsed and screened in a worker thread, off the event loop")
+
     @model_validator(mode="before")
     @classmethod
     def _parse_lists(cls, data: dict) -> dict:

@@ -15,7 +15,7 @@ from services.api import idempotency
 from services.api.deps import PrincipalCache
 from services.api.errors import install_error_handlers
 from services.api.language import LanguageMiddleware
-from services.api.middleware import RequestIdMiddleware
+from services.api.middleware import BodyGuardMiddleware, RequestIdMiddleware, body_routes
 from services.api.query import document_query_models
 from services.api.ratelimit import RateLimiter
 from services.api.routers import (
@@ -101,16 +101,18 @@ def create_app(
             "signals", "audit", "health")],
     )
     app.state.settings = settings
+    routers = [health.router, commitments.router, status.router, fulfilment.router, resources.recommendations,
+               resources.actions, milestones.router, resources.parties, resources.sources, themes.router,
+               tk_routes.tk, tk_routes.sync, signals.router, audit.router]
     install_error_handlers(app)
     idempotency.install(app)
     app.add_middleware(LanguageMiddleware)
+    app.add_middleware(BodyGuardMiddleware, settings=settings, batch_path="/v1/signals/batches",
+                       routes=body_routes([r for router in routers for r in router.routes]))
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
-    routers = [health.router, commitments.router, status.router, fulfilment.router, resources.recommendations, resources.actions,
-               milestones.router, resources.parties, resources.sources, themes.router,
-               tk_routes.tk, tk_routes.sync, signals.router, audit.router]
     for router in routers:
         app.include_router(router)
     document_query_models(app, routers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 import structlog
@@ -9,10 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import PROBLEM_BASE, NakomingError, ServiceUnavailable
+from shared.pg import CONNECTION_ERRORS, is_connection_error
+from shared.signals.privacy import safe_loc, safe_text
 
 log = structlog.get_logger("nakoming.api")
 
@@ -33,29 +37,69 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, examples=["/v1/commitments"])
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    errors_omitted: int | None = Field(default=None, description="Field errors found beyond the first "
+                                       "NAKOMING_MAX_FIELD_ERRORS listed (a lower bound for very large inputs).")
 
 
 def _problem_response(request: Request, status: int, type_: str, title: str, detail: str,
                       headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail,
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": safe_text(detail),
                             "instance": request.url.path, "request_id": getattr(request.state, "request_id", None)}
     body.update({k: v for k, v in extra.items() if v is not None})
+    if isinstance(body.get("errors"), list):
+        body["errors"], omitted = _clean_errors(body["errors"], _max_errors(request))
+        if omitted:
+            body["errors_omitted"] = body.get("errors_omitted", 0) + omitted
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _render(request: Request, exc: NakomingError) -> JSONResponse:
+def _max_errors(request: Request) -> int:
+    settings = getattr(request.app.state, "settings", None)
+    return settings.max_field_errors if settings is not None else 100
+
+
+def render_error(request: Request, exc: NakomingError) -> JSONResponse:
     return _problem_response(request, exc.status, exc.type, exc.title, exc.detail, exc.headers or None, **exc.extra)
 
 
-def _clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+_render = render_error
+
+
+async def send_problem(scope: Any, receive: Any, send: Any, status: int, slug: str, title: str, detail: str,
+                       headers: dict[str, str] | None = None) -> None:
+    """A problem answered by an ASGI middleware, before any route runs."""
+    response = _problem_response(Request(scope), status, PROBLEM_BASE + slug, title, detail, headers or None)
+    await response(scope, receive, send)
+
+
+def _clean_errors(errors: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The first `limit` errors, each as loc/msg/type only, and how many were left out. Never the input
+    (it may hold personal data); a location part that looks like a BSN (a field named so) is redacted."""
     cleaned = []
-    for err in errors:
+    for err in errors[:limit]:
         msg = err.get("msg", "invalid")
         if err.get("type") == "extra_forbidden":
             msg = "Unknown field; it is not part of this resource."
-        # Never echo the input back: it may hold personal data.
-        cleaned.append({"loc": list(err.get("loc", [])), "msg": msg, "type": err.get("type", "value_error")})
-    return cleaned
+        cleaned.append({"loc": safe_loc(err.get("loc", [])), "msg": safe_text(str(msg)),
+                        "type": err.get("type", "value_error")})
+    return cleaned, max(0, len(errors) - limit)
+
+
+def validation_problem(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
+    """422 (or 400 for a body that is not JSON) for pydantic-style field errors."""
+    if any(e.get("type") == "json_invalid" for e in errors[:1]):
+        return _problem_response(request, 400, PROBLEM_BASE + "malformed-json", "Malformed JSON",
+                                 "The request body is not valid JSON.", errors=errors)
+    shown, _ = _clean_errors(errors[:3], 3)
+    first = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in shown)
+    return _problem_response(request, 422, PROBLEM_BASE + "validation", "Validation failed", first, errors=errors)
+
+
+def log_unexpected(event: str, exc: BaseException, **fields: Any) -> None:
+    """Log an unexpected error by its type and stack only: its message may quote a row (a database error's
+    parameters, a value in a ValueError), and rows hold summaries and pseudonyms."""
+    log.error(event, error=type(exc).__name__, sqlstate=getattr(getattr(exc, "orig", exc), "sqlstate", None),
+              stack="".join(traceback.format_tb(exc.__traceback__)), **fields)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -65,17 +109,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _clean_errors(list(exc.errors()))
-        json_invalid = any(e["type"] == "json_invalid" for e in errors)
-        if json_invalid:
-            return _problem_response(request, 400, PROBLEM_BASE + "malformed-json", "Malformed JSON",
-                                     "The request body is not valid JSON.", errors=errors)
-        first = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:3])
-        return _problem_response(request, 422, PROBLEM_BASE + "validation", "Validation failed", first, errors=errors)
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            errors = [e for e in errors if e.get("type") == "json_invalid"]
+        return validation_problem(request, errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = {404: "not-found", 405: "method-not-allowed", 415: "unsupported-media-type"}.get(exc.status_code, "http")
+        slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large",
+                415: "unsupported-media-type"}.get(exc.status_code, "http")
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route {request.url.path}; see /docs."
@@ -92,19 +134,26 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+        if is_connection_error(exc):
             return _unavailable(request, exc)
-        log.exception("database_error", path=request.url.path)
+        log_unexpected("database_error", exc, path=request.url.path)
         return _internal(request)
 
-    @app.exception_handler(ConnectionError)
-    async def _connection(request: Request, exc: ConnectionError) -> JSONResponse:
-        # Raised by the database driver while connecting (server down or restarting).
+    async def _connection(request: Request, exc: Exception) -> JSONResponse:
         return _unavailable(request, exc)
+
+    # Connection errors get handlers of their own (not only the catch-all below): an error that reaches the
+    # catch-all is re-raised by Starlette after its response, to be logged again by the server.
+    for kind in (*CONNECTION_ERRORS, PoolTimeout):
+        app.add_exception_handler(kind, _connection)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path)
+        # Connection errors of every kind (refused, CannotConnectNowError while the server starts, asyncpg's
+        # InternalClientError, a pool timeout), raised on the session path or the raw asyncpg path: 503.
+        if is_connection_error(exc):
+            return _unavailable(request, exc)
+        log_unexpected("unhandled_error", exc, path=request.url.path)
         return _internal(request)
 
 

@@ -7,6 +7,7 @@ double-inserts; (source_system, external_id) is the backstop. One bad line never
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import datetime as dt
 import io
@@ -28,11 +29,11 @@ from shared.commitments.events import commitment_changed
 from shared.db import session_scope, utcnow
 from shared.errors import BadRequest, NakomingError, NotFound, field_error
 from shared.jobs import JobQueue, enqueue_jobs, take_pending_jobs
-from shared.pg import driver_connection
+from shared.pg import driver_connection, is_connection_error
 from shared.settings import Settings
 from shared.signals.access import SignalScope
 from shared.signals.models import BatchStatus, ClientSignal, SignalBatch, SignalBatchError
-from shared.signals.privacy import may_hold_bsn, pseudonymiser
+from shared.signals.privacy import may_hold_bsn, pseudonymiser, safe_loc
 from shared.signals.schemas import SignalIn
 from shared.signals.service import (
     Prepared, apply_scope, insert_links, known_commitments, known_themes, prepare, provider_party_map,
@@ -42,9 +43,12 @@ from shared.signals.service import (
 log = structlog.get_logger("nakoming.signals.batches")
 
 MAX_RECORDS = 100_000
-MAX_BYTES = 64 * 1024 * 1024
+# A valid signal is far smaller (summary 5,000 characters, escaped at most 12 bytes each); a longer line or
+# CSV record is reported as such without being parsed.
+MAX_RECORD_BYTES = 128 * 1024
 CHUNK = 5_000
 MAX_ERRORS_SHOWN = 1_000
+MAX_LINE_ERRORS = 20  # per line: a record has about that many fields
 PROCESS_JOB = "signals.process_batch"
 STALL_AFTER = dt.timedelta(minutes=5)
 FORMATS = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "application/jsonl": "ndjson",
@@ -79,10 +83,12 @@ def count_records(body: bytes, fmt: str) -> int:
     return max(0, count - 1) if fmt == "csv" else count
 
 
-async def create_batch(session: AsyncSession, *, body: bytes, fmt: str, actor: Actor) -> SignalBatch:
-    if len(body) > MAX_BYTES:
-        raise PayloadTooLarge(f"A batch holds at most {MAX_BYTES // (1024 * 1024)} MB.")
-    records = count_records(body, fmt)
+async def create_batch(session: AsyncSession, *, body: bytes, fmt: str, actor: Actor,
+                       max_bytes: int | None = None) -> SignalBatch:
+    if max_bytes is not None and len(body) > max_bytes:
+        raise PayloadTooLarge(f"A batch holds at most {max_bytes:,} bytes.")
+    # Counting the lines of a 64 MB upload takes a while: not on the event loop.
+    records = await asyncio.to_thread(count_records, body, fmt)
     if records == 0:
         raise BadRequest("The batch is empty.")
     if records > MAX_RECORDS:
@@ -96,14 +102,25 @@ async def create_batch(session: AsyncSession, *, body: bytes, fmt: str, actor: A
     return batch
 
 
+class BatchFailure(Exception):
+    """The upload as a whole cannot be read (e.g. its CSV header): the batch ends `failed` with this reason."""
+
+
 def parse_line(line: bytes) -> Any:
-    """One NDJSON line: (raw record, screened clean of BSNs), or an Exception."""
+    """One NDJSON line: (raw record, screened clean of BSNs), or an Exception saying what is wrong (never
+    quoting the line)."""
+    if len(line) > MAX_RECORD_BYTES:
+        return ValueError(f"the line is longer than {MAX_RECORD_BYTES:,} bytes")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return ValueError(f"not valid UTF-8 (byte {exc.start})")
     try:
         data = orjson.loads(line)
     except orjson.JSONDecodeError:
         return ValueError("not valid JSON")
     # Lines without anything BSN-like skip the field-by-field check (it is the costly part).
-    return data, not may_hold_bsn(line.decode("utf-8", errors="replace"))
+    return data, not may_hold_bsn(text)
 
 
 def split_records(body: bytes, fmt: str) -> list[tuple[int, Any]]:
@@ -117,26 +134,91 @@ def split_records(body: bytes, fmt: str) -> list[tuple[int, Any]]:
 
 def parse_records(body: bytes, fmt: str) -> Iterator[tuple[int, Any]]:
     """(line number, (raw record, screened clean of BSNs) or an Exception) for every record, in order.
-    Line numbers are 1-based."""
+    Line numbers are 1-based; a CSV record spanning lines (a quoted line break) has its first line's."""
     if fmt == "ndjson":
         for number, line in enumerate(_lines(body), start=1):
             if line.strip():
                 yield number, parse_line(line)
         return
-    text = body.decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
-    for row in reader:
-        number = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
+    for number, row in _csv_rows(body):
         if header is None:
+            if isinstance(row, Exception):
+                raise BatchFailure(f"the CSV header (line {number}) cannot be read: {row}")
             header = [h.strip() for h in row]
             continue
-        if len(row) != len(header):
+        if isinstance(row, Exception):
+            yield number, row
+        elif len(row) != len(header):
             yield number, ValueError(f"expected {len(header)} columns, got {len(row)}")
+        else:
+            yield number, (_csv_record(header, row), False)
+
+
+def _csv_rows(body: bytes) -> Iterator[tuple[int, list[str] | Exception]]:
+    """CSV records with their first line number, every malformed one reported and skipped on its own.
+
+    A record ends on the first line at which its quotes balance. Python's csv reader, given the rest of the
+    file, would let one stray quote swallow every line after it (or stop at its field size limit); here a
+    record is parsed on its own, bounded by MAX_RECORD_BYTES, and when it cannot be parsed the error is
+    reported at its first line and reading goes on with the next line."""
+    raw = _lines(body.removeprefix(codecs.BOM_UTF8))
+    texts: list[str | None] = []
+    for line in raw:
+        try:
+            texts.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            texts.append(None)
+    n = len(texts)
+    parity = [(t.count('"') & 1) if t is not None else 0 for t in texts]
+    sizes = [len(line) + 1 for line in raw]
+    # ends[i]: the last line of a record starting at line i with balanced quotes (None: they never balance).
+    ends: list[int | None] = [None] * n
+    prefix = [0] * (n + 1)
+    for i, p in enumerate(parity):
+        prefix[i + 1] = prefix[i] ^ p
+    following: dict[int, int] = {}
+    for i in range(n - 1, -1, -1):
+        following[prefix[i + 1]] = i + 1
+        after = following.get(prefix[i])
+        ends[i] = after - 1 if after is not None else None
+    i = 0
+    while i < n:
+        number, text = i + 1, texts[i]
+        if text is None:
+            yield number, ValueError("not valid UTF-8")
+            i += 1
             continue
-        yield number, (_csv_record(header, row), False)
+        if not text.strip():
+            i += 1
+            continue
+        if len(raw[i]) > MAX_RECORD_BYTES:
+            yield number, ValueError(f"the line is longer than {MAX_RECORD_BYTES:,} bytes")
+            i += 1
+            continue
+        row = _csv_record_at(texts, i, i)  # a literal quote inside a field leaves a line odd yet whole
+        end = i
+        if isinstance(row, Exception) and parity[i]:
+            end = ends[i] if ends[i] is not None else i
+            if end > i and sum(sizes[i:end + 1]) <= MAX_RECORD_BYTES:
+                row = _csv_record_at(texts, i, end)
+            if isinstance(row, Exception):
+                end = i
+        yield number, row
+        i = end + 1
+
+
+def _csv_record_at(texts: list[str | None], first: int, last: int) -> list[str] | Exception:
+    lines = texts[first:last + 1]
+    if any(t is None for t in lines):
+        return ValueError("not valid UTF-8")
+    try:
+        rows = [r for r in csv.reader(io.StringIO("\n".join(lines), newline=""), strict=True) if r]  # type: ignore[arg-type]
+    except csv.Error:
+        return ValueError("malformed CSV (unbalanced or misplaced quotes)")
+    if len(rows) != 1:
+        return ValueError("malformed CSV (unbalanced or misplaced quotes)")
+    return rows[0]
 
 
 def _csv_record(header: list[str], row: list[str]) -> dict[str, Any]:
@@ -154,13 +236,19 @@ def _csv_record(header: list[str], row: list[str]) -> dict[str, Any]:
 
 
 def _line_errors(exc: Exception, number: int) -> list[dict[str, Any]]:
+    """What is wrong with a line: locations (BSN-like field names redacted), messages and types, never a value."""
     if isinstance(exc, ValidationError):
-        return [{"loc": ["line", number, *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
-                for e in exc.errors(include_input=False, include_url=False)]
-    if isinstance(exc, NakomingError) and exc.extra.get("errors"):
-        return [{**e, "loc": ["line", number, *e["loc"][1:]]} for e in exc.extra["errors"]]
-    return [{"loc": ["line", number], "msg": str(exc) if not isinstance(exc, NakomingError) else exc.detail,
-             "type": "value_error"}]
+        errors = [{"loc": ["line", number, *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+                  for e in exc.errors(include_input=False, include_url=False, include_context=False)]
+    elif isinstance(exc, NakomingError) and exc.extra.get("errors"):
+        errors = [{**e, "loc": ["line", number, *e["loc"][1:]]} for e in exc.extra["errors"]]
+    elif isinstance(exc, (ValueError, NakomingError)):
+        errors = [{"loc": ["line", number], "msg": exc.detail if isinstance(exc, NakomingError) else str(exc),
+                   "type": "value_error"}]
+    else:  # an error nobody foresaw: its message may quote the line
+        errors = [{"loc": ["line", number], "msg": f"could not be processed ({type(exc).__name__})",
+                   "type": "internal"}]
+    return [{**e, "loc": safe_loc(e["loc"])} for e in errors[:MAX_LINE_ERRORS]]
 
 
 def _validate(item: Any, number: int, scope: SignalScope) -> SignalIn:
@@ -214,8 +302,39 @@ async def _lock(session: AsyncSession, batch_id: uuid.UUID) -> SignalBatch | Non
 
 async def process_batch(factory: async_sessionmaker[AsyncSession], settings: Settings, batch_id: uuid.UUID,
                         *, chunk_size: int = CHUNK, queue: JobQueue | None = None) -> SignalBatch | None:
-    """Process (or resume) a batch. Validation of the next chunk runs in a thread while the current chunk
-    is written, so parsing and database work overlap. Jobs the chunks trigger go to `queue` after commit."""
+    """Process (or resume) a batch; it always ends `done` or `failed` with a reason. A bad line is reported
+    and skipped; only a lost database connection leaves the batch to be resumed (by a retry or the sweep)."""
+    try:
+        return await _process(factory, settings, batch_id, chunk_size=chunk_size, queue=queue)
+    except Exception as exc:
+        if is_connection_error(exc):
+            raise
+        # The type only: an error's message may quote the data (a summary, a pseudonym).
+        log.error("batch_failed", batch_id=str(batch_id), error=type(exc).__name__)
+        reason = str(exc) if isinstance(exc, BatchFailure) else (
+            f"processing stopped by an unexpected error ({type(exc).__name__}); the lines stored so far are kept")
+        return await _fail(factory, batch_id, reason)
+
+
+async def _fail(factory: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, reason: str) -> SignalBatch | None:
+    async with session_scope(factory) as session:
+        batch = await _lock(session, batch_id)
+        if batch is None or batch.status in (BatchStatus.done, BatchStatus.failed):
+            return batch
+        batch.status = BatchStatus.failed
+        batch.failure = reason[:500]
+        batch.body = None  # the raw upload (with its personal data) is not kept for a batch that cannot go on
+        batch.finished_at = utcnow()
+        await record(session, Actor(name=f"batch:{batch.id}", key_id=batch.key_id, party_id=batch.party_id,
+                                    request_id=batch.request_id), "signals.batch_failed", "signal_batch",
+                     [batch.id], count=batch.accepted, detail={"accepted": batch.accepted, "reason": batch.failure})
+    return batch
+
+
+async def _process(factory: async_sessionmaker[AsyncSession], settings: Settings, batch_id: uuid.UUID,
+                   *, chunk_size: int, queue: JobQueue | None) -> SignalBatch | None:
+    """Validation of the next chunk runs in a thread while the current chunk is written, so parsing and
+    database work overlap. Jobs the chunks trigger go to `queue` after commit."""
     async with session_scope(factory) as session:
         batch = await _lock(session, batch_id)
         if batch is None or batch.status in (BatchStatus.done, BatchStatus.failed) or batch.body is None:
@@ -228,35 +347,39 @@ async def process_batch(factory: async_sessionmaker[AsyncSession], settings: Set
         context = ChunkContext(batch_id, scope, pseudonymiser(settings), settings,
                                await provider_party_map(session), await known_themes(session, None))
         position = batch.processed_lines
-    records = split_records(body, fmt)
+    records = await asyncio.to_thread(split_records, body, fmt)
 
     def validate_at(start: int) -> asyncio.Task[tuple[int, Validated]]:
         chunk = records[start:start + chunk_size]
         return asyncio.ensure_future(asyncio.to_thread(lambda: (start, _validate_chunk(chunk, context))))
 
     ahead = validate_at(position) if position < len(records) else None
-    while ahead is not None:
-        start, validated = await ahead
-        ahead = None
-        async with session_scope(factory) as session:
-            batch = await _lock(session, batch_id)
-            if batch is None or batch.status == BatchStatus.done:
-                return batch
-            if batch.processed_lines != start:
-                # Another run moved on: continue from its cursor, never redo a chunk.
-                position = batch.processed_lines
-                ahead = validate_at(position) if position < len(records) else None
-                continue
-            following = start + chunk_size
-            if following < len(records):
-                ahead = validate_at(following)
-            await _write_chunk(session, batch, validated, context)
-            batch.processed_lines = min(following, len(records))
-            pending = take_pending_jobs(session)
-        await enqueue_jobs(queue, pending)  # after the chunk's commit
+    try:
+        while ahead is not None:
+            start, validated = await ahead
+            ahead = None
+            async with session_scope(factory) as session:
+                batch = await _lock(session, batch_id)
+                if batch is None or batch.status in (BatchStatus.done, BatchStatus.failed):
+                    return batch
+                if batch.processed_lines != start:
+                    # Another run moved on: continue from its cursor, never redo a chunk.
+                    position = batch.processed_lines
+                    ahead = validate_at(position) if position < len(records) else None
+                    continue
+                following = start + chunk_size
+                if following < len(records):
+                    ahead = validate_at(following)
+                await _store_chunk(session, batch, validated, context)
+                batch.processed_lines = min(following, len(records))
+                pending = take_pending_jobs(session)
+            await enqueue_jobs(queue, pending)  # after the chunk's commit
+    finally:
+        if ahead is not None:  # stopped early: let the thread finish rather than leave its task unawaited
+            await asyncio.gather(ahead, return_exceptions=True)
     async with session_scope(factory) as session:
         batch = await _lock(session, batch_id)
-        if batch is None or batch.status == BatchStatus.done:
+        if batch is None or batch.status in (BatchStatus.done, BatchStatus.failed):
             return batch
         batch.status = BatchStatus.done
         batch.body = None  # processed: the raw upload (with its personal data) is no longer needed
@@ -293,14 +416,14 @@ def _validate_chunk(chunk: list[tuple[int, Any]], ctx: ChunkContext) -> Validate
     seen: set[tuple[str, str]] = set()
     duplicates = 0
     for number, raw in chunk:
-        try:
+        try:  # whatever a line holds, it costs that line only
             data = _validate(raw, number, ctx.scope)
-        except (ValidationError, NakomingError, ValueError) as exc:
+            item = prepare(data, pseudo=ctx.pseudo, settings=ctx.settings, provider_parties=ctx.provider_parties,
+                           batch_id=ctx.batch_id)
+        except Exception as exc:
             errors.append({"batch_id": ctx.batch_id, "line": number, "errors": _line_errors(exc, number)})
             continue
-        item = prepare(data, pseudo=ctx.pseudo, settings=ctx.settings, provider_parties=ctx.provider_parties,
-                       batch_id=ctx.batch_id)
-        unknown = [field_error(["line", number, "themes", i], f"unknown theme {key!r}; GET /v1/themes lists them",
+        unknown = [field_error(["line", number, "themes", i], "unknown theme; GET /v1/themes lists them",
                                "enum") for i, key in enumerate(item.themes) if key not in ctx.themes]
         if unknown:
             errors.append({"batch_id": ctx.batch_id, "line": number, "errors": unknown})
@@ -325,25 +448,59 @@ async def _scope_of(session: AsyncSession, batch: SignalBatch) -> SignalScope:
     return SignalScope(False, party.id, party.zorgkantoor_code, party.agb_code)
 
 
-async def _write_chunk(session: AsyncSession, batch: SignalBatch, validated: Validated, ctx: ChunkContext) -> None:
+async def _store_chunk(session: AsyncSession, batch: SignalBatch, validated: Validated, ctx: ChunkContext) -> None:
+    """Store a chunk's signals, its line errors and its counts. Should the database refuse the chunk (a value
+    validation let through), the chunk is stored line by line, each in its own savepoint, and the lines it
+    refuses are reported; a lost connection is not a bad line and propagates."""
     errors = list(validated.errors)
-    commitments = await known_commitments(session, [c for _, p in validated.prepared for c in p.commitment_ids])
+    accepted, duplicate = 0, validated.duplicates
+    try:
+        async with session.begin_nested():
+            accepted, skipped, refused = await _write_lines(session, batch.id, validated.prepared, ctx)
+        duplicate += skipped
+        errors += refused
+    except Exception as exc:
+        if is_connection_error(exc):
+            raise
+        log.warning("batch_chunk_by_line", batch_id=str(batch.id), error=type(exc).__name__)
+        for number, item in validated.prepared:
+            try:
+                async with session.begin_nested():
+                    one, skipped, refused = await _write_lines(session, batch.id, [(number, item)], ctx)
+            except Exception as line_exc:
+                if is_connection_error(line_exc):
+                    raise
+                refused = [{"batch_id": batch.id, "line": number, "errors": [field_error(
+                    ["line", number], f"the database refused this record ({type(line_exc).__name__})",
+                    "storage")]}]
+                one, skipped = 0, 0
+            accepted += one
+            duplicate += skipped
+            errors += refused
+    if errors:
+        await session.execute(insert(SignalBatchError), sorted(errors, key=lambda e: e["line"]))
+    batch.accepted += accepted
+    batch.duplicate += duplicate
+    batch.rejected += len(errors)
+
+
+async def _write_lines(session: AsyncSession, batch_id: uuid.UUID, prepared: list[tuple[int, Prepared]],
+                       ctx: ChunkContext) -> tuple[int, int, list[dict[str, Any]]]:
+    """Insert the lines' signals and links: (inserted, duplicates of stored signals, reference errors)."""
+    errors = []
+    commitments = await known_commitments(session, [c for _, p in prepared for c in p.commitment_ids])
     candidates: list[Prepared] = []
-    for number, p in validated.prepared:
+    for number, p in prepared:
         problems = reference_errors(p, ctx.themes, commitments, ["line", number])
         if problems:
-            errors.append({"batch_id": batch.id, "line": number, "errors": problems})
+            errors.append({"batch_id": batch_id, "line": number, "errors": problems})
         else:
             candidates.append(p)
     inserted_ids = await _bulk_insert(session, candidates) if candidates else set()
     inserted = [p for p in candidates if p.row["id"] in inserted_ids]
     for commitment_id in await insert_links(session, inserted, copy=session.bind.dialect.name == "postgresql"):  # type: ignore[union-attr]
         commitment_changed(session, commitment_id)
-    if errors:
-        await session.execute(insert(SignalBatchError), sorted(errors, key=lambda e: e["line"]))
-    batch.accepted += len(inserted)
-    batch.duplicate += validated.duplicates + len(candidates) - len(inserted)
-    batch.rejected += len(errors)
+    return len(inserted), len(candidates) - len(inserted), errors
 
 
 async def batch_view(session: AsyncSession, batch_id: uuid.UUID, scope: SignalScope) -> dict[str, Any]:

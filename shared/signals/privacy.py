@@ -79,7 +79,7 @@ def may_hold_bsn(raw: str) -> bool:
     low = raw.lower()
     if any(word in low for word in _FIELD_WORDS) and BSN_FIELD.search(raw):
         return True
-    return _CANDIDATE.search(raw) is not None and bool(find_bsn(raw))
+    return holds_bsn(raw)
 
 
 def _bsn_message(offset: int) -> str:
@@ -90,16 +90,49 @@ _FIELD_MESSAGE = ("BSN fields are not accepted: this service may not store a BSN
                   "(it is pseudonymised)")
 
 
+# A walk stops after this many findings (a body of a million BSN-like strings must not cost a million errors);
+# the renderer reports the first NAKOMING_MAX_FIELD_ERRORS of them.
+WALK_LIMIT = 1_000
+REDACTED = "<redacted: looks like a BSN>"
+_NAME_MESSAGE = "this field name holds a number that passes the BSN eleven-test; BSNs may not be stored"
+
+
+class _Enough(Exception):
+    pass
+
+
+def holds_bsn(text: str) -> bool:
+    return _CANDIDATE.search(text) is not None and bool(find_bsn(text))
+
+
+def safe_loc(loc: Any) -> list[Any]:
+    """An error location with every BSN-like part (a field or parameter named like a number) redacted."""
+    return [REDACTED if isinstance(part, str) and holds_bsn(part) else part for part in loc]
+
+
+def safe_text(text: str) -> str:
+    """A message that quotes something BSN-like is withheld whole (last line of defence in the renderer)."""
+    return "(withheld: the message quoted a number that looks like a BSN)" if holds_bsn(text) else text
+
+
+def _add(errors: list[dict[str, Any]], error: dict[str, Any]) -> None:
+    errors.append(error)
+    if len(errors) > WALK_LIMIT:
+        raise _Enough
+
+
 def _check(value: Any, loc: list[str | int], errors: list[dict[str, Any]]) -> None:
     if isinstance(value, str):
         if len(value) >= 9:
             for offset in find_bsn(value):
-                errors.append({"loc": loc, "msg": _bsn_message(offset), "type": "bsn"})
+                _add(errors, {"loc": loc, "msg": _bsn_message(offset), "type": "bsn"})
     elif isinstance(value, Mapping):
         for key, item in value.items():
             key = str(key)
             if BSN_FIELD.search(key):
-                errors.append({"loc": [*loc, key], "msg": _FIELD_MESSAGE, "type": "bsn"})
+                _add(errors, {"loc": [*loc, key], "msg": _FIELD_MESSAGE, "type": "bsn"})
+            elif len(key) >= 9 and holds_bsn(key):
+                _add(errors, {"loc": [*loc, REDACTED], "msg": _NAME_MESSAGE, "type": "bsn"})
             else:
                 _check(item, [*loc, key], errors)
     elif isinstance(value, list):
@@ -110,10 +143,13 @@ def _check(value: Any, loc: list[str | int], errors: list[dict[str, Any]]) -> No
 def bsn_violations(data: Any, loc: tuple[str | int, ...] = ("body",)) -> list[dict[str, Any]]:
     """Problem `errors` entries for BSN-like field names and BSN-like numbers in any string value.
 
-    The messages say where (field and character offset), never what.
+    The messages say where (field and character offset), never what. At most WALK_LIMIT + 1 entries.
     """
     errors: list[dict[str, Any]] = []
-    _check(data, list(loc), errors)
+    try:
+        _check(data, list(loc), errors)
+    except _Enough:
+        pass
     return errors
 
 

@@ -29,8 +29,17 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+# The calendar's last month has no next month: code that needs one checks against LAST_MONTH first.
+LAST_MONTH = dt.date.max.replace(day=1)
+
+
 def next_month(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    """The last day of `day`'s month (defined for December 9999 too)."""
+    return dt.date.max if day >= LAST_MONTH else next_month(day) - dt.timedelta(days=1)
 
 
 def month_expr(column: Any, dialect: str) -> Any:
@@ -83,12 +92,12 @@ async def refresh(session: AsyncSession, months: Iterable[dt.date] | None = None
 
 
 async def _rebuild_month(session: AsyncSession, month: dt.date) -> None:
-    end = next_month(month)
+    end = month_end(month)
     s, t = ClientSignal, client_signal_themes.c
     await session.execute(delete(SignalCount).where(SignalCount.month == month))
     cols = ["dimension", "theme_key", "month", "value", "n"]
-    in_month = (s.received_date >= month, s.received_date < end)
-    themed_in_month = (t.received_date >= month, t.received_date < end)
+    in_month = (s.received_date >= month, s.received_date <= end)
+    themed_in_month = (t.received_date >= month, t.received_date <= end)
     statements = [
         select(literal("total"), literal(ALL), literal(month, Date), literal(""), func.count())
         .select_from(s).where(*in_month).having(func.count() > 0),

@@ -5,6 +5,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from shared.errors import ValidationFailed
 from shared.schemas import ListParams, OutModel, StrictModel, ThemeKey
@@ -231,6 +232,13 @@ class TrendParams(StrictModel):
     provider: AgbCode | None = Field(default=None, description="Provider AGB code.")
     months: int = Field(default=12, ge=2, le=60, description="Number of calendar months, the last one included.")
     until: dt.date | None = Field(default=None, description="End of the last period (default today).")
+
+    @model_validator(mode="after")
+    def _fits_the_calendar(self) -> "TrendParams":
+        if self.until is not None and self.until.year * 12 + self.until.month - self.months < 12:
+            raise PydanticCustomError("date_range", "until leaves fewer than `months` months before it in the "
+                                      "calendar (it starts at 0001-01-01)")
+        return self
 
 
 class TrendPeriod(OutModel):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.audit.service import Actor, record
 from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
+from shared.dates import shift
 from shared.db import new_id, utcnow
 from shared.errors import (
     Conflict, DuplicateKey, Forbidden, NotFound, PreconditionFailed, ValidationFailed, field_error,
@@ -41,7 +42,7 @@ def judgement_due(kind: SignalKind, received: dt.date, extended: bool) -> dt.dat
     """Wkkgz: a complaint gets a written judgement within 6 weeks, once extendable by 4 weeks."""
     if kind != SignalKind.klacht:
         return None
-    return received + JUDGEMENT_TERM + (JUDGEMENT_EXTENSION if extended else dt.timedelta(0))
+    return shift(received, JUDGEMENT_TERM + (JUDGEMENT_EXTENSION if extended else dt.timedelta(0)))
 
 
 S = SignalStatus
@@ -160,7 +161,8 @@ def prepare(data: SignalIn, *, pseudo: Pseudonymiser, settings: Settings, provid
         "summary": data.summary,
         "judgement_due_date": judgement_due(data.kind, data.received_date, data.extension_recorded),
         "extension_recorded": data.extension_recorded,
-        "retention_date": data.retention_date or data.received_date + dt.timedelta(days=settings.signal_retention_days),
+        "retention_date": data.retention_date or shift(data.received_date,
+                                                       dt.timedelta(days=settings.signal_retention_days)),
         "batch_id": batch_id, "created_at": now, "updated_at": now,
     }
     return Prepared(row, list(data.themes), list(data.commitment_ids))
@@ -195,7 +197,7 @@ async def known_commitments(session: AsyncSession, ids: Iterable[uuid.UUID]) -> 
 
 def reference_errors(prepared: Prepared, themes: set[str], commitments: set[uuid.UUID],
                      loc: list[str | int]) -> list[dict[str, Any]]:
-    errors = [field_error([*loc, "themes", i], f"unknown theme {key!r}; GET /v1/themes lists them", "enum")
+    errors = [field_error([*loc, "themes", i], "unknown theme; GET /v1/themes lists them", "enum")
               for i, key in enumerate(prepared.themes) if key not in themes]
     errors += [field_error([*loc, "commitment_ids", i], f"no commitment with id {cid}", "reference")
                for i, cid in enumerate(prepared.commitment_ids) if cid not in commitments]

@@ -6,13 +6,14 @@ import calendar
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.signals import rollup
 from shared.signals.models import ClientSignal, SignalCount, client_signal_themes
 from shared.signals.schemas import StatsParams, TrendParams
 from shared.stats import poisson_rise
+
 
 def suppress(count: int, min_cell: int) -> tuple[int | str, bool]:
     if count < min_cell:
@@ -22,7 +23,9 @@ def suppress(count: int, min_cell: int) -> tuple[int | str, bool]:
 
 def _month(column: Any, dialect: str) -> Any:
     if dialect == "postgresql":
-        return func.to_char(column, "YYYY-MM")
+        # asyncpg stores date.min and date.max as -infinity and infinity, which to_char makes NULL.
+        return func.coalesce(func.to_char(column, "YYYY-MM"),
+                             case((column > dt.date(5000, 1, 1), "9999-12"), else_="0001-01"))
     return func.strftime("%Y-%m", column)
 
 
@@ -45,9 +48,12 @@ async def _counts(session: AsyncSession, params: StatsParams) -> dict[str | None
     if params.kind or current is None:
         return await _raw_counts(session, params, [(params.from_, params.to)])
     lo, hi = params.from_, params.to
+    if any(d is not None and (d < rollup.next_month(dt.date.min) or d >= rollup.LAST_MONTH) for d in (lo, hi)):
+        # The calendar's first or last month: no month before or after it to split at; count it all raw.
+        return await _raw_counts(session, params, [(lo, hi)])
     first = None if lo is None else (lo if lo.day == 1 else rollup.next_month(lo))
     last = None if hi is None else (
-        rollup.month_start(hi) if rollup.next_month(hi) - dt.timedelta(days=1) == hi
+        rollup.month_start(hi) if rollup.month_end(hi) == hi
         else rollup.month_start(rollup.month_start(hi) - dt.timedelta(days=1)))
     if first is not None and last is not None and first > last:
         return await _raw_counts(session, params, [(lo, hi)])
@@ -58,7 +64,7 @@ async def _counts(session: AsyncSession, params: StatsParams) -> dict[str | None
         ranges.add((max(rollup.next_month(last), lo) if lo else rollup.next_month(last), hi))
     dirty = {m for m in await rollup.changed_months(session, current.refreshed_at - rollup.MARGIN)
              if (first is None or m >= first) and (last is None or m <= last)}
-    ranges.update((m, rollup.next_month(m) - dt.timedelta(days=1)) for m in dirty)
+    ranges.update((m, rollup.month_end(m)) for m in dirty)
     counts = await _rollup_counts(session, params, first, last, dirty)
     if ranges:
         for value, n in (await _raw_counts(session, params, sorted(ranges, key=str))).items():

@@ -98,7 +98,8 @@ async def create_batch(request: Request, principal: SignalWriter, idem: Optional
     """Upload up to 100,000 signals as NDJSON or CSV; stored at once, processed by the worker (202)."""
     fmt = batches.format_of(request.headers.get("content-type"))
     await scope_for(db, principal)  # a key bound to a party without codes cannot write signals at all
-    batch = await batches.create_batch(db, body=await request.body(), fmt=fmt, actor=actor_of(request, principal))
+    batch = await batches.create_batch(db, body=await request.body(), fmt=fmt, actor=actor_of(request, principal),
+                                       max_bytes=request.app.state.settings.max_batch_bytes)
     defer_job(db, batches.PROCESS_JOB, job_id=f"{batches.PROCESS_JOB}:{batch.id}", batch_id=str(batch.id))
     view = await batches.batch_view(db, batch.id, await scope_for(db, principal))
     return await idem.respond(db, 202, BatchOut.model_validate(view), location=f"/v1/signals/batches/{batch.id}",

@@ -1,0 +1,129 @@
+"""Property: whatever is posted or queried (control characters, boundary dates, huge values, BSNs with any
+separator anywhere), the answer is never a 5xx and never echoes a BSN (issue 10). Both backends; a modest
+number of examples per property keeps the suite fast."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from tests.api.test_signals import signal
+
+SETTINGS = hsettings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@st.composite
+def bsns(draw: Any) -> str:
+    """A valid BSN (passes the eleven-test), written plainly or in 3-3-3 / 4-2-3 groups."""
+    while True:
+        digits = draw(st.lists(st.integers(0, 9), min_size=8, max_size=8))
+        check = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
+        if check < 10 and any(digits):
+            number = "".join(map(str, digits)) + str(check)
+            break
+    sep = draw(st.sampled_from(["", " ", ".", "-"]))
+    if not sep:
+        return number
+    groups = draw(st.sampled_from([(3, 3, 3), (4, 2, 3)]))
+    return sep.join([number[:groups[0]], number[groups[0]:groups[0] + groups[1]], number[groups[0] + groups[1]:]])
+
+
+def texts(bsn: str) -> Any:
+    control = st.characters(min_codepoint=0, max_codepoint=0x1F) | st.sampled_from(["\x7f", "\ud800", "\udfff"])
+    return st.one_of(
+        st.text(max_size=30),
+        st.text(alphabet=control, min_size=1, max_size=5),
+        st.builds(lambda a, b: a + bsn + b, st.text(max_size=5), st.text(max_size=5)),
+        st.just("x" * 25_000),
+    )
+
+
+DATES = st.one_of(st.sampled_from(["0001-01-01", "9999-12-31", "9999-12-30", "0001-12-31", "2026-02-29",
+                                   "2024-02-29", "0", "1700000000", "-1", "99999-01-01", ""]),
+                  st.dates().map(str), st.integers(-2**70, 2**70))
+VALUES = st.one_of(st.integers(-2**80, 2**80), st.floats(allow_nan=False), st.booleans(), st.none())
+
+
+def _check(r: httpx.Response, bsn: str) -> None:
+    assert r.status_code < 500, (r.status_code, r.text[:500])
+    digits = bsn.replace(" ", "").replace(".", "").replace("-", "")
+    assert bsn not in r.text and digits not in r.text, r.text[:500]
+    if r.status_code >= 400:
+        assert r.headers["content-type"] == "application/problem+json"
+
+
+@given(data=st.data())
+@SETTINGS
+async def test_signals_never_5xx_never_a_bsn(client: httpx.AsyncClient, intake_key: dict, data: Any) -> None:
+    bsn = data.draw(bsns())
+    body = signal(external_id=f"P-{uuid.uuid4().hex[:10]}", themes=[])
+    for field in data.draw(st.lists(st.sampled_from(["summary", "external_id", "location", "source_system",
+                                                     "client_reference", "kind"]), max_size=3, unique=True)):
+        body[field] = data.draw(texts(bsn))
+    for field in data.draw(st.lists(st.sampled_from(["received_date", "occurred_date", "retention_date"]),
+                                    max_size=2, unique=True)):
+        body[field] = data.draw(DATES)
+    if data.draw(st.booleans()):
+        body[data.draw(st.sampled_from(["anonymous", "extension_recorded", "severity"]))] = data.draw(VALUES)
+    if data.draw(st.booleans()):
+        body[data.draw(st.sampled_from([bsn, "bsn", "extra"]))] = data.draw(texts(bsn))
+    r = await client.post("/v1/signals", content=_json(body), headers={
+        **intake_key, "Idempotency-Key": uuid.uuid4().hex, "content-type": "application/json"})
+    _check(r, bsn)
+
+
+@given(data=st.data())
+@SETTINGS
+async def test_commitments_never_5xx_never_a_bsn(client: httpx.AsyncClient, writer: dict, data: Any) -> None:
+    bsn = data.draw(bsns())
+    body: dict[str, Any] = {"title": data.draw(texts(bsn))}
+    if data.draw(st.booleans()):
+        body["description"] = data.draw(texts(bsn))
+    if data.draw(st.booleans()):
+        body["due_date"] = data.draw(DATES)
+    if data.draw(st.booleans()):
+        body[data.draw(st.sampled_from([bsn, "key", "origin"]))] = data.draw(st.one_of(texts(bsn), VALUES))
+    _check(await client.post("/v1/commitments", content=_json(body),
+                             headers={**writer, "content-type": "application/json"}), bsn)
+
+
+@given(data=st.data())
+@SETTINGS
+async def test_query_strings_never_5xx_never_a_bsn(client: httpx.AsyncClient, reader_key: dict, data: Any) -> None:
+    bsn = data.draw(bsns())
+    path, names = data.draw(st.sampled_from([
+        ("/v1/commitments", ["q", "due_before", "due_after", "limit", "sort", "cursor", "theme", bsn]),
+        ("/v1/signals/stats", ["from", "to", "group_by", "theme", "kind", bsn]),
+        ("/v1/signals/trends", ["until", "months", "theme", "provider"]),
+        ("/v1/parties", ["q", "limit", "cursor"]),
+    ]))
+    params = {}
+    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)):
+        params[name] = str(data.draw(st.one_of(texts(bsn).filter(lambda t: len(t) < 2000), DATES, VALUES)))
+    r = await client.get(path, params=_encodable(params), headers=reader_key)
+    _check(r, bsn)
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    # ASCII escapes, as most clients send them: a lone surrogate travels as \\ud800.
+    return json.dumps(body).encode()
+
+
+def _encodable(params: dict[str, str]) -> dict[str, str]:
+    # A lone surrogate cannot be percent-encoded as UTF-8 by a client; it stands for such bytes instead.
+    return {k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in params.items()}
+
+
+@pytest.fixture
+async def intake_key(make_key: Any, client: httpx.AsyncClient, admin: dict) -> dict:
+    return await make_key(["signals:write"])
+
+
+@pytest.fixture
+async def reader_key(make_key: Any) -> dict:
+    return await make_key(["read", "signals:read"])
