@@ -6,10 +6,6 @@ from dataclasses import dataclass
 
 from scipy.stats import poisson
 
-ALPHA = 0.05
-MIN_COUNT = 5
-
-
 @dataclass(frozen=True)
 class RiseTest:
     recent_count: int
@@ -23,8 +19,9 @@ class RiseTest:
 
 
 def poisson_rise(recent_count: int, recent_days: int, baseline_count: int, baseline_days: int,
-                 *, alpha: float = ALPHA, min_count: int = MIN_COUNT) -> RiseTest:
-    """One-sided Poisson test: is the recent count significantly above the baseline rate?
+                 *, alpha: float, min_count: int) -> RiseTest:
+    """One-sided Poisson test: is the recent count significantly above the baseline rate? `alpha` and `min_count`
+    come from the settings (NAKOMING_SIGNAL_ALPHA, NAKOMING_SIGNAL_MIN_COUNT), one definition for both callers.
 
     The baseline rate is baseline_count / baseline_days (a period with no signals counts as a rate of
     half a signal, so a first burst can still be judged). Needs at least `min_count` recent signals.

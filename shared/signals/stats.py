@@ -147,7 +147,9 @@ def month_periods(until: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
 
 
 async def signal_trends(session: AsyncSession, params: TrendParams, min_cell: int,
-                        today: dt.date | None = None) -> dict[str, Any]:
+                        today: dt.date | None = None, *, alpha: float, min_count: int) -> dict[str, Any]:
+    """Monthly counts and the rise test of the last month, with the status engine's thresholds (NAKOMING_SIGNAL_ALPHA,
+    NAKOMING_SIGNAL_MIN_COUNT: the same settings, passed in by the caller)."""
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
     until = params.until or today or dt.date.today()
     periods = month_periods(until, params.months)
@@ -176,7 +178,7 @@ async def signal_trends(session: AsyncSession, params: TrendParams, min_cell: in
     baseline_days = sum((p["end"] - p["start"]).days + 1 for p in baseline)
     baseline_count = sum(p["_raw"] for p in baseline)
     last_days = (last["end"] - last["start"]).days + 1
-    rise = poisson_rise(last["_raw"], last_days, baseline_count, baseline_days)
+    rise = poisson_rise(last["_raw"], last_days, baseline_count, baseline_days, alpha=alpha, min_count=min_count)
     for p in series:
         p.pop("_raw")
     rate = baseline_count / baseline_days

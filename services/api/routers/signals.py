@@ -129,7 +129,9 @@ async def signal_statistics(params: Annotated[StatsParams, Depends(QueryModel(St
             responses=problem_responses(401, 403, 422, 429))
 async def signal_trend(params: Annotated[TrendParams, Depends(QueryModel(TrendParams))], db: ReadDb, _: Reader, request: Request) -> Any:
     """Monthly counts, the baseline rate and whether the last period is a significant rise."""
-    return await signal_trends(db, params, request.app.state.settings.min_cell)
+    settings = request.app.state.settings
+    return await signal_trends(db, params, settings.min_cell, alpha=settings.signal_alpha,
+                               min_count=settings.signal_min_count)
 
 
 @router.get("", operation_id="signals-list", response_model=Page[SignalOut],
