@@ -150,6 +150,10 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    async def ready(self, redis: aioredis.Redis, timeout: float = 60) -> None:
+        """Wait until the worker polls the queue (it records its health on every poll round)."""
+        await wait_until(lambda: redis.exists("arq:queue:health-check"), timeout, "the worker to start")
+
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
