@@ -103,12 +103,16 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE: a transaction takes SQLite's one write lock when it begins, waiting for it up to
-        # busy_timeout. A deferred transaction that reads first and writes later cannot wait: when another
-        # connection wrote in between (an in-process job finishing its recalculation), its upgrade fails at
-        # once with "database is locked" (SQLITE_BUSY_SNAPSHOT). The price: every transaction, a read too,
-        # takes its turn for the lock; the embedded default (one user, short transactions) can afford that.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
+
+
+# Sessions on SQLite begin IMMEDIATE: a transaction takes SQLite's one write lock when it begins, waiting for
+# it up to busy_timeout. A deferred transaction that reads first and writes later cannot wait: when another
+# connection wrote in between (an in-process job storing a recalculation), its upgrade fails at once with
+# "database is locked" (SQLITE_BUSY_SNAPSHOT), which a request answered with a 503. The price: the sessions of
+# a process take turns, reads included; the embedded default (one user, short transactions) can afford that.
+# Plain connections (readiness probe, migrations) begin deferred and read beside them (WAL mode).
+IMMEDIATE = "nakoming_sqlite_immediate"
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -122,6 +126,8 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
 
 
 def create_session_factory(engine: AsyncEngine | Any) -> async_sessionmaker[AsyncSession]:
+    if isinstance(engine, AsyncEngine) and engine.dialect.name == "sqlite":
+        engine = engine.execution_options(**{IMMEDIATE: True})
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 

@@ -66,8 +66,12 @@ class RedisServer:
                                       "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return
+            if self.proc.poll() is not None:  # e.g. another process took the port meanwhile
+                raise RuntimeError(f"redis-server could not start on port {self.port}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                s.sendall(b"INFO server\r\n")
+                if f"process_id:{self.proc.pid}".encode() in s.recv(65536):
+                    return  # it is our server answering, not someone else's on the same port
             time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
@@ -194,3 +198,49 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 def settings_for(database_url: str, redis_url: str, backend: str, **extra: Any) -> Settings:
     return Settings(environment="test", database_url=database_url, redis_url=redis_url, job_backend=backend,
                     log_json=False, _env_file=None, **extra)  # type: ignore[call-arg]
+
+
+class TcpProxy:
+    """A TCP relay to PostgreSQL that the test can take down (listener closed, every connection cut) and
+    bring back on the same port: what a database restart or a network outage looks like to a client."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.server: asyncio.base_events.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port, reuse_address=True)
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in list(self.writers):
+            writer.close()
+        await self.server.wait_closed()
+        self.server = None
+
+    def url(self, database_url: str) -> str:
+        return make_url(database_url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self.writers.update((writer, up_writer))
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+                self.writers.discard(dst)
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
