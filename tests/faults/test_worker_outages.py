@@ -6,6 +6,7 @@ reached through a relay the test cuts."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from tests.services.real import (PG_URL, RedisServer, TcpProxy, Worker, api, own
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
-OUTAGE_SECONDS = 8  # the benchmark notes in bench/visible/RESULTS.md record a 60 s outage
+# 8 s in the suite; NAKOMING_TEST_OUTAGE_SECONDS=60 for the issue's full minute (bench/visible/RESULTS.md)
+OUTAGE_SECONDS = float(os.environ.get("NAKOMING_TEST_OUTAGE_SECONDS", "8"))
 PAST = "2020-03-01"
 
 
