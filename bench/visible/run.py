@@ -6,9 +6,10 @@ PostgreSQL, Redis), and the writes whose effect is missing at the end.
 Open-loop load: `--rate` PATCHes per second for `--duration` seconds, each moving one commitment's due date
 between the past and the far future (schedule `overdue` / `on_time`), round robin over `--commitments` (1,000: one write per
 commitment every 20 s, so two writes of one commitment are never in flight together). A reader
-lists all commitments every 50 ms; a write is visible at the first listing that shows its schedule evaluated
-after it was sent. Latency = that listing's time minus the write's answer (so it includes up to 50 ms of
-polling). A write overtaken by the next write to the same commitment before it was seen is counted apart. At
+reads the stored status of the commitments with unseen writes every 50 ms (from PostgreSQL, which is what the
+API serves; reading through the API would load the process being measured); a write is visible at the first
+read that shows its schedule evaluated after it was sent. Latency = that read's time minus the write's answer
+(so it includes up to 50 ms of polling). A write overtaken by the next write to the same commitment before it was seen is counted apart. At
 the end (once the queue is idle) every commitment must show the schedule of the due date its last committed
 write left: any that does not is "missing".
 
@@ -33,7 +34,8 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -41,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import fresh_database  # noqa: E402
 from shared.auth.service import create_api_key  # noqa: E402
 from shared.commitments.models import Commitment  # noqa: E402
-from shared.db import create_session_factory, session_scope  # noqa: E402
+from shared.db import create_engine, create_session_factory, session_scope  # noqa: E402
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_visible")
 DATES = {"overdue": "2020-03-01", "on_time": "2099-03-01"}
@@ -142,10 +144,18 @@ def observe(book: Book, items: list[dict], at: float) -> None:
         book.unseen[item["id"]] = pending[last + 1:]
 
 
-async def reader(client: httpx.AsyncClient, book: Book, stop: asyncio.Event) -> None:
+async def reader(engine: AsyncEngine, book: Book, stop: asyncio.Event) -> None:
+    """Reads the stored status of the commitments with unseen writes straight from PostgreSQL (what the API
+    serves: it caches nothing), so that measuring does not load the API."""
+    c = Commitment.__table__.c
     while not stop.is_set():
-        for items in await listing(client):
-            observe(book, items, time.time())
+        pending = [uuid.UUID(k) for k, v in book.unseen.items() if v]
+        if pending:
+            async with engine.connect() as conn:
+                rows = (await conn.execute(select(c.id, c.schedule, c.evaluated_at).where(c.id.in_(pending)))).all()
+            observe(book, [{"id": str(r.id), "schedule": r.schedule,
+                            "evaluated_at": r.evaluated_at.isoformat() if r.evaluated_at else None} for r in rows],
+                    time.time())
         await asyncio.sleep(POLL)
 
 
@@ -165,8 +175,8 @@ async def listing(client: httpx.AsyncClient) -> list[list[dict]]:
 
 
 async def idle(redis: aioredis.Redis) -> bool:
-    return (await redis.zcard("arq:queue") == 0 and not await redis.keys("arq:in-progress:*")
-            and not await redis.keys("nakoming:rerun:*"))
+    """No job queued or running (a job key lives until its job ended) and none marked to run again."""
+    return not await redis.keys("arq:job:*") and not await redis.keys("nakoming:rerun:*")
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -187,7 +197,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         book, stop = Book(), asyncio.Event()
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-            reading = asyncio.create_task(reader(client, book, stop))
+            engine = create_engine(DB_URL, pool_size=2)
+            reading = asyncio.create_task(reader(engine, book, stop))
             began = time.monotonic()
             await writer(client, ids, key, book, args.rate, args.duration)
             elapsed = time.monotonic() - began
@@ -197,6 +208,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             await asyncio.sleep(3 * POLL)
             stop.set()
             await reading
+            await engine.dispose()
             final = {i["id"]: i for page in await listing(client) for i in page}
         await redis.aclose()
     finally:
