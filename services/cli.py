@@ -188,12 +188,13 @@ def sync(
 @app.command("worker")
 def worker() -> None:
     """Run the arq worker (jobs and schedules) against NAKOMING_REDIS_URL."""
-    from arq.worker import run_worker
+    from arq.worker import get_kwargs
 
     from services.worker.settings import WorkerSettings
+    from services.worker.worker import NakomingWorker
 
     _settings()
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    NakomingWorker(**get_kwargs(WorkerSettings)).run()  # type: ignore[arg-type]
 
 
 def main() -> None:

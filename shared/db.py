@@ -11,9 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from shared.errors import ServiceUnavailable
+from shared.pg import CONNECTION_ERRORS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,7 +103,16 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
+
+
+# Sessions on SQLite begin IMMEDIATE: a transaction takes SQLite's one write lock when it begins, waiting for
+# it up to busy_timeout. A deferred transaction that reads first and writes later cannot wait: when another
+# connection wrote in between (an in-process job storing a recalculation), its upgrade fails at once with
+# "database is locked" (SQLITE_BUSY_SNAPSHOT), which a request answered with a 503. The price: the sessions of
+# a process take turns, reads included; the embedded default (one user, short transactions) can afford that.
+# Plain connections (readiness probe, migrations) begin deferred and read beside them (WAL mode).
+IMMEDIATE = "nakoming_sqlite_immediate"
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -113,6 +126,8 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
 
 
 def create_session_factory(engine: AsyncEngine | Any) -> async_sessionmaker[AsyncSession]:
+    if isinstance(engine, AsyncEngine) and engine.dialect.name == "sqlite":
+        engine = engine.execution_options(**{IMMEDIATE: True})
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
@@ -126,3 +141,22 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
         except BaseException:
             await session.rollback()
             raise
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached (down, restarting, connection lost, SQLite busy)
+    rather than a problem with the statement or the data: worth waiting for, not worth failing a job for."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, (OperationalError, InterfaceError))
+    return isinstance(exc, (ServiceUnavailable, ConnectionError, *CONNECTION_ERRORS))
+
+
+async def database_reachable(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except Exception as exc:
+        if database_unavailable(exc):
+            return False
+        raise

@@ -3,6 +3,11 @@
 A worker therefore never sees uncommitted rows, and a rolled-back request enqueues nothing.
 Which queue receives them (arq on Redis, or in-process for the embedded default) is the
 caller's choice: see services/worker/queue.py.
+
+A job's identity is `job_id(name, key)`: the job's name plus the key of what it works on (a commitment,
+a batch, a category), or the name alone for a job about everything (signal counts). Both queues give an
+identity the same meaning: requests for it collapse while its job is queued, and a request that lands
+while the job runs, or after it ended, makes it run again (services/worker/queue.py).
 """
 
 from __future__ import annotations
@@ -13,11 +18,21 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+def job_id(name: str, key: object | None = None) -> str:
+    """The one definition of a keyed job's id."""
+    return name if key is None else f"{name}:{key}"
+
+
 @dataclass(frozen=True)
 class PendingJob:
     name: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     job_id: str | None = None
+
+
+def keyed(name: str, key: object | None = None, **kwargs: Any) -> PendingJob:
+    """A job identified by `job_id(name, key)`."""
+    return PendingJob(name, kwargs, job_id(name, key))
 
 
 class JobQueue(Protocol):

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # "arq" enqueues on Redis for `nakoming worker`; "inprocess" runs jobs inside the API process.
     job_backend: Literal["arq", "inprocess"] = "arq"
+    # A running arq job holds a lease this long, renewed while it runs; a killed worker's jobs run again after it.
+    job_lease_seconds: int = Field(default=30, ge=3, le=3600)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -6,14 +6,17 @@ The arq worker (services/worker/settings.py) and the in-process runner of the em
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from services.worker.outage import run_through_database_outages
+
 JobFunc = Callable[..., Awaitable[Any]]
 
 FUNCTIONS: dict[str, JobFunc] = {}
-# Per-job arq options (e.g. keep_result=0, so a job id can be enqueued again as soon as the job ends).
+# Per-job arq options (e.g. a longer timeout).
 OPTIONS: dict[str, dict[str, Any]] = {}
 
 
@@ -30,10 +33,18 @@ SCHEDULES: list[Schedule] = []
 
 
 def job(name: str, **options: Any) -> Callable[[JobFunc], JobFunc]:
+    """Register a job. It runs through database outages (waits, then runs again; jobs are idempotent)."""
+
     def register(func: JobFunc) -> JobFunc:
-        if name in FUNCTIONS and FUNCTIONS[name] is not func:
+        known = FUNCTIONS.get(name)
+        if known is not None and getattr(known, "__wrapped__", None) is not func:
             raise RuntimeError(f"job {name} registered twice")
-        FUNCTIONS[name] = func
+
+        @functools.wraps(func)
+        async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            return await run_through_database_outages(ctx, name, lambda: func(ctx, *args, **kwargs))
+
+        FUNCTIONS[name] = run
         if options:
             OPTIONS[name] = options
         return func

@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 
 from services.worker.registry import SCHEDULES, Schedule
+from shared.jobs import job_id
 from shared.settings import Settings
 
 log = structlog.get_logger("nakoming.scheduler")
@@ -35,12 +36,12 @@ class InProcessScheduler:
 
     async def _loop(self, schedule: Schedule) -> None:
         if self.run_at_startup and (schedule.every_seconds is not None or schedule.setting):
-            await self.queue.enqueue(schedule.name, job_id=f"cron:{schedule.name}")
+            await self.queue.enqueue(schedule.name, job_id=job_id("cron", schedule.name))
         while True:
             now = dt.datetime.now(dt.UTC)
             await asyncio.sleep((next_run(schedule, self.settings, now) - now).total_seconds())
             log.info("schedule_due", job=schedule.name)
-            await self.queue.enqueue(schedule.name, job_id=f"cron:{schedule.name}")
+            await self.queue.enqueue(schedule.name, job_id=job_id("cron", schedule.name))
 
     async def stop(self) -> None:
         for task in self.tasks:

@@ -1,4 +1,5 @@
-"""arq WorkerSettings: the registry's jobs and schedules, resources made in on_startup."""
+"""arq WorkerSettings: the registry's jobs and schedules, resources made in on_startup, and the hooks that
+give job ids their meaning (services/worker/queue.py) and keep jobs safe to kill (services/worker/worker.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 from arq import cron
 from arq.worker import func
 
+from services.worker import worker
 from services.worker.context import build_context, close_context
+from services.worker.outage import POLL_INTERVAL
 from services.worker.queue import ArqQueue, redis_settings
 from services.worker.registry import OPTIONS, SCHEDULES, Schedule, load_all
 from services.worker.serialization import job_deserializer, job_serializer
@@ -52,12 +55,19 @@ class WorkerSettings:
     cron_jobs = _cron_jobs()
     on_startup = on_startup
     on_shutdown = on_shutdown
+    on_job_start = worker.on_job_start
+    on_job_end = worker.on_job_end
+    after_job_end = worker.after_job_end
     redis_settings = redis_settings(get_settings().redis_url)
     job_serializer = job_serializer
     job_deserializer = job_deserializer
+    poll_delay = POLL_INTERVAL
     max_jobs = 10
     job_timeout = 3600
-    keep_result = 3600
+    # No results kept: arq refuses a job id while its result exists, which would block the next run of a
+    # keyed job for as long (also for failed jobs, whose result arq keeps for the worker-wide keep_result).
+    keep_result = 0
     retry_jobs = True
+    # A killed or cancelled run counts as a try; every job is idempotent, so it is simply run again.
     max_tries = 5
     health_check_interval = 30

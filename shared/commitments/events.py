@@ -8,14 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.commitments.models import commitment_recommendations
-from shared.jobs import PendingJob, defer
+from shared.jobs import PendingJob, defer, keyed
 
 RECALCULATE_JOB = "status.recalculate_commitment"
 
 
 def recalculation(commitment_id: uuid.UUID) -> PendingJob:
-    """The status recalculation of one commitment, keyed so that repeats within a run collapse."""
-    return PendingJob(RECALCULATE_JOB, {"commitment_id": str(commitment_id)}, f"{RECALCULATE_JOB}:{commitment_id}")
+    """The status recalculation of one commitment, keyed by it: repeats collapse while one is queued, and a
+    request made while it runs makes it run again (shared/jobs.py)."""
+    return keyed(RECALCULATE_JOB, commitment_id, commitment_id=str(commitment_id))
 
 
 def commitment_changed(session: AsyncSession, commitment_id: uuid.UUID | None) -> None:

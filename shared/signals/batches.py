@@ -28,7 +28,7 @@ from shared.audit.service import Actor, record
 from shared.commitments.events import commitment_changed
 from shared.db import session_scope, utcnow
 from shared.errors import BadRequest, NakomingError, NotFound, field_error
-from shared.jobs import JobQueue, enqueue_jobs, take_pending_jobs
+from shared.jobs import JobQueue, PendingJob, enqueue_jobs, keyed, take_pending_jobs
 from shared.pg import driver_connection, is_connection_error
 from shared.settings import Settings
 from shared.signals.access import SignalScope
@@ -56,6 +56,11 @@ FORMATS = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "ap
 LIST_COLUMNS = {"themes", "commitment_ids"}
 BOOL_COLUMNS = {"anonymous", "extension_recorded"}
 TRUE, FALSE = {"true", "1", "ja", "yes", "j", "y"}, {"false", "0", "nee", "no", "n", ""}
+
+
+def processing(batch_id: uuid.UUID) -> PendingJob:
+    """The job that processes (or resumes) one batch, keyed by it."""
+    return keyed(PROCESS_JOB, batch_id, batch_id=str(batch_id))
 
 
 def format_of(content_type: str | None) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.jobs import defer_job
+from shared.jobs import defer_job, job_id
 from shared.tk.categories import CATEGORIES
 
 SYNC_CATEGORY_JOB = "tk.sync_category"
@@ -15,7 +15,7 @@ SYNC_ALL_JOB = "tk.sync_all"
 
 def category_job_id(category: str) -> str:
     """One job id per category: arq never runs two syncs of one category at once."""
-    return f"{SYNC_CATEGORY_JOB}:{category}"
+    return job_id(SYNC_CATEGORY_JOB, category)
 
 
 def request_sync(session: AsyncSession, categories: Sequence[str] | None, *, trigger: str = "api") -> list[tuple[str, str]]:

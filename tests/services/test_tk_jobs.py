@@ -18,6 +18,7 @@ from tests.tk_feed import FIXTURES, feed, feed_server, settings  # noqa: F401  (
 
 
 def test_sync_all_is_scheduled_on_the_interval_setting() -> None:
+    load_all()  # the task modules register their schedules when imported (whatever ran before this test)
     (schedule,) = [s for s in SCHEDULES if s.name == "tk.sync_all"]
     assert schedule.setting == "tk_sync_interval"
 

@@ -18,7 +18,7 @@ from shared.audit.service import Actor
 from shared.auth.service import Principal, Scope
 from shared.commitments.events import recalculation
 from shared.errors import Forbidden, Unauthorized
-from shared.jobs import defer_job, enqueue_jobs
+from shared.jobs import defer, enqueue_jobs
 from shared.pagination import Page
 from shared.idempotency.service import fingerprint
 from shared.signals import batches, intake
@@ -100,7 +100,7 @@ async def create_batch(request: Request, principal: SignalWriter, idem: Optional
     await scope_for(db, principal)  # a key bound to a party without codes cannot write signals at all
     batch = await batches.create_batch(db, body=await request.body(), fmt=fmt, actor=actor_of(request, principal),
                                        max_bytes=request.app.state.settings.max_batch_bytes)
-    defer_job(db, batches.PROCESS_JOB, job_id=f"{batches.PROCESS_JOB}:{batch.id}", batch_id=str(batch.id))
+    defer(db, batches.processing(batch.id))
     view = await batches.batch_view(db, batch.id, await scope_for(db, principal))
     return await idem.respond(db, 202, BatchOut.model_validate(view), location=f"/v1/signals/batches/{batch.id}",
                               resource_id=batch.id)

@@ -8,7 +8,8 @@ from typing import Any
 
 from services.worker.registry import SCHEDULES, Schedule, job
 from shared.db import session_scope
-from shared.signals.batches import PROCESS_JOB, stalled_batches
+from shared.jobs import enqueue_jobs, keyed
+from shared.signals.batches import processing, stalled_batches
 from shared.signals.batches import process_batch as run_batch
 from shared.signals.retention import purge_expired as run_purge
 from shared.signals.rollup import refresh
@@ -20,7 +21,7 @@ REFRESH_JOB = "signals.refresh_counts"
 async def process_batch(ctx: dict[str, Any], batch_id: str) -> dict[str, Any]:
     batch = await run_batch(ctx["session_factory"], ctx["settings"], uuid.UUID(batch_id), queue=ctx.get("queue"))
     if batch is not None and batch.accepted and ctx.get("queue") is not None:
-        await ctx["queue"].enqueue(REFRESH_JOB, job_id=REFRESH_JOB)
+        await enqueue_jobs(ctx["queue"], [keyed(REFRESH_JOB)])
     if batch is None:
         return {"batch_id": batch_id, "status": "missing"}
     return {"batch_id": batch_id, "status": str(batch.status), "accepted": batch.accepted,
@@ -38,8 +39,7 @@ async def resume_batches(ctx: dict[str, Any]) -> dict[str, int]:
     """Re-enqueue batches whose job was lost; processing resumes at the batch's committed cursor."""
     async with session_scope(ctx["session_factory"]) as session:
         stalled = await stalled_batches(session)
-    for batch_id in stalled:
-        await ctx["queue"].enqueue(PROCESS_JOB, job_id=f"{PROCESS_JOB}:{batch_id}", batch_id=str(batch_id))
+    await enqueue_jobs(ctx["queue"], [processing(batch_id) for batch_id in stalled])
     return {"resumed": len(stalled)}
 
 

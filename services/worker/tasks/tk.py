@@ -20,8 +20,7 @@ def _runner(ctx: dict[str, Any], trigger: str) -> SyncRunner:
                       queue=ctx.get("queue"), trigger=trigger)
 
 
-# keep_result=0: the job id `tk.sync_category:<Category>` must be free again as soon as a run ends.
-@job(SYNC_CATEGORY_JOB, keep_result=0, max_tries=1)
+@job(SYNC_CATEGORY_JOB)
 async def sync_category(ctx: dict[str, Any], category: str, trigger: str = "api",
                         then: list[str] | None = None) -> dict[str, Any]:
     """Sync one category from its checkpoint to the end of the feed (idempotent; may run more than once),
@@ -36,7 +35,7 @@ async def sync_category(ctx: dict[str, Any], category: str, trigger: str = "api"
     return summary.as_dict()
 
 
-@job(SYNC_ALL_JOB, keep_result=0, max_tries=1)
+@job(SYNC_ALL_JOB)
 async def sync_all(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     """The scheduled sync of every category, in dependency order; skipped with a clear log line when offline."""
     runner = _runner(ctx, "schedule")
