@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Base
@@ -129,6 +130,9 @@ class Repository(Generic[M]):
             await self.session.flush()
         except IntegrityError as exc:
             raise integrity_error_to_problem(exc, self.resource) from exc
+        except StaleDataError as exc:  # the version guard: another request changed the row meanwhile
+            raise Conflict(f"The {self.resource} was changed by another request at the same moment; GET it again "
+                           "and retry.") from exc
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
-from shared.errors import ServiceUnavailable
-from shared.pg import CONNECTION_ERRORS
+from shared.pg import is_connection_error
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -143,12 +141,10 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
             raise
 
 
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` means the database cannot be reached (down, restarting, connection lost, SQLite busy)
-    rather than a problem with the statement or the data: worth waiting for, not worth failing a job for."""
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc, (OperationalError, InterfaceError))
-    return isinstance(exc, (ServiceUnavailable, ConnectionError, *CONNECTION_ERRORS))
+# Whether `exc` means the database cannot be reached (down, restarting, connection lost, SQLite busy) rather than a
+# problem with the statement or the data: worth waiting for, not worth failing a job for. One definition, shared
+# with the API's 503 answers.
+database_unavailable = is_connection_error
 
 
 async def database_reachable(engine: AsyncEngine) -> bool:
