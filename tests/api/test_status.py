@@ -243,3 +243,31 @@ async def test_recommendation_action_writes_recalculate_its_commitments(client: 
     assert r.status_code == 422
     await queue.drain()
     assert seen == []
+
+
+async def test_signals_about_a_subject_party_reach_the_commitment(client: httpx.AsyncClient, writer: dict,
+                                                                  admin: dict, session: Any,
+                                                                  queue: InProcessQueue) -> None:
+    """Signals about Fokus (by AGB code) on a shared theme raise the risk of VWS' commitment that names Fokus as
+    subject: the minute's sweep recalculates it, no nightly run needed; the evidence counts per party."""
+    from tests.shared.status.test_status_loaders import _signal
+    from tests.factories import create_party, create_theme
+
+    await create_theme(client, admin, "bejegening")
+    vws = await create_party(client, writer, name="Ministerie van VWS", kind="ministry")
+    fokus = await create_party(client, admin, name="Stichting Fokus Wonen", kind="provider", agb_code="12345670")
+    commitment = await create_commitment(client, writer, title="Toezicht op Fokus", owner_party_id=vws["id"],
+                                         subject_party_ids=[fokus["id"]], themes=["bejegening"])
+    assert commitment["subject_party_ids"] == [fokus["id"]]
+    await queue.drain()
+    today = dt.datetime.now(dt.UTC).date()
+    for day in range(8):
+        await _signal(session, today - dt.timedelta(days=day), theme="bejegening", agb="12345670")
+    await session.commit()
+    await queue.enqueue("status.signals_sweep")
+    await queue.drain()
+    got = (await client.get(f"/v1/commitments/{commitment['id']}")).json()
+    assert got["status"] == "at_risk"
+    [rise] = [r for r in got["reasons"] if r["rule"] == "signals"]
+    counts = rise["evidence"][0]
+    assert counts["recent"] == 8 and {p["party_id"]: p["recent"] for p in counts["parties"]}[fokus["id"]] == 8

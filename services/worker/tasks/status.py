@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 import structlog
 
 from services.worker.registry import SCHEDULES, Schedule, job
+from shared.commitments.events import RECALCULATE_JOB, recalculation
 from shared.db import session_scope
+from shared.jobs import enqueue_jobs
+from shared.status.concerned import SWEEP, sweep
 from shared.status.inputs import Thresholds
 from shared.status.runner import recalculate_all as run_all
 from shared.status.service import StatusService
@@ -17,16 +19,13 @@ from shared.status.service import StatusService
 log = structlog.get_logger("nakoming.status")
 
 
-def _as_of(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
-
-
-@job("status.recalculate_commitment")
-async def recalculate_commitment(ctx: dict[str, Any], commitment_id: str, as_of: str | None = None) -> dict[str, Any]:
-    """Re-evaluate one commitment; idempotent (an unchanged result writes no history), a deleted one is a no-op."""
+@job(RECALCULATE_JOB)
+async def recalculate_commitment(ctx: dict[str, Any], commitment_id: str) -> dict[str, Any]:
+    """Re-evaluate one commitment as of today; idempotent (an unchanged result writes no history), a deleted one
+    is a no-op. Stored results are always as of today: a past date is a preview, never a job."""
     thresholds = Thresholds.from_settings(ctx["settings"])
     async with session_scope(ctx["session_factory"]) as session:
-        outcome = await StatusService(session, thresholds).recalculate([uuid.UUID(commitment_id)], _as_of(as_of))
+        outcome = await StatusService(session, thresholds).recalculate([uuid.UUID(commitment_id)])
     found = bool(outcome.evaluations)
     status = str(next(iter(outcome.evaluations.values())).status) if found else None
     log.info("status_recalculated", commitment_id=commitment_id, found=found, status=status, changed=outcome.changed)
@@ -34,13 +33,24 @@ async def recalculate_commitment(ctx: dict[str, Any], commitment_id: str, as_of:
 
 
 @job("status.recalculate_all")
-async def recalculate_all(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, Any]:
-    """Re-evaluate every commitment (dates move), in batches of NAKOMING_RECALC_BATCH_SIZE."""
+async def recalculate_all(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Re-evaluate every commitment as of today (dates move), in batches of NAKOMING_RECALC_BATCH_SIZE."""
     settings = ctx["settings"]
-    summary = await run_all(ctx["session_factory"], Thresholds.from_settings(settings), as_of=_as_of(as_of),
+    summary = await run_all(ctx["session_factory"], Thresholds.from_settings(settings),
                             batch_size=settings.recalc_batch_size)
     log.info("status_recalculated_all", **summary.as_dict())
     return summary.as_dict()
 
 
+@job(SWEEP)
+async def recalculate_signal_concerned(ctx: dict[str, Any]) -> dict[str, int]:
+    """Recalculate the commitments that client signals received since the last sweep can change (signals about
+    their owner or a subject party on a shared theme, or linked to them); intake itself stays one statement."""
+    async with session_scope(ctx["session_factory"]) as session:
+        ids = await sweep(session)
+    await enqueue_jobs(ctx.get("queue"), [recalculation(cid) for cid in ids])
+    return {"commitments": len(ids)}
+
+
 SCHEDULES.append(Schedule("status.recalculate_all", hour=2, minute=15))
+SCHEDULES.append(Schedule(SWEEP, every_seconds=60))
