@@ -49,10 +49,11 @@ def reasons_text(reasons: tuple[Reason, ...]) -> str:
 
 def digest(reasons: tuple[Reason, ...], salt: str = "") -> str:
     """A fingerprint of the reasons, stored beside them: a run compares 40 characters, not JSON.
-    (One record per reason, hashed in one call; the message follows from code and params, and a change of
-    wording comes with a new RULE_VERSION, which rewrites every stored result.)"""
-    return hashlib.blake2b(salt.encode() + "".join([f"{r.rule}\x1f{r.severity}\x1f{r.code}\x1f{r.params!r}\x1f{r.evidence!r}\x1e"
-                                    for r in reasons]).encode(), digest_size=20).hexdigest()
+    (Rule, severity, code, params and evidence of each reason, serialised by orjson in one call; the message
+    follows from code and params, and a change of wording comes with a new RULE_VERSION, which rewrites every
+    stored result.)"""
+    return hashlib.blake2b(salt.encode() + orjson.dumps([(r.rule, r.severity, r.code, r.params, r.evidence)
+                                                         for r in reasons]), digest_size=20).hexdigest()
 
 
 _BY_SEVERITY = {Severity.critical: Status.off_track, Severity.warning: Status.at_risk,

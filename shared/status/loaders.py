@@ -92,8 +92,12 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
         session, [row.owner for row in commitments] + [p for ps in subjects.values() for p in ps])
 
     def parties_of(row: CommitmentRow) -> tuple[Any, ...]:
-        ids = ([row.owner] if row.owner is not None else []) + list(subjects.get(row.id, ()))
-        return tuple(party_refs[i] for i in dict.fromkeys(ids) if i in party_refs)
+        subject = subjects.get(row.id)
+        if not subject:  # the common case: the owner alone
+            ref = party_refs.get(row.owner) if row.owner is not None else None
+            return (ref,) if ref is not None else ()
+        ids = ([row.owner] if row.owner is not None else []) + [p for p in subject if p != row.owner]
+        return tuple(party_refs[i] for i in ids if i in party_refs)
 
     if signals is None:  # a single recalculation: only the signals that can concern these commitments
         signals = await build_signal_index(
