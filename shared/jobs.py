@@ -12,10 +12,12 @@ while the job runs, or after it ended, makes it run again (services/worker/queue
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 def job_id(name: str, key: object | None = None) -> str:
@@ -67,3 +69,18 @@ async def enqueue_jobs(queue: JobQueue | None, jobs: list[PendingJob]) -> None:
 
 async def flush_jobs(session: AsyncSession, queue: JobQueue | None) -> None:
     await enqueue_jobs(queue, take_pending_jobs(session))
+
+
+@asynccontextmanager
+async def unit_of_work(factory: async_sessionmaker[AsyncSession], queue: JobQueue | None) -> AsyncIterator[AsyncSession]:
+    """A session whose work is committed when the block ends and whose jobs are enqueued only after that commit;
+    a failure rolls back and drops the jobs (requests, TK pages, fetched documents)."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            drop_pending_jobs(session)
+            await session.rollback()
+            raise
+        await flush_jobs(session, queue)

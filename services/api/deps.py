@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate, hash_key
 from shared.errors import Forbidden, Unauthorized
-from shared.jobs import drop_pending_jobs, flush_jobs
+from shared.jobs import unit_of_work
 from shared.settings import Settings
 
 
@@ -47,16 +47,9 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
 @asynccontextmanager
 async def write_session(app: Any) -> AsyncIterator[AsyncSession]:
     """A unit of work committed when the block ends (rolled back when it fails), then its jobs enqueued."""
-    async with app.state.session_factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            drop_pending_jobs(session)
-            await session.rollback()
-            raise
-        # Jobs go out only after the commit, so a worker never sees uncommitted rows.
-        await flush_jobs(session, app.state.queue)
+    # Jobs go out only after the commit, so a worker never sees uncommitted rows.
+    async with unit_of_work(app.state.session_factory, app.state.queue) as session:
+        yield session
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:

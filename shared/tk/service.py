@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.commitments.events import commitment_changed
 from shared.db import session_scope
-from shared.jobs import JobQueue, drop_pending_jobs, flush_jobs
+from shared.jobs import JobQueue, unit_of_work
 from shared.settings import Settings
 from shared.tk.categories import CATEGORIES, ENTITY_TAGS, canonical_category
 from shared.tk.client import FeedUnavailable
@@ -161,20 +161,13 @@ class SyncRunner:
         summary.status = SyncRunStatus.failed.value if error else SyncRunStatus.succeeded.value
         summary.error = error
         summary.errors += 1 if error else 0
-        async with self.session_factory() as session:
-            try:
-                stored = await SyncStateRepository(session).get(category)
-                if error is None and stored is not None and stored.has_samples:
-                    await self._remove_samples(session, category, summary)
-                await SyncRunRepository(session).finish(
-                    summary.run_id, SyncRunStatus(summary.status), error)  # type: ignore[arg-type]
-                await SyncStateRepository(session).record_outcome(category, error=error)
-                await session.commit()
-            except BaseException:
-                drop_pending_jobs(session)
-                await session.rollback()
-                raise
-            await flush_jobs(session, self.queue)
+        async with unit_of_work(self.session_factory, self.queue) as session:
+            stored = await SyncStateRepository(session).get(category)
+            if error is None and stored is not None and stored.has_samples:
+                await self._remove_samples(session, category, summary)
+            await SyncRunRepository(session).finish(
+                summary.run_id, SyncRunStatus(summary.status), error)  # type: ignore[arg-type]
+            await SyncStateRepository(session).record_outcome(category, error=error)
         if error:
             log.error("tk_sync_failed", category=category, error=error, resume_from=checkpoint,
                       run_id=str(summary.run_id))
@@ -211,26 +204,19 @@ class SyncRunner:
             except (MalformedPage, UnreadableEntity) as exc:
                 await self._wanted_failed(document_id, f"{type(exc).__name__}: {exc}")
                 continue
-            async with self.session_factory() as session:
-                try:
-                    repo = MirrorRepository(session)
-                    outcome = None
-                    if entry is None or entry.kind != "document" or entry.id != document_id:
-                        log.warning("tk_wanted_document_gone", document_id=str(document_id))
-                        await repo.forget_index(document_id)
-                    else:
-                        outcome = await apply_page(session, "Document", [entry], None)
-                    await repo.wanted_done(document_id)
-                    counts = {"fetched": 1}
-                    await SyncStateRepository(session).add_counts(category, counts)
-                    await SyncRunRepository(session).add_counts(
-                        summary.run_id, counts, summary.end_token)  # type: ignore[arg-type]
-                    await session.commit()
-                except BaseException:
-                    drop_pending_jobs(session)
-                    await session.rollback()
-                    raise
-                await flush_jobs(session, self.queue)
+            async with unit_of_work(self.session_factory, self.queue) as session:
+                repo = MirrorRepository(session)
+                outcome = None
+                if entry is None or entry.kind != "document" or entry.id != document_id:
+                    log.warning("tk_wanted_document_gone", document_id=str(document_id))
+                    await repo.forget_index(document_id)
+                else:
+                    outcome = await apply_page(session, "Document", [entry], None)
+                await repo.wanted_done(document_id)
+                counts = {"fetched": 1}
+                await SyncStateRepository(session).add_counts(category, counts)
+                await SyncRunRepository(session).add_counts(
+                    summary.run_id, counts, summary.end_token)  # type: ignore[arg-type]
             summary.fetched += 1
             if outcome is not None:
                 summary.commitments_queued += len(outcome.commitments)
@@ -248,20 +234,13 @@ class SyncRunner:
 
     async def _apply(self, category: str, summary: RunSummary, entries: list[Any],
                      relevance: DocumentRelevance | None, expected: int | None, last: int) -> None:
-        async with self.session_factory() as session:
-            try:
-                outcome = await apply_page(session, category, entries, relevance,
-                                           watched_dossiers=self.settings.tk_dossiers)
-                outcome.bump("pages")
-                if not await SyncStateRepository(session).advance(category, expected, last, outcome.counts):
-                    raise CheckpointMoved(f"{category}: checkpoint is no longer {expected}; another run is syncing it")
-                await SyncRunRepository(session).add_counts(summary.run_id, outcome.counts, last)  # type: ignore[arg-type]
-                await session.commit()
-            except BaseException:
-                drop_pending_jobs(session)
-                await session.rollback()
-                raise
-            await flush_jobs(session, self.queue)
+        async with unit_of_work(self.session_factory, self.queue) as session:
+            outcome = await apply_page(session, category, entries, relevance,
+                                       watched_dossiers=self.settings.tk_dossiers)
+            outcome.bump("pages")
+            if not await SyncStateRepository(session).advance(category, expected, last, outcome.counts):
+                raise CheckpointMoved(f"{category}: checkpoint is no longer {expected}; another run is syncing it")
+            await SyncRunRepository(session).add_counts(summary.run_id, outcome.counts, last)  # type: ignore[arg-type]
         summary.add(outcome.counts)
         summary.end_token = last
         summary.commitments_queued += len(outcome.commitments)
