@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.api import idempotency
+from services.api import board, idempotency
 from services.api.deps import PrincipalCache
 from services.api.errors import install_error_handlers
 from services.api.language import LanguageMiddleware
@@ -113,6 +113,7 @@ def create_app(
                tk_routes.tk, tk_routes.sync, signals.router, audit.router]
     for router in routers:
         app.include_router(router)
+    app.include_router(board.router)
     document_query_models(app, routers)
     return app
 
