@@ -52,8 +52,9 @@ class Page:
             query["lang"] = self.lang
         return path + ("?" + urlencode(query) if query else "") + ("#" + fragment if fragment else "")
 
-    def other_language(self) -> str:
-        query = dict(self.request.query_params)
+    def other_language(self, query: dict[str, str] | None) -> str:
+        # Only the page's own validated query goes into the link: a refused value is never echoed.
+        query = dict(query or {})
         query.pop("lang", None)
         if self.lang == "nl":
             query["lang"] = "en"
@@ -61,7 +62,7 @@ class Page:
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = templates.get_template(template).render(
-            lang=self.lang, t=self.t, u=self.url, other_language=self.other_language(), path=self.request.url.path,
+            lang=self.lang, t=self.t, u=self.url, other_language=self.other_language(context.get("query")), path=self.request.url.path,
             has_key=self.key is not None, **context)
         response = HTMLResponse(html, status_code=status_code, headers={"Content-Language": self.lang})
         if self.key:

@@ -68,6 +68,7 @@ async def overview(api: Api, read_session: Any, query: dict[str, str], lang: str
             cursor = ""
     except InvalidQuery as exc:
         context["invalid"] = exc.fields
+        context["query"] = _without(query, exc.fields)
         return context
     try:
         conditions = CommitmentService.conditions(CommitmentFilters.model_validate(filters))
@@ -79,15 +80,23 @@ async def overview(api: Api, read_session: Any, query: dict[str, str], lang: str
     context["counts"] = {s: sum(n for (st, _), n in counts.items() if st == s) for s in STATUS_ORDER}
     context["schedule_counts"] = {s: sum(n for (_, sc), n in counts.items() if sc == s) for s in SCHEDULE_ORDER}
     context["total"] = sum(counts.values())
-    if context["next_after"] and context["next_after"].endswith(":"):
-        context["next_after"] = None
+    after = context["next_after"]
+    if after and after.endswith(":"):  # the page ended with a status: go on at the next one that has any
+        later = statuses[statuses.index(after[:-1]):]
+        context["next_after"] = next((f"{s}:" for s in later if context["counts"][s]), None)
     return context
 
 
-def _after_status(statuses: list[str], status: str) -> str:
+def _without(query: dict[str, str], api_fields: list[str]) -> dict[str, str]:
+    """The query without the refused filters (named by their API field), so no refused value is echoed."""
+    refused = {name for name, api_name in FILTERS.items() if api_name in api_fields} | {"after"}
+    return {k: v for k, v in query.items() if k not in refused}
+
+
+def _after_status(statuses: list[str], status: str) -> str | None:
     """Where the next page starts when this status ended exactly at the page's end: the next status."""
     later = statuses[statuses.index(status) + 1:]
-    return f"{later[0]}:" if later else ""
+    return f"{later[0]}:" if later else None
 
 
 def board_link(item: dict[str, Any], commitment_id: str | None = None) -> str | None:
@@ -185,6 +194,7 @@ async def signals(api: Api, query: dict[str, str], lang: str, t: Words) -> dict[
         trend = await api.get("/v1/signals/trends", theme=theme, provider=provider, months=12)
     except InvalidQuery as exc:
         context["invalid"] = exc.fields
+        context["query"] = {k: v for k, v in query.items() if k not in exc.fields}
         return context
     names = {p["agb_code"]: p["name"] for p in providers}
     what = ", ".join(x for x in (themes.get(theme or "", theme), names.get(provider or "", provider)) if x) \
