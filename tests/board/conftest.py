@@ -18,7 +18,17 @@ from shared.settings import Settings
 from shared.status.inputs import Thresholds
 from shared.status.runner import recalculate_all
 from shared.tk.offline import load_snapshot
-from tests.conftest import REDIS_URL
+from tests.conftest import BACKENDS, REDIS_URL
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser test runs on the first configured backend only: the pages it loads are the same HTML on
+    both (the rendering tests check them on both), and a browser pass takes a minute."""
+    others = [item for item in items if item.module.__name__.endswith("test_browser")
+              and getattr(item, "callspec", None) and item.callspec.params.get("engine") != BACKENDS[0]]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [item for item in items if item not in others]
 
 
 @pytest.fixture(scope="module")
