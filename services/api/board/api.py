@@ -7,10 +7,13 @@ read from /v1 itself.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 PAGE = 500  # the API's largest page
 
@@ -39,6 +42,11 @@ class Api:
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://board.internal")
             app.state.board_client = client
         self._client = client
+        # Independent reads of one page run concurrently, each on its own pooled session, so the database's
+        # round trips overlap. Not when every session shares one connection (the tests' outer transaction):
+        # a connection runs one statement at a time.
+        factory = getattr(app.state, "session_factory", None)
+        self.concurrent = not isinstance(getattr(factory, "kw", {}).get("bind"), AsyncConnection)
         self._headers = {"accept-language": language}
         if key:
             self._headers["authorization"] = f"Bearer {key}"
@@ -55,6 +63,11 @@ class Api:
             raise InvalidQuery([".".join(str(p) for p in e.get("loc", [])[1:]) for e in body.get("errors", [])])
         response.raise_for_status()
         return orjson.loads(response.content)
+
+    async def gather(self, *reads: Awaitable[Any]) -> list[Any]:
+        if self.concurrent:
+            return list(await asyncio.gather(*reads))
+        return [await read for read in reads]
 
     async def get_or_none(self, path: str, **params: Any) -> Any:
         try:

@@ -122,23 +122,28 @@ def board_link(item: dict[str, Any], commitment_id: str | None = None) -> str | 
 
 async def commitment(api: Api, commitment_id: str, lang: str, t: Words) -> dict[str, Any]:
     item = await api.get(f"/v1/commitments/{commitment_id}")
-    history = (await api.get(f"/v1/commitments/{commitment_id}/status-history", limit=100))["items"]
-    milestones = await api.all("/v1/milestones", commitment_id=commitment_id)
-    actions = await api.all("/v1/actions", commitment_id=commitment_id)
-    fulfilments = (await api.get(f"/v1/commitments/{commitment_id}/fulfilments", limit=100))["items"]
-    source = await api.get_or_none(f"/v1/sources/{item['source_id']}") if item.get("source_id") else None
-    parties = {}
-    for pid in {item.get("owner_party_id"), item.get("made_to_party_id")} - {None}:
-        parties[pid] = await api.get_or_none(f"/v1/parties/{pid}")
-    toezegging = None
-    if item.get("tk_toezegging_nummer"):
-        toezegging = await api.get_or_none(f"/v1/tk/toezeggingen/{item['tk_toezegging_nummer']}")
+    party_ids = sorted({item.get("owner_party_id"), item.get("made_to_party_id")} - {None})
+    nummer = item.get("tk_toezegging_nummer")
+    history, milestones, actions, fulfilments, themes, source, toezegging, *parties = await api.gather(
+        api.get(f"/v1/commitments/{commitment_id}/status-history", limit=100),
+        api.all("/v1/milestones", commitment_id=commitment_id),
+        api.all("/v1/actions", commitment_id=commitment_id),
+        api.get(f"/v1/commitments/{commitment_id}/fulfilments", limit=100),
+        _themes(api, lang),
+        _maybe(api, "/v1/sources/", item.get("source_id")),
+        _maybe(api, "/v1/tk/toezeggingen/", nummer),
+        *(api.get_or_none(f"/v1/parties/{pid}") for pid in party_ids))
     now = today()
     milestones.sort(key=lambda m: (m["due_date"], m["title"]))
     charts = {m["id"]: milestone_chart(m, now, t) for m in milestones}
-    return {"item": item, "history": history, "milestones": milestones, "charts": charts, "actions": actions,
-            "fulfilments": fulfilments, "source": source, "parties": parties, "toezegging": toezegging,
-            "themes": await _themes(api, lang), "titles": _titles(milestones, actions)}
+    return {"item": item, "history": history["items"], "milestones": milestones, "charts": charts,
+            "actions": actions, "fulfilments": fulfilments["items"], "source": source,
+            "parties": dict(zip(party_ids, parties)), "toezegging": toezegging, "themes": themes,
+            "titles": _titles(milestones, actions)}
+
+
+async def _maybe(api: Api, prefix: str, ident: str | None) -> Any:
+    return await api.get_or_none(prefix + ident) if ident else None
 
 
 def _titles(*groups: list[dict[str, Any]]) -> dict[str, str]:
