@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 20, 20, 48
+LEFT, RIGHT, TOP, BOTTOM = 64, 20, 24, 48
 _ids = itertools.count(1)
 
 
@@ -70,10 +70,9 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     start = math.floor(low / step) * step
-    ticks, value = [], start
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 10))
-        value += step
+    ticks = [round(start, 10)]
+    while ticks[-1] < high - step * 1e-9:  # the last tick reaches the highest value: nothing is drawn off scale
+        ticks.append(round(ticks[-1] + step, 10))
     return ticks
 
 
@@ -114,7 +113,7 @@ def render_line_chart(chart: LineChart, format_day: object = dt.date.isoformat) 
     out.append(f'<text x="{LEFT}" y="{HEIGHT - 8}" text-anchor="start">{escape(format_day(first))}</text>'
                f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" text-anchor="end">{escape(format_day(last))}</text>')
     if chart.y_unit:
-        out.append(f'<text x="{LEFT - 6}" y="{TOP - 6}" text-anchor="end">{escape(chart.y_unit)}</text>')
+        out.append(f'<text x="{LEFT}" y="{TOP - 6}" text-anchor="start">{escape(chart.y_unit)}</text>')
     out.append("</g>")
     for marker in chart.markers:
         anchor = "end" if x(marker.day) > WIDTH / 2 else "start"

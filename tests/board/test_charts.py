@@ -60,3 +60,14 @@ def test_bar_chart_draws_suppressed_periods_hatched_without_their_number() -> No
     assert [t.text for t in suppressed.findall("s:text", NS)] == ["<5", "2026-02"]
     heights = [float(g.find("s:rect", NS).get("height")) for g in groups if "bar" in (g.get("class") or "")]
     assert heights[0] > heights[1] > heights[2] == 0
+
+
+def test_every_value_lies_within_the_scale() -> None:
+    from shared.charts.svg import HEIGHT, BOTTOM, TOP, _nice_ticks
+
+    for low, high in ((0.0, 70.0), (0.0, 1.0), (0.0, 100.0), (-3.0, 7.5), (0.0, 900.0), (0.0, 0.3)):
+        ticks = _nice_ticks(low, high)
+        assert ticks[0] <= low and ticks[-1] >= high, (low, high, ticks)
+    chart = LineChart(title="t", description="d", points=[Point(D(2026, 1, 1), 70.0, "a"), Point(D(2026, 2, 1), 0.0, "b")])
+    ys = [float(c.get("cy")) for c in parse(render_line_chart(chart)).findall(".//s:circle", NS)]
+    assert all(TOP <= y <= HEIGHT - BOTTOM for y in ys) and ys[0] < ys[1]
