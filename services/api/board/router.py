@@ -44,6 +44,8 @@ class Page:
 
     def url(self, path: str, **params: Any) -> str:
         """A board link in the page's language; empty params are left out."""
+        if not params and self.lang == "nl":  # most links: nothing to add
+            return path
         path, _, fragment = path.partition("#")
         path, _, existing = path.partition("?")
         query = {k: v[0] for k, v in parse_qs(existing).items()}
