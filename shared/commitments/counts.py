@@ -21,6 +21,11 @@ class CommitmentCountRepository:
         self.session = session
 
     async def by_status_and_schedule(self, conditions: Iterable[Any]) -> dict[tuple[str, str], int]:
-        stmt = (select(Commitment.status, Commitment.schedule, func.count())
-                .where(*conditions).group_by(Commitment.status, Commitment.schedule))
-        return {(status, schedule): int(n) for status, schedule, n in (await self.session.execute(stmt)).all()}
+        stmt = (
+            select(Commitment.status, Commitment.schedule, func.count())
+            .where(*conditions)
+            .group_by(Commitment.status, Commitment.schedule)
+        )
+        return {
+            (status, schedule): int(n) for status, schedule, n in (await self.session.execute(stmt)).all()
+        }

@@ -24,8 +24,13 @@ from tests.conftest import BACKENDS, REDIS_URL
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The browser test runs on the first configured backend only: the pages it loads are the same HTML on
     both (the rendering tests check them on both), and a browser pass takes a minute."""
-    others = [item for item in items if item.module.__name__.endswith("test_browser")
-              and getattr(item, "callspec", None) and item.callspec.params.get("engine") != BACKENDS[0]]
+    others = [
+        item
+        for item in items
+        if item.module.__name__.endswith("test_browser")
+        and getattr(item, "callspec", None)
+        and item.callspec.params.get("engine") != BACKENDS[0]
+    ]
     if others:
         config.hook.pytest_deselected(items=others)
         items[:] = [item for item in items if item not in others]
@@ -33,13 +38,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="module")
 async def seeded_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    settings = Settings(environment="test", database_url=engine.url.render_as_string(hide_password=False),
-                        redis_url=REDIS_URL, job_backend="inprocess", log_json=False,
-                        _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        environment="test",
+        database_url=engine.url.render_as_string(hide_password=False),
+        redis_url=REDIS_URL,
+        job_backend="inprocess",
+        log_json=False,
+        _env_file=None,
+    )  # type: ignore[call-arg]
     async with engine.connect() as conn:
         outer = await conn.begin()
-        factory = async_sessionmaker(bind=conn, expire_on_commit=False, autoflush=False,
-                                     join_transaction_mode="create_savepoint")
+        factory = async_sessionmaker(
+            bind=conn, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
         try:
             async with factory() as session:
                 await load_dataset(session)

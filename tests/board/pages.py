@@ -23,7 +23,9 @@ async def by_key(client: httpx.AsyncClient, path: str, key: str) -> dict[str, An
     """A seed record by its key, through the API."""
     cursor = None
     while True:
-        page = (await client.get(path, params={"limit": 500, **({"cursor": cursor} if cursor else {})})).json()
+        page = (
+            await client.get(path, params={"limit": 500, **({"cursor": cursor} if cursor else {})})
+        ).json()
         for item in page["items"]:
             if item.get("key") == key:
                 return item

@@ -1,5 +1,5 @@
-"""With public reads off the board asks for a key, keeps it in an HttpOnly cookie for /board only, and sends it
-to the API as a bearer; a key without read access is refused the same way the API refuses it."""
+"""With public reads off the board asks for a key, keeps it in an HttpOnly cookie for /board only, and sends
+it to the API as a bearer; a key without read access is refused the same way the API refuses it."""
 
 from __future__ import annotations
 
@@ -15,13 +15,18 @@ from shared.pg import JoinedConnection
 pytestmark = pytest.mark.usefixtures("seeded")
 
 
-async def test_private_reads_ask_for_a_key(settings: Any, connection: Any, session_factory: Any, queue: Any,
-                                           make_key: Any) -> None:
+async def test_private_reads_ask_for_a_key(
+    settings: Any, connection: Any, session_factory: Any, queue: Any, make_key: Any
+) -> None:
     private = settings.model_copy(update={"public_read": False})
     raw = JoinedConnection(connection) if connection.dialect.name == "postgresql" else None
-    app = create_app(private, engine=connection.engine, session_factory=session_factory, queue=queue, raw_db=raw)
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                       base_url="http://board.test") as c:
+    app = create_app(
+        private, engine=connection.engine, session_factory=session_factory, queue=queue, raw_db=raw
+    )
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://board.test") as c,
+    ):
         asked = await c.get("/board/tk", params={"lang": "en"})
         assert asked.status_code == 401
         assert 'type="password"' in asked.text and 'for="k-key"' in asked.text and 'lang="en"' in asked.text
@@ -44,7 +49,8 @@ async def test_private_reads_ask_for_a_key(settings: Any, connection: Any, sessi
         away = await c.post("/board/key", data={"key": reader, "next": "https://elsewhere.example/"})
         assert away.headers["location"] == "/board"
         assert (await c.post("/board/key", data={"key": reader, "next": "//elsewhere.example"})).headers[
-            "location"] == "/board"
+            "location"
+        ] == "/board"
         forgotten = await c.post("/board/key/forget")
         assert forgotten.status_code == 303 and 'nakoming_board_key=""' in forgotten.headers["set-cookie"]
         c.cookies.clear()

@@ -1,10 +1,10 @@
 """The board in a real browser: Debian's chromium driven by Playwright, axe-core on every view.
 
-Each view is loaded at desktop width, at a phone width and at the CSS width of a desktop at 200% zoom; axe-core
-(node_modules, installed by .ci/run from package-lock.json) must find no serious or critical violation at desktop
-and phone width, no page may scroll sideways, and a screenshot of each goes to tmp/artefacts/board/. The test follows links from the
-overview to a commitment to a milestone and back. Without chromium or axe-core it is skipped, except under CI=true,
-where it fails.
+Each view is loaded at desktop width, at a phone width and at the CSS width of a desktop at 200%
+zoom; axe-core (node_modules, installed by .ci/run from package-lock.json) must find no serious or critical
+violation at desktop and phone width, no page may scroll sideways, and a screenshot of each goes to
+tmp/artefacts/board/. The test follows links from the overview to a commitment to a milestone and back.
+Without chromium or axe-core it is skipped, except under CI=true, where it fails.
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ pytestmark = pytest.mark.usefixtures("seeded")
 
 
 def _chromium() -> str | None:
-    return os.environ.get("NAKOMING_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        os.environ.get("NAKOMING_TEST_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
 
 
 def _missing() -> str | None:
@@ -83,26 +87,41 @@ async def _check(page: Any, name: str, axe: bool) -> list[str]:
         await page.add_script_tag(path=str(AXE))
         result = await page.evaluate(
             "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', "
-            "'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}, resultTypes: ['violations']})")
-        problems = [f"{name}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-                    for v in result["violations"] if v["impact"] in BLOCKING]
-    overflow = await page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            "'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}, resultTypes: ['violations']})"
+        )
+        problems = [
+            f"{name}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"]
+            if v["impact"] in BLOCKING
+        ]
+    overflow = await page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     if overflow > 1:
         problems.append(f"{name}: scrolls sideways by {overflow}px")
     await page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
     return problems
 
 
-async def test_every_view_in_chromium_with_axe(browser_tools: str, served: str, client: httpx.AsyncClient) -> None:
+async def test_every_view_in_chromium_with_axe(
+    browser_tools: str, served: str, client: httpx.AsyncClient
+) -> None:
     from playwright.async_api import async_playwright
 
     zzp = await by_key(client, "/v1/commitments", FOKUS_ZZP)
     cots = await by_key(client, "/v1/milestones", "vl-alle-14-cots-gestart")
     vl = await by_key(client, "/v1/sources", VL_SOURCE)
-    views = {"overview": "/board", "overview-en": "/board?lang=en", "commitment": f"/board/commitments/{zzp['id']}",
-             "milestone": f"/board/milestones/{cots['id']}", "programme": f"/board/programmes/{vl['id']}",
-             "programmes": "/board/programmes", "signals": "/board/signals", "tk": "/board/tk",
-             "invalid-filter": "/board?due_after=x"}
+    views = {
+        "overview": "/board",
+        "overview-en": "/board?lang=en",
+        "commitment": f"/board/commitments/{zzp['id']}",
+        "milestone": f"/board/milestones/{cots['id']}",
+        "programme": f"/board/programmes/{vl['id']}",
+        "programmes": "/board/programmes",
+        "signals": "/board/signals",
+        "tk": "/board/tk",
+        "invalid-filter": "/board?due_after=x",
+    }
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     async with async_playwright() as pw:
@@ -112,7 +131,10 @@ async def test_every_view_in_chromium_with_axe(browser_tools: str, served: str, 
                 page = await browser.new_page(viewport={"width": width, "height": height})
                 for name, path in views.items():
                     response = await page.goto(served + path)
-                    assert response is not None and response.status in (200, 422), (path, response and response.status)
+                    assert response is not None and response.status in (200, 422), (
+                        path,
+                        response and response.status,
+                    )
                     problems += await _check(page, f"{name}-{width_name}", axe=width_name in AXE_AT)
                 await page.close()
 
@@ -122,7 +144,8 @@ async def test_every_view_in_chromium_with_axe(browser_tools: str, served: str, 
             await page.keyboard.press("Tab")
             focused = await page.evaluate(
                 "() => { const e = document.activeElement; const s = getComputedStyle(e);"
-                " return [e.className, s.outlineStyle, s.boxShadow]; }")
+                " return [e.className, s.outlineStyle, s.boxShadow]; }"
+            )
             assert focused[0] == "skip" and focused[1] != "none" and focused[2] != "none", focused
             # Overview -> commitment -> milestone, and back.
             await page.click(f"a[href='/board/commitments/{zzp['id']}']")

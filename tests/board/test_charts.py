@@ -29,7 +29,9 @@ def test_line_chart_has_one_mark_per_point_and_named_lines() -> None:
     svg = parse(render_line_chart(chart))
     assert svg.get("role") == "img"
     title_id, desc_id = svg.get("aria-labelledby").split()
-    assert svg.find("s:title", NS).get("id") == title_id and svg.find("s:title", NS).text == "Verloop <b>'x'</b>"
+    assert (
+        svg.find("s:title", NS).get("id") == title_id and svg.find("s:title", NS).text == "Verloop <b>'x'</b>"
+    )
     assert svg.find("s:desc", NS).get("id") == desc_id
     assert len(svg.findall(".//s:circle", NS)) == 3
     assert [p.get("class") for p in svg.findall(".//s:polyline", NS)] == ["series plan", "series trend"]
@@ -68,6 +70,8 @@ def test_every_value_lies_within_the_scale() -> None:
     for low, high in ((0.0, 70.0), (0.0, 1.0), (0.0, 100.0), (-3.0, 7.5), (0.0, 900.0), (0.0, 0.3)):
         ticks = _nice_ticks(low, high)
         assert ticks[0] <= low and ticks[-1] >= high, (low, high, ticks)
-    chart = LineChart(title="t", description="d", points=[Point(D(2026, 1, 1), 70.0, "a"), Point(D(2026, 2, 1), 0.0, "b")])
+    chart = LineChart(
+        title="t", description="d", points=[Point(D(2026, 1, 1), 70.0, "a"), Point(D(2026, 2, 1), 0.0, "b")]
+    )
     ys = [float(c.get("cy")) for c in parse(render_line_chart(chart)).findall(".//s:circle", NS)]
     assert all(TOP <= y <= HEIGHT - BOTTOM for y in ys) and ys[0] < ys[1]

@@ -1,4 +1,5 @@
-"""Rendering of every board view on the seed dataset: badges, reasons, links that resolve, charts, suppression."""
+"""Rendering of every board view on the seed dataset: badges, reasons, links that resolve, charts,
+suppression."""
 
 from __future__ import annotations
 
@@ -24,14 +25,18 @@ pytestmark = pytest.mark.usefixtures("seeded")
 async def all_items(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
     items, cursor = [], None
     while True:
-        page = (await client.get(path, params={"limit": 500, **params, **({"cursor": cursor} if cursor else {})})).json()
+        page = (
+            await client.get(path, params={"limit": 500, **params, **({"cursor": cursor} if cursor else {})})
+        ).json()
         items += page["items"]
         cursor = page["next_cursor"]
         if not cursor:
             return items
 
 
-async def assert_links_resolve(client: httpx.AsyncClient, doc: Any, headers: dict[str, str] | None = None) -> int:
+async def assert_links_resolve(
+    client: httpx.AsyncClient, doc: Any, headers: dict[str, str] | None = None
+) -> int:
     """Every link on the page into the board or the API answers 200, and every #fragment names an element."""
     checked = 0
     for href in sorted({a.get("href") for a in doc.iter("a")}):
@@ -58,7 +63,8 @@ def badge_words(node: Any) -> list[tuple[str, str]]:
 
 
 async def test_overview_counts_list_worst_first_and_reasons(
-        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(views, "LIST_SIZE", 10)  # fewer commitment pages to follow
     doc = await html(client, "/board")
     assert doc.get("lang") == "nl"
@@ -91,13 +97,18 @@ async def test_overview_counts_list_worst_first_and_reasons(
 async def test_overview_filters_match_the_api_and_refuse_bad_input(client: httpx.AsyncClient) -> None:
     fokus = await by_key(client, "/v1/parties", "fokus")
     source = await by_key(client, "/v1/sources", "tk-2026d07126")
-    doc = await html(client, "/board", params={"owner": fokus["id"], "source": source["id"], "theme": "inzet-zzp-flex"})
-    expected = await all_items(client, "/v1/commitments", owner_party_id=fokus["id"], source_id=source["id"],
-                               theme="inzet-zzp-flex")
+    doc = await html(
+        client, "/board", params={"owner": fokus["id"], "source": source["id"], "theme": "inzet-zzp-flex"}
+    )
+    expected = await all_items(
+        client, "/v1/commitments", owner_party_id=fokus["id"], source_id=source["id"], theme="inzet-zzp-flex"
+    )
     assert expected
     shown = {li.find(".//h3/a").get("href").rsplit("/", 1)[1] for li in doc.find_class("commitment")}
     assert shown == {c["id"] for c in expected}
-    assert sum(int(text(doc.find_class(f"count-status-{s}")[0].find(".//td"))) for s in STATUS_ORDER) == len(expected)
+    assert sum(int(text(doc.find_class(f"count-status-{s}")[0].find(".//td"))) for s in STATUS_ORDER) == len(
+        expected
+    )
     assert doc.get_element_by_id("f-owner").xpath("option[@selected]")[0].get("value") == fokus["id"]
     due = await html(client, "/board", params={"due_after": "2026-01-01", "due_before": "2026-12-31"})
     windowed = await all_items(client, "/v1/commitments", due_after="2026-01-01", due_before="2026-12-31")
@@ -107,14 +118,17 @@ async def test_overview_filters_match_the_api_and_refuse_bad_input(client: httpx
 
 
 async def test_overview_pages_through_every_commitment_once_worst_first(
-        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(views, "LIST_SIZE", 4)
     seen: list[tuple[int, str]] = []
     url: str | None = "/board"
     while url:
         doc = await html(client, url)
-        seen += [(STATUS_ORDER.index(li.get("data-status")), li.find(".//h3/a").get("href"))
-                 for li in doc.find_class("commitment")]
+        seen += [
+            (STATUS_ORDER.index(li.get("data-status")), li.find(".//h3/a").get("href"))
+            for li in doc.find_class("commitment")
+        ]
         nxt = doc.xpath("//a[@rel='next']")
         url = nxt[0].get("href") if nxt else None
     ids = [href for _, href in seen]
@@ -127,7 +141,9 @@ async def test_english_page_and_explanations(client: httpx.AsyncClient) -> None:
     doc = await html(client, "/board", params={"lang": "en", "status": "off_track"})
     assert doc.get("lang") == "en"
     assert text(doc.find(".//h1")) == "Overview of commitments"
-    assert all(a.get("href").find("lang=en") > 0 for a in doc.xpath("//main//a[starts-with(@href, '/board')]"))
+    assert all(
+        a.get("href").find("lang=en") > 0 for a in doc.xpath("//main//a[starts-with(@href, '/board')]")
+    )
     page = await html(client, f"/board/commitments/{zzp['id']}", params={"lang": "en"})
     english = (await client.get(f"/v1/commitments/{zzp['id']}", headers={"Accept-Language": "en"})).json()
     body = text(page)
@@ -138,18 +154,34 @@ async def test_english_page_and_explanations(client: httpx.AsyncClient) -> None:
 
 
 async def test_commitment_page_reasons_evidence_source_history_and_chart(
-        client: httpx.AsyncClient, writer: dict[str, str]) -> None:
+    client: httpx.AsyncClient, writer: dict[str, str]
+) -> None:
     zzp = await by_key(client, "/v1/commitments", FOKUS_ZZP)
     # A numeric milestone with a dated baseline and three measurements: the chart shows all of it.
     today = dt.datetime.now(dt.UTC).date()
     due = today + dt.timedelta(days=120)
-    ms = await create_milestone(client, writer, zzp["id"], title="Aandeel in loondienst", due_date=due.isoformat(),
-                                indicator={"unit": "procent", "baseline_value": 40, "target_value": 100,
-                                           "baseline_date": (today - dt.timedelta(days=200)).isoformat()})
+    ms = await create_milestone(
+        client,
+        writer,
+        zzp["id"],
+        title="Aandeel in loondienst",
+        due_date=due.isoformat(),
+        indicator={
+            "unit": "procent",
+            "baseline_value": 40,
+            "target_value": 100,
+            "baseline_date": (today - dt.timedelta(days=200)).isoformat(),
+        },
+    )
     values = [(150, 48.0), (90, 55.5), (30, 61.0)]
     for days, value in values:
-        await create(client, f"/v1/milestones/{ms['id']}/measurements", writer,
-                     date=(today - dt.timedelta(days=days)).isoformat(), value=value)
+        await create(
+            client,
+            f"/v1/milestones/{ms['id']}/measurements",
+            writer,
+            date=(today - dt.timedelta(days=days)).isoformat(),
+            value=value,
+        )
     await client.post(f"/v1/commitments/{zzp['id']}/recalculate", headers=writer)
     api = (await client.get(f"/v1/commitments/{zzp['id']}")).json()
     doc = await html(client, f"/board/commitments/{zzp['id']}")
@@ -161,7 +193,9 @@ async def test_commitment_page_reasons_evidence_source_history_and_chart(
     assert len(reasons) == len(api["reasons"])
     for li, reason in zip(reasons, api["reasons"]):
         assert reason["message"] in text(li)
-        assert {a.get("href") for a in li.xpath(".//a[@class='api']")} == {e["path"] for e in reason["evidence"]}
+        assert {a.get("href") for a in li.xpath(".//a[@class='api']")} == {
+            e["path"] for e in reason["evidence"]
+        }
     assert zzp["source_quote"] in body and zzp["source_section"] in body
     history = (await client.get(f"/v1/commitments/{zzp['id']}/status-history")).json()["items"]
     assert len(doc.xpath("//ol[@class='timeline']/li")) == len(history) >= 2
@@ -174,11 +208,19 @@ async def test_commitment_page_reasons_evidence_source_history_and_chart(
     trend = svg.xpath(".//*[local-name()='polyline'][contains(@class, 'trend')]")
     assert len(trend) == 1 and len(svg.xpath(".//*[local-name()='path'][contains(@class, 'target')]")) == 1
     assert {g.get("class") for g in svg.xpath(".//*[local-name()='g'][contains(@class, 'marker')]")} == {
-        "marker due", "marker today"}
+        "marker due",
+        "marker today",
+    }
     # The chart's description states the status engine's own projection.
-    model = MilestoneInput(id=ms["id"], title="", due_date=due, target_value=100, baseline_value=40,
-                           baseline_date=today - dt.timedelta(days=200),
-                           measurements=tuple(MeasurementInput(today - dt.timedelta(days=d), v) for d, v in values))
+    model = MilestoneInput(
+        id=ms["id"],
+        title="",
+        due_date=due,
+        target_value=100,
+        baseline_value=40,
+        baseline_date=today - dt.timedelta(days=200),
+        measurements=tuple(MeasurementInput(today - dt.timedelta(days=d), v) for d, v in values),
+    )
     projected = projected_value(model, list(model.measurements))
     assert projected is not None
     desc = svg.xpath("./*[local-name()='desc']")[0].text_content()
@@ -240,7 +282,9 @@ async def test_signal_trend_chart_suppresses_small_months(client: httpx.AsyncCli
     quiet = (today.replace(day=1) - dt.timedelta(days=5)).replace(day=10)  # last month
     for day, n in ((busy, 7), (quiet, 2)):
         for _ in range(n):
-            r = await post_signal(client, intake, signal(themes=["bejegening"], received_date=day.isoformat()))
+            r = await post_signal(
+                client, intake, signal(themes=["bejegening"], received_date=day.isoformat())
+            )
             assert r.status_code == 201, r.text
     doc = await html(client, "/board/signals", params={"theme": "bejegening"})
     svg = doc.xpath("//*[local-name()='svg']")[0]
@@ -256,6 +300,10 @@ async def test_signal_trend_chart_suppresses_small_months(client: httpx.AsyncCli
 
 
 async def test_unknown_records_are_404_pages(client: httpx.AsyncClient) -> None:
-    for url in (f"/board/commitments/{uuid.uuid4()}", "/board/commitments/not-a-uuid", f"/board/milestones/{uuid.uuid4()}"):
+    for url in (
+        f"/board/commitments/{uuid.uuid4()}",
+        "/board/commitments/not-a-uuid",
+        f"/board/milestones/{uuid.uuid4()}",
+    ):
         doc = await html(client, url, 404)
         assert doc.get("lang") == "nl" and doc.find(".//h1") is not None

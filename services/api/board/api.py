@@ -39,7 +39,9 @@ class Api:
         client = getattr(app.state, "board_client", None)
         if client is None:
             # One client per app: ASGITransport holds no sockets, so nothing needs closing.
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://board.internal")
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://board.internal"
+            )
             app.state.board_client = client
         self._client = client
         # Independent reads of one page run concurrently, each on its own pooled session, so the database's
@@ -60,7 +62,9 @@ class Api:
             raise NotFoundInApi(path)
         if response.status_code == 422:
             body = orjson.loads(response.content)
-            raise InvalidQuery([".".join(str(p) for p in e.get("loc", [])[1:]) for e in body.get("errors", [])])
+            raise InvalidQuery(
+                [".".join(str(p) for p in e.get("loc", [])[1:]) for e in body.get("errors", [])]
+            )
         response.raise_for_status()
         return orjson.loads(response.content)
 

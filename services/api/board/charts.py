@@ -36,10 +36,19 @@ def milestone_chart(milestone: dict[str, Any], today: dt.date, t: Words) -> Mark
     target = float(indicator["target_value"])
     base_value = indicator.get("baseline_value")
     base_date = _day(indicator["baseline_date"]) if indicator.get("baseline_date") else None
-    points = sorted(MeasurementInput(_day(m["date"]), float(m["value"]), m["id"]) for m in milestone["measurements"])
-    model = MilestoneInput(id=milestone["id"], title=milestone["title"], due_date=due, target_value=target,
-                           baseline_value=base_value, baseline_date=base_date,
-                           decreasing=indicator.get("direction") == "decrease", measurements=tuple(points))
+    points = sorted(
+        MeasurementInput(_day(m["date"]), float(m["value"]), m["id"]) for m in milestone["measurements"]
+    )
+    model = MilestoneInput(
+        id=milestone["id"],
+        title=milestone["title"],
+        due_date=due,
+        target_value=target,
+        baseline_value=base_value,
+        baseline_date=base_date,
+        decreasing=indicator.get("direction") == "decrease",
+        measurements=tuple(points),
+    )
     unit = indicator["unit"]
     chart = LineChart(title=t("chart.title", title=milestone["title"]), description="", y_unit=unit)
     if base_value is not None and base_date is not None:
@@ -51,23 +60,41 @@ def milestone_chart(milestone: dict[str, Any], today: dt.date, t: Words) -> Mark
         start_value = _value_at(model, points, start)
         assert start_value is not None
         chart.lines.append(Line("trend", t("chart.trend"), ((start, start_value), (due, trend_at_due))))
-    chart.points.extend(Point(p.date, p.value, f"{t.date(p.date)}: {t.number(p.value)} {unit}") for p in points)
-    chart.points.append(Point(due, target, t("chart.target", value=t.number(target), date=t.date(due)), "target"))
+    chart.points.extend(
+        Point(p.date, p.value, f"{t.date(p.date)}: {t.number(p.value)} {unit}") for p in points
+    )
+    chart.points.append(
+        Point(due, target, t("chart.target", value=t.number(target), date=t.date(due)), "target")
+    )
     chart.markers.append(Marker("due", due, f"{t('chart.due')} {t.date(due)}"))
     chart.markers.append(Marker("today", today, f"{t('chart.today')} {t.date(today)}"))
     chart.description = t(
-        "chart.desc", n=len(points), unit=unit, target=t.number(target), due=t.date(due),
+        "chart.desc",
+        n=len(points),
+        unit=unit,
+        target=t.number(target),
+        due=t.date(due),
         baseline=t("chart.desc.baseline", value=t.number(base_value), date=t.date(base_date))
-        if base_value is not None and base_date is not None else "",
-        latest=t("chart.desc.latest", value=t.number(points[-1].value), date=t.date(points[-1].date)) if points else "",
-        trend=t("chart.desc.trend", value=t.number(trend_at_due)) if trend_at_due is not None else "")
+        if base_value is not None and base_date is not None
+        else "",
+        latest=t("chart.desc.latest", value=t.number(points[-1].value), date=t.date(points[-1].date))
+        if points
+        else "",
+        trend=t("chart.desc.trend", value=t.number(trend_at_due)) if trend_at_due is not None else "",
+    )
     return render_line_chart(chart, t.date)
 
 
 def trend_chart(trend: dict[str, Any], what: str, t: Words) -> Markup:
-    """Signals per month; a suppressed month is drawn hatched and says "<5", never a number under the minimum."""
-    bars = [Bar(p["period"], None if p["suppressed"] else float(p["count"]), str(p["count"]))
-            for p in trend["periods"]]
-    return render_bar_chart(t("signals.chart", what=what),
-                            t("signals.desc", n=len(bars), min=trend["min_cell"]), bars,
-                            suppressed_height=float(trend["min_cell"]))
+    """Signals per month; a suppressed month is drawn hatched and says "<5", never a number under the
+    minimum."""
+    bars = [
+        Bar(p["period"], None if p["suppressed"] else float(p["count"]), str(p["count"]))
+        for p in trend["periods"]
+    ]
+    return render_bar_chart(
+        t("signals.chart", what=what),
+        t("signals.desc", n=len(bars), min=trend["min_cell"]),
+        bars,
+        suppressed_height=float(trend["min_cell"]),
+    )

@@ -9,15 +9,36 @@ from typing import Any
 from shared.status.messages import DEFAULT_LANGUAGE, LANGUAGES, format_date
 
 # Worst first: the order of the overview's list and of its counts.
-STATUS_ORDER = ("off_track", "at_risk", "lapsed", "partially_fulfilled", "unknown", "open", "on_track", "fulfilled")
+STATUS_ORDER = (
+    "off_track",
+    "at_risk",
+    "lapsed",
+    "partially_fulfilled",
+    "unknown",
+    "open",
+    "on_track",
+    "fulfilled",
+)
 SCHEDULE_ORDER = ("overdue", "due_soon", "on_time", "no_deadline")
 MILESTONE_ORDER = ("missed", "at_risk", "pending", "on_track", "met")
 
 # An icon beside every status word: colour is never the only carrier. Icons are aria-hidden; the word is read.
 ICONS = {
-    "off_track": "✖", "at_risk": "⚠", "lapsed": "⊘", "partially_fulfilled": "◐", "unknown": "?", "open": "○",
-    "on_track": "➜", "fulfilled": "✔", "overdue": "!", "due_soon": "◔", "on_time": "✓", "no_deadline": "–",
-    "missed": "✖", "pending": "○", "met": "✔",
+    "off_track": "✖",
+    "at_risk": "⚠",
+    "lapsed": "⊘",
+    "partially_fulfilled": "◐",
+    "unknown": "?",
+    "open": "○",
+    "on_track": "➜",
+    "fulfilled": "✔",
+    "overdue": "!",
+    "due_soon": "◔",
+    "on_time": "✓",
+    "no_deadline": "–",
+    "missed": "✖",
+    "pending": "○",
+    "met": "✔",
 }
 
 WORDS: dict[str, dict[str, str]] = {
@@ -60,7 +81,10 @@ WORDS: dict[str, dict[str, str]] = {
     "overview.by_schedule": {"nl": "Aantal per termijn", "en": "Count per schedule"},
     "overview.list": {"nl": "Toezeggingen, slechtste eerst", "en": "Commitments, worst first"},
     "overview.total": {"nl": "{n} toezeggingen", "en": "{n} commitments"},
-    "overview.none": {"nl": "Geen toezeggingen met deze filters.", "en": "No commitments match these filters."},
+    "overview.none": {
+        "nl": "Geen toezeggingen met deze filters.",
+        "en": "No commitments match these filters.",
+    },
     "overview.next": {"nl": "Volgende toezeggingen", "en": "Next commitments"},
     "overview.first": {"nl": "Terug naar het begin", "en": "Back to the start"},
     "filter.theme": {"nl": "Thema", "en": "Theme"},
@@ -87,7 +111,10 @@ WORDS: dict[str, dict[str, str]] = {
     "tk_status": {"nl": "Status bij de Tweede Kamer", "en": "Status at the House"},
     "reasons": {"nl": "Redenen", "en": "Reasons"},
     "evidence": {"nl": "Bewijs", "en": "Evidence"},
-    "evaluated": {"nl": "Beoordeeld op {date} (regels {version}).", "en": "Evaluated on {date} (rules {version})."},
+    "evaluated": {
+        "nl": "Beoordeeld op {date} (regels {version}).",
+        "en": "Evaluated on {date} (rules {version}).",
+    },
     "not_evaluated": {"nl": "Nog niet beoordeeld.", "en": "Not evaluated yet."},
     "source": {"nl": "Bron", "en": "Source"},
     "section": {"nl": "Onderdeel", "en": "Section"},
@@ -125,14 +152,22 @@ WORDS: dict[str, dict[str, str]] = {
     "chart.title": {"nl": "Verloop van '{title}'", "en": "Progress of '{title}'"},
     "chart.desc": {
         "nl": "{n} metingen in {unit}; doel {target} op {due}.{baseline}{latest}{trend}",
-        "en": "{n} measurements in {unit}; target {target} by {due}.{baseline}{latest}{trend}"},
+        "en": "{n} measurements in {unit}; target {target} by {due}.{baseline}{latest}{trend}",
+    },
     "chart.desc.baseline": {"nl": " Uitgangswaarde {value} op {date}.", "en": " Baseline {value} on {date}."},
-    "chart.desc.latest": {"nl": " Laatste meting {value} op {date}.", "en": " Latest measurement {value} on {date}."},
-    "chart.desc.trend": {"nl": " De trend komt op de einddatum uit op {value}.",
-                         "en": " The trend reaches {value} by the due date."},
+    "chart.desc.latest": {
+        "nl": " Laatste meting {value} op {date}.",
+        "en": " Latest measurement {value} on {date}.",
+    },
+    "chart.desc.trend": {
+        "nl": " De trend komt op de einddatum uit op {value}.",
+        "en": " The trend reaches {value} by the due date.",
+    },
     "chart.plan": {"nl": "Lijn van uitgangswaarde naar doel", "en": "Line from baseline to target"},
-    "chart.trend": {"nl": "Trend (kleinste kwadraten) tot de einddatum",
-                    "en": "Trend (least squares) to the due date"},
+    "chart.trend": {
+        "nl": "Trend (kleinste kwadraten) tot de einddatum",
+        "en": "Trend (least squares) to the due date",
+    },
     "chart.target": {"nl": "Doel {value} op {date}", "en": "Target {value} by {date}"},
     "chart.today": {"nl": "vandaag", "en": "today"},
     "chart.due": {"nl": "einddatum", "en": "due"},
@@ -141,39 +176,58 @@ WORDS: dict[str, dict[str, str]] = {
     "chart.legend.plan": {"nl": "lijn naar het doel (streepjes)", "en": "line to the target (dashes)"},
     "chart.legend.trend": {"nl": "trend (stippels)", "en": "trend (dots)"},
     "chart.legend.target": {"nl": "doel (ruit)", "en": "target (diamond)"},
-    "chart.legend.markers": {"nl": "vandaag en einddatum (verticale lijnen)",
-                             "en": "today and the due date (vertical lines)"},
+    "chart.legend.markers": {
+        "nl": "vandaag en einddatum (verticale lijnen)",
+        "en": "today and the due date (vertical lines)",
+    },
     "programmes.title": {"nl": "Programma's en hun mijlpalen", "en": "Programmes and their milestones"},
-    "programmes.intro": {"nl": "Een programma is een brondocument met de mijlpalen die eruit komen.",
-                         "en": "A programme is a source document with the milestones taken from it."},
+    "programmes.intro": {
+        "nl": "Een programma is een brondocument met de mijlpalen die eruit komen.",
+        "en": "A programme is a source document with the milestones taken from it.",
+    },
     "programme.milestones": {"nl": "{n} mijlpalen", "en": "{n} milestones"},
-    "programme.none": {"nl": "Dit brondocument heeft geen mijlpalen.", "en": "This source document has no milestones."},
+    "programme.none": {
+        "nl": "Dit brondocument heeft geen mijlpalen.",
+        "en": "This source document has no milestones.",
+    },
     "signals.title": {"nl": "Trend van cliëntsignalen", "en": "Trend of client signals"},
     "signals.provider": {"nl": "Aanbieder", "en": "Provider"},
     "signals.all": {"nl": "alle signalen", "en": "all signals"},
     "signals.chart": {"nl": "Signalen per maand: {what}", "en": "Signals per month: {what}"},
     "signals.desc": {
         "nl": "{n} maanden; maanden met minder dan {min} signalen worden niet als getal getoond.",
-        "en": "{n} months; months with fewer than {min} signals are not shown as a number."},
+        "en": "{n} months; months with fewer than {min} signals are not shown as a number.",
+    },
     "signals.period": {"nl": "Maand", "en": "Month"},
     "signals.count": {"nl": "Signalen", "en": "Signals"},
     "signals.suppressed": {"nl": "minder dan {min} (afgeschermd)", "en": "fewer than {min} (suppressed)"},
     "signals.verdict": {"nl": "Oordeel van de stijgingstoets", "en": "Verdict of the rise test"},
     "signals.rise": {
-        "nl": "De laatste maand laat een significante stijging zien: meer signalen dan de {expected} die bij het "
-              "gewone tempo horen (p = {p}).",
-        "en": "The last month shows a significant rise: more signals than the {expected} expected at the usual "
-              "rate (p = {p})."},
+        "nl": "De laatste maand laat een significante stijging zien: meer signalen dan de {expected} die "
+        "bij het "
+        "gewone tempo horen (p = {p}).",
+        "en": "The last month shows a significant rise: more signals than the {expected} expected at the "
+        "usual "
+        "rate (p = {p}).",
+    },
     "signals.no_rise": {
-        "nl": "Geen significante stijging in de laatste maand (verwacht bij het gewone tempo: {expected}; p = {p}).",
-        "en": "No significant rise in the last month (expected at the usual rate: {expected}; p = {p})."},
+        "nl": "Geen significante stijging in de laatste maand (verwacht bij het gewone tempo: {expected}; "
+        "p = {p}).",
+        "en": "No significant rise in the last month (expected at the usual rate: {expected}; p = {p}).",
+    },
     "signals.untestable": {
         "nl": "Te weinig signalen in de laatste maand om een stijging te toetsen.",
-        "en": "Too few signals in the last month to test for a rise."},
-    "tk.title": {"nl": "Toezeggingen aan de Tweede Kamer", "en": "Commitments to the House of Representatives"},
+        "en": "Too few signals in the last month to test for a rise.",
+    },
+    "tk.title": {
+        "nl": "Toezeggingen aan de Tweede Kamer",
+        "en": "Commitments to the House of Representatives",
+    },
     "tk.followed": {"nl": "Gevolgde toezeggingen", "en": "Followed toezeggingen"},
-    "tk.followed.none": {"nl": "Nakoming volgt nog geen toezeggingen uit de spiegel.",
-                         "en": "Nakoming does not follow any toezegging from the mirror yet."},
+    "tk.followed.none": {
+        "nl": "Nakoming volgt nog geen toezeggingen uit de spiegel.",
+        "en": "Nakoming does not follow any toezegging from the mirror yet.",
+    },
     "tk.suggestions": {"nl": "Suggesties, nog niet gekoppeld", "en": "Suggestions, not linked yet"},
     "tk.suggestions.none": {"nl": "Geen suggesties.", "en": "No suggestions."},
     "tk.number": {"nl": "Nummer", "en": "Number"},
@@ -185,8 +239,10 @@ WORDS: dict[str, dict[str, str]] = {
     "tk.matched": {"nl": "Gevonden op", "en": "Matched on"},
     "tk.minister": {"nl": "Bewindspersoon", "en": "Minister"},
     "key.title": {"nl": "Sleutel nodig", "en": "Key needed"},
-    "key.intro": {"nl": "Deze gegevens zijn niet openbaar. Vul een API-sleutel met leesrecht in.",
-                  "en": "This data is not public. Enter an API key with read access."},
+    "key.intro": {
+        "nl": "Deze gegevens zijn niet openbaar. Vul een API-sleutel met leesrecht in.",
+        "en": "This data is not public. Enter an API key with read access.",
+    },
     "key.invalid": {"nl": "Deze sleutel geeft geen leesrecht.", "en": "This key does not give read access."},
     "key.label": {"nl": "API-sleutel", "en": "API key"},
     "key.submit": {"nl": "Doorgaan", "en": "Continue"},

@@ -1,7 +1,7 @@
 """The status board: server-rendered HTML pages under /board on the public API (no JavaScript needed).
 
-Dutch by default, English with ?lang=en. When public reads are off, the API answers 401 and the board asks for a
-key, kept in an HttpOnly cookie limited to /board and sent to the API as a bearer.
+Dutch by default, English with ?lang=en. When public reads are off, the API answers 401 and the board asks for
+a key, kept in an HttpOnly cookie limited to /board and sent to the API as a bearer.
 """
 
 from __future__ import annotations
@@ -26,10 +26,20 @@ COOKIE = "nakoming_board_key"
 CSS = (HERE / "static" / "board.css").read_bytes()
 
 router = APIRouter(prefix="/board", include_in_schema=False)
-templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
-                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-templates.globals.update(icons=ICONS, status_order=STATUS_ORDER, schedule_order=SCHEDULE_ORDER,
-                         milestone_order=MILESTONE_ORDER, board_link=views.board_link)
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.globals.update(
+    icons=ICONS,
+    status_order=STATUS_ORDER,
+    schedule_order=SCHEDULE_ORDER,
+    milestone_order=MILESTONE_ORDER,
+    board_link=views.board_link,
+)
 
 
 class Page:
@@ -64,8 +74,14 @@ class Page:
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = templates.get_template(template).render(
-            lang=self.lang, t=self.t, u=self.url, other_language=self.other_language(context.get("query")), path=self.request.url.path,
-            has_key=self.key is not None, **context)
+            lang=self.lang,
+            t=self.t,
+            u=self.url,
+            other_language=self.other_language(context.get("query")),
+            path=self.request.url.path,
+            has_key=self.key is not None,
+            **context,
+        )
         response = HTMLResponse(html, status_code=status_code, headers={"Content-Language": self.lang})
         if self.key:
             response.headers["Cache-Control"] = "private, no-store"
@@ -77,8 +93,13 @@ async def _serve(request: Request, build: Callable[[Page], Awaitable[Response]])
     try:
         return await build(page)
     except NeedsKey:
-        return page.render("key.html", 401, title=page.t("key.title"), invalid=page.key is not None,
-                           next=request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return page.render(
+            "key.html",
+            401,
+            title=page.t("key.title"),
+            invalid=page.key is not None,
+            next=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        )
     except NotFoundInApi:
         return page.render("notfound.html", 404, title=page.t("notfound.title"))
 
@@ -95,8 +116,9 @@ async def overview(request: Request) -> Response:
     async def build(page: Page) -> Response:
         query = {k: v for k, v in request.query_params.items() if k in (*views.FILTERS, "after")}
         context = await views.overview(page.api, read_session(request.app), query, page.lang)
-        return page.render("overview.html", 422 if context["invalid"] else 200, title=page.t("overview.title"),
-                           **context)
+        return page.render(
+            "overview.html", 422 if context["invalid"] else 200, title=page.t("overview.title"), **context
+        )
 
     return await _serve(request, build)
 
@@ -122,7 +144,9 @@ async def milestone(request: Request, milestone_id: str) -> Response:
 @router.get("/programmes")
 async def programmes(request: Request) -> Response:
     async def build(page: Page) -> Response:
-        return page.render("programmes.html", title=page.t("programmes.title"), **await views.programmes(page.api))
+        return page.render(
+            "programmes.html", title=page.t("programmes.title"), **await views.programmes(page.api)
+        )
 
     return await _serve(request, build)
 
@@ -141,8 +165,9 @@ async def signals(request: Request) -> Response:
     async def build(page: Page) -> Response:
         query = {k: v for k, v in request.query_params.items() if k in ("theme", "provider")}
         context = await views.signals(page.api, query, page.lang, page.t)
-        return page.render("signals.html", 422 if context["invalid"] else 200, title=page.t("signals.title"),
-                           **context)
+        return page.render(
+            "signals.html", 422 if context["invalid"] else 200, title=page.t("signals.title"), **context
+        )
 
     return await _serve(request, build)
 
@@ -169,8 +194,9 @@ async def set_key(request: Request) -> Response:
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     key = (form.get("key") or "").strip()
     if key:
-        response.set_cookie(COOKIE, key, path="/board", httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(
+            COOKIE, key, path="/board", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+        )
     return response
 
 
@@ -184,4 +210,3 @@ async def forget_key(request: Request) -> Response:
 @router.get("/static/board.css")
 async def stylesheet() -> Response:
     return Response(CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
-

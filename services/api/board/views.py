@@ -16,8 +16,15 @@ from shared.commitments.service import CommitmentService
 
 LIST_SIZE = 50
 # The overview's filters, as the board's query string names them -> the API's query parameters.
-FILTERS = {"theme": "theme", "owner": "owner_party_id", "source": "source_id", "status": "status",
-           "schedule": "schedule", "due_after": "due_after", "due_before": "due_before"}
+FILTERS = {
+    "theme": "theme",
+    "owner": "owner_party_id",
+    "source": "source_id",
+    "status": "status",
+    "schedule": "schedule",
+    "due_after": "due_after",
+    "due_before": "due_before",
+}
 
 
 def today() -> dt.date:
@@ -29,8 +36,10 @@ def _names(items: list[dict[str, Any]], field: str = "name") -> dict[str, str]:
 
 
 async def _themes(api: Api, lang: str) -> dict[str, str]:
-    return {t["key"]: t["label_en"] if lang == "en" and t.get("label_en") else t["label_nl"]
-            for t in await api.all("/v1/themes")}
+    return {
+        t["key"]: t["label_en"] if lang == "en" and t.get("label_en") else t["label_nl"]
+        for t in await api.all("/v1/themes")
+    }
 
 
 async def overview(api: Api, read_session: Any, query: dict[str, str], lang: str) -> dict[str, Any]:
@@ -42,13 +51,23 @@ async def overview(api: Api, read_session: Any, query: dict[str, str], lang: str
     themes = await _themes(api, lang)
     parties = await api.all("/v1/parties")
     sources = await api.all("/v1/sources")
-    context: dict[str, Any] = {"themes": themes, "parties": parties, "sources": sources, "query": query,
-                               "invalid": [], "items": [], "counts": {}, "schedule_counts": {}, "total": 0,
-                               "next_after": None, "party_names": _names(parties)}
+    context: dict[str, Any] = {
+        "themes": themes,
+        "parties": parties,
+        "sources": sources,
+        "query": query,
+        "invalid": [],
+        "items": [],
+        "counts": {},
+        "schedule_counts": {},
+        "total": 0,
+        "next_after": None,
+        "party_names": _names(parties),
+    }
     statuses = [filters["status"]] if filters["status"] else list(STATUS_ORDER)
     start, _, cursor = (query.get("after") or "").partition(":")
     if start in statuses:
-        statuses = statuses[statuses.index(start):]
+        statuses = statuses[statuses.index(start) :]
     else:
         cursor = ""
     items: list[dict[str, Any]] = []
@@ -56,8 +75,13 @@ async def overview(api: Api, read_session: Any, query: dict[str, str], lang: str
         # The first list call runs before the counts: it checks the caller may read and the filters are valid.
         for status in statuses:
             while len(items) < LIST_SIZE:
-                page = await api.get("/v1/commitments", **{**filters, "status": status}, sort="due_date",
-                                     limit=LIST_SIZE - len(items), cursor=cursor or None)
+                page = await api.get(
+                    "/v1/commitments",
+                    **{**filters, "status": status},
+                    sort="due_date",
+                    limit=LIST_SIZE - len(items),
+                    cursor=cursor or None,
+                )
                 items.extend(page["items"])
                 cursor = page["next_cursor"] or ""
                 if not cursor:
@@ -78,11 +102,13 @@ async def overview(api: Api, read_session: Any, query: dict[str, str], lang: str
         counts = await CommitmentCountRepository(session).by_status_and_schedule(conditions)
     context["items"] = items
     context["counts"] = {s: sum(n for (st, _), n in counts.items() if st == s) for s in STATUS_ORDER}
-    context["schedule_counts"] = {s: sum(n for (_, sc), n in counts.items() if sc == s) for s in SCHEDULE_ORDER}
+    context["schedule_counts"] = {
+        s: sum(n for (_, sc), n in counts.items() if sc == s) for s in SCHEDULE_ORDER
+    }
     context["total"] = sum(counts.values())
     after = context["next_after"]
     if after and after.endswith(":"):  # the page ended with a status: go on at the next one that has any
-        later = statuses[statuses.index(after[:-1]):]
+        later = statuses[statuses.index(after[:-1]) :]
         context["next_after"] = next((f"{s}:" for s in later if context["counts"][s]), None)
     return context
 
@@ -95,7 +121,7 @@ def _without(query: dict[str, str], api_fields: list[str]) -> dict[str, str]:
 
 def _after_status(statuses: list[str], status: str) -> str | None:
     """Where the next page starts when this status ended exactly at the page's end: the next status."""
-    later = statuses[statuses.index(status) + 1:]
+    later = statuses[statuses.index(status) + 1 :]
     return f"{later[0]}:" if later else None
 
 
@@ -132,14 +158,24 @@ async def commitment(api: Api, commitment_id: str, lang: str, t: Words) -> dict[
         _themes(api, lang),
         _maybe(api, "/v1/sources/", item.get("source_id")),
         _maybe(api, "/v1/tk/toezeggingen/", nummer),
-        *(api.get_or_none(f"/v1/parties/{pid}") for pid in party_ids))
+        *(api.get_or_none(f"/v1/parties/{pid}") for pid in party_ids),
+    )
     now = today()
     milestones.sort(key=lambda m: (m["due_date"], m["title"]))
     charts = {m["id"]: milestone_chart(m, now, t) for m in milestones}
-    return {"item": item, "history": history["items"], "milestones": milestones, "charts": charts,
-            "actions": actions, "fulfilments": fulfilments["items"], "source": source,
-            "parties": dict(zip(party_ids, parties)), "toezegging": toezegging, "themes": themes,
-            "titles": _titles(milestones, actions)}
+    return {
+        "item": item,
+        "history": history["items"],
+        "milestones": milestones,
+        "charts": charts,
+        "actions": actions,
+        "fulfilments": fulfilments["items"],
+        "source": source,
+        "parties": dict(zip(party_ids, parties)),
+        "toezegging": toezegging,
+        "themes": themes,
+        "titles": _titles(milestones, actions),
+    }
 
 
 async def _maybe(api: Api, prefix: str, ident: str | None) -> Any:
@@ -157,8 +193,13 @@ async def milestone(api: Api, milestone_id: str, t: Words) -> dict[str, Any]:
     parent = await api.get_or_none(f"/v1/commitments/{commitment_id}") if commitment_id else None
     source = await api.get_or_none(f"/v1/sources/{item['source_id']}") if item.get("source_id") else None
     item["measurements"].sort(key=lambda m: m["date"])
-    return {"item": item, "action": action, "commitment": parent, "source": source,
-            "chart": milestone_chart(item, today(), t)}
+    return {
+        "item": item,
+        "action": action,
+        "commitment": parent,
+        "source": source,
+        "chart": milestone_chart(item, today(), t),
+    }
 
 
 async def programmes(api: Api) -> dict[str, Any]:
@@ -172,7 +213,8 @@ async def programmes(api: Api) -> dict[str, Any]:
 
 
 async def programme(api: Api, source_id: str, t: Words) -> dict[str, Any]:
-    """The milestones taken from one source document, grouped under the commitment or action they belong to."""
+    """The milestones taken from one source document, grouped under the commitment or action they
+    belong to."""
     source = await api.get(f"/v1/sources/{source_id}")
     milestones = [m for m in await api.all("/v1/milestones") if m.get("source_id") == source_id]
     parents: dict[str, dict[str, Any] | None] = {}
@@ -193,8 +235,14 @@ async def signals(api: Api, query: dict[str, str], lang: str, t: Words) -> dict[
     themes = await _themes(api, lang)
     providers = [p for p in await api.all("/v1/parties") if p.get("agb_code")]
     theme, provider = query.get("theme") or None, query.get("provider") or None
-    context: dict[str, Any] = {"themes": themes, "providers": providers, "query": query, "invalid": [],
-                               "trend": None, "chart": None}
+    context: dict[str, Any] = {
+        "themes": themes,
+        "providers": providers,
+        "query": query,
+        "invalid": [],
+        "trend": None,
+        "chart": None,
+    }
     try:
         trend = await api.get("/v1/signals/trends", theme=theme, provider=provider, months=12)
     except InvalidQuery as exc:
@@ -202,8 +250,9 @@ async def signals(api: Api, query: dict[str, str], lang: str, t: Words) -> dict[
         context["query"] = {k: v for k, v in query.items() if k not in exc.fields}
         return context
     names = {p["agb_code"]: p["name"] for p in providers}
-    what = ", ".join(x for x in (themes.get(theme or "", theme), names.get(provider or "", provider)) if x) \
-        or t("signals.all")
+    what = ", ".join(
+        x for x in (themes.get(theme or "", theme), names.get(provider or "", provider)) if x
+    ) or t("signals.all")
     rise = trend["rise"]
     if rise["significant"]:
         verdict = t("signals.rise", expected=t.number(rise["expected"]), p=t.number(rise["p_value"]))
