@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.api import idempotency
+from services.api import board, idempotency
 from services.api.deps import PrincipalCache
 from services.api.errors import install_error_handlers
 from services.api.language import LanguageMiddleware
@@ -115,6 +115,7 @@ def create_app(
                            allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
     for router in routers:
         app.include_router(router)
+    app.include_router(board.router)
     document_query_models(app, routers)
     return app
 

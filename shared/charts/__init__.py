@@ -1,0 +1,1 @@
+"""Inline SVG charts with text alternatives (used by the status board)."""
