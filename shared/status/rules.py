@@ -489,25 +489,26 @@ def progress(commitment: CommitmentInput, milestones: dict[str, MilestoneStatus]
     commitment fulfilled); some missed after the due date -> off_track, counting met and missed."""
     if not milestones:
         return []
-    met = [m for m in commitment.milestones if milestones.get(m.id) == MilestoneStatus.met]
-    missed = [m for m in commitment.milestones if milestones.get(m.id) == MilestoneStatus.missed]
-    finished = [a for a in commitment.actions if a.state in ("done", "cancelled")]
+    statuses = milestones.values()
+    met = sum(1 for status in statuses if status == MilestoneStatus.met)
+    missed = sum(1 for status in statuses if status == MilestoneStatus.missed)
+    if met < len(milestones) and not (missed and due is not None and as_of > due):
+        return []  # the common case: nothing to say, so no evidence is built
     items = tuple(ev.milestone(m.id, m.due_date, m.target_value, status=str(milestones[m.id]))
                   for m in commitment.milestones) + tuple(
         ev.action(a.id, a.state, a.last_update_date or a.created_date) for a in commitment.actions)
     counts = {"milestones": len(milestones), "actions": len(commitment.actions)}
-    if len(met) == len(milestones):
-        if len(finished) < len(commitment.actions):
-            return [Reason(Rule.progress, Severity.progress, "progress.actions_open",
-                           {**counts, "open": len(commitment.actions) - len(finished)}, items)]
+    if met == len(milestones):
+        unfinished = sum(1 for a in commitment.actions if a.state not in ("done", "cancelled"))
+        if unfinished:
+            return [Reason(Rule.progress, Severity.progress, "progress.actions_open", {**counts, "open": unfinished},
+                           items)]
         if rejected:
             return [Reason(Rule.progress, Severity.info, "progress.rejected", {}, items)]
         return [Reason(Rule.progress, Severity.authoritative, "progress.derived", counts, items, Status.fulfilled)]
-    if missed and due is not None and as_of > due:
-        return [Reason(Rule.progress, Severity.critical, "progress.missed",
-                       {"date": due.isoformat(), "met": len(met), "missed": len(missed), "total": len(milestones)},
-                       items)]
-    return []
+    assert due is not None
+    return [Reason(Rule.progress, Severity.critical, "progress.missed",
+                   {"date": due.isoformat(), "met": met, "missed": missed, "total": len(milestones)}, items)]
 
 
 # 8. Client signals -----------------------------------------------------------------------------------
