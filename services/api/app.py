@@ -101,9 +101,10 @@ def create_app(
             "signals", "audit", "health")],
     )
     app.state.settings = settings
-    routers = [health.router, commitments.router, status.router, fulfilment.router, resources.recommendations,
-               resources.actions, milestones.router, resources.parties, resources.sources, themes.router,
-               tk_routes.tk, tk_routes.sync, signals.router, audit.router]
+    # The hot paths first: a request is matched against the routes in this order (signal intake, lists).
+    routers = [health.router, signals.router, commitments.router, status.router, fulfilment.router,
+               resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
+               themes.router, tk_routes.tk, tk_routes.sync, audit.router]
     install_error_handlers(app)
     idempotency.install(app)
     app.add_middleware(LanguageMiddleware)
