@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from shared.status.messages import DEFAULT_LANGUAGE, LANGUAGES, format_date
+from shared.status.messages import CATALOGUE, DEFAULT_LANGUAGE, LANGUAGES, format_date, text
 
 # Worst first: the order of the overview's list and of its counts.
 STATUS_ORDER = (
@@ -41,15 +41,20 @@ ICONS = {
     "met": "✔",
 }
 
+def _shared_words() -> dict[str, dict[str, str]]:
+    """Status and action-state words come from the status engine's catalogue: one vocabulary for the explanations
+    and the board (a status is a label here, so it starts with a capital)."""
+    words = {}
+    for code in CATALOGUE:
+        if code.startswith("status."):
+            words[code] = {lang: text(code, lang)[:1].upper() + text(code, lang)[1:] for lang in LANGUAGES}
+        elif code.startswith("state."):
+            words[code] = {lang: text(code, lang) for lang in LANGUAGES}
+    return words
+
+
 WORDS: dict[str, dict[str, str]] = {
-    "status.off_track": {"nl": "Uit koers", "en": "Off track"},
-    "status.at_risk": {"nl": "Risico", "en": "At risk"},
-    "status.lapsed": {"nl": "Vervallen", "en": "Lapsed"},
-    "status.partially_fulfilled": {"nl": "Deels nagekomen", "en": "Partially fulfilled"},
-    "status.unknown": {"nl": "Onbekend", "en": "Unknown"},
-    "status.open": {"nl": "Open", "en": "Open"},
-    "status.on_track": {"nl": "Op koers", "en": "On track"},
-    "status.fulfilled": {"nl": "Nagekomen", "en": "Fulfilled"},
+    **_shared_words(),
     "schedule.overdue": {"nl": "Verlopen", "en": "Overdue"},
     "schedule.due_soon": {"nl": "Binnenkort", "en": "Due soon"},
     "schedule.on_time": {"nl": "Op tijd", "en": "On time"},
@@ -132,11 +137,6 @@ WORDS: dict[str, dict[str, str]] = {
     "review.rejected": {"nl": "afgewezen", "en": "rejected"},
     "kind.fulfilled": {"nl": "nagekomen", "en": "fulfilled"},
     "kind.partially_fulfilled": {"nl": "deels nagekomen", "en": "partially fulfilled"},
-    "state.planned": {"nl": "gepland", "en": "planned"},
-    "state.in_progress": {"nl": "bezig", "en": "in progress"},
-    "state.done": {"nl": "afgerond", "en": "done"},
-    "state.blocked": {"nl": "geblokkeerd", "en": "blocked"},
-    "state.cancelled": {"nl": "geannuleerd", "en": "cancelled"},
     "last_update": {"nl": "laatste update {date}", "en": "last update {date}"},
     "milestone": {"nl": "Mijlpaal", "en": "Milestone"},
     "target": {"nl": "Doel", "en": "Target"},
