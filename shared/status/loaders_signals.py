@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, case, or_, select, type_coerce
+from sqlalchemy import String, case, select, type_coerce, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.parties.models import Party
@@ -155,12 +155,16 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
         agbs = sorted({code for p in party_list for kind, code in p.refs if kind == "agb"})
         zks = sorted({code for p in party_list for kind, code in p.refs if kind == "zk"})
         if theme_list and party_list:
-            about = [s.provider_party_id.in_(ids)]
+            # Driven by the parties' own indexes (provider party; AGB and zorgkantoor code with the date), one
+            # select each, so a single recalculation reads only that party's signals, not a whole theme's.
+            window = (s.received_date > index.baseline_start, s.received_date <= as_of)
+            about = [select(s.id).where(s.provider_party_id.in_(ids), *window)]
             if agbs:
-                about.append(s.provider_agb.in_(agbs))
+                about.append(select(s.id).where(s.provider_agb.in_(agbs), *window))
             if zks:
-                about.append(s.zorgkantoor_code.in_(zks))
-            theme_query = theme_query.where(st.theme_key.in_(theme_list), or_(*about))
+                about.append(select(s.id).where(s.zorgkantoor_code.in_(zks), *window))
+            concerned = union(*about).subquery()
+            theme_query = theme_query.join(concerned, concerned.c.id == s.id).where(st.theme_key.in_(theme_list))
         else:
             theme_query = None
     if theme_query is not None:
