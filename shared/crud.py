@@ -171,10 +171,12 @@ class CrudService(Generic[M]):
                 continue
             existing = await self.repo.get_by(**{field: value})
             if existing is not None and existing is not current:
+                # A record without an `id` (a theme) is known by its natural key, which is its primary key.
+                identity = str(getattr(existing, "id", value))
                 raise DuplicateKey(
-                    f"A {self.repo.resource} with {field} {value!r} already exists (id {existing.id}).",  # type: ignore[attr-defined]
+                    f"A {self.repo.resource} with this {field} already exists (id {identity}).",
                     errors=[field_error(["body", field], "already exists", "duplicate")],
-                    existing_id=str(existing.id),  # type: ignore[attr-defined]
+                    existing_id=identity,
                 )
 
     async def get(self, id_: uuid.UUID) -> M:
