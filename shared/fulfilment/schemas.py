@@ -36,6 +36,11 @@ class EvidenceItemOut(OutModel):
     note: str | None = None
 
 
+def stored_evidence(items: list[dict[str, object]]) -> list[dict[str, str]]:
+    """Evidence items as stored (JSON): the fields given, as text (urls and ids included)."""
+    return [{k: str(v) for k, v in item.items() if v is not None} for item in items]
+
+
 EvidenceList = Annotated[list[EvidenceItem], Field(min_length=1, max_length=50)]
 
 

@@ -15,12 +15,10 @@ from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, ValidationFailed, field_error
 from shared.fulfilment.models import Fulfilment
 from shared.fulfilment.repository import FulfilmentRepository
+from shared.fulfilment.schemas import stored_evidence
 from shared.pagination import Page
 from shared.status.periods import is_period_start, period, periods
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+from shared.status.service import today
 
 
 class FulfilmentService:
@@ -68,7 +66,7 @@ class FulfilmentService:
         if key and dt.date.fromisoformat(key) > today():
             raise ValidationFailed("That period has not begun yet.",
                                    [field_error(["body", "period_start"], "in the future", "period")])
-        evidence = [{k: str(v) for k, v in item.items() if v is not None} for item in data["evidence"]]
+        evidence = stored_evidence(data["evidence"])
         record = await self.repo.for_period(commitment_id, key)
         created = record is None
         if record is None:

@@ -10,6 +10,7 @@ from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
 from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
 from shared.errors import DuplicateKey, field_error
+from shared.fulfilment.schemas import stored_evidence
 from shared.milestones.models import Measurement, Milestone
 from shared.milestones.repository import MeasurementRepository, MilestoneRepository
 from shared.milestones.schemas import MilestoneFilters
@@ -35,7 +36,7 @@ class MilestoneService(CrudService[Milestone]):
     def column_values(self, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
         values = dict(data)
         if values.get("evidence") is not None:
-            values["evidence"] = [{k: str(v) for k, v in item.items() if v is not None} for item in values["evidence"]]
+            values["evidence"] = stored_evidence(values["evidence"])
         if "indicator" in values:
             indicator = values.pop("indicator")
             indicator = indicator or {}
