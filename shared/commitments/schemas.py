@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from shared.commitments.models import CommitmentOrigin, Recurrence
-from shared.status.schemas import ReasonOut
+from shared.status.schemas import Reasons
 from shared.status.vocabulary import Schedule, Status
 from shared.schemas import (
     ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
@@ -88,14 +88,9 @@ class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
     status: Status = Field(description="Current status from the status engine (an active override included).")
     schedule: Schedule
     source_status: str | None = Field(description="The TK status as received, when linked to a toezegging.")
-    reasons: list[ReasonOut] = Field(description="Why: ordered worst first, each with its evidence.")
+    reasons: Reasons = Field(description="Why: ordered worst first, each with its evidence.")
     evaluated_at: dt.datetime | None
     rule_version: str | None
-
-    @field_validator("reasons", mode="before")
-    @classmethod
-    def _not_yet_evaluated(cls, value: object) -> object:
-        return [] if value is None else value
 
     @classmethod
     def from_model(cls, obj: object) -> "CommitmentOut":

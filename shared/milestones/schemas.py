@@ -5,11 +5,11 @@ import math
 import uuid
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from shared.milestones.models import Direction
 from shared.fulfilment.schemas import EvidenceItem, EvidenceItemOut
-from shared.status.schemas import ReasonOut
+from shared.status.schemas import Reasons
 from shared.status.vocabulary import MilestoneStatus
 from shared.schemas import ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, Title
 
@@ -119,14 +119,10 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     indicator: IndicatorOut | None
     measurements: list[MeasurementOut]
     reached_on: dt.date | None = None
-    evidence: list[EvidenceItemOut] = Field(default_factory=list, description="What shows it was reached.")
+    evidence: Annotated[list[EvidenceItemOut], BeforeValidator(lambda value: value or [])] = Field(
+        default_factory=list, description="What shows it was reached.")
     status: MilestoneStatus = Field(description="pending, on_track, at_risk, met or missed (status engine).")
-    reasons: list[ReasonOut] = Field(default_factory=list, description="Why it has its status (status engine).")
-
-    @field_validator("evidence", "reasons", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: object) -> object:
-        return [] if value is None else value
+    reasons: Reasons = Field(default_factory=list, description="Why it has its status (status engine).")
 
     @classmethod
     def from_model(cls, obj: object) -> "MilestoneOut":

@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import field_validator, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from shared.status.schemas import ReasonOut
+from shared.status.schemas import Reasons
 from shared.status.vocabulary import Status
 from shared.schemas import (
     ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title,
@@ -44,12 +44,7 @@ class RecommendationOut(ProvenanceOut, RecordOut, OutModel):
     response: str | None
     response_source_id: uuid.UUID | None
     status: Status = Field(description="Roll-up of its commitments and actions (status engine).")
-    reasons: list[ReasonOut] = Field(default_factory=list, description="Why: its commitments and actions.")
-
-    @field_validator("reasons", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: object) -> object:
-        return [] if value is None else value
+    reasons: Reasons = Field(default_factory=list, description="Why: its commitments and actions.")
 
 
 class RecommendationFilters(ListParams):

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, model_validator
 
 from shared.fulfilment.schemas import EvidenceItemOut
 from shared.status.messages import localise_one
@@ -145,6 +145,10 @@ class ReasonOut(OutModel):
     @classmethod
     def _in_reader_language(cls, value: Any) -> Any:
         return localise_one(value) if isinstance(value, Mapping) else value
+
+
+# Stored reasons are NULL until the status engine first evaluates a record: shown as an empty list.
+Reasons = Annotated[list[ReasonOut], BeforeValidator(lambda value: [] if value is None else value)]
 
 
 class MilestoneStatusOut(OutModel):
