@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from shared.stats import poisson_rise
 from shared.status import evidence as ev
 from shared.status.inputs import (
@@ -35,9 +37,35 @@ class Reason:
     # Only deciding reasons name the status they decide; `unknown` marks raw TK data.
     decides: Status | None = None
 
+    # Made once per reason and kept on it (a milestone's reasons count for the milestone and for its commitment);
+    # plain dict lookups, as functools.cached_property takes a lock on Python 3.11.
+
     @property
     def message(self) -> str:
-        return render(self.code, self.params)
+        cached = self.__dict__.get("_message")
+        if cached is None:
+            cached = self.__dict__["_message"] = render(self.code, self.params)
+        return cached
+
+    @property
+    def fingerprint(self) -> bytes:
+        """(rule, severity, code, params, evidence) as JSON: what a digest is made of (the message follows from
+        code and params)."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            cached = self.__dict__["_fingerprint"] = orjson.dumps(
+                (self.rule, self.severity, self.code, self.params, self.evidence))
+        return cached
+
+    @property
+    def json(self) -> bytes:
+        """The stored form (`to_dict()`) as JSON."""
+        cached = self.__dict__.get("_json")
+        if cached is None:
+            cached = self.__dict__["_json"] = orjson.dumps(
+                {"rule": self.rule, "severity": self.severity, "code": self.code, "params": self.params,
+                 "message": self.message, "evidence": self.evidence})
+        return cached
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": str(self.rule), "severity": str(self.severity), "code": self.code, "params": self.params,

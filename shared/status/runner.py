@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.commitments.models import Commitment
 from shared.db import session_scope, utcnow
+from shared.pg import driver_connection
 from shared.status.inputs import Thresholds
 from shared.status.loaders import load_batch
 from shared.status.loaders_signals import build_signal_index
@@ -59,9 +60,10 @@ async def recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds:
 
 async def _recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, *, as_of: dt.date,
                            batch_size: int) -> Summary:
-    """Batches in id order, each in its own transaction. On PostgreSQL the next batch is loaded and evaluated
-    while the database stores the previous one (two cores: the database's and ours); each batch is still
-    one transaction, committed in order, and a failure stops the run after the batches before it committed."""
+    """Batches in id order, each in its own transaction. On PostgreSQL three things overlap: the database
+    reads the next batch and stores the previous one while this process evaluates the current one (two cores:
+    the database's and ours); each batch is still one transaction, committed in order, and a failure stops the
+    run after the batches before it committed."""
     now = utcnow()
     summary = Summary(as_of)
     async with factory() as session:
@@ -70,30 +72,46 @@ async def _recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds
         # Overlap needs a connection per session (an engine's pool); sessions bound to one connection take turns.
         overlap = session.get_bind().dialect.name == "postgresql" and isinstance(factory.kw.get("bind"), AsyncEngine)
         await session.rollback()
-    writing: asyncio.Task[None] | None = None
-    last: uuid.UUID | None = None
-    try:
-        while True:
-            session = factory()
-            try:
-                query = select(Commitment.id).order_by(Commitment.id).offset(batch_size - 1).limit(1)
-                if last is not None:
-                    query = query.where(Commitment.id > last)
+
+    async def load(after: uuid.UUID | None) -> _Loaded | None:
+        """The batch after `after` in its own session (None when there is none left)."""
+        session = factory()
+        try:
+            query = select(Commitment.id).order_by(Commitment.id).offset(batch_size - 1).limit(1)
+            if after is not None:
+                query = query.where(Commitment.id > after)
+            upper = (await session.execute(query)).scalar()
+            if upper is None:  # the last, short batch: up to the highest id
+                query = select(Commitment.id).order_by(Commitment.id.desc()).limit(1)
+                if after is not None:
+                    query = query.where(Commitment.id > after)
                 upper = (await session.execute(query)).scalar()
-                if upper is None:  # the last, short batch: up to the highest id
-                    query = select(Commitment.id).order_by(Commitment.id.desc()).limit(1)
-                    if last is not None:
-                        query = query.where(Commitment.id > last)
-                    upper = (await session.execute(query)).scalar()
-                if upper is None:
-                    await session.close()
-                    break
+            if upper is None:
+                await session.close()
+                return None
+            # no row locks over a whole batch: the write is a compare-and-set instead
+            batch = await load_batch(session, None, as_of, thresholds, signals=signals, id_range=(after, upper))
+            return _Loaded(session, upper, batch)
+        except BaseException:
+            await session.close()
+            raise
+
+    writing: asyncio.Task[None] | None = None
+    loading: asyncio.Task[_Loaded | None] | None = asyncio.create_task(load(None))
+    try:
+        while loading is not None:
+            loaded = await loading
+            loading = None
+            if loaded is None:
+                break
+            session = loaded.session
+            try:
+                if overlap:  # the database reads the next batch while this one is evaluated
+                    loading = asyncio.create_task(load(loaded.upper))
                 service = StatusService(session, thresholds)
-                # no row locks over a whole batch: the write is a compare-and-set instead
-                batch = await load_batch(session, None, as_of, thresholds, signals=signals, id_range=(last, upper))
                 outcome = Outcome(as_of, now)
-                changes = await service.evaluate(batch, outcome, pause_every=500 if overlap else 0)
-                del batch
+                changes = await service.evaluate(loaded.batch, outcome, pause_every=500 if overlap else 0)
+                del loaded.batch
                 if writing is not None:
                     await writing  # the previous batch is committed before this one is stored
             except BaseException:
@@ -102,8 +120,8 @@ async def _recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds
             writing = asyncio.create_task(_store(session, service, changes, as_of, now))
             if not overlap:
                 await writing
-            await asyncio.sleep(0)  # let the write start before the next batch is read
-            last = upper
+                loading = asyncio.create_task(load(loaded.upper))
+            await asyncio.sleep(0)  # let the write start
             summary.commitments += len(outcome.evaluations)
             summary.changed += outcome.changed
             summary.milestones_changed += outcome.milestones_changed
@@ -111,18 +129,37 @@ async def _recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds
             await writing
     finally:
         if writing is not None and not writing.done():
-            writing.cancel()
+            # the batch before the failure was evaluated whole: it is stored (a cancellation cancels it too)
             with contextlib.suppress(BaseException):
                 await writing
+        if loading is not None:  # a batch read ahead and never evaluated: its session is closed too
+            loading.cancel()
+            with contextlib.suppress(BaseException):
+                leftover = await loading
+                if leftover is not None:
+                    await leftover.session.close()
     async with session_scope(factory) as session:
         summary.recommendations_changed = await StatusService(session, thresholds).roll_up_recommendations()
     return summary
 
 
+@dataclass
+class _Loaded:
+    session: AsyncSession
+    upper: uuid.UUID
+    batch: Any
+
+
 async def _store(session: AsyncSession, service: StatusService, changes: Changes, as_of: dt.date,
                  now: dt.datetime) -> None:
-    """Store one evaluated batch and commit it (its session is closed either way)."""
+    """Store one evaluated batch and commit it (its session is closed either way).
+
+    On PostgreSQL the commit does not wait for the write-ahead log to reach the disk (`synchronous_commit =
+    off`, this transaction only): statuses are derived data, so a crash can at worst lose the last batches'
+    results, which the next run recomputes; a batch is still stored whole or not at all."""
     try:
+        if session.get_bind().dialect.name == "postgresql":
+            await (await driver_connection(session)).execute("SET LOCAL synchronous_commit = off")
         await service.store(changes, as_of, now)
         await session.commit()
     finally:

@@ -72,11 +72,11 @@ _PG_WRITE = """
                reasons = v.reasons::json, reasons_digest = v.digest, evaluated_at = $9, rule_version = $10
         FROM v WHERE c.id = v.id AND c.id BETWEEN $14 AND $15
                  AND c.reasons_digest IS NOT DISTINCT FROM v.old_digest
-        RETURNING c.id, c.reasons
+        RETURNING c.id
     ), history AS (
         INSERT INTO status_history (id, commitment_id, status, schedule, source_status, reasons, rule_version, as_of,
                                     evaluated_at)
-        SELECT v.history_id, v.id, v.status, v.schedule, v.source_status, written.reasons, $10, $11, $9
+        SELECT v.history_id, v.id, v.status, v.schedule, v.source_status, v.reasons::json, $10, $11, $9
         FROM written JOIN v ON v.id = written.id WHERE v.history_id IS NOT NULL
         RETURNING 1
     ), milestones AS (

@@ -290,6 +290,43 @@ async def test_full_run_overlapping_batches_on_an_engine(engine: Any) -> None:
             await s.commit()
 
 
+@pytest.mark.postgres_only
+async def test_full_run_that_fails_midway_keeps_earlier_batches_and_leaks_no_connection(
+        engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that fails stops the run: the batches before it are committed, the one read ahead is closed,
+    and no connection stays checked out of the pool."""
+    from shared.db import create_session_factory
+
+    factory = create_session_factory(engine)
+    ids: list[uuid.UUID] = []
+    original = StatusService.evaluate
+    evaluated: list[int] = []
+
+    async def failing(self: StatusService, batch: Any, outcome: Any, **kw: Any) -> Any:
+        evaluated.append(len(batch.inputs))
+        if len(evaluated) == 3:
+            raise RuntimeError("the third batch fails")
+        return await original(self, batch, outcome, **kw)
+
+    try:
+        async with factory() as s:
+            for i in range(12):
+                ids.append((await commitment(s, due_date=dt.date(2026, 1, 1) + dt.timedelta(days=30 * i))).id)
+            await s.commit()
+        monkeypatch.setattr(StatusService, "evaluate", failing)
+        with pytest.raises(RuntimeError, match="third batch"):
+            await recalculate_all(factory, T, as_of=AS_OF, batch_size=4)
+        assert engine.pool.checkedout() == 0
+        async with factory() as s:
+            stored = (await s.execute(select(Commitment.id).where(
+                Commitment.id.in_(ids), Commitment.evaluated_at.isnot(None)))).scalars().all()
+        assert sorted(stored) == sorted(ids)[:8]  # batches are in id order
+    finally:
+        async with factory() as s:
+            await s.execute(Commitment.__table__.delete().where(Commitment.id.in_(ids)))
+            await s.commit()
+
+
 async def test_signals_sweep_finds_the_commitments_they_concern(session: Any) -> None:
     """New signals reach the commitments they can change: linked, or about the owner or a subject party (by party,
     AGB or zorgkantoor code) on a shared theme; nothing else."""
