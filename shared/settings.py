@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     job_backend: Literal["arq", "inprocess"] = "arq"
     # A running arq job holds a lease this long, renewed while it runs; a killed worker's jobs run again after it.
     job_lease_seconds: int = Field(default=30, ge=3, le=3600)
+    # arq polls Redis once per interval and starts at most `worker_max_jobs - running` jobs each time, so a worker
+    # starts at most max_jobs / poll seconds jobs per second (10 / 0.5 s = 20/s with arq's defaults: writes at
+    # 50/s queued for seconds before their recalculation ran). A poll is one small Redis call.
+    worker_poll_seconds: float = Field(default=0.1, gt=0, le=5,
+                                       description="how often a worker looks for new jobs (and the cap of its "
+                                                   "retry backoff during an outage)")
+    worker_max_jobs: int = Field(default=20, ge=1, le=500, description="jobs one worker runs at once")
     log_level: str = "INFO"
     log_json: bool = True
 

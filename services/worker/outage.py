@@ -11,17 +11,17 @@ from typing import Any
 import structlog
 
 from shared.db import database_reachable, database_unavailable
+from shared.settings import get_settings
 
 log = structlog.get_logger("nakoming.worker")
 
-POLL_INTERVAL = 0.5  # seconds; arq's poll_delay, and the cap of every backoff below
 # A job that keeps failing with a "connection" error while the database answers has a real problem:
 # fail it after this many runs rather than retrying for ever.
 MAX_RUNS_WHILE_REACHABLE = 3
 
 
 class Outage:
-    def __init__(self, what: str, cap: float = POLL_INTERVAL) -> None:
+    def __init__(self, what: str, cap: float) -> None:
         self.what = what
         self.cap = cap
         self.since: float | None = None
@@ -45,7 +45,7 @@ class Outage:
 async def run_through_database_outages(ctx: dict[str, Any], name: str, run: Any) -> Any:
     """Run a job; when it fails because the database is away, wait until it answers and run it again
     (jobs are idempotent). Other errors, and a database that answers yet keeps failing the job, propagate."""
-    outage = Outage("database")
+    outage = Outage("database", get_settings().worker_poll_seconds)
     reachable_failures = 0
     while True:
         try:

@@ -10,7 +10,6 @@ from arq.worker import func
 
 from services.worker import worker
 from services.worker.context import build_context, close_context
-from services.worker.outage import POLL_INTERVAL
 from services.worker.queue import ArqQueue, redis_settings
 from services.worker.registry import OPTIONS, SCHEDULES, Schedule, load_all
 from services.worker.serialization import job_deserializer, job_serializer
@@ -61,8 +60,8 @@ class WorkerSettings:
     redis_settings = redis_settings(get_settings().redis_url)
     job_serializer = job_serializer
     job_deserializer = job_deserializer
-    poll_delay = POLL_INTERVAL
-    max_jobs = 10
+    poll_delay = get_settings().worker_poll_seconds
+    max_jobs = get_settings().worker_max_jobs
     job_timeout = 3600
     # No results kept: arq refuses a job id while its result exists, which would block the next run of a
     # keyed job for as long (also for failed jobs, whose result arq keeps for the worker-wide keep_result).
