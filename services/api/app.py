@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.api import board, idempotency
+from services.api import board, idempotency, openapi
 from services.api.deps import PrincipalCache
 from services.api.errors import install_error_handlers
 from services.api.language import LanguageMiddleware
@@ -105,11 +105,13 @@ def create_app(
     routers = [health.router, signals.router, commitments.router, status.router, fulfilment.router,
                resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
                themes.router, tk_routes.tk, tk_routes.sync, audit.router]
+    # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
+    app.state.api_routes = [r for router in routers for r in router.routes]
     install_error_handlers(app)
     idempotency.install(app)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(BodyGuardMiddleware, settings=settings, batch_path="/v1/signals/batches",
-                       routes=body_routes([r for router in routers for r in router.routes]))
+                       routes=body_routes(app.state.api_routes))
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
@@ -118,6 +120,7 @@ def create_app(
         app.include_router(router)
     app.include_router(board.router)
     document_query_models(app, routers)
+    openapi.install(app)
     return app
 
 
