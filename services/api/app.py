@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,6 +29,7 @@ from shared.logging import configure_logging
 from shared.pg import RawDatabase, RawPool, is_raw_capable
 from shared.settings import Settings, get_settings
 
+DOCS_ASSETS = "/docs/assets"
 DESCRIPTION = """
 Nakoming tracks the follow-up of Dutch care policy: recommendations from reports, commitments
 (Tweede Kamer toezeggingen and promises by organisations), the actions taken on them, milestones
@@ -91,7 +93,10 @@ def create_app(
                 else:
                     await resource.close()
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) load their scripts and styles from the app itself (the assets ship
+    # in the fastapi-offline package), so the docs work without internet, e.g. in the offline embedded default.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="Nakoming API",
         version="1.0.0",
         description=DESCRIPTION,
