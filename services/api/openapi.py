@@ -5,7 +5,8 @@ Every rule here holds for every operation, so a new endpoint gets it without a l
 
 * error responses (4xx, 5xx) are `application/problem+json` with the `Problem` schema, FastAPI's own 422
   (`HTTPValidationError`, `application/json`) included;
-* an operation with a JSON request body documents `400 malformed-json`;
+* an operation with a JSON request body documents `400 malformed-json`; every operation 414 (URL too long)
+  and 503 (database unavailable), every one with a body 413;
 * `security` per operation from the scope dependency it declares (`x-scopes` names the scopes, any of which
   will do), with 401/403 documented wherever a key may be needed; 429 wherever the rate limiter runs;
 * `X-Request-ID` on every response, `Retry-After` on 429 and 503, `Idempotent-Replayed` on the success
@@ -41,6 +42,7 @@ HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": {"description": "The request's correlation id (the X-Request-ID sent, when valid); quote "
                                     "it when reporting a problem.", "schema": {"type": "string"}},
 }
+UNIVERSAL_ERRORS = (414, 503)  # a URL over MAX_URL_BYTES; the database unreachable
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 # Attributes a dependency callable carries to be documented here (set in services/api/deps.py, ratelimit.py).
 SCOPES_ATTR = "__openapi_scopes__"  # list of scopes, any of which grants the operation
@@ -149,6 +151,9 @@ def finish(spec: dict[str, Any], routes: list[Any] = ()) -> dict[str, Any]:  # t
 
 def _finish_operation(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
+    # What the middleware and the error handlers may answer to any request (services/api/middleware.py).
+    for code in UNIVERSAL_ERRORS + ((413,) if "requestBody" in operation else ()):
+        responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
     for param in operation.get("parameters", []):
         param["schema"] = _without_null(param["schema"])
     for media in _json_media(operation):
