@@ -7,13 +7,14 @@ match its documented schema, a documented header that does not match, and a head
 
 The app runs in-process (schemathesis' ASGI transport, its own event loop) on a database of its own, migrated
 and loaded with the seed dataset so lists and reads return real records; requests carry an admin key, so
-every operation is reached past its scope check. Bounded by MAX_EXAMPLES per operation (about a minute per backend).
+every operation is reached past its scope check; path parameters name stored records as often as made-up ones. Bounded by MAX_EXAMPLES per operation (about a minute per backend).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ def _database_url(backend: str, tmp: Path) -> str:
     return url.set(database=f"{url.database}_schemathesis").render_as_string(hide_password=False)
 
 
-async def _prepare(settings: Settings, backend: str) -> str:
+async def _prepare(settings: Settings, backend: str) -> tuple[str, dict[str, list[tuple[str, ...]]]]:
     if backend == "postgresql":
         admin = create_engine(PG_URL, pool_size=1)
         name = make_url(settings.database_url).database
@@ -83,7 +84,45 @@ async def _prepare(settings: Settings, backend: str) -> str:
     await engine.dispose()
     await load_seed(settings)
     key, _ = await create_key(settings, name=f"schemathesis {uuid.uuid4().hex[:6]}", scopes="admin", party=None)
-    return key
+    return key, await _known_ids(settings)
+
+
+# Path templates and the stored records their parameters can name (besides the random ids schemathesis makes up).
+KNOWN = {
+    "/v1/commitments/{id}": "SELECT id FROM commitments",
+    "/v1/milestones/{id}/measurements/{measurement_id}": "SELECT milestone_id, id FROM measurements",
+    "/v1/milestones/{id}": "SELECT id FROM milestones",
+    "/v1/recommendations/{id}": "SELECT id FROM recommendations",
+    "/v1/actions/{id}": "SELECT id FROM actions",
+    "/v1/parties/{id}": "SELECT id FROM parties",
+    "/v1/sources/{id}": "SELECT id FROM sources",
+    "/v1/themes/{key}": "SELECT key FROM themes",
+    "/v1/tk/toezeggingen/{nummer}": "SELECT nummer FROM tk_toezeggingen",
+}
+
+
+async def _known_ids(settings: Settings) -> dict[str, list[tuple[str, ...]]]:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            return {path: [tuple(map(str, row)) for row in (await conn.execute(text(f"{sql} LIMIT 20"))).all()]
+                    for path, sql in KNOWN.items()}
+    finally:
+        await engine.dispose()
+
+
+def _with_known_ids(operation: Any, strategy: Any, known: dict[str, list[tuple[str, ...]]]) -> Any:
+    """`strategy` with the path parameters set to stored records, so reads, updates and deletes find them."""
+    template = next((t for t in KNOWN if operation.path == t or operation.path.startswith(t + "/")), None)
+    if template is None or not known.get(template):
+        return None
+    names = re.findall(r"{(\w+)}", template)
+
+    def named(case: Any, row: tuple[str, ...]) -> Any:
+        case.path_parameters = {**(case.path_parameters or {}), **dict(zip(names, row))}
+        return case
+
+    return st.tuples(strategy, st.sampled_from(known[template])).map(lambda pair: named(*pair))
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -96,10 +135,10 @@ def contract(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         tk_syncfeed_url="http://127.0.0.1:9/SyncFeed/2.0", tk_max_retries=0,
         _env_file=None,  # type: ignore[call-arg]
     )
-    key = asyncio.run(_prepare(app_settings, backend))
+    key, known = asyncio.run(_prepare(app_settings, backend))
     app = create_app(app_settings)
     return {"schema": schemathesis.openapi.from_asgi("/openapi.json", app),
-            "headers": {"Authorization": f"Bearer {key}"}}
+            "headers": {"Authorization": f"Bearer {key}"}, "known": known}
 
 
 def _run(operation: Any, strategy: Any, headers: dict[str, str], examples: int) -> None:
@@ -131,12 +170,16 @@ def test_api_honours_its_contract(contract: dict[str, Any]) -> None:
     assert len(operations) > 60
     for operation in operations:
         strategies = [*schema.get_strategies_from_examples(operation)]
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            strategies.append(operation.as_strategy(generation_mode=mode))
+        examples = len(strategies)
+        positive = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
+        strategies += [positive, operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)]
+        stored = _with_known_ids(operation, positive, contract["known"])
+        if stored is not None:
+            strategies.append(stored)
         try:
-            for strategy in strategies[:-2]:
+            for strategy in strategies[:examples]:
                 _run(operation, strategy, headers, 1)
-            _run(operation, st.one_of(strategies[-2:]), headers, MAX_EXAMPLES)
+            _run(operation, st.one_of(strategies[examples:]), headers, MAX_EXAMPLES)
         except Exception as exc:  # noqa: BLE001 - collected, so one run reports every operation that fails
             failures[operation.label] = _summary(exc)
     assert not failures, "\n\n".join(f"{label}\n{message}" for label, message in failures.items())
