@@ -120,7 +120,8 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
+                           allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After",
+                                                           "Idempotent-Replayed"])
     for router in routers:
         app.include_router(router)
     app.include_router(board.router)

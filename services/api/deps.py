@@ -160,7 +160,7 @@ async def public_read(request: Request) -> Principal:
     return principal
 
 
-setattr(public_read, SCOPES_ATTR, [str(Scope.read)])
+setattr(public_read, SCOPES_ATTR, [str(Scope.read), str(Scope.write)])  # either grants private reads
 setattr(public_read, OPTIONAL_ATTR, True)
 
 Reader = Annotated[Principal, Depends(public_read)]

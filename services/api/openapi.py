@@ -20,7 +20,7 @@ Per route, `ok()` gives the success response its description and the headers tha
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -127,7 +127,7 @@ def _document_access(operation: dict[str, Any], scopes: list[str], public: bool,
         responses.setdefault("429", {"description": ERROR_DESCRIPTIONS[429]})
 
 
-def finish(spec: dict[str, Any], routes: list[Any] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+def finish(spec: dict[str, Any], routes: Iterable[Any] = ()) -> dict[str, Any]:
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     spec["components"]["securitySchemes"] = {SECURITY_SCHEME: {
         "type": "http", "scheme": "bearer", "bearerFormat": "API key",
