@@ -19,8 +19,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
+from asgi_lifespan import LifespanManager
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -84,11 +86,31 @@ async def _prepare(settings: Settings, backend: str) -> tuple[str, dict[str, lis
     await engine.dispose()
     await load_seed(settings)
     key, _ = await create_key(settings, name=f"schemathesis {uuid.uuid4().hex[:6]}", scopes="admin", party=None)
+    await _add_signals(settings, {"Authorization": f"Bearer {key}"})
     return key, await _known_ids(settings)
+
+
+async def _add_signals(settings: Settings, headers: dict[str, str]) -> None:
+    """A few signals and a batch (the seed has none), sent as the OpenAPI document's own examples."""
+    app = create_app(settings)
+    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                       base_url="http://prepare") as client:
+        spec = (await client.get("/openapi.json")).json()
+        example = spec["components"]["schemas"]["SignalIn"]["examples"][0]
+        for n in range(3):
+            r = await client.post("/v1/signals", json={**example, "external_id": f"ST-{n}"},
+                                  headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+            assert r.status_code == 201, r.text
+        upload = spec["paths"]["/v1/signals/batches"]["post"]["requestBody"]["content"]["text/csv"]["example"]
+        r = await client.post("/v1/signals/batches", content=upload.replace("KL-2026-0042", "ST-batch"),
+                              headers={**headers, "Content-Type": "text/csv"})
+        assert r.status_code == 202, r.text
 
 
 # Path templates and the stored records their parameters can name (besides the random ids schemathesis makes up).
 KNOWN = {
+    "/v1/signals/{signal_id}": "SELECT id FROM client_signals",
+    "/v1/signals/batches/{batch_id}": "SELECT id FROM signal_batches",
     "/v1/commitments/{id}": "SELECT id FROM commitments",
     "/v1/milestones/{id}/measurements/{measurement_id}": "SELECT milestone_id, id FROM measurements",
     "/v1/milestones/{id}": "SELECT id FROM milestones",
