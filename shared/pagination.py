@@ -7,8 +7,8 @@ skips or repeats rows while others write, and a cursor reused with another sort 
 from __future__ import annotations
 
 import base64
-import functools
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
