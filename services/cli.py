@@ -22,9 +22,18 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(signals_app, name="signals")
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings(*, migrated: bool = False):  # type: ignore[no-untyped-def]
+    """The settings, logging configured; with `migrated`, a database whose schema is not at head ends the command
+    with one line saying what to run (not a traceback, and no empty SQLite file left behind)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    if migrated:
+        from shared.migrate import schema_problem
+
+        problem = asyncio.run(schema_problem(settings.database_url))
+        if problem:
+            typer.echo(problem, err=True)
+            raise typer.Exit(1)
     return settings
 
 
@@ -60,7 +69,7 @@ def seed_load() -> None:
     """Load the bundled seed dataset (idempotent), then evaluate the statuses it touched."""
     from services.embedded import load_seed
 
-    counts, summary = asyncio.run(load_seed(_settings()))
+    counts, summary = asyncio.run(load_seed(_settings(migrated=True)))
     typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()) if counts else "seed data already loaded: nothing added")
     typer.echo(f"statuses evaluated: {summary['commitments']} commitments, {summary['changed']} changed")
 
@@ -74,7 +83,7 @@ def keys_create(
     """Create an API key and print it once (only its hash is stored)."""
     from services.embedded import create_key
 
-    raw, key_id = asyncio.run(create_key(_settings(), name=name, scopes=scopes, party=party))
+    raw, key_id = asyncio.run(create_key(_settings(migrated=True), name=name, scopes=scopes, party=party))
     typer.echo(f"id: {key_id}")
     typer.echo(f"key: {raw}")
     typer.echo("Store the key now: it cannot be shown again.", err=True)
@@ -85,7 +94,7 @@ def keys_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id."
     """Revoke an API key."""
     from services.embedded import revoke_key
 
-    if not asyncio.run(revoke_key(_settings(), key_id)):
+    if not asyncio.run(revoke_key(_settings(migrated=True), key_id)):
         typer.echo("no such active key", err=True)
         raise typer.Exit(1)
     typer.echo("revoked")
@@ -96,7 +105,7 @@ def signals_purge() -> None:
     """Delete signals past their retention date now (what the nightly job does); audited by count."""
     from services.embedded import purge_signals
 
-    counts = asyncio.run(purge_signals(_settings()))
+    counts = asyncio.run(purge_signals(_settings(migrated=True)))
     typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
@@ -105,7 +114,7 @@ def signals_process_batch(batch_id: Annotated[uuid.UUID, typer.Argument(help="Th
     """Process (or resume) an uploaded batch in this process, e.g. after a worker outage."""
     from services.embedded import process_signal_batch
 
-    typer.echo(asyncio.run(process_signal_batch(_settings(), batch_id)))
+    typer.echo(asyncio.run(process_signal_batch(_settings(migrated=True), batch_id)))
 
 
 @app.command("recalc")
@@ -129,7 +138,7 @@ def recalc(
         day = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError as exc:
         raise typer.BadParameter(f"--as-of must be YYYY-MM-DD, not {as_of!r}") from exc
-    result = asyncio.run(run_recalc(_settings(), commitment_id=commitment, as_of=day))
+    result = asyncio.run(run_recalc(_settings(migrated=True), commitment_id=commitment, as_of=day))
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
     if result.get("found") is False:
         raise typer.Exit(1)
@@ -171,7 +180,7 @@ def sync(
     from services.sync import run_sync, summary_table
 
     try:
-        summaries = asyncio.run(run_sync(_settings(), category, show_progress=progress))
+        summaries = asyncio.run(run_sync(_settings(migrated=True), category, show_progress=progress))
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -37,7 +38,15 @@ async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:
     def _current(connection) -> set[str]:  # type: ignore[no-untyped-def]
-        return set(MigrationContext.configure(connection).get_current_heads())
+        # Reading the version is not news: without this, every call (each /readyz, each CLI command's check)
+        # logs alembic's "Context impl ..." lines at info.
+        migration_log = logging.getLogger("alembic.runtime.migration")
+        level = migration_log.level
+        migration_log.setLevel(logging.WARNING)
+        try:
+            return set(MigrationContext.configure(connection).get_current_heads())
+        finally:
+            migration_log.setLevel(level)
 
     async with engine.connect() as connection:
         return await connection.run_sync(_current)
@@ -45,3 +54,34 @@ async def current_revisions(engine: AsyncEngine) -> set[str]:
 
 async def is_at_head(engine: AsyncEngine) -> bool:
     return await current_revisions(engine) == head_revisions()
+
+
+async def schema_problem(url: str) -> str | None:
+    """Why the database at `url` cannot serve yet, in one line that says what to run; None when it is at head.
+
+    A SQLite file that does not exist is reported without being created (connecting would leave an empty one)."""
+    from sqlalchemy.engine import make_url
+
+    from shared.db import create_engine
+
+    upgrade_hint = "run `nakoming db upgrade` (or `./scripts/run`, which also loads the seed data)"
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).exists():
+            return f"No database at {Path(parsed.database).resolve()} yet: {upgrade_hint}."
+    engine = create_engine(url)
+    try:
+        current = await current_revisions(engine)
+    except Exception as exc:  # noqa: BLE001 - any reason it cannot be read is reported the same way
+        return f"Cannot read the database at {parsed.render_as_string(hide_password=True)} ({type(exc).__name__}); " \
+               "check NAKOMING_DATABASE_URL and that the server runs."
+    finally:
+        await engine.dispose()
+    heads = head_revisions()
+    if not current:
+        return f"The database is not migrated: {upgrade_hint}."
+    if current != heads:
+        return f"The database is at {', '.join(sorted(current))}, the code expects {', '.join(sorted(heads))}: " \
+               f"{upgrade_hint}."
+    return None
+

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from sqlalchemy import Select, and_, bindparam, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -38,6 +39,14 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(
         default=None, description="Opaque cursor for the next page; null on the last page."
     )
+
+
+@functools.cache
+def page_of(item: type[BaseModel]) -> type[Page[Any]]:
+    """The page model of `item` under a readable, stable name: `CommitmentPage` for CommitmentOut (a bare
+    `Page[CommitmentOut]` is `Page_CommitmentOut_` in the OpenAPI document and in generated clients)."""
+    name = f"{item.__name__.removesuffix('Out')}Page"
+    return create_model(name, __base__=Page[item], __module__=__name__)  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, ValidatorFunctionWrapHandler, field_validator,
+    BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, StringConstraints, ValidationInfo,
+    ValidatorFunctionWrapHandler, field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
 from shared.signals.privacy import find_bsn, holds_bsn
@@ -20,6 +22,7 @@ from shared.signals.privacy import find_bsn, holds_bsn
 # names the field and the position (never the text).
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_TEXT = 20_000  # characters in any string field without a limit of its own
 
 
 def control_character_error(value: str) -> PydanticCustomError | None:
@@ -47,6 +50,41 @@ def _screen_text(value: Any) -> None:
             _screen_text(item)
 
 
+def check_day(value: Any) -> Any:
+    """A date is a `YYYY-MM-DD` string or a date, never a number (pydantic would read 0 as 1970-01-01)."""
+    if not (isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value))):
+        raise PydanticCustomError("date_format", "Input should be a date in the form YYYY-MM-DD")
+    return value
+
+
+# For dates outside StrictModels (path and query parameters a handler declares itself).
+Day = Annotated[dt.date, BeforeValidator(check_day)]
+
+
+def not_null(**kwargs: Any) -> Any:
+    """The default of a PATCH field that may be left out (unchanged) but not set to null: its type has no None,
+    so null is a 422 naming the field, and the OpenAPI schema does not call it nullable."""
+    return Field(default=None, **kwargs)
+
+
+def _allows_null(schema: dict[str, Any]) -> bool:
+    kinds = schema.get("type")
+    if kinds == "null" or (isinstance(kinds, list) and "null" in kinds):
+        return True
+    return any(_allows_null(option) for option in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+def _drop_implied_max_length(schema: dict[str, Any]) -> None:
+    """The model-wide `str_max_length` says nothing about a string with a fixed pattern (an AGB code, a TZ
+    number): leave it out of the document there."""
+    if schema.get("pattern") and schema.get("maxLength") == MAX_TEXT:
+        del schema["maxLength"]
+    for option in schema.get("anyOf", []):
+        _drop_implied_max_length(option)
+    if isinstance(schema.get("items"), dict):
+        _drop_implied_max_length(schema["items"])
+
+
 def _is_day(annotation: Any) -> bool:
     if annotation is dt.date:
         return True
@@ -69,17 +107,25 @@ class StrictModel(BaseModel):
     field, also in lists, and every query parameter, since query models are StrictModels too); a date is a
     `YYYY-MM-DD` string or a date, never a number (pydantic would read 0 as 1970-01-01)."""
 
-    model_config = ConfigDict(extra="forbid", str_max_length=20_000)
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_TEXT)
 
     @field_validator("*", mode="wrap")
     @classmethod
     def _screen(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        if info.field_name in _day_fields(cls) and not (
-                isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value))):
-            if value is not None:
-                raise PydanticCustomError("date_format", "Input should be a date in the form YYYY-MM-DD")
+        if value is not None and info.field_name in _day_fields(cls):
+            check_day(value)
         _screen_text(value)
         return handler(value)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        for prop in handler.resolve_ref_schema(schema).get("properties", {}).values():
+            # A `not_null()` field: its default (left out) is not a value a client may send.
+            if "default" in prop and prop["default"] is None and not _allows_null(prop):
+                del prop["default"]
+            _drop_implied_max_length(prop)
+        return schema
 
 
 _DAY_FIELDS: dict[type, frozenset[str]] = {}

@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.api import board, idempotency
+from services.api import board, idempotency, openapi
 from services.api.deps import PrincipalCache
 from services.api.errors import install_error_handlers
 from services.api.language import LanguageMiddleware
@@ -28,6 +29,7 @@ from shared.logging import configure_logging
 from shared.pg import RawDatabase, RawPool, is_raw_capable
 from shared.settings import Settings, get_settings
 
+DOCS_ASSETS = "/docs/assets"
 DESCRIPTION = """
 Nakoming tracks the follow-up of Dutch care policy: recommendations from reports, commitments
 (Tweede Kamer toezeggingen and promises by organisations), the actions taken on them, milestones
@@ -91,7 +93,10 @@ def create_app(
                 else:
                     await resource.close()
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) load their scripts and styles from the app itself (the assets ship
+    # in the fastapi-offline package), so the docs work without internet, e.g. in the offline embedded default.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="Nakoming API",
         version="1.0.0",
         description=DESCRIPTION,
@@ -105,19 +110,23 @@ def create_app(
     routers = [health.router, signals.router, commitments.router, status.router, fulfilment.router,
                resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
                themes.router, tk_routes.tk, tk_routes.sync, audit.router]
+    # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
+    app.state.api_routes = [r for router in routers for r in router.routes]
     install_error_handlers(app)
     idempotency.install(app)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(BodyGuardMiddleware, settings=settings, batch_path="/v1/signals/batches",
-                       routes=body_routes([r for router in routers for r in router.routes]))
+                       routes=body_routes(app.state.api_routes))
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"])
+                           allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After",
+                                                           "Idempotent-Replayed"])
     for router in routers:
         app.include_router(router)
     app.include_router(board.router)
     document_query_models(app, routers)
+    openapi.install(app)
     return app
 
 

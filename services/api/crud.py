@@ -9,18 +9,27 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel
 
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
+from services.api.openapi import ok
 from services.api.idempotency import OptionalIdempotent
 from services.api.query import QueryModel
 from shared.crud import CrudService
 from shared.errors import PreconditionFailed
-from shared.pagination import Page
+from shared.pagination import page_of
 
 IfMatch = Annotated[str | None, Header(description="ETag from a GET; the write fails with 412 when it changed.")]
+
+
+def id_path(singular: str) -> Any:
+    """The `{id}` path parameter of one resource, described."""
+    return Annotated[uuid.UUID, Path(description=f"The {singular}'s id.")]
+
+
+CommitmentId = id_path("commitment")
 
 
 def etag_of(obj: Any) -> str:
@@ -53,14 +62,16 @@ def register_crud(
     with_list: bool = True,
 ) -> None:
     render = to_out or out_model.model_validate
-    page_model = Page[out_model]  # type: ignore[valid-type]
+    Id = id_path(singular)  # noqa: N806
+    page_model = page_of(out_model)  # type: ignore[valid-type]
 
     if with_list:
         _register_list(router, name, service, page_model, filters_model, render)
 
     @router.get("/{id}", operation_id=f"{name}-get", response_model=out_model,
-                summary=f"Get a {singular}", responses=problem_responses(401, 403, 404, 422))
-    async def get(id: uuid.UUID, db: ReadDb, _: Reader, response: Response) -> Any:
+                summary=f"Get a {singular}",
+                responses={**ok(f"The {singular}", "ETag"), **problem_responses(401, 403, 404, 422)})
+    async def get(id: Id, db: ReadDb, _: Reader, response: Response) -> Any:
         obj = await service(db).get(id)
         response.headers["ETag"] = etag_of(obj)
         return render(obj)
@@ -68,7 +79,10 @@ def register_crud(
     get.__doc__ = f"One {singular}, with its ETag for conditional writes."
 
     @router.post("", operation_id=f"{name}-create", response_model=out_model, status_code=201,
-                 summary=f"Create a {singular}", responses=problem_responses(400, 401, 403, 409, 422))
+                 summary=f"Create a {singular}",
+                 responses={**ok(f"The {singular}, created (or the replayed first response)", "Location", "ETag",
+                                 status=201),
+                            **problem_responses(400, 401, 403, 409, 422)})
     # `idem` comes first so that it is set up before, and torn down after, the write session: a failed
     # request releases its key only once its own transaction has rolled back.
     async def create(idem: OptionalIdempotent, body: create_model, db: WriteDb, _: Writer,  # type: ignore[valid-type]
@@ -85,8 +99,10 @@ def register_crud(
                       "replayed); a duplicate natural key is a 409 naming the existing record.")
 
     @router.patch("/{id}", operation_id=f"{name}-update", response_model=out_model,
-                  summary=f"Update a {singular}", responses=problem_responses(400, 401, 403, 404, 409, 412, 422))
-    async def update(id: uuid.UUID, body: update_model, db: WriteDb, _: Writer, response: Response,  # type: ignore[valid-type]
+                  summary=f"Update a {singular}",
+                  responses={**ok(f"The {singular}, updated", "ETag"),
+                             **problem_responses(400, 401, 403, 404, 409, 412, 422)})
+    async def update(id: Id, body: update_model, db: WriteDb, _: Writer, response: Response,  # type: ignore[valid-type]
                      if_match: IfMatch = None) -> Any:
         svc = service(db)
         obj = await svc.get(id)
@@ -98,8 +114,9 @@ def register_crud(
     update.__doc__ = f"Change fields of a {singular} (JSON merge semantics: only the fields sent change)."
 
     @router.delete("/{id}", operation_id=f"{name}-delete", status_code=204, response_class=Response,
-                   summary=f"Delete a {singular}", responses=problem_responses(401, 403, 404, 409, 412))
-    async def delete(id: uuid.UUID, db: WriteDb, _: Writer, if_match: IfMatch = None) -> Response:
+                   summary=f"Delete a {singular}",
+                   responses={**ok("Deleted", status=204), **problem_responses(401, 403, 404, 409, 412)})
+    async def delete(id: Id, db: WriteDb, _: Writer, if_match: IfMatch = None) -> Response:
         svc = service(db)
         obj = await svc.get(id)
         check_if_match(obj, if_match)
@@ -112,8 +129,9 @@ def register_crud(
 def _register_list(router: APIRouter, name: str, service: Any, page_model: Any, filters_model: Any,
                    render: Callable[[Any], Any]) -> None:
     @router.get("", operation_id=f"{name}-list", response_model=page_model,
-                summary=f"List {name}", responses=problem_responses(400, 401, 403, 422))
-    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Depends(QueryModel(filters_model))]) -> Any:  # type: ignore[valid-type]
+                summary=f"List {name}",
+                responses={**ok(f"One page of {name}"), **problem_responses(400, 401, 403, 422)})
+    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Depends(QueryModel(filters_model, service.repository_class.sorting))]) -> Any:  # type: ignore[valid-type]
         svc = service(db)
         rows, cursor = await svc.repo.list(
             svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)

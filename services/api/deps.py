@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api.openapi import OPTIONAL_ATTR, SCOPES_ATTR
 from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate, hash_key
 from shared.errors import Forbidden, Unauthorized
 from shared.jobs import unit_of_work
@@ -130,17 +131,21 @@ Caller = Annotated[Principal, Depends(get_principal)]
 
 # The dependencies below call get_principal themselves instead of declaring it: every declared
 # sub-dependency costs FastAPI a resolution step on every request (bench/api).
-def require(scope: Scope | str):
-    """A dependency demanding `scope` (admin implies every scope). 401 without a key, 403 without the scope."""
+def require(*scopes: Scope | str) -> Any:
+    """A dependency demanding one of `scopes` (admin implies every scope). 401 without a key, 403 without."""
+
+    wanted = [str(s) for s in scopes]
+    named = " or ".join(repr(s) for s in wanted)
 
     async def _check(request: Request) -> Principal:
         principal = await get_principal(request)
         if principal.is_anonymous:
-            raise Unauthorized(f"This operation needs an API key with scope {str(scope)!r}.")
-        if not principal.has(str(scope)):
-            raise Forbidden(f"The API key lacks scope {str(scope)!r}.")
+            raise Unauthorized(f"This operation needs an API key with scope {named}.")
+        if not any(principal.has(s) for s in wanted):
+            raise Forbidden(f"The API key lacks scope {named}.")
         return principal
 
+    setattr(_check, SCOPES_ATTR, wanted)  # documented in OpenAPI (services/api/openapi.py)
     return _check
 
 
@@ -154,6 +159,9 @@ async def public_read(request: Request) -> Principal:
         raise Forbidden("The API key lacks scope 'read'.")
     return principal
 
+
+setattr(public_read, SCOPES_ATTR, [str(Scope.read), str(Scope.write)])  # either grants private reads
+setattr(public_read, OPTIONAL_ATTR, True)
 
 Reader = Annotated[Principal, Depends(public_read)]
 Writer = Annotated[Principal, Depends(require(Scope.write))]

@@ -21,6 +21,15 @@ from shared.signals.privacy import safe_loc, safe_text
 log = structlog.get_logger("nakoming.api")
 
 PROBLEM_JSON = "application/problem+json"
+ERROR_DESCRIPTIONS = {
+    400: "Bad request: malformed JSON, a missing or malformed header, an invalid cursor (the problem `type` "
+         "says which)",
+    401: "No, or an unknown or revoked, API key", 403: "The API key lacks the scope", 404: "Not found",
+    405: "Method not allowed", 409: "Conflict with stored data", 412: "If-Match does not match the current ETag",
+    413: "Request body too large", 414: "URL too long", 415: "Unsupported media type",
+    422: "Validation failed (field errors in `errors`)", 428: "If-Match required", 429: "Rate limited",
+    500: "Internal error", 503: "Database unavailable; retry after `Retry-After` seconds",
+}
 
 
 class FieldError(BaseModel):
@@ -46,6 +55,10 @@ def _problem_response(request: Request, status: int, type_: str, title: str, det
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": safe_text(detail),
                             "instance": request.url.path, "request_id": getattr(request.state, "request_id", None)}
     body.update({k: v for k, v in extra.items() if v is not None})
+    if body["request_id"]:
+        # Also here, not only in RequestIdMiddleware: a 500 is sent by Starlette's outermost middleware,
+        # past every other one (the middleware leaves a header already set alone).
+        headers = {**(headers or {}), "X-Request-ID": body["request_id"]}
     if isinstance(body.get("errors"), list):
         body["errors"], omitted = _clean_errors(body["errors"], _max_errors(request))
         if omitted:
@@ -119,10 +132,16 @@ def install_error_handlers(app: FastAPI) -> None:
         slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large",
                 415: "unsupported-media-type"}.get(exc.status_code, "http")
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        headers = dict(exc.headers) if exc.headers else {}
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route {request.url.path}; see /docs."
-        return _problem_response(request, exc.status_code, PROBLEM_BASE + slug, detail, detail,
-                                 dict(exc.headers) if exc.headers else None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route matching the path; a path has several.
+            allowed = allowed_methods(request.app, request.url.path)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}."
+        title = {405: "Method not allowed"}.get(exc.status_code, detail)
+        return _problem_response(request, exc.status_code, PROBLEM_BASE + slug, title, detail, headers or None)
 
     def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
@@ -157,9 +176,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return _internal(request)
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route answers on `path` (for a 405's Allow header)."""
+    methods: set[str] = set()
+    for route in [*app.router.routes, *getattr(app.state, "api_routes", ())]:
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and route_methods and regex.match(path):
+            methods |= set(route_methods)
+    return sorted(methods)
+
+
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {400: "Bad request", 401: "No or invalid API key", 403: "Key lacks the scope",
-                    404: "Not found", 409: "Conflict with stored data", 412: "If-Match does not match",
-                    422: "Validation failed", 428: "If-Match required", 429: "Rate limited"}
-    return {code: {"model": Problem, "description": descriptions.get(code, "Error"),
+    return {code: {"model": Problem, "description": ERROR_DESCRIPTIONS.get(code, "Error"),
                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}} for code in codes}

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, Optional
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
+
+from shared.pagination import Sorting
 
 
 _MARK = "__query_model__"
@@ -31,8 +33,23 @@ def _is_list(annotation: Any) -> bool:
     return any(_is_list(arg) for arg in typing.get_args(annotation)) if origin is not None else False
 
 
-def QueryModel(model: type[BaseModel]) -> Callable[[Request], Any]:  # noqa: N802 (reads like Query())
-    """A dependency that returns `model` validated from the query string."""
+def sortable(model: type[BaseModel], sorting: Sorting) -> type[BaseModel]:
+    """`model` with `sort` as an enum of `sorting`'s fields (each also with '-' for descending), so the OpenAPI
+    document lists them and a value outside them is a 422 naming `query.sort`."""
+    values = tuple(v for name in sorting.fields for v in (name, f"-{name}"))
+    description = (f"Sort field; prefix '-' for descending (default `{sorting.default}`). Keep the same sort "
+                   "while paging.")
+    return create_model(model.__name__, __base__=model,
+                        sort=(Optional[Literal[values]], Field(default=None, description=description)))  # noqa: UP007
+
+
+def QueryModel(model: type[BaseModel], sorting: Sorting | None = None) -> Callable[[Request], Any]:  # noqa: N802
+    """A dependency that returns `model` validated from the query string (reads like Query()). A model with a
+    `sort` parameter needs the `sorting` it is applied with: its fields become the documented enum."""
+    if "sort" in model.model_fields:
+        if sorting is None:
+            raise TypeError(f"QueryModel({model.__name__}) has `sort`: pass the Sorting it is applied with")
+        model = sortable(model, sorting)
     multi = frozenset(name for name, field in model.model_fields.items() if _is_list(field.annotation))
     validate = model.model_validate
 
@@ -57,8 +74,11 @@ def _parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[st
     out = []
     for name, prop in schema.get("properties", {}).items():
         param: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
-        if "description" in prop:
-            param["description"] = prop["description"]
+        # An optional field's description may sit on its type (`AgbCode | None`), inside anyOf.
+        described = [prop, *prop.get("anyOf", [])]
+        description = next((p["description"] for p in described if p.get("description")), None)
+        if description:
+            param["description"] = description
         out.append(param)
     return out
 

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from services.api.deps import get_principal
+from services.api.openapi import RATE_LIMITED_ATTR
 from shared.auth.service import Principal
 from shared.errors import TooManyRequests
 
@@ -79,4 +80,5 @@ async def rate_limit(request: Request) -> None:
                               f"{wait} s.", retry_after=wait)
 
 
+setattr(rate_limit, RATE_LIMITED_ATTR, True)  # 429 documented in OpenAPI (services/api/openapi.py)
 RateLimited = Depends(rate_limit)

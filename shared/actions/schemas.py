@@ -7,7 +7,9 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from shared.actions.models import ActionState
-from shared.schemas import ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, Title
+from shared.schemas import (
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, Title, not_null,
+)
 
 
 class ActionCreate(ProvenanceIn):
@@ -36,15 +38,17 @@ class ActionCreate(ProvenanceIn):
 
 class ActionUpdate(ProvenanceIn):
     key: Slug | None = None
-    title: Title | None = None
+    title: Title = not_null()
     description: LongText | None = None
     commitment_id: uuid.UUID | None = None
     recommendation_id: uuid.UUID | None = None
     owner_party_id: uuid.UUID | None = None
-    state: ActionState | None = None
+    state: ActionState = not_null()
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     last_update_date: dt.date | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{"state": "done", "last_update_date": "2026-05-12"}]}}
 
 
 class ActionOut(ProvenanceOut, RecordOut, OutModel):
@@ -60,8 +64,8 @@ class ActionOut(ProvenanceOut, RecordOut, OutModel):
 
 
 class ActionFilters(ListParams):
-    commitment_id: uuid.UUID | None = None
-    recommendation_id: uuid.UUID | None = None
-    owner_party_id: uuid.UUID | None = None
-    state: ActionState | None = None
-    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    commitment_id: uuid.UUID | None = Field(default=None, description="Only actions on this commitment.")
+    recommendation_id: uuid.UUID | None = Field(default=None, description="Only actions on this recommendation.")
+    owner_party_id: uuid.UUID | None = Field(default=None, description="Only actions owned by this party.")
+    state: ActionState | None = Field(default=None, description="Only actions in this state.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")

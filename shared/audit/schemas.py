@@ -24,9 +24,9 @@ class AuditOut(OutModel):
 
 
 class AuditFilters(ListParams):
-    action: Annotated[str, StringConstraints(max_length=60)] | None = None
-    resource: Annotated[str, StringConstraints(max_length=60)] | None = None
-    key_id: uuid.UUID | None = None
+    action: Annotated[str, StringConstraints(max_length=60)] | None = Field(default=None, description="Only entries of this action (e.g. signals.list).")
+    resource: Annotated[str, StringConstraints(max_length=60)] | None = Field(default=None, description="Only entries about this resource (e.g. signals).")
+    key_id: uuid.UUID | None = Field(default=None, description="Only entries made with this API key.")
     record_id: uuid.UUID | None = Field(default=None, description="Entries that name this record.")
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+    since: dt.datetime | None = Field(default=None, description="Entries at or after this instant.")
+    until: dt.datetime | None = Field(default=None, description="Entries before this instant.")

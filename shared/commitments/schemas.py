@@ -11,6 +11,7 @@ from shared.status.schemas import Reasons
 from shared.status.vocabulary import Schedule, Status
 from shared.schemas import (
     ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
+    not_null,
 )
 
 ToezeggingNummer = Annotated[
@@ -60,17 +61,19 @@ class CommitmentCreate(ProvenanceIn):
 
 class CommitmentUpdate(ProvenanceIn):
     key: Slug | None = None
-    title: Title | None = None
+    title: Title = not_null()
     description: LongText | None = None
     owner_party_id: uuid.UUID | None = None
     made_to_party_id: uuid.UUID | None = None
-    origin: CommitmentOrigin | None = None
+    origin: CommitmentOrigin = not_null()
     due_date: dt.date | None = None
-    themes: ThemeList | None = None
-    recommendation_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    themes: ThemeList = not_null()
+    recommendation_ids: list[uuid.UUID] = not_null(max_length=100)
     tk_toezegging_nummer: ToezeggingNummer | None = None
-    subject_party_ids: SubjectParties | None = None
+    subject_party_ids: SubjectParties = not_null()
     recurrence: RecurrenceIn | None = Field(default=None, description="Send null to stop the recurrence.")
+
+    model_config = {"json_schema_extra": {"examples": [{"due_date": "2026-09-01"}, {"title": "Alle ADL-assistenten in loondienst", "description": None}]}}
 
 
 class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
@@ -108,14 +111,14 @@ def recurrence_of(unit: object, start: object) -> dict[str, object] | None:
 
 
 class CommitmentFilters(ListParams):
-    theme: ThemeKey | None = None
-    owner_party_id: uuid.UUID | None = None
-    origin: CommitmentOrigin | None = None
+    theme: ThemeKey | None = Field(default=None, description="Only commitments on this theme.")
+    owner_party_id: uuid.UUID | None = Field(default=None, description="Only commitments made by this party.")
+    origin: CommitmentOrigin | None = Field(default=None, description="Only commitments of this origin.")
     due_before: dt.date | None = Field(default=None, description="Due on or before this date.")
     due_after: dt.date | None = Field(default=None, description="Due on or after this date.")
-    tk_toezegging_nummer: ToezeggingNummer | None = None
-    recommendation_id: uuid.UUID | None = None
-    source_id: uuid.UUID | None = None
+    tk_toezegging_nummer: ToezeggingNummer | None = Field(default=None, description="Only the commitment that follows this TK toezegging.")
+    recommendation_id: uuid.UUID | None = Field(default=None, description="Only commitments answering this recommendation.")
+    source_id: uuid.UUID | None = Field(default=None, description="Only commitments from this source.")
     q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")
     status: Status | None = Field(default=None, description="Current status (status engine).")
     schedule: Schedule | None = Field(default=None, description="no_deadline, on_time, due_soon or overdue.")

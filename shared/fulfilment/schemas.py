@@ -63,6 +63,8 @@ class ReviewIn(StrictModel):
     decision: ReviewDecision
     note: LongText | None = None
 
+    model_config = {"json_schema_extra": {"examples": [{"decision": "accepted", "note": "Brief ontvangen en besproken."}]}}
+
 
 class FulfilmentOut(OutModel):
     id: uuid.UUID

@@ -11,7 +11,9 @@ from shared.milestones.models import Direction
 from shared.fulfilment.schemas import EvidenceItem, EvidenceItemOut
 from shared.status.schemas import Reasons
 from shared.status.vocabulary import MilestoneStatus
-from shared.schemas import ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, Title
+from shared.schemas import (
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, Title, not_null,
+)
 
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
@@ -73,12 +75,14 @@ class MilestoneCreate(ProvenanceIn):
 
 class MilestoneUpdate(ProvenanceIn):
     key: Slug | None = None
-    title: Title | None = None
+    title: Title = not_null()
     description: LongText | None = None
-    due_date: dt.date | None = None
+    due_date: dt.date = not_null()
     indicator: Indicator | None = None
     reached_on: ReachedOn = None
     evidence: ReachedEvidence = None
+
+    model_config = {"json_schema_extra": {"examples": [{"due_date": "2026-10-01"}, {"reached_on": "2026-06-20"}]}}
 
 
 class MeasurementCreate(ProvenanceIn):
@@ -138,9 +142,9 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
 
 
 class MilestoneFilters(ListParams):
-    commitment_id: uuid.UUID | None = None
-    action_id: uuid.UUID | None = None
-    due_before: dt.date | None = None
-    due_after: dt.date | None = None
-    has_indicator: bool | None = None
-    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    commitment_id: uuid.UUID | None = Field(default=None, description="Only milestones of this commitment.")
+    action_id: uuid.UUID | None = Field(default=None, description="Only milestones of this action.")
+    due_before: dt.date | None = Field(default=None, description="Due on or before this date.")
+    due_after: dt.date | None = Field(default=None, description="Due on or after this date.")
+    has_indicator: bool | None = Field(default=None, description="true: only milestones with a numeric indicator; false: only those without.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 from shared.status.schemas import Reasons
 from shared.status.vocabulary import Status
 from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title,
+    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title, not_null,
 )
 
 
@@ -28,12 +28,14 @@ class RecommendationCreate(ProvenanceIn):
 
 class RecommendationUpdate(ProvenanceIn):
     key: Slug | None = None
-    title: Title | None = None
-    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)] | None = None
+    title: Title = not_null()
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)] = not_null()
     addressee_party_id: uuid.UUID | None = None
     theme_key: ThemeKey | None = None
     response: LongText | None = None
     response_source_id: uuid.UUID | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{"response": "Het ministerie neemt de aanbeveling over."}]}}
 
 
 class RecommendationOut(ProvenanceOut, RecordOut, OutModel):
@@ -48,7 +50,7 @@ class RecommendationOut(ProvenanceOut, RecordOut, OutModel):
 
 
 class RecommendationFilters(ListParams):
-    addressee_party_id: uuid.UUID | None = None
-    theme: ThemeKey | None = None
-    source_id: uuid.UUID | None = None
-    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    addressee_party_id: uuid.UUID | None = Field(default=None, description="Only recommendations addressed to this party.")
+    theme: ThemeKey | None = Field(default=None, description="Only recommendations on this theme.")
+    source_id: uuid.UUID | None = Field(default=None, description="Only recommendations from this source.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and text.")

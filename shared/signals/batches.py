@@ -58,6 +58,25 @@ BOOL_COLUMNS = {"anonymous", "extension_recorded"}
 TRUE, FALSE = {"true", "1", "ja", "yes", "j", "y"}, {"false", "0", "nee", "no", "n", ""}
 
 
+def csv_format() -> str:
+    """The CSV upload format, in words (the OpenAPI request body of POST /v1/signals/batches and the README)."""
+    columns = ", ".join(f"`{name}`" for name in SignalIn.model_fields)
+    required = ", ".join(f"`{name}`" for name, f in SignalIn.model_fields.items() if f.is_required())
+    return (
+        "CSV: UTF-8 (a byte-order mark is allowed), comma-separated, quoted as in RFC 4180 (a quoted field may "
+        f"span lines). The first line is the header: column names from {columns}, in any order; "
+        f"{required} are required. Each further line is one signal, read as the JSON body of POST /v1/signals. "
+        "An empty cell leaves the field out (its default applies). "
+        f"Several values in one cell ({', '.join(f'`{c}`' for c in sorted(LIST_COLUMNS))}): separate them "
+        "with `;` (or `|`), never with a comma, e.g. `bejegening;sociale-veiligheid`. "
+        f"Yes/no columns ({', '.join(f'`{c}`' for c in sorted(BOOL_COLUMNS))}): "
+        f"{' / '.join(sorted(t for t in TRUE))} for true, {' / '.join(sorted(f for f in FALSE if f))} or empty "
+        "for false. "
+        "NDJSON: one JSON object per line, as the body of POST /v1/signals. "
+        f"At most {MAX_RECORDS:,} records; a line that fails is reported by its line number in the batch's "
+        "`errors`, and the other lines are stored.")
+
+
 def processing(batch_id: uuid.UUID) -> PendingJob:
     """The job that processes (or resumes) one batch, keyed by it."""
     return keyed(PROCESS_JOB, batch_id, batch_id=str(batch_id))

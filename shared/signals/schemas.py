@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator, 
 from pydantic_core import PydanticCustomError
 
 from shared.errors import ValidationFailed
-from shared.schemas import ListParams, OutModel, StrictModel, ThemeKey
+from shared.schemas import ListParams, OutModel, StrictModel, ThemeKey, not_null
 from shared.signals.models import (
     BatchStatus, ReporterRole, SignalChannel, SignalKind, SignalOutcome, SignalSeverity, SignalStatus,
 )
@@ -100,26 +100,19 @@ class SignalIn(StrictModel):
 class SignalUpdate(StrictModel):
     """What happens to a signal after intake (JSON merge semantics: only the fields sent change)."""
 
-    status: SignalStatus | None = Field(default=None, description=(
+    status: SignalStatus = not_null(description=(
         "ontvangen -> in_behandeling -> oordeel -> afgesloten; doorgezet (forwarded, e.g. to the IGJ or a "
         "disputes body) from any open status; afgesloten and doorgezet are final."))
     outcome: SignalOutcome | None = Field(default=None, description=(
         "Required for oordeel (gegrond, deels_gegrond, ongegrond or geen_oordeel) and afgesloten; only with "
         "one of oordeel, afgesloten or doorgezet."))
-    extension_recorded: bool | None = Field(default=None, description=(
+    extension_recorded: bool = not_null(description=(
         "Wkkgz: true records the one extension of the judgement term by 4 weeks (complaints only, before the "
         "judgement); it cannot be withdrawn."))
 
     model_config = {"json_schema_extra": {"examples": [{"status": "in_behandeling"},
                                                        {"status": "oordeel", "outcome": "deels_gegrond"},
                                                        {"extension_recorded": True}]}}
-
-    @model_validator(mode="after")
-    def _not_null(self) -> "SignalUpdate":
-        for name in ("status", "extension_recorded"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class SignalOut(OutModel):
@@ -162,16 +155,16 @@ class SignalOut(OutModel):
 
 
 class SignalFilters(ListParams):
-    kind: SignalKind | None = None
-    status: SignalStatus | None = None
-    theme: ThemeKey | None = None
-    provider_agb: AgbCode | None = None
-    zorgkantoor_code: ZorgkantoorCode | None = None
-    location: Annotated[str, StringConstraints(max_length=200)] | None = None
-    source_system: SourceSystem | None = None
-    external_id: ExternalId | None = None
-    commitment_id: uuid.UUID | None = None
-    batch_id: uuid.UUID | None = None
+    kind: SignalKind | None = Field(default=None, description="Only signals of this kind.")
+    status: SignalStatus | None = Field(default=None, description="Only signals in this handling status.")
+    theme: ThemeKey | None = Field(default=None, description="Only signals on this theme.")
+    provider_agb: AgbCode | None = Field(default=None, description="Only signals about the provider with this AGB code.")
+    zorgkantoor_code: ZorgkantoorCode | None = Field(default=None, description="Only signals in this zorgkantoor region.")
+    location: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Only signals about this location (exact name).")
+    source_system: SourceSystem | None = Field(default=None, description="Only signals from this source system.")
+    external_id: ExternalId | None = Field(default=None, description="Only the signal with this id in its source system.")
+    commitment_id: uuid.UUID | None = Field(default=None, description="Only signals linked to this commitment.")
+    batch_id: uuid.UUID | None = Field(default=None, description="Only signals from this batch upload.")
     received_from: dt.date | None = Field(default=None, description="Received on or after this date.")
     received_to: dt.date | None = Field(default=None, description="Received on or before this date.")
 
@@ -201,11 +194,11 @@ GroupBy = Literal["theme", "provider", "location", "zorgkantoor", "month"]
 
 
 class StatsParams(StrictModel):
-    group_by: GroupBy = "theme"
+    group_by: GroupBy = Field(default="theme", description="What to count signals per.")
     from_: dt.date | None = Field(default=None, alias="from", description="Received on or after this date.")
     to: dt.date | None = Field(default=None, description="Received on or before this date.")
-    theme: ThemeKey | None = None
-    kind: SignalKind | None = None
+    theme: ThemeKey | None = Field(default=None, description="Only signals on this theme.")
+    kind: SignalKind | None = Field(default=None, description="Only signals of this kind.")
 
     model_config = {"populate_by_name": True}
 
@@ -228,7 +221,7 @@ class StatsOut(OutModel):
 
 
 class TrendParams(StrictModel):
-    theme: ThemeKey | None = None
+    theme: ThemeKey | None = Field(default=None, description="Only signals on this theme.")
     provider: AgbCode | None = Field(default=None, description="Provider AGB code.")
     months: int = Field(default=12, ge=2, le=60, description="Number of calendar months, the last one included.")
     until: dt.date | None = Field(default=None, description="End of the last period (default today).")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, StringConstraints
 
-from shared.schemas import ListParams, OutModel, RecordOut, Slug, StrictModel, Title
+from shared.schemas import ListParams, OutModel, RecordOut, Slug, StrictModel, Title, not_null
 from shared.sources.models import SourceKind
 
 DocNummer = Annotated[str, StringConstraints(pattern=r"^\d{4}D\d{5}$"), Field(examples=["2026D07125"], description="TK document number")]
@@ -32,14 +32,16 @@ class SourceCreate(StrictModel):
 
 class SourceUpdate(StrictModel):
     key: Slug | None = None
-    kind: SourceKind | None = None
-    title: Title | None = None
+    kind: SourceKind = not_null()
+    title: Title = not_null()
     date: dt.date | None = None
     publisher_party_id: uuid.UUID | None = None
     tk_document_nummer: DocNummer | None = None
     dossier_nummer: Short | None = None
     kamerstuk: Short | None = None
     url: AnyHttpUrl | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{"title": "Voortgangsrapportage Fokus 2026", "kamerstuk": "34104-412"}]}}
 
 
 class SourceOut(RecordOut, OutModel):
@@ -55,8 +57,8 @@ class SourceOut(RecordOut, OutModel):
 
 
 class SourceFilters(ListParams):
-    kind: SourceKind | None = None
-    publisher_party_id: uuid.UUID | None = None
-    dossier_nummer: Short | None = None
-    tk_document_nummer: DocNummer | None = None
-    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    kind: SourceKind | None = Field(default=None, description="Only sources of this kind.")
+    publisher_party_id: uuid.UUID | None = Field(default=None, description="Only sources published by this party.")
+    dossier_nummer: Short | None = Field(default=None, description="Only sources in this Kamerstukdossier.")
+    tk_document_nummer: DocNummer | None = Field(default=None, description="Only the source with this TK document nummer.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title.")

@@ -4,7 +4,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from shared.schemas import OutModel, ShortText, StrictModel, ThemeKey
+from shared.schemas import OutModel, ShortText, StrictModel, ThemeKey, not_null
 
 
 class ThemeCreate(StrictModel):
@@ -16,8 +16,10 @@ class ThemeCreate(StrictModel):
 
 
 class ThemeUpdate(StrictModel):
-    label_nl: ShortText | None = None
-    label_en: ShortText | None = None
+    label_nl: ShortText = not_null()
+    label_en: ShortText = not_null()
+
+    model_config = {"json_schema_extra": {"examples": [{"label_en": "Social safety"}]}}
 
 
 class ThemeOut(OutModel):

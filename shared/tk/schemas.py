@@ -79,7 +79,7 @@ class ToezeggingOut(OutModel):
 
 
 class ToezeggingFilters(ListParams):
-    nummer: Nummer | None = None
+    nummer: Nummer | None = Field(default=None, description="Only the toezegging with this TK nummer.")
     ministerie: Search | None = Field(default=None, description="Case-insensitive part of the ministry's name.")
     status: StatusNormalised | None = Field(default=None, description="Normalised status.")
     status_raw: Search | None = Field(default=None, description="Raw TK status (case-insensitive).")
@@ -111,10 +111,10 @@ class DocumentOut(OutModel):
 
 
 class DocumentFilters(ListParams):
-    nummer: Nummer | None = None
+    nummer: Nummer | None = Field(default=None, description="Only the document with this TK nummer.")
     dossier: Nummer | None = Field(default=None, description="Kamerstukdossier nummer (directly or via a zaak).")
     q: Search | None = Field(default=None, description="Text search in titel and onderwerp.")
-    changed_since: dt.datetime | None = None
+    changed_since: dt.datetime | None = Field(default=None, description="bijgewerkt on or after this instant.")
     origin: Origin | None = Field(default=None, description="Only `feed` (the parliament's record) or `sample`.")
 
 
@@ -129,6 +129,8 @@ class SuggestionFilters(ListParams):
 class SyncRunRequest(StrictModel):
     categories: list[Category] | None = Field(
         default=None, description="Categories to sync; all when omitted.", examples=[["Toezegging", "Document"]])
+
+    model_config = {"json_schema_extra": {"examples": [{"categories": ["Toezegging"]}, {}]}}
 
 
 class EnqueuedSync(OutModel):
@@ -164,8 +166,8 @@ class SyncRunOut(OutModel):
 
 
 class SyncRunFilters(ListParams):
-    category: Category | None = None
-    status: SyncRunStatus | None = None
+    category: Category | None = Field(default=None, description="Only runs of this feed category.")
+    status: SyncRunStatus | None = Field(default=None, description="Only runs with this outcome.")
 
 
 class SyncStateOut(OutModel):
@@ -211,4 +213,4 @@ class QuarantineOut(OutModel):
 
 
 class QuarantineFilters(ListParams):
-    category: Category | None = None
+    category: Category | None = Field(default=None, description="Only entities of this feed category.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -62,3 +63,18 @@ async def test_private_reads_and_cors(settings: Any, connection: Any, session_fa
         assert (await c.get("/v1/commitments", headers=signals_only)).status_code == 403
         r = await c.options("/v1/commitments", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
         assert r.headers["access-control-allow-origin"] == "https://app.example"
+
+
+async def test_docs_work_offline(client: httpx.AsyncClient) -> None:
+    """/docs and /redoc load every script, style and icon from the app itself (no CDN, no web fonts)."""
+    for page in ("/docs", "/redoc"):
+        r = await client.get(page)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        urls = re.findall(r"""(?:src|href|url)\s*[=:(]\s*['"]?([^'")\s>]+)""", r.text)
+        assert urls, page
+        assert "http://" not in r.text and "https://" not in r.text, page
+        for url in urls:
+            assert url.startswith("/"), (page, url)
+            asset = await client.get(url)
+            assert asset.status_code == 200, url
+            assert asset.content, url

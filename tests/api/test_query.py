@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRouter
 from typing import Annotated
@@ -12,6 +13,7 @@ from pydantic import Field
 from services.api.errors import install_error_handlers
 from services.api.query import QueryModel, document_query_models
 from shared.schemas import ListParams
+from shared.themes.repository import ThemeRepository
 
 
 class Params(ListParams):
@@ -23,7 +25,7 @@ def _app() -> FastAPI:
     router = APIRouter(prefix="/things")
 
     @router.get("", operation_id="things-list")
-    async def things(params: Annotated[Params, Depends(QueryModel(Params))]) -> dict:
+    async def things(params: Annotated[Params, Depends(QueryModel(Params, ThemeRepository.sorting))]) -> dict:
         return params.model_dump()
 
     app = FastAPI()
@@ -51,3 +53,9 @@ async def test_query_model_parameters_are_in_openapi() -> None:
     assert all(p["in"] == "query" and p["required"] is False for p in params.values())
     assert params["limit"]["schema"]["maximum"] == 500
     assert params["tag"]["description"].startswith("Repeat")
+    assert params["sort"]["schema"]["anyOf"][0]["enum"] == ["key", "-key"]  # from the Sorting the list is applied with
+
+
+def test_a_sort_without_its_sorting_is_refused() -> None:
+    with pytest.raises(TypeError, match="Sorting"):
+        QueryModel(Params)

@@ -67,7 +67,8 @@ async def test_bad_transitions_are_422(client: httpx.AsyncClient, themes: None, 
     await rejected({"status": "afgesloten"}, ["body", "outcome"])  # closing needs the outcome
     await rejected({"outcome": "gegrond"}, ["body", "outcome"])  # an outcome comes with a decision
     await rejected({"extension_recorded": False, "status": "bestaat-niet"}, ["body", "status"])
-    await rejected({"status": None}, ["body"])
+    await rejected({"status": None}, ["body", "status"])  # a field error naming the field
+    await rejected({"extension_recorded": None}, ["body", "extension_recorded"])
     await rejected({"summary": "x"}, ["body", "summary"])  # not changeable here
     assert (await patch(client, key, sid, {"status": "in_behandeling"})).status_code == 200
     await rejected({"status": "oordeel", "outcome": "bemiddeld"}, ["body", "outcome"])  # not a judgement

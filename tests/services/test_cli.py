@@ -101,3 +101,32 @@ def test_seed_load_evaluates_and_recalc_as_of_stores_nothing(tmp_path: Path) -> 
                             (cid,)).fetchone() == (status, evaluated)
     refused = _nakoming("recalc", "--all", "--as-of", "2026-01-15", env=env)
     assert refused.returncode != 0 and "--commitment" in refused.stderr
+
+
+def test_commands_on_an_unmigrated_database_say_what_to_run(tmp_path: Path) -> None:
+    """One line naming the command to run, no traceback, and no empty SQLite file left behind."""
+    db = tmp_path / "fresh.db"
+    env = _env(db)
+    for args in (("keys", "create", "--name", "x", "--scopes", "read"), ("seed", "load"), ("recalc", "--all"),
+                 ("sync", "--no-progress"), ("signals", "purge")):
+        out = _nakoming(*args, env=env)
+        assert out.returncode == 1, (args, out.stdout, out.stderr)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "nakoming db upgrade" in lines[0] and "Traceback" not in out.stderr, (args, out.stderr)
+        assert not db.exists(), args
+    db.touch()  # a database that exists but was never migrated
+    out = _nakoming("keys", "create", "--name", "x", "--scopes", "read", env=env)
+    assert out.returncode == 1 and out.stderr.strip() == \
+        "The database is not migrated: run `nakoming db upgrade` (or `./scripts/run`, which also loads the seed data)."
+
+
+def test_the_wrapper_runs_the_console_script_from_anywhere(tmp_path: Path) -> None:
+    """`./scripts/nakoming ...` works as the README writes it, from any directory (it installs the locked
+    environment first), on the embedded default database of the repo root unless NAKOMING_DATABASE_URL says so."""
+    env = _env(tmp_path / "w.db")
+    out = subprocess.run([str(ROOT / "scripts" / "nakoming"), "db", "upgrade", "--no-evaluate"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "database at heads" in out.stdout, out.stderr
+    out = subprocess.run([str(ROOT / "scripts" / "nakoming"), "keys", "create", "--name", "w", "--scopes", "read"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "key: nk_" in out.stdout, out.stderr

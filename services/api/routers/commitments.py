@@ -8,18 +8,19 @@ from fastapi import APIRouter, Depends, Request, Response
 from services.api.crud import register_crud
 from services.api.deps import Reader, read_session
 from services.api.errors import problem_responses
+from services.api.openapi import ok
 from services.api.query import QueryModel
 from shared.commitments.repository import CommitmentRepository
 from shared.commitments.schemas import CommitmentCreate, CommitmentFilters, CommitmentOut, CommitmentUpdate
 from shared.commitments.service import CommitmentService
-from shared.pagination import Page
+from shared.pagination import page_of
 
 router = APIRouter(prefix="/v1/commitments", tags=["commitments"])
 
 
-@router.get("", operation_id="commitments-list", response_model=Page[CommitmentOut],
-            responses=problem_responses(400, 401, 403, 422))
-async def list_commitments(request: Request, _: Reader, params: Annotated[CommitmentFilters, Depends(QueryModel(CommitmentFilters))]) -> Any:
+@router.get("", operation_id="commitments-list", response_model=page_of(CommitmentOut),
+            responses={**ok("One page of commitments"), **problem_responses(400, 401, 403, 422)})
+async def list_commitments(request: Request, _: Reader, params: Annotated[CommitmentFilters, Depends(QueryModel(CommitmentFilters, CommitmentRepository.sorting))]) -> Any:
     """List commitments, filtered and sorted, one page at a time."""
     conditions = CommitmentService.conditions(params)
     page = {"sort": params.sort, "cursor": params.cursor, "limit": params.limit}

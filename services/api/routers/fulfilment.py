@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from services.api.crud import etag_of
+from services.api.crud import CommitmentId, etag_of
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
+from services.api.openapi import ok
 from services.api.query import QueryModel
 from shared.auth.service import Scope
 from shared.fulfilment.models import Fulfilment
+from shared.fulfilment.repository import FulfilmentRepository
 from shared.fulfilment.schemas import FulfilmentIn, FulfilmentOut, ReviewIn
 from shared.fulfilment.service import FulfilmentService, period_end
-from shared.pagination import Page
-from shared.schemas import ListParams
+from shared.pagination import page_of
+from shared.schemas import Day, ListParams
 
 router = APIRouter(prefix="/v1/commitments", tags=["fulfilment"])
 
-PeriodQuery = Annotated[dt.date | None, Query(
+PeriodQuery = Annotated[Day | None, Query(
     alias="period", description="Recurring commitments: the start date of the period (default: the current one).")]
 
 
@@ -32,9 +32,11 @@ async def _out(service: FulfilmentService, record: Fulfilment) -> FulfilmentOut:
 
 
 @router.put("/{id}/fulfilment", operation_id="fulfilment-put", response_model=FulfilmentOut,
-            response_model_by_alias=True, responses={201: {"model": FulfilmentOut, "description": "Recorded"},
-                                                    **problem_responses(401, 403, 404, 422)})
-async def put_fulfilment(id: uuid.UUID, body: FulfilmentIn, db: WriteDb, principal: Writer,
+            response_model_by_alias=True, responses={
+                **ok("The fulfilment record, updated", "ETag"),
+                201: {"model": FulfilmentOut, **ok("The fulfilment record, created", "ETag")[200]},
+                **problem_responses(401, 403, 404, 422)})
+async def put_fulfilment(id: CommitmentId, body: FulfilmentIn, db: WriteDb, principal: Writer,
                          response: Response) -> Any:
     """Record that the commitment (or one period of a recurring one) was fulfilled, with its evidence."""
     service = FulfilmentService(db)
@@ -45,8 +47,9 @@ async def put_fulfilment(id: uuid.UUID, body: FulfilmentIn, db: WriteDb, princip
 
 
 @router.get("/{id}/fulfilment", operation_id="fulfilment-get", response_model=FulfilmentOut,
-            response_model_by_alias=True, responses=problem_responses(401, 403, 404, 422))
-async def get_fulfilment(id: uuid.UUID, db: ReadDb, _: Reader, response: Response, period: PeriodQuery = None) -> Any:
+            response_model_by_alias=True,
+            responses={**ok("The fulfilment record", "ETag"), **problem_responses(401, 403, 404, 422)})
+async def get_fulfilment(id: CommitmentId, db: ReadDb, _: Reader, response: Response, period: PeriodQuery = None) -> Any:
     """The commitment's fulfilment record (for a recurring one: of a period), with its review."""
     service = FulfilmentService(db)
     record = await service.get(id, period)
@@ -54,10 +57,11 @@ async def get_fulfilment(id: uuid.UUID, db: ReadDb, _: Reader, response: Respons
     return await _out(service, record)
 
 
-@router.get("/{id}/fulfilments", operation_id="fulfilments-list", response_model=Page[FulfilmentOut],
-            response_model_by_alias=True, responses=problem_responses(400, 401, 403, 404, 422))
-async def list_fulfilments(id: uuid.UUID, db: ReadDb, _: Reader,
-                           params: Annotated[ListParams, Depends(QueryModel(ListParams))]) -> Any:
+@router.get("/{id}/fulfilments", operation_id="fulfilments-list", response_model=page_of(FulfilmentOut),
+            response_model_by_alias=True,
+            responses={**ok("One page of fulfilment records"), **problem_responses(400, 401, 403, 404, 422)})
+async def list_fulfilments(id: CommitmentId, db: ReadDb, _: Reader,
+                           params: Annotated[ListParams, Depends(QueryModel(ListParams, FulfilmentRepository.sorting))]) -> Any:
     """Every fulfilment record of the commitment, latest period first."""
     service = FulfilmentService(db)
     page = await service.list(id, sort=params.sort, cursor=params.cursor, limit=params.limit)
@@ -65,16 +69,18 @@ async def list_fulfilments(id: uuid.UUID, db: ReadDb, _: Reader,
 
 
 @router.delete("/{id}/fulfilment", operation_id="fulfilment-delete", status_code=204, response_class=Response,
-               responses=problem_responses(401, 403, 404, 422))
-async def delete_fulfilment(id: uuid.UUID, db: WriteDb, _: Writer, period: PeriodQuery = None) -> Response:
+               responses={**ok("Withdrawn", status=204), **problem_responses(401, 403, 404, 422)})
+async def delete_fulfilment(id: CommitmentId, db: WriteDb, _: Writer, period: PeriodQuery = None) -> Response:
     """Withdraw the fulfilment record; the commitment is judged again without it."""
     await FulfilmentService(db).delete(id, period)
     return Response(status_code=204)
 
 
 @router.post("/{id}/fulfilment/review", operation_id="fulfilment-review", response_model=FulfilmentOut,
-             response_model_by_alias=True, responses=problem_responses(401, 403, 404, 422))
-async def review_fulfilment(id: uuid.UUID, body: ReviewIn, db: WriteDb, principal: Writer,
+             response_model_by_alias=True,
+             responses={**ok("The fulfilment record with its review"),
+                        **problem_responses(401, 403, 404, 422)})
+async def review_fulfilment(id: CommitmentId, body: ReviewIn, db: WriteDb, principal: Writer,
                             period: PeriodQuery = None) -> Any:
     """Accept or reject the claim: the key of the party the commitment was made to, or an admin key."""
     service = FulfilmentService(db)

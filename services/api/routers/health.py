@@ -1,23 +1,36 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from services.api.openapi import ok
 from shared.migrate import current_revisions, head_revisions
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", operation_id="health-live")
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str] = Field(description="`database` and `migrations`: `ok`, or what is wrong.")
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+@router.get("/healthz", operation_id="health-live", response_model=Liveness, responses=ok("The process is up"))
 async def healthz() -> dict[str, str]:
     """Liveness: the process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", operation_id="health-ready", responses={503: {"description": "Not ready"}})
+@router.get("/readyz", operation_id="health-ready", response_model=Readiness, responses={
+    **ok("Ready: the database answers and is migrated"),
+    503: {"model": Readiness, "description": "Not ready (which check failed is in `checks`)"}})
 async def readyz(request: Request) -> Any:
     """Readiness: the database answers and its schema is at the migrations' head."""
     engine = request.app.state.engine

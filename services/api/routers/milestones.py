@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from services.api.crud import register_crud
+from services.api.crud import id_path, register_crud
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
+from services.api.openapi import ok
 from shared.errors import NotFound
 from shared.milestones.schemas import (
     MeasurementCreate, MeasurementOut, MilestoneCreate, MilestoneFilters, MilestoneOut, MilestoneUpdate,
@@ -15,14 +15,18 @@ from shared.milestones.schemas import (
 from shared.milestones.service import MeasurementService, MilestoneService
 
 router = APIRouter(prefix="/v1/milestones", tags=["milestones"])
+MilestoneId = id_path("milestone")
+MeasurementId = id_path("measurement")
 register_crud(router, name="milestones", singular="milestone", service=MilestoneService,
               create_model=MilestoneCreate, update_model=MilestoneUpdate, out_model=MilestoneOut,
               filters_model=MilestoneFilters, to_out=MilestoneOut.from_model)
 
 
 @router.post("/{id}/measurements", operation_id="measurements-create", response_model=MeasurementOut,
-             status_code=201, tags=["milestones"], responses=problem_responses(401, 403, 404, 409, 422))
-async def create_measurement(id: uuid.UUID, body: MeasurementCreate, db: WriteDb, _: Writer,
+             status_code=201, tags=["milestones"],
+             responses={**ok("The measurement, recorded", "Location", status=201),
+                        **problem_responses(401, 403, 404, 409, 422)})
+async def create_measurement(id: MilestoneId, body: MeasurementCreate, db: WriteDb, _: Writer,
                              request: Request, response: Response) -> Any:
     """Record a measurement of the milestone's indicator; one per date (409 on a second one)."""
     milestone = await MilestoneService(db).get(id)
@@ -32,8 +36,9 @@ async def create_measurement(id: uuid.UUID, body: MeasurementCreate, db: WriteDb
 
 
 @router.delete("/{id}/measurements/{measurement_id}", operation_id="measurements-delete", status_code=204,
-               response_class=Response, responses=problem_responses(401, 403, 404))
-async def delete_measurement(id: uuid.UUID, measurement_id: uuid.UUID, db: WriteDb, _: Writer) -> Response:
+               response_class=Response,
+               responses={**ok("Deleted", status=204), **problem_responses(401, 403, 404)})
+async def delete_measurement(id: MilestoneId, measurement_id: MeasurementId, db: WriteDb, _: Writer) -> Response:
     """Delete a wrong measurement (record the corrected one with a new POST)."""
     svc = MeasurementService(db)
     measurement = await svc.get(measurement_id)
@@ -44,8 +49,8 @@ async def delete_measurement(id: uuid.UUID, measurement_id: uuid.UUID, db: Write
 
 
 @router.get("/{id}/measurements/{measurement_id}", operation_id="measurements-get", response_model=MeasurementOut,
-            tags=["milestones"], responses=problem_responses(401, 403, 404, 422))
-async def get_measurement(id: uuid.UUID, measurement_id: uuid.UUID, db: ReadDb, _: Reader) -> Any:
+            tags=["milestones"], responses={**ok("The measurement"), **problem_responses(401, 403, 404, 422)})
+async def get_measurement(id: MilestoneId, measurement_id: MeasurementId, db: ReadDb, _: Reader) -> Any:
     """One measurement of the milestone's indicator (status reasons link here as evidence)."""
     measurement = await MeasurementService(db).get(measurement_id)
     if measurement.milestone_id != id:

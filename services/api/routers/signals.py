@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-import uuid
+import csv
+import io
 from typing import Annotated, Any
+
+import orjson
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from services.api.crud import IfMatch, check_if_match
-from services.api.deps import Caller, ReadDb, Reader, WriteDb, require, write_session
+from services.api.crud import IfMatch, check_if_match, id_path
+from services.api.deps import ReadDb, Reader, WriteDb, require, write_session
 from services.api.errors import problem_responses
+from services.api.openapi import ok
 from services.api.idempotency import IdempotencyKey, IdempotentReplay, OptionalIdempotent, claimed
 from services.api.query import QueryModel
 from services.api.ratelimit import RateLimited
 from shared.audit.service import Actor
 from shared.auth.service import Principal, Scope
 from shared.commitments.events import recalculation
-from shared.errors import Forbidden, Unauthorized
 from shared.jobs import defer, enqueue_jobs
-from shared.pagination import Page
+from shared.pagination import page_of
 from shared.idempotency.service import fingerprint
 from shared.signals import batches, intake
 from shared.signals.access import scope_for
 from shared.signals.privacy import pseudonymiser
+from shared.signals.repository import SignalRepository
 from shared.signals.schemas import (
     BatchOut,
     SignalFilters,
@@ -44,8 +48,11 @@ router = APIRouter(prefix="/v1/signals", tags=["signals"], dependencies=[RateLim
 # have changed since (GET it for the current one).
 _NEW_ETAG = '"1"'
 
+SignalId = id_path("signal")
+BatchId = id_path("batch")
 SignalWriter = Annotated[Principal, Depends(require(Scope.signals_write))]
 SignalReader = Annotated[Principal, Depends(require(Scope.signals_read))]
+BatchReader = Annotated[Principal, Depends(require(Scope.signals_write, Scope.signals_read))]
 
 
 def actor_of(request: Request, principal: Principal) -> Actor:
@@ -58,7 +65,8 @@ async def _service(request: Request, db: Any, principal: Principal) -> SignalSer
 
 
 @router.post("", operation_id="signals-create", response_model=SignalOut, status_code=201,
-             responses=problem_responses(400, 401, 403, 409, 422, 429))
+             responses={**ok("The signal, registered (a replay carries no ETag)", "Location", "ETag", status=201),
+                        **problem_responses(400, 401, 403, 409, 422, 429)})
 async def create_signal(request: Request, principal: SignalWriter, key: IdempotencyKey,
                         body: SignalIn) -> Response:
     """Register one client signal (needs an Idempotency-Key header; a repeat replays the first response)."""
@@ -88,11 +96,24 @@ async def _create_raw(request: Request, raw: Any, principal: Principal, key: str
                     headers={"Location": result.location, "ETag": _NEW_ETAG})
 
 
+def _batch_body() -> dict[str, Any]:
+    """The upload formats, documented with the columns and rules the parser applies (shared/signals/batches.py)."""
+    example = SignalIn.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+    example = {**example, "themes": ["bejegening", "sociale-veiligheid"]}
+    ndjson = "\n".join(orjson.dumps({**example, "external_id": f"KL-2026-{n:04d}"}).decode() for n in (42, 43))
+    columns = list(example)
+    row = [";".join(v) if isinstance(v, list) else str(v) for v in example.values()]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([columns, row])
+    return {"required": True, "description": batches.csv_format(), "content": {
+        "application/x-ndjson": {"schema": {"type": "string"}, "example": ndjson},
+        "text/csv": {"schema": {"type": "string"}, "example": out.getvalue()}}}
+
+
 @router.post("/batches", operation_id="signal-batches-create", response_model=BatchOut, status_code=202,
-             responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/x-ndjson": {"schema": {"type": "string"}},
-                 "text/csv": {"schema": {"type": "string"}}}}})
+             responses={**ok("The batch, stored and queued for processing", "Location", status=202),
+                        **problem_responses(400, 401, 403, 409, 413, 415, 422, 429)},
+             openapi_extra={"requestBody": _batch_body()})
 async def create_batch(request: Request, principal: SignalWriter, idem: OptionalIdempotent,
                        db: WriteDb) -> Response:
     """Upload up to 100,000 signals as NDJSON or CSV; stored at once, processed by the worker (202)."""
@@ -107,18 +128,15 @@ async def create_batch(request: Request, principal: SignalWriter, idem: Optional
 
 
 @router.get("/batches/{batch_id}", operation_id="signal-batches-get", response_model=BatchOut,
-            responses=problem_responses(401, 403, 404, 422, 429))
-async def get_batch(batch_id: uuid.UUID, request: Request, principal: Caller, db: ReadDb) -> Any:
+            responses={**ok("The batch and its progress"), **problem_responses(401, 403, 404, 422, 429)})
+async def get_batch(batch_id: BatchId, request: Request, principal: BatchReader, db: ReadDb) -> Any:
     """A batch's progress: counts accepted / duplicate / rejected and the per-line errors."""
-    if principal.is_anonymous:
-        raise Unauthorized("This operation needs an API key with scope 'signals:write' or 'signals:read'.")
-    if not (principal.has(Scope.signals_write) or principal.has(Scope.signals_read)):
-        raise Forbidden("The API key lacks scope 'signals:write' or 'signals:read'.")
     return await batches.batch_view(db, batch_id, await scope_for(db, principal))
 
 
 @router.get("/stats", operation_id="signals-stats", response_model=StatsOut, response_model_by_alias=True,
-            responses=problem_responses(401, 403, 422, 429))
+            responses={**ok("Counts per group, small cells suppressed"),
+                       **problem_responses(401, 403, 422, 429)})
 async def signal_statistics(params: Annotated[StatsParams, Depends(QueryModel(StatsParams))], db: ReadDb, _: Reader,
                             request: Request) -> Any:
     """Signal counts per theme, provider, location, zorgkantoor or month; small cells shown as '<N'."""
@@ -126,7 +144,7 @@ async def signal_statistics(params: Annotated[StatsParams, Depends(QueryModel(St
 
 
 @router.get("/trends", operation_id="signals-trends", response_model=TrendOut,
-            responses=problem_responses(401, 403, 422, 429))
+            responses={**ok("Monthly counts and the trend verdict"), **problem_responses(401, 403, 422, 429)})
 async def signal_trend(params: Annotated[TrendParams, Depends(QueryModel(TrendParams))], db: ReadDb, _: Reader, request: Request) -> Any:
     """Monthly counts, the baseline rate and whether the last period is a significant rise."""
     settings = request.app.state.settings
@@ -134,18 +152,18 @@ async def signal_trend(params: Annotated[TrendParams, Depends(QueryModel(TrendPa
                                min_count=settings.signal_min_count)
 
 
-@router.get("", operation_id="signals-list", response_model=Page[SignalOut],
-            responses=problem_responses(400, 401, 403, 422, 429))
-async def list_signals(request: Request, principal: SignalReader, params: Annotated[SignalFilters, Depends(QueryModel(SignalFilters))],
+@router.get("", operation_id="signals-list", response_model=page_of(SignalOut),
+            responses={**ok("One page of signals"), **problem_responses(400, 401, 403, 422, 429)})
+async def list_signals(request: Request, principal: SignalReader, params: Annotated[SignalFilters, Depends(QueryModel(SignalFilters, SignalRepository.sorting))],
                        db: WriteDb) -> Any:
     """Signals visible to this key (its own party's, or all for staff), one page at a time; audited."""
     items, cursor = await (await _service(request, db, principal)).list(params)
     return {"items": items, "next_cursor": cursor}
 
 
-@router.get("/{signal_id}", operation_id="signals-get", response_model=SignalOut,
-            responses=problem_responses(401, 403, 404, 422, 429))
-async def get_signal(signal_id: uuid.UUID, request: Request, principal: SignalReader, db: WriteDb,
+@router.get("/{signal_id:uuid}", operation_id="signals-get", response_model=SignalOut,
+            responses={**ok("The signal", "ETag"), **problem_responses(401, 403, 404, 422, 429)})
+async def get_signal(signal_id: SignalId, request: Request, principal: SignalReader, db: WriteDb,
                      response: Response) -> Any:
     """One signal, when visible to this key (404 otherwise, whether or not it exists), with its ETag; audited."""
     out, version = await (await _service(request, db, principal)).get(signal_id)
@@ -153,9 +171,10 @@ async def get_signal(signal_id: uuid.UUID, request: Request, principal: SignalRe
     return out
 
 
-@router.patch("/{signal_id}", operation_id="signals-update", response_model=SignalOut,
-              responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 429))
-async def update_signal(signal_id: uuid.UUID, body: SignalUpdate, request: Request, principal: SignalWriter,
+@router.patch("/{signal_id:uuid}", operation_id="signals-update", response_model=SignalOut,
+              responses={**ok("The signal, updated", "ETag"),
+                         **problem_responses(400, 401, 403, 404, 409, 412, 422, 429)})
+async def update_signal(signal_id: SignalId, body: SignalUpdate, request: Request, principal: SignalWriter,
                         db: WriteDb, response: Response, if_match: IfMatch = None) -> Any:
     """Record what happened to a signal: its status (ontvangen -> in_behandeling -> oordeel -> afgesloten, or
     doorgezet), its outcome, and the one Wkkgz extension of the judgement term (+4 weeks). Scoped like reads

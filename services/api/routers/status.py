@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from services.api.crud import CommitmentId
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
+from services.api.openapi import ok
 from services.api.query import QueryModel
 from shared.errors import NotFound, ValidationFailed, field_error
-from shared.pagination import Page
+from shared.pagination import page_of
+from shared.schemas import Day
 from shared.status.inputs import Thresholds
 from shared.status.repository import StatusHistoryRepository
 from shared.status.schemas import OverrideIn, OverrideOut, StatusHistoryOut, StatusHistoryParams, StatusOut
@@ -20,9 +21,9 @@ from shared.status.service import StatusService, today
 
 router = APIRouter(prefix="/v1/commitments", tags=["commitments"])
 
-AsOf = Annotated[dt.date | None, Query(description="Today (UTC) only: stored results are always as of today. "
+AsOf = Annotated[Day | None, Query(description="Today (UTC) only: stored results are always as of today. "
                                                    "Any other date: use GET /v1/commitments/{id}/status?as_of=.")]
-PreviewAsOf = Annotated[dt.date | None, Query(description="Evaluate as if it were this date (default: today, UTC); "
+PreviewAsOf = Annotated[Day | None, Query(description="Evaluate as if it were this date (default: today, UTC); "
                                                           "nothing is stored.")]
 
 
@@ -31,8 +32,8 @@ def _service(db: Any, request: Request) -> StatusService:
 
 
 @router.post("/{id}/recalculate", operation_id="commitments-recalculate", response_model=StatusOut,
-             responses=problem_responses(401, 403, 404, 422))
-async def recalculate(id: uuid.UUID, db: WriteDb, _: Writer, request: Request, as_of: AsOf = None) -> Any:
+             responses={**ok("The status, evaluated and stored"), **problem_responses(401, 403, 404, 422)})
+async def recalculate(id: CommitmentId, db: WriteDb, _: Writer, request: Request, as_of: AsOf = None) -> Any:
     """Re-evaluate the commitment's status as of today and store the result."""
     if as_of is not None and as_of != today():
         raise ValidationFailed(
@@ -43,16 +44,17 @@ async def recalculate(id: uuid.UUID, db: WriteDb, _: Writer, request: Request, a
 
 
 @router.get("/{id}/status", operation_id="commitments-status-preview", response_model=StatusOut,
-            responses=problem_responses(401, 403, 404, 422))
-async def preview(id: uuid.UUID, db: ReadDb, _: Reader, request: Request, as_of: PreviewAsOf = None) -> Any:
+            responses={**ok("The status as of the date (not stored)"),
+                       **problem_responses(401, 403, 404, 422)})
+async def preview(id: CommitmentId, db: ReadDb, _: Reader, request: Request, as_of: PreviewAsOf = None) -> Any:
     """The commitment's status as of a date, evaluated now and stored nowhere (the stored status is as of today)."""
     return await _service(db, request).preview(id, as_of or today())
 
 
-@router.get("/{id}/status-history", operation_id="status-history-list", response_model=Page[StatusHistoryOut],
-            responses=problem_responses(400, 401, 403, 404, 422))
-async def status_history(id: uuid.UUID, db: ReadDb, _: Reader,
-                         params: Annotated[StatusHistoryParams, Depends(QueryModel(StatusHistoryParams))]) -> Any:
+@router.get("/{id}/status-history", operation_id="status-history-list", response_model=page_of(StatusHistoryOut),
+            responses={**ok("One page of status changes"), **problem_responses(400, 401, 403, 404, 422)})
+async def status_history(id: CommitmentId, db: ReadDb, _: Reader,
+                         params: Annotated[StatusHistoryParams, Depends(QueryModel(StatusHistoryParams, StatusHistoryRepository.sorting))]) -> Any:
     """The commitment's status changes, newest first: one entry per change of status, schedule or reasons."""
     repo = StatusHistoryRepository(db)
     rows, cursor = await repo.list([repo.model.commitment_id == id], sort=params.sort, cursor=params.cursor,
@@ -63,8 +65,8 @@ async def status_history(id: uuid.UUID, db: ReadDb, _: Reader,
 
 
 @router.get("/{id}/status-override", operation_id="status-override-get", response_model=OverrideOut,
-            responses=problem_responses(401, 403, 404, 422))
-async def get_override(id: uuid.UUID, db: ReadDb, _: Reader) -> Any:
+            responses={**ok("The override"), **problem_responses(401, 403, 404, 422)})
+async def get_override(id: CommitmentId, db: ReadDb, _: Reader) -> Any:
     """The commitment's manual status override, if any (it may have expired)."""
     override = await StatusService(db, Thresholds()).get_override(id)
     if override is None:
@@ -73,8 +75,8 @@ async def get_override(id: uuid.UUID, db: ReadDb, _: Reader) -> Any:
 
 
 @router.put("/{id}/status-override", operation_id="status-override-put", response_model=StatusOut,
-            responses=problem_responses(401, 403, 404, 422))
-async def put_override(id: uuid.UUID, body: OverrideIn, db: WriteDb, principal: Writer, request: Request) -> Any:
+            responses={**ok("The status with the override applied"), **problem_responses(401, 403, 404, 422)})
+async def put_override(id: CommitmentId, body: OverrideIn, db: WriteDb, principal: Writer, request: Request) -> Any:
     """Set the status by hand, with a reason; it wins over the rules until it expires and shows as a reason."""
     return await _service(db, request).set_override(
         id, status=str(body.status), reason=body.reason, expires_at=body.expires_at,
@@ -82,7 +84,7 @@ async def put_override(id: uuid.UUID, body: OverrideIn, db: WriteDb, principal: 
 
 
 @router.delete("/{id}/status-override", operation_id="status-override-delete", response_model=StatusOut,
-               responses=problem_responses(401, 403, 404, 422))
-async def delete_override(id: uuid.UUID, db: WriteDb, _: Writer, request: Request) -> Any:
+               responses={**ok("The computed status, restored"), **problem_responses(401, 403, 404, 422)})
+async def delete_override(id: CommitmentId, db: WriteDb, _: Writer, request: Request) -> Any:
     """Remove the manual override; returns the restored computed status."""
     return await _service(db, request).clear_override(id)

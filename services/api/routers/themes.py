@@ -2,43 +2,50 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
 from services.api.deps import Admin, ReadDb, Reader, WriteDb
 from services.api.errors import problem_responses
+from services.api.openapi import ok
 from services.api.query import QueryModel
-from shared.pagination import Page
+from shared.pagination import page_of
 from shared.schemas import ListParams
+from shared.themes.repository import ThemeRepository
 from shared.themes.schemas import ThemeCreate, ThemeOut, ThemeUpdate
 from shared.themes.service import ThemeService
 
 router = APIRouter(prefix="/v1/themes", tags=["themes"])
-ThemePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
+ThemePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60, description="The theme's key.")]
 
 
-@router.get("", operation_id="themes-list", response_model=Page[ThemeOut], responses=problem_responses(400, 422))
-async def list_themes(db: ReadDb, _: Reader, params: Annotated[ListParams, Depends(QueryModel(ListParams))]) -> Any:
+@router.get("", operation_id="themes-list", response_model=page_of(ThemeOut),
+            responses={**ok("One page of themes"), **problem_responses(400, 422)})
+async def list_themes(db: ReadDb, _: Reader, params: Annotated[ListParams, Depends(QueryModel(ListParams, ThemeRepository.sorting))]) -> Any:
     """The controlled list of themes used by commitments, recommendations and client signals."""
     svc = ThemeService(db)
     rows, cursor = await svc.repo.list([], sort=params.sort, cursor=params.cursor, limit=params.limit)
     return {"items": rows, "next_cursor": cursor}
 
 
-@router.get("/{key}", operation_id="themes-get", response_model=ThemeOut, responses=problem_responses(404, 422))
+@router.get("/{key}", operation_id="themes-get", response_model=ThemeOut,
+            responses={**ok("The theme"), **problem_responses(404, 422)})
 async def get_theme(key: ThemePath, db: ReadDb, _: Reader) -> Any:
     """One theme by key."""
     return await ThemeService(db).get(key)  # type: ignore[arg-type]
 
 
 @router.post("", operation_id="themes-create", response_model=ThemeOut, status_code=201,
-             responses=problem_responses(401, 403, 409, 422))
-async def create_theme(body: ThemeCreate, db: WriteDb, _: Admin) -> Any:
+             responses={**ok("The theme, created", "Location", status=201),
+                        **problem_responses(401, 403, 409, 422)})
+async def create_theme(body: ThemeCreate, db: WriteDb, _: Admin, response: Response) -> Any:
     """Add a theme to the controlled list (admin)."""
-    return await ThemeService(db).create(body.model_dump())
+    theme = await ThemeService(db).create(body.model_dump())
+    response.headers["Location"] = f"{router.prefix}/{theme.key}"
+    return theme
 
 
 @router.patch("/{key}", operation_id="themes-update", response_model=ThemeOut,
-              responses=problem_responses(401, 403, 404, 422))
+              responses={**ok("The theme, updated"), **problem_responses(401, 403, 404, 422)})
 async def update_theme(key: ThemePath, body: ThemeUpdate, db: WriteDb, _: Admin) -> Any:
     """Change a theme's labels (admin); keys never change."""
     svc = ThemeService(db)
