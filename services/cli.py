@@ -177,13 +177,16 @@ def sync(
     """Sync the TK SyncFeed mirror now, in this process (the same job the worker runs)."""
     from rich.console import Console
 
-    from services.sync import run_sync, summary_table
+    from services.sync import FeedUnreachable, run_sync, summary_table
 
     try:
         summaries = asyncio.run(run_sync(_settings(migrated=True), category, show_progress=progress))
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    except FeedUnreachable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     import sys
 
     Console(width=None if sys.stdout.isatty() else 160).print(summary_table(summaries))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -18,11 +20,48 @@ from shared.tk.client import FeedClient
 from shared.tk.service import RunSummary, SyncRunner
 
 
+class FeedUnreachable(Exception):
+    """The feed's host cannot be reached at all: nothing was synced."""
+
+
+class _AboveTheBar(logging.Handler):
+    """Log lines printed through the progress bar's console, so they appear above the bar instead of through it."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.console.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
+        except Exception:
+            self.handleError(record)
+
+
+@contextmanager
+def _logs_above_the_bar(console: Console) -> Iterator[None]:
+    root = logging.getLogger()
+    previous = root.handlers[:]
+    handler = _AboveTheBar(console)
+    if previous:
+        handler.setFormatter(previous[0].formatter)
+    root.handlers[:] = [handler]
+    try:
+        yield
+    finally:
+        root.handlers[:] = previous
+
+
 async def run_sync(settings: Settings, categories: Sequence[str] | None, *, console: Console | None = None,
                    show_progress: bool = True) -> list[RunSummary]:
     console = console or Console(stderr=True)
     wanted = [canonical_category(c) for c in categories] if categories else list(CATEGORIES)
     ctx = await build_context(settings)
+    reason = await FeedClient.from_settings(ctx["http"], settings).unreachable()
+    if reason is not None:
+        await close_context(ctx)
+        raise FeedUnreachable(f"The Tweede Kamer feed ({settings.tk_syncfeed_url}) cannot be reached ({reason}): "
+                              f"nothing was synced. Check the network, or NAKOMING_TK_SYNCFEED_URL.")
     queue: Any
     if settings.job_backend == "arq":
         queue = await ArqQueue.connect(settings.redis_url)
@@ -31,7 +70,8 @@ async def run_sync(settings: Settings, categories: Sequence[str] | None, *, cons
         ctx["queue"] = queue
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
-                      TimeElapsedColumn(), console=console, disable=not show_progress, transient=False) as bar:
+                      TimeElapsedColumn(), console=console, disable=not show_progress, transient=False) as bar, \
+                _logs_above_the_bar(bar.console):
             tasks = {c: bar.add_task(c, total=None, detail="waiting") for c in wanted}
 
             def progress(summary: RunSummary) -> None:

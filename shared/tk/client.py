@@ -78,6 +78,24 @@ class FeedClient:
         return cls(http, settings.tk_syncfeed_url, policy=RetryPolicy.from_settings(settings),
                    timeout=settings.tk_request_timeout)
 
+    async def unreachable(self, timeout: float = 5.0) -> str | None:
+        """One quick look before a run: why the feed's host cannot be reached (name lookup or TCP connect), or
+        None when it can. Without it an offline run would retry every category's first page with backoff."""
+        url = httpx.URL(self.base_url)
+        host, port = url.host, url.port or (443 if url.scheme == "https" else 80)
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        except TimeoutError:
+            return f"no answer from {host}:{port} within {timeout:g} s"
+        except OSError as exc:
+            return f"{host}:{port}: {exc.strerror or exc}"
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+        return None
+
     def page_url(self) -> str:
         return f"{self.base_url}/Feed"
 

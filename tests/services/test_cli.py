@@ -130,3 +130,20 @@ def test_the_wrapper_runs_the_console_script_from_anywhere(tmp_path: Path) -> No
     out = subprocess.run([str(ROOT / "scripts" / "nakoming"), "keys", "create", "--name", "w", "--scopes", "read"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "key: nk_" in out.stdout, out.stderr
+
+
+def test_sync_without_a_reachable_feed_answers_in_one_line_at_once(tmp_path: Path) -> None:
+    """Offline (a name that does not resolve) or with nothing listening: one line saying so, exit 1, and no retries
+    with backoff per category first (it took 126 s offline before)."""
+    env = _env(tmp_path / "s.db")
+    assert _nakoming("db", "upgrade", "--no-evaluate", env=env).returncode == 0
+    with socket.socket() as probe:  # a loopback port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    for url in ("https://feed.nakoming.invalid/SyncFeed/2.0", f"http://127.0.0.1:{closed}/SyncFeed/2.0"):
+        out = _nakoming("sync", "--no-progress", env={**env, "NAKOMING_TK_SYNCFEED_URL": url})
+        assert out.returncode == 1, (url, out.stdout, out.stderr)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "cannot be reached" in lines[0] and url in lines[0], (url, out.stderr)
+        assert "nothing was synced" in lines[0] and "Traceback" not in out.stderr
+        assert out.stdout == ""
