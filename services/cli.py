@@ -165,8 +165,10 @@ def serve_api(
     import uvicorn
 
     _settings()
+    from services.api.protocol import HTTP_PROTOCOL
+
     uvicorn.run("services.api.app:asgi", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, proxy_headers=True)
+                log_config=None, access_log=False, proxy_headers=True, http=HTTP_PROTOCOL)
 
 
 @app.command("sync")

@@ -129,4 +129,6 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     asyncio.run(prepare_embedded(settings))
     app = create_app(settings, run_schedules=True)
     log.info("serving", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs", database=settings.database_url)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    from services.api.protocol import HTTP_PROTOCOL
+
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, http=HTTP_PROTOCOL)
