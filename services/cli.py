@@ -199,6 +199,21 @@ def sync(
         raise typer.Exit(1)
 
 
+@app.command("doctor")
+def doctor() -> None:
+    """Check this deployment: database, migrations, Redis, worker heartbeat, pseudonym key, TK feed, clocks.
+    One line per check; exit 1 when one failed."""
+    from services.doctor import run_checks
+
+    settings = get_settings()
+    configure_logging("WARNING", settings.log_json)
+    checks = asyncio.run(run_checks(settings))
+    for check in checks:
+        typer.echo(check.line())
+    if any(check.outcome == "FAIL" for check in checks):
+        raise typer.Exit(1)
+
+
 @app.command("worker")
 def worker() -> None:
     """Run the arq worker (jobs and schedules) against NAKOMING_REDIS_URL."""
