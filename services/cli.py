@@ -37,6 +37,14 @@ def _settings(*, migrated: bool = False):  # type: ignore[no-untyped-def]
     return settings
 
 
+@db_app.command("check")
+def db_check() -> None:
+    """Exit 0 when NAKOMING_DATABASE_URL's schema is at this version's migrations head, else say why and exit 1
+    (Kubernetes: the API's pods wait with it for the migration Job)."""
+    _settings(migrated=True)
+    typer.echo("database at heads")
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     revision: str = typer.Argument("heads", help="Target revision (default: all heads)."),
