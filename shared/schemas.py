@@ -87,6 +87,12 @@ class StrictModel(BaseModel):
                 return value
         elif info.field_name in days and value is not None and not isinstance(value, dt.date):
             raise PydanticCustomError("date_format", "Input should be a date in the form YYYY-MM-DD")
+        elif value.__class__ is list:
+            try:  # a list of strings in one search ("\n" is neither a control character nor part of a BSN)
+                if _SUSPECT.search("\n".join(value)) is None:
+                    return value
+            except TypeError:  # not all strings
+                pass
         _screen_text(value)
         return value
 

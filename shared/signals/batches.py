@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.audit.service import Actor, record
 from shared.commitments.events import commitment_changed
-from shared.db import session_scope, utcnow
+from shared.db import new_ids, session_scope, utcnow
 from shared.errors import BadRequest, NakomingError, NotFound, field_error
 from shared.jobs import JobQueue, PendingJob, enqueue_jobs, keyed, take_pending_jobs
 from shared.pg import driver_connection, is_connection_error
@@ -420,11 +420,12 @@ def _validate_chunk(chunk: list[tuple[int, Any]], ctx: ChunkContext) -> Validate
     errors: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     duplicates = 0
-    for number, raw in chunk:
+    ids = new_ids(len(chunk))  # one system call per chunk, not one per line
+    for (number, raw), signal_id in zip(chunk, ids):
         try:  # whatever a line holds, it costs that line only
             data = _validate(raw, number, ctx.scope)
             item = prepare(data, pseudo=ctx.pseudo, settings=ctx.settings, provider_parties=ctx.provider_parties,
-                           batch_id=ctx.batch_id)
+                           batch_id=ctx.batch_id, signal_id=signal_id)
         except Exception as exc:
             errors.append({"batch_id": ctx.batch_id, "line": number, "errors": _line_errors(exc, number)})
             continue
