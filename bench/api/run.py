@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from shared.commitments.models import Commitment, commitment_themes  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import backend_pids, cpu_seconds, fresh_database  # noqa: E402
 from shared.themes.models import Theme  # noqa: E402
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_api")
@@ -76,30 +76,6 @@ def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[by
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"server did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
-
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of these processes, from /proc (a process that is gone counts 0)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total / TICK
-
-
-def backend_pids(database: str) -> list[int]:
-    """The PostgreSQL server processes serving `database` (the app's pool connections)."""
-    out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
-                          f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
-                         capture_output=True, text=True, check=True).stdout
-    return [int(line) for line in out.split()]
 
 
 def wrk(url: str, duration: int) -> tuple[float, float]:
