@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import undefer
 
 from shared.audit.service import Actor, record
 from shared.commitments.events import commitment_changed
@@ -298,8 +299,11 @@ async def _bulk_insert(session: AsyncSession, candidates: list[Prepared]) -> set
     return {r["id"] for r in inserted}
 
 
-async def _lock(session: AsyncSession, batch_id: uuid.UUID) -> SignalBatch | None:
+async def _lock(session: AsyncSession, batch_id: uuid.UUID, *, body: bool = False) -> SignalBatch | None:
+    """The batch's row, locked; with its raw upload only when `body` (it is read once per run, not per chunk)."""
     stmt = select(SignalBatch).where(SignalBatch.id == batch_id).execution_options(populate_existing=True)
+    if body:
+        stmt = stmt.options(undefer(SignalBatch.body))
     if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalars().first()
@@ -341,7 +345,7 @@ async def _process(factory: async_sessionmaker[AsyncSession], settings: Settings
     """Validation of the next chunk runs in a thread while the current chunk is written, so parsing and
     database work overlap. Jobs the chunks trigger go to `queue` after commit."""
     async with session_scope(factory) as session:
-        batch = await _lock(session, batch_id)
+        batch = await _lock(session, batch_id, body=True)
         if batch is None or batch.status in (BatchStatus.done, BatchStatus.failed) or batch.body is None:
             return batch
         batch.status = BatchStatus.processing
