@@ -125,14 +125,19 @@ def _add(errors: list[dict[str, Any]], error: dict[str, Any]) -> None:
 _NAME_CLEAN, _NAME_BSN_FIELD, _NAME_BSN_NUMBER = 0, 1, 2
 
 
-@functools.lru_cache(maxsize=4096)
 def _name_kind(key: str) -> int:
-    """What a field name says (remembered: a record's field names repeat, request after request)."""
+    """What a field name says: a BSN field, a BSN-like number, or nothing."""
     if BSN_FIELD.search(key):
         return _NAME_BSN_FIELD
     if len(key) >= 9 and holds_bsn(key):
         return _NAME_BSN_NUMBER
     return _NAME_CLEAN
+
+
+# A record's field names repeat request after request: remembered, but only short ones (a hostile body's
+# names may be as long as the body allows; the cache must not keep thousands of them).
+_remembered_name_kind = functools.lru_cache(maxsize=1024)(_name_kind)
+_REMEMBERED_NAME_LENGTH = 64
 
 
 def _check(value: Any, loc: list[str | int], errors: list[dict[str, Any]]) -> None:
@@ -144,7 +149,7 @@ def _check(value: Any, loc: list[str | int], errors: list[dict[str, Any]]) -> No
     elif isinstance(value, Mapping):
         for key, item in value.items():
             key = str(key)
-            kind = _name_kind(key)
+            kind = _remembered_name_kind(key) if len(key) <= _REMEMBERED_NAME_LENGTH else _name_kind(key)
             if kind == _NAME_BSN_FIELD:
                 _add(errors, {"loc": [*loc, key], "msg": _FIELD_MESSAGE, "type": "bsn"})
             elif kind == _NAME_BSN_NUMBER:
