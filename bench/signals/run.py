@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from shared.auth.service import create_api_key  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import backend_pids, cpu_seconds, fresh_database  # noqa: E402
 from shared.db import create_engine, create_session_factory  # noqa: E402
 from shared.parties.models import Party, PartyKind  # noqa: E402
 from shared.themes.models import Theme  # noqa: E402
@@ -95,7 +95,8 @@ def start_server(port: int, job_backend: str = "inprocess") -> subprocess.Popen[
     raise RuntimeError("server did not start: " + (proc.stderr.read().decode()[-2000:] if proc.stderr else ""))
 
 
-def wrk(port: int, raw_key: str, duration: int, tag: str) -> tuple[float, int, float]:
+def wrk(port: int, raw_key: str, duration: int, tag: str) -> tuple[float, int, float, int]:
+    """(requests/s, non-2xx answers, p99 ms, requests)"""
     out = subprocess.run(
         ["wrk", "-t2", "-c32", f"-d{duration}s", "--latency", "-s", str(HERE / "intake.lua"),
          f"http://127.0.0.1:{port}", "--", tag, raw_key],
@@ -104,7 +105,8 @@ def wrk(port: int, raw_key: str, duration: int, tag: str) -> tuple[float, int, f
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)] if p99 else float("nan")
-    return rps, int(non2xx.group(1)) if non2xx else 0, p99_ms
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, int(non2xx.group(1)) if non2xx else 0, p99_ms, requests
 
 
 def ndjson_batch(n: int, tag: str) -> bytes:
@@ -219,26 +221,48 @@ def main() -> None:
     server = start_server(port, "arq" if args.worker else "inprocess")
     worker = start_worker() if args.worker else None
     rows: list[tuple[str, str, str, str]] = []
+    database = DB_URL.rsplit("/", 1)[1]
+    where = "worker process" if args.worker else "API process"
     try:
         if not args.skip_intake:
             wrk(port, raw, 3, "warm")
-            intake = [wrk(port, raw, args.duration, f"r{i}-{uuid.uuid4().hex[:6]}") for i in range(args.rounds)]
-            for i, (rps, non2xx, p99) in enumerate(intake):
-                print(f"intake round {i + 1}: {rps:.0f} req/s, non-2xx {non2xx}, p99 {p99:.1f} ms")
+            # CPU per request of the uvicorn process and of its PostgreSQL backends (from /proc): steadier than
+            # requests/s on a shared machine, where wrk, PostgreSQL and other people's work take turns on the CPUs.
+            backends = backend_pids(database)
+            intake, app_cpu, pg_cpu = [], [], []
+            for i in range(args.rounds):
+                before, before_pg = cpu_seconds([server.pid]), cpu_seconds(backends)
+                intake.append(wrk(port, raw, args.duration, f"r{i}-{uuid.uuid4().hex[:6]}"))
+                app_cpu.append((cpu_seconds([server.pid]) - before) / intake[-1][3] * 1000)
+                pg_cpu.append((cpu_seconds(backends) - before_pg) / intake[-1][3] * 1000)
+                rps, non2xx, p99, _ = intake[-1]
+                print(f"intake round {i + 1}: {rps:.0f} req/s, non-2xx {non2xx}, p99 {p99:.1f} ms, CPU per request "
+                      f"{app_cpu[-1]:.3f} ms (uvicorn) + {pg_cpu[-1]:.3f} ms (PostgreSQL), "
+                      f"load {os.getloadavg()[0]:.2f}")
             rps = statistics.median(r[0] for r in intake)
             rows.append(("single-signal intake (req/s, median)", f"{rps:.0f}", ">= 500", f"{rps / 500:.2f}x"))
-        where = "worker process" if args.worker else "API process"
-        batches = []
+            rows.append(("single-signal intake, uvicorn CPU per request (ms, median)",
+                         f"{statistics.median(app_cpu):.3f}", "-", "-"))
+            rows.append(("single-signal intake, PostgreSQL CPU per request (ms, median)",
+                         f"{statistics.median(pg_cpu):.3f}", "-", "-"))
+        batches, batch_cpu = [], []
+        processing = [server.pid] + ([worker.pid] if worker is not None else [])
+        cpu_of = "API and worker processes" if worker is not None else "API process"
         for i in range(args.rounds):
+            before = cpu_seconds(processing)
             accepted, total, got = batch_round(port, raw, f"{i}-{uuid.uuid4().hex[:6]}")
+            batch_cpu.append(cpu_seconds(processing) - before)
             print(f"batch round {i + 1}: 202 after {accepted:.2f} s, done after {total:.2f} s "
-                  f"(accepted {got['accepted']}, duplicate {got['duplicate']}, rejected {got['rejected']})")
+                  f"(accepted {got['accepted']}, duplicate {got['duplicate']}, rejected {got['rejected']}), "
+                  f"{batch_cpu[-1]:.1f} s CPU in the {cpu_of}, load {os.getloadavg()[0]:.2f}")
             batches.append((accepted, total))
         accepted_m = statistics.median(b[0] for b in batches)
         total_m = statistics.median(b[1] for b in batches)
         rows.append(("100k NDJSON batch: upload to 202 (s, median)", f"{accepted_m:.2f}", "-", "-"))
         rows.append((f"100k NDJSON batch: upload to done, {where} (s, median)", f"{total_m:.2f}", "<= 30",
                      f"{30 / total_m:.2f}x"))
+        rows.append((f"100k NDJSON batch: CPU of the {cpu_of} (s, median)", f"{statistics.median(batch_cpu):.1f}",
+                     "-", "-"))
         if not args.skip_stats:
             seconds = asyncio.run(load_million())
             print(f"loaded 1,000,000 signals with COPY in {seconds:.1f} s")

@@ -23,10 +23,11 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import undefer
 
 from shared.audit.service import Actor, record
 from shared.commitments.events import commitment_changed
-from shared.db import session_scope, utcnow
+from shared.db import new_ids, session_scope, utcnow
 from shared.errors import BadRequest, NakomingError, NotFound, field_error
 from shared.jobs import JobQueue, PendingJob, enqueue_jobs, keyed, take_pending_jobs
 from shared.pg import driver_connection, is_connection_error
@@ -317,8 +318,11 @@ async def _bulk_insert(session: AsyncSession, candidates: list[Prepared]) -> set
     return {r["id"] for r in inserted}
 
 
-async def _lock(session: AsyncSession, batch_id: uuid.UUID) -> SignalBatch | None:
+async def _lock(session: AsyncSession, batch_id: uuid.UUID, *, body: bool = False) -> SignalBatch | None:
+    """The batch's row, locked; with its raw upload only when `body` (it is read once per run, not per chunk)."""
     stmt = select(SignalBatch).where(SignalBatch.id == batch_id).execution_options(populate_existing=True)
+    if body:
+        stmt = stmt.options(undefer(SignalBatch.body))
     if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalars().first()
@@ -360,7 +364,7 @@ async def _process(factory: async_sessionmaker[AsyncSession], settings: Settings
     """Validation of the next chunk runs in a thread while the current chunk is written, so parsing and
     database work overlap. Jobs the chunks trigger go to `queue` after commit."""
     async with session_scope(factory) as session:
-        batch = await _lock(session, batch_id)
+        batch = await _lock(session, batch_id, body=True)
         if batch is None or batch.status in (BatchStatus.done, BatchStatus.failed) or batch.body is None:
             return batch
         batch.status = BatchStatus.processing
@@ -439,11 +443,12 @@ def _validate_chunk(chunk: list[tuple[int, Any]], ctx: ChunkContext) -> Validate
     errors: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     duplicates = 0
-    for number, raw in chunk:
+    ids = new_ids(len(chunk))  # one system call per chunk, not one per line
+    for (number, raw), signal_id in zip(chunk, ids):
         try:  # whatever a line holds, it costs that line only
             data = _validate(raw, number, ctx.scope)
             item = prepare(data, pseudo=ctx.pseudo, settings=ctx.settings, provider_parties=ctx.provider_parties,
-                           batch_id=ctx.batch_id)
+                           batch_id=ctx.batch_id, signal_id=signal_id)
         except Exception as exc:
             errors.append({"batch_id": ctx.batch_id, "line": number, "errors": _line_errors(exc, number)})
             continue

@@ -154,8 +154,9 @@ class SignalBatch(TimestampMixin, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     format: Mapped[str] = mapped_column(String(10))
     status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus, 20), default=BatchStatus.pending)
-    # The raw upload; cleared once processed (it may hold personal data we no longer need).
-    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The raw upload; cleared once processed (it may hold personal data we no longer need). Up to 64 MB, so not
+    # loaded with the row (a progress poll or a chunk's lock read it whole): the processing job asks for it once.
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
     total_lines: Mapped[int] = mapped_column(Integer, default=0)
     processed_lines: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)

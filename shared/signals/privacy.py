@@ -7,6 +7,7 @@ a longer digit run (phone numbers, IBANs), so 8-digit AGB codes, 10-digit phone 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -31,7 +32,7 @@ _FIELD_WORDS = ("bsn", "burger", "sofi", "citizen", "social_security", "ssn")
 _COUNTRY_CODE = re.compile(r"(\+|00)31[ \-]?(\(0\))?[ \-]?$")
 # Matches wherever find_bsn could find something (a 9-digit run or a 3-3-3 / 4-2-3 grouping); one C-level
 # search, so the common record without any such number skips the run-by-run walk.
-_CANDIDATE = re.compile(r"\d\d\d(?:\d{6}|[ .\-]\d{3}[ .\-]\d{3}|\d[ .\-]\d{2}[ .\-]\d{3})")
+BSN_CANDIDATE = re.compile(r"\d\d\d(?:\d{6}|[ .\-]\d{3}[ .\-]\d{3}|\d[ .\-]\d{2}[ .\-]\d{3})")
 
 
 def passes_eleven_test(digits: str) -> bool:
@@ -102,7 +103,7 @@ class _Enough(Exception):
 
 
 def holds_bsn(text: str) -> bool:
-    return _CANDIDATE.search(text) is not None and bool(find_bsn(text))
+    return BSN_CANDIDATE.search(text) is not None and bool(find_bsn(text))
 
 
 def safe_loc(loc: Any) -> list[Any]:
@@ -121,18 +122,40 @@ def _add(errors: list[dict[str, Any]], error: dict[str, Any]) -> None:
         raise _Enough
 
 
+_NAME_CLEAN, _NAME_BSN_FIELD, _NAME_BSN_NUMBER = 0, 1, 2
+
+
+def _name_kind(key: str) -> int:
+    """What a field name says: a BSN field, a BSN-like number, or nothing."""
+    if BSN_FIELD.search(key):
+        return _NAME_BSN_FIELD
+    if len(key) >= 9 and holds_bsn(key):
+        return _NAME_BSN_NUMBER
+    return _NAME_CLEAN
+
+
+# A record's field names repeat request after request: remembered, but only short ones (a hostile body's
+# names may be as long as the body allows; the cache must not keep thousands of them).
+_remembered_name_kind = functools.lru_cache(maxsize=1024)(_name_kind)
+_REMEMBERED_NAME_LENGTH = 64
+
+
 def _check(value: Any, loc: list[str | int], errors: list[dict[str, Any]]) -> None:
     if isinstance(value, str):
-        if len(value) >= 9:
+        # One C-level search first: most strings hold nothing find_bsn could match.
+        if len(value) >= 9 and BSN_CANDIDATE.search(value) is not None:
             for offset in find_bsn(value):
                 _add(errors, {"loc": loc, "msg": _bsn_message(offset), "type": "bsn"})
     elif isinstance(value, Mapping):
         for key, item in value.items():
             key = str(key)
-            if BSN_FIELD.search(key):
+            kind = _remembered_name_kind(key) if len(key) <= _REMEMBERED_NAME_LENGTH else _name_kind(key)
+            if kind == _NAME_BSN_FIELD:
                 _add(errors, {"loc": [*loc, key], "msg": _FIELD_MESSAGE, "type": "bsn"})
-            elif len(key) >= 9 and holds_bsn(key):
+            elif kind == _NAME_BSN_NUMBER:
                 _add(errors, {"loc": [*loc, REDACTED], "msg": _NAME_MESSAGE, "type": "bsn"})
+            elif item.__class__ is str and (len(item) < 9 or BSN_CANDIDATE.search(item) is None):
+                continue  # the common case, without building its location
             else:
                 _check(item, [*loc, key], errors)
     elif isinstance(value, list):

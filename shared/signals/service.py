@@ -147,10 +147,11 @@ def apply_scope(data: SignalIn, scope: SignalScope, loc: list[str | int]) -> Non
 
 
 def prepare(data: SignalIn, *, pseudo: Pseudonymiser, settings: Settings, provider_parties: dict[str, uuid.UUID],
-            batch_id: uuid.UUID | None = None) -> Prepared:
+            batch_id: uuid.UUID | None = None, signal_id: uuid.UUID | None = None) -> Prepared:
     now = utcnow()
     row = {
-        "id": new_id(), "source_system": data.source_system, "external_id": data.external_id, "kind": data.kind,
+        "id": signal_id or new_id(), "source_system": data.source_system, "external_id": data.external_id,
+        "kind": data.kind,
         "channel": data.channel, "severity": data.severity, "received_date": data.received_date,
         "occurred_date": data.occurred_date, "provider_agb": data.provider_agb,
         "provider_party_id": provider_parties.get(data.provider_agb) if data.provider_agb else None,
