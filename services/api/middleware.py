@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import NakomingError, Unauthorized
 from shared.schemas import CONTROL_CHARACTERS
+from shared.signals.privacy import holds_bsn
 
 log = structlog.get_logger("nakoming.access")
 _ids = random.Random()  # seeded from os.urandom once per process
@@ -35,7 +36,9 @@ class RequestIdMiddleware:
             return
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
         # Correlation ids need to be unique, not secret: no getrandom() system call per request.
-        request_id = incoming if incoming and _VALID_ID.match(incoming) else f"{_ids.getrandbits(128):032x}"
+        # A sent id that looks like a BSN is replaced like a malformed one: it would be stored and logged.
+        request_id = (incoming if incoming and _VALID_ID.match(incoming) and not holds_bsn(incoming)
+                      else f"{_ids.getrandbits(128):032x}")
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500

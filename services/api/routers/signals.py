@@ -14,7 +14,7 @@ from services.api.errors import problem_responses
 from services.api.idempotency import IdempotencyKey, IdempotentReplay, OptionalIdempotent, claimed
 from services.api.query import QueryModel
 from services.api.ratelimit import RateLimited
-from shared.audit.service import Actor
+from shared.audit.service import Actor, record
 from shared.auth.service import Principal, Scope
 from shared.commitments.events import recalculation
 from shared.errors import Forbidden, Unauthorized
@@ -35,7 +35,7 @@ from shared.signals.schemas import (
     TrendOut,
     TrendParams,
 )
-from shared.signals.service import SignalService
+from shared.signals.service import RESOURCE, SignalService
 from shared.signals.stats import signal_stats, signal_trends
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"], dependencies=[RateLimited])
@@ -63,13 +63,26 @@ async def create_signal(request: Request, principal: SignalWriter, key: Idempote
                         body: SignalIn) -> Response:
     """Register one client signal (needs an Idempotency-Key header; a repeat replays the first response)."""
     raw = request.app.state.raw_db
-    if raw is not None:  # PostgreSQL: the whole unit of work in one statement (shared/signals/intake.py)
-        return await _create_raw(request, raw, principal, key, body)
-    async with claimed(request, principal, key) as idem, write_session(request.app) as db:
-        out = await (await _service(request, db, principal)).create(body)
-        response = await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
+    try:
+        if raw is not None:  # PostgreSQL: the whole unit of work in one statement (shared/signals/intake.py)
+            return await _create_raw(request, raw, principal, key, body)
+        async with claimed(request, principal, key) as idem, write_session(request.app) as db:
+            out = await (await _service(request, db, principal)).create(body)
+            response = await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
+    except IdempotentReplay as replay:
+        await _audit_replay(request, principal, replay.stored)
+        raise
     response.headers["ETag"] = _NEW_ETAG
     return response
+
+
+async def _audit_replay(request: Request, principal: Principal, stored: Any) -> None:
+    """A replay hands out the signal again, so it is audited as the first answer was (same action and record)."""
+    if stored.location is None:
+        return
+    async with write_session(request.app) as db:
+        await record(db, actor_of(request, principal), "signals.create", RESOURCE,
+                     [stored.location.rsplit("/", 1)[-1]], detail={"idempotent_replay": True})
 
 
 async def _create_raw(request: Request, raw: Any, principal: Principal, key: str, body: SignalIn) -> Response:
