@@ -112,6 +112,7 @@ async def test_headers_are_neither_stored_nor_logged(client: httpx.AsyncClient, 
     stored = (await session.execute(select(IdempotencyRecord.key))).scalars().all()
     assert stored and not [k for k in stored if digits_of(bsn) in digits_of(k)]
     entries = await client.get("/v1/audit", params={"record_id": r.json()["id"]}, headers=admin)
+    assert entries.status_code == 200, entries.text
     assert {e["request_id"] for e in entries.json()["items"]} == {r.headers["x-request-id"],
                                                                  again.headers["x-request-id"]}
     _clean(entries.text, bsn)

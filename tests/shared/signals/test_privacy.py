@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from pydantic import SecretStr
 
@@ -66,3 +68,8 @@ def test_any_separators_anywhere(bsn: str, before: str, after: str) -> None:
     text = before + bsn + after
     assert find_bsn(text), repr(text)
     assert digits_of(bsn) not in digits_of(redact_bsn(text))
+
+
+def test_uuids_are_identifiers_not_numbers() -> None:
+    assert [u for u in (str(uuid.uuid4()) for _ in range(5000)) if find_bsn(u)] == []
+    assert find_bsn(f"zie {uuid.uuid4()} en bsn 111 222 333") != []
