@@ -130,8 +130,19 @@ async def get_batch(batch_id: uuid.UUID, request: Request, principal: Caller, db
     return await batches.batch_view(db, batch_id, await scope_for(db, principal))
 
 
+_AGGREGATE_RULE = (
+    "No count under NAKOMING_MIN_CELL (N) can be computed back from any two answers of /stats and /trends. Windows "
+    "are whole calendar months. A figure is hidden when it is under N ('<N'), when one of its months holds 1..N-1 "
+    "of its signals, or when dropping a filter changes it by 1..N-1 in some month (then `count` is null and "
+    "`reason` says why). Outside month series, the smallest visible cells are also withheld (secondary "
+    "suppression, reason `complementary`) so a table's total minus its visible cells reveals no hidden cell; when "
+    "no choice achieves that, the table lists no cells. Rates, expected counts and p-values are withheld whenever "
+    "a count they use is hidden.")
+
+
 @router.get("/stats", operation_id="signals-stats", response_model=StatsOut, response_model_by_alias=True,
-            responses=problem_responses(401, 403, 422, 429))
+            responses=problem_responses(401, 403, 422, 429),
+            description="Signal counts per theme, provider, location, zorgkantoor or month. " + _AGGREGATE_RULE)
 async def signal_statistics(params: Annotated[StatsParams, Depends(QueryModel(StatsParams))], db: ReadDb, _: Reader,
                             request: Request) -> Any:
     """Signal counts per theme, provider, location, zorgkantoor or month; small cells shown as '<N'."""
@@ -139,7 +150,9 @@ async def signal_statistics(params: Annotated[StatsParams, Depends(QueryModel(St
 
 
 @router.get("/trends", operation_id="signals-trends", response_model=TrendOut,
-            responses=problem_responses(401, 403, 422, 429))
+            responses=problem_responses(401, 403, 422, 429),
+            description="Monthly counts, the baseline rate and whether the last month is a significant rise. "
+                        + _AGGREGATE_RULE)
 async def signal_trend(params: Annotated[TrendParams, Depends(QueryModel(TrendParams))], db: ReadDb, _: Reader, request: Request) -> Any:
     """Monthly counts, the baseline rate and whether the last period is a significant rise."""
     settings = request.app.state.settings
