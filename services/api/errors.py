@@ -160,6 +160,10 @@ def install_error_handlers(app: FastAPI) -> None:
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {400: "Bad request", 401: "No or invalid API key", 403: "Key lacks the scope",
                     404: "Not found", 409: "Conflict with stored data", 412: "If-Match does not match",
-                    422: "Validation failed", 428: "If-Match required", 429: "Rate limited"}
+                    422: "Validation failed", 428: "If-Match required",
+                    429: "Rate limited: too many requests for this key, or too many failed authentications from this "
+                         "address (NAKOMING_AUTH_FAILURES_PER_MINUTE); see Retry-After"}
+    if 401 in codes and 429 not in codes:  # whatever authenticates can meet the failed-authentication limit
+        codes = (*codes, 429)
     return {code: {"model": Problem, "description": descriptions.get(code, "Error"),
                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}} for code in codes}
