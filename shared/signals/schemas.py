@@ -281,7 +281,7 @@ class TrendOut(OutModel):
                                                 "null when one of them is hidden (it would reveal the count).")
     baseline_per_period: float | None = Field(description="The baseline rate scaled to the last period's length "
                                               "(its days so far); null when withheld.")
-    baseline_suppressed: bool
-    baseline_reason: str | None
+    baseline_suppressed: bool = Field(description="True when the baseline figures are withheld.")
+    baseline_reason: str | None = Field(description="Why the baseline figures are withheld; null when shown.")
     last_period: TrendPeriod
     rise: TrendRise

@@ -7,7 +7,7 @@ import calendar
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.signals import disclosure, rollup
@@ -21,14 +21,6 @@ def shown(count: int, reason: str | None, min_cell: int) -> dict[str, Any]:
     if reason is None:
         return {"count": count, "suppressed": False, "reason": None}
     return {"count": f"<{min_cell}" if reason == disclosure.SMALL else None, "suppressed": True, "reason": reason}
-
-
-def _month(column: Any, dialect: str) -> Any:
-    if dialect == "postgresql":
-        # asyncpg stores date.min and date.max as -infinity and infinity, which to_char makes NULL.
-        return func.coalesce(func.to_char(column, "YYYY-MM"),
-                             case((column > dt.date(5000, 1, 1), "9999-12"), else_="0001-01"))
-    return func.strftime("%Y-%m", column)
 
 
 def whole_months(params: StatsParams) -> StatsParams:
@@ -147,7 +139,7 @@ async def _raw_counts(session: AsyncSession, params: StatsParams, ranges: list[R
         # Index-only on client_signal_themes (received_date is copied there).
         group = t.theme_key
         date_col = t.received_date
-        month = _month(date_col, dialect)
+        month = rollup.month_expr(date_col, dialect)
         stmt = select(group, month, func.count()).select_from(client_signal_themes)
         if params.theme:
             stmt = stmt.where(t.theme_key == params.theme)
@@ -155,9 +147,9 @@ async def _raw_counts(session: AsyncSession, params: StatsParams, ranges: list[R
             stmt = stmt.join(s, s.id == t.signal_id).where(s.kind == params.kind)
     else:
         group = {"provider": s.provider_agb, "location": s.location, "zorgkantoor": s.zorgkantoor_code,
-                 "month": _month(s.received_date, dialect)}[params.group_by]
+                 "month": rollup.month_expr(s.received_date, dialect)}[params.group_by]
         date_col = t.received_date if params.theme else s.received_date
-        month = _month(date_col, dialect)
+        month = rollup.month_expr(date_col, dialect)
         if params.theme:
             stmt = (select(group, month, func.count()).select_from(client_signal_themes)
                     .join(s, s.id == t.signal_id).where(t.theme_key == params.theme))
@@ -170,8 +162,10 @@ async def _raw_counts(session: AsyncSession, params: StatsParams, ranges: list[R
     for lo, hi in ranges:
         parts = [date_col >= lo] if lo else []
         parts += [date_col <= hi] if hi else []
-        for value, month_key, n in (await session.execute(stmt.where(*parts).group_by(group, month))).all():
-            counts[value, month_key] = counts.get((value, month_key), 0) + int(n)
+        for value, day, n in (await session.execute(stmt.where(*parts).group_by(group, month))).all():
+            # Months as their first day (date_trunc: cheaper than formatting every row), named here.
+            key = (_month_key(value) if params.group_by == "month" else value, _month_key(day))
+            counts[key] = counts.get(key, 0) + int(n)
     return counts
 
 
@@ -191,17 +185,17 @@ async def _monthly(session: AsyncSession, theme: str | None, provider: str | Non
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
     t, s = client_signal_themes.c, ClientSignal
     if theme:
-        month = _month(t.received_date, dialect)
+        month = rollup.month_expr(t.received_date, dialect)
         stmt = select(month, func.count()).select_from(client_signal_themes).where(
             t.theme_key == theme, t.received_date >= first, t.received_date <= until)
         if provider:
             stmt = stmt.join(s, s.id == t.signal_id).where(s.provider_agb == provider)
     else:
-        month = _month(s.received_date, dialect)
+        month = rollup.month_expr(s.received_date, dialect)
         stmt = select(month, func.count()).select_from(s).where(s.received_date >= first, s.received_date <= until)
         if provider:
             stmt = stmt.where(s.provider_agb == provider)
-    return {k: int(v) for k, v in (await session.execute(stmt.group_by(month))).all()}
+    return {_month_key(k): int(v) for k, v in (await session.execute(stmt.group_by(month))).all()}
 
 
 async def signal_trends(session: AsyncSession, params: TrendParams, min_cell: int,
