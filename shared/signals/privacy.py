@@ -4,13 +4,15 @@ A BSN is 9 digits passing the eleven-test (9*d1 + 8*d2 + ... + 2*d8 - 1*d9 divis
 screen for it: request bodies, field names, query parameters, headers, stored errors, audit details, error
 messages and log lines all go through `find_bsn` / `holds_bsn`.
 
-We look for 9 digits written in one or more groups joined by separators, where a separator is any character of
-the Unicode categories space (Zs, Zl, Zp), dash (Pd), connector (Pc), control (Cc) or format (Cf), or anything
-NFKC makes a full stop: so a non-breaking or narrow no-break space, a tab or newline, an en dash, a double space,
-a zero-width space or a soft hyphen hides nothing. Digits are Unicode decimal digits (fullwidth and Arabic-Indic
-too). A group of 10 or more digits is never part of a BSN (phone numbers, IBAN tails), nor are 9 digits followed
-by a decimal comma (an amount: 111.222.333,00) or preceded by a country code (+31 6 ...), so 8-digit AGB codes,
-10-digit phone numbers and dates pass; `dossier-111222333` and `1.111222333` do not.
+We look for 9 digits in a run of their own, or written in the groups BSNs are written in (3-3-3, 4-2-3, digit by
+digit) joined by separators, where a separator is any character of the Unicode categories space (Zs, Zl, Zp),
+dash (Pd), connector (Pc), control (Cc) or format (Cf), or anything NFKC makes a full stop: so a non-breaking or
+narrow no-break space, a tab or newline, an en dash, a double space, a zero-width space or a soft hyphen hides
+nothing (an invisible format character is read both as a separator and as nothing). Digits are Unicode decimal
+digits (fullwidth and Arabic-Indic too). A run of 10 or more digits is never a BSN (phone numbers, IBAN tails), nor
+are 9 digits followed by a decimal comma (an amount: 111.222.333,00), preceded by a country code (+31 6 ...) or
+split otherwise (TZ202602-011, 1.111.222.333, 31839-1004), so 8-digit AGB codes, 10-digit phone numbers, dates and
+TK numbers pass; `dossier-111222333` and `1.111222333` do not.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ BSN_FIELD = re.compile(r"(^|[^a-z])(bsn|burgerservicenummer|burger_service_numme
 _RUN = re.compile(r"\d+")  # str patterns: \d is any Unicode decimal digit
 _SEPARATOR_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Pd", "Pc", "Cc", "Cf"})
 MAX_GAP = 3  # separator characters between two groups of one number ("111 - 222 - 333", CR LF, a double space)
+GROUPINGS = frozenset({(3, 3, 3), (4, 2, 3), (1,) * 9})  # how a BSN is written in groups
 _FIELD_WORDS = ("bsn", "burger", "sofi", "citizen", "social_security", "ssn")
 _COUNTRY_CODE = re.compile(r"(\+|00)31\W{0,3}(\(0\)\W{0,3})?$")
 # A superset of what find_bsn finds (9 digits with at most MAX_GAP non-word characters between any two): one
@@ -68,43 +71,60 @@ def passes_eleven_test(digits: str) -> bool:
     return total % 11 == 0
 
 
-def _chains(text: str) -> list[list[tuple[int, int]]]:
-    """Digit runs, grouped into chains of runs joined by 1..MAX_GAP separator characters."""
-    chains: list[list[tuple[int, int]]] = []
+Group = tuple[int, int, int]  # start, end, digits in it
+
+
+def _chains(text: str, join_invisible: bool) -> tuple[list[list[Group]], bool]:
+    """Digit groups, in chains of groups joined by 1..MAX_GAP separator characters, and whether a gap was made of
+    invisible format characters only (Cf: a zero-width space, a soft hyphen). With `join_invisible` such a gap
+    joins its two groups into one, as a reader sees them."""
+    chains: list[list[Group]] = []
+    invisible = False
     previous_end = -MAX_GAP - 2
     for m in _RUN.finditer(text):
         start, end = m.span()
-        gap = start - previous_end
-        if chains and 0 < gap <= MAX_GAP and all(is_separator(c) for c in text[previous_end:start]):
-            chains[-1].append((start, end))
+        gap = text[previous_end:start] if chains and 0 < start - previous_end <= MAX_GAP else None
+        if gap is not None and all(unicodedata.category(c) == "Cf" for c in gap):
+            invisible = True
+        if gap is not None and join_invisible and invisible and all(unicodedata.category(c) == "Cf" for c in gap):
+            first, _, digits = chains[-1][-1]
+            chains[-1][-1] = (first, end, digits + end - start)
+        elif gap is not None and all(is_separator(c) for c in gap):
+            chains[-1].append((start, end, end - start))
         else:
-            chains.append([(start, end)])
+            chains.append([(start, end, end - start)])
         previous_end = end
-    return chains
+    return chains, invisible
+
+
+def _candidates(chain: list[Group]) -> list[list[Group]]:
+    """The groups of a chain that may spell a BSN: any single group of 9 digits (also inside a longer chain:
+    1.111222333), or the whole chain when it is written the way BSNs are (3-3-3, 4-2-3, digit by digit). Other
+    splits of 9 digits are identifiers and amounts (TZ202602-011, 1.111.222.333), not BSNs."""
+    found = [[group] for group in chain if group[2] == 9]
+    if len(chain) > 1 and tuple(digits for _, _, digits in chain) in GROUPINGS:
+        found.append(chain)
+    return found
 
 
 def bsn_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every BSN-like number in `text`: consecutive groups of one chain holding 9 digits in all."""
+    """(start, end) of every BSN-like number in `text`."""
     if "-" in text:  # UUIDs masked, offsets kept
         text = _UUID.sub(lambda m: "x" * len(m.group()), text)
-    spans = []
-    for chain in _chains(text):
-        for i in range(len(chain)):
-            total = 0
-            for j in range(i, len(chain)):
-                total += chain[j][1] - chain[j][0]
-                if total >= 9:
-                    break
-            if total != 9:
-                continue
-            start, stop = chain[i][0], chain[j][1]
+    spans: list[tuple[int, int]] = []
+    chains, invisible = _chains(text, False)
+    if invisible:  # read both ways: the invisible character as a separator, and as nothing at all
+        chains += _chains(text, True)[0]
+    for chain in chains:
+        for groups in _candidates(chain):
+            start, stop = groups[0][0], groups[-1][1]
             if stop + 1 < len(text) and text[stop] == "," and text[stop + 1].isdigit():
                 continue  # 111.222.333,00: an amount
             if _COUNTRY_CODE.search(text[max(0, start - 12):start]):
                 continue  # +31 6xxxxxxxx: a mobile number in international form
-            if passes_eleven_test("".join(text[a:b] for a, b in chain[i:j + 1])):
+            if passes_eleven_test("".join(c for a, b, _ in groups for c in text[a:b] if c.isdecimal())):
                 spans.append((start, stop))
-    return spans
+    return sorted(set(spans))
 
 
 def find_bsn(text: str) -> list[int]:
@@ -116,7 +136,13 @@ def redact_bsn(text: str) -> str:
     """`text` with every BSN-like number replaced by REDACTED (for log lines, where withholding all says too little)."""
     if not _CANDIDATE.search(text):
         return text
-    for start, stop in reversed(bsn_spans(text)):
+    merged: list[list[int]] = []
+    for start, stop in bsn_spans(text):  # sorted; the two readings of an invisible character may overlap
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    for start, stop in reversed(merged):
         text = text[:start] + REDACTED + text[stop:]
     return text
 

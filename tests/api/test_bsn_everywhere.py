@@ -99,9 +99,9 @@ async def test_query_parameters_never_reach_the_audit_log(client: httpx.AsyncCli
 async def test_headers_are_neither_stored_nor_logged(client: httpx.AsyncClient, intake: dict, admin: dict,
                                                      session: Any, log_lines: io.StringIO, data: Any) -> None:
     bsn = data.draw(bsns(ASCII_SEPARATOR))
-    request_id = data.draw(st.sampled_from(["", "req-", "1.", "dossier-"])) + bsn
+    request_id = data.draw(st.sampled_from(["", "req-", "dossier-"])) + bsn
     unique = "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:12])  # letters: no digits added
-    key = data.draw(st.sampled_from(["", "key-", "1."])) + bsn + "-" + unique
+    key = data.draw(st.sampled_from(["", "key-", "bsn:"])) + bsn + "-" + unique
     headers = {**intake, "X-Request-ID": request_id, "Idempotency-Key": key}
     r = await client.post("/v1/signals", json=(body := signal(themes=[])), headers=headers)
     assert r.status_code == 201, r.text

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from shared.signals.privacy import GROUPINGS
 from tests.api.test_signals import signal
 
 SETTINGS = hsettings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -26,15 +27,17 @@ ASCII_SEPARATOR = st.sampled_from(["-", ".", "_"])  # what a header value matchi
 
 @st.composite
 def bsns(draw: Any, separator: Any = SEPARATOR) -> str:
-    """A valid BSN (passes the eleven-test), its digits split at random positions by runs of 1-3 separators."""
+    """A valid BSN (passes the eleven-test), whole or in any of the groupings BSNs are written in, the groups joined
+    by random runs of 1-3 separators."""
     while True:
         digits = draw(st.lists(st.integers(0, 9), min_size=8, max_size=8))
         check = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
         if check < 10 and any(digits):
             number = "".join(map(str, digits)) + str(check)
             break
-    cuts = sorted(draw(st.sets(st.integers(1, 8), max_size=4)))
-    groups = [number[a:b] for a, b in zip([0, *cuts], [*cuts, 9])]
+    sizes = draw(st.sampled_from([(9,), *sorted(GROUPINGS)]))
+    cuts = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
+    groups = [number[a:b] for a, b in zip(cuts, cuts[1:])]
     return "".join(group + (draw(st.text(separator, min_size=1, max_size=3)) if i < len(groups) - 1 else "")
                    for i, group in enumerate(groups))
 
