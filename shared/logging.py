@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
+
+from shared.signals.privacy import redact_bsn
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_bsn(value)
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact(v) for v in value]
+    return value
+
+
+def redact_bsn_processor(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """No BSN in a log line: every string of the event (a path, a header, an exception text) through the screen."""
+    return {key: _redact(value) for key, value in event.items()}
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
@@ -27,7 +45,8 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared_processors,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info,
+                    redact_bsn_processor, renderer],
     ))
     root = logging.getLogger()
     root.handlers[:] = [handler]

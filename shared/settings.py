@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     min_cell: int = Field(default=5, ge=1)
     rate_limit_per_minute: int = Field(default=600, ge=1)
+    auth_failures_per_minute: int = Field(default=20, ge=1, description="failed authentications per client address "
+                                          "per minute; beyond it every authentication from there is a 429")
     signal_retention_days: int = Field(default=730, ge=1, description="default retention after received_date")
 
     # What one request may cost (services/api/middleware.py, services/api/errors.py).

@@ -76,6 +76,8 @@ def settings(engine: AsyncEngine) -> Settings:
         redis_url=REDIS_URL,
         job_backend="inprocess",
         log_json=False,
+        # Tests share one client address; test_ratelimit.py lowers the limit on its own limiter.
+        auth_failures_per_minute=1_000_000,
         _env_file=None,  # type: ignore[call-arg]
     )
 

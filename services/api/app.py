@@ -72,6 +72,9 @@ def create_app(
             owned.append(app.state.queue)
         app.state.rate_limiter = RateLimiter.from_url(settings.redis_url, settings.rate_limit_per_minute)
         owned.append(app.state.rate_limiter)
+        app.state.auth_failure_limiter = RateLimiter.from_url(settings.redis_url, settings.auth_failures_per_minute,
+                                                              prefix="nakoming:authfail")
+        owned.append(app.state.auth_failure_limiter)
         scheduler = None
         if run_schedules:
             from services.worker.scheduler import InProcessScheduler

@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.openapi import OPTIONAL_ATTR, SCOPES_ATTR
 from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate, hash_key
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import Forbidden, TooManyRequests, Unauthorized
 from shared.jobs import unit_of_work
 from shared.settings import Settings
+
+log = structlog.get_logger("nakoming.auth")
 
 
 class ReadSession(AsyncSession):
@@ -110,20 +113,43 @@ async def get_principal(request: Request) -> Principal:
 
 async def _authenticate(request: Request, header: str) -> Principal:
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Use 'Authorization: Bearer <api key>'.")
+    token = token.strip()
+    well_formed = scheme.lower() == "bearer" and bool(token)
     cache: PrincipalCache | None = getattr(request.app.state, "principal_cache", None)
-    principal = cache.get(token.strip()) if cache else None
+    principal = cache.get(token) if cache and well_formed else None
+    if principal is not None:
+        return principal
+    # Not a key this process knows: an address that failed too often is refused before the key is even looked
+    # at, so guessing costs a minute per NAKOMING_AUTH_FAILURES_PER_MINUTE tries, right or wrong.
+    limiter = getattr(request.app.state, "auth_failure_limiter", None)
+    address = request.client.host if request.client else "unknown"
+    if limiter is not None and (wait := await limiter.blocked(address)) is not None:
+        raise _too_many_failures(limiter, wait)
+    if not well_formed:
+        await _failed(request, limiter, address, "malformed Authorization header")
+        raise Unauthorized("Use 'Authorization: Bearer <api key>'.")
+    # A short session of its own, closed before the handler's session starts its work.
+    async with request.app.state.session_factory() as db:
+        principal = await authenticate(db, token)
+        await db.rollback()
     if principal is None:
-        # A short session of its own, closed before the handler's session starts its work.
-        async with request.app.state.session_factory() as db:
-            principal = await authenticate(db, token.strip())
-            await db.rollback()
-        if principal is not None and cache is not None:
-            cache.put(token.strip(), principal)
-    if principal is None:
+        await _failed(request, limiter, address, "unknown or revoked key")
         raise Unauthorized("The API key is unknown or revoked.")
+    if cache is not None:
+        cache.put(token, principal)
     return principal
+
+
+async def _failed(request: Request, limiter: Any, address: str, reason: str) -> None:
+    """Count a failed authentication against the address and log it (never the presented secret)."""
+    log.warning("authentication_failed", client=address, reason=reason, path=request.url.path)
+    if limiter is not None and (wait := await limiter.hit(address)) is not None:
+        raise _too_many_failures(limiter, wait)
+
+
+def _too_many_failures(limiter: Any, wait: int) -> TooManyRequests:
+    return TooManyRequests(f"More than {limiter.per_minute} failed authentications per minute from this address; "
+                           f"retry in {wait} s.", retry_after=wait)
 
 
 Caller = Annotated[Principal, Depends(get_principal)]

@@ -27,7 +27,9 @@ ERROR_DESCRIPTIONS = {
     401: "No, or an unknown or revoked, API key", 403: "The API key lacks the scope", 404: "Not found",
     405: "Method not allowed", 409: "Conflict with stored data", 412: "If-Match does not match the current ETag",
     413: "Request body too large", 414: "URL too long", 415: "Unsupported media type",
-    422: "Validation failed (field errors in `errors`)", 428: "If-Match required", 429: "Rate limited",
+    422: "Validation failed (field errors in `errors`)", 428: "If-Match required",
+    429: "Rate limited: too many requests for this key, or too many failed authentications from this address "
+         "(NAKOMING_AUTH_FAILURES_PER_MINUTE); see Retry-After",
     500: "Internal error", 503: "Database unavailable; retry after `Retry-After` seconds",
 }
 
@@ -187,5 +189,7 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    if 401 in codes and 429 not in codes:  # whatever authenticates can meet the failed-authentication limit
+        codes = (*codes, 429)
     return {code: {"model": Problem, "description": ERROR_DESCRIPTIONS.get(code, "Error"),
                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}} for code in codes}

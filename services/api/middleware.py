@@ -17,10 +17,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import NakomingError, Unauthorized
 from shared.schemas import CONTROL_CHARACTERS
+from shared.signals.privacy import holds_bsn
 
 log = structlog.get_logger("nakoming.access")
 _ids = random.Random()  # seeded from os.urandom once per process
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+NO_STORE_PREFIX = "/v1/signals"
+
+
+def _new_id() -> str:
+    """32 hex digits; drawn again in the rare case that they hold 9 digits the log screen would redact."""
+    while holds_bsn(request_id := f"{_ids.getrandbits(128):032x}"):
+        pass
+    return request_id
 
 
 class RequestIdMiddleware:
@@ -35,8 +44,10 @@ class RequestIdMiddleware:
             return
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
         # Correlation ids need to be unique, not secret: no getrandom() system call per request.
-        request_id = incoming if incoming and _VALID_ID.match(incoming) else f"{_ids.getrandbits(128):032x}"
+        # A sent id that looks like a BSN is replaced like a malformed one: it would be stored and logged.
+        request_id = incoming if incoming and _VALID_ID.match(incoming) and not holds_bsn(incoming) else _new_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        no_store = scope["path"].startswith(NO_STORE_PREFIX)
         started = time.perf_counter()
         status = 500
 
@@ -46,7 +57,9 @@ class RequestIdMiddleware:
                 status = message["status"]
                 headers = message.setdefault("headers", [])
                 if not any(k.lower() == b"x-request-id" for k, _ in headers):  # a problem response sets it itself
-                    message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
+                    message["headers"] = headers = [*headers, (b"x-request-id", request_id.encode())]
+                if no_store:  # signal data (and its errors) never sits in a shared or browser cache
+                    message["headers"] = [*headers, (b"cache-control", b"no-store")]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):

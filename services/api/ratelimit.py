@@ -31,11 +31,18 @@ class RateLimiter:
         self._down_until = 0.0
 
     @classmethod
-    def from_url(cls, url: str, per_minute: int) -> "RateLimiter":
-        return cls(Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25), per_minute)
+    def from_url(cls, url: str, per_minute: int, *, prefix: str = "nakoming:rl") -> "RateLimiter":
+        return cls(Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25), per_minute, prefix=prefix)
 
     async def hit(self, identity: str) -> int | None:
         """Count one request; return seconds to wait when over the limit, else None."""
+        return await self._count(identity, 1)
+
+    async def blocked(self, identity: str) -> int | None:
+        """Seconds to wait when `identity` is already over the limit (nothing counted), else None."""
+        return await self._count(identity, 0)
+
+    async def _count(self, identity: str, by: int) -> int | None:
         if time.monotonic() < self._down_until:
             return None
         now = time.time()
@@ -43,7 +50,7 @@ class RateLimiter:
         key = f"{self.prefix}:{identity}:{window}"
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.incr(key)
+                pipe.incrby(key, by)
                 pipe.expire(key, WINDOW + 1)
                 count, _ = await pipe.execute()
         except Exception as exc:  # noqa: BLE001 - any Redis trouble: fail open

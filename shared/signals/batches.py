@@ -34,7 +34,7 @@ from shared.pg import driver_connection, is_connection_error
 from shared.settings import Settings
 from shared.signals.access import SignalScope
 from shared.signals.models import BatchStatus, ClientSignal, SignalBatch, SignalBatchError
-from shared.signals.privacy import may_hold_bsn, pseudonymiser, safe_loc
+from shared.signals.privacy import may_hold_bsn, pseudonymiser, safe_loc, safe_text
 from shared.signals.schemas import SignalIn
 from shared.signals.service import (
     Prepared, apply_scope, insert_links, known_commitments, known_themes, prepare, provider_party_map,
@@ -273,7 +273,7 @@ def _line_errors(exc: Exception, number: int) -> list[dict[str, Any]]:
     else:  # an error nobody foresaw: its message may quote the line
         errors = [{"loc": ["line", number], "msg": f"could not be processed ({type(exc).__name__})",
                    "type": "internal"}]
-    return [{**e, "loc": safe_loc(e["loc"])} for e in errors[:MAX_LINE_ERRORS]]
+    return [{**e, "loc": safe_loc(e["loc"]), "msg": safe_text(str(e["msg"]))} for e in errors[:MAX_LINE_ERRORS]]
 
 
 def _validate(item: Any, number: int, scope: SignalScope) -> SignalIn:

@@ -1,8 +1,18 @@
 """Privacy at the door: no BSN ever stored, client references only as a keyed pseudonym.
 
-A BSN is 9 digits passing the eleven-test (9*d1 + 8*d2 + ... + 2*d8 - 1*d9 divisible by 11). We look for
-it as a bare 9-digit run or in the usual 3-3-3 / 4-2-3 groupings with dots, spaces or dashes, never inside
-a longer digit run (phone numbers, IBANs), so 8-digit AGB codes, 10-digit phone numbers and dates pass.
+A BSN is 9 digits passing the eleven-test (9*d1 + 8*d2 + ... + 2*d8 - 1*d9 divisible by 11). This module is THE
+screen for it: request bodies, field names, query parameters, headers, stored errors, audit details, error
+messages and log lines all go through `find_bsn` / `holds_bsn`.
+
+We look for 9 digits in a run of their own, or written in the groups BSNs are written in (3-3-3, 4-2-3, digit by
+digit) joined by separators, where a separator is any character of the Unicode categories space (Zs, Zl, Zp),
+dash (Pd), connector (Pc), control (Cc) or format (Cf), or anything NFKC makes a full stop: so a non-breaking or
+narrow no-break space, a tab or newline, an en dash, a double space, a zero-width space or a soft hyphen hides
+nothing (an invisible format character is read both as a separator and as nothing). Digits are Unicode decimal
+digits (fullwidth and Arabic-Indic too). A run of 10 or more digits is never a BSN (phone numbers, IBAN tails), nor
+are 9 digits followed by a decimal comma (an amount: 111.222.333,00), preceded by a country code (+31 6 ...) or
+split otherwise (TZ202602-011, 1.111.222.333, 31839-1004), so 8-digit AGB codes, 10-digit phone numbers, dates and
+TK numbers pass; `dossier-111222333` and `1.111222333` do not.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ import functools
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,57 +36,121 @@ log = structlog.get_logger("nakoming.privacy")
 BSN_FIELD = re.compile(r"(^|[^a-z])(bsn|burgerservicenummer|burger_service_nummer|sofinummer|sofi_nummer|"
                        r"citizen_service_number|social_security_number|ssn)([^a-z]|$)", re.I)
 
-_RUN = re.compile(r"\d+")
-_GROUPINGS = {3: (3, 3), 4: (2, 3)}  # 3-3-3 and 4-2-3, besides a bare run of 9
-_SEPARATORS = " .-"
+_RUN = re.compile(r"\d+")  # str patterns: \d is any Unicode decimal digit
+_SEPARATOR_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Pd", "Pc", "Cc", "Cf"})
+MAX_GAP = 3  # separator characters between two groups of one number ("111 - 222 - 333", CR LF, a double space)
+GROUPINGS = frozenset({(3, 3, 3), (4, 2, 3), (1,) * 9})  # how a BSN is written in groups
 _FIELD_WORDS = ("bsn", "burger", "sofi", "citizen", "social_security", "ssn")
-_COUNTRY_CODE = re.compile(r"(\+|00)31[ \-]?(\(0\))?[ \-]?$")
-# Matches wherever find_bsn could find something (a 9-digit run or a 3-3-3 / 4-2-3 grouping); one C-level
-# search, so the common record without any such number skips the run-by-run walk.
-BSN_CANDIDATE = re.compile(r"\d\d\d(?:\d{6}|[ .\-]\d{3}[ .\-]\d{3}|\d[ .\-]\d{2}[ .\-]\d{3})")
+_COUNTRY_CODE = re.compile(r"(\+|00)31\W{0,3}(\(0\)\W{0,3})?$")
+# A superset of what find_bsn finds (9 digits with at most MAX_GAP non-word characters between any two): one
+# C-level search, so the common text without any such number skips the walk.
+BSN_CANDIDATE = re.compile(r"\d(?:[\W_]{0,%d}\d){8}" % MAX_GAP)
+# Our own identifiers: the digit groups of a UUID (1b2c3d4e-1234-5678-9abc-...) join into 9 digits that pass the
+# eleven-test about once in a hundred, so a UUID is not read as a number.
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
+def is_separator(char: str) -> bool:
+    """A character that may stand between the digit groups of one number (by Unicode category, not by a list)."""
+    return unicodedata.category(char) in _SEPARATOR_CATEGORIES or unicodedata.normalize("NFKC", char) == "."
+
+
+def _digits(text: str) -> str:
+    return text if text.isascii() else "".join(str(unicodedata.decimal(c)) for c in text)
 
 
 def passes_eleven_test(digits: str) -> bool:
-    if len(digits) != 9 or not digits.isdigit() or digits == "000000000":
+    if len(digits) != 9:
+        return False
+    try:
+        digits = _digits(digits)
+    except ValueError:  # not decimal digits (superscripts, letters)
+        return False
+    if digits == "000000000":
         return False
     total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1))) - int(digits[8])
     return total % 11 == 0
 
 
-def find_bsn(text: str) -> list[int]:
-    """Character offsets of things in `text` that look like a BSN (the numbers themselves are never returned).
+Group = tuple[int, int, int]  # start, end, digits in it
 
-    Works on maximal digit runs (so a run of 10 digits never hides a 9-digit match), which is also much
-    cheaper than one regex with look-arounds.
-    """
-    hits = []
-    runs = [(m.start(), m.end()) for m in _RUN.finditer(text)]
-    for i, (start, end) in enumerate(runs):
-        length = end - start
-        if length == 9:
-            digits, stop = text[start:end], end
-        elif length in _GROUPINGS and i + 2 < len(runs):
-            (s2, e2), (s3, e3) = runs[i + 1], runs[i + 2]
-            if not (s2 == end + 1 and s3 == e2 + 1 and text[end] in _SEPARATORS and text[e2] in _SEPARATORS
-                    and (e2 - s2, e3 - s3) == _GROUPINGS[length]):
-                continue
-            digits, stop = text[start:end] + text[s2:e2] + text[s3:e3], e3
+
+def _chains(text: str, join_invisible: bool) -> tuple[list[list[Group]], bool]:
+    """Digit groups, in chains of groups joined by 1..MAX_GAP separator characters, and whether a gap was made of
+    invisible format characters only (Cf: a zero-width space, a soft hyphen). With `join_invisible` such a gap
+    joins its two groups into one, as a reader sees them."""
+    chains: list[list[Group]] = []
+    invisible = False
+    previous_end = -MAX_GAP - 2
+    for m in _RUN.finditer(text):
+        start, end = m.span()
+        gap = text[previous_end:start] if chains and 0 < start - previous_end <= MAX_GAP else None
+        if gap is not None and all(unicodedata.category(c) == "Cf" for c in gap):
+            invisible = True
+        if gap is not None and join_invisible and invisible and all(unicodedata.category(c) == "Cf" for c in gap):
+            first, _, digits = chains[-1][-1]
+            chains[-1][-1] = (first, end, digits + end - start)
+        elif gap is not None and all(is_separator(c) for c in gap):
+            chains[-1].append((start, end, end - start))
         else:
-            continue
-        if start > 0 and text[start - 1] in ".-":
-            continue  # part of a longer dotted/dashed number
-        if stop + 1 < len(text) and text[stop] in ".,-" and text[stop + 1].isdigit():
-            continue  # 111.222.333,00 and the like
-        if _COUNTRY_CODE.search(text[max(0, start - 8):start]):
-            continue  # +31 6xxxxxxxx: a mobile number in international form
-        if passes_eleven_test(digits):
-            hits.append(start)
-    return hits
+            chains.append([(start, end, end - start)])
+        previous_end = end
+    return chains, invisible
+
+
+def _candidates(chain: list[Group]) -> list[list[Group]]:
+    """The groups of a chain that may spell a BSN: any single group of 9 digits (also inside a longer chain:
+    1.111222333), or the whole chain when it is written the way BSNs are (3-3-3, 4-2-3, digit by digit). Other
+    splits of 9 digits are identifiers and amounts (TZ202602-011, 1.111.222.333), not BSNs."""
+    found = [[group] for group in chain if group[2] == 9]
+    if len(chain) > 1 and tuple(digits for _, _, digits in chain) in GROUPINGS:
+        found.append(chain)
+    return found
+
+
+def bsn_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every BSN-like number in `text`."""
+    if "-" in text:  # UUIDs masked, offsets kept
+        text = _UUID.sub(lambda m: "x" * len(m.group()), text)
+    spans: list[tuple[int, int]] = []
+    chains, invisible = _chains(text, False)
+    if invisible:  # read both ways: the invisible character as a separator, and as nothing at all
+        chains += _chains(text, True)[0]
+    for chain in chains:
+        for groups in _candidates(chain):
+            start, stop = groups[0][0], groups[-1][1]
+            if stop + 1 < len(text) and text[stop] == "," and text[stop + 1].isdigit():
+                continue  # 111.222.333,00: an amount
+            if _COUNTRY_CODE.search(text[max(0, start - 12):start]):
+                continue  # +31 6xxxxxxxx: a mobile number in international form
+            if passes_eleven_test("".join(c for a, b, _ in groups for c in text[a:b] if c.isdecimal())):
+                spans.append((start, stop))
+    return sorted(set(spans))
+
+
+def find_bsn(text: str) -> list[int]:
+    """Character offsets of things in `text` that look like a BSN (the numbers themselves are never returned)."""
+    return [start for start, _ in bsn_spans(text)] if BSN_CANDIDATE.search(text) else []
+
+
+def redact_bsn(text: str) -> str:
+    """`text` with every BSN-like number replaced by REDACTED (for log lines, where withholding all says too little)."""
+    if not BSN_CANDIDATE.search(text):
+        return text
+    merged: list[list[int]] = []
+    for start, stop in bsn_spans(text):  # sorted; the two readings of an invisible character may overlap
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    for start, stop in reversed(merged):
+        text = text[:start] + REDACTED + text[stop:]
+    return text
 
 
 def may_hold_bsn(raw: str) -> bool:
     """Cheap screen of a whole raw record: False means no BSN-like number and no BSN-like field name in it."""
-    if "\\u" in raw:  # JSON escapes could hide digits from the screen
+    if "\\" in raw:  # JSON escapes (\u00a0, \t) could hide digits or separators from the screen
         return True
     low = raw.lower()
     if any(word in low for word in _FIELD_WORDS) and BSN_FIELD.search(raw):
@@ -103,7 +178,7 @@ class _Enough(Exception):
 
 
 def holds_bsn(text: str) -> bool:
-    return BSN_CANDIDATE.search(text) is not None and bool(find_bsn(text))
+    return bool(find_bsn(text))
 
 
 def safe_loc(loc: Any) -> list[Any]:

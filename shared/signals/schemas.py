@@ -12,6 +12,7 @@ from shared.schemas import ListParams, OutModel, StrictModel, ThemeKey, not_null
 from shared.signals.models import (
     BatchStatus, ReporterRole, SignalChannel, SignalKind, SignalOutcome, SignalSeverity, SignalStatus,
 )
+from shared.signals.disclosure import REASON_CODES
 from shared.signals.privacy import bsn_violations
 
 AgbCode = Annotated[str, StringConstraints(pattern=r"^\d{8}$"), Field(description="AGB code (8 digits).",
@@ -195,28 +196,38 @@ GroupBy = Literal["theme", "provider", "location", "zorgkantoor", "month"]
 
 class StatsParams(StrictModel):
     group_by: GroupBy = Field(default="theme", description="What to count signals per.")
-    from_: dt.date | None = Field(default=None, alias="from", description="Received on or after this date.")
-    to: dt.date | None = Field(default=None, description="Received on or before this date.")
+    from_: dt.date | None = Field(default=None, alias="from", description="Received on or after this date; widened "
+                                  "to the first day of its month (aggregates are per whole calendar month).")
+    to: dt.date | None = Field(default=None, description="Received on or before this date; widened to the last day "
+                               "of its month.")
     theme: ThemeKey | None = Field(default=None, description="Only signals on this theme.")
     kind: SignalKind | None = Field(default=None, description="Only signals of this kind.")
 
     model_config = {"populate_by_name": True}
 
 
+Reason = Field(default=None, description=f"Why the figure is hidden: {REASON_CODES}. Null when shown.")
+
+
 class StatsCell(OutModel):
     group: str | None = Field(description="The group's value (theme key, AGB code, location, zorgkantoor code or "
                               "YYYY-MM); null for signals without one.")
-    count: int | str = Field(description="Exact count, or '<N' when under NAKOMING_MIN_CELL.")
+    count: int | str | None = Field(description="Exact count; '<N' when under NAKOMING_MIN_CELL; null when withheld "
+                                    "for another reason (then it is at least N).")
     suppressed: bool
+    reason: str | None = Reason
 
 
 class StatsOut(OutModel):
     group_by: str
-    from_: dt.date | None = Field(serialization_alias="from")
-    to: dt.date | None
+    from_: dt.date | None = Field(serialization_alias="from", description="The window used: whole months.")
+    to: dt.date | None = Field(description="The window used: whole months.")
     theme: str | None
     kind: str | None
     min_cell: int
+    suppressed: bool = Field(description="True when no cell is listed: every choice of visible cells would let a "
+                             "hidden count be computed from the table's total (reason `table`).")
+    reason: str | None = Reason
     items: list[StatsCell]
 
 
@@ -224,7 +235,8 @@ class TrendParams(StrictModel):
     theme: ThemeKey | None = Field(default=None, description="Only signals on this theme.")
     provider: AgbCode | None = Field(default=None, description="Provider AGB code.")
     months: int = Field(default=12, ge=2, le=60, description="Number of calendar months, the last one included.")
-    until: dt.date | None = Field(default=None, description="End of the last period (default today).")
+    until: dt.date | None = Field(default=None, description="A day in the last month (default today); periods are "
+                                  "whole calendar months.")
 
     @model_validator(mode="after")
     def _fits_the_calendar(self) -> "TrendParams":
@@ -238,14 +250,18 @@ class TrendPeriod(OutModel):
     period: str
     start: dt.date
     end: dt.date
-    count: int | str
+    count: int | str | None = Field(description="Exact count; '<N' when under NAKOMING_MIN_CELL (zero included); "
+                                    "null when withheld for another reason.")
     suppressed: bool
+    reason: str | None = Reason
 
 
 class TrendRise(OutModel):
-    significant: bool
-    p_value: float
-    expected: float
+    significant: bool | None = Field(description="Null when withheld.")
+    p_value: float | None = Field(description="One-sided Poisson p-value; null when withheld.")
+    expected: float | None = Field(description="The last period's count expected at the baseline rate; null when "
+                                   "withheld.")
+    suppressed: bool = Field(description="True when the test is withheld because a count it uses is hidden.")
     reason: str
 
 
@@ -254,7 +270,11 @@ class TrendOut(OutModel):
     provider: str | None
     min_cell: int
     periods: list[TrendPeriod]
-    baseline_rate_per_day: float = Field(description="Signals per day over the periods before the last one.")
-    baseline_per_period: float = Field(description="The baseline rate scaled to the last period's length.")
+    baseline_rate_per_day: float | None = Field(description="Signals per day over the periods before the last one; "
+                                                "null when one of them is hidden (it would reveal the count).")
+    baseline_per_period: float | None = Field(description="The baseline rate scaled to the last period's length "
+                                              "(its days so far); null when withheld.")
+    baseline_suppressed: bool = Field(description="True when the baseline figures are withheld.")
+    baseline_reason: str | None = Field(description="Why the baseline figures are withheld; null when shown.")
     last_period: TrendPeriod
     rise: TrendRise

@@ -13,25 +13,38 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from shared.signals.privacy import GROUPINGS
 from tests.api.test_signals import signal
 
 SETTINGS = hsettings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 
+# Separators a writer (or an evasive client) may put between a BSN's digits: any character of the categories the
+# screen treats as separators (spaces, dashes, connectors, format characters), controls and the full stop.
+SEPARATOR = st.characters(categories=("Zs", "Pd", "Pc", "Cf")) | st.sampled_from(
+    ["\t", "\n", "\r", ".", "\u00a0", "\u202f", "\u2013", " "])
+ASCII_SEPARATOR = st.sampled_from(["-", ".", "_"])  # what a header value matching [A-Za-z0-9._:-] can hold
+
+
 @st.composite
-def bsns(draw: Any) -> str:
-    """A valid BSN (passes the eleven-test), written plainly or in 3-3-3 / 4-2-3 groups."""
+def bsns(draw: Any, separator: Any = SEPARATOR) -> str:
+    """A valid BSN (passes the eleven-test), whole or in any of the groupings BSNs are written in, the groups joined
+    by random runs of 1-3 separators."""
     while True:
         digits = draw(st.lists(st.integers(0, 9), min_size=8, max_size=8))
         check = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
         if check < 10 and any(digits):
             number = "".join(map(str, digits)) + str(check)
             break
-    sep = draw(st.sampled_from(["", " ", ".", "-"]))
-    if not sep:
-        return number
-    groups = draw(st.sampled_from([(3, 3, 3), (4, 2, 3)]))
-    return sep.join([number[:groups[0]], number[groups[0]:groups[0] + groups[1]], number[groups[0] + groups[1]:]])
+    sizes = draw(st.sampled_from([(9,), *sorted(GROUPINGS)]))
+    cuts = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
+    groups = [number[a:b] for a, b in zip(cuts, cuts[1:])]
+    return "".join(group + (draw(st.text(separator, min_size=1, max_size=3)) if i < len(groups) - 1 else "")
+                   for i, group in enumerate(groups))
+
+
+def digits_of(bsn: str) -> str:
+    return "".join(c for c in bsn if c.isdigit())
 
 
 def texts(bsn: str) -> Any:
@@ -52,7 +65,7 @@ VALUES = st.one_of(st.integers(-2**80, 2**80), st.floats(allow_nan=False), st.bo
 
 def _check(r: httpx.Response, bsn: str) -> None:
     assert r.status_code < 500, (r.status_code, r.text[:500])
-    digits = bsn.replace(" ", "").replace(".", "").replace("-", "")
+    digits = digits_of(bsn)
     # As a number of its own: inside a longer run of digits ("0000000012" around "000000012") it is no BSN, and
     # the screen rightly lets it through.
     for form in {bsn, digits}:

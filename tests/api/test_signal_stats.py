@@ -18,40 +18,62 @@ async def test_stats_suppress_small_cells(client: httpx.AsyncClient, themes: Non
     r = await client.get("/v1/signals/stats", params={"group_by": "theme"})  # public: no key needed
     assert r.status_code == 200, r.text
     cells = {c["group"]: c for c in r.json()["items"]}
-    assert cells["bejegening"]["count"] == 6 and not cells["bejegening"]["suppressed"]
-    assert cells["sociale-veiligheid"]["count"] == "<5" and cells["sociale-veiligheid"]["suppressed"]
-    assert "3" not in str(cells["sociale-veiligheid"])
+    assert cells["sociale-veiligheid"] == {"group": "sociale-veiligheid", "count": "<5", "suppressed": True,
+                                           "reason": "small"}
+    # 6 would give the hidden 3 away as the total (9, from group_by=month) minus 6: withheld too.
+    assert cells["bejegening"] == {"group": "bejegening", "count": None, "suppressed": True,
+                                   "reason": "complementary"}
     providers = {c["group"]: c["count"] for c in
                  (await client.get("/v1/signals/stats", params={"group_by": "provider"})).json()["items"]}
-    assert providers == {"11111111": 6, "22222222": "<5"}
+    assert providers == {"11111111": None, "22222222": "<5"}
+    # A month series needs no complementary cell: no answer shows its total (every one spans the small month).
     months = {c["group"]: c["count"] for c in
               (await client.get("/v1/signals/stats", params={"group_by": "month"})).json()["items"]}
     assert months == {"2026-01": 6, "2026-02": "<5"}
     filtered = (await client.get("/v1/signals/stats", params={"group_by": "zorgkantoor", "theme": "bejegening",
-                                                               "from": "2026-01-01", "to": "2026-01-31"})).json()
-    assert filtered["items"] == [{"group": "5521", "count": 6, "suppressed": False}]
-    assert filtered["from"] == "2026-01-01"
+                                                               "from": "2026-01-15", "to": "2026-01-20"})).json()
+    assert filtered["items"] == [{"group": "5521", "count": 6, "suppressed": False, "reason": None}]
+    assert filtered["from"] == "2026-01-01" and filtered["to"] == "2026-01-31"  # whole months
+    # Over both months the zorgkantoor's 6 + 3 holds a small month (February): a window without it would tell.
+    whole = (await client.get("/v1/signals/stats", params={"group_by": "zorgkantoor"})).json()["items"]
+    assert whole == [{"group": "5521", "count": None, "suppressed": True, "reason": "month"}]
     assert (await client.get("/v1/signals/stats", params={"group_by": "colour"})).status_code == 422
     assert (await client.get("/v1/signals/stats", params={"bogus": "1"})).status_code == 422
 
 
 async def test_trends_flag_a_rise(client: httpx.AsyncClient, themes: None, intake: dict) -> None:
     for month in range(1, 6):
-        await seed(client, intake, 1, themes=["bejegening"], received_date=f"2026-0{month}-10")
-    await seed(client, intake, 12, themes=["bejegening"], received_date="2026-06-10")
+        await seed(client, intake, 5, themes=["bejegening"], received_date=f"2026-0{month}-10")
+    await seed(client, intake, 20, themes=["bejegening"], received_date="2026-06-10")
     r = await client.get("/v1/signals/trends", params={"theme": "bejegening", "months": 6, "until": "2026-06-30"})
     assert r.status_code == 200, r.text
     body = r.json()
     assert [p["period"] for p in body["periods"]] == [f"2026-0{m}" for m in range(1, 7)]
-    assert body["periods"][0]["count"] == "<5" and body["last_period"]["count"] == 12
+    assert body["periods"][0]["count"] == 5 and body["last_period"]["count"] == 20
     assert body["rise"]["significant"] is True and body["rise"]["p_value"] < 0.05
-    assert abs(body["baseline_rate_per_day"] - 5 / 151) < 1e-4
+    assert abs(body["baseline_rate_per_day"] - 25 / 151) < 1e-4 and body["baseline_suppressed"] is False
+    shifted = (await client.get("/v1/signals/trends", params={"theme": "bejegening", "months": 6,
+                                                              "until": "2026-06-11"})).json()
+    assert shifted == body  # whole months: a day earlier changes nothing
     flat = (await client.get("/v1/signals/trends", params={"theme": "bejegening", "months": 6,
                                                            "until": "2026-05-31"})).json()
-    assert flat["rise"]["significant"] is False
+    assert flat["rise"]["significant"] is None and flat["periods"][0]["count"] == "<5"  # December 2025
+    assert flat["baseline_rate_per_day"] is None and flat["rise"]["p_value"] is None  # would reveal December
+    assert flat["rise"]["suppressed"] is True and flat["baseline_suppressed"] is True
     by_provider = (await client.get("/v1/signals/trends", params={"provider": "99999999", "months": 3,
                                                                   "until": "2026-06-30"})).json()
     assert all(p["count"] == "<5" for p in by_provider["periods"])
+
+
+async def test_a_hidden_last_month_withholds_the_test(client: httpx.AsyncClient, themes: None, intake: dict) -> None:
+    for month in range(1, 6):
+        await seed(client, intake, 5, themes=["bejegening"], received_date=f"2026-0{month}-10")
+    await seed(client, intake, 2, themes=["bejegening"], received_date="2026-06-10")
+    body = (await client.get("/v1/signals/trends", params={"theme": "bejegening", "months": 6,
+                                                           "until": "2026-06-30"})).json()
+    assert body["last_period"]["count"] == "<5" and body["baseline_rate_per_day"] == round(25 / 151, 6)
+    assert body["rise"]["p_value"] is None and body["rise"]["significant"] is None and body["rise"]["suppressed"]
+    assert "2" not in body["rise"]["reason"]
 
 
 def test_month_periods() -> None:

@@ -215,6 +215,11 @@ WORDS: dict[str, dict[str, str]] = {
         "p = {p}).",
         "en": "No significant rise in the last month (expected at the usual rate: {expected}; p = {p}).",
     },
+    "signals.withheld_bar": {"nl": "afgeschermd", "en": "withheld"},
+    "signals.withheld": {
+        "nl": "De stijgingstoets wordt niet getoond: een maand waarop hij rust is afgeschermd (privacy).",
+        "en": "The rise test is not shown: a month it relies on is withheld (privacy).",
+    },
     "signals.untestable": {
         "nl": "Te weinig signalen in de laatste maand om een stijging te toetsen.",
         "en": "Too few signals in the last month to test for a rise.",

@@ -256,6 +256,8 @@ async def signals(api: Api, query: dict[str, str], lang: str, t: Words) -> dict[
     rise = trend["rise"]
     if rise["significant"]:
         verdict = t("signals.rise", expected=t.number(rise["expected"]), p=t.number(rise["p_value"]))
+    elif rise["suppressed"] and not trend["last_period"]["suppressed"]:
+        verdict = t("signals.withheld")
     elif trend["last_period"]["suppressed"] or rise["p_value"] >= 1.0:
         verdict = t("signals.untestable")
     else:

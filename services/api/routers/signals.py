@@ -18,7 +18,7 @@ from services.api.openapi import ok
 from services.api.idempotency import IdempotencyKey, IdempotentReplay, OptionalIdempotent, claimed
 from services.api.query import QueryModel
 from services.api.ratelimit import RateLimited
-from shared.audit.service import Actor
+from shared.audit.service import Actor, record
 from shared.auth.service import Principal, Scope
 from shared.commitments.events import recalculation
 from shared.jobs import defer, enqueue_jobs
@@ -39,7 +39,7 @@ from shared.signals.schemas import (
     TrendOut,
     TrendParams,
 )
-from shared.signals.service import SignalService
+from shared.signals.service import RESOURCE, SignalService
 from shared.signals.stats import signal_stats, signal_trends
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"], dependencies=[RateLimited])
@@ -71,13 +71,26 @@ async def create_signal(request: Request, principal: SignalWriter, key: Idempote
                         body: SignalIn) -> Response:
     """Register one client signal (needs an Idempotency-Key header; a repeat replays the first response)."""
     raw = request.app.state.raw_db
-    if raw is not None:  # PostgreSQL: the whole unit of work in one statement (shared/signals/intake.py)
-        return await _create_raw(request, raw, principal, key, body)
-    async with claimed(request, principal, key) as idem, write_session(request.app) as db:
-        out = await (await _service(request, db, principal)).create(body)
-        response = await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
+    try:
+        if raw is not None:  # PostgreSQL: the whole unit of work in one statement (shared/signals/intake.py)
+            return await _create_raw(request, raw, principal, key, body)
+        async with claimed(request, principal, key) as idem, write_session(request.app) as db:
+            out = await (await _service(request, db, principal)).create(body)
+            response = await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
+    except IdempotentReplay as replay:
+        await _audit_replay(request, principal, replay.stored)
+        raise
     response.headers["ETag"] = _NEW_ETAG
     return response
+
+
+async def _audit_replay(request: Request, principal: Principal, stored: Any) -> None:
+    """A replay hands out the signal again, so it is audited as the first answer was (same action and record)."""
+    if stored.location is None:
+        return
+    async with write_session(request.app) as db:
+        await record(db, actor_of(request, principal), "signals.create", RESOURCE,
+                     [stored.location.rsplit("/", 1)[-1]], detail={"idempotent_replay": True})
 
 
 async def _create_raw(request: Request, raw: Any, principal: Principal, key: str, body: SignalIn) -> Response:
@@ -134,9 +147,20 @@ async def get_batch(batch_id: BatchId, request: Request, principal: BatchReader,
     return await batches.batch_view(db, batch_id, await scope_for(db, principal))
 
 
+_AGGREGATE_RULE = (
+    "No count under NAKOMING_MIN_CELL (N) can be computed back from any two answers of /stats and /trends. Windows "
+    "are whole calendar months. A figure is hidden when it is under N ('<N'), when one of its months holds 1..N-1 "
+    "of its signals, or when dropping a filter changes it by 1..N-1 in some month (then `count` is null and "
+    "`reason` says why). Outside month series, the smallest visible cells are also withheld (secondary "
+    "suppression, reason `complementary`) so a table's total minus its visible cells reveals no hidden cell; when "
+    "no choice achieves that, the table lists no cells. Rates, expected counts and p-values are withheld whenever "
+    "a count they use is hidden.")
+
+
 @router.get("/stats", operation_id="signals-stats", response_model=StatsOut, response_model_by_alias=True,
             responses={**ok("Counts per group, small cells suppressed"),
-                       **problem_responses(401, 403, 422, 429)})
+                       **problem_responses(401, 403, 422, 429)},
+            description="Signal counts per theme, provider, location, zorgkantoor or month. " + _AGGREGATE_RULE)
 async def signal_statistics(params: Annotated[StatsParams, Depends(QueryModel(StatsParams))], db: ReadDb, _: Reader,
                             request: Request) -> Any:
     """Signal counts per theme, provider, location, zorgkantoor or month; small cells shown as '<N'."""
@@ -144,7 +168,9 @@ async def signal_statistics(params: Annotated[StatsParams, Depends(QueryModel(St
 
 
 @router.get("/trends", operation_id="signals-trends", response_model=TrendOut,
-            responses={**ok("Monthly counts and the trend verdict"), **problem_responses(401, 403, 422, 429)})
+            responses={**ok("Monthly counts and the trend verdict"), **problem_responses(401, 403, 422, 429)},
+            description="Monthly counts, the baseline rate and whether the last month is a significant rise. "
+                        + _AGGREGATE_RULE)
 async def signal_trend(params: Annotated[TrendParams, Depends(QueryModel(TrendParams))], db: ReadDb, _: Reader, request: Request) -> Any:
     """Monthly counts, the baseline rate and whether the last period is a significant rise."""
     settings = request.app.state.settings

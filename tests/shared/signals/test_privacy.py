@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import uuid
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from pydantic import SecretStr
 
 from shared.settings import Settings
-from shared.signals.privacy import bsn_violations, find_bsn, passes_eleven_test, pseudonymiser
+from shared.signals.privacy import REDACTED, bsn_violations, find_bsn, passes_eleven_test, pseudonymiser, redact_bsn
+from tests.api.test_robust_properties import bsns, digits_of
 
 
 def test_eleven_test() -> None:
@@ -42,3 +46,37 @@ def test_pseudonyms_are_keyed_and_versioned() -> None:
     b = pseudonymiser(Settings(environment="test", pseudonym_key=SecretStr("k2"), _env_file=None))  # type: ignore[call-arg]
     assert a("CL-1") == a("  cl-1 ") != b("CL-1") != dev("CL-1")
     assert a.version == 3 and len(a("CL-1")) == 64
+
+
+def test_separators_by_unicode_category() -> None:
+    for text in ("111\u00a0222\u00a0333", "111\u202f222\u202f333", "111\t222\t333", "111\n222\n333",
+                 "111\u2013222\u2013333", "111  222  333", "dossier-111222333", "1.111222333", "111\u200b222333",
+                 "1112\u00ad22\u00ad333", "\uff11\uff11\uff11\uff12\uff12\uff12\uff13\uff13\uff13", "bsn:1-1-1-2-2-2-3-3-3"):
+        assert find_bsn(text), repr(text)
+    # A gap longer than MAX_GAP, or a character that is no separator, ends a number; other splits are identifiers.
+    assert find_bsn("111    222    333") == [] and find_bsn("111:222:333") == []
+    assert find_bsn("TZ202602-011") == find_bsn("1.111.222.333") == find_bsn("31839-1004") == []
+    assert passes_eleven_test("202602011") and passes_eleven_test("111222333") and passes_eleven_test("318391004")
+
+
+def test_redaction_keeps_the_rest() -> None:
+    assert redact_bsn("zie dossier-111 222 333, bel 0612345678") == f"zie dossier-{REDACTED}, bel 0612345678"
+
+
+@given(bsn=bsns(), before=st.text(st.characters(exclude_categories=("Nd",)), max_size=6),
+       after=st.text(st.characters(exclude_categories=("Nd",)), max_size=6))
+@hsettings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+def test_any_separators_anywhere(bsn: str, before: str, after: str) -> None:
+    text = before + bsn + after
+    assert find_bsn(text), repr(text)
+    assert digits_of(bsn) not in digits_of(redact_bsn(text))
+
+
+def test_uuids_are_identifiers_not_numbers() -> None:
+    assert [u for u in (str(uuid.uuid4()) for _ in range(5000)) if find_bsn(u)] == []
+    assert find_bsn(f"zie {uuid.uuid4()} en bsn 111 222 333") != []
+
+
+def test_an_invisible_character_is_read_both_ways() -> None:
+    for text in ("111\u200b222333", "1\u200b1\u200b1\u200b2\u200b2\u200b2\u200b3\u200b3\u200b3", "11\u00ad1222333"):
+        assert find_bsn(text) == [0] and redact_bsn(f"x {text} y") == f"x {REDACTED} y", repr(text)
