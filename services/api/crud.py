@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel
 
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
+from shared.auth.ownership import ensure_may_write, values_of
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from services.api.idempotency import OptionalIdempotent
@@ -60,7 +61,11 @@ def register_crud(
     to_out: Callable[[Any], BaseModel] | None = None,
     after_create: Callable[..., Any] | None = None,
     with_list: bool = True,
+    check_write: Callable[..., Any] | None = None,
+    check_delete: Callable[..., Any] | None = None,
 ) -> None:
+    """`check_write(principal, db, changes, current)` and `check_delete(principal, db, obj)` add a resource's own
+    rules (admin-only fields, say) to the ownership rule every write passes (shared/auth/ownership.py)."""
     render = to_out or out_model.model_validate
     Id = id_path(singular)  # noqa: N806
     page_model = page_of(out_model)  # type: ignore[valid-type]
@@ -85,9 +90,13 @@ def register_crud(
                             **problem_responses(400, 401, 403, 409, 422)})
     # `idem` comes first so that it is set up before, and torn down after, the write session: a failed
     # request releases its key only once its own transaction has rolled back.
-    async def create(idem: OptionalIdempotent, body: create_model, db: WriteDb, _: Writer,  # type: ignore[valid-type]
+    async def create(idem: OptionalIdempotent, body: create_model, db: WriteDb, principal: Writer,  # type: ignore[valid-type]
                      request: Request) -> Any:
-        obj = await service(db).create(body.model_dump())  # type: ignore[attr-defined]
+        values = body.model_dump()  # type: ignore[attr-defined]
+        if check_write is not None:
+            await check_write(principal, db, values, {})
+        await ensure_may_write(principal, db, name, singular, values)
+        obj = await service(db).create(values)
         if after_create is not None:
             await after_create(db, obj)
         # Stored with the record in the same transaction when an Idempotency-Key was sent.
@@ -102,12 +111,16 @@ def register_crud(
                   summary=f"Update a {singular}",
                   responses={**ok(f"The {singular}, updated", "ETag"),
                              **problem_responses(400, 401, 403, 404, 409, 412, 422)})
-    async def update(id: Id, body: update_model, db: WriteDb, _: Writer, response: Response,  # type: ignore[valid-type]
+    async def update(id: Id, body: update_model, db: WriteDb, principal: Writer, response: Response,  # type: ignore[valid-type]
                      if_match: IfMatch = None) -> Any:
         svc = service(db)
         obj = await svc.get(id)
         check_if_match(obj, if_match)
-        obj = await svc.update(obj, body.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+        changes, current = body.model_dump(exclude_unset=True), values_of(obj)  # type: ignore[attr-defined]
+        if check_write is not None:
+            await check_write(principal, db, changes, current)
+        await ensure_may_write(principal, db, name, singular, current, {**current, **changes})
+        obj = await svc.update(obj, changes)
         response.headers["ETag"] = etag_of(obj)
         return render(obj)
 
@@ -116,10 +129,13 @@ def register_crud(
     @router.delete("/{id}", operation_id=f"{name}-delete", status_code=204, response_class=Response,
                    summary=f"Delete a {singular}",
                    responses={**ok("Deleted", status=204), **problem_responses(401, 403, 404, 409, 412)})
-    async def delete(id: Id, db: WriteDb, _: Writer, if_match: IfMatch = None) -> Response:
+    async def delete(id: Id, db: WriteDb, principal: Writer, if_match: IfMatch = None) -> Response:
         svc = service(db)
         obj = await svc.get(id)
         check_if_match(obj, if_match)
+        await ensure_may_write(principal, db, name, singular, values_of(obj))
+        if check_delete is not None:
+            await check_delete(principal, db, obj)
         await svc.delete(obj)
         return Response(status_code=204)
 

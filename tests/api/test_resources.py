@@ -8,11 +8,12 @@ import pytest
 from tests.factories import create, create_action, create_commitment, create_party, create_theme
 
 
-async def test_party_crud_and_identifier_validation(client: httpx.AsyncClient, writer: dict) -> None:
-    p = await create_party(client, writer, key="fokus", name="Stichting Fokus Wonen", agb_code="12345678")
+async def test_party_crud_and_identifier_validation(client: httpx.AsyncClient, writer: dict, admin: dict) -> None:
+    # the codes that decide access to client signals are set by an admin
+    p = await create_party(client, admin, key="fokus", name="Stichting Fokus Wonen", agb_code="12345678")
     r = await client.post("/v1/parties", json={"name": "X", "kind": "provider", "agb_code": "1234"}, headers=writer)
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "agb_code"]
-    r = await client.post("/v1/parties", json={"name": "Y", "kind": "provider", "agb_code": "12345678"}, headers=writer)
+    r = await client.post("/v1/parties", json={"name": "Y", "kind": "provider", "agb_code": "12345678"}, headers=admin)
     assert r.status_code == 409 and r.json()["existing_id"] == p["id"]
     r = await client.post("/v1/parties", json={"name": "Z", "kind": "alien"}, headers=writer)
     assert r.status_code == 422

@@ -117,13 +117,15 @@ async def test_actions_and_measurement_writes_trigger_recalculation(client: http
     assert (await client.get(f"/v1/commitments/{commitment['id']}")).json()["status"] == "on_track"
 
 
-async def test_override_wins_until_removed(client: httpx.AsyncClient, writer: dict, make_key) -> None:
+async def test_override_wins_until_removed(client: httpx.AsyncClient, writer: dict, admin: dict, make_key) -> None:
     commitment = await create_commitment(client, writer, title="Te laat", due_date="2001-01-01")
     path = f"/v1/commitments/{commitment['id']}/status-override"
     body = {"status": "on_track", "reason": "Uitstel afgesproken met de Kamer.", "expires_at": future()}
     assert (await client.put(path, json=body)).status_code == 401
     assert (await client.put(path, json=body, headers=await make_key(["read"]))).status_code == 403
-    r = await client.put(path, json=body, headers=writer)
+    r = await client.put(path, json=body, headers=writer)  # a status override is an admin's decision
+    assert r.status_code == 403 and "admin" in r.json()["detail"]
+    r = await client.put(path, json=body, headers=admin)
     assert r.status_code == 200, r.text
     result = r.json()
     assert (result["status"], result["computed_status"]) == ("on_track", "off_track")
@@ -133,28 +135,29 @@ async def test_override_wins_until_removed(client: httpx.AsyncClient, writer: di
     listed = (await client.get("/v1/commitments", params={"status": "on_track"})).json()["items"]
     assert [c["id"] for c in listed] == [commitment["id"]]
 
-    r = await client.delete(path, headers=writer)
+    assert (await client.delete(path, headers=writer)).status_code == 403
+    r = await client.delete(path, headers=admin)
     assert r.status_code == 200 and r.json()["status"] == "off_track"
     assert all(reason["rule"] != "override" for reason in r.json()["reasons"])
     assert (await client.get(f"/v1/commitments/{commitment['id']}")).json()["status"] == "off_track"
-    assert (await client.delete(path, headers=writer)).status_code == 404
+    assert (await client.delete(path, headers=admin)).status_code == 404
     assert (await client.get(path)).status_code == 404
 
 
-async def test_override_validation(client: httpx.AsyncClient, writer: dict) -> None:
+async def test_override_validation(client: httpx.AsyncClient, writer: dict, admin: dict) -> None:
     commitment = await create_commitment(client, writer)
     path = f"/v1/commitments/{commitment['id']}/status-override"
     past = {"status": "on_track", "reason": "x", "expires_at": "2001-01-01T00:00:00Z"}
-    assert (await client.put(path, json=past, headers=writer)).status_code == 422
+    assert (await client.put(path, json=past, headers=admin)).status_code == 422
     for bad in ({"status": "great", "reason": "x", "expires_at": future()},
                 {"status": "on_track", "reason": "", "expires_at": future()},
                 {"status": "on_track", "reason": "x", "expires_at": "2030-01-01T00:00:00"},  # naive
                 {"status": "on_track", "reason": "x"}):
-        r = await client.put(path, json=bad, headers=writer)
+        r = await client.put(path, json=bad, headers=admin)
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", bad
     missing = "/v1/commitments/00000000-0000-0000-0000-000000000000"
     ok = {"status": "on_track", "reason": "x", "expires_at": future()}
-    assert (await client.put(f"{missing}/status-override", json=ok, headers=writer)).status_code == 404
+    assert (await client.put(f"{missing}/status-override", json=ok, headers=admin)).status_code == 404
     assert (await client.post(f"{missing}/recalculate", headers=writer)).status_code == 404
     assert (await client.get(f"{missing}/status-history")).status_code == 404
     assert (await client.post(f"/v1/commitments/{commitment['id']}/recalculate")).status_code == 401

@@ -36,6 +36,18 @@ async def list_commitments(request: Request, _: Reader, params: Annotated[Commit
     return Response(orjson.dumps(body, default=str, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
+async def _deleting_history(principal: Any, db: Any, obj: Any) -> None:
+    """A commitment with status history is part of the record of what was promised: only an admin deletes it."""
+    from sqlalchemy import select
+
+    from shared.auth.ownership import ensure_admin
+    from shared.status.models import StatusHistory
+
+    if (await db.execute(select(StatusHistory.id).where(StatusHistory.commitment_id == obj.id).limit(1))).first():
+        ensure_admin(principal, "Deleting a commitment with status history")
+
+
 register_crud(router, name="commitments", singular="commitment", service=CommitmentService,
               create_model=CommitmentCreate, update_model=CommitmentUpdate, out_model=CommitmentOut,
-              filters_model=CommitmentFilters, to_out=CommitmentOut.from_model, with_list=False)
+              filters_model=CommitmentFilters, to_out=CommitmentOut.from_model, with_list=False,
+              check_delete=_deleting_history)

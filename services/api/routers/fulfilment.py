@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from services.api.crud import CommitmentId, etag_of
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
+from shared.auth.ownership import ensure_may_write
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from services.api.query import QueryModel
@@ -39,6 +40,8 @@ async def _out(service: FulfilmentService, record: Fulfilment) -> FulfilmentOut:
 async def put_fulfilment(id: CommitmentId, body: FulfilmentIn, db: WriteDb, principal: Writer,
                          response: Response) -> Any:
     """Record that the commitment (or one period of a recurring one) was fulfilled, with its evidence."""
+    await FulfilmentService(db).commitment(id)  # 404 first
+    await ensure_may_write(principal, db, "fulfilments", "fulfilment record", {"commitment_id": id})
     service = FulfilmentService(db)
     record, created = await service.put(id, body.model_dump(), principal.name)
     response.status_code = 201 if created else 200
@@ -70,8 +73,10 @@ async def list_fulfilments(id: CommitmentId, db: ReadDb, _: Reader,
 
 @router.delete("/{id}/fulfilment", operation_id="fulfilment-delete", status_code=204, response_class=Response,
                responses={**ok("Withdrawn", status=204), **problem_responses(401, 403, 404, 422)})
-async def delete_fulfilment(id: CommitmentId, db: WriteDb, _: Writer, period: PeriodQuery = None) -> Response:
+async def delete_fulfilment(id: CommitmentId, db: WriteDb, principal: Writer, period: PeriodQuery = None) -> Response:
     """Withdraw the fulfilment record; the commitment is judged again without it."""
+    await FulfilmentService(db).commitment(id)  # 404 first
+    await ensure_may_write(principal, db, "fulfilments", "fulfilment record", {"commitment_id": id})
     await FulfilmentService(db).delete(id, period)
     return Response(status_code=204)
 

@@ -8,6 +8,7 @@ from services.api.crud import id_path, register_crud
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
 from services.api.openapi import ok
+from shared.auth.ownership import ensure_may_write
 from shared.errors import NotFound
 from shared.milestones.schemas import (
     MeasurementCreate, MeasurementOut, MilestoneCreate, MilestoneFilters, MilestoneOut, MilestoneUpdate,
@@ -26,10 +27,11 @@ register_crud(router, name="milestones", singular="milestone", service=Milestone
              status_code=201, tags=["milestones"],
              responses={**ok("The measurement, recorded", "Location", status=201),
                         **problem_responses(401, 403, 404, 409, 422)})
-async def create_measurement(id: MilestoneId, body: MeasurementCreate, db: WriteDb, _: Writer,
+async def create_measurement(id: MilestoneId, body: MeasurementCreate, db: WriteDb, principal: Writer,
                              request: Request, response: Response) -> Any:
     """Record a measurement of the milestone's indicator; one per date (409 on a second one)."""
     milestone = await MilestoneService(db).get(id)
+    await ensure_may_write(principal, db, "measurements", "measurement", {"milestone_id": milestone.id})
     measurement = await MeasurementService(db).record(milestone, body.model_dump())
     response.headers["Location"] = f"{request.url.path}/{measurement.id}"
     return measurement
@@ -38,12 +40,14 @@ async def create_measurement(id: MilestoneId, body: MeasurementCreate, db: Write
 @router.delete("/{id}/measurements/{measurement_id}", operation_id="measurements-delete", status_code=204,
                response_class=Response,
                responses={**ok("Deleted", status=204), **problem_responses(401, 403, 404)})
-async def delete_measurement(id: MilestoneId, measurement_id: MeasurementId, db: WriteDb, _: Writer) -> Response:
+async def delete_measurement(id: MilestoneId, measurement_id: MeasurementId, db: WriteDb,
+                             principal: Writer) -> Response:
     """Delete a wrong measurement (record the corrected one with a new POST)."""
     svc = MeasurementService(db)
     measurement = await svc.get(measurement_id)
     if measurement.milestone_id != id:
         raise NotFound(f"Milestone {id} has no measurement {measurement_id}.")
+    await ensure_may_write(principal, db, "measurements", "measurement", {"milestone_id": id})
     await svc.remove(await MilestoneService(db).get(id), measurement)
     return Response(status_code=204)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from typing import Any
+
 from services.api.crud import register_crud
+from shared.auth.ownership import ensure_party_change_allowed
 from shared.actions.schemas import ActionCreate, ActionFilters, ActionOut, ActionUpdate
 from shared.actions.service import ActionService
 from shared.parties.schemas import PartyCreate, PartyFilters, PartyOut, PartyUpdate
@@ -17,8 +20,14 @@ from shared.sources.schemas import SourceCreate, SourceFilters, SourceOut, Sourc
 from shared.sources.service import SourceService
 
 parties = APIRouter(prefix="/v1/parties", tags=["parties"])
+
+
+async def _party_codes(principal: Any, db: Any, changes: dict[str, Any], current: dict[str, Any]) -> None:
+    ensure_party_change_allowed(principal, changes, current)
+
+
 register_crud(parties, name="parties", singular="party", service=PartyService, create_model=PartyCreate,
-              update_model=PartyUpdate, out_model=PartyOut, filters_model=PartyFilters)
+              update_model=PartyUpdate, out_model=PartyOut, filters_model=PartyFilters, check_write=_party_codes)
 
 sources = APIRouter(prefix="/v1/sources", tags=["sources"])
 register_crud(sources, name="sources", singular="source", service=SourceService, create_model=SourceCreate,
