@@ -111,15 +111,20 @@ async def _authenticate(request: Request, header: str) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Use 'Authorization: Bearer <api key>'.")
-    cache: PrincipalCache | None = getattr(request.app.state, "principal_cache", None)
-    principal = cache.get(token.strip()) if cache else None
+    return await principal_of_key(request.app, token.strip())
+
+
+async def principal_of_key(app: Any, token: str) -> Principal:
+    """The caller an API key stands for (401 when it is unknown or revoked); also the status board's reader."""
+    cache: PrincipalCache | None = getattr(app.state, "principal_cache", None)
+    principal = cache.get(token) if cache else None
     if principal is None:
         # A short session of its own, closed before the handler's session starts its work.
-        async with request.app.state.session_factory() as db:
-            principal = await authenticate(db, token.strip())
+        async with app.state.session_factory() as db:
+            principal = await authenticate(db, token)
             await db.rollback()
         if principal is not None and cache is not None:
-            cache.put(token.strip(), principal)
+            cache.put(token, principal)
     if principal is None:
         raise Unauthorized("The API key is unknown or revoked.")
     return principal
@@ -145,8 +150,13 @@ def require(scope: Scope | str):
 
 
 async def public_read(request: Request) -> Principal:
-    principal = await get_principal(request)
-    if request.app.state.settings.public_read:
+    return may_read(await get_principal(request), request.app.state.settings)
+
+
+def may_read(principal: Principal, settings: Settings) -> Principal:
+    """The rule for every public read (the /v1 reads and the status board): anyone while public reads are on,
+    otherwise a key with scope 'read' or 'write' (401 without a key, 403 without the scope)."""
+    if settings.public_read:
         return principal
     if principal.is_anonymous:
         raise Unauthorized("Reads need an API key with scope 'read' (NAKOMING_PUBLIC_READ=false).")

@@ -15,7 +15,7 @@ from shared.milestones.schemas import (
 from shared.milestones.service import MeasurementService, MilestoneService
 
 router = APIRouter(prefix="/v1/milestones", tags=["milestones"])
-register_crud(router, name="milestones", singular="milestone", service=MilestoneService,
+reads = register_crud(router, name="milestones", singular="milestone", service=MilestoneService,
               create_model=MilestoneCreate, update_model=MilestoneUpdate, out_model=MilestoneOut,
               filters_model=MilestoneFilters, to_out=MilestoneOut.from_model)
 

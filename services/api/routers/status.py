@@ -54,6 +54,11 @@ async def preview(id: uuid.UUID, db: ReadDb, _: Reader, request: Request, as_of:
 async def status_history(id: uuid.UUID, db: ReadDb, _: Reader,
                          params: Annotated[StatusHistoryParams, Depends(QueryModel(StatusHistoryParams))]) -> Any:
     """The commitment's status changes, newest first: one entry per change of status, schedule or reasons."""
+    return await status_history_page(db, id, params)
+
+
+async def status_history_page(db: Any, id: uuid.UUID, params: StatusHistoryParams) -> dict[str, Any]:
+    """The history's read (also the status board's); 404 for an unknown commitment."""
     repo = StatusHistoryRepository(db)
     rows, cursor = await repo.list([repo.model.commitment_id == id], sort=params.sort, cursor=params.cursor,
                                    limit=params.limit)
