@@ -84,6 +84,7 @@ class Api:
         self.key = key
         self.principal: Principal = ANONYMOUS
         self._stack = AsyncExitStack()
+        self._records: list[Any] = []
         self.db: Any = None
 
     async def __aenter__(self) -> "Api":
@@ -130,7 +131,11 @@ class Api:
 
     async def _get(self, reads: Any, ident: str) -> Any:
         async def read() -> Any:
-            return (await reads.get(self.db, uuid.UUID(ident)))[1]
+            record, body = await reads.get(self.db, uuid.UUID(ident))
+            # Held for the page: the session's identity map is weak, and a later read of the same record
+            # (the fulfilments' commitment) finds it there instead of loading it again.
+            self._records.append(record)
+            return body
 
         return await self._read(read())
 
