@@ -115,6 +115,8 @@ async def test_overview_filters_match_the_api_and_refuse_bad_input(client: httpx
     assert len(due.find_class("commitment")) == len(windowed)
     bad = await client.get("/board", params={"due_after": "1-2-2026x"})
     assert bad.status_code == 422 and "due_after" in bad.text and "1-2-2026x" not in bad.text
+    torn = await client.get("/board", params={"after": "off_track:torn-cursor"})  # the API's 400
+    assert torn.status_code == 422 and "cursor" in torn.text and "torn-cursor" not in torn.text
 
 
 async def test_overview_pages_through_every_commitment_once_worst_first(
