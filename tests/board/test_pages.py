@@ -309,3 +309,13 @@ async def test_unknown_records_are_404_pages(client: httpx.AsyncClient) -> None:
     ):
         doc = await html(client, url, 404)
         assert doc.get("lang") == "nl" and doc.find(".//h1") is not None
+
+
+async def test_signal_page_counts_against_the_callers_rate_limit(client: httpx.AsyncClient, app: Any) -> None:
+    """The trend is read as /v1/signals/trends reads it, rate limit included: one budget per caller."""
+    limiter = app.state.rate_limiter
+    limiter.prefix, limiter.per_minute = f"test-board-rl-{uuid.uuid4().hex}", 2
+    assert (await client.get("/board/signals")).status_code == 200
+    assert (await client.get("/v1/signals/trends")).status_code == 200
+    refused = await client.get("/board/signals")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
