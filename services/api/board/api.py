@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import orjson
 from fastapi import Request
@@ -38,6 +38,7 @@ from shared.tk.schemas import SuggestionFilters, ToezeggingFilters
 
 PAGE = 500  # the API's largest page
 M = TypeVar("M", bound=BaseModel)
+
 
 class NeedsKey(Exception):
     """The API would answer 401/403: reads are not public here, or the key given does not allow them."""
@@ -87,7 +88,7 @@ class Api:
         self._records: list[Any] = []
         self.db: Any = None
 
-    async def __aenter__(self) -> "Api":
+    async def __aenter__(self) -> Self:
         try:
             principal = await principal_of_key(self.app, self.key) if self.key else ANONYMOUS
             self.principal = may_read(principal, self.app.state.settings)
@@ -95,10 +96,14 @@ class Api:
             raise NeedsKey() from None
         token = reader_language.set(self.language)
         self._stack.callback(reader_language.reset, token)
-        self.db = await self._stack.enter_async_context(read_session(self.app))
+        try:
+            self.db = await self._stack.enter_async_context(read_session(self.app))
+        except BaseException:
+            await self._stack.aclose()
+            raise
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self._stack.__aexit__(*exc)
 
     async def _read(self, read: Awaitable[Any]) -> Any:

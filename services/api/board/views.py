@@ -69,7 +69,7 @@ async def overview(api: Api, query: dict[str, str], lang: str) -> dict[str, Any]
         cursor = ""
     items: list[dict[str, Any]] = []
     try:
-        # The first list call runs before the counts: it checks the caller may read and the filters are valid.
+        # The list reads run before the counts: the first one refuses invalid filters as the API does.
         for status in statuses:
             while len(items) < LIST_SIZE:
                 page = await api.commitments(
