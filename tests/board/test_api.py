@@ -1,5 +1,5 @@
-"""The board's reads (services/api/board/api.py) return exactly the bodies the /v1 routes send, in either language:
-they call the routes' own functions, so nothing is read past the API's rules or shaped differently."""
+"""The board's reads (services/api/board/api.py) return exactly the bodies the /v1 routes send, in either
+language: they call the routes' own functions, so nothing is read past the API's rules or shaped differently."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ async def test_reads_equal_the_api_bodies(client: httpx.AsyncClient, app: Any, l
              {"status": "off_track", "sort": "due_date", "limit": 7}),
             (await api.commitment_counts(theme="inzet-zzp-flex"), "/v1/commitments/counts",
              {"theme": "inzet-zzp-flex"}),
-            (await api.status_history(cid, limit=100), f"/v1/commitments/{cid}/status-history", {"limit": 100}),
+            (await api.status_history(cid, limit=100), f"/v1/commitments/{cid}/status-history",
+             {"limit": 100}),
             (await api.fulfilments(cid, limit=100), f"/v1/commitments/{cid}/fulfilments", {"limit": 100}),
             (milestones, "/v1/milestones", {"limit": 500}),
             (await api.milestones(commitment_id=cid), "/v1/milestones", {"limit": 500, "commitment_id": cid}),
