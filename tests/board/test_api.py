@@ -1,5 +1,5 @@
 """The board's reads (services/api/board/api.py) return exactly the bodies the /v1 routes send, in either
-language: they call the routes' own functions, so nothing is read past the API's rules or shaped differently."""
+language: they call the routes' own functions, so nothing is read past the API's rules or shaped otherwise."""
 
 from __future__ import annotations
 
