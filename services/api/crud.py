@@ -133,7 +133,8 @@ def register_crud(
     return reads
 
 
-def _register_list(router: APIRouter, name: str, reads: ResourceReads, page_model: Any, filters_model: Any) -> None:
+def _register_list(router: APIRouter, name: str, reads: ResourceReads, page_model: Any,
+                   filters_model: Any) -> None:
     @router.get("", operation_id=f"{name}-list", response_model=page_model,
                 summary=f"List {name}", responses=problem_responses(400, 401, 403, 422))
     async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Depends(QueryModel(filters_model))]) -> Any:  # type: ignore[valid-type]

@@ -16,8 +16,8 @@ from shared.milestones.service import MeasurementService, MilestoneService
 
 router = APIRouter(prefix="/v1/milestones", tags=["milestones"])
 reads = register_crud(router, name="milestones", singular="milestone", service=MilestoneService,
-              create_model=MilestoneCreate, update_model=MilestoneUpdate, out_model=MilestoneOut,
-              filters_model=MilestoneFilters, to_out=MilestoneOut.from_model)
+                      create_model=MilestoneCreate, update_model=MilestoneUpdate, out_model=MilestoneOut,
+                      filters_model=MilestoneFilters, to_out=MilestoneOut.from_model)
 
 
 @router.post("/{id}/measurements", operation_id="measurements-create", response_model=MeasurementOut,
