@@ -72,10 +72,11 @@ def register_crud(
     to_out: Callable[[Any], BaseModel] | None = None,
     after_create: Callable[..., Any] | None = None,
     with_list: bool = True,
+    reads_class: type[ResourceReads] = ResourceReads,
 ) -> ResourceReads:
     """Registers the operations and returns the resource's reads (for the status board)."""
     render = to_out or out_model.model_validate
-    reads = ResourceReads(service, render)
+    reads = reads_class(service, render)
     page_model = Page[out_model]  # type: ignore[valid-type]
 
     if with_list:

@@ -88,6 +88,26 @@ async def test_milestone_with_measurements(client: httpx.AsyncClient, writer: di
     assert got["indicator"]["direction"] == "increase"
 
 
+async def test_milestone_list_items_equal_get_bodies(client: httpx.AsyncClient, writer: dict) -> None:
+    """The list reads measurements as plain rows beside the milestones, GET through the relationship."""
+    c = await create_commitment(client, writer)
+    numeric = await create_milestone(client, writer, c["id"], title="Cijfer", due_date="2026-09-01",
+                                     indicator={"unit": "procent", "target_value": 90, "baseline_value": 20,
+                                                "baseline_date": "2025-01-01"})
+    for day, value in (("2026-03-01", 70), ("2025-06-01", 40.5), ("2026-01-15", 61)):
+        body = {"date": day, "value": value, "note": f"meting {day}", "source_section": "p. 3"}
+        assert (await client.post(f"/v1/milestones/{numeric['id']}/measurements", json=body,
+                                  headers=writer)).status_code == 201
+    await create_milestone(client, writer, c["id"], title="Zonder meting", due_date="2026-08-01")
+    for params in ({"commitment_id": c["id"]}, {"commitment_id": c["id"], "limit": 1}, {"has_indicator": "true"}):
+        listed = (await client.get("/v1/milestones", params=params)).json()["items"]
+        assert listed
+        for item in listed:
+            assert item == (await client.get(f"/v1/milestones/{item['id']}")).json()
+    got = (await client.get(f"/v1/milestones/{numeric['id']}")).json()
+    assert [m["date"] for m in got["measurements"]] == ["2025-06-01", "2026-01-15", "2026-03-01"]
+
+
 async def test_list_items_equal_get_bodies(client: httpx.AsyncClient, writer: dict, admin: dict) -> None:
     await create_theme(client, admin, "bejegening")
     await create_theme(client, admin, "communicatie")
