@@ -27,10 +27,10 @@ class MilestoneRepository(Repository[Milestone]):
     ) -> tuple[list[Milestone], dict[uuid.UUID, list[Row[Any]]], str | None]:
         """The list's read: one page of milestones and their measurements as plain rows, by milestone.
 
-        A page may carry hundreds of measurements (bench/board: 200 on one commitment page); as ORM objects they
-        cost about twice the CPU of the rest of the read. The milestones of this page do not load them
-        (`raiseload`: touching `.measurements` on them in the same session fails loudly instead of reading an
-        empty list); MilestoneOut takes the rows instead, in the relationship's own order (by date, one a day).
+        A page may carry hundreds of measurements (bench/board: 200 on one commitment page); as ORM objects
+        they cost about as much CPU as the rest of the read. The milestones of this page do not load them
+        (`raiseload`: touching `.measurements` on them in the same session fails loudly instead of reading
+        an empty list); MilestoneOut takes the rows instead, in the relationship's order (by date, one a day).
         """
         stmt = self.base_query().options(raiseload(Milestone.measurements)).where(*conditions)
         stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)

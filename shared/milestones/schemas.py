@@ -128,7 +128,8 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     def from_model(cls, obj: object, measurements: list[Any] | None = None) -> "MilestoneOut":
         """`measurements`: rows read beside the milestone (its list read), instead of its relationship."""
         skip = ("indicator",) if measurements is None else ("indicator", "measurements")
-        data = {name: getattr(obj, name) for name in cls.model_fields if name not in skip and hasattr(obj, name)}
+        data = {name: getattr(obj, name) for name in cls.model_fields
+                if name not in skip and hasattr(obj, name)}
         if measurements is not None:
             data["measurements"] = measurements
         if getattr(obj, "target_value", None) is not None:

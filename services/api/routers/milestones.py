@@ -23,12 +23,14 @@ class MilestoneReads(ResourceReads):
         svc = MilestoneService(db)
         rows, measurements, cursor = await svc.repo.list_with_measurements(  # type: ignore[attr-defined]
             svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)
-        return {"items": [MilestoneOut.from_model(row, measurements[row.id]) for row in rows], "next_cursor": cursor}
+        items = [MilestoneOut.from_model(row, measurements[row.id]) for row in rows]
+        return {"items": items, "next_cursor": cursor}
 
 
 reads = register_crud(router, name="milestones", singular="milestone", service=MilestoneService,
                       create_model=MilestoneCreate, update_model=MilestoneUpdate, out_model=MilestoneOut,
-                      filters_model=MilestoneFilters, to_out=MilestoneOut.from_model, reads_class=MilestoneReads)
+                      filters_model=MilestoneFilters, to_out=MilestoneOut.from_model,
+                      reads_class=MilestoneReads)
 
 
 @router.post("/{id}/measurements", operation_id="measurements-create", response_model=MeasurementOut,
