@@ -7,7 +7,7 @@ and recreated unless --reuse): the seed dataset plus 10,000 commitments (owners,
 two years, a third with a milestone so the engine finds real reasons), every status evaluated by the engine,
 and one commitment with 4 numeric milestones of 50 measurements each. Each request goes through the real app
 (create_app, raw asyncpg fast path on) in this process over ASGI, so the time is the server's: routing, the
-board's in-process API calls, the counts query, templates and SVG. Targets: overview <= 150 ms p95, the
+board's reads (the /v1 routes' own functions, in-process), the counts, templates and SVG. Targets: overview <= 150 ms p95, the
 commitment page with 4 charts and 200 measurements <= 50 ms p95. `cpu ms` is this process's CPU per request
 (the database's own CPU not included), which stays readable when the shared machine is busy.
 """

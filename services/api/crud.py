@@ -48,6 +48,27 @@ def check_if_match(obj: Any, if_match: str | None) -> None:
         )
 
 
+class ResourceReads:
+    """A resource's two reads, one function each: its /v1 routes answer with them and the status board
+    (services/api/board) renders them, so both read the same rows through the same service."""
+
+    def __init__(self, service: type[CrudService[Any]], render: Callable[[Any], BaseModel]) -> None:
+        self.service = service
+        self.render = render
+
+    async def get(self, db: Any, id: uuid.UUID) -> tuple[Any, BaseModel]:
+        """The record (for its ETag) and its response body; NotFound (404) when there is none."""
+        obj = await self.service(db).get(id)
+        return obj, self.render(obj)
+
+    async def list(self, db: Any, params: Any) -> dict[str, Any]:
+        """One page under the resource's filters (`params`: its filters model)."""
+        svc = self.service(db)
+        rows, cursor = await svc.repo.list(
+            svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)
+        return {"items": [self.render(row) for row in rows], "next_cursor": cursor}
+
+
 def register_crud(
     router: APIRouter,
     *,
@@ -63,23 +84,27 @@ def register_crud(
     with_list: bool = True,
     check_write: Callable[..., Any] | None = None,
     check_delete: Callable[..., Any] | None = None,
-) -> None:
-    """`check_write(principal, db, changes, current)` and `check_delete(principal, db, obj)` add a resource's own
+    reads_class: type[ResourceReads] = ResourceReads,
+) -> ResourceReads:
+    """Registers the operations and returns the resource's reads (for the status board).
+
+    `check_write(principal, db, changes, current)` and `check_delete(principal, db, obj)` add a resource's own
     rules (admin-only fields, say) to the ownership rule every write passes (shared/auth/ownership.py)."""
     render = to_out or out_model.model_validate
+    reads = reads_class(service, render)
     Id = id_path(singular)  # noqa: N806
     page_model = page_of(out_model)  # type: ignore[valid-type]
 
     if with_list:
-        _register_list(router, name, service, page_model, filters_model, render)
+        _register_list(router, name, reads, page_model, filters_model)
 
     @router.get("/{id}", operation_id=f"{name}-get", response_model=out_model,
                 summary=f"Get a {singular}",
                 responses={**ok(f"The {singular}", "ETag"), **problem_responses(401, 403, 404, 422)})
     async def get(id: Id, db: ReadDb, _: Reader, response: Response) -> Any:
-        obj = await service(db).get(id)
+        obj, out = await reads.get(db, id)
         response.headers["ETag"] = etag_of(obj)
-        return render(obj)
+        return out
 
     get.__doc__ = f"One {singular}, with its ETag for conditional writes."
 
@@ -140,17 +165,15 @@ def register_crud(
         return Response(status_code=204)
 
     delete.__doc__ = f"Delete a {singular} (and what belongs only to it)."
+    return reads
 
 
-def _register_list(router: APIRouter, name: str, service: Any, page_model: Any, filters_model: Any,
-                   render: Callable[[Any], Any]) -> None:
+def _register_list(router: APIRouter, name: str, reads: ResourceReads, page_model: Any,
+                   filters_model: Any) -> None:
     @router.get("", operation_id=f"{name}-list", response_model=page_model,
                 summary=f"List {name}",
                 responses={**ok(f"One page of {name}"), **problem_responses(400, 401, 403, 422)})
-    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Depends(QueryModel(filters_model, service.repository_class.sorting))]) -> Any:  # type: ignore[valid-type]
-        svc = service(db)
-        rows, cursor = await svc.repo.list(
-            svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)
-        return {"items": [render(row) for row in rows], "next_cursor": cursor}
+    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Depends(QueryModel(filters_model, reads.service.repository_class.sorting))]) -> Any:  # type: ignore[valid-type]
+        return await reads.list(db, params)
 
     list_.__doc__ = f"List {name}, filtered and sorted, one page at a time."

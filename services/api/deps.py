@@ -128,15 +128,30 @@ async def _authenticate(request: Request, header: str) -> Principal:
     if not well_formed:
         await _failed(request, limiter, address, "malformed Authorization header")
         raise Unauthorized("Use 'Authorization: Bearer <api key>'.")
-    # A short session of its own, closed before the handler's session starts its work.
-    async with request.app.state.session_factory() as db:
-        principal = await authenticate(db, token)
-        await db.rollback()
+    principal = await _look_up(request.app, token)
     if principal is None:
         await _failed(request, limiter, address, "unknown or revoked key")
         raise Unauthorized("The API key is unknown or revoked.")
-    if cache is not None:
+    return principal
+
+
+async def _look_up(app: Any, token: str) -> Principal | None:
+    """The key in the database (a short session of its own, closed before the handler's starts), remembered."""
+    async with app.state.session_factory() as db:
+        principal = await authenticate(db, token)
+        await db.rollback()
+    cache: PrincipalCache | None = getattr(app.state, "principal_cache", None)
+    if principal is not None and cache is not None:
         cache.put(token, principal)
+    return principal
+
+
+async def principal_of_key(app: Any, token: str) -> Principal:
+    """The caller an API key stands for (401 when it is unknown or revoked): the status board's reader."""
+    cache: PrincipalCache | None = getattr(app.state, "principal_cache", None)
+    principal = (cache.get(token) if cache else None) or await _look_up(app, token)
+    if principal is None:
+        raise Unauthorized("The API key is unknown or revoked.")
     return principal
 
 
@@ -176,8 +191,13 @@ def require(*scopes: Scope | str) -> Any:
 
 
 async def public_read(request: Request) -> Principal:
-    principal = await get_principal(request)
-    if request.app.state.settings.public_read:
+    return may_read(await get_principal(request), request.app.state.settings)
+
+
+def may_read(principal: Principal, settings: Settings) -> Principal:
+    """The rule for every public read (the /v1 reads and the status board): anyone while public reads are on,
+    otherwise a key with scope 'read' or 'write' (401 without a key, 403 without the scope)."""
+    if settings.public_read:
         return principal
     if principal.is_anonymous:
         raise Unauthorized("Reads need an API key with scope 'read' (NAKOMING_PUBLIC_READ=false).")

@@ -77,11 +77,18 @@ def identity_of(request: Request, principal: Principal) -> str:
 
 
 async def rate_limit(request: Request) -> None:
+    if getattr(request.app.state, "rate_limiter", None) is None:
+        return
+    # get_principal called, not declared: a declared sub-dependency costs a resolution step per request.
+    await count_request(request, await get_principal(request))
+
+
+async def count_request(request: Request, principal: Principal) -> None:
+    """One request of `principal` against its limit (429 over it); also the status board's signal page."""
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is None:
         return
-    # get_principal called, not declared: a declared sub-dependency costs a resolution step per request.
-    wait = await limiter.hit(identity_of(request, await get_principal(request)))
+    wait = await limiter.hit(identity_of(request, principal))
     if wait is not None:
         raise TooManyRequests(f"More than {limiter.per_minute} requests per minute for this key; retry in "
                               f"{wait} s.", retry_after=wait)

@@ -110,7 +110,9 @@ def recurrence_of(unit: object, start: object) -> dict[str, object] | None:
     return {"unit": unit, "start": start} if unit is not None and start is not None else None
 
 
-class CommitmentFilters(ListParams):
+class CommitmentSelection(StrictModel):
+    """Which commitments: the list's filters, also those of the counts (GET /v1/commitments/counts)."""
+
     theme: ThemeKey | None = Field(default=None, description="Only commitments on this theme.")
     owner_party_id: uuid.UUID | None = Field(default=None, description="Only commitments made by this party.")
     origin: CommitmentOrigin | None = Field(default=None, description="Only commitments of this origin.")
@@ -122,3 +124,20 @@ class CommitmentFilters(ListParams):
     q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")
     status: Status | None = Field(default=None, description="Current status (status engine).")
     schedule: Schedule | None = Field(default=None, description="no_deadline, on_time, due_soon or overdue.")
+
+
+class CommitmentFilters(CommitmentSelection, ListParams):
+    """The list's filters, one page at a time."""
+
+
+class StatusScheduleCount(OutModel):
+    status: Status
+    schedule: Schedule
+    count: int
+
+
+class CommitmentCountsOut(OutModel):
+    total: int = Field(description="Commitments matching the filters.")
+    by_status: dict[Status, int] = Field(description="Every status, with 0 where none match.")
+    by_schedule: dict[Schedule, int] = Field(description="Every schedule, with 0 where none match.")
+    cells: list[StatusScheduleCount] = Field(description="The non-empty combinations of status and schedule.")

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, select
 from shared.commitments.models import Commitment, commitment_recommendations, commitment_themes
 from shared.commitments.repository import CommitmentRepository
 from shared.commitments.events import commitment_changed
-from shared.commitments.schemas import CommitmentFilters
+from shared.commitments.schemas import CommitmentSelection
 from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
@@ -76,7 +76,7 @@ class CommitmentService(CrudService[Commitment]):
         return await super().create(data)
 
     @staticmethod
-    def conditions(filters: CommitmentFilters) -> list[Any]:
+    def conditions(filters: CommitmentSelection) -> list[Any]:
         """Filters as conditions with *named* binds (the PostgreSQL list path caches SQL per shape)."""
         conds: list[Any] = equal_conditions(filters, Commitment, "owner_party_id", "origin", "tk_toezegging_nummer",
                                             "source_id")

@@ -1,5 +1,12 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.orm import raiseload
+
 from shared.crud import Repository
 from shared.milestones.models import Measurement, Milestone
 from shared.pagination import SortField, Sorting
@@ -14,6 +21,29 @@ class MilestoneRepository(Repository[Milestone]):
         id_column=Milestone.id,
         default="due_date",
     )
+
+    async def list_with_measurements(
+        self, conditions: Iterable[Any], *, sort: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[Milestone], dict[uuid.UUID, list[Row[Any]]], str | None]:
+        """The list's read: one page of milestones and their measurements as plain rows, by milestone.
+
+        A page may carry hundreds of measurements (bench/board: 200 on one commitment page); as ORM objects
+        they cost about as much CPU as the rest of the read. The milestones of this page do not load them
+        (`raiseload`: touching `.measurements` on them in the same session fails loudly instead of reading
+        an empty list); MilestoneOut takes the rows instead, in the relationship's order (by date, one a day).
+        """
+        stmt = self.base_query().options(raiseload(Milestone.measurements)).where(*conditions)
+        stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)
+        rows, next_cursor = self.sorting.page(
+            list((await self.session.execute(stmt)).scalars().all()), sort_key, field, limit)
+        measurements: dict[uuid.UUID, list[Row[Any]]] = {row.id: [] for row in rows}
+        if rows:
+            table = Measurement.__table__
+            found = await self.session.execute(
+                select(table).where(table.c.milestone_id.in_(list(measurements))).order_by(table.c.date))
+            for measurement in found:
+                measurements[measurement.milestone_id].append(measurement)
+        return rows, measurements, next_cursor
 
 
 class MeasurementRepository(Repository[Measurement]):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
@@ -129,8 +129,13 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     reasons: Reasons = Field(default_factory=list, description="Why it has its status (status engine).")
 
     @classmethod
-    def from_model(cls, obj: object) -> "MilestoneOut":
-        data = {name: getattr(obj, name) for name in cls.model_fields if name != "indicator" and hasattr(obj, name)}
+    def from_model(cls, obj: object, measurements: list[Any] | None = None) -> "MilestoneOut":
+        """`measurements`: rows read beside the milestone (its list read), instead of its relationship."""
+        skip = ("indicator",) if measurements is None else ("indicator", "measurements")
+        data = {name: getattr(obj, name) for name in cls.model_fields
+                if name not in skip and hasattr(obj, name)}
+        if measurements is not None:
+            data["measurements"] = measurements
         if getattr(obj, "target_value", None) is not None:
             data["indicator"] = IndicatorOut(
                 unit=obj.indicator_unit, baseline_value=obj.baseline_value,  # type: ignore[attr-defined]

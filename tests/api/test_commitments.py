@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import httpx
 
+from shared.status.vocabulary import Schedule, Status
 from tests.factories import create_commitment, create_milestone, create_theme
 
 
@@ -85,6 +88,26 @@ async def test_milestone_with_measurements(client: httpx.AsyncClient, writer: di
     assert got["indicator"]["direction"] == "increase"
 
 
+async def test_milestone_list_items_equal_get_bodies(client: httpx.AsyncClient, writer: dict) -> None:
+    """The list reads measurements as plain rows beside the milestones, GET through the relationship."""
+    c = await create_commitment(client, writer)
+    numeric = await create_milestone(client, writer, c["id"], title="Cijfer", due_date="2026-09-01",
+                                     indicator={"unit": "procent", "target_value": 90, "baseline_value": 20,
+                                                "baseline_date": "2025-01-01"})
+    for day, value in (("2026-03-01", 70), ("2025-06-01", 40.5), ("2026-01-15", 61)):
+        body = {"date": day, "value": value, "note": f"meting {day}", "source_section": "p. 3"}
+        assert (await client.post(f"/v1/milestones/{numeric['id']}/measurements", json=body,
+                                  headers=writer)).status_code == 201
+    await create_milestone(client, writer, c["id"], title="Zonder meting", due_date="2026-08-01")
+    for params in ({"commitment_id": c["id"]}, {"commitment_id": c["id"], "limit": 1}, {"has_indicator": "true"}):
+        listed = (await client.get("/v1/milestones", params=params)).json()["items"]
+        assert listed
+        for item in listed:
+            assert item == (await client.get(f"/v1/milestones/{item['id']}")).json()
+    got = (await client.get(f"/v1/milestones/{numeric['id']}")).json()
+    assert [m["date"] for m in got["measurements"]] == ["2025-06-01", "2026-01-15", "2026-03-01"]
+
+
 async def test_list_items_equal_get_bodies(client: httpx.AsyncClient, writer: dict, admin: dict) -> None:
     await create_theme(client, admin, "bejegening")
     await create_theme(client, admin, "communicatie")
@@ -116,3 +139,29 @@ async def test_create_with_idempotency_key_replays(client: httpx.AsyncClient, wr
     assert failed.status_code == 422
     retry = await client.post("/v1/commitments", json={"title": "x"}, headers={**writer, "Idempotency-Key": "c-2"})
     assert retry.status_code == 201, retry.text  # a failed request released its key: the corrected retry goes through
+
+
+async def test_counts_per_status_and_schedule_agree_with_the_list(client: httpx.AsyncClient, writer: dict,
+                                                                  admin: dict) -> None:
+    await create_theme(client, admin, "inzet-zzp-flex")
+    for i, due in enumerate(["2020-01-01", "2099-01-01", None, "2020-06-01", None]):
+        c = await create_commitment(client, writer, title=f"T{i}", due_date=due,
+                                    themes=["inzet-zzp-flex"] if i % 2 else [])
+        if due:  # evaluated: overdue and on time beside the unevaluated ones
+            assert (await client.post(f"/v1/commitments/{c['id']}/recalculate", headers=writer)).status_code == 200
+    for filters in ({}, {"theme": "inzet-zzp-flex"}, {"due_before": "2021-01-01"}, {"q": "T4"},
+                    {"schedule": "overdue"}, {"status": "open", "schedule": "no_deadline"}):
+        listed = (await client.get("/v1/commitments", params={"limit": 500, **filters})).json()["items"]
+        counts = await client.get("/v1/commitments/counts", params=filters)
+        assert counts.status_code == 200, counts.text
+        body = counts.json()
+        assert body["total"] == len(listed) > 0, filters
+        assert body["by_status"] == {str(s): sum(c["status"] == s for c in listed) for s in Status}
+        assert body["by_schedule"] == {str(s): sum(c["schedule"] == s for c in listed) for s in Schedule}
+        assert sorted((c["status"], c["schedule"], c["count"]) for c in body["cells"]) == sorted(
+            (st, sc, n) for (st, sc), n in Counter((c["status"], c["schedule"]) for c in listed).items())
+    assert len((await client.get("/v1/commitments/counts")).json()["cells"]) >= 3
+    # The list's filters only: no paging, and refused values are named, not echoed.
+    for bad in ({"limit": "5"}, {"due_after": "1-2-2026x"}, {"status": "nope"}):
+        refused = await client.get("/v1/commitments/counts", params=bad)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["query", *bad]

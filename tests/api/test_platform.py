@@ -57,6 +57,7 @@ async def test_private_reads_and_cors(settings: Any, connection: Any, session_fa
     app = create_app(private, engine=connection.engine, session_factory=session_factory, queue=queue)
     async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         assert (await c.get("/v1/commitments")).status_code == 401
+        assert (await c.get("/v1/commitments/counts")).status_code == 401
         reader = await make_key(["read"])
         assert (await c.get("/v1/commitments", headers=reader)).status_code == 200
         signals_only = await make_key(["signals:write"])

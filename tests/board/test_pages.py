@@ -115,6 +115,8 @@ async def test_overview_filters_match_the_api_and_refuse_bad_input(client: httpx
     assert len(due.find_class("commitment")) == len(windowed)
     bad = await client.get("/board", params={"due_after": "1-2-2026x"})
     assert bad.status_code == 422 and "due_after" in bad.text and "1-2-2026x" not in bad.text
+    torn = await client.get("/board", params={"after": "off_track:torn-cursor"})  # the API's 400
+    assert torn.status_code == 422 and "cursor" in torn.text and "torn-cursor" not in torn.text
 
 
 async def test_overview_pages_through_every_commitment_once_worst_first(
@@ -307,3 +309,13 @@ async def test_unknown_records_are_404_pages(client: httpx.AsyncClient) -> None:
     ):
         doc = await html(client, url, 404)
         assert doc.get("lang") == "nl" and doc.find(".//h1") is not None
+
+
+async def test_signal_page_counts_against_the_callers_rate_limit(client: httpx.AsyncClient, app: Any) -> None:
+    """The trend is read as /v1/signals/trends reads it, rate limit included: one budget per caller."""
+    limiter = app.state.rate_limiter
+    limiter.prefix, limiter.per_minute = f"test-board-rl-{uuid.uuid4().hex}", 2
+    assert (await client.get("/board/signals")).status_code == 200
+    assert (await client.get("/v1/signals/trends")).status_code == 200
+    refused = await client.get("/board/signals")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1

@@ -1,7 +1,7 @@
 """The status board: server-rendered HTML pages under /board on the public API (no JavaScript needed).
 
-Dutch by default, English with ?lang=en. When public reads are off, the API answers 401 and the board asks for
-a key, kept in an HttpOnly cookie limited to /board and sent to the API as a bearer.
+Dutch by default, English with ?lang=en. When public reads are off, the board asks for a key where the API
+would answer 401, keeps it in an HttpOnly cookie limited to /board, and reads with that key's rights (api.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from services.api.board import views
 from services.api.board.api import Api, NeedsKey, NotFoundInApi
 from services.api.board.i18n import ICONS, MILESTONE_ORDER, SCHEDULE_ORDER, STATUS_ORDER, Words, pick
-from services.api.deps import read_session
 
 HERE = Path(__file__).parent
 COOKIE = "nakoming_board_key"
@@ -39,6 +38,7 @@ templates.globals.update(
     schedule_order=SCHEDULE_ORDER,
     milestone_order=MILESTONE_ORDER,
     board_link=views.board_link,
+    measurement_rows=views.measurement_rows,
 )
 
 
@@ -50,7 +50,7 @@ class Page:
         self.lang = pick(request.query_params.get("lang"))
         self.t = Words(self.lang)
         self.key = request.cookies.get(COOKIE) or None
-        self.api = Api(request.app, language=self.lang, key=self.key)
+        self.api = Api(request, language=self.lang, key=self.key)
 
     def url(self, path: str, **params: Any) -> str:
         """A board link in the page's language; empty params are left out."""
@@ -91,7 +91,8 @@ class Page:
 async def _serve(request: Request, build: Callable[[Page], Awaitable[Response]]) -> Response:
     page = Page(request)
     try:
-        return await build(page)
+        async with page.api:  # the caller checked, the page's read session
+            return await build(page)
     except NeedsKey:
         return page.render(
             "key.html",
@@ -115,7 +116,7 @@ def _uuid_or_404(value: str) -> str:
 async def overview(request: Request) -> Response:
     async def build(page: Page) -> Response:
         query = {k: v for k, v in request.query_params.items() if k in (*views.FILTERS, "after")}
-        context = await views.overview(page.api, read_session(request.app), query, page.lang)
+        context = await views.overview(page.api, query, page.lang)
         return page.render(
             "overview.html", 422 if context["invalid"] else 200, title=page.t("overview.title"), **context
         )

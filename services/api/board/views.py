@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import ValidationError
+from markupsafe import Markup, escape
 
 from services.api.board.api import Api, InvalidQuery
 from services.api.board.charts import milestone_chart, trend_chart
 from services.api.board.i18n import MILESTONE_ORDER, SCHEDULE_ORDER, STATUS_ORDER, Words
-from shared.commitments.counts import CommitmentCountRepository
-from shared.commitments.schemas import CommitmentFilters
-from shared.commitments.service import CommitmentService
 
 LIST_SIZE = 50
 # The overview's filters, as the board's query string names them -> the API's query parameters.
@@ -38,19 +35,19 @@ def _names(items: list[dict[str, Any]], field: str = "name") -> dict[str, str]:
 async def _themes(api: Api, lang: str) -> dict[str, str]:
     return {
         t["key"]: t["label_en"] if lang == "en" and t.get("label_en") else t["label_nl"]
-        for t in await api.all("/v1/themes")
+        for t in await api.themes()
     }
 
 
-async def overview(api: Api, read_session: Any, query: dict[str, str], lang: str) -> dict[str, Any]:
+async def overview(api: Api, query: dict[str, str], lang: str) -> dict[str, Any]:
     """Counts per status and schedule over every matching commitment, and one page of them, worst first.
 
     The list walks the statuses worst first, each in due-date order, with the API's own cursors; the board's
     `after` says where the next page starts ("<status>:<API cursor>")."""
     filters = {api_name: query.get(name) or None for name, api_name in FILTERS.items()}
     themes = await _themes(api, lang)
-    parties = await api.all("/v1/parties")
-    sources = await api.all("/v1/sources")
+    parties = await api.parties()
+    sources = await api.sources()
     context: dict[str, Any] = {
         "themes": themes,
         "parties": parties,
@@ -72,11 +69,10 @@ async def overview(api: Api, read_session: Any, query: dict[str, str], lang: str
         cursor = ""
     items: list[dict[str, Any]] = []
     try:
-        # The first list call runs before the counts: it checks the caller may read and the filters are valid.
+        # The list reads run before the counts: the first one refuses invalid filters as the API does.
         for status in statuses:
             while len(items) < LIST_SIZE:
-                page = await api.get(
-                    "/v1/commitments",
+                page = await api.commitments(
                     **{**filters, "status": status},
                     sort="due_date",
                     limit=LIST_SIZE - len(items),
@@ -94,18 +90,11 @@ async def overview(api: Api, read_session: Any, query: dict[str, str], lang: str
         context["invalid"] = exc.fields
         context["query"] = _without(query, exc.fields)
         return context
-    try:
-        conditions = CommitmentService.conditions(CommitmentFilters.model_validate(filters))
-    except ValidationError as exc:  # the API took them, so this does not happen; never show a wrong count
-        raise InvalidQuery([str(e["loc"][0]) for e in exc.errors()]) from None
-    async with read_session as session:
-        counts = await CommitmentCountRepository(session).by_status_and_schedule(conditions)
+    counts = await api.commitment_counts(**filters)
     context["items"] = items
-    context["counts"] = {s: sum(n for (st, _), n in counts.items() if st == s) for s in STATUS_ORDER}
-    context["schedule_counts"] = {
-        s: sum(n for (_, sc), n in counts.items() if sc == s) for s in SCHEDULE_ORDER
-    }
-    context["total"] = sum(counts.values())
+    context["counts"] = {s: counts["by_status"][s] for s in STATUS_ORDER}
+    context["schedule_counts"] = {s: counts["by_schedule"][s] for s in SCHEDULE_ORDER}
+    context["total"] = counts["total"]
     after = context["next_after"]
     if after and after.endswith(":"):  # the page ended with a status: go on at the next one that has any
         later = statuses[statuses.index(after[:-1]) :]
@@ -146,20 +135,30 @@ def board_link(item: dict[str, Any], commitment_id: str | None = None) -> str | 
     return None
 
 
+def measurement_rows(measurements: list[dict[str, Any]], t: Words) -> Markup:
+    """A measurements table's rows, written in Python: a template loop costs several calls per cell, and a
+    commitment page may show hundreds of measurements."""
+    return Markup(
+        "\n".join(
+            f'<tr id="measurement-{escape(m["id"])}"><td>{escape(t.date(m["date"]))}</td>'
+            f'<td class="num">{escape(t.number(m["value"]))}</td><td>{escape(m.get("note") or "")}</td></tr>'
+            for m in measurements
+        )
+    )
+
+
 async def commitment(api: Api, commitment_id: str, lang: str, t: Words) -> dict[str, Any]:
-    item = await api.get(f"/v1/commitments/{commitment_id}")
+    item = await api.commitment(commitment_id)
     party_ids = sorted({item.get("owner_party_id"), item.get("made_to_party_id")} - {None})
     nummer = item.get("tk_toezegging_nummer")
-    history, milestones, actions, fulfilments, themes, source, toezegging, *parties = await api.gather(
-        api.get(f"/v1/commitments/{commitment_id}/status-history", limit=100),
-        api.all("/v1/milestones", commitment_id=commitment_id),
-        api.all("/v1/actions", commitment_id=commitment_id),
-        api.get(f"/v1/commitments/{commitment_id}/fulfilments", limit=100),
-        _themes(api, lang),
-        _maybe(api, "/v1/sources/", item.get("source_id")),
-        _maybe(api, "/v1/tk/toezeggingen/", nummer),
-        *(api.get_or_none(f"/v1/parties/{pid}") for pid in party_ids),
-    )
+    history = await api.status_history(commitment_id, limit=100)
+    milestones = await api.milestones(commitment_id=commitment_id)
+    actions = await api.actions(commitment_id=commitment_id)
+    fulfilments = await api.fulfilments(commitment_id, limit=100)
+    themes = await _themes(api, lang)
+    source = await api.source_or_none(item["source_id"]) if item.get("source_id") else None
+    toezegging = await api.toezegging_or_none(nummer) if nummer else None
+    parties = [await api.party_or_none(pid) for pid in party_ids]
     now = today()
     milestones.sort(key=lambda m: (m["due_date"], m["title"]))
     charts = {m["id"]: milestone_chart(m, now, t) for m in milestones}
@@ -178,20 +177,16 @@ async def commitment(api: Api, commitment_id: str, lang: str, t: Words) -> dict[
     }
 
 
-async def _maybe(api: Api, prefix: str, ident: str | None) -> Any:
-    return await api.get_or_none(prefix + ident) if ident else None
-
-
 def _titles(*groups: list[dict[str, Any]]) -> dict[str, str]:
     return {record["id"]: record["title"] for group in groups for record in group}
 
 
 async def milestone(api: Api, milestone_id: str, t: Words) -> dict[str, Any]:
-    item = await api.get(f"/v1/milestones/{milestone_id}")
-    action = await api.get_or_none(f"/v1/actions/{item['action_id']}") if item.get("action_id") else None
+    item = await api.milestone(milestone_id)
+    action = await api.action_or_none(item["action_id"]) if item.get("action_id") else None
     commitment_id = item.get("commitment_id") or (action or {}).get("commitment_id")
-    parent = await api.get_or_none(f"/v1/commitments/{commitment_id}") if commitment_id else None
-    source = await api.get_or_none(f"/v1/sources/{item['source_id']}") if item.get("source_id") else None
+    parent = await api.commitment_or_none(commitment_id) if commitment_id else None
+    source = await api.source_or_none(item["source_id"]) if item.get("source_id") else None
     item["measurements"].sort(key=lambda m: m["date"])
     return {
         "item": item,
@@ -203,8 +198,8 @@ async def milestone(api: Api, milestone_id: str, t: Words) -> dict[str, Any]:
 
 
 async def programmes(api: Api) -> dict[str, Any]:
-    sources = await api.all("/v1/sources")
-    milestones = await api.all("/v1/milestones")
+    sources = await api.sources()
+    milestones = await api.milestones()
     per_source: dict[str, int] = {}
     for m in milestones:
         if m.get("source_id"):
@@ -215,15 +210,15 @@ async def programmes(api: Api) -> dict[str, Any]:
 async def programme(api: Api, source_id: str, t: Words) -> dict[str, Any]:
     """The milestones taken from one source document, grouped under the commitment or action they
     belong to."""
-    source = await api.get(f"/v1/sources/{source_id}")
-    milestones = [m for m in await api.all("/v1/milestones") if m.get("source_id") == source_id]
+    source = await api.source(source_id)
+    milestones = [m for m in await api.milestones() if m.get("source_id") == source_id]
     parents: dict[str, dict[str, Any] | None] = {}
     groups: dict[str, dict[str, Any]] = {}
     now = today()
     for m in sorted(milestones, key=lambda m: (m["due_date"], m["title"])):
         kind, pid = ("action", m["action_id"]) if m.get("action_id") else ("commitment", m["commitment_id"])
         if pid not in parents:
-            parents[pid] = await api.get_or_none(f"/v1/{kind}s/{pid}")
+            parents[pid] = await (api.action_or_none if kind == "action" else api.commitment_or_none)(pid)
         parent = parents[pid] or {"id": pid, "title": pid}
         group = groups.setdefault(pid, {"kind": kind, "parent": parent, "milestones": []})
         group["milestones"].append({"item": m, "chart": milestone_chart(m, now, t)})
@@ -233,7 +228,7 @@ async def programme(api: Api, source_id: str, t: Words) -> dict[str, Any]:
 
 async def signals(api: Api, query: dict[str, str], lang: str, t: Words) -> dict[str, Any]:
     themes = await _themes(api, lang)
-    providers = [p for p in await api.all("/v1/parties") if p.get("agb_code")]
+    providers = [p for p in await api.parties() if p.get("agb_code")]
     theme, provider = query.get("theme") or None, query.get("provider") or None
     context: dict[str, Any] = {
         "themes": themes,
@@ -244,7 +239,7 @@ async def signals(api: Api, query: dict[str, str], lang: str, t: Words) -> dict[
         "chart": None,
     }
     try:
-        trend = await api.get("/v1/signals/trends", theme=theme, provider=provider, months=12)
+        trend = await api.signal_trend(theme=theme, provider=provider, months=12)
     except InvalidQuery as exc:
         context["invalid"] = exc.fields
         context["query"] = {k: v for k, v in query.items() if k not in exc.fields}
@@ -267,7 +262,7 @@ async def signals(api: Api, query: dict[str, str], lang: str, t: Words) -> dict[
 
 
 async def tk(api: Api) -> dict[str, Any]:
-    followed = [z for z in await api.all("/v1/tk/toezeggingen") if z.get("commitment_id")]
+    followed = [z for z in await api.toezeggingen() if z.get("commitment_id")]
     followed.sort(key=lambda z: z.get("nummer") or "")
-    suggestions = await api.all("/v1/tk/suggestions")
+    suggestions = await api.suggestions()
     return {"followed": followed, "suggestions": suggestions}

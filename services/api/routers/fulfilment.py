@@ -66,6 +66,11 @@ async def get_fulfilment(id: CommitmentId, db: ReadDb, _: Reader, response: Resp
 async def list_fulfilments(id: CommitmentId, db: ReadDb, _: Reader,
                            params: Annotated[ListParams, Depends(QueryModel(ListParams, FulfilmentRepository.sorting))]) -> Any:
     """Every fulfilment record of the commitment, latest period first."""
+    return await fulfilments_page(db, id, params)
+
+
+async def fulfilments_page(db: Any, id: uuid.UUID, params: ListParams) -> dict[str, Any]:
+    """The list's read (also the status board's); 404 for an unknown commitment."""
     service = FulfilmentService(db)
     page = await service.list(id, sort=params.sort, cursor=params.cursor, limit=params.limit)
     return {"items": [await _out(service, r) for r in page.items], "next_cursor": page.next_cursor}

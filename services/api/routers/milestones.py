@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from services.api.crud import id_path, register_crud
+from services.api.crud import ResourceReads, id_path, register_crud
 from services.api.deps import ReadDb, Reader, WriteDb, Writer
 from services.api.errors import problem_responses
 from services.api.openapi import ok
@@ -18,9 +18,22 @@ from shared.milestones.service import MeasurementService, MilestoneService
 router = APIRouter(prefix="/v1/milestones", tags=["milestones"])
 MilestoneId = id_path("milestone")
 MeasurementId = id_path("measurement")
-register_crud(router, name="milestones", singular="milestone", service=MilestoneService,
-              create_model=MilestoneCreate, update_model=MilestoneUpdate, out_model=MilestoneOut,
-              filters_model=MilestoneFilters, to_out=MilestoneOut.from_model)
+
+
+class MilestoneReads(ResourceReads):
+    async def list(self, db: Any, params: Any) -> dict[str, Any]:
+        """One page, each milestone with its measurements read as plain rows (MilestoneRepository)."""
+        svc = MilestoneService(db)
+        rows, measurements, cursor = await svc.repo.list_with_measurements(  # type: ignore[attr-defined]
+            svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)
+        items = [MilestoneOut.from_model(row, measurements[row.id]) for row in rows]
+        return {"items": items, "next_cursor": cursor}
+
+
+reads = register_crud(router, name="milestones", singular="milestone", service=MilestoneService,
+                      create_model=MilestoneCreate, update_model=MilestoneUpdate, out_model=MilestoneOut,
+                      filters_model=MilestoneFilters, to_out=MilestoneOut.from_model,
+                      reads_class=MilestoneReads)
 
 
 @router.post("/{id}/measurements", operation_id="measurements-create", response_model=MeasurementOut,

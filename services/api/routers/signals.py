@@ -173,9 +173,14 @@ async def signal_statistics(params: Annotated[StatsParams, Depends(QueryModel(St
                         + _AGGREGATE_RULE)
 async def signal_trend(params: Annotated[TrendParams, Depends(QueryModel(TrendParams))], db: ReadDb, _: Reader, request: Request) -> Any:
     """Monthly counts, the baseline rate and whether the last period is a significant rise."""
-    settings = request.app.state.settings
-    return await signal_trends(db, params, settings.min_cell, alpha=settings.signal_alpha,
-                               min_count=settings.signal_min_count)
+    return await trend(db, params, request.app.state.settings)
+
+
+async def trend(db: Any, params: TrendParams, settings: Any) -> TrendOut:
+    """The trend's read (also the status board's): months under the minimum cell suppressed, the rise test with
+    the status engine's thresholds."""
+    return TrendOut.model_validate(await signal_trends(
+        db, params, settings.min_cell, alpha=settings.signal_alpha, min_count=settings.signal_min_count))
 
 
 @router.get("", operation_id="signals-list", response_model=page_of(SignalOut),

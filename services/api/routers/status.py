@@ -56,6 +56,11 @@ async def preview(id: CommitmentId, db: ReadDb, _: Reader, request: Request, as_
 async def status_history(id: CommitmentId, db: ReadDb, _: Reader,
                          params: Annotated[StatusHistoryParams, Depends(QueryModel(StatusHistoryParams, StatusHistoryRepository.sorting))]) -> Any:
     """The commitment's status changes, newest first: one entry per change of status, schedule or reasons."""
+    return await status_history_page(db, id, params)
+
+
+async def status_history_page(db: Any, id: uuid.UUID, params: StatusHistoryParams) -> dict[str, Any]:
+    """The history's read (also the status board's); 404 for an unknown commitment."""
     repo = StatusHistoryRepository(db)
     rows, cursor = await repo.list([repo.model.commitment_id == id], sort=params.sort, cursor=params.cursor,
                                    limit=params.limit)

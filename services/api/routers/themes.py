@@ -22,9 +22,13 @@ ThemePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60, 
             responses={**ok("One page of themes"), **problem_responses(400, 422)})
 async def list_themes(db: ReadDb, _: Reader, params: Annotated[ListParams, Depends(QueryModel(ListParams, ThemeRepository.sorting))]) -> Any:
     """The controlled list of themes used by commitments, recommendations and client signals."""
-    svc = ThemeService(db)
-    rows, cursor = await svc.repo.list([], sort=params.sort, cursor=params.cursor, limit=params.limit)
-    return {"items": rows, "next_cursor": cursor}
+    return await themes_page(db, params)
+
+
+async def themes_page(db: Any, params: ListParams) -> dict[str, Any]:
+    """The list's read (also the status board's)."""
+    rows, cursor = await ThemeService(db).repo.list([], sort=params.sort, cursor=params.cursor, limit=params.limit)
+    return {"items": [ThemeOut.model_validate(row) for row in rows], "next_cursor": cursor}
 
 
 @router.get("/{key}", operation_id="themes-get", response_model=ThemeOut,
