@@ -7,7 +7,7 @@ import calendar
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.signals import disclosure, rollup
@@ -39,8 +39,16 @@ def _parents(params: StatsParams) -> list[StatsParams]:
 
 async def signal_stats(session: AsyncSession, params: StatsParams, min_cell: int) -> dict[str, Any]:
     params = whole_months(params)
-    atoms = _by_group(await _counts(session, params))
-    parents = [_by_group(await _counts(session, p)) for p in _parents(params)]
+    known: dict[tuple[Any, ...], Counts] = {}
+    if params.kind and params.theme and params.group_by != "theme":
+        # Both answers that need the signals themselves (a kind has no monthly counts), in one scan.
+        known[_key(params)], known[_key(params.model_copy(update={"theme": None}))] = await _raw_pair(session, params)
+
+    async def counts_of(p: StatsParams) -> Counts:
+        return known[_key(p)] if _key(p) in known else await _counts(session, p)
+
+    atoms = _by_group(await counts_of(params))
+    parents = [_by_group(await counts_of(p)) for p in _parents(params)]
     groups = sorted(atoms, key=lambda v: (v is None, v or ""))
     counts = [sum(atoms[v].values()) for v in groups]
     reasons: list[str | None] | None = [
@@ -126,6 +134,35 @@ async def _rollup_counts(session: AsyncSession, params: StatsParams, first: dt.d
             value = None
         counts[value, month] = counts.get((value, month), 0) + int(n)
     return counts
+
+
+def _key(params: StatsParams) -> tuple[Any, ...]:
+    return (params.group_by, params.from_, params.to, params.theme, params.kind)
+
+
+async def _raw_pair(session: AsyncSession, params: StatsParams) -> tuple[Counts, Counts]:
+    """Counts per group and month of the signals of `params.kind`, with and without `params.theme`, in one scan of
+    the signals (what `_raw_counts` gives for each, at half the reads)."""
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    t, s = client_signal_themes.c, ClientSignal
+    group = {"provider": s.provider_agb, "location": s.location, "zorgkantoor": s.zorgkantoor_code,
+             "month": rollup.month_expr(s.received_date, dialect)}[params.group_by]
+    month = rollup.month_expr(s.received_date, dialect)
+    on_theme = exists().where(t.signal_id == s.id, t.theme_key == params.theme)
+    stmt = (select(group, month, func.count(), func.sum(case((on_theme, 1), else_=0)))
+            .select_from(s).where(s.kind == params.kind))
+    if params.from_:
+        stmt = stmt.where(s.received_date >= params.from_)
+    if params.to:
+        stmt = stmt.where(s.received_date <= params.to)
+    with_theme: Counts = {}
+    without_theme: Counts = {}
+    for value, day, n, themed in (await session.execute(stmt.group_by(group, month))).all():
+        key = (_month_key(value) if params.group_by == "month" else value, _month_key(day))
+        without_theme[key] = without_theme.get(key, 0) + int(n)
+        if themed:
+            with_theme[key] = with_theme.get(key, 0) + int(themed)
+    return with_theme, without_theme
 
 
 def _month_key(value: Any) -> str:
