@@ -7,7 +7,7 @@ import calendar
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.signals import disclosure, rollup
@@ -148,9 +148,12 @@ async def _raw_pair(session: AsyncSession, params: StatsParams) -> tuple[Counts,
     group = {"provider": s.provider_agb, "location": s.location, "zorgkantoor": s.zorgkantoor_code,
              "month": rollup.month_expr(s.received_date, dialect)}[params.group_by]
     month = rollup.month_expr(s.received_date, dialect)
-    on_theme = exists().where(t.signal_id == s.id, t.theme_key == params.theme)
-    stmt = (select(group, month, func.count(), func.sum(case((on_theme, 1), else_=0)))
-            .select_from(s).where(s.kind == params.kind))
+    # An outer join on (signal, theme), unique per pair: one hash join, a row per signal; the theme's count is the
+    # number of rows that found a partner.
+    stmt = (select(group, month, func.count(), func.count(t.signal_id))
+            .select_from(ClientSignal.__table__.outerjoin(
+                client_signal_themes, (t.signal_id == s.id) & (t.theme_key == params.theme)))
+            .where(s.kind == params.kind))
     if params.from_:
         stmt = stmt.where(s.received_date >= params.from_)
     if params.to:
