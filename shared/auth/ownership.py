@@ -76,7 +76,7 @@ async def owner_of(session: AsyncSession, resource: str, values: Mapping[str, An
         return await action_owner(session, values)
     if resource == "milestones":
         return await milestone_owner(session, values)
-    if resource in ("measurements",):
+    if resource == "measurements":
         milestone = (await session.execute(select(Milestone).where(Milestone.id == values["milestone_id"]))).scalar()
         return await milestone_owner(session, values_of(milestone)) if milestone is not None else None
     if resource == "fulfilments":
