@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel
 
-from services.api.deps import ReadDb, Reader, WriteDb, Writer
+from services.api.deps import ReadDb, Reader, WriteDb, Writer, actor_of
+from shared.audit.service import changed, jsonable, record
 from shared.auth.ownership import ensure_may_write, values_of
 from services.api.errors import problem_responses
 from services.api.openapi import ok
@@ -124,6 +125,8 @@ def register_crud(
         obj = await service(db).create(values)
         if after_create is not None:
             await after_create(db, obj)
+        await record(db, actor_of(request, principal), f"{name}.create", name, [obj.id],
+                     detail={"new": jsonable(values_of(obj))})
         # Stored with the record in the same transaction when an Idempotency-Key was sent.
         stored = await idem.respond(db, 201, render(obj), location=f"{request.url.path}/{obj.id}", resource_id=obj.id)
         stored.headers["ETag"] = etag_of(obj)
@@ -137,7 +140,7 @@ def register_crud(
                   responses={**ok(f"The {singular}, updated", "ETag"),
                              **problem_responses(400, 401, 403, 404, 409, 412, 422)})
     async def update(id: Id, body: update_model, db: WriteDb, principal: Writer, response: Response,  # type: ignore[valid-type]
-                     if_match: IfMatch = None) -> Any:
+                     request: Request, if_match: IfMatch = None) -> Any:
         svc = service(db)
         obj = await svc.get(id)
         check_if_match(obj, if_match)
@@ -146,6 +149,8 @@ def register_crud(
             await check_write(principal, db, changes, current)
         await ensure_may_write(principal, db, name, singular, current, {**current, **changes})
         obj = await svc.update(obj, changes)
+        await record(db, actor_of(request, principal), f"{name}.update", name, [obj.id],
+                     detail=changed(current, values_of(obj)))
         response.headers["ETag"] = etag_of(obj)
         return render(obj)
 
@@ -154,14 +159,16 @@ def register_crud(
     @router.delete("/{id}", operation_id=f"{name}-delete", status_code=204, response_class=Response,
                    summary=f"Delete a {singular}",
                    responses={**ok("Deleted", status=204), **problem_responses(401, 403, 404, 409, 412)})
-    async def delete(id: Id, db: WriteDb, principal: Writer, if_match: IfMatch = None) -> Response:
+    async def delete(id: Id, db: WriteDb, principal: Writer, request: Request, if_match: IfMatch = None) -> Response:
         svc = service(db)
         obj = await svc.get(id)
         check_if_match(obj, if_match)
         await ensure_may_write(principal, db, name, singular, values_of(obj))
         if check_delete is not None:
             await check_delete(principal, db, obj)
+        old = values_of(obj)
         await svc.delete(obj)
+        await record(db, actor_of(request, principal), f"{name}.delete", name, [id], detail={"old": jsonable(old)})
         return Response(status_code=204)
 
     delete.__doc__ = f"Delete a {singular} (and what belongs only to it)."

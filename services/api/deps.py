@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.openapi import OPTIONAL_ATTR, SCOPES_ATTR
+from shared.audit.service import Actor
 from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate, hash_key
 from shared.errors import Forbidden, TooManyRequests, Unauthorized
 from shared.jobs import unit_of_work
@@ -168,6 +169,12 @@ def _too_many_failures(limiter: Any, wait: int) -> TooManyRequests:
 
 
 Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def actor_of(request: Request, principal: Principal) -> Actor:
+    """Who the audit log names for this request: the key's name, id and party, and the request id."""
+    return Actor(name=principal.name, key_id=principal.key_id, party_id=principal.party_id,
+                 request_id=getattr(request.state, "request_id", None))
 
 
 # The dependencies below call get_principal themselves instead of declaring it: every declared

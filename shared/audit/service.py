@@ -1,10 +1,12 @@
-"""Append-only audit of access to sensitive data. Entries are added to the caller's unit of work, so a
-write and its audit entry commit together (and a rolled-back write leaves no entry)."""
+"""Append-only audit of access to sensitive data and of every write. Entries are added to the caller's unit of
+work, so a write and its audit entry commit together (and a rolled-back write leaves no entry)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,3 +39,27 @@ async def record(session: AsyncSession, actor: Actor, action: str, resource: str
         action=action, resource=resource, record_ids=ids[:MAX_IDS],
         record_count=count if count is not None else len(ids), request_id=actor.request_id, detail=detail,
     ))
+
+
+def jsonable(value: Any) -> Any:
+    """A record's values as JSON (ids, dates and enums as text)."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)  # ids, URLs
+
+
+BOOKKEEPING = frozenset({"version", "updated_at"})  # every update changes them; the entry has its own time
+
+
+def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a write changed, as {"old": {...}, "new": {...}} (audit `detail`)."""
+    keys = [k for k in new if k in old and k not in BOOKKEEPING and jsonable(old[k]) != jsonable(new[k])]
+    return {"old": {k: jsonable(old[k]) for k in keys}, "new": {k: jsonable(new[k]) for k in keys}}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.api.crud import CommitmentId, etag_of
-from services.api.deps import ReadDb, Reader, WriteDb, Writer
+from services.api.deps import ReadDb, Reader, WriteDb, Writer, actor_of
+from shared.audit.service import jsonable
+from shared.audit.service import record as audit
 from shared.auth.ownership import ensure_may_write
 from services.api.errors import problem_responses
 from services.api.openapi import ok
@@ -38,12 +40,14 @@ async def _out(service: FulfilmentService, record: Fulfilment) -> FulfilmentOut:
                 201: {"model": FulfilmentOut, **ok("The fulfilment record, created", "ETag")[200]},
                 **problem_responses(401, 403, 404, 422)})
 async def put_fulfilment(id: CommitmentId, body: FulfilmentIn, db: WriteDb, principal: Writer,
-                         response: Response) -> Any:
+                         response: Response, request: Request) -> Any:
     """Record that the commitment (or one period of a recurring one) was fulfilled, with its evidence."""
     await FulfilmentService(db).commitment(id)  # 404 first
     await ensure_may_write(principal, db, "fulfilments", "fulfilment record", {"commitment_id": id})
     service = FulfilmentService(db)
     record, created = await service.put(id, body.model_dump(), principal.name)
+    await audit(db, actor_of(request, principal), "fulfilments.put", "fulfilments", [record.id],
+                detail={"commitment_id": str(id), "new": body.model_dump(mode="json")})
     response.status_code = 201 if created else 200
     response.headers["ETag"] = etag_of(record)
     return await _out(service, record)
@@ -78,11 +82,14 @@ async def fulfilments_page(db: Any, id: uuid.UUID, params: ListParams) -> dict[s
 
 @router.delete("/{id}/fulfilment", operation_id="fulfilment-delete", status_code=204, response_class=Response,
                responses={**ok("Withdrawn", status=204), **problem_responses(401, 403, 404, 422)})
-async def delete_fulfilment(id: CommitmentId, db: WriteDb, principal: Writer, period: PeriodQuery = None) -> Response:
+async def delete_fulfilment(id: CommitmentId, db: WriteDb, principal: Writer, request: Request,
+                            period: PeriodQuery = None) -> Response:
     """Withdraw the fulfilment record; the commitment is judged again without it."""
     await FulfilmentService(db).commitment(id)  # 404 first
     await ensure_may_write(principal, db, "fulfilments", "fulfilment record", {"commitment_id": id})
     await FulfilmentService(db).delete(id, period)
+    await audit(db, actor_of(request, principal), "fulfilments.delete", "fulfilments", [id],
+                detail={"commitment_id": str(id), "period": jsonable(period)})
     return Response(status_code=204)
 
 
@@ -90,10 +97,12 @@ async def delete_fulfilment(id: CommitmentId, db: WriteDb, principal: Writer, pe
              response_model_by_alias=True,
              responses={**ok("The fulfilment record with its review"),
                         **problem_responses(401, 403, 404, 422)})
-async def review_fulfilment(id: CommitmentId, body: ReviewIn, db: WriteDb, principal: Writer,
+async def review_fulfilment(id: CommitmentId, body: ReviewIn, db: WriteDb, principal: Writer, request: Request,
                             period: PeriodQuery = None) -> Any:
     """Accept or reject the claim: the key of the party the commitment was made to, or an admin key."""
     service = FulfilmentService(db)
     record = await service.review(id, period, decision=str(body.decision), note=body.note, reviewer=principal.name,
                                   reviewer_party_id=principal.party_id, admin=principal.has(Scope.admin))
+    await audit(db, actor_of(request, principal), "fulfilments.review", "fulfilments", [record.id],
+                detail={"commitment_id": str(id), "new": body.model_dump(mode="json")})
     return await _out(service, record)

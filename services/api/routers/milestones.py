@@ -5,7 +5,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from services.api.crud import ResourceReads, id_path, register_crud
-from services.api.deps import ReadDb, Reader, WriteDb, Writer
+from services.api.deps import ReadDb, Reader, WriteDb, Writer, actor_of
+from shared.audit.service import jsonable, record
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from shared.auth.ownership import ensure_may_write
@@ -46,6 +47,8 @@ async def create_measurement(id: MilestoneId, body: MeasurementCreate, db: Write
     milestone = await MilestoneService(db).get(id)
     await ensure_may_write(principal, db, "measurements", "measurement", {"milestone_id": milestone.id})
     measurement = await MeasurementService(db).record(milestone, body.model_dump())
+    await record(db, actor_of(request, principal), "measurements.create", "measurements", [measurement.id],
+                 detail={"milestone_id": str(id), "new": body.model_dump(mode="json")})
     response.headers["Location"] = f"{request.url.path}/{measurement.id}"
     return measurement
 
@@ -54,14 +57,17 @@ async def create_measurement(id: MilestoneId, body: MeasurementCreate, db: Write
                response_class=Response,
                responses={**ok("Deleted", status=204), **problem_responses(401, 403, 404)})
 async def delete_measurement(id: MilestoneId, measurement_id: MeasurementId, db: WriteDb,
-                             principal: Writer) -> Response:
+                             principal: Writer, request: Request) -> Response:
     """Delete a wrong measurement (record the corrected one with a new POST)."""
     svc = MeasurementService(db)
     measurement = await svc.get(measurement_id)
     if measurement.milestone_id != id:
         raise NotFound(f"Milestone {id} has no measurement {measurement_id}.")
     await ensure_may_write(principal, db, "measurements", "measurement", {"milestone_id": id})
+    old = {"date": jsonable(measurement.date), "value": measurement.value}
     await svc.remove(await MilestoneService(db).get(id), measurement)
+    await record(db, actor_of(request, principal), "measurements.delete", "measurements", [measurement_id],
+                 detail={"milestone_id": str(id), "old": old})
     return Response(status_code=204)
 
 

@@ -12,13 +12,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from services.api.crud import IfMatch, check_if_match, id_path
-from services.api.deps import ReadDb, Reader, WriteDb, require, write_session
+from services.api.deps import ReadDb, Reader, WriteDb, actor_of, require, write_session
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from services.api.idempotency import IdempotencyKey, IdempotentReplay, OptionalIdempotent, claimed
 from services.api.query import QueryModel
 from services.api.ratelimit import RateLimited
-from shared.audit.service import Actor, record
+from shared.audit.service import record
 from shared.auth.service import Principal, Scope
 from shared.commitments.events import recalculation
 from shared.jobs import defer, enqueue_jobs
@@ -53,11 +53,6 @@ BatchId = id_path("batch")
 SignalWriter = Annotated[Principal, Depends(require(Scope.signals_write))]
 SignalReader = Annotated[Principal, Depends(require(Scope.signals_read))]
 BatchReader = Annotated[Principal, Depends(require(Scope.signals_write, Scope.signals_read))]
-
-
-def actor_of(request: Request, principal: Principal) -> Actor:
-    return Actor(name=principal.name, key_id=principal.key_id, party_id=principal.party_id,
-                 request_id=getattr(request.state, "request_id", None))
 
 
 async def _service(request: Request, db: Any, principal: Principal) -> SignalService:

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.api.crud import CommitmentId
-from services.api.deps import Admin, ReadDb, Reader, WriteDb, Writer
+from services.api.deps import Admin, ReadDb, Reader, WriteDb, Writer, actor_of
+from shared.audit.service import jsonable, record
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from services.api.query import QueryModel
@@ -83,13 +84,18 @@ async def get_override(id: CommitmentId, db: ReadDb, _: Reader) -> Any:
             responses={**ok("The status with the override applied"), **problem_responses(401, 403, 404, 422)})
 async def put_override(id: CommitmentId, body: OverrideIn, db: WriteDb, principal: Admin, request: Request) -> Any:
     """Set the status by hand, with a reason; it wins over the rules until it expires and shows as a reason."""
-    return await _service(db, request).set_override(
+    result = await _service(db, request).set_override(
         id, status=str(body.status), reason=body.reason, expires_at=body.expires_at,
         set_by=f"{principal.name} ({principal.key_id})")
+    await record(db, actor_of(request, principal), "status_overrides.put", "status_overrides", [id],
+                 detail={"new": body.model_dump(mode="json")})
+    return result
 
 
 @router.delete("/{id}/status-override", operation_id="status-override-delete", response_model=StatusOut,
                responses={**ok("The computed status, restored"), **problem_responses(401, 403, 404, 422)})
-async def delete_override(id: CommitmentId, db: WriteDb, _: Admin, request: Request) -> Any:
+async def delete_override(id: CommitmentId, db: WriteDb, principal: Admin, request: Request) -> Any:
     """Remove the manual override; returns the restored computed status."""
-    return await _service(db, request).clear_override(id)
+    result = await _service(db, request).clear_override(id)
+    await record(db, actor_of(request, principal), "status_overrides.delete", "status_overrides", [id])
+    return result
