@@ -60,6 +60,6 @@ BOOKKEEPING = frozenset({"version", "updated_at"})  # every update changes them;
 
 
 def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields a write changed, as {"old": {...}, "new": {...}} (audit `detail`)."""
-    keys = [k for k in new if k in old and k not in BOOKKEEPING and jsonable(old[k]) != jsonable(new[k])]
-    return {"old": {k: jsonable(old[k]) for k in keys}, "new": {k: jsonable(new[k]) for k in keys}}
+    """The fields a write changed, as {"changes": {field: [old, new]}} (audit `detail`, as `signals.update` has it)."""
+    pairs = ((k, jsonable(old[k]), jsonable(v)) for k, v in new.items() if k in old and k not in BOOKKEEPING)
+    return {"changes": {k: [was, now] for k, was, now in pairs if was != now}}

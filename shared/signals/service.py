@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.audit.service import Actor, record
+from shared.audit.service import Actor, jsonable, record
 from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
 from shared.dates import shift
@@ -109,13 +108,7 @@ def plan_update(current: ClientSignal, changes: SignalUpdate) -> tuple[dict[str,
     if "extension_recorded" in values:  # once: received + 6 weeks + 4
         values["judgement_due_date"] = judgement_due(SignalKind(current.kind), current.received_date, True)
         audit["judgement_due_date"] = [current.judgement_due_date, values["judgement_due_date"]]
-    return values, {k: [_plain(v) for v in pair] for k, pair in audit.items()}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value.isoformat() if isinstance(value, dt.date) else value
+    return values, {k: [jsonable(v) for v in pair] for k, pair in audit.items()}
 
 
 @dataclass

@@ -40,7 +40,7 @@ async def test_writes_are_audited_with_old_and_new_values(client: httpx.AsyncCli
     assert "commitments.create" in actions and "commitments.update" in actions
     update = next(e for e in log if e["action"] == "commitments.update")
     # only what changed, old and new; the title was sent unchanged
-    assert update["detail"] == {"old": {"due_date": "2026-07-01"}, "new": {"due_date": "2026-09-01"}}
+    assert update["detail"] == {"changes": {"due_date": ["2026-07-01", "2026-09-01"]}}
     assert update["request_id"] == "req-move-1" and update["party_id"] == fokus["id"] and update["key_id"]
     created = next(e for e in log if e["action"] == "commitments.create")
     assert created["detail"]["new"]["title"] == "Zzp-afbouw" and created["detail"]["new"]["owner_party_id"] == fokus["id"]
