@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,7 +22,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(signals_app, name="signals")
 
 
-def _settings(*, migrated: bool = False):  # type: ignore[no-untyped-def]
+def _settings(*, migrated: bool = False):
     """The settings, logging configured; with `migrated`, a database whose schema is not at head ends the command
     with one line saying what to run (not a traceback, and no empty SQLite file left behind)."""
     settings = get_settings()
@@ -86,7 +86,7 @@ def seed_load() -> None:
 def keys_create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
     scopes: Annotated[str, typer.Option("--scopes", help="Comma list: read,write,signals:write,signals:read,admin")],
-    party: Annotated[Optional[str], typer.Option("--party", help="Bind the key to a party (id or key).")] = None,
+    party: Annotated[str | None, typer.Option("--party", help="Bind the key to a party (id or key).")] = None,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from services.embedded import create_key
@@ -128,8 +128,8 @@ def signals_process_batch(batch_id: Annotated[uuid.UUID, typer.Argument(help="Th
 @app.command("recalc")
 def recalc(
     all_: Annotated[bool, typer.Option("--all", help="Recalculate every commitment.")] = False,
-    commitment: Annotated[Optional[uuid.UUID], typer.Option("--commitment", help="One commitment's id.")] = None,
-    as_of: Annotated[Optional[str], typer.Option(
+    commitment: Annotated[uuid.UUID | None, typer.Option("--commitment", help="One commitment's id.")] = None,
+    as_of: Annotated[str | None, typer.Option(
         "--as-of", help="With --commitment: print the status as of this date (YYYY-MM-DD); stores nothing.")] = None,
 ) -> None:
     """Recalculate and store statuses as of today (synchronously); --as-of previews one commitment."""
@@ -181,7 +181,7 @@ def serve_api(
 
 @app.command("sync")
 def sync(
-    category: Annotated[Optional[list[str]], typer.Option("--category", "-c", help="Category to sync (repeatable); all when omitted: Kamerstukdossier, Zaak, Activiteit, Toezegging, Document.")] = None,
+    category: Annotated[list[str] | None, typer.Option("--category", "-c", help="Category to sync (repeatable); all when omitted: Kamerstukdossier, Zaak, Activiteit, Toezegging, Document.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
 ) -> None:
     """Sync the TK SyncFeed mirror now, in this process (the same job the worker runs)."""

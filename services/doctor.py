@@ -13,16 +13,15 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import httpx
-from pathlib import Path
-
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from shared.db import create_engine
-from shared.migrate import current_revisions, head_revisions, schema_problem
+from shared.migrate import current_revisions, schema_problem
 from shared.settings import Settings
 from shared.tk.client import FeedClient
 
@@ -54,9 +53,9 @@ async def run_checks(settings: Settings) -> list[Check]:
     checks: list[Check] = []
     clocks: dict[str, float] = {}
     url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-            and not Path(url.database).exists():  # connecting would leave an empty file behind
-        checks += [Check("database", "FAIL", f"no SQLite database at {Path(url.database).resolve()}"),
+    path = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
+    if path and not Path(path).exists():  # connecting would leave an empty file behind
+        checks += [Check("database", "FAIL", f"no SQLite database at {Path(path).resolve()}"),
                    Check("migrations", "FAIL", await schema_problem(settings.database_url) or "")]
     else:
         checks += await _database_checks(settings, clocks)
@@ -72,7 +71,7 @@ async def _database_checks(settings: Settings, clocks: dict[str, float]) -> list
             async with engine.connect() as conn:
                 if engine.dialect.name == "postgresql":
                     before = time.time()
-                    remote = float((await conn.execute(text("SELECT extract(epoch FROM clock_timestamp())"))).scalar())
+                    remote = float((await conn.execute(text("SELECT extract(epoch FROM clock_timestamp())"))).scalar_one())
                     clocks["database"] = remote - (before + time.time()) / 2
                 else:
                     await conn.execute(text("SELECT 1"))

@@ -95,8 +95,8 @@ async def process_signal_batch(settings: Settings, batch_id: uuid.UUID) -> str:
 async def prepare_embedded(settings: Settings) -> dict[str, int]:
     """Migrate, load the seed dataset when the database holds no commitments yet, then the bundled TK
     snapshot (offline, idempotent); the scheduled `tk.sync_all` goes live only when the feed answers."""
-    from shared.status.runner import recalculate_all
     from shared.status.inputs import Thresholds
+    from shared.status.runner import recalculate_all
     from shared.tk.offline import prepare_tk
 
     engine = create_engine(settings.database_url)

@@ -34,7 +34,7 @@ class _AboveTheBar(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self.console.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
-        except Exception:
+        except Exception:  # noqa: BLE001  (logging.Handler's contract: report through handleError)
             self.handleError(record)
 
 

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from shared.db import Base
 from shared.errors import Conflict, DuplicateKey, NotFound, ValidationFailed, field_error
@@ -33,7 +33,7 @@ def text_filter(q: str, *columns: Any, name: str | None = None) -> Any:
     """Case-insensitive substring match on any of `columns`. Give `name` (unique in the statement) where
     the SQL is cached per shape (shared/pg.py); without one the bind is anonymous, so several text
     filters can share a statement."""
-    pattern = bindparam(name, like_pattern(q)) if name else bindparam("q", like_pattern(q), unique=True)
+    pattern: BindParameter[str] = bindparam(name, like_pattern(q)) if name else bindparam("q", like_pattern(q), unique=True)
     return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
 
 
@@ -148,6 +148,11 @@ class CrudService(Generic[M]):
     refs: Mapping[str, Ref] = {}
     # Natural keys checked before insert for a friendly 409 (the unique constraint is the backstop).
     natural_keys: tuple[str, ...] = ("key",)
+
+    @staticmethod
+    def conditions(filters: Any) -> list[Any]:
+        """The WHERE conditions of a list under `filters` (the resource's filters model); none by default."""
+        return []
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

@@ -10,9 +10,9 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import JSON, CursorResult, DateTime, MetaData, Result, Table, TypeDecorator, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -55,6 +55,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model here maps one Table (no joined or select mappings), so Core statements may take `__table__`.
+    __table__: ClassVar[Table]  # DeclarativeBase types it as the wider FromClause
     type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
@@ -73,6 +75,11 @@ class VersionedMixin(TimestampMixin):
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.version}
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched: executing DML gives a CursorResult, which the session's types hide."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def new_id() -> uuid.UUID:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -21,7 +22,7 @@ def _redact(value: Any) -> Any:
     return value
 
 
-def redact_bsn_processor(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact_bsn_processor(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
     """No BSN in a log line: every string of the event (a path, a header, an exception text) through the screen."""
     return {key: _redact(value) for key, value in event.items()}
 

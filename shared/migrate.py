@@ -27,7 +27,7 @@ def head_revisions() -> set[str]:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
-    def _upgrade(connection) -> None:  # type: ignore[no-untyped-def]
+    def _upgrade(connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
@@ -37,7 +37,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
 
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:
-    def _current(connection) -> set[str]:  # type: ignore[no-untyped-def]
+    def _current(connection) -> set[str]:
         # Reading the version is not news: without this, every call (each /readyz, each CLI command's check)
         # logs alembic's "Context impl ..." lines at info.
         migration_log = logging.getLogger("alembic.runtime.migration")
@@ -66,9 +66,9 @@ async def schema_problem(url: str) -> str | None:
 
     upgrade_hint = "run `nakoming db upgrade` (or `./scripts/run`, which also loads the seed data)"
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).exists():
-            return f"No database at {Path(parsed.database).resolve()} yet: {upgrade_hint}."
+    path = parsed.database if parsed.get_backend_name() == "sqlite" and parsed.database != ":memory:" else None
+    if path and not Path(path).exists():
+        return f"No database at {Path(path).resolve()} yet: {upgrade_hint}."
     engine = create_engine(url)
     try:
         current = await current_revisions(engine)

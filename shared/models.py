@@ -15,5 +15,11 @@ from shared.sources.models import Source  # noqa: F401
 from shared.status.models import StatusHistory, StatusOverride  # noqa: F401
 from shared.themes.models import Theme  # noqa: F401
 from shared.tk.models import (  # noqa: F401
-    TkActiviteit, TkDocument, TkKamerstukdossier, TkSyncRun, TkSyncState, TkToezegging, TkZaak,
+    TkActiviteit,
+    TkDocument,
+    TkKamerstukdossier,
+    TkSyncRun,
+    TkSyncState,
+    TkToezegging,
+    TkZaak,
 )

@@ -19,13 +19,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
 from shared.errors import ServiceUnavailable
@@ -140,7 +141,7 @@ class JoinedConnection:
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         async with self._lock:
             raw = await self.conn.get_raw_connection()
-            yield raw.driver_connection  # type: ignore[union-attr]
+            yield raw.driver_connection
 
     async def fetch(self, sql: str, args: Iterable[Any]) -> list[asyncpg.Record]:
         async with self.connection() as conn:
@@ -198,17 +199,17 @@ class ShapeCache:
         self._dialect = asyncpg_dialect()
         # What SQLAlchemy learns on its first connection: standard_conforming_strings is on (the default
         # since PostgreSQL 9.1), so literals such as LIKE's ESCAPE '\\' keep single backslashes.
-        self._dialect._backslash_escapes = False  # noqa: SLF001
+        self._dialect._backslash_escapes = False
         self._shapes: dict[Hashable, CompiledShape] = {}
 
     def get(self, key: Hashable, build: Callable[[], ClauseElement]) -> CompiledShape:
         shape = self._shapes.get(key)
         if shape is None:
-            compiled = build().compile(dialect=self._dialect)
+            compiled = cast(SQLCompiler, build().compile(dialect=self._dialect))
             names = tuple(compiled.positiontup or ())
             shape = CompiledShape(
                 sql=str(compiled), names=names, constants=dict(compiled.params),
-                processors={k: v for k, v in compiled._bind_processors.items() if k in names},  # noqa: SLF001
+                processors={k: cast(Callable[[Any], Any], v) for k, v in compiled._bind_processors.items() if k in names},
             )
             if len(self._shapes) >= self.size:
                 self._shapes.pop(next(iter(self._shapes)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -12,7 +12,8 @@ DEFAULT_TK_DOSSIERS = ["31765", "24170", "30218", "34104"]
 DEFAULT_TK_TERMS = ["Fokus", "ADL", "gehandicaptenzorg", "Q-Consult", "zzp", "Wlz", "Volwaardig leven"]
 
 
-def _split_csv(value: object) -> object:
+def _split_csv(value: Any) -> Any:
+    """A comma-separated string as its parts; anything else (a list from JSON) as it is."""
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
@@ -95,7 +96,7 @@ class Settings(BaseSettings):
             raw = data.get(key)
             if isinstance(raw, str):
                 tokens: dict[str, int] = {}
-                for part in _split_csv(raw):  # type: ignore[union-attr]
+                for part in _split_csv(raw):
                     category, sep, token = part.partition("=")
                     if not sep or not token.strip().isdigit():
                         raise ValueError(
@@ -106,7 +107,7 @@ class Settings(BaseSettings):
         return data
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
+    def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production" and self.pseudonym_key is None:
             raise ValueError("NAKOMING_PSEUDONYM_KEY is required outside development")
         return self

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from scipy.stats import poisson
 
+
 @dataclass(frozen=True)
 class RiseTest:
     recent_count: int

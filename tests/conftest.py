@@ -19,7 +19,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
-from shared.pg import JoinedConnection
 from services.worker.context import build_context, close_context
 from services.worker.queue import InProcessQueue
 from services.worker.registry import load_all
@@ -27,6 +26,7 @@ from shared.auth.service import create_api_key
 from shared.db import create_engine
 from shared.logging import configure_logging
 from shared.migrate import upgrade
+from shared.pg import JoinedConnection
 from shared.settings import Settings
 
 PG_URL = os.environ.get("NAKOMING_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -33,3 +34,13 @@ async def create_milestone(client: httpx.AsyncClient, headers: dict[str, str], c
 async def create_action(client: httpx.AsyncClient, headers: dict[str, str], commitment_id: str, **body: Any) -> dict[str, Any]:
     return await create(client, "/v1/actions", headers,
                         **{"commitment_id": commitment_id, "title": "Actie", "state": "in_progress", **body})
+
+def signal(**overrides: Any) -> dict[str, Any]:
+    return {"source_system": "fokus-klachten", "external_id": f"KL-{uuid.uuid4().hex[:8]}", "kind": "klacht",
+            "channel": "email", "themes": ["bejegening"], "severity": "middel", "received_date": "2026-02-02",
+            "provider_agb": "12345678", "location": "Fokus Utrecht", "zorgkantoor_code": "5521",
+            "reporter_role": "client", "summary": "Assistentie kwam niet op tijd.", **overrides}
+
+
+async def post_signal(client: httpx.AsyncClient, headers: dict, body: dict, key: str | None = None) -> httpx.Response:
+    return await client.post("/v1/signals", json=body, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex})

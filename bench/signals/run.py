@@ -35,8 +35,8 @@ import orjson
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shared.auth.service import create_api_key  # noqa: E402
 from bench.common import backend_pids, cpu_seconds, fresh_database  # noqa: E402
+from shared.auth.service import create_api_key  # noqa: E402
 from shared.db import create_engine, create_session_factory  # noqa: E402
 from shared.parties.models import Party, PartyKind  # noqa: E402
 from shared.themes.models import Theme  # noqa: E402

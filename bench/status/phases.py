@@ -20,16 +20,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from bench.status.run import AS_OF  # noqa: E402
-from shared.commitments.models import Commitment  # noqa: E402
-from shared.db import create_engine, create_session_factory, utcnow  # noqa: E402
-from shared.status import loaders  # noqa: E402
-from shared.status.inputs import Thresholds  # noqa: E402
-from shared.status.loaders_signals import build_signal_index  # noqa: E402
-from shared.status.runner import fewer_collections  # noqa: E402
-from shared.status.service import Outcome, StatusService  # noqa: E402
+from bench.status.run import AS_OF
+from shared.commitments.models import Commitment
+from shared.db import create_engine, create_session_factory, utcnow
+from shared.status import loaders
+from shared.status.inputs import Thresholds
+from shared.status.loaders_signals import build_signal_index
+from shared.status.runner import fewer_collections
+from shared.status.service import Outcome, StatusService
 
 
 class Clock:

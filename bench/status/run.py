@@ -29,12 +29,14 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.common import backend_pids, cpu_seconds  # noqa: E402
-from shared.db import create_engine, create_session_factory, session_scope  # noqa: E402
-from shared.migrate import upgrade  # noqa: E402
-from shared.status.inputs import Thresholds  # noqa: E402
-from shared.status.runner import recalculate_all  # noqa: E402
-from shared.status.service import StatusService  # noqa: E402
+import contextlib
+
+from bench.common import backend_pids, cpu_seconds
+from shared.db import create_engine, create_session_factory, session_scope
+from shared.migrate import upgrade
+from shared.status.inputs import Thresholds
+from shared.status.runner import recalculate_all
+from shared.status.service import StatusService
 
 AS_OF = dt.date(2026, 11, 23)
 THEMES = [f"thema-{i:02d}" for i in range(20)]
@@ -99,7 +101,7 @@ async def build(url: str, scale: float, rng: random.Random) -> list[uuid.UUID]:
         records=milestone_rows)
     measurement_rows = []
     per = int(1_000_000 * scale) / n_milestones
-    for m, _, _, due, _, _, base_date, *_ in milestone_rows:
+    for m, _, _, _due, _, _, base_date, *_ in milestone_rows:
         count = int(per) + (1 if rng.random() < per - int(per) else 0)
         days = sorted(rng.sample(range(1, 400), count))
         slope = rng.uniform(0.02, 0.2)
@@ -185,11 +187,9 @@ async def measure(url: str, commitments: list[uuid.UUID], rounds: int, batch: in
 
 def machine() -> str:
     cpu = "unknown"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return f"nproc {os.cpu_count()}, {platform.machine()}, {cpu}"
 
 

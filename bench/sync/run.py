@@ -59,7 +59,7 @@ def bench_parse(total: int) -> dict[str, float]:
         terms=terms_pattern(["Fokus", "ADL", "gehandicaptenzorg", "Q-Consult", "zzp", "Wlz", "Volwaardig leven"]))
     t_lxml = t_ours = 0.0
     entries = kept = 0
-    for category, count in n.items():
+    for category, _count in n.items():
         token = None
         while True:
             body = feedgen.page(category, token, n)  # generation is not timed

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import feedgen  # noqa: E402
+import feedgen
 
 
 def make_app(total: int) -> Any:

@@ -102,7 +102,7 @@ async def wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 async def writer(client: httpx.AsyncClient, ids: list[str], key: str, book: Book, rate: float, seconds: float) -> None:
     headers = {"Authorization": f"Bearer {key}"}
-    flips = {i: "on_time" for i in ids}
+    flips = dict.fromkeys(ids, "on_time")
     tasks = []
     start = time.monotonic()
     total = int(rate * seconds)

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api import board, idempotency, openapi
@@ -20,7 +20,15 @@ from services.api.middleware import BodyGuardMiddleware, RequestIdMiddleware, bo
 from services.api.query import document_query_models
 from services.api.ratelimit import RateLimiter
 from services.api.routers import (
-    audit, commitments, fulfilment, health, milestones, resources, signals, status, themes,
+    audit,
+    commitments,
+    fulfilment,
+    health,
+    milestones,
+    resources,
+    signals,
+    status,
+    themes,
 )
 from services.api.routers import tk as tk_routes
 from shared.db import create_engine, create_session_factory

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel
 
 from services.api.deps import ReadDb, Reader, WriteDb, Writer, actor_of
+from services.api.errors import problem_responses
+from services.api.idempotency import OptionalIdempotent
+from services.api.openapi import ok
+from services.api.query import QueryModel
 from shared.audit.service import changed, jsonable, record
 from shared.auth.ownership import ensure_may_write, values_of
-from services.api.errors import problem_responses
-from services.api.openapi import ok
-from services.api.idempotency import OptionalIdempotent
-from services.api.query import QueryModel
 from shared.crud import CrudService
 from shared.errors import PreconditionFailed
 from shared.pagination import page_of
@@ -26,12 +26,12 @@ from shared.pagination import page_of
 IfMatch = Annotated[str | None, Header(description="ETag from a GET; the write fails with 412 when it changed.")]
 
 
-def id_path(singular: str) -> Any:
-    """The `{id}` path parameter of one resource, described."""
-    return Annotated[uuid.UUID, Path(description=f"The {singular}'s id.")]
+def id_param(singular: str) -> Any:
+    """The `{id}` path parameter of one resource, described: `Annotated[uuid.UUID, id_param("commitment")]`."""
+    return Path(description=f"The {singular}'s id.")
 
 
-CommitmentId = id_path("commitment")
+CommitmentId = Annotated[uuid.UUID, id_param("commitment")]
 
 
 def etag_of(obj: Any) -> str:
@@ -93,8 +93,8 @@ def register_crud(
     rules (admin-only fields, say) to the ownership rule every write passes (shared/auth/ownership.py)."""
     render = to_out or out_model.model_validate
     reads = reads_class(service, render)
-    Id = id_path(singular)  # noqa: N806
-    page_model = page_of(out_model)  # type: ignore[valid-type]
+    id_description = id_param(singular)
+    page_model = page_of(out_model)
 
     if with_list:
         _register_list(router, name, reads, page_model, filters_model)
@@ -102,7 +102,7 @@ def register_crud(
     @router.get("/{id}", operation_id=f"{name}-get", response_model=out_model,
                 summary=f"Get a {singular}",
                 responses={**ok(f"The {singular}", "ETag"), **problem_responses(401, 403, 404, 422)})
-    async def get(id: Id, db: ReadDb, _: Reader, response: Response) -> Any:
+    async def get(id: Annotated[uuid.UUID, id_description], db: ReadDb, _: Reader, response: Response) -> Any:
         obj, out = await reads.get(db, id)
         response.headers["ETag"] = etag_of(obj)
         return out
@@ -139,7 +139,7 @@ def register_crud(
                   summary=f"Update a {singular}",
                   responses={**ok(f"The {singular}, updated", "ETag"),
                              **problem_responses(400, 401, 403, 404, 409, 412, 422)})
-    async def update(id: Id, body: update_model, db: WriteDb, principal: Writer, response: Response,  # type: ignore[valid-type]
+    async def update(id: Annotated[uuid.UUID, id_description], body: update_model, db: WriteDb, principal: Writer, response: Response,  # type: ignore[valid-type]
                      request: Request, if_match: IfMatch = None) -> Any:
         svc = service(db)
         obj = await svc.get(id)
@@ -159,7 +159,7 @@ def register_crud(
     @router.delete("/{id}", operation_id=f"{name}-delete", status_code=204, response_class=Response,
                    summary=f"Delete a {singular}",
                    responses={**ok("Deleted", status=204), **problem_responses(401, 403, 404, 409, 412)})
-    async def delete(id: Id, db: WriteDb, principal: Writer, request: Request, if_match: IfMatch = None) -> Response:
+    async def delete(id: Annotated[uuid.UUID, id_description], db: WriteDb, principal: Writer, request: Request, if_match: IfMatch = None) -> Response:
         svc = service(db)
         obj = await svc.get(id)
         check_if_match(obj, if_match)
@@ -180,7 +180,7 @@ def _register_list(router: APIRouter, name: str, reads: ResourceReads, page_mode
     @router.get("", operation_id=f"{name}-list", response_model=page_model,
                 summary=f"List {name}",
                 responses={**ok(f"One page of {name}"), **problem_responses(400, 401, 403, 422)})
-    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Depends(QueryModel(filters_model, reads.service.repository_class.sorting))]) -> Any:  # type: ignore[valid-type]
+    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Depends(QueryModel(filters_model, reads.service.repository_class.sorting))]) -> Any:
         return await reads.list(db, params)
 
     list_.__doc__ = f"List {name}, filtered and sorted, one page at a time."

@@ -137,7 +137,7 @@ def finish(spec: dict[str, Any], routes: Iterable[Any] = ()) -> dict[str, Any]:
     for route in routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             operation = paths.get(route.path_format, {}).get(method.lower())
             if operation is not None:
                 _document_access(operation, *_access(route))
@@ -173,7 +173,7 @@ def _finish_operation(operation: dict[str, Any], schemas: dict[str, Any]) -> Non
             description = response.get("description")
             if not description or description in ("Validation Error", "Error"):
                 description = ERROR_DESCRIPTIONS.get(int(code), "Error")
-            kept = {k: v for k, v in headers.items()}
+            kept = dict(headers.items())
             response.clear()
             response.update(_problem(description, kept))
             headers = response.setdefault("headers", {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +19,6 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from shared.pagination import Sorting
-
 
 _MARK = "__query_model__"
 # A dependency that reads a header itself (no FastAPI parameter walk) can list OpenAPI parameters here.
@@ -39,11 +38,12 @@ def sortable(model: type[BaseModel], sorting: Sorting) -> type[BaseModel]:
     values = tuple(v for name in sorting.fields for v in (name, f"-{name}"))
     description = (f"Sort field; prefix '-' for descending (default `{sorting.default}`). Keep the same sort "
                    "while paging.")
+    sort_type: Any = Literal[values] | None  # an enum built at run time; no static type to give it
     return create_model(model.__name__, __base__=model,
-                        sort=(Optional[Literal[values]], Field(default=None, description=description)))  # noqa: UP007
+                        sort=(sort_type, Field(default=None, description=description)))
 
 
-def QueryModel(model: type[BaseModel], sorting: Sorting | None = None) -> Callable[[Request], Any]:  # noqa: N802
+def QueryModel(model: type[BaseModel], sorting: Sorting | None = None) -> Callable[[Request], Any]:
     """A dependency that returns `model` validated from the query string (reads like Query()). A model with a
     `sort` parameter needs the `sorting` it is applied with: its fields become the documented enum."""
     if "sort" in model.model_fields:
@@ -101,7 +101,7 @@ def document_query_models(app: FastAPI, routers: list[APIRouter]) -> None:
             extra += [p for c in calls for p in getattr(c, OPENAPI_PARAMETERS, ())]
             if not extra:
                 continue
-            for method in route.methods:
+            for method in route.methods or ():
                 operation = spec["paths"][route.path_format][method.lower()]
                 params = operation.setdefault("parameters", [])
                 known = {(p["name"], p["in"]) for p in params}

@@ -6,6 +6,7 @@ every BACKOFF seconds) and leaves Redis alone for BACKOFF seconds instead of pay
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -31,7 +32,7 @@ class RateLimiter:
         self._down_until = 0.0
 
     @classmethod
-    def from_url(cls, url: str, per_minute: int, *, prefix: str = "nakoming:rl") -> "RateLimiter":
+    def from_url(cls, url: str, per_minute: int, *, prefix: str = "nakoming:rl") -> RateLimiter:
         return cls(Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25), per_minute, prefix=prefix)
 
     async def hit(self, identity: str) -> int | None:
@@ -63,10 +64,8 @@ class RateLimiter:
         return None
 
     async def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a pool to a Redis that is gone may fail; nothing to do
             await self.redis.aclose()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 def identity_of(request: Request, principal: Principal) -> str:

@@ -93,7 +93,7 @@ class ArqQueue:
         self._sender: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls, url: str) -> "ArqQueue":
+    async def connect(cls, url: str) -> ArqQueue:
         pool = await create_pool(redis_settings(url), job_serializer=job_serializer,
                                  job_deserializer=job_deserializer)
         return cls(pool)

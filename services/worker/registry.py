@@ -7,13 +7,13 @@ The arq worker (services/worker/settings.py) and the in-process runner of the em
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from services.worker.outage import run_through_database_outages
 
-JobFunc = Callable[..., Awaitable[Any]]
+JobFunc = Callable[..., Coroutine[Any, Any, Any]]  # what arq calls a WorkerCoroutine
 
 FUNCTIONS: dict[str, JobFunc] = {}
 # Per-job arq options (e.g. a longer timeout).

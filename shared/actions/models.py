@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Index, CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id

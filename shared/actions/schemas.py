@@ -8,7 +8,15 @@ from pydantic import Field, StringConstraints, model_validator
 
 from shared.actions.models import ActionState
 from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, Title, not_null,
+    ListParams,
+    LongText,
+    OutModel,
+    ProvenanceIn,
+    ProvenanceOut,
+    RecordOut,
+    Slug,
+    Title,
+    not_null,
 )
 
 
@@ -28,7 +36,7 @@ class ActionCreate(ProvenanceIn):
         "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11", "title": "Programma afbouw zzp", "state": "in_progress"}]}}
 
     @model_validator(mode="after")
-    def _target_and_dates(self) -> "ActionCreate":
+    def _target_and_dates(self) -> ActionCreate:
         if self.commitment_id is None and self.recommendation_id is None:
             raise ValueError("an action needs a commitment_id or a recommendation_id")
         if self.start_date and self.end_date and self.end_date < self.start_date:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from shared.actions.models import Action
@@ -24,14 +25,14 @@ class ActionService(CrudService[Action]):
         "source_id": Ref(Source, "source"),
     }
 
-    def column_values(self, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+    def column_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         values = super().column_values(data)
         # A state change is a progress update: stamp it unless the caller gave the report date.
         if "state" in values and values.get("last_update_date") is None:
             values["last_update_date"] = dt.date.today()
         return values
 
-    def validate_object(self, obj: Action) -> None:  # type: ignore[override]
+    def validate_object(self, obj: Action) -> None:
         if obj.commitment_id is None and obj.recommendation_id is None:
             raise ValidationFailed("An action needs a commitment or a recommendation.",
                                    [field_error(["body", "commitment_id"], "cannot clear both targets")])
@@ -42,19 +43,19 @@ class ActionService(CrudService[Action]):
     # An action is evidence for its commitment and for its recommendation (whose linked commitments are
     # recalculated, rolling the recommendation up). A move or a delete also touches what it leaves behind.
 
-    async def update(self, obj: Action, data: dict[str, Any]) -> Action:  # type: ignore[override]
+    async def update(self, obj: Action, data: dict[str, Any]) -> Action:
         before = (obj.commitment_id, obj.recommendation_id)
         obj = await super().update(obj, data)
         if before != (obj.commitment_id, obj.recommendation_id):
             await self._targets_changed(*before)
         return obj
 
-    async def delete(self, obj: Action) -> None:  # type: ignore[override]
+    async def delete(self, obj: Action) -> None:
         targets = (obj.commitment_id, obj.recommendation_id)
         await super().delete(obj)
         await self._targets_changed(*targets)
 
-    async def after_write(self, obj: Action, *, created: bool) -> None:  # type: ignore[override]
+    async def after_write(self, obj: Action, *, created: bool) -> None:
         await self._targets_changed(obj.commitment_id, obj.recommendation_id)
 
     async def _targets_changed(self, commitment_id: Any, recommendation_id: Any) -> None:

@@ -3,10 +3,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
-
-from sqlalchemy import JSON
 
 from shared.db import Base, TimestampMixin, UTCDateTime, new_id
 

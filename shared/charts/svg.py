@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
@@ -83,7 +84,7 @@ def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def render_line_chart(chart: LineChart, format_day: object = dt.date.isoformat) -> Markup:
+def render_line_chart(chart: LineChart, format_day: Callable[[dt.date], str] = dt.date.isoformat) -> Markup:
     days = (
         [d for line in chart.lines for d, _ in line.points]
         + [p.day for p in chart.points]
@@ -175,9 +176,9 @@ def render_bar_chart(title: str, description: str, bars: list[Bar], *, suppresse
         f'aria-labelledby="chart-{uid}-t chart-{uid}-d" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="chart-{uid}-t">{escape(title)}</title>',
         f'<desc id="chart-{uid}-d">{escape(description)}</desc>',
-        '<defs><pattern id="hatch-%d" width="6" height="6" patternUnits="userSpaceOnUse" '
+        f'<defs><pattern id="hatch-{uid}" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="6" height="6" class="hatch-bg"/>'
-        '<line x1="0" y1="0" x2="0" y2="6" class="hatch-line"/></pattern></defs>' % uid,
+        '<line x1="0" y1="0" x2="0" y2="6" class="hatch-line"/></pattern></defs>',
         '<g class="axis" aria-hidden="true">',
     ]
     for tick in ticks:

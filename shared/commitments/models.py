@@ -80,11 +80,11 @@ class Commitment(ProvenanceMixin, VersionedMixin, Base):
     evaluated_at: Mapped[dt.datetime | None]
     rule_version: Mapped[str | None] = mapped_column(String(20))
 
-    themes: Mapped[list["Theme"]] = relationship(secondary=commitment_themes, lazy="selectin", order_by="Theme.key")
-    recommendations: Mapped[list["Recommendation"]] = relationship(
+    themes: Mapped[list[Theme]] = relationship(secondary=commitment_themes, lazy="selectin", order_by="Theme.key")
+    recommendations: Mapped[list[Recommendation]] = relationship(
         secondary=commitment_recommendations, lazy="selectin", order_by="Recommendation.id"
     )
-    subject_parties: Mapped[list["Party"]] = relationship(
+    subject_parties: Mapped[list[Party]] = relationship(
         secondary=commitment_subject_parties, lazy="selectin", order_by="Party.id"
     )
 

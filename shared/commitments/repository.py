@@ -9,7 +9,10 @@ from sqlalchemy import Integer, String, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.commitments.models import (
-    Commitment, commitment_recommendations, commitment_subject_parties, commitment_themes,
+    Commitment,
+    commitment_recommendations,
+    commitment_subject_parties,
+    commitment_themes,
 )
 from shared.commitments.schemas import recurrence_of
 from shared.crud import Repository
@@ -34,14 +37,15 @@ class CommitmentRepository(Repository[Commitment]):
 
     @staticmethod
     def _list_statement() -> Any:
+        comma: Any = literal_column("','")  # a literal, not a bind: aggregate_strings types it as a plain str
         table = Commitment.__table__
-        themes = (select(func.aggregate_strings(commitment_themes.c.theme_key, literal_column("','")))
+        themes = (select(func.aggregate_strings(commitment_themes.c.theme_key, comma))
                   .where(commitment_themes.c.commitment_id == table.c.id).scalar_subquery())
         recs = (select(func.aggregate_strings(cast(commitment_recommendations.c.recommendation_id, String),
-                                              literal_column("','")))
+                                              comma))
                 .where(commitment_recommendations.c.commitment_id == table.c.id).scalar_subquery())
         subjects = (select(func.aggregate_strings(cast(commitment_subject_parties.c.party_id, String),
-                                                  literal_column("','")))
+                                                  comma))
                     .where(commitment_subject_parties.c.commitment_id == table.c.id).scalar_subquery())
         return select(table, themes.label("_themes"), recs.label("_recs"), subjects.label("_subjects"))
 

@@ -6,13 +6,22 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from shared.commitments.models import CommitmentOrigin, Recurrence
-from shared.status.schemas import Reasons
-from shared.status.vocabulary import Schedule, Status
+from shared.commitments.models import Commitment, CommitmentOrigin, Recurrence
 from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, ThemeKey, Title,
+    ListParams,
+    LongText,
+    OutModel,
+    ProvenanceIn,
+    ProvenanceOut,
+    RecordOut,
+    Slug,
+    StrictModel,
+    ThemeKey,
+    Title,
     not_null,
 )
+from shared.status.schemas import Reasons
+from shared.status.vocabulary import Schedule, Status
 
 ToezeggingNummer = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^TZ\d{6}-\d{3,5}$"),
@@ -96,13 +105,13 @@ class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
     rule_version: str | None
 
     @classmethod
-    def from_model(cls, obj: object) -> "CommitmentOut":
+    def from_model(cls, obj: Commitment) -> CommitmentOut:
         derived = {"themes", "recommendation_ids", "subject_party_ids", "recurrence"}
         data = {name: getattr(obj, name) for name in cls.model_fields if name not in derived and hasattr(obj, name)}
-        data["themes"] = [t.key for t in obj.themes]  # type: ignore[attr-defined]
-        data["recommendation_ids"] = [r.id for r in obj.recommendations]  # type: ignore[attr-defined]
-        data["subject_party_ids"] = sorted(p.id for p in obj.subject_parties)  # type: ignore[attr-defined]
-        data["recurrence"] = recurrence_of(obj.recurrence_unit, obj.recurrence_start)  # type: ignore[attr-defined]
+        data["themes"] = [t.key for t in obj.themes]
+        data["recommendation_ids"] = [r.id for r in obj.recommendations]
+        data["subject_party_ids"] = sorted(p.id for p in obj.subject_parties)
+        data["recurrence"] = recurrence_of(obj.recurrence_unit, obj.recurrence_start)
         return cls.model_validate(data)
 
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment, commitment_recommendations, commitment_themes
 from shared.commitments.repository import CommitmentRepository
-from shared.commitments.events import commitment_changed
 from shared.commitments.schemas import CommitmentSelection
 from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
 from shared.errors import ValidationFailed, field_error
@@ -26,7 +27,7 @@ class CommitmentService(CrudService[Commitment]):
     }
     relation_fields = ("themes", "recommendation_ids", "subject_party_ids", "recurrence")
 
-    def column_values(self, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+    def column_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         values = super().column_values(data)
         if "recurrence" in data:
             recurrence = data["recurrence"] or {}
@@ -34,7 +35,7 @@ class CommitmentService(CrudService[Commitment]):
             values["recurrence_start"] = recurrence.get("start")
         return values
 
-    async def apply_relations(self, obj: Commitment, data: dict[str, Any]) -> None:  # type: ignore[override]
+    async def apply_relations(self, obj: Commitment, data: Mapping[str, Any]) -> None:
         if data.get("themes") is not None:
             obj.themes = await ThemeService(self.session).resolve(data["themes"])
         if data.get("recommendation_ids") is not None:
@@ -68,10 +69,10 @@ class CommitmentService(CrudService[Commitment]):
             raise ValidationFailed("The recurrence starts after the due date that ends it.",
                                    [field_error(["body", "recurrence", "start"], "after due_date")])
 
-    def validate_object(self, obj: Commitment) -> None:  # type: ignore[override]
+    def validate_object(self, obj: Commitment) -> None:
         self._check_recurrence(obj.recurrence_start, obj.due_date)
 
-    async def create(self, data: dict[str, Any]) -> Commitment:  # type: ignore[override]
+    async def create(self, data: dict[str, Any]) -> Commitment:
         self._check_recurrence((data.get("recurrence") or {}).get("start"), data.get("due_date"))
         return await super().create(data)
 
@@ -97,11 +98,11 @@ class CommitmentService(CrudService[Commitment]):
 
     _unlinked: set[Any] = set()
 
-    async def after_write(self, obj: Commitment, *, created: bool) -> None:  # type: ignore[override]
+    async def after_write(self, obj: Commitment, *, created: bool) -> None:
         commitment_changed(self.session, obj.id)
         await self._roll_up(self._unlinked)  # the commitment's own recalculation rolls up the ones still linked
 
-    async def delete(self, obj: Commitment) -> None:  # type: ignore[override]
+    async def delete(self, obj: Commitment) -> None:
         linked = {r.id for r in obj.recommendations}
         await super().delete(obj)
         await self._roll_up(linked)

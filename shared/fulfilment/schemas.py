@@ -22,7 +22,7 @@ class EvidenceItem(StrictModel):
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "EvidenceItem":
+    def _exactly_one(self) -> EvidenceItem:
         given = [v for v in (self.url, self.tk_document_nummer, self.source_id) if v is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of url, tk_document_nummer and source_id")

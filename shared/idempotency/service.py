@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import utcnow
+from shared.db import rowcount, utcnow
 from shared.errors import Conflict, Unprocessable
 from shared.idempotency.models import IdempotencyRecord
 
@@ -87,8 +87,8 @@ async def claim(session: AsyncSession, *, owner: str, key: str, method: str, pat
     raise KeyInUse("This Idempotency-Key is being claimed by concurrent requests; retry shortly.")
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
+def _insert(session: AsyncSession):
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def is_stale(state: str, created_at: dt.datetime, expires_at: dt.datetime, now: dt.datetime) -> bool:
@@ -131,9 +131,9 @@ async def purge(session: AsyncSession, *, resource_ids: list[uuid.UUID] | None =
     """Delete expired records, and those that replay a deleted resource."""
     total = 0
     result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= utcnow()))
-    total += result.rowcount or 0
+    total += rowcount(result)
     for start in range(0, len(resource_ids or []), 500):
         chunk = (resource_ids or [])[start:start + 500]
         result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.resource_id.in_(chunk)))
-        total += result.rowcount or 0
+        total += rowcount(result)
     return total

@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Enum, Float, ForeignKey, String, Text, UniqueConstraint
@@ -44,7 +43,7 @@ class Milestone(ProvenanceMixin, VersionedMixin, Base):
     reasons: Mapped[list[Any] | None] = mapped_column(JSON)
     reasons_digest: Mapped[str | None] = mapped_column(String(64))
 
-    measurements: Mapped[list["Measurement"]] = relationship(
+    measurements: Mapped[list[Measurement]] = relationship(
         back_populates="milestone", order_by="Measurement.date", lazy="selectin", cascade="all, delete-orphan",
         passive_deletes=True,
     )

@@ -7,13 +7,22 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
-from shared.milestones.models import Direction
 from shared.fulfilment.schemas import EvidenceItem, EvidenceItemOut
+from shared.milestones.models import Direction, Milestone
+from shared.schemas import (
+    ListParams,
+    LongText,
+    OutModel,
+    ProvenanceIn,
+    ProvenanceOut,
+    RecordOut,
+    Slug,
+    StrictModel,
+    Title,
+    not_null,
+)
 from shared.status.schemas import Reasons
 from shared.status.vocabulary import MilestoneStatus
-from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, StrictModel, Title, not_null,
-)
 
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
@@ -35,7 +44,7 @@ class Indicator(StrictModel):
     _check = field_validator("baseline_value", "target_value")(classmethod(lambda cls, v: _finite(v)))
 
     @model_validator(mode="after")
-    def _derive_direction(self) -> "Indicator":
+    def _derive_direction(self) -> Indicator:
         if self.direction is None:
             if self.baseline_value is not None and self.target_value < self.baseline_value:
                 self.direction = Direction.decrease
@@ -67,7 +76,7 @@ class MilestoneCreate(ProvenanceIn):
         "indicator": {"unit": "percent", "baseline_value": 60, "baseline_date": "2025-10-01", "target_value": 100}}]}}
 
     @model_validator(mode="after")
-    def _one_parent(self) -> "MilestoneCreate":
+    def _one_parent(self) -> MilestoneCreate:
         if (self.commitment_id is None) == (self.action_id is None):
             raise ValueError("give exactly one of commitment_id and action_id")
         return self
@@ -129,18 +138,18 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     reasons: Reasons = Field(default_factory=list, description="Why it has its status (status engine).")
 
     @classmethod
-    def from_model(cls, obj: object, measurements: list[Any] | None = None) -> "MilestoneOut":
+    def from_model(cls, obj: Milestone, measurements: list[Any] | None = None) -> MilestoneOut:
         """`measurements`: rows read beside the milestone (its list read), instead of its relationship."""
         skip = ("indicator",) if measurements is None else ("indicator", "measurements")
         data = {name: getattr(obj, name) for name in cls.model_fields
                 if name not in skip and hasattr(obj, name)}
         if measurements is not None:
             data["measurements"] = measurements
-        if getattr(obj, "target_value", None) is not None:
+        if obj.target_value is not None and obj.indicator_unit is not None:
             data["indicator"] = IndicatorOut(
-                unit=obj.indicator_unit, baseline_value=obj.baseline_value,  # type: ignore[attr-defined]
-                baseline_date=obj.baseline_date, target_value=obj.target_value,  # type: ignore[attr-defined]
-                direction=obj.direction or Direction.increase)  # type: ignore[attr-defined]
+                unit=obj.indicator_unit, baseline_value=obj.baseline_value,
+                baseline_date=obj.baseline_date, target_value=obj.target_value,
+                direction=obj.direction or Direction.increase)
         else:
             data["indicator"] = None
         return cls.model_validate(data)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -33,7 +34,7 @@ class MilestoneService(CrudService[Milestone]):
         "source_id": Ref(Source, "source"),
     }
 
-    def column_values(self, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+    def column_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         values = dict(data)
         if values.get("evidence") is not None:
             values["evidence"] = stored_evidence(values["evidence"])
@@ -47,16 +48,16 @@ class MilestoneService(CrudService[Milestone]):
             )
         return values
 
-    async def update(self, obj: Milestone, data: dict[str, Any]) -> Milestone:  # type: ignore[override]
+    async def update(self, obj: Milestone, data: dict[str, Any]) -> Milestone:
         before = await owning_commitment_id(self.session, obj)
         obj = await super().update(obj, data)
         commitment_changed(self.session, before)  # a milestone moved away changes what it left too
         return obj
 
-    async def after_write(self, obj: Milestone, *, created: bool) -> None:  # type: ignore[override]
+    async def after_write(self, obj: Milestone, *, created: bool) -> None:
         commitment_changed(self.session, await owning_commitment_id(self.session, obj))
 
-    async def delete(self, obj: Milestone) -> None:  # type: ignore[override]
+    async def delete(self, obj: Milestone) -> None:
         owner = await owning_commitment_id(self.session, obj)
         await super().delete(obj)
         commitment_changed(self.session, owner)

@@ -5,11 +5,20 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from shared.schemas import (
+    ListParams,
+    LongText,
+    OutModel,
+    ProvenanceIn,
+    ProvenanceOut,
+    RecordOut,
+    Slug,
+    ThemeKey,
+    Title,
+    not_null,
+)
 from shared.status.schemas import Reasons
 from shared.status.vocabulary import Status
-from shared.schemas import (
-    ListParams, LongText, OutModel, ProvenanceIn, ProvenanceOut, RecordOut, Slug, ThemeKey, Title, not_null,
-)
 
 
 class RecommendationCreate(ProvenanceIn):

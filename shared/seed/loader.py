@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.actions.models import Action, ActionState
 from shared.commitments.models import Commitment, CommitmentOrigin
-from shared.db import seed_id
+from shared.db import Base, seed_id
 from shared.milestones.models import Direction, Measurement, Milestone
 from shared.parties.models import Party, PartyKind
 from shared.recommendations.models import Recommendation
@@ -148,7 +148,7 @@ class SeedDataset(BaseModel):
     milestones: list[SeedMilestone] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> "SeedDataset":
+    def _references_resolve(self) -> SeedDataset:
         keys: dict[str, set[str]] = {}
         for section in ("themes", "parties", "sources", "recommendations", "commitments", "actions", "milestones"):
             items = [r.key for r in getattr(self, section)]
@@ -162,26 +162,26 @@ class SeedDataset(BaseModel):
         for section in ("recommendations", "commitments", "actions", "milestones"):
             for r in getattr(self, section):
                 refs.append(("sources", r.source, f"{section}.{r.key}.source"))
-        for r in self.recommendations:
-            refs += [("parties", r.addressee, f"recommendations.{r.key}.addressee"),
-                     ("themes", r.theme, f"recommendations.{r.key}.theme"),
-                     ("sources", r.response_source, f"recommendations.{r.key}.response_source")]
-        for r in self.commitments:
-            refs += [("parties", r.owner, f"commitments.{r.key}.owner"), ("parties", r.made_to, f"commitments.{r.key}.made_to")]
-            refs += [("themes", t, f"commitments.{r.key}.themes") for t in r.themes]
-            refs += [("recommendations", t, f"commitments.{r.key}.recommendations") for t in r.recommendations]
-        for r in self.actions:
-            refs += [("commitments", r.commitment, f"actions.{r.key}.commitment"),
-                     ("recommendations", r.recommendation, f"actions.{r.key}.recommendation"),
-                     ("parties", r.owner, f"actions.{r.key}.owner")]
-            if r.commitment is None and r.recommendation is None:
-                raise ValueError(f"actions.{r.key}: needs a commitment or a recommendation")
-        for r in self.milestones:
-            refs += [("commitments", r.commitment, f"milestones.{r.key}.commitment"),
-                     ("actions", r.action, f"milestones.{r.key}.action")]
-            refs += [("sources", m.source, f"milestones.{r.key}.measurements") for m in r.measurements]
-            if (r.commitment is None) == (r.action is None):
-                raise ValueError(f"milestones.{r.key}: needs exactly one of commitment and action")
+        for rec in self.recommendations:
+            refs += [("parties", rec.addressee, f"recommendations.{rec.key}.addressee"),
+                     ("themes", rec.theme, f"recommendations.{rec.key}.theme"),
+                     ("sources", rec.response_source, f"recommendations.{rec.key}.response_source")]
+        for com in self.commitments:
+            refs += [("parties", com.owner, f"commitments.{com.key}.owner"), ("parties", com.made_to, f"commitments.{com.key}.made_to")]
+            refs += [("themes", t, f"commitments.{com.key}.themes") for t in com.themes]
+            refs += [("recommendations", t, f"commitments.{com.key}.recommendations") for t in com.recommendations]
+        for act in self.actions:
+            refs += [("commitments", act.commitment, f"actions.{act.key}.commitment"),
+                     ("recommendations", act.recommendation, f"actions.{act.key}.recommendation"),
+                     ("parties", act.owner, f"actions.{act.key}.owner")]
+            if act.commitment is None and act.recommendation is None:
+                raise ValueError(f"actions.{act.key}: needs a commitment or a recommendation")
+        for ms in self.milestones:
+            refs += [("commitments", ms.commitment, f"milestones.{ms.key}.commitment"),
+                     ("actions", ms.action, f"milestones.{ms.key}.action")]
+            refs += [("sources", m.source, f"milestones.{ms.key}.measurements") for m in ms.measurements]
+            if (ms.commitment is None) == (ms.action is None):
+                raise ValueError(f"milestones.{ms.key}: needs exactly one of commitment and action")
         missing = [where + f" -> {key!r}" for section, key, where in refs if key is not None and key not in keys[section]]
         if missing:
             raise ValueError("unresolved references: " + "; ".join(missing[:20]))
@@ -231,7 +231,7 @@ class SeedRow:
 
     section: str
     key: str
-    model: type
+    model: type[Base]
     pk: Any
     values: dict[str, Any]
     links: dict[str, list[str]] = field(default_factory=dict)
@@ -317,9 +317,9 @@ async def load_dataset(session: AsyncSession, data: SeedDataset | None = None,
         else:
             for outcome in _update(obj, row, released.get(row.section, {}).get(row.key, {})):
                 count(f"{row.section}_{outcome}")
-        if row.section == "themes":
+        if isinstance(obj, Theme):
             themes[row.key] = obj
-        elif row.section == "recommendations":
+        elif isinstance(obj, Recommendation):
             recs[row.key] = obj
     await session.flush()
     return counts

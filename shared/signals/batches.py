@@ -37,7 +37,13 @@ from shared.signals.models import BatchStatus, ClientSignal, SignalBatch, Signal
 from shared.signals.privacy import may_hold_bsn, pseudonymiser, safe_loc, safe_text
 from shared.signals.schemas import SignalIn
 from shared.signals.service import (
-    Prepared, apply_scope, insert_links, known_commitments, known_themes, prepare, provider_party_map,
+    Prepared,
+    apply_scope,
+    insert_links,
+    known_commitments,
+    known_themes,
+    prepare,
+    provider_party_map,
     reference_errors,
 )
 
@@ -224,7 +230,8 @@ def _csv_rows(body: bytes) -> Iterator[tuple[int, list[str] | Exception]]:
         row = _csv_record_at(texts, i, i)  # a literal quote inside a field leaves a line odd yet whole
         end = i
         if isinstance(row, Exception) and parity[i]:
-            end = ends[i] if ends[i] is not None else i
+            closing = ends[i]
+            end = closing if closing is not None else i
             if end > i and sum(sizes[i:end + 1]) <= MAX_RECORD_BYTES:
                 row = _csv_record_at(texts, i, end)
             if isinstance(row, Exception):
@@ -301,7 +308,7 @@ _copy_values = operator.itemgetter(*SIGNAL_COLUMNS)  # enum values are str: COPY
 
 async def _bulk_insert(session: AsyncSession, candidates: list[Prepared]) -> set[uuid.UUID]:
     """Insert, skipping natural keys that exist; returns the ids actually inserted."""
-    if session.bind.dialect.name != "postgresql":  # type: ignore[union-attr]
+    if session.bind.dialect.name != "postgresql":
         # executemany: one cached statement, batched by SQLAlchemy's insertmanyvalues (RETURNING kept).
         result = await session.execute(_insert_ignoring_duplicates("sqlite"), [p.row for p in candidates])
         return set(result.scalars())
@@ -323,7 +330,7 @@ async def _lock(session: AsyncSession, batch_id: uuid.UUID, *, body: bool = Fals
     stmt = select(SignalBatch).where(SignalBatch.id == batch_id).execution_options(populate_existing=True)
     if body:
         stmt = stmt.options(undefer(SignalBatch.body))
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+    if session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalars().first()
 
@@ -449,7 +456,7 @@ def _validate_chunk(chunk: list[tuple[int, Any]], ctx: ChunkContext) -> Validate
             data = _validate(raw, number, ctx.scope)
             item = prepare(data, pseudo=ctx.pseudo, settings=ctx.settings, provider_parties=ctx.provider_parties,
                            batch_id=ctx.batch_id, signal_id=signal_id)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  (a bad line is an error row; it never stops the batch)
             errors.append({"batch_id": ctx.batch_id, "line": number, "errors": _line_errors(exc, number)})
             continue
         unknown = [field_error(["line", number, "themes", i], "unknown theme; GET /v1/themes lists them",
@@ -527,7 +534,7 @@ async def _write_lines(session: AsyncSession, batch_id: uuid.UUID, prepared: lis
             candidates.append(p)
     inserted_ids = await _bulk_insert(session, candidates) if candidates else set()
     inserted = [p for p in candidates if p.row["id"] in inserted_ids]
-    for commitment_id in await insert_links(session, inserted, copy=session.bind.dialect.name == "postgresql"):  # type: ignore[union-attr]
+    for commitment_id in await insert_links(session, inserted, copy=session.bind.dialect.name == "postgresql"):
         commitment_changed(session, commitment_id)
     return len(inserted), len(candidates) - len(inserted), errors
 

@@ -10,7 +10,18 @@ import enum
 import uuid
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Date, Enum, ForeignKey, Index, Integer, LargeBinary, String, Table, Text,
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -133,9 +144,9 @@ class ClientSignal(TimestampMixin, Base):
     # The ETag; raised by every PATCH (a guarded UPDATE ... WHERE version = the one read).
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
-    themes: Mapped[list["Theme"]] = relationship(secondary=client_signal_themes, lazy="selectin",
+    themes: Mapped[list[Theme]] = relationship(secondary=client_signal_themes, lazy="selectin",
                                                  order_by="Theme.key", viewonly=True)
-    commitments: Mapped[list["Commitment"]] = relationship(secondary=client_signal_commitments, lazy="selectin",
+    commitments: Mapped[list[Commitment]] = relationship(secondary=client_signal_commitments, lazy="selectin",
                                                            viewonly=True)
 
 

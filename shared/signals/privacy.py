@@ -17,6 +17,7 @@ TK numbers pass; `dossier-111222333` and `1.111222333` do not.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -44,7 +45,7 @@ _FIELD_WORDS = ("bsn", "burger", "sofi", "citizen", "social_security", "ssn")
 _COUNTRY_CODE = re.compile(r"(\+|00)31\W{0,3}(\(0\)\W{0,3})?$")
 # A superset of what find_bsn finds (9 digits with at most MAX_GAP non-word characters between any two): one
 # C-level search, so the common text without any such number skips the walk.
-BSN_CANDIDATE = re.compile(r"\d(?:[\W_]{0,%d}\d){8}" % MAX_GAP)
+BSN_CANDIDATE = re.compile(rf"\d(?:[\W_]{{0,{MAX_GAP}}}\d){{8}}")
 # Our own identifiers: the digit groups of a UUID (1b2c3d4e-1234-5678-9abc-...) join into 9 digits that pass the
 # eleven-test about once in a hundred, so a UUID is not read as a number.
 _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
@@ -244,10 +245,8 @@ def bsn_violations(data: Any, loc: tuple[str | int, ...] = ("body",)) -> list[di
     The messages say where (field and character offset), never what. At most WALK_LIMIT + 1 entries.
     """
     errors: list[dict[str, Any]] = []
-    try:
+    with contextlib.suppress(_Enough):
         _check(data, list(loc), errors)
-    except _Enough:
-        pass
     return errors
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit.service import SYSTEM, Actor, record
+from shared.db import rowcount
 from shared.idempotency import service as idempotency
 from shared.signals import rollup
 from shared.signals.models import ClientSignal
@@ -30,7 +31,7 @@ async def purge_expired(session: AsyncSession, today: dt.date, *, actor: Actor =
         months.update(rollup.month_start(r[1]) for r in rows)
         idempotency_records += await idempotency.purge(session, resource_ids=ids)
         result = await session.execute(delete(ClientSignal).where(ClientSignal.id.in_(ids)))
-        signals += result.rowcount or len(ids)
+        signals += rowcount(result) or len(ids)
     idempotency_records += await idempotency.purge(session)
     if months and await rollup.state(session) is not None:
         await rollup.refresh(session, months)  # the monthly counts must not outlive the signals

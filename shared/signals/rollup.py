@@ -58,13 +58,13 @@ async def state(session: AsyncSession) -> SignalCountState | None:
 
 async def changed_months(session: AsyncSession, since: dt.datetime) -> set[dt.date]:
     """Months (of received_date) of signals created after `since`."""
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = session.bind.dialect.name
     stmt = select(month_expr(ClientSignal.received_date, dialect)).where(ClientSignal.created_at > since).distinct()
     return {_as_date(v) for v in (await session.execute(stmt)).scalars()}
 
 
 async def all_months(session: AsyncSession) -> set[dt.date]:
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = session.bind.dialect.name
     stmt = select(month_expr(ClientSignal.received_date, dialect)).distinct()
     return {_as_date(v) for v in (await session.execute(stmt)).scalars()}
 

@@ -9,10 +9,16 @@ from pydantic_core import PydanticCustomError
 
 from shared.errors import ValidationFailed
 from shared.schemas import ListParams, OutModel, StrictModel, ThemeKey, not_null
-from shared.signals.models import (
-    BatchStatus, ReporterRole, SignalChannel, SignalKind, SignalOutcome, SignalSeverity, SignalStatus,
-)
 from shared.signals.disclosure import REASON_CODES
+from shared.signals.models import (
+    BatchStatus,
+    ReporterRole,
+    SignalChannel,
+    SignalKind,
+    SignalOutcome,
+    SignalSeverity,
+    SignalStatus,
+)
 from shared.signals.privacy import bsn_violations
 
 AgbCode = Annotated[str, StringConstraints(pattern=r"^\d{8}$"), Field(description="AGB code (8 digits).",
@@ -88,7 +94,7 @@ class SignalIn(StrictModel):
         return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
-    def _consistent(self) -> "SignalIn":
+    def _consistent(self) -> SignalIn:
         if self.occurred_date and self.occurred_date > self.received_date:
             raise ValueError("occurred_date is after received_date")
         if self.anonymous and self.client_reference:
@@ -148,7 +154,7 @@ class SignalOut(OutModel):
 
     @classmethod
     def from_model(cls, obj: Any, *, themes: list[str] | None = None,
-                   commitment_ids: list[uuid.UUID] | None = None) -> "SignalOut":
+                   commitment_ids: list[uuid.UUID] | None = None) -> SignalOut:
         data = {name: getattr(obj, name) for name in cls.model_fields if name not in {"themes", "commitment_ids"}}
         data["themes"] = themes if themes is not None else [t.key for t in obj.themes]
         data["commitment_ids"] = commitment_ids if commitment_ids is not None else [c.id for c in obj.commitments]
@@ -239,7 +245,7 @@ class TrendParams(StrictModel):
                                   "whole calendar months.")
 
     @model_validator(mode="after")
-    def _fits_the_calendar(self) -> "TrendParams":
+    def _fits_the_calendar(self) -> TrendParams:
         if self.until is not None and self.until.year * 12 + self.until.month - self.months < 12:
             raise PydanticCustomError("date_range", "until leaves fewer than `months` months before it in the "
                                       "calendar (it starts at 0001-01-01)")

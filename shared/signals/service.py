@@ -16,16 +16,27 @@ from shared.audit.service import Actor, jsonable, record
 from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
 from shared.dates import shift
-from shared.db import new_id, utcnow
+from shared.db import new_id, rowcount, utcnow
 from shared.errors import (
-    Conflict, DuplicateKey, Forbidden, NotFound, PreconditionFailed, ValidationFailed, field_error,
+    Conflict,
+    DuplicateKey,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+    field_error,
 )
 from shared.parties.models import Party
 from shared.pg import driver_connection
 from shared.settings import Settings
 from shared.signals.access import SignalScope
 from shared.signals.models import (
-    ClientSignal, SignalKind, SignalOutcome, SignalStatus, client_signal_commitments, client_signal_themes,
+    ClientSignal,
+    SignalKind,
+    SignalOutcome,
+    SignalStatus,
+    client_signal_commitments,
+    client_signal_themes,
 )
 from shared.signals.privacy import Pseudonymiser, pseudonymiser
 from shared.signals.repository import SignalRepository
@@ -169,7 +180,7 @@ async def provider_party_map(session: AsyncSession, agb_codes: Iterable[str] | N
         if not codes:
             return {}
         stmt = stmt.where(Party.agb_code.in_(codes))
-    return {code: pid for code, pid in (await session.execute(stmt)).all()}
+    return {code: pid for code, pid in (await session.execute(stmt)).tuples() if code}
 
 
 async def known_themes(session: AsyncSession, keys: Iterable[str] | None) -> set[str]:
@@ -208,7 +219,7 @@ async def insert_links(session: AsyncSession, items: list[Prepared], *, copy: bo
     commitment_rows = [{"signal_id": p.row["id"], "commitment_id": c} for p in items for c in p.commitment_ids]
     if theme_rows and copy:
         raw = await driver_connection(session)
-        await raw.copy_records_to_table(  # type: ignore[union-attr]
+        await raw.copy_records_to_table(
             "client_signal_themes", columns=["signal_id", "theme_key", "received_date"],
             records=[(r["signal_id"], r["theme_key"], r["received_date"]) for r in theme_rows])
     elif theme_rows:
@@ -237,7 +248,7 @@ class SignalService:
             raise ValidationFailed("The signal refers to themes or commitments that do not exist.", errors)
         # One statement; the natural key decides (a concurrent insert of the same key waits, then skips).
         table = ClientSignal.__table__
-        inserter = postgresql.insert if self.session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
+        inserter = postgresql.insert if self.session.bind.dialect.name == "postgresql" else sqlite.insert
         stmt = inserter(table).values(**prepared.row).on_conflict_do_nothing(
             index_elements=["source_system", "external_id"]).returning(table.c.id)
         if (await self.session.execute(stmt)).scalar() is None:
@@ -287,7 +298,7 @@ class SignalService:
             result = await self.session.execute(
                 update(table).where(table.c.id == obj.id, table.c.version == obj.version)
                 .values(**values, version=obj.version + 1, updated_at=utcnow()))
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 message = "The signal changed while this request ran; GET it again and retry."
                 raise PreconditionFailed(message) if conditional else Conflict(message)
             await self.session.refresh(obj)

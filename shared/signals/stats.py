@@ -51,11 +51,12 @@ async def signal_stats(session: AsyncSession, params: StatsParams, min_cell: int
     parents = [_by_group(await counts_of(p)) for p in _parents(params)]
     groups = sorted(atoms, key=lambda v: (v is None, v or ""))
     counts = [sum(atoms[v].values()) for v in groups]
-    reasons: list[str | None] | None = [
+    primary: list[str | None] = [
         disclosure.primary(n, atoms[v], [p.get(v, {}) for p in parents], min_cell) for v, n in zip(groups, counts)]
+    reasons: list[str | None] | None = primary
     if params.group_by != "month":  # a month series needs none (shared/signals/disclosure.py)
-        reasons = disclosure.secondary(counts, reasons, min_cell, lo=1)
-    out = {"group_by": params.group_by, "from_": params.from_, "to": params.to, "theme": params.theme,
+        reasons = disclosure.secondary(counts, primary, min_cell, lo=1)
+    out: dict[str, Any] = {"group_by": params.group_by, "from_": params.from_, "to": params.to, "theme": params.theme,
            "kind": params.kind, "min_cell": min_cell, "suppressed": reasons is None,
            "reason": disclosure.TABLE if reasons is None else None, "items": []}
     if reasons is not None:
@@ -92,7 +93,7 @@ async def _counts(session: AsyncSession, params: StatsParams) -> Counts:
     if first is not None and last is not None and first > last:
         return await _raw_counts(session, params, [(lo, hi)])
     ranges: set[Range] = set()
-    if lo is not None and first != lo:
+    if lo is not None and first is not None and first != lo:
         ranges.add((lo, first - dt.timedelta(days=1) if hi is None else min(hi, first - dt.timedelta(days=1))))
     if hi is not None and last is not None and rollup.next_month(last) <= hi:
         ranges.add((max(rollup.next_month(last), lo) if lo else rollup.next_month(last), hi))
@@ -143,7 +144,7 @@ def _key(params: StatsParams) -> tuple[Any, ...]:
 async def _raw_pair(session: AsyncSession, params: StatsParams) -> tuple[Counts, Counts]:
     """Counts per group and month of the signals of `params.kind`, with and without `params.theme`, in one scan of
     the signals (what `_raw_counts` gives for each, at half the reads)."""
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = session.bind.dialect.name
     t, s = client_signal_themes.c, ClientSignal
     group = {"provider": s.provider_agb, "location": s.location, "zorgkantoor": s.zorgkantoor_code,
              "month": rollup.month_expr(s.received_date, dialect)}[params.group_by]
@@ -173,12 +174,12 @@ def _month_key(value: Any) -> str:
 
 
 async def _raw_counts(session: AsyncSession, params: StatsParams, ranges: list[Range]) -> Counts:
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = session.bind.dialect.name
     t, s = client_signal_themes.c, ClientSignal
     if params.group_by == "theme":
         # Index-only on client_signal_themes (received_date is copied there).
         group = t.theme_key
-        date_col = t.received_date
+        date_col: Any = t.received_date
         month = rollup.month_expr(date_col, dialect)
         stmt = select(group, month, func.count()).select_from(client_signal_themes)
         if params.theme:
@@ -222,7 +223,7 @@ def month_periods(until: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
 
 async def _monthly(session: AsyncSession, theme: str | None, provider: str | None, first: dt.date,
                    until: dt.date) -> dict[str, int]:
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = session.bind.dialect.name
     t, s = client_signal_themes.c, ClientSignal
     if theme:
         month = rollup.month_expr(t.received_date, dialect)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shared.crud import CrudService, Ref, equal_conditions, text_filter
@@ -14,7 +15,7 @@ class SourceService(CrudService[Source]):
     natural_keys = ("key", "tk_document_nummer")
     refs = {"publisher_party_id": Ref(Party, "party")}
 
-    def column_values(self, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+    def column_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         values = super().column_values(data)
         if values.get("url") is not None:
             values["url"] = str(values["url"])

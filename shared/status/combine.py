@@ -16,7 +16,15 @@ from typing import Any
 from shared.status import rules
 from shared.status.inputs import CommitmentInput, Thresholds
 from shared.status.rules import Reason
-from shared.status.vocabulary import CLOSED, RULE_RANK, SEVERITY_RANK, MilestoneStatus, Schedule, Severity, Status
+from shared.status.vocabulary import (
+    CLOSED,
+    RULE_RANK,
+    SEVERITY_RANK,
+    MilestoneStatus,
+    Schedule,
+    Severity,
+    Status,
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ def evaluate(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds
     found: list[Reason] = []
 
     tk_reasons = rules.tk_link(commitment)
-    found += tk_reasons
+    found.extend(tk_reasons)
     decided = _decision(tk_reasons)
     unreadable = any(r.decides == Status.unknown for r in tk_reasons)
 
@@ -88,26 +96,26 @@ def evaluate(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds
     due, _ = rules.due_date(commitment)
     if commitment.recurrence is not None:
         series = rules.recurrence(commitment, as_of, thresholds)
-        found += series.reasons
+        found.extend(series.reasons)
         decided = decided or series.decides
         schedule = Schedule.on_time if decided in CLOSED else series.schedule
     else:
         claims = rules.single_fulfilment(commitment, as_of, due)
-        found += claims
+        found.extend(claims)
         decided = decided or _decision(claims)
         rejected = any(r.code == "fulfilment.rejected" for r in claims)
         derived = rules.progress(commitment, milestones, as_of, due, rejected=rejected)
-        found += derived
+        found.extend(derived)
         decided = decided or _decision(derived)
         schedule, deadline_reasons = rules.deadline(commitment, as_of, thresholds, closed=decided in CLOSED)
-        found += deadline_reasons
+        found.extend(deadline_reasons)
 
-    for own in milestone_reasons.values():
-        found += own
+    for reasons_of_milestone in milestone_reasons.values():
+        found.extend(reasons_of_milestone)
     for act in commitment.actions:
-        found += rules.action(act, as_of, thresholds)
-    found += rules.signals(commitment, thresholds)
-    found += rules.due_soon_without_progress(schedule, found)
+        found.extend(rules.action(act, as_of, thresholds))
+    found.extend(rules.signals(commitment, thresholds))
+    found.extend(rules.due_soon_without_progress(schedule, found))
 
     if decided is not None:
         computed = decided
@@ -117,10 +125,10 @@ def evaluate(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds
         computed = _BY_SEVERITY[worst] if worst else (Status.unknown if unreadable else Status.open)
 
     override_reasons = rules.override(commitment, as_of)
-    found += override_reasons
+    found.extend(override_reasons)
     status = next((r.decides for r in override_reasons if r.severity == Severity.override), None) or computed
     if not found:
-        found += rules.nothing_yet(commitment, schedule)
+        found.extend(rules.nothing_yet(commitment, schedule))
 
     source_status = commitment.tk.status if commitment.tk is not None else None
     return Evaluation(status, schedule, source_status, _order(found), milestones, computed, milestone_reasons)

@@ -27,7 +27,7 @@ class Thresholds:
     min_cell: int = _default("min_cell")  # counts below this are never shown in evidence (as in the statistics)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "Thresholds":
+    def from_settings(cls, settings: Any) -> Thresholds:
         return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
 

@@ -23,8 +23,15 @@ from shared.fulfilment.models import Fulfilment
 from shared.milestones.models import Direction, Measurement, Milestone
 from shared.pg import driver_connection
 from shared.status.inputs import (
-    ActionInput, CommitmentInput, FulfilmentInput, MeasurementInput, MeasurementSummary, MilestoneInput,
-    OverrideInput, RecurrenceInput, Thresholds,
+    ActionInput,
+    CommitmentInput,
+    FulfilmentInput,
+    MeasurementInput,
+    MeasurementSummary,
+    MilestoneInput,
+    OverrideInput,
+    RecurrenceInput,
+    Thresholds,
 )
 from shared.status.loaders_signals import SignalIndex, build_signal_index, load_party_refs
 from shared.status.loaders_tk import load_tk
@@ -89,7 +96,7 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
     tk = await load_tk(session, [row.nummer for row in commitments if row.nummer])
     subjects = rows.subjects
     party_refs = await load_party_refs(
-        session, [row.owner for row in commitments] + [p for ps in subjects.values() for p in ps])
+        session, [row.owner for row in commitments if row.owner is not None] + [p for ps in subjects.values() for p in ps])
 
     def parties_of(row: CommitmentRow) -> tuple[Any, ...]:
         subject = subjects.get(row.id)
@@ -161,7 +168,7 @@ def _json(value: Any) -> Any:
 
 
 def _fulfilment(row: Any) -> FulfilmentInput:
-    cid, fid, kind, day, summary, evidence, period_key, review, reviewed_by, note = row
+    _cid, fid, kind, day, summary, evidence, period_key, review, reviewed_by, note = row
     return FulfilmentInput(str(fid), str(kind), day, summary, tuple(_json(evidence) or ()),
                            dt.date.fromisoformat(period_key) if period_key else None,
                            str(review) if review else None, reviewed_by, note)
@@ -250,6 +257,7 @@ _PG_BY_IDS, _PG_BY_RANGE, _PG_FROM_START = (_pg_statements(None), _pg_statements
 async def _rows_postgresql(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_of: dt.date, lock: bool,
                            id_range: IdRange | None) -> _Rows:
     raw = await driver_connection(session)
+    scope: tuple[Any, ...]
     if id_range is None:
         statements, scope = _PG_BY_IDS, (list(ids or ()),)
     else:
@@ -367,11 +375,11 @@ async def _rows_sqlalchemy(session: AsyncSession, ids: Sequence[uuid.UUID] | Non
                                         created_date=_date_of(created)))
     rows.actions = actions
 
-    O = StatusOverride.__table__.c
+    ov = StatusOverride.__table__.c
     rows.overrides = {row.commitment_id: OverrideInput(row.status, row.reason, row.expires_at, row.set_by, row.set_at)
                       for row in (await session.execute(
-                          select(O.commitment_id, O.status, O.reason, O.expires_at, O.set_by, O.set_at)
-                          .where(scope(O.commitment_id)))).all()}
+                          select(ov.commitment_id, ov.status, ov.reason, ov.expires_at, ov.set_by, ov.set_at)
+                          .where(scope(ov.commitment_id)))).all()}
     fulfilments: dict[uuid.UUID, list[FulfilmentInput]] = defaultdict(list)
     for record in (await session.execute(
             select(F.commitment_id, F.id, type_coerce(F.kind, String), F.date, F.summary, F.evidence, F.period_key,

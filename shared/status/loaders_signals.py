@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, case, select, type_coerce, union
+from sqlalchemy import Select, String, case, select, type_coerce, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.parties.models import Party
@@ -144,10 +144,11 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
     recalculation reads only the signals that can concern its commitments)."""
     index = SignalIndex(as_of, thresholds.signal_recent_days, thresholds.signal_baseline_days)
     s, st, sc = client_signals.c, client_signal_themes.c, client_signal_commitments.c
-    theme_query = select(type_coerce(s.id, String), s.provider_party_id, s.provider_agb, s.zorgkantoor_code,
+    all_themes = select(type_coerce(s.id, String), s.provider_party_id, s.provider_agb, s.zorgkantoor_code,
                          st.theme_key, case((st.received_date > index.recent_start, 0), else_=1)).join(
         client_signal_themes, st.signal_id == s.id).where(
             st.received_date > index.baseline_start, st.received_date <= as_of)
+    theme_query: Select[Any] | None = all_themes
     if themes is not None or parties is not None:
         theme_list = sorted(set(themes or ()))
         party_list = list(parties or ())
@@ -164,7 +165,7 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
             if zks:
                 about.append(select(s.id).where(s.zorgkantoor_code.in_(zks), *window))
             concerned = union(*about).subquery()
-            theme_query = theme_query.join(concerned, concerned.c.id == s.id).where(st.theme_key.in_(theme_list))
+            theme_query = all_themes.join(concerned, concerned.c.id == s.id).where(st.theme_key.in_(theme_list))
         else:
             theme_query = None
     if theme_query is not None:

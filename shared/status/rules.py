@@ -19,8 +19,15 @@ import orjson
 from shared.stats import poisson_rise
 from shared.status import evidence as ev
 from shared.status.inputs import (
-    ActionInput, CommitmentInput, FulfilmentInput, MeasurementInput, MeasurementSummary, MilestoneInput, Thresholds,
-    TkDocumentInput, TkInput,
+    ActionInput,
+    CommitmentInput,
+    FulfilmentInput,
+    MeasurementInput,
+    MeasurementSummary,
+    MilestoneInput,
+    Thresholds,
+    TkDocumentInput,
+    TkInput,
 )
 from shared.status.messages import nested, ref, render
 from shared.status.periods import Period, periods

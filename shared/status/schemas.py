@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, model_validator
 
 from shared.fulfilment.schemas import EvidenceItemOut
-from shared.status.messages import localise_one
 from shared.schemas import ListParams, OutModel, StrictModel
+from shared.status.messages import localise_one
 from shared.status.vocabulary import RULE_VERSION, MilestoneStatus, Rule, Schedule, Severity, Status
 
 
@@ -169,7 +169,7 @@ class StatusOut(OutModel):
     rule_version: str
 
     @classmethod
-    def of(cls, commitment_id: uuid.UUID, evaluation: Any, as_of: dt.date, evaluated_at: dt.datetime) -> "StatusOut":
+    def of(cls, commitment_id: uuid.UUID, evaluation: Any, as_of: dt.date, evaluated_at: dt.datetime) -> StatusOut:
         return cls(commitment_id=commitment_id, status=evaluation.status, computed_status=evaluation.computed_status,
                    schedule=evaluation.schedule, source_status=evaluation.source_status,
                    reasons=[ReasonOut(**r) for r in evaluation.reasons_json()],

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.actions.models import Action
 from shared.commitments.models import Commitment, commitment_recommendations
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, rowcount, utcnow
 from shared.errors import NotFound, ValidationFailed, field_error
 from shared.milestones.models import Milestone
 from shared.pg import driver_connection
@@ -278,9 +278,9 @@ class StatusService:
         return await self.session.get(StatusOverride, commitment_id)
 
     async def clear_override(self, commitment_id: uuid.UUID) -> StatusOut:
-        deleted = (await self.session.execute(
+        deleted = rowcount(await self.session.execute(
             delete(StatusOverride.__table__).where(StatusOverride.__table__.c.commitment_id == commitment_id)
-        )).rowcount
+        ))
         if not deleted:
             await self.ensure_exists(commitment_id)
             raise NotFound(f"Commitment {commitment_id} has no status override.")

@@ -8,6 +8,7 @@ at once: retrying a 404 or a malformed page cannot help.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.utils
 import random
@@ -33,7 +34,7 @@ class RetryPolicy:
     cap: float = 60.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "RetryPolicy":
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
         return cls(settings.tk_max_retries, settings.tk_backoff_base, settings.tk_backoff_max)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
@@ -74,7 +75,7 @@ class FeedClient:
         self.retries = 0
 
     @classmethod
-    def from_settings(cls, http: httpx.AsyncClient, settings: Settings) -> "FeedClient":
+    def from_settings(cls, http: httpx.AsyncClient, settings: Settings) -> FeedClient:
         return cls(http, settings.tk_syncfeed_url, policy=RetryPolicy.from_settings(settings),
                    timeout=settings.tk_request_timeout)
 
@@ -90,10 +91,8 @@ class FeedClient:
         except OSError as exc:
             return f"{host}:{port}: {exc.strerror or exc}"
         writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await writer.wait_closed()
-        except OSError:
-            pass
         return None
 
     def page_url(self) -> str:

@@ -50,7 +50,7 @@ class DocumentRelevance:
 
     @classmethod
     async def load(cls, session: AsyncSession, *, dossiers: Sequence[str], terms: Sequence[str],
-                   soorten: Sequence[str]) -> "DocumentRelevance":
+                   soorten: Sequence[str]) -> DocumentRelevance:
         repo = MirrorRepository(session)
         dossier_ids = await repo.dossier_ids(dossiers)
         return cls(dossier_ids=dossier_ids, zaak_ids=await repo.zaak_ids_in(dossier_ids),
@@ -223,10 +223,10 @@ async def _newly_relevant(repo: MirrorRepository, kind: str, written: Sequence[A
         zaken = await repo.zaak_ids_in(dossiers)
         found = await repo.missing_documents(dossier_ids=dossiers, zaak_ids=zaken)
         return dict.fromkeys(found, "in a watched dossier")
-    zaken = await repo.zaken_in_dossiers([row.id for row in written], watched_ids)
-    if not zaken:
+    linked = await repo.zaken_in_dossiers([row.id for row in written], watched_ids)
+    if not linked:
         return {}
-    return dict.fromkeys(await repo.missing_documents(zaak_ids=zaken), "on a zaak of a watched dossier")
+    return dict.fromkeys(await repo.missing_documents(zaak_ids=linked), "on a zaak of a watched dossier")
 
 
 async def _relevant_documents(repo: MirrorRepository, entries: list[FeedEntry],

@@ -9,12 +9,23 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, Enum, ForeignKey, Index, Integer, String, Table, Text,
-    UniqueConstraint, Uuid, false,
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    false,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column

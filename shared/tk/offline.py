@@ -19,7 +19,7 @@ from shared.tk.categories import CATEGORIES
 from shared.tk.client import FeedClient
 from shared.tk.ingest import apply_page
 from shared.tk.models import Origin
-from shared.tk.parse import parse_page
+from shared.tk.parse import parse_page, position
 from shared.tk.repository import SyncStateRepository
 from shared.tk.snapshot import SNAPSHOT_DIR, DirectorySource
 
@@ -40,13 +40,13 @@ async def load_snapshot(session_factory: async_sessionmaker[AsyncSession], setti
             written, token = 0, None
             while True:
                 entries = [e for e in parse_page(await source.fetch_page(category, token))
-                           if token is None or e.token > token]
+                           if token is None or position(e) > token]
                 if not entries:
                     break
                 # Every sample document is shown (relevance None): the snapshot holds only what illustrates.
                 outcome = await apply_page(session, category, entries, None, origin=Origin.sample.value)
                 written += outcome.counts.get("upserts", 0) + outcome.counts.get("deletes", 0)
-                token = max(e.token for e in entries)
+                token = max(position(e) for e in entries)
             if written:
                 await states.mark_samples(category)
             counts[category] = written

@@ -128,6 +128,14 @@ class FeedEntry:
     zaak_ids: list[uuid.UUID] = field(default_factory=list)  # document -> zaak (many)
 
 
+def position(entry: FeedEntry | Quarantined) -> int:
+    """An entry's place in the feed (its link's skiptoken). Every entry read from a feed page has one; only an
+    entity fetched by id has none."""
+    if entry.token is None:
+        raise MalformedPage(f"feed entry {entry.id} has no position in the feed")
+    return entry.token
+
+
 @dataclass(slots=True)
 class Quarantined:
     """An entry whose entity could not be read: its raw XML and why."""

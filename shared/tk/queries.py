@@ -118,7 +118,7 @@ class TkQueries:
         items = await self._render_toezeggingen(rows, SuggestionOut)
         for item in items:
             found = pattern.findall(item.tekst or "") if pattern else []
-            item.matched_terms = sorted({f for f in found}, key=str.lower)
+            item.matched_terms = sorted(set(found), key=str.lower)
         return items, cursor
 
     async def list_runs(self, params: SyncRunFilters) -> Listing:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.commitments.models import Commitment
 from shared.crud import Repository, text_filter
-from shared.db import utcnow
+from shared.db import rowcount, utcnow
 from shared.pagination import SortField, Sorting
 from shared.tk.models import (
     Origin,
@@ -107,7 +107,7 @@ class MirrorRepository:
         found: dict[uuid.UUID, dt.datetime] = {}
         for chunk in _chunks(list(ids)):
             stmt = select(model.id, model.bijgewerkt).where(model.id.in_(chunk))
-            found.update((await self.session.execute(stmt)).all())
+            found.update((await self.session.execute(stmt)).tuples().all())
         return found
 
     async def quarantine(self, category: str, items: Sequence[Quarantined], origin: str) -> None:
@@ -208,7 +208,7 @@ class MirrorRepository:
             ids = select(model.id).where(sample)
             links = tk_document_zaken.c
             await self.session.execute(delete(tk_document_zaken).where(links.document_id.in_(ids)))
-        removed = (await self.session.execute(delete(model).where(sample))).rowcount or 0
+        removed = rowcount(await self.session.execute(delete(model).where(sample)))
         if kind == "document" and touched:
             await self.resolve_kamerbrieven(document_nummers=await self.letters_of(touched))
         return removed, touched
@@ -336,7 +336,7 @@ class SyncStateRepository:
         values.update({name: t.c[name] + counts.get(name, 0) for name in COUNTERS})
         stmt = update(t).where(t.c.category == category, t.c.skiptoken.is_not_distinct_from(expected)).values(**values)
         result = await self.session.execute(stmt)
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def add_counts(self, category: str, counts: dict[str, int]) -> None:
         t = TkSyncState.__table__
@@ -380,7 +380,7 @@ class SyncRunRepository(Repository[TkSyncRun]):
         stmt = (update(TkSyncRun).where(TkSyncRun.category == category, TkSyncRun.status == SyncRunStatus.running)
                 .values(status=SyncRunStatus.abandoned, finished_at=utcnow(),
                         error="the process running it stopped before it finished"))
-        return (await self.session.execute(stmt)).rowcount or 0
+        return rowcount(await self.session.execute(stmt))
 
     async def add_counts(self, run_id: uuid.UUID, counts: dict[str, int], end_token: int | None) -> None:
         t = TkSyncRun.__table__
@@ -426,7 +426,7 @@ class ToezeggingRepository(Repository[TkToezegging]):
         for chunk in _chunks(wanted):
             stmt = (select(TkDocument).where(TkDocument.nummer.in_(chunk), TkDocument.verwijderd.is_(False))
                     .order_by(TkDocument.bijgewerkt))
-            found.update({d.nummer: d for d in (await self.session.execute(stmt)).scalars()})
+            found.update({d.nummer: d for d in (await self.session.execute(stmt)).scalars() if d.nummer})
         return found
 
     async def linked_commitments(self, nummers: Iterable[str | None]) -> dict[str, uuid.UUID]:
@@ -434,7 +434,7 @@ class ToezeggingRepository(Repository[TkToezegging]):
         if not wanted:
             return {}
         stmt = select(Commitment.tk_toezegging_nummer, Commitment.id).where(Commitment.tk_toezegging_nummer.in_(wanted))
-        return {n: i for n, i in (await self.session.execute(stmt)).all()}
+        return {n: i for n, i in (await self.session.execute(stmt)).tuples() if n}
 
     def suggestion_conditions(self, ministerie: str, terms: Sequence[str]) -> list[Any]:
         linked = select(Commitment.id).where(Commitment.tk_toezegging_nummer == TkToezegging.nummer).exists()
@@ -482,7 +482,7 @@ class DocumentRepository(Repository[TkDocument]):
         if not wanted:
             return {}
         stmt = select(TkKamerstukdossier.id, TkKamerstukdossier.nummer).where(TkKamerstukdossier.id.in_(wanted))
-        return {i: n for i, n in (await self.session.execute(stmt)).all()}
+        return dict((await self.session.execute(stmt)).tuples().all())
 
 
 def changed_since(column: Any, since: dt.datetime | None) -> list[Any]:

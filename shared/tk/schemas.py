@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
-
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 

@@ -23,7 +23,7 @@ from shared.tk.categories import CATEGORIES, ENTITY_TAGS, canonical_category
 from shared.tk.client import FeedUnavailable
 from shared.tk.ingest import DocumentRelevance, apply_page
 from shared.tk.models import SyncRunStatus, TkSyncRun
-from shared.tk.parse import MalformedPage, ParsedEntry, UnreadableEntity, parse_entity, parse_page
+from shared.tk.parse import MalformedPage, ParsedEntry, UnreadableEntity, parse_entity, parse_page, position
 from shared.tk.repository import COUNTERS, MirrorRepository, SyncRunRepository, SyncStateRepository
 
 log = structlog.get_logger("nakoming.tk.sync")
@@ -135,10 +135,10 @@ class SyncRunner:
                 while True:
                     entries = await next_page
                     if token is not None:
-                        entries = [e for e in entries if e.token > token]  # a server that ignored skiptoken
+                        entries = [e for e in entries if position(e) > token]  # a server that ignored skiptoken
                     if not entries:
                         break
-                    last = max(e.token for e in entries)
+                    last = max(position(e) for e in entries)
                     next_page = asyncio.ensure_future(self._fetch(category, last, pause=True))
                     await self._apply(category, summary, entries, relevance, checkpoint, last)
                     checkpoint = token = last
@@ -166,7 +166,7 @@ class SyncRunner:
             if error is None and stored is not None and stored.has_samples:
                 await self._remove_samples(session, category, summary)
             await SyncRunRepository(session).finish(
-                summary.run_id, SyncRunStatus(summary.status), error)  # type: ignore[arg-type]
+                summary.run_id, SyncRunStatus(summary.status), error)
             await SyncStateRepository(session).record_outcome(category, error=error)
         if error:
             log.error("tk_sync_failed", category=category, error=error, resume_from=checkpoint,

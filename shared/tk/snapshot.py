@@ -23,7 +23,7 @@ class DirectorySource:
 
     def _last_token(self, page: Path) -> int:
         if page not in self._last_tokens:
-            self._last_tokens[page] = max((e.token for e in iter_entries(page.read_bytes())), default=-1)
+            self._last_tokens[page] = max((e.token for e in iter_entries(page.read_bytes()) if e.token is not None), default=-1)
         return self._last_tokens[page]
 
     async def fetch_page(self, category: str, skiptoken: int | None) -> bytes:

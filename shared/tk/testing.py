@@ -278,7 +278,7 @@ class FeedServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/SyncFeed/2.0"
 
-    def __enter__(self) -> "FeedServer":
+    def __enter__(self) -> FeedServer:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:

@@ -15,10 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from scipy.stats import poisson
 
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
+from tests.factories import signal
 
 N = 5  # NAKOMING_MIN_CELL in the tests
 THEMES = ("bejegening", "sociale-veiligheid")

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
+from tests.factories import post_signal, signal
 
 
 async def audit(client: httpx.AsyncClient, admin: dict, **params) -> list[dict]:

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 import structlog
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from shared.idempotency.models import IdempotencyRecord
 from tests.api.test_robust_properties import ASCII_SEPARATOR, SETTINGS, bsns, digits_of
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
+from tests.factories import post_signal, signal
 
 WORDS = st.text(st.sampled_from("abcdefghij XYZ-.:/()"), max_size=8)  # no digits: they would lengthen the number
 
@@ -26,24 +24,6 @@ WORDS = st.text(st.sampled_from("abcdefghij XYZ-.:/()"), max_size=8)  # no digit
 def _clean(text: str, bsn: str) -> None:
     assert bsn not in text and digits_of(bsn) not in text, text[:500]
 
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """Everything the access log and the API log write, rendered by the configured formatter."""
-    root = logging.getLogger()
-    handler = logging.StreamHandler(stream := io.StringIO())
-    handler.setFormatter(root.handlers[0].formatter)
-    root.addHandler(handler)
-    loggers = [logging.getLogger(name) for name in ("nakoming.access", "nakoming.api", "nakoming.test")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
 
 
 @given(data=st.data())

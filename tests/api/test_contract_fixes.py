@@ -12,8 +12,7 @@ from pydantic import ValidationError
 
 from services.api.app import create_app
 from services.api.openapi import PROBLEM_JSON
-from tests.api.test_signals import post_signal, signal, themes  # noqa: F401
-from tests.factories import create_commitment, create_party, create_theme
+from tests.factories import create_commitment, create_party, create_theme, post_signal, signal
 
 
 def _problem(r: httpx.Response, status: int) -> dict[str, Any]:
@@ -49,7 +48,7 @@ async def test_patch_bodies_document_null_exactly_where_it_is_accepted(app: Any,
 
 
 async def test_null_for_a_required_field_is_a_field_error(client: httpx.AsyncClient, writer: dict, admin: dict,
-                                                          themes: None, make_key: Any) -> None:  # noqa: F811
+                                                          themes: None, make_key: Any) -> None:
     commitment = await create_commitment(client, writer, themes=["bejegening"])
     url = f"/v1/commitments/{commitment['id']}"
     for field in ("title", "origin", "themes"):

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from shared.idempotency import service as store
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
+from tests.factories import post_signal, signal
 
 
 async def test_key_required(client: httpx.AsyncClient, themes: None, intake: dict) -> None:

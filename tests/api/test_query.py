@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRouter
-from typing import Annotated
-
 from pydantic import Field
 
 from services.api.errors import install_error_handlers

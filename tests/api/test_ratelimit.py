@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from services.api.ratelimit import RateLimiter
-from tests.api.test_bsn_everywhere import log_lines  # noqa: F401
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
+from tests.factories import post_signal, signal
 
 
 async def test_429_with_retry_after(client: httpx.AsyncClient, app, make_key) -> None:

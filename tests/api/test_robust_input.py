@@ -4,16 +4,13 @@ arithmetic, deep and huge JSON, oversized bodies and URLs, and never a BSN echoe
 
 from __future__ import annotations
 
+import json
 import uuid
 
-import json
-
 import httpx
-import orjson
 import pytest
 
-from tests.api.test_signals import post_signal, signal, themes  # noqa: F401
-from tests.factories import create_commitment
+from tests.factories import create_commitment, post_signal, signal
 
 BSN = "111222333"  # passes the eleven-test
 
@@ -63,7 +60,7 @@ async def test_dates_at_both_ends_of_the_calendar(client: httpx.AsyncClient, the
     early = await post_signal(client, intake, signal(received_date="0001-01-01", occurred_date="0001-01-01"))
     assert early.status_code == 201, early.text
     reader = await make_key(["read"])
-    for refreshed in (False, True):  # raw counts, then with the monthly rollup holding December 9999
+    for _refreshed in (False, True):  # raw counts, then with the monthly rollup holding December 9999
         for params in ({"to": "9999-12-30"}, {"from": "9999-12-31"}, {"from": "0001-01-01", "to": "9999-12-31"},
                        {"to": "0001-01-01"}, {"group_by": "month"}, {"from": "9999-12-01", "to": "9999-12-31"}):
             r = await client.get("/v1/signals/stats", params=params, headers=reader)

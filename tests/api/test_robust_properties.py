@@ -4,6 +4,7 @@ number of examples per property keeps the suite fast."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import uuid
@@ -11,10 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from shared.signals.privacy import GROUPINGS
-from tests.api.test_signals import signal
+from tests.factories import signal
 
 SETTINGS = hsettings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -38,7 +41,7 @@ def bsns(draw: Any, separator: Any = SEPARATOR) -> str:
             break
     sizes = draw(st.sampled_from([(9,), *sorted(GROUPINGS)]))
     cuts = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
-    groups = [number[a:b] for a, b in zip(cuts, cuts[1:])]
+    groups = [number[a:b] for a, b in itertools.pairwise(cuts)]
     return "".join(group + (draw(st.text(separator, min_size=1, max_size=3)) if i < len(groups) - 1 else "")
                    for i, group in enumerate(groups))
 

@@ -4,8 +4,7 @@ import uuid
 
 import httpx
 
-from tests.api.test_signals import post_signal, signal, themes  # noqa: F401
-from tests.factories import create_party
+from tests.factories import create_party, post_signal, signal
 
 
 async def test_zorgkantoor_key_sees_only_its_own(client: httpx.AsyncClient, themes: None, admin: dict, make_key) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from shared.signals.batches import process_batch
 from shared.signals.models import ClientSignal, SignalBatch
-from tests.api.test_signals import intake, signal, themes  # noqa: F401
+from tests.factories import signal
 
 
 def ndjson(records: list) -> bytes:
@@ -84,7 +84,7 @@ async def test_reprocessing_is_idempotent_and_resumable(client: httpx.AsyncClien
     assert count == 25
     # A batch interrupted mid-way (status processing, cursor at 10, the body still there) resumes from 10.
     async with session_factory() as s:
-        batch2 = await create_batch(s, body=ndjson(records + [signal(external_id="R-new")]), fmt="ndjson",
+        batch2 = await create_batch(s, body=ndjson([*records, signal(external_id="R-new")]), fmt="ndjson",
                                     actor=Actor("test"))
         await s.commit()
     async with session_factory() as s:

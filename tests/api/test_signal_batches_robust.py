@@ -4,14 +4,13 @@ line number, field and problem type, never by value (issue 10), whatever a line 
 from __future__ import annotations
 
 import httpx
-import orjson
 from sqlalchemy import func, select
 
 from shared.audit.service import Actor
 from shared.signals.batches import create_batch, process_batch
 from shared.signals.models import ClientSignal
 from tests.api.test_signal_batches import ndjson, upload
-from tests.api.test_signals import intake, signal, themes  # noqa: F401
+from tests.factories import signal
 
 BSN = "111222333"
 

@@ -14,8 +14,7 @@ from shared.audit.models import AuditEntry
 from shared.commitments.events import RECALCULATE_JOB
 from shared.idempotency.models import IdempotencyRecord
 from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
-from tests.factories import create_commitment, create_party
+from tests.factories import create_commitment, create_party, post_signal, signal
 
 
 async def test_created_body_equals_get_and_replay(client: httpx.AsyncClient, themes: None, intake: dict, make_key,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
+from tests.factories import post_signal, signal
 
 BSN = "111222333"  # passes the eleven-test
 
@@ -15,7 +15,7 @@ async def test_bsn_in_free_text_is_rejected_without_echo(client: httpx.AsyncClie
     assert problem["errors"][0]["loc"] == ["body", "summary"]
     assert "character 15" in problem["errors"][0]["msg"]
     assert BSN not in r.text
-    r = await post_signal(client, intake, signal(location=f"Woning 111.222.333"))
+    r = await post_signal(client, intake, signal(location="Woning 111.222.333"))
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "location"]
 
 

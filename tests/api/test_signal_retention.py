@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from shared.idempotency.models import IdempotencyRecord
 from shared.signals.models import ClientSignal, client_signal_themes
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
+from tests.factories import post_signal, signal
 
 
 async def test_purge_deletes_expired_signals_and_their_idempotency_records(

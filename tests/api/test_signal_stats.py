@@ -4,7 +4,7 @@ import datetime as dt
 
 import httpx
 
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
+from tests.factories import post_signal, signal
 
 
 async def seed(client: httpx.AsyncClient, headers: dict, n: int, **fields) -> None:

@@ -7,8 +7,7 @@ import uuid
 import httpx
 
 from tests.api.test_audit import audit
-from tests.api.test_signals import intake, post_signal, signal, themes  # noqa: F401
-from tests.factories import create_party
+from tests.factories import create_party, post_signal, signal
 
 
 async def patch(client: httpx.AsyncClient, headers: dict, sid: str, body: dict,

@@ -1,34 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import httpx
-import pytest
 
-from tests.factories import create_commitment, create_theme
-
-
-def signal(**overrides: Any) -> dict[str, Any]:
-    return {"source_system": "fokus-klachten", "external_id": f"KL-{uuid.uuid4().hex[:8]}", "kind": "klacht",
-            "channel": "email", "themes": ["bejegening"], "severity": "middel", "received_date": "2026-02-02",
-            "provider_agb": "12345678", "location": "Fokus Utrecht", "zorgkantoor_code": "5521",
-            "reporter_role": "client", "summary": "Assistentie kwam niet op tijd.", **overrides}
-
-
-async def post_signal(client: httpx.AsyncClient, headers: dict, body: dict, key: str | None = None) -> httpx.Response:
-    return await client.post("/v1/signals", json=body, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex})
-
-
-@pytest.fixture
-async def themes(client: httpx.AsyncClient, admin: dict) -> None:
-    for key in ("bejegening", "sociale-veiligheid", "continuiteit-bezetting"):
-        await create_theme(client, admin, key)
-
-
-@pytest.fixture
-async def intake(make_key) -> dict:
-    return await make_key(["signals:write"])
+from tests.factories import create_commitment, post_signal, signal
 
 
 async def test_create_and_read_signal(client: httpx.AsyncClient, themes: None, intake: dict, make_key, admin: dict) -> None:

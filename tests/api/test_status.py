@@ -253,8 +253,8 @@ async def test_signals_about_a_subject_party_reach_the_commitment(client: httpx.
                                                                   queue: InProcessQueue) -> None:
     """Signals about Fokus (by AGB code) on a shared theme raise the risk of VWS' commitment that names Fokus as
     subject: the minute's sweep recalculates it, no nightly run needed; the evidence counts per party."""
-    from tests.shared.status.test_status_loaders import _signal
     from tests.factories import create_party, create_theme
+    from tests.shared.status.test_status_loaders import _signal
 
     await create_theme(client, admin, "bejegening")
     vws = await create_party(client, writer, name="Ministerie van VWS", kind="ministry")

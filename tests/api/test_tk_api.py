@@ -13,7 +13,6 @@ from shared.tk.offline import load_snapshot
 from shared.tk.service import SyncRunner
 from shared.tk.testing import FakeFeed, Ref, entry_xml, toezegging
 from tests.factories import create_commitment
-
 from tests.tk_feed import FIXTURES, feed, feed_server, settings  # noqa: F401  (fixtures)
 
 GUID_A = "0e0e0e0e-1111-4222-8333-444455556666"

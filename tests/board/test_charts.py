@@ -57,7 +57,7 @@ def test_bar_chart_draws_suppressed_periods_hatched_without_their_number() -> No
     groups = svg.findall(".//s:g", NS)
     kinds = [g.get("class") for g in groups if "bar" in (g.get("class") or "")]
     assert kinds == ["bar count", "bar suppressed", "bar count"]
-    suppressed = [g for g in groups if g.get("class") == "bar suppressed"][0]
+    suppressed = next(g for g in groups if g.get("class") == "bar suppressed")
     assert suppressed.find("s:rect", NS).get("fill", "").startswith("url(#hatch-")
     assert [t.text for t in suppressed.findall("s:text", NS)] == ["<5", "2026-02"]
     heights = [float(g.find("s:rect", NS).get("height")) for g in groups if "bar" in (g.get("class") or "")]
@@ -65,7 +65,7 @@ def test_bar_chart_draws_suppressed_periods_hatched_without_their_number() -> No
 
 
 def test_every_value_lies_within_the_scale() -> None:
-    from shared.charts.svg import HEIGHT, BOTTOM, TOP, _nice_ticks
+    from shared.charts.svg import BOTTOM, HEIGHT, TOP, _nice_ticks
 
     for low, high in ((0.0, 70.0), (0.0, 1.0), (0.0, 100.0), (-3.0, 7.5), (0.0, 900.0), (0.0, 0.3)):
         ticks = _nice_ticks(low, high)

@@ -15,9 +15,8 @@ from services.api.board import views
 from services.api.board.i18n import ICONS, STATUS_ORDER, WORDS
 from shared.status.inputs import MeasurementInput, MilestoneInput
 from shared.status.rules import projected_value
-from tests.api.test_signals import post_signal, signal
 from tests.board.pages import FOKUS_ZZP, VL_SOURCE, VWS_REACTIE, by_key, html, text
-from tests.factories import create, create_milestone
+from tests.factories import create, create_milestone, post_signal, signal
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -188,7 +187,7 @@ async def test_commitment_page_reasons_evidence_source_history_and_chart(
     api = (await client.get(f"/v1/commitments/{zzp['id']}")).json()
     doc = await html(client, f"/board/commitments/{zzp['id']}")
     body = text(doc)
-    assert [h.tag for h in doc.xpath("//main//*[self::h1 or self::h2 or self::h3]")][0] == "h1"
+    assert next(h.tag for h in doc.xpath("//main//*[self::h1 or self::h2 or self::h3]")) == "h1"
     status = doc.get_element_by_id("status-h").getparent()
     assert badge_words(status)[0] == (ICONS[api["status"]], WORDS[f"status.{api['status']}"]["nl"])
     reasons = doc.find_class("reason")

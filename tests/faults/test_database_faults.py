@@ -98,7 +98,7 @@ def test_every_kind_of_connection_error_is_recognised() -> None:
     from sqlalchemy.exc import DBAPIError
 
     for exc in (asyncpg.CannotConnectNowError("starting up"), asyncpg.exceptions.InternalClientError("x"),
-                ConnectionRefusedError(), PoolTimeout("pool"), asyncio.TimeoutError(),
+                ConnectionRefusedError(), PoolTimeout("pool"), TimeoutError(),
                 DBAPIError("SELECT 1", None, asyncpg.exceptions.ConnectionDoesNotExistError("gone"),
                            connection_invalidated=True)):
         assert is_connection_error(exc), exc

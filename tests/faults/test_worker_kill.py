@@ -21,10 +21,18 @@ from shared.jobs import enqueue_jobs, keyed
 from shared.signals.models import SignalBatch
 from shared.tk.models import TkSyncRun, TkSyncState
 from shared.tk.testing import FeedServer
-from tests.api.test_signals import signal
-from tests.factories import create_theme
-from tests.services.real import (Worker, api, own_database, queue_idle, redis_server, settings_for, wait_until,
-                                 worker_env, writer_key)
+from tests.factories import create_theme, signal
+from tests.services.real import (
+    Worker,
+    api,
+    own_database,
+    queue_idle,
+    redis_server,
+    settings_for,
+    wait_until,
+    worker_env,
+    writer_key,
+)
 from tests.services.test_tk_sync_kill import build_feed
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
@@ -91,7 +99,7 @@ async def test_killed_during_a_tk_sync(setup: Setup) -> None:
         await kill_then_restart(s, toezegging_half_way, env)
     async with s.engine.connect() as conn:
         runs = (await conn.execute(select(TkSyncRun.category, TkSyncRun.status))).all()
-        states = {c: t for c, t in (await conn.execute(select(TkSyncState.category, TkSyncState.skiptoken))).all()}
+        states = dict((await conn.execute(select(TkSyncState.category, TkSyncState.skiptoken))).all())
     assert not [r for r in runs if r.status == "running"]
     assert ("Toezegging", "abandoned") in [(r.category, str(r.status)) for r in runs]
     assert {c for c, st in runs if str(st) == "succeeded"} >= {"Kamerstukdossier", "Zaak", "Toezegging", "Document"}

@@ -14,8 +14,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.services.real import (PG_URL, RedisServer, TcpProxy, Worker, api, own_database, queue_idle,
-                                 settings_for, wait_until, worker_env, writer_key)
+from tests.services.real import (
+    PG_URL,
+    RedisServer,
+    TcpProxy,
+    Worker,
+    api,
+    own_database,
+    queue_idle,
+    settings_for,
+    wait_until,
+    worker_env,
+    writer_key,
+)
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -100,7 +111,7 @@ async def test_worker_survives_a_database_outage(backend: str, tmp_path: Path) -
         log = worker.output()
         # once per job that met the outage (the recalculation, perhaps a scheduled job), not once per attempt
         waits = [line for line in log.splitlines() if '"database_unavailable"' in line]
-        assert 1 <= len(waits) == len(set(_job(line) for line in waits)), log[-3000:]
+        assert 1 <= len(waits) == len({_job(line) for line in waits}), log[-3000:]
         assert log.count('"database_available"') == len(waits)
         assert "Traceback" not in log
     finally:

@@ -129,7 +129,7 @@ class Worker:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         out = self.log.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], cwd=ROOT, env=self.env,
                                      stdout=out, stderr=subprocess.STDOUT)

@@ -13,7 +13,6 @@ from services.worker.registry import SCHEDULES, load_all
 from shared.settings import Settings
 from shared.tk.models import TkSyncRun, TkSyncState
 from shared.tk.testing import FakeFeed
-
 from tests.tk_feed import FIXTURES, feed, feed_server, settings  # noqa: F401  (fixtures)
 
 

@@ -16,8 +16,17 @@ import pytest
 from shared.db import create_engine
 from shared.migrate import upgrade
 from tests.conftest import REDIS_URL
-from tests.services.real import (Worker, api, own_database, queue_idle, redis_server, settings_for, wait_until,
-                                 worker_env, writer_key)
+from tests.services.real import (
+    Worker,
+    api,
+    own_database,
+    queue_idle,
+    redis_server,
+    settings_for,
+    wait_until,
+    worker_env,
+    writer_key,
+)
 
 PAST, FUTURE = "2020-03-01", "2099-03-01"
 EXPECTED = {PAST: "overdue", FUTURE: "on_time"}

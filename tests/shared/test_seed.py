@@ -26,7 +26,6 @@ from shared.seed.loader import (
 from shared.seed.release import supersede
 
 
-
 def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 

@@ -103,7 +103,7 @@ class Api:
             raise
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, *exc: Any) -> None:
         await self._stack.__aexit__(*exc)
 
     async def _read(self, read: Awaitable[Any]) -> Any:

@@ -149,7 +149,7 @@ def measurement_rows(measurements: list[dict[str, Any]], t: Words) -> Markup:
 
 async def commitment(api: Api, commitment_id: str, lang: str, t: Words) -> dict[str, Any]:
     item = await api.commitment(commitment_id)
-    party_ids = sorted({item.get("owner_party_id"), item.get("made_to_party_id")} - {None})
+    party_ids = sorted(pid for pid in {item.get("owner_party_id"), item.get("made_to_party_id")} if pid)
     nummer = item.get("tk_toezegging_nummer")
     history = await api.status_history(commitment_id, limit=100)
     milestones = await api.milestones(commitment_id=commitment_id)

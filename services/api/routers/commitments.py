@@ -14,7 +14,12 @@ from services.api.query import QueryModel
 from shared.commitments.counts import commitment_counts
 from shared.commitments.repository import CommitmentRepository
 from shared.commitments.schemas import (
-    CommitmentCountsOut, CommitmentCreate, CommitmentFilters, CommitmentOut, CommitmentSelection, CommitmentUpdate,
+    CommitmentCountsOut,
+    CommitmentCreate,
+    CommitmentFilters,
+    CommitmentOut,
+    CommitmentSelection,
+    CommitmentUpdate,
 )
 from shared.commitments.service import CommitmentService
 from shared.pagination import page_of

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.api.crud import CommitmentId, etag_of
 from services.api.deps import ReadDb, Reader, WriteDb, Writer, actor_of
-from shared.audit.service import jsonable
-from shared.audit.service import record as audit
-from shared.auth.ownership import ensure_may_write
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from services.api.query import QueryModel
+from shared.audit.service import jsonable
+from shared.audit.service import record as audit
+from shared.auth.ownership import ensure_may_write
 from shared.auth.service import Scope
 from shared.fulfilment.models import Fulfilment
 from shared.fulfilment.repository import FulfilmentRepository

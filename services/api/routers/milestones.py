@@ -1,24 +1,30 @@
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
-from services.api.crud import ResourceReads, id_path, register_crud
+from services.api.crud import ResourceReads, id_param, register_crud
 from services.api.deps import ReadDb, Reader, WriteDb, Writer, actor_of
-from shared.audit.service import jsonable, record
 from services.api.errors import problem_responses
 from services.api.openapi import ok
+from shared.audit.service import jsonable, record
 from shared.auth.ownership import ensure_may_write
 from shared.errors import NotFound
 from shared.milestones.schemas import (
-    MeasurementCreate, MeasurementOut, MilestoneCreate, MilestoneFilters, MilestoneOut, MilestoneUpdate,
+    MeasurementCreate,
+    MeasurementOut,
+    MilestoneCreate,
+    MilestoneFilters,
+    MilestoneOut,
+    MilestoneUpdate,
 )
 from shared.milestones.service import MeasurementService, MilestoneService
 
 router = APIRouter(prefix="/v1/milestones", tags=["milestones"])
-MilestoneId = id_path("milestone")
-MeasurementId = id_path("measurement")
+MilestoneId = Annotated[uuid.UUID, id_param("milestone")]
+MeasurementId = Annotated[uuid.UUID, id_param("measurement")]
 
 
 class MilestoneReads(ResourceReads):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from typing import Any
 
+from fastapi import APIRouter
+
 from services.api.crud import register_crud
-from shared.auth.ownership import ensure_party_change_allowed
 from shared.actions.schemas import ActionCreate, ActionFilters, ActionOut, ActionUpdate
 from shared.actions.service import ActionService
+from shared.auth.ownership import ensure_party_change_allowed
 from shared.parties.schemas import PartyCreate, PartyFilters, PartyOut, PartyUpdate
 from shared.parties.service import PartyService
 from shared.recommendations.schemas import (
-    RecommendationCreate, RecommendationFilters, RecommendationOut, RecommendationUpdate,
+    RecommendationCreate,
+    RecommendationFilters,
+    RecommendationOut,
+    RecommendationUpdate,
 )
 from shared.recommendations.service import RecommendationService
 from shared.sources.schemas import SourceCreate, SourceFilters, SourceOut, SourceUpdate

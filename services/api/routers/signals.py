@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any
+import uuid
+from typing import Annotated, Any, cast
 
 import orjson
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from services.api.crud import IfMatch, check_if_match, id_path
+from services.api.crud import IfMatch, check_if_match, id_param
 from services.api.deps import ReadDb, Reader, WriteDb, actor_of, require, write_session
 from services.api.errors import problem_responses
-from services.api.openapi import ok
 from services.api.idempotency import IdempotencyKey, IdempotentReplay, OptionalIdempotent, claimed
+from services.api.openapi import ok
 from services.api.query import QueryModel
 from services.api.ratelimit import RateLimited
 from shared.audit.service import record
 from shared.auth.service import Principal, Scope
 from shared.commitments.events import recalculation
+from shared.idempotency.service import fingerprint
 from shared.jobs import defer, enqueue_jobs
 from shared.pagination import page_of
-from shared.idempotency.service import fingerprint
 from shared.signals import batches, intake
 from shared.signals.access import scope_for
 from shared.signals.privacy import pseudonymiser
@@ -48,8 +48,8 @@ router = APIRouter(prefix="/v1/signals", tags=["signals"], dependencies=[RateLim
 # have changed since (GET it for the current one).
 _NEW_ETAG = '"1"'
 
-SignalId = id_path("signal")
-BatchId = id_path("batch")
+SignalId = Annotated[uuid.UUID, id_param("signal")]
+BatchId = Annotated[uuid.UUID, id_param("batch")]
 SignalWriter = Annotated[Principal, Depends(require(Scope.signals_write))]
 SignalReader = Annotated[Principal, Depends(require(Scope.signals_read))]
 BatchReader = Annotated[Principal, Depends(require(Scope.signals_write, Scope.signals_read))]
@@ -106,7 +106,8 @@ async def _create_raw(request: Request, raw: Any, principal: Principal, key: str
 
 def _batch_body() -> dict[str, Any]:
     """The upload formats, documented with the columns and rules the parser applies (shared/signals/batches.py)."""
-    example = SignalIn.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+    extra = cast(dict[str, Any], SignalIn.model_config["json_schema_extra"])
+    example: dict[str, Any] = extra["examples"][0]
     example = {**example, "themes": ["bejegening", "sociale-veiligheid"]}
     ndjson = "\n".join(orjson.dumps({**example, "external_id": f"KL-2026-{n:04d}"}).decode() for n in (42, 43))
     columns = list(example)

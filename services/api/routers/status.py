@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.api.crud import CommitmentId
 from services.api.deps import Admin, ReadDb, Reader, WriteDb, Writer, actor_of
-from shared.audit.service import jsonable, record
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from services.api.query import QueryModel
+from shared.audit.service import record
 from shared.errors import NotFound, ValidationFailed, field_error
 from shared.pagination import page_of
 from shared.schemas import Day

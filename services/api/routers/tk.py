@@ -16,7 +16,10 @@ from shared.tk.categories import canonical_category
 from shared.tk.events import request_sync
 from shared.tk.queries import TkQueries
 from shared.tk.repository import (
-    DocumentRepository, QuarantineRepository, SyncRunRepository, ToezeggingRepository,
+    DocumentRepository,
+    QuarantineRepository,
+    SyncRunRepository,
+    ToezeggingRepository,
 )
 from shared.tk.schemas import (
     DocumentFilters,

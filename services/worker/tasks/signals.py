@@ -9,8 +9,8 @@ from typing import Any
 from services.worker.registry import SCHEDULES, Schedule, job
 from shared.db import session_scope
 from shared.jobs import enqueue_jobs, keyed
-from shared.signals.batches import processing, stalled_batches
 from shared.signals.batches import process_batch as run_batch
+from shared.signals.batches import processing, stalled_batches
 from shared.signals.retention import purge_expired as run_purge
 from shared.signals.rollup import refresh
 

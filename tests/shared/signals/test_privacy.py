@@ -2,11 +2,20 @@ from __future__ import annotations
 
 import uuid
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from shared.settings import Settings
-from shared.signals.privacy import REDACTED, bsn_violations, find_bsn, passes_eleven_test, pseudonymiser, redact_bsn
+from shared.signals.privacy import (
+    REDACTED,
+    bsn_violations,
+    find_bsn,
+    passes_eleven_test,
+    pseudonymiser,
+    redact_bsn,
+)
 from tests.api.test_robust_properties import bsns, digits_of
 
 

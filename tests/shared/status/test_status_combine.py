@@ -11,11 +11,19 @@ from hypothesis import strategies as st
 
 from shared.status import rules
 from shared.status.combine import evaluate
-from shared.status.messages import render
 from shared.status.inputs import (
-    ActionInput, CommitmentInput, MeasurementInput, MilestoneInput, OverrideInput, SignalCounts, Thresholds,
-    TkInput, FulfilmentInput, RecurrenceInput,
+    ActionInput,
+    CommitmentInput,
+    FulfilmentInput,
+    MeasurementInput,
+    MilestoneInput,
+    OverrideInput,
+    RecurrenceInput,
+    SignalCounts,
+    Thresholds,
+    TkInput,
 )
+from shared.status.messages import render
 from shared.status.rollup import rollup
 from shared.status.vocabulary import CLOSED, Schedule, Status
 

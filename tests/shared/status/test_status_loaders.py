@@ -10,14 +10,13 @@ import pytest
 from sqlalchemy import insert, select
 
 from shared.actions.models import Action
-from shared.commitments.models import Commitment
+from shared.commitments.models import Commitment, commitment_subject_parties
 from shared.db import seed_id, utcnow
 from shared.milestones.models import Measurement, Milestone
 from shared.parties.models import Party
 from shared.seed.loader import load_dataset
 from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
 from shared.status.inputs import Thresholds
-from shared.commitments.models import commitment_subject_parties
 from shared.status.loaders_signals import build_signal_index, party_refs
 from shared.status.models import StatusHistory
 from shared.status.runner import recalculate_all
@@ -279,7 +278,7 @@ async def test_full_run_overlapping_batches_on_an_engine(engine: Any) -> None:
             # Evaluating them again in one batch, taking turns, finds nothing to change.
             again = await StatusService(s, T).recalculate(ids, AS_OF)
             assert (again.changed, again.milestones_changed) == (0, 0)
-            assert len(set(str(e.status) for e in again.evaluations.values())) > 1
+            assert len({str(e.status) for e in again.evaluations.values()}) > 1
             history = (await s.execute(select(StatusHistory.commitment_id))).scalars().all()
             assert sorted(history) == sorted(ids)
             await s.rollback()

@@ -10,8 +10,16 @@ from hypothesis import strategies as st
 
 from shared.status import rules
 from shared.status.inputs import (
-    ActionInput, CommitmentInput, MeasurementInput, MeasurementSummary, MilestoneInput, OverrideInput, SignalCounts,
-    Thresholds, TkDocumentInput, TkInput,
+    ActionInput,
+    CommitmentInput,
+    MeasurementInput,
+    MeasurementSummary,
+    MilestoneInput,
+    OverrideInput,
+    SignalCounts,
+    Thresholds,
+    TkDocumentInput,
+    TkInput,
 )
 from shared.status.messages import render
 from shared.status.vocabulary import MilestoneStatus, Schedule, Severity, Status

@@ -14,7 +14,6 @@ from shared.settings import Settings
 from shared.tk.client import FeedClient
 from shared.tk.service import SyncRunner
 from shared.tk.testing import FakeFeed, FeedServer, load_directory
-
 from tests.tk_feed import FIXTURES, feed_server  # noqa: F401  (fixture: a real loopback server for `feed`)
 
 

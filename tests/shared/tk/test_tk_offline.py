@@ -18,7 +18,7 @@ from shared.tk.models import TkDocument, TkKamerstukdossier, TkSyncState, TkToez
 from shared.tk.offline import load_snapshot, prepare_tk
 from shared.tk.testing import Fault, document, toezegging
 
-OFFLINE = dict(environment="test", tk_syncfeed_url="http://127.0.0.1:9/SyncFeed/2.0", _env_file=None)
+OFFLINE = {"environment": "test", "tk_syncfeed_url": "http://127.0.0.1:9/SyncFeed/2.0", "_env_file": None}
 
 
 async def count(session_factory: Any, model: Any, **where: Any) -> int:

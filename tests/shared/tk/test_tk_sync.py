@@ -10,7 +10,14 @@ from typing import Any
 from sqlalchemy import select
 
 from shared.commitments.models import Commitment
-from shared.tk.models import StatusNormalised, TkDocument, TkKamerstukdossier, TkSyncRun, TkSyncState, TkToezegging
+from shared.tk.models import (
+    StatusNormalised,
+    TkDocument,
+    TkKamerstukdossier,
+    TkSyncRun,
+    TkSyncState,
+    TkToezegging,
+)
 from shared.tk.testing import document, dossier, toezegging, zaak
 
 TZ41 = uuid.UUID("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")

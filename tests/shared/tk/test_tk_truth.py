@@ -20,7 +20,6 @@ from shared.tk.models import (
 )
 from shared.tk.parse import Quarantined, parse_page
 from shared.tk.testing import Fault, Ref, document, dossier, entry_xml, page_xml, toezegging, zaak
-
 from tests.shared.tk.test_tk_sync import following_tz1
 
 
@@ -292,7 +291,7 @@ async def test_letter_skipped_before_any_toezegging_named_it_is_fetched_in_the_s
     summary = await make_runner(queue, tk_terms=[]).run_category("Toezegging")
     await queue.drain()
     assert summary.fetched == 1 and feed.entity_requests == [g(105)]
-    (tz,) = await rows(session_factory, TkToezegging)
+    (_tz,) = await rows(session_factory, TkToezegging)
     assert [d.nummer for d in await rows(session_factory, TkDocument)] == ["2026D00005"]
     assert str(commitment.id) in recorder.commitments
     async with session_factory() as s:
