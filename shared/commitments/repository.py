@@ -14,6 +14,7 @@ from shared.commitments.models import (
 from shared.commitments.schemas import recurrence_of
 from shared.crud import Repository
 from shared.pagination import SortField, Sorting
+from shared.people.models import as_objects
 from shared.pg import RawDatabase, ShapeCache, bound_values
 from shared.status.messages import DEFAULT_LANGUAGE, localise, reader_language
 
@@ -90,6 +91,7 @@ class CommitmentRepository(Repository[Commitment]):
             subjects_raw = row.pop("_subjects")
             row["subject_party_ids"] = sorted(str(uuid.UUID(p)) for p in subjects_raw.split(",")) if subjects_raw else []
             row["recurrence"] = recurrence_of(row.pop("recurrence_unit"), row.pop("recurrence_start"))
+            as_objects(row)
         return rows, next_cursor
 
 

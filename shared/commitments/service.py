@@ -8,6 +8,7 @@ from shared.commitments.models import Commitment, commitment_recommendations, co
 from shared.commitments.repository import CommitmentRepository
 from shared.commitments.events import commitment_changed
 from shared.commitments.schemas import CommitmentSelection
+from shared.people.models import Acting, owner_person_condition
 from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
@@ -23,6 +24,7 @@ class CommitmentService(CrudService[Commitment]):
         "owner_party_id": Ref(Party, "party"),
         "made_to_party_id": Ref(Party, "party"),
         "source_id": Ref(Source, "source"),
+        ("owner_person", "party_id"): Ref(Party, "party"),
     }
     relation_fields = ("themes", "recommendation_ids", "subject_party_ids", "recurrence")
 
@@ -71,9 +73,9 @@ class CommitmentService(CrudService[Commitment]):
     def validate_object(self, obj: Commitment) -> None:  # type: ignore[override]
         self._check_recurrence(obj.recurrence_start, obj.due_date)
 
-    async def create(self, data: dict[str, Any]) -> Commitment:  # type: ignore[override]
+    async def create(self, data: dict[str, Any], actor: Acting | None = None) -> Commitment:  # type: ignore[override]
         self._check_recurrence((data.get("recurrence") or {}).get("start"), data.get("due_date"))
-        return await super().create(data)
+        return await super().create(data, actor)
 
     @staticmethod
     def conditions(filters: CommitmentSelection) -> list[Any]:
@@ -93,6 +95,8 @@ class CommitmentService(CrudService[Commitment]):
             conds.append(Commitment.status == bindparam("status", str(filters.status)))
         if filters.schedule:
             conds.append(Commitment.schedule == bindparam("schedule", str(filters.schedule)))
+        if filters.owner_person:
+            conds.append(owner_person_condition(Commitment, filters.owner_person))
         return conds
 
     _unlinked: set[Any] = set()

@@ -88,7 +88,7 @@ async def put_override(id: CommitmentId, body: OverrideIn, db: WriteDb, principa
         id, status=str(body.status), reason=body.reason, expires_at=body.expires_at,
         set_by=f"{principal.name} ({principal.key_id})")
     await record(db, actor_of(request, principal), "status_overrides.put", "status_overrides", [id],
-                 detail={"new": body.model_dump(mode="json")})
+                 detail={"new": body.model_dump(mode="json")}, commitment_id=id)
     return result
 
 
@@ -97,5 +97,6 @@ async def put_override(id: CommitmentId, body: OverrideIn, db: WriteDb, principa
 async def delete_override(id: CommitmentId, db: WriteDb, principal: Admin, request: Request) -> Any:
     """Remove the manual override; returns the restored computed status."""
     result = await _service(db, request).clear_override(id)
-    await record(db, actor_of(request, principal), "status_overrides.delete", "status_overrides", [id])
+    await record(db, actor_of(request, principal), "status_overrides.delete", "status_overrides", [id],
+                 commitment_id=id)
     return result
