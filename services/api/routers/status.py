@@ -34,14 +34,18 @@ def _service(db: Any, request: Request) -> StatusService:
 
 @router.post("/{id}/recalculate", operation_id="commitments-recalculate", response_model=StatusOut,
              responses={**ok("The status, evaluated and stored"), **problem_responses(401, 403, 404, 422)})
-async def recalculate(id: CommitmentId, db: WriteDb, _: Writer, request: Request, as_of: AsOf = None) -> Any:
+async def recalculate(id: CommitmentId, db: WriteDb, principal: Writer, request: Request, as_of: AsOf = None) -> Any:
     """Re-evaluate the commitment's status as of today and store the result."""
     if as_of is not None and as_of != today():
         raise ValidationFailed(
             f"Stored statuses are always as of today ({today()}); to see the status as of {as_of} without storing "
             f"it, GET /v1/commitments/{id}/status?as_of={as_of}.",
             [field_error(["query", "as_of"], "only today; use the status preview for other dates", "as_of")])
-    return await _service(db, request).recalculate_one(id)
+    result = await _service(db, request).recalculate_one(id)
+    # Derived data, but stored: who asked for it is on record like any write.
+    await record(db, actor_of(request, principal), "commitments.recalculate", "commitments", [id],
+                 detail={"status": jsonable(result.status)}, commitment_id=id)
+    return result
 
 
 @router.get("/{id}/status", operation_id="commitments-status-preview", response_model=StatusOut,
