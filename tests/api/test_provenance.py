@@ -7,8 +7,12 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
+from shared.auth.models import ApiKey
+from shared.auth.service import create_api_key, hash_key
 from shared.commitments.service import CommitmentService
+from shared.errors import ValidationFailed
 from tests.factories import create, create_action, create_commitment, create_milestone, create_party
 
 
@@ -154,3 +158,18 @@ async def test_audit_filters_by_resource_and_record(client: httpx.AsyncClient, a
     r = await client.get("/v1/audit", params={"resource": "commitments", "record_id": milestone["id"]}, headers=admin)
     assert r.json()["items"] == []
     assert (await client.get("/v1/audit", params={"record_id": made["id"]}, headers=writer)).status_code == 403
+
+
+async def test_a_writer_name_never_shows_a_bsn(client: httpx.AsyncClient, admin: dict, session_factory: Any) -> None:
+    async with session_factory() as s:
+        with pytest.raises(ValidationFailed):
+            await create_api_key(s, name="J. Jansen 111 222 333", scopes=["write"])
+        # A name stored before the screen (or a signed-in person's display name from an identity provider)
+        raw = f"nk_abcd1234_{uuid.uuid4().hex}"
+        s.add(ApiKey(name="J. Jansen 111222333", prefix="abcd1234", key_hash=hash_key(raw), scopes=["write"]))
+        await s.commit()
+    made = await create_commitment(client, {"Authorization": f"Bearer {raw}"})
+    assert made["created_by"]["name"].startswith("J. Jansen ") and "111222333" not in str(made)
+    changes = await client.get(f"/v1/commitments/{made['id']}/changes")
+    audit = await client.get("/v1/audit", params={"record_id": made["id"]}, headers=admin)
+    assert "111222333" not in changes.text + audit.text and "J. Jansen" in changes.text

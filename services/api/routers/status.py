@@ -88,10 +88,11 @@ async def get_override(id: CommitmentId, db: ReadDb, _: Reader) -> Any:
             responses={**ok("The status with the override applied"), **problem_responses(401, 403, 404, 422)})
 async def put_override(id: CommitmentId, body: OverrideIn, db: WriteDb, principal: Admin, request: Request) -> Any:
     """Set the status by hand, with a reason; it wins over the rules until it expires and shows as a reason."""
+    actor = actor_of(request, principal)
     result = await _service(db, request).set_override(
         id, status=str(body.status), reason=body.reason, expires_at=body.expires_at,
-        set_by=f"{principal.name} ({principal.key_id})")
-    await record(db, actor_of(request, principal), "status_overrides.put", "status_overrides", [id],
+        set_by=f"{actor.name} ({principal.key_id})")
+    await record(db, actor, "status_overrides.put", "status_overrides", [id],
                  detail={"new": body.model_dump(mode="json")}, commitment_id=id)
     return result
 
