@@ -157,14 +157,13 @@ _documented(_required_key, True)
 
 Idempotent = Annotated[Idempotency, Depends(_dependency(True), scope="function")]
 OptionalIdempotent = Annotated[Idempotency, Depends(_dependency(False), scope="function")]
+# Only the checked header: for handlers that claim the key themselves (`claimed`, or in one statement).
+IdempotencyKey = Annotated[str, Depends(_required_key)]
 
 
 def optional_idempotent_audited(action: str, resource: str) -> Any:
     """OptionalIdempotent for a write whose answer is audited data (a signal batch): a replay is audited too."""
     return Annotated[Idempotency, Depends(_dependency(False, (action, resource)), scope="function")]
-
-# Only the checked header: for handlers that claim the key themselves (`claimed`, or in one statement).
-IdempotencyKey = Annotated[str, Depends(_required_key)]
 
 
 def install(app: FastAPI) -> None:

@@ -1,5 +1,5 @@
-"""A commitment's history of edits: which commitment a write belongs to (stored with its audit entry), and the
-entries as a reader of the commitment may see them."""
+"""A commitment's history of edits (GET /v1/commitments/{id}/changes): which commitment a write belongs to, stored
+with its audit entry so that the history is one indexed read, also after the record itself is deleted."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.milestones.models import Milestone
 from shared.milestones.service import owning_commitment_id, parent_commitment_id
+
 
 async def commitment_of(session: AsyncSession, resource: str, values: Mapping[str, Any]) -> uuid.UUID | None:
     """The commitment a record of `resource` with these values belongs to (None: none, e.g. an action on a

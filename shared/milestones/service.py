@@ -8,7 +8,6 @@ from sqlalchemy import select
 from shared.actions.models import Action
 from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
-from shared.people.models import Acting, owner_person_condition
 from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
 from shared.errors import DuplicateKey, field_error
 from shared.fulfilment.schemas import stored_evidence
@@ -16,6 +15,7 @@ from shared.milestones.models import Measurement, Milestone
 from shared.milestones.repository import MeasurementRepository, MilestoneRepository
 from shared.milestones.schemas import MilestoneFilters
 from shared.parties.models import Party
+from shared.people.models import Acting, owner_person_condition
 from shared.sources.models import Source
 
 
