@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shared.db import Base
 from shared.errors import Conflict, DuplicateKey, NotFound, ValidationFailed, field_error
 from shared.pagination import Sorting
+from shared.people.models import Acting, stamp
 
 M = TypeVar("M", bound=Base)
 
@@ -145,7 +146,8 @@ class Ref:
 
 class CrudService(Generic[M]):
     repository_class: type[Repository[M]]
-    refs: Mapping[str, Ref] = {}
+    # A field, or a path into a nested object (("owner_person", "party_id")), that names another record.
+    refs: Mapping[str | tuple[str, ...], Ref] = {}
     # Natural keys checked before insert for a friendly 409 (the unique constraint is the backstop).
     natural_keys: tuple[str, ...] = ("key",)
 
@@ -161,11 +163,14 @@ class CrudService(Generic[M]):
     async def check_refs(self, data: Mapping[str, Any]) -> None:
         errors = []
         for field, ref in self.refs.items():
-            value = data.get(field)
+            path = (field,) if isinstance(field, str) else field
+            value: Any = data
+            for step in path:
+                value = value.get(step) if isinstance(value, Mapping) else None
             if value is None:
                 continue
             if await self.session.get(ref.model, value) is None:
-                errors.append(field_error(["body", field], f"no {ref.label} with id {value}", "reference"))
+                errors.append(field_error(["body", *path], f"no {ref.label} with id {value}", "reference"))
         if errors:
             raise ValidationFailed("The request refers to records that do not exist.", errors)
 
@@ -187,10 +192,12 @@ class CrudService(Generic[M]):
     async def get(self, id_: uuid.UUID) -> M:
         return await self.repo.get_or_404(id_)
 
-    async def create(self, data: dict[str, Any]) -> M:
+    async def create(self, data: dict[str, Any], actor: Acting | None = None) -> M:
+        """`actor`: who writes, named as the record's created_by and updated_by (None: seed data)."""
         await self.check_refs(data)
         await self.check_natural_keys(data)
         obj = self.repo.model(**self.column_values(data))
+        stamp(obj, actor, created=True)
         await self.apply_relations(obj, data)
         self.repo.add(obj)
         await self.repo.flush()
@@ -198,11 +205,12 @@ class CrudService(Generic[M]):
         await self.after_write(obj, created=True)
         return obj
 
-    async def update(self, obj: M, data: dict[str, Any]) -> M:
+    async def update(self, obj: M, data: dict[str, Any], actor: Acting | None = None) -> M:
         await self.check_refs(data)
         await self.check_natural_keys(data, current=obj)
         for name, value in self.column_values(data).items():
             setattr(obj, name, value)
+        stamp(obj, actor, created=False)
         await self.apply_relations(obj, data)
         self.validate_object(obj)
         await self.repo.flush()

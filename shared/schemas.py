@@ -180,7 +180,21 @@ class ProvenanceOut(OutModel):
     source_quote: str | None = None
 
 
-class RecordOut(OutModel):
+class AuthorOut(OutModel):
+    """Who wrote: an API key's or OAuth2 client's name, or a signed-in person's display name, and its party."""
+
+    name: str
+    party_id: uuid.UUID | None
+
+
+class AuthoredOut(OutModel):
+    """Authorship of a record (shared/people/models.py AuthoredMixin)."""
+
+    created_by: AuthorOut | None = Field(default=None, description="Who created the record (null for seed data).")
+    updated_by: AuthorOut | None = Field(default=None, description="Who changed it last (null for seed data).")
+
+
+class RecordOut(AuthoredOut):
     id: uuid.UUID
     key: str | None = None
     created_at: dt.datetime

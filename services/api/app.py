@@ -120,7 +120,7 @@ def create_app(
     # The hot paths first: a request is matched against the routes in this order (signal intake, lists).
     routers = [health.router, signals.router, commitments.router, status.router, fulfilment.router,
                resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
-               themes.router, tk_routes.tk, tk_routes.sync, audit.router]
+               themes.router, tk_routes.tk, tk_routes.sync, audit.router, audit.changes]
     # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
     app.state.api_routes = [r for router in routers for r in router.routes]
     install_error_handlers(app)

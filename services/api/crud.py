@@ -17,6 +17,7 @@ from services.api.errors import problem_responses
 from services.api.idempotency import OptionalIdempotent
 from services.api.openapi import ok
 from services.api.query import QueryModel
+from shared.audit.changes import commitment_of
 from shared.audit.service import changed, jsonable, record
 from shared.auth.ownership import ensure_may_write, values_of
 from shared.crud import CrudService
@@ -122,11 +123,13 @@ def register_crud(
         if check_write is not None:
             await check_write(principal, db, values, {})
         await ensure_may_write(principal, db, name, singular, values)
-        obj = await service(db).create(values)
+        actor = actor_of(request, principal)
+        obj = await service(db).create(values, actor)
         if after_create is not None:
             await after_create(db, obj)
-        await record(db, actor_of(request, principal), f"{name}.create", name, [obj.id],
-                     detail={"new": jsonable(values_of(obj))})
+        stored_values = values_of(obj)
+        await record(db, actor, f"{name}.create", name, [obj.id], detail={"new": jsonable(stored_values)},
+                     commitment_id=await commitment_of(db, name, stored_values))
         # Stored with the record in the same transaction when an Idempotency-Key was sent.
         stored = await idem.respond(db, 201, render(obj), location=f"{request.url.path}/{obj.id}", resource_id=obj.id)
         stored.headers["ETag"] = etag_of(obj)
@@ -148,9 +151,11 @@ def register_crud(
         if check_write is not None:
             await check_write(principal, db, changes, current)
         await ensure_may_write(principal, db, name, singular, current, {**current, **changes})
-        obj = await svc.update(obj, changes)
-        await record(db, actor_of(request, principal), f"{name}.update", name, [obj.id],
-                     detail=changed(current, values_of(obj)))
+        actor = actor_of(request, principal)
+        obj = await svc.update(obj, changes, actor)
+        stored_values = values_of(obj)
+        await record(db, actor, f"{name}.update", name, [obj.id], detail=changed(current, stored_values),
+                     commitment_id=await commitment_of(db, name, stored_values))
         response.headers["ETag"] = etag_of(obj)
         return render(obj)
 
@@ -167,8 +172,10 @@ def register_crud(
         if check_delete is not None:
             await check_delete(principal, db, obj)
         old = values_of(obj)
+        commitment_id = await commitment_of(db, name, old)  # before the delete, while its parents exist
         await svc.delete(obj)
-        await record(db, actor_of(request, principal), f"{name}.delete", name, [id], detail={"old": jsonable(old)})
+        await record(db, actor_of(request, principal), f"{name}.delete", name, [id], detail={"old": jsonable(old)},
+                     commitment_id=commitment_id)
         return Response(status_code=204)
 
     delete.__doc__ = f"Delete a {singular} (and what belongs only to it)."

@@ -18,6 +18,7 @@ from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate, hash_
 from shared.errors import Forbidden, TooManyRequests, Unauthorized
 from shared.jobs import unit_of_work
 from shared.settings import Settings
+from shared.signals.privacy import redact_bsn
 
 log = structlog.get_logger("nakoming.auth")
 
@@ -172,8 +173,10 @@ Caller = Annotated[Principal, Depends(get_principal)]
 
 
 def actor_of(request: Request, principal: Principal) -> Actor:
-    """Who the audit log names for this request: the key's name, id and party, and the request id."""
-    return Actor(name=principal.name, key_id=principal.key_id, party_id=principal.party_id,
+    """Who the audit log and a record's created_by / updated_by name for this request: the key's (client's,
+    person's) name, id and party, and the request id. The name passes the BSN screen: it is shown to every
+    reader of a record and its history, whatever kind of principal it came from."""
+    return Actor(name=redact_bsn(principal.name), key_id=principal.key_id, party_id=principal.party_id,
                  request_id=getattr(request.state, "request_id", None))
 
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import PROBLEM_BASE, NakomingError, ServiceUnavailable
 from shared.pg import CONNECTION_ERRORS, is_connection_error
-from shared.signals.privacy import safe_loc, safe_text
+from shared.signals.privacy import redact_bsn, safe_loc, safe_text
 
 log = structlog.get_logger("nakoming.api")
 
@@ -55,7 +55,8 @@ class Problem(BaseModel):
 def _problem_response(request: Request, status: int, type_: str, title: str, detail: str,
                       headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": safe_text(detail),
-                            "instance": request.url.path, "request_id": getattr(request.state, "request_id", None)}
+                            "instance": redact_bsn(request.url.path),
+                            "request_id": getattr(request.state, "request_id", None)}
     body.update({k: v for k, v in extra.items() if v is not None})
     if body["request_id"]:
         # Also here, not only in RequestIdMiddleware: a 500 is sent by Starlette's outermost middleware,

@@ -20,8 +20,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.deps import get_principal
+from services.api.deps import actor_of, get_principal, write_session
 from services.api.query import OPENAPI_PARAMETERS
+from shared.audit.service import record
 from shared.auth.service import Principal
 from shared.errors import BadRequest
 from shared.idempotency import service as store
@@ -116,14 +117,33 @@ def _documented(dependency: Any, required: bool) -> Any:
     return dependency
 
 
-def _dependency(required: bool):
+async def audit_replay(request: Request, principal: Principal, stored: store.StoredResponse, action: str,
+                       resource: str) -> None:
+    """A replay hands out the first answer's data again, so it is audited as that answer was (same action and
+    record), in a transaction of its own (the replay runs no handler and opens no session)."""
+    if stored.location is None:
+        return
+    async with write_session(request.app) as db:
+        await record(db, actor_of(request, principal), action, resource, [stored.location.rsplit("/", 1)[-1]],
+                     detail={"idempotent_replay": True})
+
+
+def _dependency(required: bool, audit: tuple[str, str] | None = None):
+    """`audit`: (action, resource) of the first answer's audit entry, when a replay must be audited too."""
+
     async def idempotency(request: Request) -> AsyncIterator[Idempotency]:
         key = key_of(request, required)
         if key is None:
             yield Idempotency(None, None)
             return
-        async with claimed(request, await get_principal(request), key) as idem:
-            yield idem
+        principal = await get_principal(request)
+        try:
+            async with claimed(request, principal, key) as idem:
+                yield idem
+        except IdempotentReplay as replay:
+            if audit is not None:
+                await audit_replay(request, principal, replay.stored, *audit)
+            raise
 
     return _documented(idempotency, required)
 
@@ -139,6 +159,11 @@ Idempotent = Annotated[Idempotency, Depends(_dependency(True), scope="function")
 OptionalIdempotent = Annotated[Idempotency, Depends(_dependency(False), scope="function")]
 # Only the checked header: for handlers that claim the key themselves (`claimed`, or in one statement).
 IdempotencyKey = Annotated[str, Depends(_required_key)]
+
+
+def optional_idempotent_audited(action: str, resource: str) -> Any:
+    """OptionalIdempotent for a write whose answer is audited data (a signal batch): a replay is audited too."""
+    return Annotated[Idempotency, Depends(_dependency(False, (action, resource)), scope="function")]
 
 
 def install(app: FastAPI) -> None:

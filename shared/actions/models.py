@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
+from shared.people.models import AuthoredMixin, OwnerPersonMixin
 from shared.sources.models import ProvenanceMixin
 
 
@@ -19,7 +20,7 @@ class ActionState(enum.StrEnum):
     cancelled = "cancelled"
 
 
-class Action(ProvenanceMixin, VersionedMixin, Base):
+class Action(OwnerPersonMixin, AuthoredMixin, ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "actions"
     __table_args__ = (
         Index("ix_actions_created_at_id", "created_at", "id"),

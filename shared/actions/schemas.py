@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from shared.actions.models import ActionState
+from shared.people.schemas import OwnerPerson, OwnerPersonFilter, PersonOut
 from shared.schemas import (
     ListParams,
     LongText,
@@ -31,6 +32,7 @@ class ActionCreate(ProvenanceIn):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     last_update_date: dt.date | None = Field(default=None, description="Date of the last progress report; defaults to today.")
+    owner_person: OwnerPerson = None
 
     model_config = {"json_schema_extra": {"examples": [{
         "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11", "title": "Programma afbouw zzp", "state": "in_progress"}]}}
@@ -55,6 +57,7 @@ class ActionUpdate(ProvenanceIn):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     last_update_date: dt.date | None = None
+    owner_person: OwnerPerson = None
 
     model_config = {"json_schema_extra": {"examples": [{"state": "done", "last_update_date": "2026-05-12"}]}}
 
@@ -69,6 +72,7 @@ class ActionOut(ProvenanceOut, RecordOut, OutModel):
     start_date: dt.date | None
     end_date: dt.date | None
     last_update_date: dt.date | None
+    owner_person: PersonOut | None = None
 
 
 class ActionFilters(ListParams):
@@ -76,4 +80,5 @@ class ActionFilters(ListParams):
     recommendation_id: uuid.UUID | None = Field(default=None, description="Only actions on this recommendation.")
     owner_party_id: uuid.UUID | None = Field(default=None, description="Only actions owned by this party.")
     state: ActionState | None = Field(default=None, description="Only actions in this state.")
+    owner_person: OwnerPersonFilter = None
     q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")

@@ -12,6 +12,7 @@ from shared.commitments.models import Commitment
 from shared.crud import CrudService, Ref, equal_conditions, text_filter
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
+from shared.people.models import Acting, owner_person_condition
 from shared.recommendations.models import Recommendation
 from shared.sources.models import Source
 
@@ -23,6 +24,7 @@ class ActionService(CrudService[Action]):
         "recommendation_id": Ref(Recommendation, "recommendation"),
         "owner_party_id": Ref(Party, "party"),
         "source_id": Ref(Source, "source"),
+        ("owner_person", "party_id"): Ref(Party, "party"),
     }
 
     def column_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,9 +45,9 @@ class ActionService(CrudService[Action]):
     # An action is evidence for its commitment and for its recommendation (whose linked commitments are
     # recalculated, rolling the recommendation up). A move or a delete also touches what it leaves behind.
 
-    async def update(self, obj: Action, data: dict[str, Any]) -> Action:
+    async def update(self, obj: Action, data: dict[str, Any], actor: Acting | None = None) -> Action:  # type: ignore[override]
         before = (obj.commitment_id, obj.recommendation_id)
-        obj = await super().update(obj, data)
+        obj = await super().update(obj, data, actor)
         if before != (obj.commitment_id, obj.recommendation_id):
             await self._targets_changed(*before)
         return obj
@@ -67,4 +69,6 @@ class ActionService(CrudService[Action]):
         conds = equal_conditions(filters, Action, "commitment_id", "recommendation_id", "owner_party_id", "state")
         if filters.q:
             conds.append(text_filter(filters.q, Action.title, Action.description))
+        if filters.owner_person:
+            conds.append(owner_person_condition(Action, filters.owner_person))
         return conds

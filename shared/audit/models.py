@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, UTCDateTime, new_id, utcnow
@@ -13,6 +13,7 @@ class AuditEntry(Base):
     """Append-only record of an access to sensitive data (NEN 7513: who, on whose behalf, what, when)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_commitment_id_at", "commitment_id", "at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -25,3 +26,5 @@ class AuditEntry(Base):
     record_count: Mapped[int] = mapped_column(Integer, default=0)
     request_id: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[dict | None] = mapped_column(JSON)
+    # The commitment a write belongs to (GET /v1/commitments/{id}/changes); null for everything else.
+    commitment_id: Mapped[uuid.UUID | None] = mapped_column()

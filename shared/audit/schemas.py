@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from shared.schemas import ListParams, OutModel
+from shared.schemas import AuthorOut, ListParams, OutModel
 
 
 class AuditOut(OutModel):
@@ -30,3 +30,25 @@ class AuditFilters(ListParams):
     record_id: uuid.UUID | None = Field(default=None, description="Entries that name this record.")
     since: dt.datetime | None = Field(default=None, description="Entries at or after this instant.")
     until: dt.datetime | None = Field(default=None, description="Entries before this instant.")
+
+
+class ChangeOut(OutModel):
+    """One write in a commitment's history, as any reader of the commitment may see it: no key id or request id,
+    the writer as a name and a party."""
+
+    id: uuid.UUID
+    at: dt.datetime
+    action: str = Field(examples=["milestones.update"], description="`<resource>.<verb>`.")
+    resource: str = Field(examples=["milestones"], description="commitments, actions, milestones, measurements, "
+                          "fulfilments or status_overrides.")
+    record_id: uuid.UUID | None = Field(description="The record written.")
+    actor: AuthorOut
+    detail: dict[str, Any] | None = Field(description='What changed: {"changes": {field: [old, new]}} for an '
+                                          'update, {"new": ...} for a create, {"old": ...} for a delete.')
+
+    @classmethod
+    def from_entry(cls, entry: Any) -> ChangeOut:
+        ids = entry.record_ids or []
+        return cls(id=entry.id, at=entry.at, action=entry.action, resource=entry.resource,
+                   record_id=ids[0] if ids else None, actor=AuthorOut(name=entry.actor, party_id=entry.party_id),
+                   detail=entry.detail)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit.models import AuditEntry
 from shared.db import new_id, utcnow
+from shared.people.models import AUTHOR_COLUMNS, PERSON_KEY
 
 MAX_IDS = 1000  # a list call names at most a page; bulk jobs are audited by count
 
@@ -32,12 +33,15 @@ SYSTEM = Actor(name="system")
 
 async def record(session: AsyncSession, actor: Actor, action: str, resource: str,
                  record_ids: Iterable[Any] = (), *, count: int | None = None,
-                 detail: dict[str, Any] | None = None) -> None:
+                 detail: dict[str, Any] | None = None, commitment_id: uuid.UUID | None = None) -> None:
+    """`commitment_id`: the commitment the write belongs to (its own, or its action's, milestone's, measurement's
+    or fulfilment record's), which lists the entry in GET /v1/commitments/{id}/changes."""
     ids = [str(i) for i in record_ids]
     await session.execute(insert(AuditEntry).values(
         id=new_id(), at=utcnow(), actor=actor.name[:200], key_id=actor.key_id, party_id=actor.party_id,
         action=action, resource=resource, record_ids=ids[:MAX_IDS],
         record_count=count if count is not None else len(ids), request_id=actor.request_id, detail=detail,
+        commitment_id=commitment_id,
     ))
 
 
@@ -56,7 +60,8 @@ def jsonable(value: Any) -> Any:
     return str(value)  # ids, URLs
 
 
-BOOKKEEPING = frozenset({"version", "updated_at"})  # every update changes them; the entry has its own time
+# Every update changes them, or they restate what the entry says itself (its time, its actor) or another field.
+BOOKKEEPING = frozenset({"version", "updated_at", *AUTHOR_COLUMNS, PERSON_KEY})
 
 
 def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from shared.auth.models import ApiKey
 from shared.db import utcnow
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
+from shared.signals.privacy import holds_bsn
 
 
 class Scope(enum.StrEnum):
@@ -65,6 +66,9 @@ def parse_scopes(raw: str | list[str]) -> list[str]:
 async def create_api_key(
     session: AsyncSession, *, name: str, scopes: list[str], party_id: uuid.UUID | None = None
 ) -> tuple[ApiKey, str]:
+    if holds_bsn(name):  # a key's name is shown as created_by / updated_by on records anyone may read
+        raise ValidationFailed("The key's name holds a number that passes the BSN eleven-test; BSNs may not be "
+                               "stored.", [field_error(["name"], "looks like a BSN", "bsn")])
     if party_id is not None and await session.get(Party, party_id) is None:
         raise ValidationFailed(f"No party with id {party_id}.", [field_error(["party"], "unknown party", "reference")])
     prefix = secrets.token_hex(4)

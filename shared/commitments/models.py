@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, VersionedMixin, new_id
+from shared.people.models import AuthoredMixin, OwnerPersonMixin
 from shared.sources.models import ProvenanceMixin
 
 
@@ -53,7 +54,7 @@ class Recurrence(enum.StrEnum):
     year = "year"
 
 
-class Commitment(ProvenanceMixin, VersionedMixin, Base):
+class Commitment(OwnerPersonMixin, AuthoredMixin, ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "commitments"
     __table_args__ = (Index("ix_commitments_created_at_id", "created_at", "id"), Index("ix_commitments_updated_at_id", "updated_at", "id"), Index("ix_commitments_title_id", "title", "id"),)
 

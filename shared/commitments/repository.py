@@ -17,6 +17,7 @@ from shared.commitments.models import (
 from shared.commitments.schemas import recurrence_of
 from shared.crud import Repository
 from shared.pagination import SortField, Sorting
+from shared.people.models import PERSON_KEY, as_objects
 from shared.pg import RawDatabase, ShapeCache, bound_values
 from shared.status.messages import DEFAULT_LANGUAGE, localise, reader_language
 
@@ -47,7 +48,8 @@ class CommitmentRepository(Repository[Commitment]):
         subjects = (select(func.aggregate_strings(cast(commitment_subject_parties.c.party_id, String),
                                                   comma))
                     .where(commitment_subject_parties.c.commitment_id == table.c.id).scalar_subquery())
-        return select(table, themes.label("_themes"), recs.label("_recs"), subjects.label("_subjects"))
+        shown = [column for column in table.c if column.key not in _INTERNAL]
+        return select(*shown, themes.label("_themes"), recs.label("_recs"), subjects.label("_subjects"))
 
     @classmethod
     async def list_page(
@@ -81,7 +83,6 @@ class CommitmentRepository(Repository[Commitment]):
         rows, next_cursor = cls.sorting.page(rows, sort_key, field, limit, dict.get)
         localised = reader_language.get() != DEFAULT_LANGUAGE
         for row in rows:
-            del row["reasons_digest"]  # internal to the status engine
             reasons = row["reasons"]
             if localised:
                 row["reasons"] = localise(orjson.loads(reasons) if isinstance(reasons, str) else reasons)
@@ -94,7 +95,11 @@ class CommitmentRepository(Repository[Commitment]):
             subjects_raw = row.pop("_subjects")
             row["subject_party_ids"] = sorted(str(uuid.UUID(p)) for p in subjects_raw.split(",")) if subjects_raw else []
             row["recurrence"] = recurrence_of(row.pop("recurrence_unit"), row.pop("recurrence_start"))
+            as_objects(row)
         return rows, next_cursor
 
 
 _SHAPES = ShapeCache()
+# Columns the API never shows, left out of the list's SELECT (each column read costs its decoding on every row):
+# the status engine's digest and the key `?owner_person=` compares.
+_INTERNAL = frozenset({"reasons_digest", PERSON_KEY})

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from shared.commitments.models import Commitment, CommitmentOrigin, Recurrence
+from shared.people.schemas import OwnerPerson, OwnerPersonFilter, PersonOut
 from shared.schemas import (
     ListParams,
     LongText,
@@ -57,6 +58,7 @@ class CommitmentCreate(ProvenanceIn):
     tk_toezegging_nummer: ToezeggingNummer | None = None
     subject_party_ids: SubjectParties = Field(default_factory=list)
     recurrence: RecurrenceIn | None = None
+    owner_person: OwnerPerson = None
 
     model_config = {"json_schema_extra": {"examples": [{
         "title": "Alle ADL-assistenten in loondienst; geen zzp'ers meer",
@@ -81,6 +83,7 @@ class CommitmentUpdate(ProvenanceIn):
     tk_toezegging_nummer: ToezeggingNummer | None = None
     subject_party_ids: SubjectParties = not_null()
     recurrence: RecurrenceIn | None = Field(default=None, description="Send null to stop the recurrence.")
+    owner_person: OwnerPerson = None
 
     model_config = {"json_schema_extra": {"examples": [{"due_date": "2026-09-01"}, {"title": "Alle ADL-assistenten in loondienst", "description": None}]}}
 
@@ -97,6 +100,7 @@ class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
     recommendation_ids: list[uuid.UUID]
     subject_party_ids: list[uuid.UUID]
     recurrence: RecurrenceOut | None
+    owner_person: PersonOut | None = None
     status: Status = Field(description="Current status from the status engine (an active override included).")
     schedule: Schedule
     source_status: str | None = Field(description="The TK status as received, when linked to a toezegging.")
@@ -133,6 +137,7 @@ class CommitmentSelection(StrictModel):
     q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")
     status: Status | None = Field(default=None, description="Current status (status engine).")
     schedule: Schedule | None = Field(default=None, description="no_deadline, on_time, due_soon or overdue.")
+    owner_person: OwnerPersonFilter = None
 
 
 class CommitmentFilters(CommitmentSelection, ListParams):

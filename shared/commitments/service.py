@@ -12,6 +12,7 @@ from shared.commitments.schemas import CommitmentSelection
 from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
+from shared.people.models import Acting, owner_person_condition
 from shared.recommendations.models import Recommendation
 from shared.sources.models import Source
 from shared.themes.service import ThemeService
@@ -24,6 +25,7 @@ class CommitmentService(CrudService[Commitment]):
         "owner_party_id": Ref(Party, "party"),
         "made_to_party_id": Ref(Party, "party"),
         "source_id": Ref(Source, "source"),
+        ("owner_person", "party_id"): Ref(Party, "party"),
     }
     relation_fields = ("themes", "recommendation_ids", "subject_party_ids", "recurrence")
 
@@ -72,9 +74,9 @@ class CommitmentService(CrudService[Commitment]):
     def validate_object(self, obj: Commitment) -> None:
         self._check_recurrence(obj.recurrence_start, obj.due_date)
 
-    async def create(self, data: dict[str, Any]) -> Commitment:
+    async def create(self, data: dict[str, Any], actor: Acting | None = None) -> Commitment:  # type: ignore[override]
         self._check_recurrence((data.get("recurrence") or {}).get("start"), data.get("due_date"))
-        return await super().create(data)
+        return await super().create(data, actor)
 
     @staticmethod
     def conditions(filters: CommitmentSelection) -> list[Any]:
@@ -94,6 +96,8 @@ class CommitmentService(CrudService[Commitment]):
             conds.append(Commitment.status == bindparam("status", str(filters.status)))
         if filters.schedule:
             conds.append(Commitment.schedule == bindparam("schedule", str(filters.schedule)))
+        if filters.owner_person:
+            conds.append(owner_person_condition(Commitment, filters.owner_person))
         return conds
 
     _unlinked: set[Any] = set()

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, UTCDateTime, VersionedMixin, new_id
+from shared.people.models import AuthoredMixin
 
 
 class FulfilmentKind(enum.StrEnum):
@@ -25,7 +26,7 @@ def _enum(cls: type[enum.Enum]) -> Enum:
     return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
 
 
-class Fulfilment(VersionedMixin, Base):
+class Fulfilment(AuthoredMixin, VersionedMixin, Base):
     """One claim per commitment, or per period of a recurring commitment (`period_key` = the period's start
     date in ISO form; '' when the commitment does not recur, so the unique constraint also holds there)."""
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, Field, StringConstraints, model_validator
 
 from shared.fulfilment.models import FulfilmentKind, ReviewDecision
-from shared.schemas import LongText, OutModel, StrictModel
+from shared.schemas import AuthoredOut, LongText, OutModel, StrictModel
 
 DocumentNummer = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}D\d{3,6}$"),
                            Field(description="Tweede Kamer document number.", examples=["2026D07125"])]
@@ -66,7 +66,7 @@ class ReviewIn(StrictModel):
     model_config = {"json_schema_extra": {"examples": [{"decision": "accepted", "note": "Brief ontvangen en besproken."}]}}
 
 
-class FulfilmentOut(OutModel):
+class FulfilmentOut(AuthoredOut):
     id: uuid.UUID
     commitment_id: uuid.UUID
     period_start: dt.date | None

@@ -17,6 +17,7 @@ from shared.fulfilment.models import Fulfilment
 from shared.fulfilment.repository import FulfilmentRepository
 from shared.fulfilment.schemas import stored_evidence
 from shared.pagination import Page
+from shared.people.models import Acting, stamp
 from shared.status.periods import is_period_start, period, periods
 from shared.status.service import today
 
@@ -58,7 +59,7 @@ class FulfilmentService:
                                    [field_error(loc, "after the end of the series", "period")])
         return period_start.isoformat()
 
-    async def put(self, commitment_id: uuid.UUID, data: dict[str, Any], recorded_by: str) -> tuple[Fulfilment, bool]:
+    async def put(self, commitment_id: uuid.UUID, data: dict[str, Any], actor: Acting) -> tuple[Fulfilment, bool]:
         """Record (or replace) the claim for the commitment or one of its periods. A replaced claim needs a new
         review: the old decision was about other evidence."""
         commitment = await self.commitment(commitment_id)
@@ -73,7 +74,8 @@ class FulfilmentService:
             record = Fulfilment(commitment_id=commitment_id, period_key=key)
             self.repo.add(record)
         record.kind, record.date, record.summary = data["kind"], data["date"], data["summary"]
-        record.evidence, record.recorded_by = evidence, recorded_by
+        record.evidence, record.recorded_by = evidence, actor.name
+        stamp(record, actor, created=created)
         record.review_decision = record.review_note = record.reviewed_by = record.reviewed_at = None
         await self.repo.flush()
         await self.session.refresh(record)
@@ -104,10 +106,10 @@ class FulfilmentService:
         commitment_changed(self.session, commitment_id)
 
     async def review(self, commitment_id: uuid.UUID, period_start: dt.date | None, *, decision: str,
-                     note: str | None, reviewer: str, reviewer_party_id: uuid.UUID | None, admin: bool) -> Fulfilment:
+                     note: str | None, reviewer: Acting, admin: bool) -> Fulfilment:
         """The party the commitment was made to (or an admin) accepts or rejects the claim."""
         commitment = await self.commitment(commitment_id)
-        if not admin and (commitment.made_to_party_id is None or reviewer_party_id != commitment.made_to_party_id):
+        if not admin and (commitment.made_to_party_id is None or reviewer.party_id != commitment.made_to_party_id):
             who = (f"a key of party {commitment.made_to_party_id} (made_to)" if commitment.made_to_party_id
                    else "an admin key (this commitment names no made_to party)")
             raise Forbidden(f"Only the party the commitment was made to, or an admin, may review its fulfilment: "
@@ -115,7 +117,8 @@ class FulfilmentService:
                             if commitment.made_to_party_id else None)
         record = await self.get(commitment_id, period_start)
         record.review_decision, record.review_note = decision, note  # type: ignore[assignment]
-        record.reviewed_by, record.reviewed_at = reviewer, utcnow()
+        record.reviewed_by, record.reviewed_at = reviewer.name, utcnow()
+        stamp(record, reviewer, created=False)
         await self.repo.flush()
         await self.session.refresh(record)
         commitment_changed(self.session, commitment_id)

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, Enum, Float, ForeignKey, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, TimestampMixin, VersionedMixin, new_id
+from shared.people.models import AuthoredMixin, OwnerPersonMixin
 from shared.sources.models import ProvenanceMixin
 
 
@@ -17,7 +18,7 @@ class Direction(enum.StrEnum):
     decrease = "decrease"
 
 
-class Milestone(ProvenanceMixin, VersionedMixin, Base):
+class Milestone(OwnerPersonMixin, AuthoredMixin, ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "milestones"
     __table_args__ = (
         CheckConstraint("(commitment_id IS NULL) <> (action_id IS NULL)", name="one_parent"),
@@ -49,7 +50,7 @@ class Milestone(ProvenanceMixin, VersionedMixin, Base):
     )
 
 
-class Measurement(ProvenanceMixin, TimestampMixin, Base):
+class Measurement(AuthoredMixin, ProvenanceMixin, TimestampMixin, Base):
     __tablename__ = "measurements"
     __table_args__ = (UniqueConstraint("milestone_id", "date"),)
 

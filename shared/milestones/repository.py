@@ -4,12 +4,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import raiseload
 
 from shared.crud import Repository
 from shared.milestones.models import Measurement, Milestone
 from shared.pagination import SortField, Sorting
+from shared.people.models import as_objects
 
 
 class MilestoneRepository(Repository[Milestone]):
@@ -24,25 +25,25 @@ class MilestoneRepository(Repository[Milestone]):
 
     async def list_with_measurements(
         self, conditions: Iterable[Any], *, sort: str | None, cursor: str | None, limit: int
-    ) -> tuple[list[Milestone], dict[uuid.UUID, list[Row[Any]]], str | None]:
+    ) -> tuple[list[Milestone], dict[uuid.UUID, list[dict[str, Any]]], str | None]:
         """The list's read: one page of milestones and their measurements as plain rows, by milestone.
 
         A page may carry hundreds of measurements (bench/board: 200 on one commitment page); as ORM objects
         they cost about as much CPU as the rest of the read. The milestones of this page do not load them
         (`raiseload`: touching `.measurements` on them in the same session fails loudly instead of reading
-        an empty list); MilestoneOut takes the rows instead, in the relationship's order (by date, one a day).
+        an empty list); MilestoneOut takes the rows instead (as dicts in the API's shape), in the relationship's order (by date, one a day).
         """
         stmt = self.base_query().options(raiseload(Milestone.measurements)).where(*conditions)
         stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)
         rows, next_cursor = self.sorting.page(
             list((await self.session.execute(stmt)).scalars().all()), sort_key, field, limit)
-        measurements: dict[uuid.UUID, list[Row[Any]]] = {row.id: [] for row in rows}
+        measurements: dict[uuid.UUID, list[dict[str, Any]]] = {row.id: [] for row in rows}
         if rows:
             table = Measurement.__table__
             found = await self.session.execute(
                 select(table).where(table.c.milestone_id.in_(list(measurements))).order_by(table.c.date))
             for measurement in found:
-                measurements[measurement.milestone_id].append(measurement)
+                measurements[measurement.milestone_id].append(as_objects(dict(measurement._mapping)))
         return rows, measurements, next_cursor
 
 

@@ -9,7 +9,9 @@ from pydantic import BeforeValidator, Field, StringConstraints, field_validator,
 
 from shared.fulfilment.schemas import EvidenceItem, EvidenceItemOut
 from shared.milestones.models import Direction, Milestone
+from shared.people.schemas import OwnerPerson, OwnerPersonFilter, PersonOut
 from shared.schemas import (
+    AuthoredOut,
     ListParams,
     LongText,
     OutModel,
@@ -69,6 +71,7 @@ class MilestoneCreate(ProvenanceIn):
     indicator: Indicator | None = None
     reached_on: ReachedOn = None
     evidence: ReachedEvidence = None
+    owner_person: OwnerPerson = None
 
     model_config = {"json_schema_extra": {"examples": [{
         "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11",
@@ -90,6 +93,7 @@ class MilestoneUpdate(ProvenanceIn):
     indicator: Indicator | None = None
     reached_on: ReachedOn = None
     evidence: ReachedEvidence = None
+    owner_person: OwnerPerson = None
 
     model_config = {"json_schema_extra": {"examples": [{"due_date": "2026-10-01"}, {"reached_on": "2026-06-20"}]}}
 
@@ -105,7 +109,7 @@ class MeasurementCreate(ProvenanceIn):
     _check = field_validator("value")(classmethod(lambda cls, v: _finite(v)))
 
 
-class MeasurementOut(ProvenanceOut, OutModel):
+class MeasurementOut(ProvenanceOut, AuthoredOut):
     id: uuid.UUID
     key: str | None
     milestone_id: uuid.UUID
@@ -134,6 +138,7 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     reached_on: dt.date | None = None
     evidence: Annotated[list[EvidenceItemOut], BeforeValidator(lambda value: value or [])] = Field(
         default_factory=list, description="What shows it was reached.")
+    owner_person: PersonOut | None = None
     status: MilestoneStatus = Field(description="pending, on_track, at_risk, met or missed (status engine).")
     reasons: Reasons = Field(default_factory=list, description="Why it has its status (status engine).")
 
@@ -162,3 +167,4 @@ class MilestoneFilters(ListParams):
     due_after: dt.date | None = Field(default=None, description="Due on or after this date.")
     has_indicator: bool | None = Field(default=None, description="true: only milestones with a numeric indicator; false: only those without.")
     q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")
+    owner_person: OwnerPersonFilter = None

@@ -15,15 +15,24 @@ from shared.fulfilment.schemas import stored_evidence
 from shared.milestones.models import Measurement, Milestone
 from shared.milestones.repository import MeasurementRepository, MilestoneRepository
 from shared.milestones.schemas import MilestoneFilters
+from shared.parties.models import Party
+from shared.people.models import Acting, owner_person_condition
 from shared.sources.models import Source
 
 
 async def owning_commitment_id(session: Any, milestone: Milestone) -> uuid.UUID | None:
-    if milestone.commitment_id is not None:
-        return milestone.commitment_id
-    if milestone.action_id is None:
+    return await parent_commitment_id(session, milestone.commitment_id, milestone.action_id)
+
+
+async def parent_commitment_id(session: Any, commitment_id: uuid.UUID | None,
+                               action_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The commitment of a milestone with these parents: its own, or its action's (None for an action on a
+    recommendation)."""
+    if commitment_id is not None:
+        return commitment_id
+    if action_id is None:
         return None
-    return (await session.execute(select(Action.commitment_id).where(Action.id == milestone.action_id))).scalar()
+    return (await session.execute(select(Action.commitment_id).where(Action.id == action_id))).scalar()
 
 
 class MilestoneService(CrudService[Milestone]):
@@ -32,6 +41,7 @@ class MilestoneService(CrudService[Milestone]):
         "commitment_id": Ref(Commitment, "commitment"),
         "action_id": Ref(Action, "action"),
         "source_id": Ref(Source, "source"),
+        ("owner_person", "party_id"): Ref(Party, "party"),
     }
 
     def column_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,9 +58,9 @@ class MilestoneService(CrudService[Milestone]):
             )
         return values
 
-    async def update(self, obj: Milestone, data: dict[str, Any]) -> Milestone:
+    async def update(self, obj: Milestone, data: dict[str, Any], actor: Acting | None = None) -> Milestone:  # type: ignore[override]
         before = await owning_commitment_id(self.session, obj)
-        obj = await super().update(obj, data)
+        obj = await super().update(obj, data, actor)
         commitment_changed(self.session, before)  # a milestone moved away changes what it left too
         return obj
 
@@ -70,6 +80,8 @@ class MilestoneService(CrudService[Milestone]):
             conds.append(Milestone.target_value.isnot(None) if filters.has_indicator else Milestone.target_value.is_(None))
         if filters.q:
             conds.append(text_filter(filters.q, Milestone.title, Milestone.description))
+        if filters.owner_person:
+            conds.append(owner_person_condition(Milestone, filters.owner_person))
         return conds
 
 
@@ -77,7 +89,7 @@ class MeasurementService(CrudService[Measurement]):
     repository_class = MeasurementRepository
     refs = {"source_id": Ref(Source, "source")}
 
-    async def record(self, milestone: Milestone, data: dict[str, Any]) -> Measurement:
+    async def record(self, milestone: Milestone, data: dict[str, Any], actor: Acting | None = None) -> Measurement:
         existing = await self.repo.get_by(milestone_id=milestone.id, date=data["date"])
         if existing is not None:
             raise DuplicateKey(
@@ -86,7 +98,7 @@ class MeasurementService(CrudService[Measurement]):
                 errors=[field_error(["body", "date"], "already measured on this date", "duplicate")],
                 existing_id=str(existing.id),
             )
-        measurement = await self.create({**data, "milestone_id": milestone.id})
+        measurement = await self.create({**data, "milestone_id": milestone.id}, actor)
         commitment_changed(self.session, await owning_commitment_id(self.session, milestone))
         return measurement
 

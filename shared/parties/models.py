@@ -7,6 +7,7 @@ from sqlalchemy import Enum, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
+from shared.people.models import AuthoredMixin
 
 
 class PartyKind(enum.StrEnum):
@@ -20,7 +21,7 @@ class PartyKind(enum.StrEnum):
     other = "other"
 
 
-class Party(VersionedMixin, Base):
+class Party(AuthoredMixin, VersionedMixin, Base):
     __tablename__ = "parties"
     __table_args__ = (Index("ix_parties_name_id", "name", "id"),)
 

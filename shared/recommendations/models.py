@@ -7,10 +7,11 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
+from shared.people.models import AuthoredMixin
 from shared.sources.models import ProvenanceMixin
 
 
-class Recommendation(ProvenanceMixin, VersionedMixin, Base):
+class Recommendation(AuthoredMixin, ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "recommendations"
     __table_args__ = (Index("ix_recommendations_created_at_id", "created_at", "id"),)
 

@@ -48,6 +48,7 @@ from shared.signals.service import (
 )
 
 log = structlog.get_logger("nakoming.signals.batches")
+CREATE_ACTION, RESOURCE = "signals.batch_create", "signal_batch"  # audited on upload and on an idempotent replay
 
 MAX_RECORDS = 100_000
 # A valid signal is far smaller (summary 5,000 characters, escaped at most 12 bytes each); a longer line or
@@ -129,7 +130,7 @@ async def create_batch(session: AsyncSession, *, body: bytes, fmt: str, actor: A
                         party_id=actor.party_id, request_id=actor.request_id)
     session.add(batch)
     await session.flush()
-    await record(session, actor, "signals.batch_create", "signal_batch", [batch.id], detail={"records": records})
+    await record(session, actor, CREATE_ACTION, RESOURCE, [batch.id], detail={"records": records})
     return batch
 
 
@@ -361,7 +362,7 @@ async def _fail(factory: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, 
         batch.body = None  # the raw upload (with its personal data) is not kept for a batch that cannot go on
         batch.finished_at = utcnow()
         await record(session, Actor(name=f"batch:{batch.id}", key_id=batch.key_id, party_id=batch.party_id,
-                                    request_id=batch.request_id), "signals.batch_failed", "signal_batch",
+                                    request_id=batch.request_id), "signals.batch_failed", RESOURCE,
                      [batch.id], count=batch.accepted, detail={"accepted": batch.accepted, "reason": batch.failure})
     return batch
 
@@ -419,7 +420,7 @@ async def _process(factory: async_sessionmaker[AsyncSession], settings: Settings
         batch.status = BatchStatus.done
         batch.body = None  # processed: the raw upload (with its personal data) is no longer needed
         batch.finished_at = utcnow()
-        await record(session, actor, "signals.batch_processed", "signal_batch", [batch.id],
+        await record(session, actor, "signals.batch_processed", RESOURCE, [batch.id],
                      count=batch.accepted, detail={"accepted": batch.accepted, "duplicate": batch.duplicate,
                                                    "rejected": batch.rejected})
     log.info("batch_processed", batch_id=str(batch_id), accepted=batch.accepted, duplicate=batch.duplicate,

@@ -8,6 +8,7 @@ from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
+from shared.people.models import AuthoredMixin
 
 
 class SourceKind(enum.StrEnum):
@@ -21,7 +22,7 @@ class SourceKind(enum.StrEnum):
     other = "other"
 
 
-class Source(VersionedMixin, Base):
+class Source(AuthoredMixin, VersionedMixin, Base):
     __tablename__ = "sources"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

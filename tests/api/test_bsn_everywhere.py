@@ -7,6 +7,7 @@ import io
 import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import structlog
@@ -119,3 +120,18 @@ async def test_an_idempotent_replay_is_audited_like_the_first_answer(client: htt
     assert [(e["action"], e["record_ids"]) for e in entries] == [("signals.create", [first.json()["id"]])] * 2
     assert entries[0]["request_id"] == "req-replay" and entries[0]["detail"] == {"idempotent_replay": True}
     assert entries[1]["detail"] in (None, {})
+
+
+@given(data=st.data())
+@SETTINGS
+async def test_a_bsn_in_a_path_is_not_echoed_in_the_problem(client: httpx.AsyncClient, admin: dict,
+                                                             data: Any) -> None:
+    bsn = data.draw(bsns())
+    text = data.draw(WORDS).replace("/", "") + bsn + data.draw(WORDS).replace("/", "")
+    template = data.draw(st.sampled_from(["/v1/themes/{}", "/v1/commitments/{}", "/v1/commitments/{}/changes",
+                                          "/v1/signals/batches/{}", "/v1/parties/{}"]))
+    method = data.draw(st.sampled_from(["GET", "PATCH", "DELETE"]))
+    r = await client.request(method, template.format(quote(text, safe="")), headers=admin,
+                             **({"json": {"label_en": "x"}} if method == "PATCH" else {}))
+    assert r.status_code in (400, 404, 405, 422), r.text
+    _clean(r.text + str(r.headers), bsn)

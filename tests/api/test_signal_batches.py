@@ -130,3 +130,18 @@ async def test_stalled_batch_is_resumed_by_the_sweep(client: httpx.AsyncClient, 
     await queue.drain()
     got = (await client.get(f"/v1/signals/batches/{batch.id}", headers=intake)).json()
     assert got["status"] == "done" and got["accepted"] == 1
+
+
+async def test_a_replayed_batch_upload_is_audited_like_the_first(client: httpx.AsyncClient, themes: None,
+                                                                  intake: dict, admin: dict) -> None:
+    body = ndjson([signal(external_id="B-replay")])
+    headers = {**intake, "Idempotency-Key": "batch-once"}
+    first = await upload(client, headers, body, "application/x-ndjson")
+    again = await upload(client, {**headers, "X-Request-ID": "req-batch-replay"}, body, "application/x-ndjson")
+    assert first.status_code == again.status_code == 202
+    assert again.headers["idempotent-replayed"] == "true" and again.content == first.content
+    batch_id = first.json()["id"]
+    entries = (await client.get("/v1/audit", params={"record_id": batch_id, "resource": "signal_batch"},
+                                headers=admin)).json()["items"]
+    assert [(e["action"], e["record_ids"]) for e in entries] == [("signals.batch_create", [batch_id])] * 2
+    assert entries[0]["request_id"] == "req-batch-replay" and entries[0]["detail"] == {"idempotent_replay": True}

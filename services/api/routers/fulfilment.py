@@ -46,9 +46,10 @@ async def put_fulfilment(id: CommitmentId, body: FulfilmentIn, db: WriteDb, prin
     await FulfilmentService(db).commitment(id)  # 404 first
     await ensure_may_write(principal, db, "fulfilments", "fulfilment record", {"commitment_id": id})
     service = FulfilmentService(db)
-    record, created = await service.put(id, body.model_dump(), principal.name)
-    await audit(db, actor_of(request, principal), "fulfilments.put", "fulfilments", [record.id],
-                detail={"commitment_id": str(id), "new": body.model_dump(mode="json")})
+    actor = actor_of(request, principal)
+    record, created = await service.put(id, body.model_dump(), actor)
+    await audit(db, actor, "fulfilments.put", "fulfilments", [record.id],
+                detail={"commitment_id": str(id), "new": body.model_dump(mode="json")}, commitment_id=id)
     response.status_code = 201 if created else 200
     response.headers["ETag"] = etag_of(record)
     return await _out(service, record)
@@ -90,7 +91,7 @@ async def delete_fulfilment(id: CommitmentId, db: WriteDb, principal: Writer, re
     await ensure_may_write(principal, db, "fulfilments", "fulfilment record", {"commitment_id": id})
     await FulfilmentService(db).delete(id, period)
     await audit(db, actor_of(request, principal), "fulfilments.delete", "fulfilments", [id],
-                detail={"commitment_id": str(id), "period": jsonable(period)})
+                detail={"commitment_id": str(id), "period": jsonable(period)}, commitment_id=id)
     return Response(status_code=204)
 
 
@@ -102,8 +103,9 @@ async def review_fulfilment(id: CommitmentId, body: ReviewIn, db: WriteDb, princ
                             period: PeriodQuery = None) -> Any:
     """Accept or reject the claim: the key of the party the commitment was made to, or an admin key."""
     service = FulfilmentService(db)
-    record = await service.review(id, period, decision=str(body.decision), note=body.note, reviewer=principal.name,
-                                  reviewer_party_id=principal.party_id, admin=principal.has(Scope.admin))
-    await audit(db, actor_of(request, principal), "fulfilments.review", "fulfilments", [record.id],
-                detail={"commitment_id": str(id), "new": body.model_dump(mode="json")})
+    actor = actor_of(request, principal)
+    record = await service.review(id, period, decision=str(body.decision), note=body.note, reviewer=actor,
+                                  admin=principal.has(Scope.admin))
+    await audit(db, actor, "fulfilments.review", "fulfilments", [record.id],
+                detail={"commitment_id": str(id), "new": body.model_dump(mode="json")}, commitment_id=id)
     return await _out(service, record)

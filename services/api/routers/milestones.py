@@ -20,7 +20,7 @@ from shared.milestones.schemas import (
     MilestoneOut,
     MilestoneUpdate,
 )
-from shared.milestones.service import MeasurementService, MilestoneService
+from shared.milestones.service import MeasurementService, MilestoneService, owning_commitment_id
 
 router = APIRouter(prefix="/v1/milestones", tags=["milestones"])
 MilestoneId = Annotated[uuid.UUID, id_param("milestone")]
@@ -52,9 +52,11 @@ async def create_measurement(id: MilestoneId, body: MeasurementCreate, db: Write
     """Record a measurement of the milestone's indicator; one per date (409 on a second one)."""
     milestone = await MilestoneService(db).get(id)
     await ensure_may_write(principal, db, "measurements", "measurement", {"milestone_id": milestone.id})
-    measurement = await MeasurementService(db).record(milestone, body.model_dump())
-    await record(db, actor_of(request, principal), "measurements.create", "measurements", [measurement.id],
-                 detail={"milestone_id": str(id), "new": body.model_dump(mode="json")})
+    actor = actor_of(request, principal)
+    measurement = await MeasurementService(db).record(milestone, body.model_dump(), actor)
+    await record(db, actor, "measurements.create", "measurements", [measurement.id],
+                 detail={"milestone_id": str(id), "new": body.model_dump(mode="json")},
+                 commitment_id=await owning_commitment_id(db, milestone))
     response.headers["Location"] = f"{request.url.path}/{measurement.id}"
     return measurement
 
@@ -71,9 +73,10 @@ async def delete_measurement(id: MilestoneId, measurement_id: MeasurementId, db:
         raise NotFound(f"Milestone {id} has no measurement {measurement_id}.")
     await ensure_may_write(principal, db, "measurements", "measurement", {"milestone_id": id})
     old = {"date": jsonable(measurement.date), "value": measurement.value}
-    await svc.remove(await MilestoneService(db).get(id), measurement)
+    milestone = await MilestoneService(db).get(id)
+    await svc.remove(milestone, measurement)
     await record(db, actor_of(request, principal), "measurements.delete", "measurements", [measurement_id],
-                 detail={"milestone_id": str(id), "old": old})
+                 detail={"milestone_id": str(id), "old": old}, commitment_id=await owning_commitment_id(db, milestone))
     return Response(status_code=204)
 
 

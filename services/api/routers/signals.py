@@ -14,11 +14,16 @@ from fastapi.responses import Response
 from services.api.crud import IfMatch, check_if_match, id_param
 from services.api.deps import ReadDb, Reader, WriteDb, actor_of, require, write_session
 from services.api.errors import problem_responses
-from services.api.idempotency import IdempotencyKey, IdempotentReplay, OptionalIdempotent, claimed
+from services.api.idempotency import (
+    IdempotencyKey,
+    IdempotentReplay,
+    audit_replay,
+    claimed,
+    optional_idempotent_audited,
+)
 from services.api.openapi import ok
 from services.api.query import QueryModel
 from services.api.ratelimit import RateLimited
-from shared.audit.service import record
 from shared.auth.service import Principal, Scope
 from shared.commitments.events import recalculation
 from shared.idempotency.service import fingerprint
@@ -73,19 +78,10 @@ async def create_signal(request: Request, principal: SignalWriter, key: Idempote
             out = await (await _service(request, db, principal)).create(body)
             response = await idem.respond(db, 201, out, location=f"/v1/signals/{out.id}", resource_id=out.id)
     except IdempotentReplay as replay:
-        await _audit_replay(request, principal, replay.stored)
+        await audit_replay(request, principal, replay.stored, intake.CREATE_ACTION, RESOURCE)
         raise
     response.headers["ETag"] = _NEW_ETAG
     return response
-
-
-async def _audit_replay(request: Request, principal: Principal, stored: Any) -> None:
-    """A replay hands out the signal again, so it is audited as the first answer was (same action and record)."""
-    if stored.location is None:
-        return
-    async with write_session(request.app) as db:
-        await record(db, actor_of(request, principal), "signals.create", RESOURCE,
-                     [stored.location.rsplit("/", 1)[-1]], detail={"idempotent_replay": True})
 
 
 async def _create_raw(request: Request, raw: Any, principal: Principal, key: str, body: SignalIn) -> Response:
@@ -119,11 +115,14 @@ def _batch_body() -> dict[str, Any]:
         "text/csv": {"schema": {"type": "string"}, "example": out.getvalue()}}}
 
 
+BatchIdempotent = optional_idempotent_audited(batches.CREATE_ACTION, batches.RESOURCE)
+
+
 @router.post("/batches", operation_id="signal-batches-create", response_model=BatchOut, status_code=202,
              responses={**ok("The batch, stored and queued for processing", "Location", status=202),
                         **problem_responses(400, 401, 403, 409, 413, 415, 422, 429)},
              openapi_extra={"requestBody": _batch_body()})
-async def create_batch(request: Request, principal: SignalWriter, idem: OptionalIdempotent,
+async def create_batch(request: Request, principal: SignalWriter, idem: BatchIdempotent,
                        db: WriteDb) -> Response:
     """Upload up to 100,000 signals as NDJSON or CSV; stored at once, processed by the worker (202)."""
     fmt = batches.format_of(request.headers.get("content-type"))

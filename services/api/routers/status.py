@@ -12,7 +12,7 @@ from services.api.deps import Admin, ReadDb, Reader, WriteDb, Writer, actor_of
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from services.api.query import QueryModel
-from shared.audit.service import record
+from shared.audit.service import jsonable, record
 from shared.errors import NotFound, ValidationFailed, field_error
 from shared.pagination import page_of
 from shared.schemas import Day
@@ -35,14 +35,18 @@ def _service(db: Any, request: Request) -> StatusService:
 
 @router.post("/{id}/recalculate", operation_id="commitments-recalculate", response_model=StatusOut,
              responses={**ok("The status, evaluated and stored"), **problem_responses(401, 403, 404, 422)})
-async def recalculate(id: CommitmentId, db: WriteDb, _: Writer, request: Request, as_of: AsOf = None) -> Any:
+async def recalculate(id: CommitmentId, db: WriteDb, principal: Writer, request: Request, as_of: AsOf = None) -> Any:
     """Re-evaluate the commitment's status as of today and store the result."""
     if as_of is not None and as_of != today():
         raise ValidationFailed(
             f"Stored statuses are always as of today ({today()}); to see the status as of {as_of} without storing "
             f"it, GET /v1/commitments/{id}/status?as_of={as_of}.",
             [field_error(["query", "as_of"], "only today; use the status preview for other dates", "as_of")])
-    return await _service(db, request).recalculate_one(id)
+    result = await _service(db, request).recalculate_one(id)
+    # Derived data, but stored: who asked for it is on record like any write.
+    await record(db, actor_of(request, principal), "commitments.recalculate", "commitments", [id],
+                 detail={"status": jsonable(result.status)}, commitment_id=id)
+    return result
 
 
 @router.get("/{id}/status", operation_id="commitments-status-preview", response_model=StatusOut,
@@ -85,11 +89,12 @@ async def get_override(id: CommitmentId, db: ReadDb, _: Reader) -> Any:
             responses={**ok("The status with the override applied"), **problem_responses(401, 403, 404, 422)})
 async def put_override(id: CommitmentId, body: OverrideIn, db: WriteDb, principal: Admin, request: Request) -> Any:
     """Set the status by hand, with a reason; it wins over the rules until it expires and shows as a reason."""
+    actor = actor_of(request, principal)
     result = await _service(db, request).set_override(
         id, status=str(body.status), reason=body.reason, expires_at=body.expires_at,
-        set_by=f"{principal.name} ({principal.key_id})")
-    await record(db, actor_of(request, principal), "status_overrides.put", "status_overrides", [id],
-                 detail={"new": body.model_dump(mode="json")})
+        set_by=f"{actor.name} ({principal.key_id})")
+    await record(db, actor, "status_overrides.put", "status_overrides", [id],
+                 detail={"new": body.model_dump(mode="json")}, commitment_id=id)
     return result
 
 
@@ -98,5 +103,6 @@ async def put_override(id: CommitmentId, body: OverrideIn, db: WriteDb, principa
 async def delete_override(id: CommitmentId, db: WriteDb, principal: Admin, request: Request) -> Any:
     """Remove the manual override; returns the restored computed status."""
     result = await _service(db, request).clear_override(id)
-    await record(db, actor_of(request, principal), "status_overrides.delete", "status_overrides", [id])
+    await record(db, actor_of(request, principal), "status_overrides.delete", "status_overrides", [id],
+                 commitment_id=id)
     return result

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
-from services.api.deps import Admin, ReadDb, Reader, WriteDb
+from services.api.deps import Admin, ReadDb, Reader, WriteDb, actor_of
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from services.api.query import QueryModel
+from shared.audit.service import changed, record
+from shared.auth.ownership import values_of
 from shared.pagination import page_of
 from shared.schemas import ListParams
 from shared.themes.repository import ThemeRepository
@@ -41,16 +43,23 @@ async def get_theme(key: ThemePath, db: ReadDb, _: Reader) -> Any:
 @router.post("", operation_id="themes-create", response_model=ThemeOut, status_code=201,
              responses={**ok("The theme, created", "Location", status=201),
                         **problem_responses(401, 403, 409, 422)})
-async def create_theme(body: ThemeCreate, db: WriteDb, _: Admin, response: Response) -> Any:
+async def create_theme(body: ThemeCreate, db: WriteDb, principal: Admin, request: Request, response: Response) -> Any:
     """Add a theme to the controlled list (admin)."""
     theme = await ThemeService(db).create(body.model_dump())
+    await record(db, actor_of(request, principal), "themes.create", "themes", [theme.key],
+                 detail={"new": body.model_dump(mode="json")})
     response.headers["Location"] = f"{router.prefix}/{theme.key}"
     return theme
 
 
 @router.patch("/{key}", operation_id="themes-update", response_model=ThemeOut,
               responses={**ok("The theme, updated"), **problem_responses(401, 403, 404, 422)})
-async def update_theme(key: ThemePath, body: ThemeUpdate, db: WriteDb, _: Admin) -> Any:
+async def update_theme(key: ThemePath, body: ThemeUpdate, db: WriteDb, principal: Admin, request: Request) -> Any:
     """Change a theme's labels (admin); keys never change."""
     svc = ThemeService(db)
-    return await svc.update(await svc.get(key), body.model_dump(exclude_unset=True))  # type: ignore[arg-type]
+    theme = await svc.get(key)
+    current = values_of(theme)
+    theme = await svc.update(theme, body.model_dump(exclude_unset=True))  # type: ignore[arg-type]
+    await record(db, actor_of(request, principal), "themes.update", "themes", [key],
+                 detail=changed(current, values_of(theme)))
+    return theme

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
-from services.api.deps import Admin, ReadDb, Reader, WriteDb, get_settings
+from services.api.deps import Admin, ReadDb, Reader, WriteDb, actor_of, get_settings
 from services.api.errors import problem_responses
 from services.api.openapi import ok
 from services.api.query import QueryModel
+from shared.audit.service import record
 from shared.pagination import page_of
 from shared.settings import Settings
 from shared.tk.categories import canonical_category
@@ -76,10 +77,12 @@ async def list_suggestions(db: ReadDb, _: Reader, settings: Annotated[Settings, 
 
 @sync.post("/runs", operation_id="sync-runs-create", response_model=SyncRunAccepted, status_code=202,
            responses={**ok("The sync jobs, enqueued", status=202), **problem_responses(400, 401, 403, 422)})
-async def create_sync_run(db: WriteDb, _: Admin, body: SyncRunRequest | None = None) -> Any:
+async def create_sync_run(db: WriteDb, principal: Admin, request: Request, body: SyncRunRequest | None = None) -> Any:
     """Enqueue a sync of the given categories (all when omitted); one job per category."""
     categories = [canonical_category(c) for c in body.categories] if body and body.categories else None
     enqueued = request_sync(db, categories, trigger="api")
+    await record(db, actor_of(request, principal), "sync_runs.create", "sync_runs", [],
+                 detail={"categories": [c for c, _ in enqueued]})
     return {"enqueued": [{"category": c, "job_id": j} for c, j in enqueued]}
 
 
