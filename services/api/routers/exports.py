@@ -208,12 +208,15 @@ async def export_toezeggingen(request: Request, _: Reader, params: Annotated[Any
 @router.get("/signals/stats", operation_id="exports-signals-stats", response_class=StreamingResponse,
             responses=responses("The signal counts per group, small cells suppressed as in GET /v1/signals/stats"),
             description="GET /v1/signals/stats as a file: one row per group, with the same suppression (never a "
-                        "row per signal)." + NEGOTIATION)
+                        "row per signal); a table withheld whole is one row with reason `table`." + NEGOTIATION)
 async def export_signal_stats(request: Request, _: Reader, params: Annotated[
         StatsExport, Depends(QueryModel(StatsExport))]) -> StreamingResponse:
     """The signal counts per group as GET /v1/signals/stats publishes them, small cells suppressed."""
     fmt = choose_format(params.format, request.headers.get("accept"))
     async with read_session(request.app) as db:
         table = await signal_stats(db, params, request.app.state.settings.min_cell)
-    return export_response(request, read=None, first=(table["items"], None), fmt=fmt, lang=params.lang,
+    # A table withheld whole (reason `table`) is one row saying so: an empty file would read as "no signals".
+    withheld = [{"group": None, "count": None, "suppressed": True, "reason": table["reason"]}]
+    items = withheld if table["suppressed"] else table["items"]
+    return export_response(request, read=None, first=(items, None), fmt=fmt, lang=params.lang,
                            cols=columns.signal_stats(table), name="signal-stats")
