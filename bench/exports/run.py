@@ -125,7 +125,8 @@ async def measure(url: str, fmt: str) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         assert status == 200, status
     engine_rows = await _count(url)
-    return {"format": fmt, "rows": engine_rows, "seconds": round(seconds, 2), "rows_per_s": round(engine_rows / seconds),
+    return {"format": fmt, "rows": engine_rows, "seconds": round(seconds, 2),
+            "rows_per_s": round(engine_rows / seconds),
             "bytes": size, "lines": lines, "baseline_rss_mb": round(baseline, 1),
             "rss_growth_mb": round(peak_rss_mb() - baseline, 1)}
 
@@ -143,8 +144,9 @@ async def _count(url: str) -> int:
 def measured(url: str, fmt: str, redis_url: str = REDIS_URL) -> dict[str, Any]:
     """`measure` in a fresh process (its own peak RSS)."""
     done = subprocess.run([sys.executable, __file__, "--measure", fmt, "--database", url], capture_output=True,
-                          text=True, check=True, cwd=ROOT, timeout=1800,
-                          env={**os.environ, "BENCH_REDIS_URL": redis_url})
+                          text=True, cwd=ROOT, timeout=1800, env={**os.environ, "BENCH_REDIS_URL": redis_url})
+    if done.returncode:
+        raise RuntimeError(f"the {fmt} measurement failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

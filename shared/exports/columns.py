@@ -86,38 +86,25 @@ def recommendations(lang: str) -> list[Column]:
     ]
 
 
-def _milestone(name: str) -> Callable[[Any], Any]:
-    return lambda pair: getattr(pair[0], name)
-
-
-def _indicator(name: str) -> Callable[[Any], Any]:
-    return lambda pair: getattr(pair[0].indicator, name) if pair[0].indicator is not None else None
-
-
-def _measurement(name: str) -> Callable[[Any], Any]:
-    return lambda pair: getattr(pair[1], name) if pair[1] is not None else None
+def of(part: Callable[[Any], Any], columns: Iterable[Column]) -> list[Column]:
+    """`columns` read from a part of the row (`part(row)`); empty where the row has no such part."""
+    return [Column(c.nl, c.en, lambda row, c=c: None if (found := part(row)) is None else c.get(found))
+            for c in columns]
 
 
 def milestones(lang: str) -> list[Column]:
     """Columns of (milestone, measurement or None) pairs: see `milestone_rows`."""
     return [
-        Column("mijlpaal_id", "milestone_id", _milestone("id")), Column("sleutel", "key", _milestone("key")),
-        Column("titel", "title", _milestone("title")), Column("omschrijving", "description", _milestone("description")),
-        Column("status", "status", _milestone("status")),
-        Column("eerste_reden", "first_reason", lambda pair: first_reason(pair[0], lang)),
-        Column("toezegging_id", "commitment_id", _milestone("commitment_id")),
-        Column("actie_id", "action_id", _milestone("action_id")),
-        Column("deadline", "due_date", _milestone("due_date")),
-        Column("bereikt_op", "reached_on", _milestone("reached_on")),
-        Column("eenheid", "unit", _indicator("unit")),
-        Column("startwaarde", "baseline_value", _indicator("baseline_value")),
-        Column("startdatum", "baseline_date", _indicator("baseline_date")),
-        Column("doelwaarde", "target_value", _indicator("target_value")),
-        Column("richting", "direction", _indicator("direction")),
-        Column("meting_id", "measurement_id", _measurement("id")),
-        Column("meetdatum", "measurement_date", _measurement("date")),
-        Column("meetwaarde", "measurement_value", _measurement("value")),
-        Column("meetnotitie", "measurement_note", _measurement("note")),
+        *of(lambda pair: pair[0], [
+            field("mijlpaal_id", "milestone_id", "id"), field("sleutel", "key"), field("titel", "title"),
+            field("omschrijving", "description"), *status_columns(lang), field("toezegging_id", "commitment_id"),
+            field("actie_id", "action_id"), field("deadline", "due_date"), field("bereikt_op", "reached_on")]),
+        *of(lambda pair: pair[0].indicator, [
+            field("eenheid", "unit"), field("startwaarde", "baseline_value"), field("startdatum", "baseline_date"),
+            field("doelwaarde", "target_value"), field("richting", "direction")]),
+        *of(lambda pair: pair[1], [
+            field("meting_id", "measurement_id", "id"), field("meetdatum", "measurement_date", "date"),
+            field("meetwaarde", "measurement_value", "value"), field("meetnotitie", "measurement_note", "note")]),
     ]
 
 

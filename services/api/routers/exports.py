@@ -5,8 +5,8 @@ read per page (keyset cursors, so each page is an index range scan and memory ho
 rule. Bytes go out as pages are read (shared/exports/formats.py).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the routes made in register() annotate with local values, which
+# FastAPI must see evaluated.
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any, Literal
@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, create_model
 
+from services.api.crud import ResourceReads
 from services.api.deps import Reader, read_session
 from services.api.errors import problem_responses
 from services.api.openapi import ok
@@ -29,6 +30,7 @@ from shared.exports import columns
 from shared.exports.formats import MEDIA_TYPES, ExportFormat, choose_format, stream
 from shared.milestones.repository import MilestoneRepository
 from shared.milestones.schemas import MilestoneFilters
+from shared.pagination import Sorting
 from shared.recommendations.repository import RecommendationRepository
 from shared.recommendations.schemas import RecommendationFilters
 from shared.schemas import StrictModel
@@ -48,8 +50,8 @@ Language = Literal[LANGUAGES]  # type: ignore[valid-type]
 
 
 class ExportOptions(StrictModel):
-    format: ExportFormat | None = Field(default=None, description="csv, ndjson or xlsx; when given, it decides instead of "
-                                  "the Accept header.")
+    format: ExportFormat | None = Field(default=None, description="csv, ndjson or xlsx; when given, it decides "
+                                        "instead of the Accept header.")
     lang: Language = Field(default="nl", description="Column names and the first reason's message in Dutch (`nl`, "
                            "the default) or English (`en`).")
 
@@ -125,90 +127,84 @@ def responses(what: str) -> dict[int | str, dict[str, Any]]:
     return {**success, **problem_responses(401, 403, 406, 422, 429)}
 
 
-NEGOTIATION = (" The format: `format` when given, else the `Accept` header (text/csv, application/x-ndjson, "
+NEGOTIATION = ("The format: `format` when given, else the `Accept` header (text/csv, application/x-ndjson, "
                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; CSV for */* or none); 406 "
                "otherwise. Column names and the first reason in Dutch (`lang=nl`) or English (`lang=en`).")
 
-CommitmentExport = export_params(CommitmentFilters)
-RecommendationExport = export_params(RecommendationFilters)
-MilestoneExport = export_params(MilestoneFilters)
-ToezeggingExport = export_params(ToezeggingFilters)
+def register(path: str, *, name: str, filters: type[BaseModel], sorting: Sorting, what: str, detail: str,
+             reader: Callable[[Request, Any], Reader_], cols: Callable[[str], list[columns.Column]],
+             rows: Callable[[list[Any]], list[Any]] | None = None) -> None:
+    """`GET /v1/exports/<path>`: the list with `filters` (sorted by `sorting`) paged through by `reader(request,
+    params)`, a row per item (or per `rows(items)`) in the columns `cols(lang)`."""
+    model = export_params(filters)
+
+    @router.get(path, operation_id=f"exports-{name}", response_class=StreamingResponse, summary=f"Export {name}",
+                responses=responses(what), description=f"{what}{detail}. {NEGOTIATION}")
+    async def export(request: Request, _: Reader, params: Annotated[Any, Depends(QueryModel(model, sorting))]
+                     ) -> StreamingResponse:
+        return await _export(request, params, read=reader(request, params), cols=cols(params.lang), rows=rows,
+                             name=name)
+
+
+def list_reader(reads: ResourceReads, filters: type[BaseModel]) -> Callable[[Request, Any], Reader_]:
+    """Pages of a CRUD resource's list read (services/api/crud.py), the same the list endpoint answers with."""
+
+    def reader(request: Request, params: Any) -> Reader_:
+        async def read(db: Any, cursor: str | None) -> Page:
+            page = await reads.list(db, list_params(filters, params, cursor))
+            return page["items"], page["next_cursor"]
+
+        return read
+
+    return reader
+
+
+def commitment_reader(request: Request, params: Any) -> Reader_:
+    """The commitment list's read (PostgreSQL: its raw path), with the reasons decoded to take the first one."""
+    raw = request.app.state.raw_db
+    conditions = CommitmentService.conditions(params)
+
+    async def read(db: Any, cursor: str | None) -> Page:
+        return await CommitmentRepository.list_page(raw if raw is not None else db, conditions, sort=params.sort,
+                                                    cursor=cursor, limit=BATCH, decoded=True)
+
+    return read
+
+
+def toezegging_reader(request: Request, params: Any) -> Reader_:
+    async def read(db: Any, cursor: str | None) -> Page:
+        return await TkQueries(db).list_toezeggingen(list_params(ToezeggingFilters, params, cursor))
+
+    return read
+
+
+register("/commitments", name="commitments", filters=CommitmentFilters, sorting=CommitmentRepository.sorting,
+         what="Every commitment matching the list's filters (GET /v1/commitments)",
+         detail=", with its status and first reason", reader=commitment_reader, cols=columns.commitments)
+register("/recommendations", name="recommendations", filters=RecommendationFilters,
+         sorting=RecommendationRepository.sorting,
+         what="Every recommendation matching the list's filters (GET /v1/recommendations)",
+         detail=", with its status and first reason",
+         reader=list_reader(recommendations_reads, RecommendationFilters), cols=columns.recommendations)
+register("/milestones", name="milestones", filters=MilestoneFilters, sorting=MilestoneRepository.sorting,
+         what="Every milestone matching the list's filters (GET /v1/milestones)",
+         detail=", one row per measurement (a milestone without measurements: one row, measurement columns empty), "
+                "with its status and first reason",
+         reader=list_reader(milestone_reads, MilestoneFilters), cols=columns.milestones, rows=columns.milestone_rows)
+register("/tk/toezeggingen", name="tk-toezeggingen", filters=ToezeggingFilters, sorting=ToezeggingRepository.sorting,
+         what="Every toezegging in the TK mirror matching the list's filters (GET /v1/tk/toezeggingen)",
+         detail=", with its normalised and raw TK status and the commitment that follows it",
+         reader=toezegging_reader, cols=columns.toezeggingen)
 
 
 class StatsExport(StatsParams, ExportOptions):
     """The stats query and the export options."""
 
 
-@router.get("/commitments", operation_id="exports-commitments", response_class=StreamingResponse,
-            responses=responses("Every commitment matching the filters"),
-            description="Every commitment matching the list's filters (GET /v1/commitments), with its status and "
-                        "first reason." + NEGOTIATION)
-async def export_commitments(request: Request, _: Reader, params: Annotated[Any, Depends(
-        QueryModel(CommitmentExport, CommitmentRepository.sorting))]) -> StreamingResponse:
-    """Every commitment matching the list's filters, with its status and first reason."""
-    raw = request.app.state.raw_db
-    conditions = CommitmentService.conditions(params)
-
-    async def read(db: Any, cursor: str | None) -> Page:
-        # The list's read (PostgreSQL: its raw path), with the reasons decoded to take the first one.
-        return await CommitmentRepository.list_page(raw if raw is not None else db, conditions, sort=params.sort,
-                                                    cursor=cursor, limit=BATCH, decoded=True)
-
-    return await _export(request, params, read=read, cols=columns.commitments(params.lang), name="commitments")
-
-
-@router.get("/recommendations", operation_id="exports-recommendations", response_class=StreamingResponse,
-            responses=responses("Every recommendation matching the filters"),
-            description="Every recommendation matching the list's filters (GET /v1/recommendations), with its "
-                        "status and first reason." + NEGOTIATION)
-async def export_recommendations(request: Request, _: Reader, params: Annotated[Any, Depends(
-        QueryModel(RecommendationExport, RecommendationRepository.sorting))]) -> StreamingResponse:
-    """Every recommendation matching the list's filters, with its status and first reason."""
-
-    async def read(db: Any, cursor: str | None) -> Page:
-        page = await recommendations_reads.list(db, list_params(RecommendationFilters, params, cursor))
-        return page["items"], page["next_cursor"]
-
-    return await _export(request, params, read=read, cols=columns.recommendations(params.lang),
-                         name="recommendations")
-
-
-@router.get("/milestones", operation_id="exports-milestones", response_class=StreamingResponse,
-            responses=responses("Every milestone matching the filters, a row per measurement"),
-            description="Every milestone matching the list's filters (GET /v1/milestones), one row per measurement "
-                        "(a milestone without measurements: one row, measurement columns empty), with its status "
-                        "and first reason." + NEGOTIATION)
-async def export_milestones(request: Request, _: Reader, params: Annotated[Any, Depends(
-        QueryModel(MilestoneExport, MilestoneRepository.sorting))]) -> StreamingResponse:
-    """Every milestone matching the list's filters, one row per measurement, with its status and first reason."""
-
-    async def read(db: Any, cursor: str | None) -> Page:
-        page = await milestone_reads.list(db, list_params(MilestoneFilters, params, cursor))
-        return page["items"], page["next_cursor"]
-
-    return await _export(request, params, read=read, cols=columns.milestones(params.lang),
-                         rows=columns.milestone_rows, name="milestones")
-
-
-@router.get("/tk/toezeggingen", operation_id="exports-tk-toezeggingen", response_class=StreamingResponse,
-            responses=responses("Every toezegging in the TK mirror matching the filters"),
-            description="Every toezegging in the TK mirror matching the list's filters (GET /v1/tk/toezeggingen), "
-                        "with its normalised and raw TK status and the commitment that follows it." + NEGOTIATION)
-async def export_toezeggingen(request: Request, _: Reader, params: Annotated[Any, Depends(
-        QueryModel(ToezeggingExport, ToezeggingRepository.sorting))]) -> StreamingResponse:
-    """Every toezegging in the TK mirror matching the list's filters."""
-
-    async def read(db: Any, cursor: str | None) -> Page:
-        return await TkQueries(db).list_toezeggingen(list_params(ToezeggingFilters, params, cursor))
-
-    return await _export(request, params, read=read, cols=columns.toezeggingen(params.lang),
-                         name="tk-toezeggingen")
-
-
 @router.get("/signals/stats", operation_id="exports-signals-stats", response_class=StreamingResponse,
             responses=responses("The signal counts per group, small cells suppressed as in GET /v1/signals/stats"),
             description="GET /v1/signals/stats as a file: one row per group, with the same suppression (never a "
-                        "row per signal); a table withheld whole is one row with reason `table`." + NEGOTIATION)
+                        "row per signal); a table withheld whole is one row with reason `table`. " + NEGOTIATION)
 async def export_signal_stats(request: Request, _: Reader, params: Annotated[
         StatsExport, Depends(QueryModel(StatsExport))]) -> StreamingResponse:
     """The signal counts per group as GET /v1/signals/stats publishes them, small cells suppressed."""
