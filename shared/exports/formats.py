@@ -19,7 +19,7 @@ import enum
 import io
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -85,31 +85,44 @@ def choose_format(explicit: ExportFormat | None, accept: str | None) -> ExportFo
     raise NotAcceptable(f"Exports are produced as {produced}; send one of them in Accept, or ?format=csv|ndjson|xlsx.")
 
 
-def screened(value: str) -> str:
-    return redact_bsn(value)
+def _same(value: Any) -> Any:
+    return value
+
+
+def _listed(value: Any) -> list[Any]:
+    return [plain(v) for v in value]
+
+
+# A converter per exact type: a million cells cost a dict lookup each instead of a chain of isinstance checks.
+_PLAIN: dict[type, Callable[[Any], Any]] = {
+    str: redact_bsn, type(None): _same, bool: _same, int: _same, float: _same,
+    dt.date: _same, dt.datetime: _same,  # orjson writes ISO dates and times
+    uuid.UUID: str, list: _listed, tuple: _listed,
+}
+_BASES = (str, bool, int, float, dt.datetime, dt.date, uuid.UUID, list, tuple)  # subclasses before their bases
+
+
+def _plain_of(kind: type) -> Callable[[Any], Any]:
+    """The converter of a type outside the table, found once per type: an enum by its value, a subclass (asyncpg's
+    UUID, which orjson does not know) as its base, anything else as screened text."""
+    if issubclass(kind, enum.Enum):
+        return lambda value: plain(value.value)
+    base = next((b for b in _BASES if issubclass(kind, b)), None)
+    return _PLAIN[base] if base is not None else lambda value: redact_bsn(str(value))
 
 
 def plain(value: Any) -> Any:
     """A cell as NDJSON writes it: JSON types, lists kept; every string screened."""
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, str):
-        return screened(value)
-    if isinstance(value, enum.Enum):
-        return plain(value.value)
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dt.date):
-        return value  # orjson writes ISO dates and times
-    if isinstance(value, uuid.UUID):
-        return str(value)  # asyncpg's own UUID type is one orjson does not know
-    return screened(str(value))
+    convert = _PLAIN.get(type(value))
+    if convert is None:
+        convert = _PLAIN[type(value)] = _plain_of(type(value))
+    return convert(value)
 
 
 def _flat(value: Any) -> Any:
     """A cell for CSV and XLSX: lists joined, other values as `plain` has them."""
     value = plain(value)
-    if isinstance(value, list):
+    if type(value) is list:
         return LIST_SEPARATOR.join(str(v) for v in value)
     return value
 
@@ -119,17 +132,19 @@ def neutralised(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+_CSV: dict[type, Callable[[Any], Any]] = {
+    str: lambda value: neutralised(redact_bsn(value)), type(None): _same, int: _same, float: _same,
+    bool: lambda value: "true" if value else "false", dt.date: dt.date.isoformat,
+    dt.datetime: lambda value: value.isoformat().replace("+00:00", "Z"),
+}
+
+
 def csv_cell(value: Any) -> Any:
-    value = _flat(value)
-    if isinstance(value, str):
-        return neutralised(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+    convert = _CSV.get(type(value))
+    if convert is not None:  # the common cell: text, a number, a date, nothing
+        return convert(value)
+    value = _flat(value)  # lists, ids, enums: as plain text (screened there), then as any text
+    return neutralised(value) if isinstance(value, str) else _CSV.get(type(value), _same)(value)
 
 
 async def csv_stream(header: Sequence[str], batches: AsyncIterator[list[list[Any]]]) -> AsyncIterator[bytes]:

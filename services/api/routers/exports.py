@@ -104,7 +104,8 @@ def export_response(request: Request, *, read: Reader_ | None, first: Page, fmt:
     filename = f"nakoming-{name}-{dt.date.today():%Y%m%d}.{fmt.value}"
     return StreamingResponse(stream(fmt, columns.header(cols, lang), batches(), title=name),
                              media_type=MEDIA_TYPES[fmt],
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                             # Vary: the format may come from Accept (caches must keep the formats apart).
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Vary": "Accept"})
 
 
 async def _export(request: Request, params: Any, *, read: Reader_, cols: Sequence[columns.Column], name: str,
@@ -130,6 +131,7 @@ def responses(what: str) -> dict[int | str, dict[str, Any]]:
 NEGOTIATION = ("The format: `format` when given, else the `Accept` header (text/csv, application/x-ndjson, "
                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; CSV for */* or none); 406 "
                "otherwise. Column names and the first reason in Dutch (`lang=nl`) or English (`lang=en`).")
+
 
 def register(path: str, *, name: str, filters: type[BaseModel], sorting: Sorting, what: str, detail: str,
              reader: Callable[[Request, Any], Reader_], cols: Callable[[str], list[columns.Column]],
