@@ -47,6 +47,10 @@ class NotFound(NakomingError):
     status, type_slug, title = 404, "not-found", "Not found"
 
 
+class NotAcceptable(NakomingError):
+    status, type_slug, title = 406, "not-acceptable", "Not acceptable"
+
+
 class Conflict(NakomingError):
     status, type_slug, title = 409, "conflict", "Conflict"
 

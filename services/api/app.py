@@ -22,6 +22,7 @@ from services.api.ratelimit import RateLimiter
 from services.api.routers import (
     audit,
     commitments,
+    exports,
     fulfilment,
     health,
     milestones,
@@ -114,13 +115,13 @@ def create_app(
         lifespan=lifespan,
         openapi_tags=[{"name": t} for t in (
             "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "tk", "sync",
-            "signals", "audit", "health")],
+            "signals", "exports", "audit", "health")],
     )
     app.state.settings = settings
     # The hot paths first: a request is matched against the routes in this order (signal intake, lists).
     routers = [health.router, signals.router, commitments.router, status.router, fulfilment.router,
                resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
-               themes.router, tk_routes.tk, tk_routes.sync, audit.router, audit.changes]
+               themes.router, tk_routes.tk, tk_routes.sync, exports.router, audit.router, audit.changes]
     # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
     app.state.api_routes = [r for router in routers for r in router.routes]
     install_error_handlers(app)

@@ -25,7 +25,8 @@ ERROR_DESCRIPTIONS = {
     400: "Bad request: malformed JSON, a missing or malformed header, an invalid cursor (the problem `type` "
          "says which)",
     401: "No, or an unknown or revoked, API key", 403: "The API key lacks the scope", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict with stored data", 412: "If-Match does not match the current ETag",
+    405: "Method not allowed", 406: "None of the media types in Accept (or `format`) can be produced",
+    409: "Conflict with stored data", 412: "If-Match does not match the current ETag",
     413: "Request body too large", 414: "URL too long", 415: "Unsupported media type",
     422: "Validation failed (field errors in `errors`)", 428: "If-Match required",
     429: "Rate limited: too many requests for this key, or too many failed authentications from this address "

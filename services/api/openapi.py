@@ -39,6 +39,8 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "`true` when this is the stored response to an earlier request with the same "
                        "Idempotency-Key (the handler did not run again).",
         "schema": {"type": "string", "enum": ["true"]}},
+    "Content-Disposition": {"description": "`attachment` with the file's name (an export).",
+                            "schema": {"type": "string", "example": 'attachment; filename="nakoming-commitments-20261201.csv"'}},
     "X-Request-ID": {"description": "The request's correlation id (the X-Request-ID sent, when valid); quote "
                                     "it when reporting a problem.", "schema": {"type": "string"}},
 }

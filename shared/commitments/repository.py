@@ -54,7 +54,7 @@ class CommitmentRepository(Repository[Commitment]):
     @classmethod
     async def list_page(
         cls, source: AsyncSession | RawDatabase, conditions: Iterable[Any], *, sort: str | None,
-        cursor: str | None, limit: int,
+        cursor: str | None, limit: int, decoded: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """The list endpoint's read path: one statement, no ORM identity map.
 
@@ -63,6 +63,7 @@ class CommitmentRepository(Repository[Commitment]):
         RawDatabase (PostgreSQL) the statement is compiled once per shape and runs straight on asyncpg.
         (Rendering the items' JSON in PostgreSQL instead was measured: no faster in total, since the
         database shares the CPU, and a second rendering to keep equal to this one.)
+        `decoded`: reasons always as lists (exports read them), never as the JSON text passed through.
         """
         conditions = list(conditions)
         if isinstance(source, AsyncSession):
@@ -84,7 +85,7 @@ class CommitmentRepository(Repository[Commitment]):
         localised = reader_language.get() != DEFAULT_LANGUAGE
         for row in rows:
             reasons = row["reasons"]
-            if localised:
+            if localised or decoded:
                 row["reasons"] = localise(orjson.loads(reasons) if isinstance(reasons, str) else reasons)
             else:
                 # PostgreSQL's JSON text (raw asyncpg) goes out as it is, without a decode/encode round.
