@@ -6,7 +6,6 @@ import httpx
 
 from tests.api.test_exports import export, read_back
 from tests.api.test_signal_stats import seed
-from tests.api.test_signals import intake, themes  # noqa: F401  (fixtures)
 
 
 async def test_signal_stats_export_is_the_published_table(client: httpx.AsyncClient, themes: None,

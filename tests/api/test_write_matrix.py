@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 
 from services.api import board
 from shared.audit.models import AuditEntry
-from tests.api.test_signals import signal
 from tests.factories import (
     create,
     create_action,
@@ -29,6 +28,7 @@ from tests.factories import (
     create_milestone,
     create_party,
     create_theme,
+    signal,
 )
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
