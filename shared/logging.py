@@ -1,4 +1,5 @@
-"""Structured JSON logs (structlog over the standard library), with the request id bound per request."""
+"""Structured JSON logs (structlog over the standard library), with the request id bound per request, the job
+name and id per job run (services/worker/registry.py), and the trace id when tracing is on (shared/tracing.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import structlog
 
 from shared.signals.privacy import redact_bsn
+from shared.tracing import add_trace_id
 
 
 def _redact(value: Any) -> Any:
@@ -29,6 +31,7 @@ def redact_bsn_processor(_logger: Any, _method: str, event: dict[str, Any]) -> d
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     shared_processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_id,  # trace_id and span_id, only inside a span (tracing on)
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
