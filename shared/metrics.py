@@ -73,7 +73,8 @@ def serve_port(port: int, scrape: CollectorRegistry) -> Any:
     try:
         server, _thread = start_http_server(port, addr="0.0.0.0", registry=scrape)
     except OSError as exc:
-        log.info("metrics_port_taken", port=port, detail=f"{exc}; another process of this group serves it")
+        log.warning("metrics_port_taken", port=port, detail=f"{exc}: fine when another process of this group "
+                    "(`nakoming serve --workers N` with PROMETHEUS_MULTIPROC_DIR) serves it, else choose another port")
         return None
     log.info("metrics_port", port=port)
     return server
