@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 from prometheus_client import CollectorRegistry, start_http_server, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from prometheus_client import multiprocess
@@ -43,6 +45,29 @@ JOB_RUNS = Counter("nakoming_job_runs", "Job runs by job name and outcome (ok, f
                    ["job", "outcome"])
 JOB_DURATION = Histogram("nakoming_job_duration_seconds", "Job run time by job name (every outcome).",
                          ["job"], buckets=_JOB_BUCKETS)
+
+
+def track_pool(engine: AsyncEngine) -> Callable[[], None]:
+    """Count the engine's checked-out connections in the pool gauges; returns what undoes it."""
+    pool = engine.sync_engine.pool
+    size = pool.size() if hasattr(pool, "size") else 0
+
+    def checkout(*_: Any) -> None:
+        DB_POOL_IN_USE.inc()
+
+    def checkin(*_: Any) -> None:
+        DB_POOL_IN_USE.dec()
+
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
+    DB_POOL_SIZE.inc(size)
+
+    def untrack() -> None:
+        event.remove(pool, "checkout", checkout)
+        event.remove(pool, "checkin", checkin)
+        DB_POOL_SIZE.dec(size)
+
+    return untrack
 
 
 def is_multiprocess() -> bool:

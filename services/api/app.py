@@ -21,7 +21,7 @@ from services.api.middleware import BodyGuardMiddleware, RequestIdMiddleware, bo
 from services.api.query import document_query_models
 from services.api.ratelimit import RateLimiter
 from services.api.lifecycle import watch_sigterm
-from services.api.metrics import database_figures, track_pool
+from services.api.metrics import database_figures
 from services.api.routers import (
     audit, commitments, fulfilment, health, metrics, milestones, resources, signals, status, themes,
 )
@@ -29,7 +29,7 @@ from services.api.routers import tk as tk_routes
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
 from shared.logging import configure_logging
-from shared.metrics import process_ended, serve_port
+from shared.metrics import process_ended, serve_port, track_pool
 from shared.metrics import registry as metrics_registry
 from shared.pg import RawDatabase, RawPool, is_raw_capable
 from shared.settings import Settings, get_settings

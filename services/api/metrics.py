@@ -1,5 +1,5 @@
-"""The API's metrics: request timing (called from RequestIdMiddleware, which times every request already),
-database pool use, and the figures read from the database when scraped.
+"""The API's metrics: request timing (called from RequestIdMiddleware, which times every request already) and
+the figures read from the database when scraped.
 
 Exported on GET /metrics to admin keys (services/api/routers/metrics.py) and, when NAKOMING_METRICS_PORT is set,
 without a key on that port (keep it off the public network: Prometheus inside the cluster scrapes it).
@@ -12,11 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from shared.commitments.counts import CommitmentCountRepository
-from shared.metrics import DB_POOL_IN_USE, DB_POOL_SIZE, HTTP_REQUESTS, ScrapeTimeCollector
+from shared.metrics import HTTP_REQUESTS, ScrapeTimeCollector
 from shared.status.vocabulary import Status
 from shared.tk.categories import CATEGORIES
 from shared.tk.repository import MirrorRepository, SyncStateRepository
@@ -38,29 +35,6 @@ def observe_request(scope: dict[str, Any], status: int, seconds: float) -> None:
     if child is None:
         child = _children[key] = HTTP_REQUESTS.labels(*key)
     child.observe(seconds)
-
-
-def track_pool(engine: AsyncEngine) -> Callable[[], None]:
-    """Count the engine's checked-out connections in the pool gauges; returns what undoes it."""
-    pool = engine.sync_engine.pool
-    size = pool.size() if hasattr(pool, "size") else 0
-
-    def checkout(*_: Any) -> None:
-        DB_POOL_IN_USE.inc()
-
-    def checkin(*_: Any) -> None:
-        DB_POOL_IN_USE.dec()
-
-    event.listen(pool, "checkout", checkout)
-    event.listen(pool, "checkin", checkin)
-    DB_POOL_SIZE.inc(size)
-
-    def untrack() -> None:
-        event.remove(pool, "checkout", checkout)
-        event.remove(pool, "checkin", checkin)
-        DB_POOL_SIZE.dec(size)
-
-    return untrack
 
 
 def database_figures(session_factory: Any, max_age: float) -> ScrapeTimeCollector:

@@ -17,7 +17,7 @@ from services.worker.registry import OPTIONS, SCHEDULES, Schedule, load_all
 from services.worker.serialization import job_deserializer, job_serializer
 from shared.logging import configure_logging
 from shared.metrics import registry as metrics_registry
-from shared.metrics import serve_port
+from shared.metrics import serve_port, track_pool
 from shared.settings import get_settings
 from shared.tracing import build_provider, instrument_engine, uninstrument_engines
 
@@ -31,7 +31,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     provider = ctx.get("tracer_provider") or built
     ctx.update(await build_context(settings, tracer_provider=provider))
     ctx["queue"] = ArqQueue(ctx["redis"])
-    closing: list[Any] = []
+    closing: list[Any] = [track_pool(ctx["engine"])]
     if provider is not None:
         instrument_engine(ctx["engine"], provider)
         closing.append(uninstrument_engines)

@@ -107,3 +107,29 @@ async def test_the_metrics_port_serves_without_a_key(settings, connection, sessi
         except httpx.HTTPError:
             closed = True
     assert closed
+
+
+async def test_pool_gauges_follow_checkouts(tmp_path) -> None:
+    from prometheus_client import REGISTRY
+
+    from shared.db import create_engine
+    from shared.metrics import track_pool
+
+    def in_use() -> float | None:
+        return REGISTRY.get_sample_value("nakoming_db_pool_connections_in_use")
+
+    def size() -> float | None:
+        return REGISTRY.get_sample_value("nakoming_db_pool_size")
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'pool.db'}")
+    before_use, before_size = in_use(), size()
+    untrack = track_pool(engine)
+    try:
+        assert size() == before_size + engine.sync_engine.pool.size()
+        async with engine.connect(), engine.connect():
+            assert in_use() == before_use + 2
+        assert in_use() == before_use
+    finally:
+        untrack()
+        await engine.dispose()
+    assert size() == before_size
