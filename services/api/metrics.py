@@ -52,6 +52,10 @@ def database_figures(session_factory: Any, max_age: float) -> ScrapeTimeCollecto
         commitments = GaugeMetricFamily("nakoming_commitments", "Commitments per status.", labels=["status"])
         for status, n in per_status.items():
             commitments.add_metric([status], n)
+        page = GaugeMetricFamily(
+            "nakoming_tk_sync_last_page_age_seconds",
+            "Seconds since the category's last page was committed by a sync (absent: none yet).",
+            labels=["category"])
         success = GaugeMetricFamily(
             "nakoming_tk_sync_last_success_age_seconds",
             "Seconds since the category's last sync run that reached the end of the feed (absent: never).",
@@ -64,9 +68,11 @@ def database_figures(session_factory: Any, max_age: float) -> ScrapeTimeCollecto
             state = states.get(category)
             if state is not None and state.last_success_at is not None:
                 success.add_metric([category], (now - state.last_success_at).total_seconds())
+            if state is not None and state.last_page_at is not None:
+                page.add_metric([category], (now - state.last_page_at).total_seconds())
             seen = newest.get(category.lower())
             if seen is not None:
                 version.add_metric([category], (now - seen).total_seconds())
-        return [commitments, success, version]
+        return [commitments, page, success, version]
 
     return ScrapeTimeCollector(compute, max_age)

@@ -61,7 +61,11 @@ async def test_database_figures_are_read_when_scraped(client: httpx.AsyncClient,
     await create_commitment(client, writer, title="Nog een toezegging")
     now = dt.datetime.now(dt.UTC)
     async with session_factory() as session:
-        session.add(TkSyncState(category="Toezegging", skiptoken=5, last_success_at=now - dt.timedelta(minutes=10)))
+        session.add(TkSyncState(category="Toezegging", skiptoken=5, last_success_at=now - dt.timedelta(minutes=10),
+                                pages=3, updated_at=now - dt.timedelta(minutes=4)))
+        # a failed run recorded last: its time is no page's
+        session.add(TkSyncState(category="Zaak", skiptoken=9, pages=2, last_success_at=now - dt.timedelta(hours=1),
+                                last_error_at=now - dt.timedelta(minutes=1), updated_at=now - dt.timedelta(minutes=1)))
         session.add(TkToezegging(id=uuid.uuid4(), bijgewerkt=now - dt.timedelta(hours=2), nummer="TZ1"))
         await session.commit()
     text = (await client.get("/metrics", headers=admin)).text
@@ -71,7 +75,11 @@ async def test_database_figures_are_read_when_scraped(client: httpx.AsyncClient,
     newest = value(text, "nakoming_tk_sync_newest_bijgewerkt_age_seconds", category="Toezegging")
     assert success is not None and 590 <= success <= 700
     assert newest is not None and 7190 <= newest <= 7300
-    assert value(text, "nakoming_tk_sync_last_success_age_seconds", category="Zaak") is None  # never synced
+    page = value(text, "nakoming_tk_sync_last_page_age_seconds", category="Toezegging")
+    assert page is not None and 230 <= page <= 330
+    zaak_page = value(text, "nakoming_tk_sync_last_page_age_seconds", category="Zaak")
+    assert zaak_page is not None and 3590 <= zaak_page <= 3700
+    assert value(text, "nakoming_tk_sync_last_success_age_seconds", category="Activiteit") is None  # never synced
     assert (value(text, "nakoming_db_pool_size") or 0) >= 0
     assert value(text, "nakoming_db_pool_connections_in_use") is not None
 
