@@ -28,7 +28,17 @@ def redact_bsn_processor(_logger: Any, _method: str, event: dict[str, Any]) -> d
     return {key: _redact(value) for key, value in event.items()}
 
 
+_configured: tuple[str, bool] | None = None  # what configure_logging last set up in this process
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    """Set up structlog and the root handler; again with the same arguments it does nothing (the worker's
+    start-up calls it in a process whose logging is set up already: a new configuration would replace the
+    processor list that loggers cached on first use hold, and structlog's capture_logs would miss them)."""
+    global _configured
+    if _configured == (level.upper(), json):
+        return
+    _configured = (level.upper(), json)
     shared_processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         add_trace_id,  # trace_id and span_id, only inside a span (tracing on)
