@@ -2,6 +2,8 @@
 # Start-up: migrate, then serve. Roles: api (default), worker, migrate.
 set -eu
 role="${1:-api}"
+# Several processes write their metrics here (shared/metrics.py); values of an earlier run would be added in.
+if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then rm -rf "$PROMETHEUS_MULTIPROC_DIR"; mkdir -p "$PROMETHEUS_MULTIPROC_DIR"; fi
 case "$role" in
   migrate) exec nakoming db upgrade ;;
   api)

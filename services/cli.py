@@ -169,14 +169,18 @@ def serve_api(
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the API only (production: jobs go to Redis for `nakoming worker`)."""
+    """Serve the API only (production: jobs go to Redis for `nakoming worker`). SIGTERM: readiness false, no new
+    connections, in-flight requests finish within NAKOMING_SHUTDOWN_GRACE_SECONDS, exit 0."""
     import uvicorn
 
-    _settings()
+    settings = _settings()
+    from services.api.lifecycle import exit_zero_on_sigterm
     from services.api.protocol import HTTP_PROTOCOL
 
+    exit_zero_on_sigterm()
     uvicorn.run("services.api.app:asgi", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, proxy_headers=True, http=HTTP_PROTOCOL)
+                log_config=None, access_log=False, proxy_headers=True, http=HTTP_PROTOCOL,
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds)
 
 
 @app.command("sync")

@@ -3,13 +3,14 @@
 Each check says ok, warn or FAIL with what it saw; the command exits 1 when any check failed. Checks: the database
 answers, its schema is at the migrations' head, Redis answers (arq backend), a worker's heartbeat is recent (arq's
 own health-check key, refreshed every `health_check_interval`), the pseudonym key is set, the Tweede Kamer feed can
-be reached, and the clocks of this machine, the database and Redis agree.
+be reached, where metrics and traces go (and that the metrics directory can be written), and the clocks of this machine, the database and Redis agree.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from shared.db import create_engine
 from shared.migrate import current_revisions, schema_problem
 from shared.settings import Settings
 from shared.tk.client import FeedClient
+from shared.tracing import otlp_endpoint
 
 Outcome = Literal["ok", "warn", "FAIL"]
 CLOCK_SKEW_WARN_SECONDS = 2.0
@@ -115,8 +117,25 @@ async def _service_checks(settings: Settings, checks: list[Check], clocks: dict[
         return Check("tk feed", "ok", f"{settings.tk_syncfeed_url} reachable")
 
     checks.append(await _timed(feed, "tk feed"))
+    checks.append(telemetry_check(settings))
     checks.append(_clock_check(clocks))
     return checks
+
+
+def telemetry_check(settings: Settings) -> Check:
+    """Where metrics and traces go; FAIL when PROMETHEUS_MULTIPROC_DIR is set but cannot be written (every
+    request's metrics would fail to be recorded)."""
+    parts = ["/metrics for admin keys"]
+    if settings.metrics_port:
+        parts.append(f"and without a key on port {settings.metrics_port}")
+    multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if multiproc:
+        if not (os.path.isdir(multiproc) and os.access(multiproc, os.W_OK)):
+            return Check("telemetry", "FAIL", f"PROMETHEUS_MULTIPROC_DIR={multiproc} is not a writable directory")
+        parts.append(f"(processes share {multiproc})")
+    endpoint = otlp_endpoint(settings)
+    parts.append(f"; traces to {endpoint}" if endpoint else "; tracing off")
+    return Check("telemetry", "ok", " ".join(parts).replace(" ;", ";"))
 
 
 async def _redis_checks(settings: Settings, clocks: dict[str, float]) -> list[Check]:

@@ -127,8 +127,11 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
 
     settings = settings.model_copy(update={"job_backend": "inprocess"})
     asyncio.run(prepare_embedded(settings))
-    app = create_app(settings, run_schedules=True)
+    app = create_app(settings, run_schedules=True, handle_signals=True)
     log.info("serving", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs", database=settings.database_url)
+    from services.api.lifecycle import exit_zero_on_sigterm
     from services.api.protocol import HTTP_PROTOCOL
 
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, http=HTTP_PROTOCOL)
+    exit_zero_on_sigterm()
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, http=HTTP_PROTOCOL,
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds)

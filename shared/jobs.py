@@ -25,6 +25,13 @@ def job_id(name: str, key: object | None = None) -> str:
     return name if key is None else f"{name}:{key}"
 
 
+def job_name_of(queued_id: str) -> str:
+    """The job name in a queued job's id: the inverse of `job_id`, and of arq's `cron:<name>:<time>` for
+    schedules (the name is `domain.verb`, so it holds no colon). An id of another form (a random one) gives ''."""
+    name = queued_id.removeprefix("cron:").split(":", 1)[0]
+    return name if "." in name else ""
+
+
 @dataclass(frozen=True)
 class PendingJob:
     name: str

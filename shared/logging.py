@@ -1,4 +1,5 @@
-"""Structured JSON logs (structlog over the standard library), with the request id bound per request."""
+"""Structured JSON logs (structlog over the standard library), with the request id bound per request, the job
+name and id per job run (services/worker/registry.py), and the trace id when tracing is on (shared/tracing.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import structlog
 
 from shared.signals.privacy import redact_bsn
+from shared.tracing import add_trace_id
 
 
 def _redact(value: Any) -> Any:
@@ -27,9 +29,20 @@ def redact_bsn_processor(_logger: Any, _method: str, event: MutableMapping[str, 
     return {key: _redact(value) for key, value in event.items()}
 
 
+_configured: tuple[str, bool] | None = None  # what configure_logging last set up in this process
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    """Set up structlog and the root handler; again with the same arguments it does nothing (the worker's
+    start-up calls it in a process whose logging is set up already: a new configuration would replace the
+    processor list that loggers cached on first use hold, and structlog's capture_logs would miss them)."""
+    global _configured
+    if _configured == (level.upper(), json):
+        return
+    _configured = (level.upper(), json)
     shared_processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_id,  # trace_id and span_id, only inside a span (tracing on)
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Observability and shutdown (shared/metrics.py, shared/tracing.py, services/api/lifecycle.py).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, description=(
+        "serve /metrics without a key on this port (keep it off the public network); unset: the API serves "
+        "/metrics to admin keys only, the worker exports nothing"))
+    metrics_cache_seconds: float = Field(default=10.0, ge=0, description="how long figures read from the database "
+                                         "for /metrics (commitments per status, TK sync lag) are reused")
+    otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces URL; tracing is off without it "
+                                      "(or without OTEL_EXPORTER_OTLP_ENDPOINT)")
+    shutdown_grace_seconds: int = Field(default=30, ge=1, le=3600, description="API: after SIGTERM, how long "
+                                        "in-flight requests may take before they are cut off")
+    worker_grace_seconds: int = Field(default=3600, ge=1, le=86400, description="worker: after SIGTERM, how long "
+                                      "running jobs may take; jobs still running then go back to the queue")
+
     public_read: bool = True
     auth_cache_seconds: float = Field(default=10.0, ge=0, description="how long a process trusts a checked API key")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

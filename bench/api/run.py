@@ -65,8 +65,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def start(cmd: list[str], env: dict[str, str], port: int, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(200):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v1/commitments?limit=1", timeout=1).status_code == 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,8 @@ from services.api import board, idempotency, openapi
 from services.api.deps import PrincipalCache
 from services.api.errors import install_error_handlers
 from services.api.language import LanguageMiddleware
+from services.api.lifecycle import watch_sigterm
+from services.api.metrics import database_figures
 from services.api.middleware import BodyGuardMiddleware, RequestIdMiddleware, body_routes
 from services.api.query import document_query_models
 from services.api.ratelimit import RateLimiter
@@ -25,6 +28,7 @@ from services.api.routers import (
     exports,
     fulfilment,
     health,
+    metrics,
     milestones,
     resources,
     signals,
@@ -35,8 +39,11 @@ from services.api.routers import tk as tk_routes
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
 from shared.logging import configure_logging
+from shared.metrics import process_ended, serve_port, track_pool
+from shared.metrics import registry as metrics_registry
 from shared.pg import RawDatabase, RawPool, is_raw_capable
 from shared.settings import Settings, get_settings
+from shared.tracing import build_provider, instrument_app, instrument_engine, uninstrument_engines
 
 DOCS_ASSETS = "/docs/assets"
 DESCRIPTION = """
@@ -59,16 +66,30 @@ def create_app(
     queue: JobQueue | None = None,
     raw_db: RawDatabase | None = None,
     run_schedules: bool = False,
+    handle_signals: bool = False,
+    tracer_provider: Any = None,
 ) -> FastAPI:
+    """The application. `handle_signals` (a served process: `asgi()`, `nakoming run`) makes SIGTERM turn readiness
+    false at once (services/api/lifecycle.py); `tracer_provider` replaces the one built from the settings
+    (shared/tracing.py; tests give an in-memory exporter)."""
     settings = settings or get_settings()
+    built_provider = None if tracer_provider is not None else build_provider(settings, "nakoming-api")
+    tracer_provider = tracer_provider or built_provider
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned: list[Any] = []
         app.state.settings = settings
+        app.state.draining = False
         app.state.engine = engine or create_engine(settings.database_url, pool_size=settings.database_pool_size)
         if engine is None:
             owned.append(app.state.engine)
+        if tracer_provider is not None:
+            instrument_engine(app.state.engine, tracer_provider)
+            owned.append(_Closing(uninstrument_engines))
+            if built_provider is not None:
+                owned.append(_Closing(built_provider.shutdown))  # flushes the spans still batched
+        owned.append(_Closing(track_pool(app.state.engine)))
         app.state.session_factory = session_factory or create_session_factory(app.state.engine)
         app.state.raw_db = raw_db
         if raw_db is None and settings.fast_path and is_raw_capable(settings.database_url):
@@ -84,6 +105,16 @@ def create_app(
         app.state.auth_failure_limiter = RateLimiter.from_url(settings.redis_url, settings.auth_failures_per_minute,
                                                               prefix="nakoming:authfail")
         owned.append(app.state.auth_failure_limiter)
+        app.state.database_figures = database_figures(app.state.session_factory, settings.metrics_cache_seconds)
+        app.state.database_figures.bind(asyncio.get_running_loop())
+        app.state.metrics_registry = metrics_registry(app.state.database_figures)
+        owned.append(_Closing(process_ended))
+        if settings.metrics_port:
+            port_server = serve_port(settings.metrics_port, app.state.metrics_registry)
+            if port_server is not None:
+                owned.append(_Closing(port_server.shutdown))
+        if handle_signals:
+            owned.append(_Closing(watch_sigterm(app.state)))
         scheduler = None
         if run_schedules:
             from services.worker.scheduler import InProcessScheduler
@@ -100,7 +131,9 @@ def create_app(
             if scheduler is not None:
                 await scheduler.stop()
             for resource in reversed(owned):
-                if hasattr(resource, "dispose"):
+                if isinstance(resource, _Closing):
+                    resource.close()
+                elif hasattr(resource, "dispose"):
                     await resource.dispose()
                 else:
                     await resource.close()
@@ -118,8 +151,9 @@ def create_app(
             "signals", "exports", "audit", "health")],
     )
     app.state.settings = settings
+    app.state.tracer_provider = tracer_provider
     # The hot paths first: a request is matched against the routes in this order (signal intake, lists).
-    routers = [health.router, signals.router, commitments.router, status.router, fulfilment.router,
+    routers = [health.router, metrics.router, signals.router, commitments.router, status.router, fulfilment.router,
                resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
                themes.router, tk_routes.tk, tk_routes.sync, exports.router, audit.router, audit.changes]
     # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
@@ -139,7 +173,16 @@ def create_app(
     app.include_router(board.router)
     document_query_models(app, routers)
     openapi.install(app)
+    if tracer_provider is not None:
+        instrument_app(app, tracer_provider)
     return app
+
+
+class _Closing:
+    """Something the lifespan undoes at shutdown with a plain call (a listener, a thread server, a flush)."""
+
+    def __init__(self, close: Any) -> None:
+        self.close = close
 
 
 async def _default_queue(settings: Settings, app: FastAPI) -> Any:
@@ -148,7 +191,8 @@ async def _default_queue(settings: Settings, app: FastAPI) -> Any:
         from services.worker.queue import InProcessQueue
         from services.worker.registry import load_all
 
-        ctx = await build_context(settings, engine=app.state.engine, session_factory=app.state.session_factory)
+        ctx = await build_context(settings, engine=app.state.engine, session_factory=app.state.session_factory,
+                                  tracer_provider=app.state.tracer_provider)
         queue = InProcessQueue(ctx, load_all())
         ctx["queue"] = queue
         return queue
@@ -161,4 +205,4 @@ def asgi() -> FastAPI:
     """Factory for `uvicorn --factory services.api.app:asgi`."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    return create_app(settings, handle_signals=True)

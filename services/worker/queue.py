@@ -46,6 +46,7 @@ from redis.exceptions import RedisError
 
 from services.worker.serialization import job_deserializer, job_serializer
 from shared.jobs import PendingJob
+from shared.tracing import inject
 
 log = structlog.get_logger("nakoming.jobs")
 
@@ -102,7 +103,7 @@ class ArqQueue:
         return [job_key_prefix + job_id, self.queue_name, RERUN_PREFIX + job_id]
 
     async def enqueue(self, name: str, *, job_id: str | None = None, **kwargs: Any) -> None:
-        job = PendingJob(name, kwargs, job_id or uuid.uuid4().hex)
+        job = PendingJob(name, inject(kwargs), job_id or uuid.uuid4().hex)
         if self._kept:  # Redis was down a moment ago: keep the order, the sender delivers these
             self._keep(job)
             return
@@ -191,7 +192,7 @@ class InProcessQueue:
         if name not in self.functions:
             log.error("unknown_job", job=name)
             return
-        self._request(PendingJob(name, kwargs, job_id or uuid.uuid4().hex))
+        self._request(PendingJob(name, inject(kwargs), job_id or uuid.uuid4().hex))
 
     def _request(self, job: PendingJob) -> None:
         assert job.job_id is not None

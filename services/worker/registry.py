@@ -6,12 +6,18 @@ The arq worker (services/worker/settings.py) and the in-process runner of the em
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from services.worker.outage import run_through_database_outages
+from shared.metrics import JOB_DURATION, JOB_RUNS
+from shared.tracing import TRACE_KEY, job_span, mark_failed
 
 JobFunc = Callable[..., Coroutine[Any, Any, Any]]  # what arq calls a WorkerCoroutine
 
@@ -33,7 +39,8 @@ SCHEDULES: list[Schedule] = []
 
 
 def job(name: str, **options: Any) -> Callable[[JobFunc], JobFunc]:
-    """Register a job. It runs through database outages (waits, then runs again; jobs are idempotent)."""
+    """Register a job. It runs through database outages (waits, then runs again; jobs are idempotent), in a span
+    continuing the trace of whoever enqueued it, and is counted and timed (shared/metrics.py) under its name."""
 
     def register(func: JobFunc) -> JobFunc:
         known = FUNCTIONS.get(name)
@@ -42,7 +49,21 @@ def job(name: str, **options: Any) -> Callable[[JobFunc], JobFunc]:
 
         @functools.wraps(func)
         async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            return await run_through_database_outages(ctx, name, lambda: func(ctx, *args, **kwargs))
+            carrier = kwargs.pop(TRACE_KEY, None)
+            started, outcome = time.perf_counter(), "failed"
+            with structlog.contextvars.bound_contextvars(job=name, job_id=ctx.get("job_id")), \
+                    job_span(ctx.get("tracer_provider"), name, ctx.get("job_id"), carrier) as span:
+                try:
+                    result = await run_through_database_outages(ctx, name, lambda: func(ctx, *args, **kwargs))
+                    outcome = "ok"
+                    return result
+                except asyncio.CancelledError as exc:  # SIGTERM after the grace period: back to the queue
+                    outcome = "cancelled"
+                    mark_failed(span, exc)
+                    raise
+                finally:
+                    JOB_RUNS.labels(name, outcome).inc()
+                    JOB_DURATION.labels(name).observe(time.perf_counter() - started)
 
         FUNCTIONS[name] = run
         if options:

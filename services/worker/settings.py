@@ -3,6 +3,7 @@ give job ids their meaning (services/worker/queue.py) and keep jobs safe to kill
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from arq import cron
@@ -10,22 +11,45 @@ from arq.worker import func
 
 from services.worker import worker
 from services.worker.context import build_context, close_context
+from services.worker.metrics import queue_depth
 from services.worker.queue import ArqQueue, redis_settings
 from services.worker.registry import OPTIONS, SCHEDULES, Schedule, load_all
 from services.worker.serialization import job_deserializer, job_serializer
 from shared.logging import configure_logging
+from shared.metrics import registry as metrics_registry
+from shared.metrics import serve_port, track_pool
 from shared.settings import get_settings
+from shared.tracing import build_provider, instrument_engine, uninstrument_engines
 
 
 async def on_startup(ctx: dict[str, Any]) -> None:
+    """Resources of this worker process. A tracer provider already in `ctx` (tests) is used as it is; else one
+    is built when tracing is configured (shared/tracing.py)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    ctx.update(await build_context(settings))
+    built = None if ctx.get("tracer_provider") else build_provider(settings, "nakoming-worker")
+    provider = ctx.get("tracer_provider") or built
+    ctx.update(await build_context(settings, tracer_provider=provider))
     ctx["queue"] = ArqQueue(ctx["redis"])
+    closing: list[Any] = [track_pool(ctx["engine"])]
+    if provider is not None:
+        instrument_engine(ctx["engine"], provider)
+        closing.append(uninstrument_engines)
+    if built is not None:
+        closing.append(built.shutdown)  # flushes the spans still batched
+    if settings.metrics_port:
+        depth = queue_depth(ctx["redis"], sorted(load_all()))
+        depth.bind(asyncio.get_running_loop())
+        server = serve_port(settings.metrics_port, metrics_registry(depth))
+        if server is not None:
+            closing.append(server.shutdown)
+    ctx["_closing"] = closing
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
     await close_context(ctx)
+    for close in reversed(ctx.pop("_closing", [])):
+        close()
 
 
 def _cron_jobs() -> list[Any]:
@@ -70,3 +94,7 @@ class WorkerSettings:
     # A killed or cancelled run counts as a try; every job is idempotent, so it is simply run again.
     max_tries = 5
     health_check_interval = 30
+    # SIGTERM: take no new jobs, let running ones finish for up to NAKOMING_WORKER_GRACE_SECONDS, then cancel what
+    # still runs; arq puts a cancelled job back on the queue (retry_jobs) and a worker runs it again from its
+    # checkpoint (jobs are idempotent). Without it arq cancels running jobs at the signal.
+    job_completion_wait = get_settings().worker_grace_seconds

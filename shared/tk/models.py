@@ -243,6 +243,15 @@ class TkSyncState(Base):
     has_samples: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, nullable=False)
 
+    @property
+    def last_page_at(self) -> dt.datetime | None:
+        """When a page (or a wanted document) was last committed: every such write moves `updated_at`, and so
+        does recording a failed run, which writes `last_error_at` with the same time; then the end of the last
+        complete run is the latest page known to have succeeded."""
+        if self.last_error_at is not None and self.updated_at == self.last_error_at:
+            return self.last_success_at
+        return self.updated_at if self.pages or self.fetched else self.last_success_at
+
 
 class TkSyncRun(Base):
     """One run of one category (created when the run starts, closed when it ends)."""

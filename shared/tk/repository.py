@@ -7,7 +7,20 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -298,6 +311,12 @@ class MirrorRepository:
     async def kamerbrief_nummers(self) -> set[str]:
         stmt = select(tk_toezegging_brieven.c.nummer).distinct()
         return set((await self.session.execute(stmt)).scalars())
+
+    async def newest_versions(self) -> dict[str, dt.datetime | None]:
+        """The newest `bijgewerkt` mirrored per kind (a feed that stopped moving shows here), in one query."""
+        stmt = union_all(*(select(literal(kind).label("kind"), func.max(model.bijgewerkt).label("newest"))
+                           for kind, model in MODELS.items()))
+        return {kind: newest for kind, newest in (await self.session.execute(stmt)).all()}
 
     async def zaken_in_dossiers(self, zaak_ids: Sequence[uuid.UUID],
                                 dossier_ids: set[uuid.UUID]) -> list[uuid.UUID]:

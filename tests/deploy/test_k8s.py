@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from services.worker.settings import WorkerSettings
+from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -98,3 +99,31 @@ def test_rollout_order_probes_scaling_and_shutdown() -> None:
     selected = policy["spec"]["podSelector"]["matchLabels"]
     for d in deployments.values():
         assert selected.items() <= d["spec"]["template"]["metadata"]["labels"].items(), d["metadata"]["name"]
+
+
+def test_shutdown_grace_and_metrics_scraping_agree_with_the_settings() -> None:
+    docs = _render(K8S / "overlays" / "example")
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    settings = Settings(**{k.removeprefix("NAKOMING_").lower(): v for k, v in config.items()
+                           if k.startswith("NAKOMING_") and k != "NAKOMING_ENVIRONMENT"},
+                        _env_file=None)  # type: ignore[arg-type]
+    deployments = {d["metadata"]["name"]: d["spec"]["template"] for d in docs if d["kind"] == "Deployment"}
+    api = deployments["nakoming-api"]["spec"]
+    pre_stop = api["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    # the kubelet's SIGKILL comes after the preStop pause and the whole grace period of uvicorn
+    assert api["terminationGracePeriodSeconds"] > pre_stop + settings.shutdown_grace_seconds
+    worker = deployments["nakoming-worker"]["spec"]
+    assert worker["terminationGracePeriodSeconds"] > settings.worker_grace_seconds
+    assert settings.worker_grace_seconds >= WorkerSettings.job_timeout  # a running job may take all of it
+    assert settings.metrics_port is not None
+    for name, template in deployments.items():
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert int(annotations["prometheus.io/port"]) == settings.metrics_port, name
+        ports = {p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", [])}
+        assert settings.metrics_port in ports, name
+    ingress = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "nakoming")["spec"]
+    metrics_rule = next(r for r in ingress["ingress"] if {"protocol": "TCP", "port": settings.metrics_port} in r["ports"])
+    assert metrics_rule["from"], "the metrics port (no key) must not be open to every pod"
+    env = {e["name"]: e["value"] for e in api["containers"][0]["env"]}
+    assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")  # the writable emptyDir; several uvicorn workers

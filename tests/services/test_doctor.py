@@ -56,3 +56,20 @@ async def test_doctor_sees_the_deployment_as_it_is(tmp_path: Path) -> None:
         server.stop()
         code, checks = _doctor(env)
         assert code == 1 and checks["redis"][0] == "FAIL" and checks["worker"] == ("FAIL", "not checked: Redis does not answer")
+
+
+def test_telemetry_check_says_where_metrics_and_traces_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.doctor import telemetry_check
+    from shared.settings import Settings
+
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    check = telemetry_check(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert (check.outcome, check.detail) == ("ok", "/metrics for admin keys; tracing off")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "missing"))
+    assert telemetry_check(Settings(_env_file=None)).outcome == "FAIL"  # type: ignore[call-arg]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    check = telemetry_check(Settings(metrics_port=9100, otlp_endpoint="http://collector:4318/v1/traces",
+                                     _env_file=None))  # type: ignore[call-arg]
+    assert check.outcome == "ok"
+    assert "port 9100" in check.detail and str(tmp_path) in check.detail and "http://collector:4318" in check.detail

@@ -15,7 +15,8 @@ router = APIRouter(tags=["health"])
 
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
-    checks: dict[str, str] = Field(description="`database` and `migrations`: `ok`, or what is wrong.")
+    checks: dict[str, str] = Field(description="`database` and `migrations`: `ok`, or what is wrong; `shutdown`: "
+                                               "`draining` once the process received SIGTERM.")
 
 
 class Liveness(BaseModel):
@@ -30,9 +31,11 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", operation_id="health-ready", response_model=Readiness, responses={
     **ok("Ready: the database answers and is migrated"),
-    503: {"model": Readiness, "description": "Not ready (which check failed is in `checks`)"}})
+    503: {"model": Readiness, "description": "Not ready (which check failed is in `checks`), or shutting down"}})
 async def readyz(request: Request) -> Any:
-    """Readiness: the database answers and its schema is at the migrations' head."""
+    """Readiness: the database answers and its schema is at the migrations' head; false from SIGTERM on."""
+    if request.app.state.draining:  # services/api/lifecycle.py: no new work for a process that is leaving
+        return JSONResponse({"status": "not_ready", "checks": {"shutdown": "draining"}}, status_code=503)
     engine = request.app.state.engine
     checks: dict[str, Any] = {}
     try:
