@@ -18,6 +18,7 @@ changes (statuses and history are right; only the summary undercounts).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Any
@@ -30,6 +31,7 @@ from shared.db import session_scope, utcnow
 from shared.jobs import JobQueue, PendingJob, enqueue_jobs, keyed
 from shared.status.inputs import Thresholds
 from shared.status.loaders import IdRange
+from shared.status.loaders_signals import SignalIndex, build_signal_index
 from shared.status.models import Checkpoint
 from shared.status.runner import Summary, plan_ranges, recalculate_range
 from shared.status.service import StatusService, today
@@ -97,14 +99,36 @@ async def start_run(redis: Redis, factory: async_sessionmaker[AsyncSession], que
     return {"run": run, "ranges": len(planned), "enqueued": len(jobs)}
 
 
+async def _signal_index(cache: dict[str, Any], factory: async_sessionmaker[AsyncSession], thresholds: Thresholds,
+                        run: str, as_of: dt.date) -> SignalIndex:
+    """The run's signal windows, read once per process and run (as one process reads them once for all batches),
+    not once per range; the ranges a worker runs at once share the one read. Replaced by the next run's."""
+    held = cache.get("recalc_signals")
+    if held is None or held[0] != run:
+        async def read() -> SignalIndex:
+            async with factory() as session:
+                return await build_signal_index(session, as_of, thresholds)
+
+        held = cache["recalc_signals"] = (run, asyncio.ensure_future(read()))
+    try:
+        return await asyncio.shield(held[1])
+    except BaseException:
+        if cache.get("recalc_signals") is held and held[1].done():
+            del cache["recalc_signals"]  # a failed read (database away) is read again by the next range
+        raise
+
+
 async def run_range(redis: Redis, factory: async_sessionmaker[AsyncSession], queue: JobQueue | None,
-                    thresholds: Thresholds, *, run: str, index: int, after: str | None, upto: str, as_of: str,
-                    now: str) -> dict[str, Any]:
-    """Evaluate and store one range (unless it is done), count it, and close the run when it was the last."""
+                    thresholds: Thresholds, cache: dict[str, Any], *, run: str, index: int, after: str | None,
+                    upto: str, as_of: str, now: str) -> dict[str, Any]:
+    """Evaluate and store one range (unless it is done), count it, and close the run when it was the last.
+    `cache` lives as long as the worker process (its job context)."""
     summary: Summary | None = None
     if not await redis.sismember(f"{_key(run)}:done", str(index)):
+        day = dt.date.fromisoformat(as_of)
+        signals = await _signal_index(cache, factory, thresholds, run, day)
         summary = await recalculate_range(factory, thresholds, (uuid.UUID(after) if after else None, uuid.UUID(upto)),
-                                          as_of=dt.date.fromisoformat(as_of), now=dt.datetime.fromisoformat(now))
+                                          as_of=day, now=dt.datetime.fromisoformat(now), signals=signals)
     counts = [summary.commitments, summary.changed, summary.milestones_changed] if summary else [0, 0, 0]
     done, total = await redis.eval(_DONE, 2, _key(run), f"{_key(run)}:done", index, *counts)
     if done == total:

@@ -21,7 +21,7 @@ from shared.db import session_scope, utcnow
 from shared.pg import driver_connection
 from shared.status.inputs import Thresholds
 from shared.status.loaders import IdRange, load_batch
-from shared.status.loaders_signals import build_signal_index
+from shared.status.loaders_signals import SignalIndex, build_signal_index
 from shared.status.service import Changes, Outcome, StatusService, today
 
 
@@ -158,15 +158,17 @@ async def plan_ranges(session: AsyncSession, batch_size: int) -> list[IdRange]:
 
 
 async def recalculate_range(factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, id_range: IdRange,
-                            *, as_of: dt.date, now: dt.datetime) -> Summary:
+                            *, as_of: dt.date, now: dt.datetime, signals: SignalIndex | None = None) -> Summary:
     """One range of a spread run, in one transaction, with the same load, rules and compare-and-set write as a
-    batch of `recalculate_all` (the rows of a range are evaluated exactly as there). It yields to the event loop
-    while it evaluates, so the worker's other jobs (the next range's reads and writes) go on meanwhile."""
+    batch of `recalculate_all` (the rows of a range are evaluated exactly as there; `signals`, the run's signal
+    windows, are read here when not given). It yields to the event loop while it evaluates, so the worker's
+    other jobs (the next range's reads and writes) go on meanwhile."""
     summary = Summary(as_of)
     with fewer_collections():
         session = factory()
         try:
-            signals = await build_signal_index(session, as_of, thresholds)
+            if signals is None:
+                signals = await build_signal_index(session, as_of, thresholds)
             batch = await load_batch(session, None, as_of, thresholds, signals=signals, id_range=id_range)
             service = StatusService(session, thresholds)
             outcome = Outcome(as_of, now)

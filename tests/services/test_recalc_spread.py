@@ -114,8 +114,8 @@ async def test_ranges_run_twice_count_once_and_the_run_closes_once(session_facto
     assert len(ranges) == first["ranges"] and all(j.job_id == f"{fanout.RANGE_JOB}:{first['run']}:{j.kwargs['index']}"
                                                   for j in ranges)
     # A range run twice (arq re-runs a killed worker's job) is counted once, and the second time evaluates nothing.
-    once = await fanout.run_range(redis, session_factory, queue, T, **ranges[0].kwargs)
-    twice = await fanout.run_range(redis, session_factory, queue, T, **ranges[0].kwargs)
+    once = await fanout.run_range(redis, session_factory, queue, T, {}, **ranges[0].kwargs)
+    twice = await fanout.run_range(redis, session_factory, queue, T, {}, **ranges[0].kwargs)
     assert (once["evaluated"], twice["evaluated"], once["done"], twice["done"]) == (True, False, 1, 1)
     await queue.drain()  # the other ranges, then the closing job (enqueued by the last one only)
     record = await fanout.last_run(redis)
@@ -123,6 +123,10 @@ async def test_ranges_run_twice_count_once_and_the_run_closes_once(session_facto
     assert await fanout.close_run(redis, session_factory, T, first["run"]) is None  # closed already
     # A new run starts once the last one is closed.
     assert (await fanout.start_run(redis, session_factory, queue, 10))["run"] != first["run"]
+
+
+async def started(worker: Worker) -> bool:
+    return "Starting worker for" in worker.output()
 
 
 @pytest.mark.postgres_only
@@ -144,6 +148,8 @@ async def test_two_workers_both_take_ranges(backend: str, tmp_path: Path) -> Non
             for n in range(2):
                 workers.append(Worker(env, tmp_path / f"worker{n}.log").start())
             await workers[0].ready(client)
+            for worker in workers:  # both poll before the run starts (one may take far longer to start)
+                await wait_until(lambda w=worker: started(w), 120, "both workers to start")
             await enqueue_jobs(ArqQueue(client), [keyed(fanout.RUN_JOB)])
 
             async def closed() -> bool:

@@ -58,7 +58,7 @@ async def recalculate_all(ctx: dict[str, Any]) -> dict[str, Any]:
 async def recalculate_range(ctx: dict[str, Any], **params: Any) -> dict[str, Any]:
     """One range of a spread run; closes the run when it is the last one done."""
     result = await fanout.run_range(ctx["redis"], ctx["session_factory"], ctx.get("queue"),
-                                    Thresholds.from_settings(ctx["settings"]), **params)
+                                    Thresholds.from_settings(ctx["settings"]), ctx, **params)
     log.info("status_range_recalculated", **result)
     return result
 
