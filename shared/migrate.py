@@ -52,8 +52,10 @@ async def current_revisions(engine: AsyncEngine) -> set[str]:
         return await connection.run_sync(_current)
 
 
-async def is_at_head(engine: AsyncEngine) -> bool:
-    return await current_revisions(engine) == head_revisions()
+async def head_difference(engine: AsyncEngine) -> str | None:
+    """How the database's revisions differ from this code's migration heads (None when at head): `/readyz`."""
+    current, heads = await current_revisions(engine), head_revisions()
+    return None if current == heads else f"at {sorted(current)}, head is {sorted(heads)}"
 
 
 async def schema_problem(url: str) -> str | None:

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
+from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from shared.signals.privacy import BSN_CANDIDATE, find_bsn, holds_bsn
 
 # PostgreSQL cannot store NUL in text, a lone surrogate cannot be encoded at all, and the other C0 controls
@@ -205,7 +206,7 @@ class RecordOut(AuthoredOut):
 class ListParams(StrictModel):
     """Query parameters every list endpoint accepts; domain filters extend it. Unknown parameters are rejected."""
 
-    limit: Annotated[int, Field(ge=1, le=500, description="Page size (1-500).")] = 50
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT}).")] = DEFAULT_LIMIT
     cursor: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
         default=None, description="`next_cursor` from the previous page.")
     sort: Annotated[str, StringConstraints(max_length=60)] | None = Field(

@@ -23,14 +23,6 @@ from shared.signals.privacy import redact_bsn
 log = structlog.get_logger("nakoming.auth")
 
 
-class ReadSession(AsyncSession):
-    """Marker type: a session that is never committed (rolled back at the end of the request)."""
-
-
-class WriteSession(AsyncSession):
-    """Marker type: a session committed once when the handler returns, before the response is sent."""
-
-
 async def get_settings(request: Request) -> Settings:
     """async on purpose: FastAPI runs a sync dependency in a worker thread, a costly hop per request."""
     return request.app.state.settings

@@ -7,6 +7,8 @@
   registry allows several tries (arq counts a killed run as a try).
 * Job ids: on_job_start clears the job's rerun marker before the job reads anything, after_job_end runs it
   again when a request came in meanwhile (services/worker/queue.py explains the ordering).
+* Spreading: a job with a per-worker cap (registry `per_worker`, e.g. the ranges of the nightly run) is left in
+  the queue while this worker runs that many of it, so the other workers take the rest.
 * Redis outage: arq's poll loop raises on the first refused connection and the process exits. Here a poll that
   cannot reach Redis is logged once, retried every `poll_delay` (at most; starting faster), and the worker
   carries on where it was; a job whose bookkeeping failed keeps its job key, so it runs again. (Database
@@ -28,6 +30,7 @@ from redis.exceptions import ResponseError, WatchError
 
 from services.worker.outage import Outage
 from services.worker.queue import REDIS_DOWN, ArqQueue
+from services.worker.registry import PER_WORKER
 from shared.settings import get_settings
 
 log = structlog.get_logger("nakoming.worker")
@@ -70,11 +73,18 @@ class NakomingWorker(Worker):
             job_id = job_id_b.decode()
             started = False
             try:
-                started = await self._claim(job_id)
+                started = not self._at_cap(job_id) and await self._claim(job_id)
             finally:
                 if not started:
                     self.job_counter -= 1
                     self.sem.release()
+
+    def _at_cap(self, job_id: str) -> bool:
+        """True when the job's name has a per-worker cap that this worker's running jobs reach already."""
+        name = job_id.partition(":")[0]
+        cap = PER_WORKER.get(name)
+        return cap is not None and sum(1 for running, task in self.tasks.items()
+                                       if not task.done() and running.partition(":")[0] == name) >= cap
 
     async def _claim(self, job_id: str) -> bool:
         in_progress_key = in_progress_key_prefix + job_id

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from shared.crud import Repository
 from shared.pagination import SortField, Sorting
-from shared.signals.models import ClientSignal, SignalBatch, client_signal_commitments, client_signal_themes
+from shared.signals.models import ClientSignal, client_signal_commitments, client_signal_themes
 from shared.signals.schemas import SignalFilters
 
 
@@ -45,10 +45,3 @@ class SignalRepository(Repository[ClientSignal]):
 
     async def by_natural_key(self, source_system: str, external_id: str) -> ClientSignal | None:
         return await self.get_by(source_system=source_system, external_id=external_id)
-
-
-class BatchRepository(Repository[SignalBatch]):
-    model = SignalBatch
-    resource = "batch"
-    sorting = Sorting(fields={"created_at": SortField(SignalBatch.created_at, "datetime")},
-                      id_column=SignalBatch.id, default="-created_at")

@@ -13,15 +13,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.commitments.models import Commitment
 from shared.db import session_scope, utcnow
 from shared.pg import driver_connection
 from shared.status.inputs import Thresholds
-from shared.status.loaders import load_batch
-from shared.status.loaders_signals import build_signal_index
+from shared.status.loaders import IdRange, load_batch
+from shared.status.loaders_signals import SignalIndex, build_signal_index
 from shared.status.service import Changes, Outcome, StatusService, today
 
 
@@ -140,6 +140,46 @@ async def _recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds
                     await leftover.session.close()
     async with session_scope(factory) as session:
         summary.recommendations_changed = await StatusService(session, thresholds).roll_up_recommendations()
+    return summary
+
+
+LAST_ID = uuid.UUID(int=(1 << 128) - 1)  # the upper bound of the last range: it takes commitments added meanwhile
+
+
+async def plan_ranges(session: AsyncSession, batch_size: int) -> list[IdRange]:
+    """The (after, up to] id ranges of consecutive batches of `batch_size` commitments in id order, for a run
+    spread over several workers (one job per range). The last range reaches the highest possible id, so a
+    commitment created while the run goes on is evaluated too, as a single-process run would."""
+    numbered = select(Commitment.id, func.row_number().over(order_by=Commitment.id).label("n")).subquery()
+    uppers = list((await session.execute(
+        select(numbered.c.id).where(numbered.c.n % batch_size == 0).order_by(numbered.c.id))).scalars())
+    lowers: list[uuid.UUID | None] = [None, *uppers]
+    return [(low, high) for low, high in zip(lowers, [*uppers, LAST_ID], strict=True)]
+
+
+async def recalculate_range(factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, id_range: IdRange,
+                            *, as_of: dt.date, now: dt.datetime, signals: SignalIndex | None = None) -> Summary:
+    """One range of a spread run, in one transaction, with the same load, rules and compare-and-set write as a
+    batch of `recalculate_all` (the rows of a range are evaluated exactly as there; `signals`, the run's signal
+    windows, are read here when not given). It yields to the event loop while it evaluates, so the worker's
+    other jobs (the next range's reads and writes) go on meanwhile."""
+    summary = Summary(as_of)
+    with fewer_collections():
+        session = factory()
+        try:
+            if signals is None:
+                signals = await build_signal_index(session, as_of, thresholds)
+            batch = await load_batch(session, None, as_of, thresholds, signals=signals, id_range=id_range)
+            service = StatusService(session, thresholds)
+            outcome = Outcome(as_of, now)
+            changes = await service.evaluate(batch, outcome, pause_every=500)
+            del batch, signals
+        except BaseException:
+            await session.close()
+            raise
+        await _store(session, service, changes, as_of, now)
+    summary.commitments = len(outcome.evaluations)
+    summary.changed, summary.milestones_changed = outcome.changed, outcome.milestones_changed
     return summary
 
 

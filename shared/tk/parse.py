@@ -20,7 +20,6 @@ from shared.tk.values import parse_bool, parse_date, parse_datetime, parse_int, 
 
 ATOM = "http://www.w3.org/2005/Atom"
 TK = "http://www.tweedekamer.nl/xsd/tkData/v1-0"
-XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 _ENTRY = f"{{{ATOM}}}entry"
 _TITLE = f"{{{ATOM}}}title"

@@ -36,25 +36,36 @@ PG_URL = os.environ.get("NAKOMING_TEST_DATABASE_URL", "postgresql+asyncpg://post
 PORTS = range(*map(int, os.environ.get("NAKOMING_TEST_PORTS", "18150-18199").split("-")))
 
 
+_HANDED_OUT: set[int] = set()  # ports given to a server that may not have bound them yet (or is down a while)
+
+
 def free_port() -> int:
+    """A port nobody listens on, not handed out before (when every one was, the oldest servers are gone)."""
+    if len(_HANDED_OUT) >= len(PORTS) // 2:
+        _HANDED_OUT.clear()
     for port in PORTS:
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _HANDED_OUT.add(port)
             return port
     raise RuntimeError(f"no free port in {PORTS}")
 
 
 class RedisServer:
-    """A redis-server of this test's own, without persistence, that the test may stop and start again."""
+    """A redis-server of this test's own that the test may stop and start again; without persistence, or with an
+    append-only file in `data` (every write synced, as a deployment that must not lose its queue runs it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, data: Path | None = None) -> None:
         if shutil.which("redis-server") is None:
             pytest.fail("redis-server is not installed; these tests need a Redis they may stop")
         self.port = free_port()
+        self.data = data
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,8 +73,10 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        persistence = ["--appendonly", "no"] if self.data is None else [
+            "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.data)]
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                      *persistence], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:  # e.g. another process took the port meanwhile
@@ -75,10 +88,11 @@ class RedisServer:
             time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
-    def stop(self) -> None:
+    def stop(self, *, graceful: bool = False) -> None:
+        """Kill it (or, `graceful`, let it shut down as on SIGTERM: clients are cut either way)."""
         if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.send_signal(signal.SIGTERM if graceful else signal.SIGKILL)
+            self.proc.wait(30)
             self.proc = None
 
     def client(self) -> aioredis.Redis:
@@ -121,17 +135,19 @@ def worker_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
             **extra}
 
 
-class Worker:
-    """`nakoming worker` in a subprocess; its log lines go to a file the test can read."""
+class Service:
+    """A `nakoming <command>` subprocess; its log lines go to a file the test can read."""
+
+    command: tuple[str, ...] = ()
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Worker:
+    def start(self) -> Service:
         out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], cwd=ROOT, env=self.env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", *self.command], cwd=ROOT, env=self.env,
                                      stdout=out, stderr=subprocess.STDOUT)
         out.close()
         return self
@@ -154,12 +170,48 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class Worker(Service):
+    """`nakoming worker`."""
+
+    command = ("worker",)
+
+    def start(self) -> Worker:
+        super().start()
+        return self
+
     async def ready(self, redis: aioredis.Redis, timeout: float = 60) -> None:
         """Wait until the worker polls the queue (it records its health on every poll round)."""
         await wait_until(lambda: redis.exists("arq:queue:health-check"), timeout, "the worker to start")
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+class ApiServer(Service):
+    """`nakoming serve` on a port of its own."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        super().__init__(env, log)
+        self.port = free_port()
+        self.command = ("serve", "--host", "127.0.0.1", "--port", str(self.port))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ApiServer:
+        super().start()
+        return self
+
+    async def ready(self, timeout: float = 180) -> None:
+        async def answers() -> bool:
+            async with httpx.AsyncClient(timeout=2) as client:
+                with contextlib.suppress(httpx.HTTPError):
+                    return (await client.get(f"{self.url}/readyz")).status_code == 200
+            return False
+
+        await wait_until(answers, timeout, f"the API on port {self.port} to be ready", step=0.2)
 
 
 async def wait_until(check: Callable[[], Awaitable[Any]], timeout: float, what: str, step: float = 0.1) -> Any:

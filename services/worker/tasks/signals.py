@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from services.worker.registry import SCHEDULES, Schedule, job
+from services.worker.define import SCHEDULES, Schedule, job
 from shared.db import session_scope
 from shared.jobs import enqueue_jobs, keyed
 from shared.signals.batches import process_batch as run_batch

@@ -7,11 +7,13 @@ from typing import Any
 
 import structlog
 
-from services.worker.registry import SCHEDULES, Schedule, job
+from services.worker.define import SCHEDULES, Schedule, job
 from shared.commitments.events import RECALCULATE_JOB, recalculation
 from shared.db import session_scope
 from shared.jobs import enqueue_jobs
+from shared.status import fanout
 from shared.status.concerned import SWEEP, sweep
+from shared.status.fanout import RUN_JOB
 from shared.status.inputs import Thresholds
 from shared.status.runner import recalculate_all as run_all
 from shared.status.service import StatusService
@@ -32,14 +34,43 @@ async def recalculate_commitment(ctx: dict[str, Any], commitment_id: str) -> dic
     return {"commitment_id": commitment_id, "found": found, "status": status, "changed": outcome.changed}
 
 
-@job("status.recalculate_all")
+@job(RUN_JOB)
 async def recalculate_all(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Re-evaluate every commitment as of today (dates move), in batches of NAKOMING_RECALC_BATCH_SIZE."""
+    """Re-evaluate every commitment as of today (dates move). With a worker cluster (Redis) the run is spread:
+    one job per range of NAKOMING_RECALC_BATCH_SIZE commitments, on whichever worker is free; in-process (the
+    embedded default, one process anyway) it runs here, range after range."""
     settings = ctx["settings"]
+    if ctx.get("redis") is not None:
+        started = await fanout.start_run(ctx["redis"], ctx["session_factory"], ctx.get("queue"),
+                                         settings.recalc_batch_size)
+        log.info("status_recalculation_spread", **started)
+        return started
     summary = await run_all(ctx["session_factory"], Thresholds.from_settings(settings),
                             batch_size=settings.recalc_batch_size)
     log.info("status_recalculated_all", **summary.as_dict())
     return summary.as_dict()
+
+
+# At most two ranges at once per worker: one evaluating on this process's core while the other reads or writes
+# in the database, and the rest left in the queue for the other workers (arq would otherwise let the first
+# worker to poll take them all).
+@job(fanout.RANGE_JOB, per_worker=2)
+async def recalculate_range(ctx: dict[str, Any], **params: Any) -> dict[str, Any]:
+    """One range of a spread run; closes the run when it is the last one done."""
+    result = await fanout.run_range(ctx["redis"], ctx["session_factory"], ctx.get("queue"),
+                                    Thresholds.from_settings(ctx["settings"]), ctx, **params)
+    log.info("status_range_recalculated", **result)
+    return result
+
+
+@job(fanout.CLOSE_JOB)
+async def close_recalculation(ctx: dict[str, Any], run: str) -> dict[str, Any] | None:
+    """Roll up the recommendations and record the run, once every range is done (idempotent)."""
+    closed = await fanout.close_run(ctx["redis"], ctx["session_factory"], Thresholds.from_settings(ctx["settings"]),
+                                    run)
+    if closed is not None:
+        log.info("status_recalculated_all", **closed)
+    return closed
 
 
 @job(SWEEP)
@@ -52,5 +83,5 @@ async def recalculate_signal_concerned(ctx: dict[str, Any]) -> dict[str, int]:
     return {"commitments": len(ids)}
 
 
-SCHEDULES.append(Schedule("status.recalculate_all", hour=2, minute=15))
+SCHEDULES.append(Schedule(RUN_JOB, hour=2, minute=15))
 SCHEDULES.append(Schedule(SWEEP, every_seconds=60))

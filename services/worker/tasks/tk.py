@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 
-from services.worker.registry import SCHEDULES, Schedule, job
+from services.worker.define import SCHEDULES, Schedule, job
 from shared.tk.client import FeedClient
 from shared.tk.events import SYNC_ALL_JOB, SYNC_CATEGORY_JOB, category_job_id
 from shared.tk.service import SyncRunner
