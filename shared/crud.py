@@ -24,19 +24,6 @@ from shared.pagination import Sorting
 M = TypeVar("M", bound=Base)
 
 
-def like_pattern(q: str) -> str:
-    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def text_filter(q: str, *columns: Any, name: str | None = None) -> Any:
-    """Case-insensitive substring match on any of `columns`. Give `name` (unique in the statement) where
-    the SQL is cached per shape (shared/pg.py); without one the bind is anonymous, so several text
-    filters can share a statement."""
-    pattern = bindparam(name, like_pattern(q)) if name else bindparam("q", like_pattern(q), unique=True)
-    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
-
-
 def equal_conditions(filters: Any, model: Any, *names: str, columns: Mapping[str, str] | None = None) -> list[Any]:
     """`model.<column> == filters.<name>` for every named filter that is set."""
     conds = []

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import Index, CheckConstraint, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.search import TextIndex
 from shared.db import Base, VersionedMixin, new_id
 from shared.sources.models import ProvenanceMixin
 
@@ -41,3 +42,6 @@ class Action(ProvenanceMixin, VersionedMixin, Base):
     start_date: Mapped[dt.date | None]
     end_date: Mapped[dt.date | None]
     last_update_date: Mapped[dt.date | None]
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+ACTION_SEARCH = TextIndex(Action, ('title', 'description'))

@@ -4,7 +4,8 @@ from typing import Any
 
 from shared.audit.models import AuditEntry
 from shared.audit.schemas import AuditFilters
-from shared.crud import Repository, like_pattern
+from shared.crud import Repository
+from shared.search import like_pattern
 from shared.pagination import SortField, Sorting
 
 

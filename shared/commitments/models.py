@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared.search import TextIndex
 from shared.db import Base, VersionedMixin, new_id
 from shared.sources.models import ProvenanceMixin
 
@@ -92,3 +93,6 @@ class Commitment(ProvenanceMixin, VersionedMixin, Base):
 from shared.parties.models import Party  # noqa: E402
 from shared.recommendations.models import Recommendation  # noqa: E402
 from shared.themes.models import Theme  # noqa: E402
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+COMMITMENT_SEARCH = TextIndex(Commitment, ('title', 'description', 'source_quote'))

@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 
-from shared.commitments.models import Commitment, commitment_recommendations, commitment_themes
+from shared.commitments.models import COMMITMENT_SEARCH, Commitment, commitment_recommendations, commitment_themes
 from shared.commitments.repository import CommitmentRepository
 from shared.commitments.events import commitment_changed
 from shared.commitments.schemas import CommitmentSelection
-from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
+from shared.crud import CrudService, Ref, date_range, equal_conditions
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
 from shared.recommendations.models import Recommendation
+from shared.search import AnyOf
 from shared.sources.models import Source
+from shared.tk.models import TOEZEGGING_SEARCH, TkToezegging
 from shared.themes.service import ThemeService
 
 
@@ -88,7 +90,9 @@ class CommitmentService(CrudService[Commitment]):
             conds.append(Commitment.id.in_(select(commitment_recommendations.c.commitment_id).where(
                 commitment_recommendations.c.recommendation_id == bindparam("recommendation_id", filters.recommendation_id))))
         if filters.q:
-            conds.append(text_filter(filters.q, Commitment.title, Commitment.description, name="q"))
+            # Its own title, description and quote, and the text of the TK toezegging it follows.
+            linked = select(TkToezegging.nummer).where(TOEZEGGING_SEARCH.match(filters.q, columns=("tekst",), name="tk_q"))
+            conds.append(or_(COMMITMENT_SEARCH.match(filters.q, name="q"), AnyOf(Commitment.tk_toezegging_nummer, linked)))
         if filters.status:
             conds.append(Commitment.status == bindparam("status", str(filters.status)))
         if filters.schedule:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Enum, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared.search import TextIndex
 from shared.db import Base, TimestampMixin, VersionedMixin, new_id
 from shared.sources.models import ProvenanceMixin
 
@@ -62,3 +63,6 @@ class Measurement(ProvenanceMixin, TimestampMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     milestone: Mapped[Milestone] = relationship(back_populates="measurements")
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+MILESTONE_SEARCH = TextIndex(Milestone, ('title', 'description'))

@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import Index, Enum, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.search import TextIndex
 from shared.db import Base, VersionedMixin, new_id
 
 
@@ -32,3 +33,6 @@ class Party(VersionedMixin, Base):
     zorgkantoor_code: Mapped[str | None] = mapped_column(String(4), unique=True)
     kvk_number: Mapped[str | None] = mapped_column(String(8), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+PARTY_SEARCH = TextIndex(Party, ('name',))

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.search import TextIndex
 from shared.db import Base, VersionedMixin, new_id
 from shared.sources.models import ProvenanceMixin
 
@@ -25,3 +26,6 @@ class Recommendation(ProvenanceMixin, VersionedMixin, Base):
     # Roll-up of its commitments and actions, written by the status engine.
     status: Mapped[str] = mapped_column(String(30), default="open", server_default="open")
     reasons: Mapped[list[Any] | None] = mapped_column(JSON)
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+RECOMMENDATION_SEARCH = TextIndex(Recommendation, ('title', 'text'))

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from shared.search import TextIndex
 from shared.db import Base, VersionedMixin, new_id
 
 
@@ -46,3 +47,6 @@ class ProvenanceMixin:
 
     source_section: Mapped[str | None] = mapped_column(String(300))
     source_quote: Mapped[str | None] = mapped_column(Text)
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+SOURCE_SEARCH = TextIndex(Source, ('title',))
