@@ -94,7 +94,9 @@ BTREE: tuple[tuple[str, str, str], ...] = (
     ('ix_tk_documents_nummer_id', 'tk_documents', "coalesce(nummer, '\uffff'), id"),
     ('ix_tk_documents_datum_id', 'tk_documents', "coalesce(datum, '9999-12-31'), id"),
     ('ix_tk_sync_runs_started_at_id', 'tk_sync_runs', 'started_at, id'),
+    ('ix_tk_sync_runs_category_id', 'tk_sync_runs', 'category, id'),
     ('ix_tk_quarantine_quarantined_at_id', 'tk_quarantine', 'quarantined_at, id'),
+    ('ix_tk_quarantine_skiptoken_id', 'tk_quarantine', 'skiptoken, id'),
 )
 
 # The columns `q` searches, per table (the TextIndex definitions beside the models name the same).
