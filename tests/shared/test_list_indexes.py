@@ -193,3 +193,27 @@ async def test_q_follows_writes_quotes_and_tk_texts(client: Any, writer: dict, s
     deleted = await client.delete(f"/v1/commitments/{one['id']}", headers=writer)
     assert deleted.status_code == 204, deleted.text
     assert await found("personeel") == []
+
+
+def test_the_searched_columns_are_the_indexed_ones() -> None:
+    """The TextIndex beside each model searches exactly the columns migration 0012 indexes (a column searched
+    without an index would be a scan again; one indexed and not searched, a cost for nothing)."""
+    import importlib.util
+    from pathlib import Path
+
+    from shared.actions.models import ACTION_SEARCH
+    from shared.commitments.models import COMMITMENT_SEARCH
+    from shared.milestones.models import MILESTONE_SEARCH
+    from shared.parties.models import PARTY_SEARCH
+    from shared.recommendations.models import RECOMMENDATION_SEARCH
+    from shared.sources.models import SOURCE_SEARCH
+    from shared.tk.models import DOCUMENT_SEARCH, TOEZEGGING_SEARCH
+
+    path = Path(__file__).resolve().parents[2] / "migrations/versions/0012_list_indexes.py"
+    spec = importlib.util.spec_from_file_location("migration_0012", path)
+    assert spec and spec.loader
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    searches = (ACTION_SEARCH, COMMITMENT_SEARCH, MILESTONE_SEARCH, PARTY_SEARCH, RECOMMENDATION_SEARCH,
+                SOURCE_SEARCH, DOCUMENT_SEARCH, TOEZEGGING_SEARCH)
+    assert {s.model.__tablename__: s.columns for s in searches} == migration.SEARCH
