@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Base
 from shared.errors import Conflict, DuplicateKey, NotFound, ValidationFailed, field_error
-from shared.pagination import Sorting
+from shared.pagination import SortField, Sorting
 
 M = TypeVar("M", bound=Base)
 
@@ -35,12 +35,22 @@ def equal_conditions(filters: Any, model: Any, *names: str, columns: Mapping[str
 
 
 def date_range(column: Any, before: Any, after: Any) -> list[Any]:
-    """Inclusive `due_before` / `due_after` style bounds."""
+    """Inclusive `due_before` / `due_after` style bounds on a column or on a sort field.
+
+    On the SortField of a nullable sort key the bounds go on its sort expression, `coalesce(column, sentinel)`:
+    then the index that serves `sort=<key>` (migration 0012) is also the range, where bounds on the bare column
+    would leave that index to be walked from its start. Rows without a value stay out, as with the column.
+    """
+    field = column if isinstance(column, SortField) else None
+    expr = field.expression() if field else column
+    name = field.column.key if field else column.key
     conds = []
     if before is not None:
-        conds.append(column <= bindparam(f"{column.key}_before", before))
+        conds.append(expr <= bindparam(f"{name}_before", before))
     if after is not None:
-        conds.append(column >= bindparam(f"{column.key}_after", after))
+        conds.append(expr >= bindparam(f"{name}_after", after))
+    if conds and field and field.nullable:
+        conds.append(expr < field.null_last())
     return conds
 
 

@@ -187,6 +187,43 @@ def single(base: str, path: str, query: str, n: int) -> tuple[float, float]:
     return statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
 
 
+async def explain(url: str, queries: list[str], repeat: int = 5) -> dict[str, tuple[str, float]]:
+    """The commitment list's own SQL (as the raw PostgreSQL path runs it) under EXPLAIN ANALYZE: how the first
+    page is read, and PostgreSQL's median execution time. Free of HTTP and of the load on the app."""
+    from urllib.parse import parse_qsl
+
+    from sqlalchemy import Integer, literal_column
+
+    from shared.commitments.repository import CommitmentRepository as Repo
+    from shared.commitments.schemas import CommitmentFilters
+    from shared.commitments.service import CommitmentService
+    from shared.pg import ShapeCache, bound_values
+
+    def nodes(plan: dict) -> list[dict]:
+        return [plan, *(n for child in plan.get("Plans", []) for n in nodes(child))]
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    out = {}
+    for query in queries:
+        filters = CommitmentFilters(**dict(parse_qsl(query)), limit=50)
+        conditions = CommitmentService.conditions(filters)
+        shape = ShapeCache().get(query, lambda: Repo.sorting.apply(  # noqa: B023
+            Repo._list_statement().where(*conditions), filters.sort, None, 50)[0].limit(  # noqa: B023
+                literal_column("51", Integer)))
+        args = shape.args(bound_values(*conditions))
+        times, how = [], ""
+        for _ in range(repeat):
+            result = json.loads(await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {shape.sql}", *args))[0]
+            times.append(result["Execution Time"])
+            main_nodes = [n for n in nodes(result["Plan"]) if n.get("Relation Name") == "commitments"
+                          or n["Node Type"] in ("Sort", "Incremental Sort")]
+            how = ", ".join(sorted({f"{n['Node Type']}" + (f" {n['Index Name']}" if "Index Name" in n else "")
+                                    for n in main_nodes}))
+        out[query or "(unfiltered)"] = (how, statistics.median(times))
+    await conn.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=100)
@@ -194,9 +231,15 @@ def main() -> None:
     parser.add_argument("--label", default=subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                                           capture_output=True, text=True).stdout.strip())
     parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--explain-only", action="store_true", help="only the EXPLAIN ANALYZE figures (no seeding)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here too")
     args = parser.parse_args()
     rng = random.Random(12)
+    if args.explain_only:
+        ids = json.loads(os.environ["BENCH_IDS"])
+        for query, (how, ms) in asyncio.run(explain(DB_URL, cases(ids)["/v1/commitments"])).items():
+            print(f"explain | {query} | {ms:.2f} ms | {how}", flush=True)
+        return
     started = time.time()
     ids = asyncio.run(seed(DB_URL, rng)) if not args.skip_seed else json.loads(os.environ["BENCH_IDS"])
     print(f"seeded in {time.time() - started:.0f} s; ids {json.dumps(ids)}", flush=True)

@@ -82,7 +82,7 @@ class CommitmentService(CrudService[Commitment]):
         """Filters as conditions with *named* binds (the PostgreSQL list path caches SQL per shape)."""
         conds: list[Any] = equal_conditions(filters, Commitment, "owner_party_id", "origin", "tk_toezegging_nummer",
                                             "source_id")
-        conds += date_range(Commitment.due_date, filters.due_before, filters.due_after)
+        conds += date_range(CommitmentRepository.sorting.fields["due_date"], filters.due_before, filters.due_after)
         if filters.theme:
             conds.append(Commitment.id.in_(select(commitment_themes.c.commitment_id).where(
                 commitment_themes.c.theme_key == bindparam("theme", filters.theme))))

@@ -20,7 +20,7 @@ from shared.actions.repository import ActionRepository
 from shared.audit.repository import AuditRepository
 from shared.commitments.models import Commitment
 from shared.commitments.repository import CommitmentRepository
-from shared.crud import Repository
+from shared.crud import Repository, date_range
 from shared.milestones.models import Measurement
 from shared.milestones.repository import MeasurementRepository, MilestoneRepository
 from shared.pagination import encode_cursor
@@ -67,11 +67,13 @@ def _filtered() -> list[tuple[type[Repository[Any]], list[Any], str, list[str]]]
     from shared.signals.models import ClientSignal
 
     every = list(CommitmentRepository.sorting.fields)
+    due = CommitmentRepository.sorting.fields["due_date"]
     return [
         (CommitmentRepository, [Commitment.status == "at_risk"], "status", every),
         (CommitmentRepository, [Commitment.schedule == "overdue"], "schedule", every),
         (CommitmentRepository, [Commitment.owner_party_id == ANY_ID], "owner", ["created_at"]),
         (CommitmentRepository, [Commitment.origin == "letter"], "origin", ["created_at"]),
+        (CommitmentRepository, date_range(due, dt.date(2026, 1, 1), dt.date(2025, 1, 1)), "due range", ["due_date"]),
         (ActionRepository, [Action.state == "planned"], "state", ["created_at"]),
         (RecommendationRepository, [Recommendation.addressee_party_id == ANY_ID], "addressee", ["created_at"]),
         (RecommendationRepository, [Recommendation.theme_key == "x"], "theme", ["created_at"]),
@@ -130,6 +132,17 @@ async def test_indexed_filters_read_an_index_in_keyset_order(connection: AsyncCo
                 plan = await _plan(connection, _statement(repo, conditions, sort, True))
                 failures += _unordered(plan, table, f"{label} with sort={sort}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.postgres_only
+async def test_a_due_range_with_sort_due_date_is_an_index_range(connection: AsyncConnection) -> None:
+    """Not a walk from the index's start that filters: both bounds are where the index scan starts and stops."""
+    due = CommitmentRepository.sorting.fields["due_date"]
+    for sort in ("due_date", "-due_date"):
+        stmt = _statement(CommitmentRepository, date_range(due, dt.date(2026, 1, 1), dt.date(2025, 1, 1)), sort, True)
+        plan = await _plan(connection, stmt)
+        cond = next(line for line in plan.splitlines() if "Index Cond" in line)
+        assert "'2025-01-01'::date" in cond and "'2026-01-01'::date" in cond, plan
 
 
 @pytest.mark.postgres_only
