@@ -61,9 +61,14 @@ def like_pattern(q: str) -> str:
 
 
 def _bind(name: str | None, suffix: str, value: str) -> Any:
-    # Named where the SQL is cached per shape (shared/pg.py); anonymous and unique otherwise, so several
-    # searches can share a statement.
-    return bindparam(f"{name}{suffix}", value) if name else bindparam(f"q{suffix}", value, unique=True)
+    """The search term goes into the SQL text as a literal (`literal_execute`), not as a parameter: PostgreSQL
+    plans a prepared statement generically after a few runs, and a generic plan cannot tell a rare term
+    (collect the few matches from the trigram indexes: milliseconds) from a common one (walk the sort's index:
+    milliseconds too); the wrong one costs a second at 100,000 rows (bench/api/RESULTS.md). Named where the SQL
+    is cached per shape (shared/pg.py); anonymous and unique otherwise, so several searches share a statement."""
+    if name:
+        return bindparam(f"{name}{suffix}", value, literal_execute=True)
+    return bindparam(f"q{suffix}", value, unique=True, literal_execute=True)
 
 
 def like_any(q: str, *columns: Any, name: str | None = None) -> ColumnElement[bool]:
