@@ -230,7 +230,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--label", default=subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                                           capture_output=True, text=True).stdout.strip())
-    parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--skip-seed", action="store_true", help="reuse the seeded database (ids from BENCH_IDS)")
+    parser.add_argument("--seed-only", action="store_true")
     parser.add_argument("--explain-only", action="store_true", help="only the EXPLAIN ANALYZE figures (no seeding)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here too")
     args = parser.parse_args()
@@ -243,6 +244,8 @@ def main() -> None:
     started = time.time()
     ids = asyncio.run(seed(DB_URL, rng)) if not args.skip_seed else json.loads(os.environ["BENCH_IDS"])
     print(f"seeded in {time.time() - started:.0f} s; ids {json.dumps(ids)}", flush=True)
+    if args.seed_only:
+        return
     port = free_port()
     env = {"NAKOMING_DATABASE_URL": DB_URL, "NAKOMING_JOB_BACKEND": "inprocess", "NAKOMING_LOG_LEVEL": "WARNING",
            "NAKOMING_ENVIRONMENT": "development"}
