@@ -90,7 +90,10 @@ class CommitmentService(CrudService[Commitment]):
             conds.append(Commitment.id.in_(select(commitment_recommendations.c.commitment_id).where(
                 commitment_recommendations.c.recommendation_id == bindparam("recommendation_id", filters.recommendation_id))))
         if filters.q:
-            # Its own title, description and quote, and the text of the TK toezegging it follows.
+            # Its own title, description and quote, and the text of the TK toezegging it follows. The TK arm is one
+            # sub-select per request (AnyOf): instant for a rare term, but a term common in TK texts makes it check
+            # each of them (bench/api/RESULTS.md, about 100-150 ms at 20,000); a search column on commitments kept
+            # in step with the TK text would remove that.
             linked = select(TkToezegging.nummer).where(TOEZEGGING_SEARCH.match(filters.q, columns=("tekst",), name="tk_q"))
             conds.append(or_(COMMITMENT_SEARCH.match(filters.q, name="q"), AnyOf(Commitment.tk_toezegging_nummer, linked)))
         if filters.status:
