@@ -12,30 +12,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import BindParameter, Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.db import Base
 from shared.errors import Conflict, DuplicateKey, NotFound, ValidationFailed, field_error
-from shared.pagination import Sorting
+from shared.pagination import SortField, Sorting
 from shared.people.models import Acting, stamp
 
 M = TypeVar("M", bound=Base)
-
-
-def like_pattern(q: str) -> str:
-    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def text_filter(q: str, *columns: Any, name: str | None = None) -> Any:
-    """Case-insensitive substring match on any of `columns`. Give `name` (unique in the statement) where
-    the SQL is cached per shape (shared/pg.py); without one the bind is anonymous, so several text
-    filters can share a statement."""
-    pattern: BindParameter[str] = bindparam(name, like_pattern(q)) if name else bindparam("q", like_pattern(q), unique=True)
-    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
 
 
 def equal_conditions(filters: Any, model: Any, *names: str, columns: Mapping[str, str] | None = None) -> list[Any]:
@@ -49,12 +36,22 @@ def equal_conditions(filters: Any, model: Any, *names: str, columns: Mapping[str
 
 
 def date_range(column: Any, before: Any, after: Any) -> list[Any]:
-    """Inclusive `due_before` / `due_after` style bounds."""
+    """Inclusive `due_before` / `due_after` style bounds on a column or on a sort field.
+
+    On the SortField of a nullable sort key the bounds go on its sort expression, `coalesce(column, sentinel)`:
+    then the index that serves `sort=<key>` (migration 0012) is also the range, where bounds on the bare column
+    would leave that index to be walked from its start. Rows without a value stay out, as with the column.
+    """
+    field = column if isinstance(column, SortField) else None
+    expr = field.expression() if field else column
+    name = field.column.key if field else column.key
     conds = []
     if before is not None:
-        conds.append(column <= bindparam(f"{column.key}_before", before))
+        conds.append(expr <= bindparam(f"{name}_before", before))
     if after is not None:
-        conds.append(column >= bindparam(f"{column.key}_after", after))
+        conds.append(expr >= bindparam(f"{name}_after", after))
+    if conds and field and field.nullable:
+        conds.append(expr < field.null_last())
     return conds
 
 

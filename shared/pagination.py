@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, Field, create_model
-from sqlalchemy import Select, and_, bindparam, func, or_
+from sqlalchemy import Select, bindparam, func, literal_column, tuple_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from shared.errors import BadRequest, InvalidCursor
@@ -25,12 +25,16 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
-# Sentinels that put NULLs last in ascending order on every backend.
-_NULL_LAST = {
-    "date": dt.date(9999, 12, 31),
-    "str": "\uffff",
-    "int": 2**62,
-    "float": 1e300,
+# Sentinels that put NULLs last in ascending order (first in descending) on every backend. A nullable sort key
+# is `coalesce(column, <literal>)`, written *literally* so that it is the very expression of the PostgreSQL
+# expression indexes (migrations/versions/0012_list_indexes.py): with a bind parameter in its place no index
+# could serve the order. `'9999-12-31'` is a date to PostgreSQL
+# (an untyped literal takes the column's type) and the stored text form of a date to SQLite.
+NULL_LAST_SQL = {
+    "date": "'9999-12-31'",
+    "str": "'\uffff'",
+    "int": str(2**62),
+    "float": "1e300",
 }
 
 
@@ -57,10 +61,11 @@ class SortField:
 
     def expression(self) -> ColumnElement[Any]:
         if self.nullable:
-            # Named binds throughout: shared.pg caches compiled SQL per shape and fills values in by name.
-            return func.coalesce(self.column, bindparam(f"{self.column.key}_null_last", _NULL_LAST[self.kind],
-                                                        type_=self.column.type))
+            return func.coalesce(self.column, self.null_last())
         return self.column
+
+    def null_last(self) -> ColumnElement[Any]:
+        return type_coerce(literal_column(NULL_LAST_SQL[self.kind]), self.column.type)
 
 
 def _encode_value(value: Any) -> Any:
@@ -132,7 +137,12 @@ class Sorting:
         return sort, self.fields[name], desc
 
     def keyset(self, sort: str | None, cursor: str | None) -> tuple[str, SortField, bool, ColumnElement[Any] | None]:
-        """The sort and, with a cursor, the condition "after the cursor's row" (named binds only)."""
+        """The sort and, with a cursor, the condition "after the cursor's row" (named binds only).
+
+        The condition is a row comparison, `(key, id) > (:value, :id)`: PostgreSQL and SQLite both turn it into
+        the start of an index range over (key, id), so a deep page costs what the first one does. (The
+        equivalent `key > v OR (key = v AND id > i)` is only a filter: the scan would start at the index's
+        beginning and step over every earlier row.)"""
         sort_key, field, desc = self.parse(sort)
         if not cursor:
             return sort_key, field, desc, None
@@ -140,13 +150,13 @@ class Sorting:
         raw_value, raw_id = decode_cursor(cursor, sort_key)
         value = _decode_value(field.kind, raw_value) if raw_value is not None else None
         if value is None and field.nullable:
-            value = _NULL_LAST[field.kind]
-        last_value = bindparam("cursor_value", value, type_=field.column.type)
-        last_id = bindparam("cursor_id", _decode_value(self.id_kind, raw_id), type_=self.id_column.type)
-        if desc:
-            cond = or_(expr < last_value, and_(expr == last_value, self.id_column < last_id))
+            # The sentinel's own literal, not a bind: asyncpg sends date(9999, 12, 31) as 'infinity'.
+            last_value: Any = field.null_last()
         else:
-            cond = or_(expr > last_value, and_(expr == last_value, self.id_column > last_id))
+            last_value = bindparam("cursor_value", value, type_=field.column.type)
+        last_id = bindparam("cursor_id", _decode_value(self.id_kind, raw_id), type_=self.id_column.type)
+        row, last = tuple_(expr, self.id_column), tuple_(last_value, last_id)
+        cond = row < last if desc else row > last
         return sort_key, field, desc, cond
 
     def apply(self, stmt: Select[Any], sort: str | None, cursor: str | None, limit: int) -> tuple[Select[Any], str, SortField]:

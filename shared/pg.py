@@ -175,6 +175,14 @@ def bound_values(*clauses: ClauseElement | None) -> dict[str, Any]:
     return values
 
 
+def inlined_values(*clauses: ClauseElement | None) -> tuple[tuple[str, Any], ...]:
+    """The `literal_execute` binds of `clauses` by name: they are written into the SQL text (ShapeCache
+    compiles with render_postcompile), so their values belong to the shape's key."""
+    return tuple(sorted({(element.key, element.value) for clause in clauses if clause is not None
+                        for element in visitors.iterate(clause)
+                        if isinstance(element, BindParameter) and element.literal_execute}))
+
+
 @dataclass(frozen=True)
 class CompiledShape:
     sql: str
@@ -205,7 +213,7 @@ class ShapeCache:
     def get(self, key: Hashable, build: Callable[[], ClauseElement]) -> CompiledShape:
         shape = self._shapes.get(key)
         if shape is None:
-            compiled = cast(SQLCompiler, build().compile(dialect=self._dialect))
+            compiled = cast(SQLCompiler, build().compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True}))
             names = tuple(compiled.positiontup or ())
             shape = CompiledShape(
                 sql=str(compiled), names=names, constants=dict(compiled.params),

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
 from shared.people.models import AuthoredMixin, OwnerPersonMixin
+from shared.search import TextIndex
 from shared.sources.models import ProvenanceMixin
 
 
@@ -42,3 +43,6 @@ class Action(OwnerPersonMixin, AuthoredMixin, ProvenanceMixin, VersionedMixin, B
     start_date: Mapped[dt.date | None]
     end_date: Mapped[dt.date | None]
     last_update_date: Mapped[dt.date | None]
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+ACTION_SEARCH = TextIndex(Action, ('title', 'description'))

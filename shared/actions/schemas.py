@@ -80,5 +80,5 @@ class ActionFilters(ListParams):
     recommendation_id: uuid.UUID | None = Field(default=None, description="Only actions on this recommendation.")
     owner_party_id: uuid.UUID | None = Field(default=None, description="Only actions owned by this party.")
     state: ActionState | None = Field(default=None, description="Only actions in this state.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in title and description.")
     owner_person: OwnerPersonFilter = None
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")

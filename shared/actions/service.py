@@ -4,12 +4,12 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from shared.actions.models import Action
+from shared.actions.models import ACTION_SEARCH, Action
 from shared.actions.repository import ActionRepository
 from shared.actions.schemas import ActionFilters
 from shared.commitments.events import commitment_changed, recommendation_changed
 from shared.commitments.models import Commitment
-from shared.crud import CrudService, Ref, equal_conditions, text_filter
+from shared.crud import CrudService, Ref, equal_conditions
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
 from shared.people.models import Acting, owner_person_condition
@@ -68,7 +68,7 @@ class ActionService(CrudService[Action]):
     def conditions(filters: ActionFilters) -> list[Any]:
         conds = equal_conditions(filters, Action, "commitment_id", "recommendation_id", "owner_party_id", "state")
         if filters.q:
-            conds.append(text_filter(filters.q, Action.title, Action.description))
+            conds.append(ACTION_SEARCH.match(filters.q))
         if filters.owner_person:
             conds.append(owner_person_condition(Action, filters.owner_person))
         return conds

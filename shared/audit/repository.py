@@ -4,8 +4,9 @@ from typing import Any
 
 from shared.audit.models import AuditEntry
 from shared.audit.schemas import AuditFilters
-from shared.crud import Repository, like_pattern
+from shared.crud import Repository
 from shared.pagination import SortField, Sorting
+from shared.search import like_pattern
 
 
 class AuditRepository(Repository[AuditEntry]):

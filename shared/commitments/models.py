@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, VersionedMixin, new_id
 from shared.people.models import AuthoredMixin, OwnerPersonMixin
+from shared.search import TextIndex
 from shared.sources.models import ProvenanceMixin
 
 
@@ -93,3 +94,6 @@ class Commitment(OwnerPersonMixin, AuthoredMixin, ProvenanceMixin, VersionedMixi
 from shared.parties.models import Party  # noqa: E402
 from shared.recommendations.models import Recommendation  # noqa: E402
 from shared.themes.models import Theme  # noqa: E402
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+COMMITMENT_SEARCH = TextIndex(Commitment, ('title', 'description', 'source_quote'))

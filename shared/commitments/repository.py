@@ -18,7 +18,7 @@ from shared.commitments.schemas import recurrence_of
 from shared.crud import Repository
 from shared.pagination import SortField, Sorting
 from shared.people.models import PERSON_KEY, as_objects
-from shared.pg import RawDatabase, ShapeCache, bound_values
+from shared.pg import RawDatabase, ShapeCache, bound_values, inlined_values
 from shared.status.messages import DEFAULT_LANGUAGE, localise, reader_language
 
 
@@ -75,7 +75,8 @@ class CommitmentRepository(Repository[Commitment]):
             values = bound_values(*conditions, after)
             # The LIMIT is part of the SQL text, not a parameter: with `LIMIT $1` PostgreSQL re-plans the
             # unfiltered list on every execution (its generic plan looks worse), about 0.7 ms of its CPU.
-            shape = _SHAPES.get((sort_key, limit, *sorted(values)), lambda: cls.sorting.apply(
+            key = (sort_key, limit, *sorted(values), *inlined_values(*conditions))
+            shape = _SHAPES.get(key, lambda: cls.sorting.apply(
                 cls._list_statement().where(*conditions), sort, cursor, limit)[0].limit(
                     literal_column(str(int(limit) + 1), Integer)))
             records = await source.fetch(shape.sql, shape.args(values))

@@ -134,7 +134,7 @@ class CommitmentSelection(StrictModel):
     tk_toezegging_nummer: ToezeggingNummer | None = Field(default=None, description="Only the commitment that follows this TK toezegging.")
     recommendation_id: uuid.UUID | None = Field(default=None, description="Only commitments answering this recommendation.")
     source_id: uuid.UUID | None = Field(default=None, description="Only commitments from this source.")
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in title, description, source quote and the text of the linked TK toezegging (from 3 characters on, answered by a text index).")
     status: Status | None = Field(default=None, description="Current status (status engine).")
     schedule: Schedule | None = Field(default=None, description="no_deadline, on_time, due_soon or overdue.")
     owner_person: OwnerPersonFilter = None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, TimestampMixin, VersionedMixin, new_id
 from shared.people.models import AuthoredMixin, OwnerPersonMixin
+from shared.search import TextIndex
 from shared.sources.models import ProvenanceMixin
 
 
@@ -62,3 +63,6 @@ class Measurement(AuthoredMixin, ProvenanceMixin, TimestampMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     milestone: Mapped[Milestone] = relationship(back_populates="measurements")
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+MILESTONE_SEARCH = TextIndex(Milestone, ('title', 'description'))

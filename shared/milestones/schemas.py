@@ -166,5 +166,5 @@ class MilestoneFilters(ListParams):
     due_before: dt.date | None = Field(default=None, description="Due on or before this date.")
     due_after: dt.date | None = Field(default=None, description="Due on or after this date.")
     has_indicator: bool | None = Field(default=None, description="true: only milestones with a numeric indicator; false: only those without.")
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and description.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in title and description.")
     owner_person: OwnerPersonFilter = None

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from shared.actions.models import Action
 from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
-from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
+from shared.crud import CrudService, Ref, date_range, equal_conditions
 from shared.errors import DuplicateKey, field_error
 from shared.fulfilment.schemas import stored_evidence
-from shared.milestones.models import Measurement, Milestone
+from shared.milestones.models import MILESTONE_SEARCH, Measurement, Milestone
 from shared.milestones.repository import MeasurementRepository, MilestoneRepository
 from shared.milestones.schemas import MilestoneFilters
 from shared.parties.models import Party
@@ -79,7 +79,7 @@ class MilestoneService(CrudService[Milestone]):
         if filters.has_indicator is not None:
             conds.append(Milestone.target_value.isnot(None) if filters.has_indicator else Milestone.target_value.is_(None))
         if filters.q:
-            conds.append(text_filter(filters.q, Milestone.title, Milestone.description))
+            conds.append(MILESTONE_SEARCH.match(filters.q))
         if filters.owner_person:
             conds.append(owner_person_condition(Milestone, filters.owner_person))
         return conds

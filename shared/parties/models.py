@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
 from shared.people.models import AuthoredMixin
+from shared.search import TextIndex
 
 
 class PartyKind(enum.StrEnum):
@@ -33,3 +34,6 @@ class Party(AuthoredMixin, VersionedMixin, Base):
     zorgkantoor_code: Mapped[str | None] = mapped_column(String(4), unique=True)
     kvk_number: Mapped[str | None] = mapped_column(String(8), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+PARTY_SEARCH = TextIndex(Party, ('name',))

@@ -49,4 +49,4 @@ class PartyFilters(ListParams):
     kind: PartyKind | None = Field(default=None, description="Only parties of this kind.")
     agb_code: AgbCode | None = Field(default=None, description="Only the party with this AGB code.")
     zorgkantoor_code: ZorgkantoorCode | None = Field(default=None, description="Only the party with this zorgkantoor (UZOVI) code.")
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in name.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in name.")

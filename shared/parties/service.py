@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.crud import CrudService, equal_conditions, text_filter
-from shared.parties.models import Party
+from shared.crud import CrudService, equal_conditions
+from shared.parties.models import PARTY_SEARCH, Party
 from shared.parties.repository import PartyRepository
 from shared.parties.schemas import PartyFilters
 
@@ -16,5 +16,5 @@ class PartyService(CrudService[Party]):
     def conditions(filters: PartyFilters) -> list[Any]:
         conds = equal_conditions(filters, Party, "kind", "agb_code", "zorgkantoor_code")
         if filters.q:
-            conds.append(text_filter(filters.q, Party.name))
+            conds.append(PARTY_SEARCH.match(filters.q))
         return conds

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
 from shared.people.models import AuthoredMixin
+from shared.search import TextIndex
 from shared.sources.models import ProvenanceMixin
 
 
@@ -26,3 +27,6 @@ class Recommendation(AuthoredMixin, ProvenanceMixin, VersionedMixin, Base):
     # Roll-up of its commitments and actions, written by the status engine.
     status: Mapped[str] = mapped_column(String(30), default="open", server_default="open")
     reasons: Mapped[list[Any] | None] = mapped_column(JSON)
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+RECOMMENDATION_SEARCH = TextIndex(Recommendation, ('title', 'text'))

@@ -62,4 +62,4 @@ class RecommendationFilters(ListParams):
     addressee_party_id: uuid.UUID | None = Field(default=None, description="Only recommendations addressed to this party.")
     theme: ThemeKey | None = Field(default=None, description="Only recommendations on this theme.")
     source_id: uuid.UUID | None = Field(default=None, description="Only recommendations from this source.")
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title and text.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in title and text.")

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.crud import CrudService, Ref, equal_conditions, text_filter
+from shared.crud import CrudService, Ref, equal_conditions
 from shared.parties.models import Party
-from shared.recommendations.models import Recommendation
+from shared.recommendations.models import RECOMMENDATION_SEARCH, Recommendation
 from shared.recommendations.repository import RecommendationRepository
 from shared.recommendations.schemas import RecommendationFilters
 from shared.sources.models import Source
@@ -25,5 +25,5 @@ class RecommendationService(CrudService[Recommendation]):
         conds = equal_conditions(filters, Recommendation, "addressee_party_id", "theme", "source_id",
                                  columns={"theme": "theme_key"})
         if filters.q:
-            conds.append(text_filter(filters.q, Recommendation.title, Recommendation.text))
+            conds.append(RECOMMENDATION_SEARCH.match(filters.q))
         return conds

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.db import Base, VersionedMixin, new_id
 from shared.people.models import AuthoredMixin
+from shared.search import TextIndex
 
 
 class SourceKind(enum.StrEnum):
@@ -47,3 +48,6 @@ class ProvenanceMixin:
 
     source_section: Mapped[str | None] = mapped_column(String(300))
     source_quote: Mapped[str | None] = mapped_column(Text)
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+SOURCE_SEARCH = TextIndex(Source, ('title',))

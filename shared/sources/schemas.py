@@ -61,4 +61,4 @@ class SourceFilters(ListParams):
     publisher_party_id: uuid.UUID | None = Field(default=None, description="Only sources published by this party.")
     dossier_nummer: Short | None = Field(default=None, description="Only sources in this Kamerstukdossier.")
     tk_document_nummer: DocNummer | None = Field(default=None, description="Only the source with this TK document nummer.")
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Text search in title.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in title.")

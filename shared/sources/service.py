@@ -3,9 +3,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.crud import CrudService, Ref, equal_conditions, text_filter
+from shared.crud import CrudService, Ref, equal_conditions
 from shared.parties.models import Party
-from shared.sources.models import Source
+from shared.sources.models import SOURCE_SEARCH, Source
 from shared.sources.repository import SourceRepository
 from shared.sources.schemas import SourceFilters
 
@@ -25,5 +25,5 @@ class SourceService(CrudService[Source]):
     def conditions(filters: SourceFilters) -> list[Any]:
         conds = equal_conditions(filters, Source, "kind", "publisher_party_id", "dossier_nummer", "tk_document_nummer")
         if filters.q:
-            conds.append(text_filter(filters.q, Source.title))
+            conds.append(SOURCE_SEARCH.match(filters.q))
         return conds

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, new_id, utcnow
+from shared.search import TextIndex
 
 
 class StatusNormalised(enum.StrEnum):
@@ -280,3 +281,7 @@ class TkSyncRun(Base):
     fetched: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     errors: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
+
+# What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
+TOEZEGGING_SEARCH = TextIndex(TkToezegging, ("tekst", "nummer"))
+DOCUMENT_SEARCH = TextIndex(TkDocument, ("titel", "onderwerp"))

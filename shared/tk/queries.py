@@ -7,12 +7,19 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.crud import text_filter
 from shared.errors import NotFound
+from shared.search import like_any
 from shared.settings import Settings
 from shared.tk.categories import CATEGORIES, canonical_category
 from shared.tk.ingest import terms_pattern
-from shared.tk.models import TkDocument, TkQuarantine, TkSyncRun, TkToezegging
+from shared.tk.models import (
+    DOCUMENT_SEARCH,
+    TOEZEGGING_SEARCH,
+    TkDocument,
+    TkQuarantine,
+    TkSyncRun,
+    TkToezegging,
+)
 from shared.tk.repository import (
     DocumentRepository,
     QuarantineRepository,
@@ -65,13 +72,13 @@ class TkQueries:
         if params.nummer:
             c.append(TkToezegging.nummer == params.nummer)
         if params.ministerie:
-            c.append(text_filter(params.ministerie, TkToezegging.ministerie))
+            c.append(like_any(params.ministerie, TkToezegging.ministerie))
         if params.status:
             c.append(TkToezegging.status_normalised == params.status)
         if params.status_raw:
             c.append(func.lower(TkToezegging.status) == params.status_raw.strip().lower())
         if params.q:
-            c.append(text_filter(params.q, TkToezegging.tekst, TkToezegging.nummer))
+            c.append(TOEZEGGING_SEARCH.match(params.q))
         if params.changed_since:
             c.append(TkToezegging.bijgewerkt >= params.changed_since)
         if params.origin:
@@ -92,7 +99,7 @@ class TkQueries:
         if params.dossier:
             c.append(self.documents.in_dossier(params.dossier))
         if params.q:
-            c.append(text_filter(params.q, TkDocument.titel, TkDocument.onderwerp))
+            c.append(DOCUMENT_SEARCH.match(params.q))
         if params.changed_since:
             c.append(TkDocument.bijgewerkt >= params.changed_since)
         if params.origin:

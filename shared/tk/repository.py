@@ -25,9 +25,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.commitments.models import Commitment
-from shared.crud import Repository, text_filter
+from shared.crud import Repository
 from shared.db import rowcount, utcnow
 from shared.pagination import SortField, Sorting
+from shared.search import like_any
 from shared.tk.models import (
     Origin,
     SyncRunStatus,
@@ -459,9 +460,9 @@ class ToezeggingRepository(Repository[TkToezegging]):
         linked = select(Commitment.id).where(Commitment.tk_toezegging_nummer == TkToezegging.nummer).exists()
         conditions: list[Any] = [~linked, TkToezegging.nummer.is_not(None)]
         if ministerie:
-            conditions.append(text_filter(ministerie, TkToezegging.ministerie))
+            conditions.append(like_any(ministerie, TkToezegging.ministerie))
         if terms:
-            conditions.append(or_(*(text_filter(term, TkToezegging.tekst) for term in terms)))
+            conditions.append(or_(*(like_any(term, TkToezegging.tekst) for term in terms)))
         return conditions
 
 

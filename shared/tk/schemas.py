@@ -81,7 +81,7 @@ class ToezeggingFilters(ListParams):
     ministerie: Search | None = Field(default=None, description="Case-insensitive part of the ministry's name.")
     status: StatusNormalised | None = Field(default=None, description="Normalised status.")
     status_raw: Search | None = Field(default=None, description="Raw TK status (case-insensitive).")
-    q: Search | None = Field(default=None, description="Text search in tekst and nummer.")
+    q: Search | None = Field(default=None, description="Case-insensitive substring search in tekst and nummer.")
     changed_since: dt.datetime | None = Field(default=None, description="bijgewerkt on or after this instant.")
     origin: Origin | None = Field(default=None, description="Only `feed` (the parliament's record) or `sample`.")
 
@@ -111,7 +111,7 @@ class DocumentOut(OutModel):
 class DocumentFilters(ListParams):
     nummer: Nummer | None = Field(default=None, description="Only the document with this TK nummer.")
     dossier: Nummer | None = Field(default=None, description="Kamerstukdossier nummer (directly or via a zaak).")
-    q: Search | None = Field(default=None, description="Text search in titel and onderwerp.")
+    q: Search | None = Field(default=None, description="Case-insensitive substring search in titel and onderwerp.")
     changed_since: dt.datetime | None = Field(default=None, description="bijgewerkt on or after this instant.")
     origin: Origin | None = Field(default=None, description="Only `feed` (the parliament's record) or `sample`.")
 

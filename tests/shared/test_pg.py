@@ -53,6 +53,8 @@ async def test_raw_path_equals_session_path_for_every_filter_and_sort(
             body["recommendation_ids"] = [rec["id"]]
         if i == 5:
             body["tk_toezegging_nummer"] = "TZ202511-041"
+        if i == 6:
+            body["source_quote"] = "Uit het citaat: mantelzorg ondersteunen"
         made.append(await create_commitment(client, writer, **body))
     # Whole seconds, microseconds and NULL timestamps; JSON reasons; all must render as the API renders them.
     await connection.execute(text("UPDATE commitments SET status = 'at_risk', schedule = 'overdue', "
@@ -61,6 +63,11 @@ async def test_raw_path_equals_session_path_for_every_filter_and_sort(
                                   "WHERE title LIKE '%zzp%'"))
     await connection.execute(text("UPDATE commitments SET evaluated_at = '2026-11-23 12:00:00.000120+00' "
                                   "WHERE title LIKE '%Toezegging 0%'"))
+    # The linked TK toezegging's text is searched too.
+    await connection.execute(text("INSERT INTO tk_toezeggingen (id, nummer, tekst, bijgewerkt, verwijderd, synced_at, "
+                                  "origin, status_normalised) VALUES (gen_random_uuid(), 'TZ202511-041', "
+                                  "'De minister zegt een brief over wachtlijsten toe', now(), false, now(), 'feed', "
+                                  "'open')"))
     raw = JoinedConnection(connection)
     cases: list[dict[str, Any]] = [
         {}, {"theme": "bejegening"}, {"theme": "communicatie"}, {"owner_party_id": owner["id"]},
@@ -68,14 +75,18 @@ async def test_raw_path_equals_session_path_for_every_filter_and_sort(
         {"due_before": "2026-03-01"}, {"due_after": "2026-02-01", "due_before": "2026-04-30"},
         {"status": "at_risk"}, {"schedule": "overdue"}, {"tk_toezegging_nummer": "TZ202511-041"},
         {"theme": "communicatie", "q": "zzp", "status": "at_risk"},
+        {"q": "mantelzorg"}, {"q": "WACHTLIJST"}, {"q": "lo"}, {"origin": "other"}, {"status": "open", "q": "toe"},
     ]
-    for sort in (None, "-created_at", "due_date", "-due_date", "title", "-title", "updated_at"):
+    for sort in (None, "-created_at", "due_date", "-due_date", "title", "-title", "updated_at", "-updated_at"):
         for case in cases:
             params = {**case, **({"sort": sort} if sort else {})}
             expected = await _pages(session, params)
             # Twice: the second run takes the cached SQL and must still use this request's values.
             assert await _pages(raw, params) == expected, params
             assert await _pages(raw, params) == expected, params
+    # Not vacuous: the quote and the TK text are found.
+    assert [r["id"] for p in await _pages(raw, {"q": "mantelzorg"}) for r in p] == [made[6]["id"]]
+    assert [r["id"] for p in await _pages(raw, {"q": "WACHTLIJST"}) for r in p] == [made[5]["id"]]
     everything = [row["id"] for page in await _pages(raw, {}) for row in page]
     assert sorted(everything) == sorted(c["id"] for c in made)
 
