@@ -26,7 +26,7 @@ from shared.milestones.repository import MeasurementRepository, MilestoneReposit
 from shared.pagination import encode_cursor
 from shared.parties.repository import PartyRepository
 from shared.recommendations.repository import RecommendationRepository
-from shared.signals.repository import BatchRepository, SignalRepository
+from shared.signals.repository import SignalRepository
 from shared.sources.repository import SourceRepository
 from shared.status.models import StatusHistory
 from shared.status.repository import StatusHistoryRepository
@@ -55,7 +55,6 @@ LISTS: list[tuple[type[Repository[Any]], list[Any], str]] = [
     (AuditRepository, [], "audit"),
     (StatusHistoryRepository, [StatusHistory.commitment_id == ANY_ID], "status history of a commitment"),
     (SignalRepository, [], "signals"),
-    (BatchRepository, [], "signal batches"),
     (ToezeggingRepository, [], "tk toezeggingen"),
     (DocumentRepository, [], "tk documents"),
     (SyncRunRepository, [], "tk sync runs"),
