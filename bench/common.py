@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -48,3 +50,17 @@ def backend_pids(database: str) -> list[int]:
                           f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
                          capture_output=True, text=True, check=True).stdout
     return [int(line) for line in out.split()]
+
+
+def cpu_model() -> str:
+    """The processor's model name (/proc/cpuinfo), for the machine line of a RESULTS table."""
+    try:
+        return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name")), "unknown")
+    except OSError:
+        return "unknown"
+
+
+def machine() -> str:
+    """`<n> cores <arch> <cpu model>`."""
+    return f"{os.cpu_count()} cores {platform.machine()} {cpu_model()}"

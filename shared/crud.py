@@ -7,7 +7,6 @@ natural-key conflicts) and never commit either: the request or job that owns the
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -186,7 +185,7 @@ class CrudService(Generic[M]):
                     existing_id=identity,
                 )
 
-    async def get(self, id_: uuid.UUID) -> M:
+    async def get(self, id_: Any) -> M:
         return await self.repo.get_or_404(id_)
 
     async def create(self, data: dict[str, Any], actor: Acting | None = None) -> M:

@@ -30,7 +30,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 TRIGRAM = 3
 
 
-class PerDialect(ColumnElement[bool]):
+class PerDialect(ColumnElement[Any]):
     """A condition written once per backend; the compiler renders the one for the dialect at hand. Both
     branches are children, so `shared.pg.bound_values` sees every named bind of the PostgreSQL one."""
 
@@ -98,11 +98,11 @@ class TextIndex:
         query = f"{{{' '.join(columns)}}} : {phrase}" if columns != self.columns else phrase
         fts = table(self.fts, column("rowid"))
         hits = select(fts.c.rowid).where(literal_column(self.fts).op("MATCH")(_bind(name, "_fts", query)))
-        rowid = literal_column(f"{self.model.__tablename__}.rowid")
+        rowid: ColumnElement[Any] = literal_column(f"{self.model.__tablename__}.rowid")
         return PerDialect(postgresql=portable, sqlite=rowid.in_(hits))
 
 
-class AnyOf(ColumnElement[bool]):
+class AnyOf(ColumnElement[Any]):
     """`column IN (subquery)`, on PostgreSQL as `column = ANY (ARRAY(subquery))`: the subquery then runs once
     and the condition can use the column's index, also as one arm of an OR (an IN-subquery arm would turn the
     whole OR into a per-row filter)."""

@@ -13,7 +13,7 @@ starts a trace of its own.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -82,7 +82,7 @@ def mark_failed(span: Span | None, exc: BaseException) -> None:
         span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
 
-def add_trace_id(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def add_trace_id(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: the trace and span id of the current span, when tracing is on and one is active."""
     span_context = trace.get_current_span().get_span_context()
     if span_context.is_valid:

@@ -21,7 +21,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.api.run import free_port, start, wrk  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import fresh_database, machine  # noqa: E402
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_lists")
 N = 100_000
@@ -267,8 +266,7 @@ def main() -> None:
     finally:
         api.terminate()
     out["load_after"] = os.getloadavg()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    out["machine"] = f"{os.cpu_count()} cores {platform.machine()} {cpu}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    out["machine"] = f"{machine()}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     print(json.dumps(out))
     if args.out:
         args.out.write_text(json.dumps(out, indent=1))

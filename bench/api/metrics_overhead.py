@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.api.run import DB_URL, free_port, prepare, start, wrk  # noqa: E402
-from bench.common import cpu_seconds  # noqa: E402
+from bench.common import cpu_seconds, machine  # noqa: E402
 
 
 def export(revision: str, into: Path) -> Path:
@@ -87,8 +86,7 @@ def main() -> None:
                 proc.wait()
     ratios = [a[0] / b[0] for a, b in zip(results["after"], results["before"], strict=True)]
     cpu_ratios = [a[2] / b[2] for a, b in zip(results["after"], results["before"], strict=True)]
-    cpuinfo = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {os.cpu_count()} cores {platform.machine()} {cpuinfo}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
+    print(f"machine: {machine()}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
           f"{args.rounds} rounds x {args.duration}s, wrk -t2 -c50; load average during the rounds "
           f"{min(loads):.1f}-{max(loads):.1f}")
     print("| tree | requests/s (median) | p99 ms (median) | app CPU ms per request (median) |")

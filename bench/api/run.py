@@ -14,7 +14,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import re
 import socket
 import statistics
@@ -31,7 +30,7 @@ from sqlalchemy import insert, text
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import backend_pids, cpu_seconds, fresh_database  # noqa: E402
+from bench.common import backend_pids, cpu_seconds, fresh_database, machine  # noqa: E402
 from shared.commitments.models import Commitment, commitment_themes  # noqa: E402
 from shared.themes.models import Theme  # noqa: E402
 
@@ -136,8 +135,7 @@ def main() -> None:
     ratios = [a[0] / b[0] for a, b in zip(results["api"], results["bare"], strict=True)]
     med = {k: (statistics.median(r for r, _ in v), statistics.median(p for _, p in v)) for k, v in results.items()}
     mcpu = {k: statistics.median(v) for k, v in cpu.items()}
-    cpuinfo = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
-    print(f"machine: {os.cpu_count()} cores {platform.machine()} {cpuinfo}; date {dt.date.today()}; "
+    print(f"machine: {machine()}; date {dt.date.today()}; "
           f"{args.rounds} rounds x {args.duration}s, wrk -t2 -c50; load average {os.getloadavg()[0]:.2f}")
     print("| app | requests/s (median) | p99 ms (median) | CPU ms per request (median) |")
     print("|---|---|---|---|")

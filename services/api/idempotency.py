@@ -161,9 +161,10 @@ OptionalIdempotent = Annotated[Idempotency, Depends(_dependency(False), scope="f
 IdempotencyKey = Annotated[str, Depends(_required_key)]
 
 
-def optional_idempotent_audited(action: str, resource: str) -> Any:
-    """OptionalIdempotent for a write whose answer is audited data (a signal batch): a replay is audited too."""
-    return Annotated[Idempotency, Depends(_dependency(False, (action, resource)), scope="function")]
+def audited_replays(action: str, resource: str) -> Any:
+    """The dependency of an optional Idempotency-Key on a write whose answer is audited data (a signal batch): a
+    replay is audited too. `Annotated[Idempotency, audited_replays(action, resource)]`."""
+    return Depends(_dependency(False, (action, resource)), scope="function")
 
 
 def install(app: FastAPI) -> None:

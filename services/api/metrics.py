@@ -8,7 +8,7 @@ without a key on that port (keep it off the public network: Prometheus inside th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
@@ -25,7 +25,7 @@ _STATUS_CLASSES = {n: f"{n}xx" for n in range(1, 6)}
 _children: dict[tuple[str, str, str], Any] = {}
 
 
-def observe_request(scope: dict[str, Any], status: int, seconds: float) -> None:
+def observe_request(scope: MutableMapping[str, Any], status: int, seconds: float) -> None:
     """One request into the latency histogram, labelled by route template (`/v1/commitments/{id}`, never the
     raw path) and status class. The labelled child is looked up once per combination (a dict hit after that)."""
     route = scope.get("route")

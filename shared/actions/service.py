@@ -45,7 +45,7 @@ class ActionService(CrudService[Action]):
     # An action is evidence for its commitment and for its recommendation (whose linked commitments are
     # recalculated, rolling the recommendation up). A move or a delete also touches what it leaves behind.
 
-    async def update(self, obj: Action, data: dict[str, Any], actor: Acting | None = None) -> Action:  # type: ignore[override]
+    async def update(self, obj: Action, data: dict[str, Any], actor: Acting | None = None) -> Action:
         before = (obj.commitment_id, obj.recommendation_id)
         obj = await super().update(obj, data, actor)
         if before != (obj.commitment_id, obj.recommendation_id):

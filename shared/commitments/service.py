@@ -81,7 +81,7 @@ class CommitmentService(CrudService[Commitment]):
     def validate_object(self, obj: Commitment) -> None:
         self._check_recurrence(obj.recurrence_start, obj.due_date)
 
-    async def create(self, data: dict[str, Any], actor: Acting | None = None) -> Commitment:  # type: ignore[override]
+    async def create(self, data: dict[str, Any], actor: Acting | None = None) -> Commitment:
         self._check_recurrence((data.get("recurrence") or {}).get("start"), data.get("due_date"))
         return await super().create(data, actor)
 

@@ -88,8 +88,10 @@ def recommendations(lang: str) -> list[Column]:
 
 def of(part: Callable[[Any], Any], columns: Iterable[Column]) -> list[Column]:
     """`columns` read from a part of the row (`part(row)`); empty where the row has no such part."""
-    return [Column(c.nl, c.en, lambda row, c=c: None if (found := part(row)) is None else c.get(found))
-            for c in columns]
+    def reader(c: Column) -> Callable[[Any], Any]:
+        return lambda row: None if (found := part(row)) is None else c.get(found)
+
+    return [Column(c.nl, c.en, reader(c)) for c in columns]
 
 
 def milestones(lang: str) -> list[Column]:

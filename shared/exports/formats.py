@@ -29,7 +29,7 @@ from shared.errors import NotAcceptable
 from shared.signals.privacy import redact_bsn
 
 
-class ExportFormat(str, enum.Enum):
+class ExportFormat(enum.StrEnum):
     csv = "csv"
     ndjson = "ndjson"
     xlsx = "xlsx"

@@ -37,7 +37,7 @@ class MilestoneRepository(Repository[Milestone]):
         stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)
         rows, next_cursor = self.sorting.page(
             list((await self.session.execute(stmt)).scalars().all()), sort_key, field, limit)
-        measurements: dict[uuid.UUID, list[dict[str, Any]]] = {row.id: [] for row in rows}
+        measurements: dict[uuid.UUID, list[Any]] = {row.id: [] for row in rows}
         if rows:
             table = Measurement.__table__
             found = await self.session.execute(

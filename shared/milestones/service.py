@@ -58,7 +58,7 @@ class MilestoneService(CrudService[Milestone]):
             )
         return values
 
-    async def update(self, obj: Milestone, data: dict[str, Any], actor: Acting | None = None) -> Milestone:  # type: ignore[override]
+    async def update(self, obj: Milestone, data: dict[str, Any], actor: Acting | None = None) -> Milestone:
         before = await owning_commitment_id(self.session, obj)
         obj = await super().update(obj, data, actor)
         commitment_changed(self.session, before)  # a milestone moved away changes what it left too

@@ -19,8 +19,11 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 class Acting(Protocol):
     """Whoever writes: an audit Actor (an API key, an OAuth2 client or a signed-in person) has these."""
 
-    name: str
-    party_id: uuid.UUID | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def party_id(self) -> uuid.UUID | None: ...
 
 
 AUTHOR_COLUMNS = ("created_by_name", "created_by_party_id", "updated_by_name", "updated_by_party_id")

@@ -24,7 +24,6 @@ import uuid
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import session_scope, utcnow
@@ -35,6 +34,10 @@ from shared.status.loaders_signals import SignalIndex, build_signal_index
 from shared.status.models import Checkpoint
 from shared.status.runner import Summary, plan_ranges, recalculate_range
 from shared.status.service import StatusService, today
+
+# redis.asyncio.Redis: redis-py types each command as the sync-or-async union of both clients, so a typed
+# client makes every await an error; the async client is what is passed in.
+Redis = Any
 
 RUN_JOB = "status.recalculate_all"  # the coordinator (nightly schedule)
 RANGE_JOB = "status.recalculate_range"
@@ -110,10 +113,11 @@ async def _signal_index(cache: dict[str, Any], factory: async_sessionmaker[Async
                 return await build_signal_index(session, as_of, thresholds)
 
         held = cache["recalc_signals"] = (run, asyncio.ensure_future(read()))
+    reading: asyncio.Future[SignalIndex] = held[1]
     try:
-        return await asyncio.shield(held[1])
+        return await asyncio.shield(reading)
     except BaseException:
-        if cache.get("recalc_signals") is held and held[1].done():
+        if cache.get("recalc_signals") is held and reading.done():
             del cache["recalc_signals"]  # a failed read (database away) is read again by the next range
         raise
 

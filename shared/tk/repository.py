@@ -317,7 +317,7 @@ class MirrorRepository:
         """The newest `bijgewerkt` mirrored per kind (a feed that stopped moving shows here), in one query."""
         stmt = union_all(*(select(literal(kind).label("kind"), func.max(model.bijgewerkt).label("newest"))
                            for kind, model in MODELS.items()))
-        return {kind: newest for kind, newest in (await self.session.execute(stmt)).all()}
+        return dict((await self.session.execute(stmt)).tuples().all())
 
     async def zaken_in_dossiers(self, zaak_ids: Sequence[uuid.UUID],
                                 dossier_ids: set[uuid.UUID]) -> list[uuid.UUID]:

@@ -15,11 +15,12 @@ from services.api.crud import IfMatch, check_if_match, id_param
 from services.api.deps import ReadDb, Reader, WriteDb, actor_of, require, write_session
 from services.api.errors import problem_responses
 from services.api.idempotency import (
+    Idempotency,
     IdempotencyKey,
     IdempotentReplay,
     audit_replay,
+    audited_replays,
     claimed,
-    optional_idempotent_audited,
 )
 from services.api.openapi import ok
 from services.api.query import QueryModel
@@ -115,7 +116,7 @@ def _batch_body() -> dict[str, Any]:
         "text/csv": {"schema": {"type": "string"}, "example": out.getvalue()}}}
 
 
-BatchIdempotent = optional_idempotent_audited(batches.CREATE_ACTION, batches.RESOURCE)
+BatchIdempotent = Annotated[Idempotency, audited_replays(batches.CREATE_ACTION, batches.RESOURCE)]
 
 
 @router.post("/batches", operation_id="signal-batches-create", response_model=BatchOut, status_code=202,

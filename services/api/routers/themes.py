@@ -37,7 +37,7 @@ async def themes_page(db: Any, params: ListParams) -> dict[str, Any]:
             responses={**ok("The theme"), **problem_responses(404, 422)})
 async def get_theme(key: ThemePath, db: ReadDb, _: Reader) -> Any:
     """One theme by key."""
-    return await ThemeService(db).get(key)  # type: ignore[arg-type]
+    return await ThemeService(db).get(key)
 
 
 @router.post("", operation_id="themes-create", response_model=ThemeOut, status_code=201,
@@ -59,7 +59,7 @@ async def update_theme(key: ThemePath, body: ThemeUpdate, db: WriteDb, principal
     svc = ThemeService(db)
     theme = await svc.get(key)
     current = values_of(theme)
-    theme = await svc.update(theme, body.model_dump(exclude_unset=True))  # type: ignore[arg-type]
+    theme = await svc.update(theme, body.model_dump(exclude_unset=True))
     await record(db, actor_of(request, principal), "themes.update", "themes", [key],
                  detail=changed(current, values_of(theme)))
     return theme
