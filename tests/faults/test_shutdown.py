@@ -147,14 +147,16 @@ async def _exactly_one_effect(world: World, count: int) -> None:
     assert await world.scalar(select(func.count(StatusHistory.commitment_id.distinct()))) == count
 
 
-async def _start_recalculation(world: World, count: int, **env: str) -> Worker:
+async def _start_recalculation(world: World, count: int, batch: int = 500, **env: str) -> Worker:
     await _commitments(world, count)
-    worker = world.worker(NAKOMING_RECALC_BATCH_SIZE="500", **env)
+    worker = world.worker(NAKOMING_RECALC_BATCH_SIZE=str(batch), **env)
     await worker.ready(world.redis)
     await enqueue_jobs(ArqQueue(world.redis), [keyed(RECALC_ALL)])
 
     async def under_way() -> bool:
-        return 0 < await _evaluated(world) < count
+        # Some ranges stored, or (one range for all) that range running.
+        return 0 < await _evaluated(world) < count if batch < count \
+            else bool(await world.redis.keys("arq:in-progress:status.recalculate_range*"))
 
     await wait_until(under_way, 60, "the recalculation to be under way", step=0.02)
     return worker
@@ -168,20 +170,26 @@ async def test_worker_finishes_its_running_job_after_sigterm_and_exits_0(world: 
     started = time.monotonic()
     assert await asyncio.to_thread(worker.proc.wait, 120) == 0, worker.output()[-3000:]
     assert time.monotonic() - started < 120
-    assert await queue_idle(world.redis)  # finished, not handed back
-    await _exactly_one_effect(world, count)
+    # The run is spread over range jobs (services/worker/tasks/status.py): the ranges this worker was running
+    # finished (none cancelled, none left in progress); the ranges it had not started wait in the queue.
     assert "cancelled" not in worker.output()
+    assert not await world.redis.keys("arq:in-progress:*")
+    world.worker()
+    await wait_until(lambda: queue_idle(world.redis), 120, "a second worker to run the remaining ranges")
+    await _exactly_one_effect(world, count)
 
 
 async def test_worker_returns_a_job_to_the_queue_when_its_grace_ends_and_it_is_run_again(world: World) -> None:
     count = 20_000
-    worker = await _start_recalculation(world, count, NAKOMING_WORKER_GRACE_SECONDS="1")
+    # One range of all 20,000 (several seconds of work), so it is still running when the grace ends.
+    worker = await _start_recalculation(world, count, batch=count, NAKOMING_WORKER_GRACE_SECONDS="1")
     assert worker.proc is not None
     worker.proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(worker.proc.wait, 60) == 0, worker.output()[-3000:]
-    assert 0 < await _evaluated(world) < count  # cut short: the job went back, it was not lost
-    assert await world.redis.exists(f"arq:job:{RECALC_ALL}")
-    assert not await world.redis.exists(f"arq:in-progress:{RECALC_ALL}")  # no lease to wait for: handed back
+    assert await _evaluated(world) < count  # cut short: the running range went back, it was not lost
+    assert "cancelled" in worker.output()
+    assert await world.redis.keys("arq:job:*")
+    assert not await world.redis.keys("arq:in-progress:*")  # no lease to wait for: handed back
     second = world.worker()
     await wait_until(lambda: queue_idle(world.redis), 120, "the restarted worker to finish the job")
     assert second.alive, second.output()[-3000:]
