@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,10 +20,13 @@ from services.api.language import LanguageMiddleware
 from services.api.middleware import BodyGuardMiddleware, RequestIdMiddleware, body_routes
 from services.api.query import document_query_models
 from services.api.ratelimit import RateLimiter
+from services.api.revocation import RevocationWatcher
 from services.api.routers import (
-    audit, commitments, fulfilment, health, milestones, resources, signals, status, themes,
+    audit, commitments, fulfilment, health, milestones, oauth, resources, signals, status, themes,
 )
 from services.api.routers import tk as tk_routes
+from shared.auth.oidc import JwksCache, People
+from shared.auth.tokens import load_signer
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
 from shared.logging import configure_logging
@@ -66,6 +70,19 @@ def create_app(
             app.state.raw_db = await RawPool.open(settings.database_url, settings.database_pool_size)
             owned.append(app.state.raw_db)
         app.state.principal_cache = PrincipalCache(settings.auth_cache_seconds) if settings.auth_cache_seconds else None
+        if app.state.principal_cache is not None:
+            watcher = RevocationWatcher(app.state.engine, app.state.principal_cache,
+                                        settings.auth_revocation_poll_seconds)
+            await watcher.start()
+            owned.append(watcher)
+        app.state.signer = await load_signer(settings, app.state.session_factory)
+        app.state.people = None
+        if settings.oidc_issuers:
+            keys = JwksCache(httpx.AsyncClient(timeout=10.0, follow_redirects=False),
+                             keep_seconds=settings.oidc_jwks_cache_seconds,
+                             refresh_seconds=settings.oidc_jwks_refresh_seconds)
+            owned.append(keys)
+            app.state.people = People(settings, keys)
         app.state.queue = queue
         if queue is None:
             app.state.queue = await _default_queue(settings, app)
@@ -106,11 +123,11 @@ def create_app(
         lifespan=lifespan,
         openapi_tags=[{"name": t} for t in (
             "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "tk", "sync",
-            "signals", "audit", "health")],
+            "signals", "audit", "oauth", "health")],
     )
     app.state.settings = settings
     # The hot paths first: a request is matched against the routes in this order (signal intake, lists).
-    routers = [health.router, signals.router, commitments.router, status.router, fulfilment.router,
+    routers = [health.router, oauth.router, signals.router, commitments.router, status.router, fulfilment.router,
                resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
                themes.router, tk_routes.tk, tk_routes.sync, audit.router]
     # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
@@ -119,7 +136,8 @@ def create_app(
     idempotency.install(app)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(BodyGuardMiddleware, settings=settings, batch_path="/v1/signals/batches",
-                       routes=body_routes(app.state.api_routes))
+                       # The token endpoint authenticates in its body (private_key_jwt), not with a header.
+                       routes=body_routes([r for r in app.state.api_routes if r not in oauth.router.routes]))
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api.openapi import OPTIONAL_ATTR, SCOPES_ATTR
 from shared.audit.service import Actor
 from shared.auth.service import ANONYMOUS, Principal, Scope, authenticate, hash_key
-from shared.errors import Forbidden, TooManyRequests, Unauthorized
+from services.api.bearer import looks_like_jwt, verify
+from shared.auth.tokens import TokenRejected
+from shared.errors import InsufficientScope, InvalidToken, TooManyRequests, Unauthorized
 from shared.jobs import unit_of_work
 from shared.settings import Settings
 
@@ -69,37 +71,46 @@ WriteDb = Annotated[AsyncSession, Depends(_write_session, scope="function")]
 
 
 class PrincipalCache:
-    """Authenticated keys, remembered per process for `ttl` seconds (bounded LRU).
+    """Authenticated credentials (API keys, bearer tokens), remembered per process (bounded LRU).
 
-    Saves a database round trip on every authenticated request; the price is that a revoked key keeps
-    working for at most `ttl` seconds in a process that saw it recently (NAKOMING_AUTH_CACHE_SECONDS, 0 = off).
-    Unknown keys are never cached, so a new key works at once.
+    Saves a database round trip (and a signature check) on every authenticated request. An entry lives `ttl`
+    seconds (NAKOMING_AUTH_CACHE_SECONDS, 0 = off), a token's no longer than the token. Revocation does not wait
+    for that: the revocation watcher (services/api/revocation.py) clears the cache when a key or client is revoked
+    anywhere, and nothing remembered is trusted while the watcher has not confirmed the epoch recently
+    (`trusted_until`), so a revoked credential stops working within a few watch intervals even if it fails.
+    Unknown credentials are never cached, so a new key works at once.
     """
 
     def __init__(self, ttl: float, size: int = 1024) -> None:
         self.ttl = ttl
         self.size = size
+        self.trusted_until = 0.0  # monotonic time; raised by the revocation watcher
         self._items: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
     def get(self, token: str) -> Principal | None:
         digest = hash_key(token)
         item = self._items.get(digest)
-        if item is None or item[0] < time.monotonic():
+        now = time.monotonic()
+        if item is None or item[0] < now or now > self.trusted_until:
             self._items.pop(digest, None)
             return None
         self._items.move_to_end(digest)
         return item[1]
 
-    def put(self, token: str, principal: Principal) -> None:
+    def put(self, token: str, principal: Principal, lifetime: float | None = None) -> None:
         digest = hash_key(token)
-        self._items[digest] = (time.monotonic() + self.ttl, principal)
+        ttl = self.ttl if lifetime is None else min(self.ttl, lifetime)
+        self._items[digest] = (time.monotonic() + ttl, principal)
         self._items.move_to_end(digest)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        self._items.clear()
+
 
 async def get_principal(request: Request) -> Principal:
-    """The caller, from `Authorization: Bearer <key>` (anonymous without one); once per request."""
+    """The caller, from `Authorization: Bearer <key or token>` (anonymous without one); once per request."""
     known = getattr(request.state, "principal", None)
     if known is not None:
         return known
@@ -127,12 +138,21 @@ async def _authenticate(request: Request, header: str) -> Principal:
     if limiter is not None and (wait := await limiter.blocked(address)) is not None:
         raise _too_many_failures(limiter, wait)
     if not well_formed:
-        await _failed(request, limiter, address, "malformed Authorization header")
-        raise Unauthorized("Use 'Authorization: Bearer <api key>'.")
+        await failed_authentication(request, limiter, address, "malformed Authorization header")
+        raise Unauthorized("Use 'Authorization: Bearer <api key or access token>'.")
+    if looks_like_jwt(token):
+        try:
+            verified = await verify(request, token)
+        except TokenRejected as exc:
+            await failed_authentication(request, limiter, address, f"access token rejected: {exc}")
+            raise InvalidToken(f"The access token is not accepted: {exc}.", str(exc)) from None
+        if cache is not None:
+            cache.put(token, verified.principal, verified.expires_at - time.time())
+        return verified.principal
     principal = await _look_up(request.app, token)
     if principal is None:
-        await _failed(request, limiter, address, "unknown or revoked key")
-        raise Unauthorized("The API key is unknown or revoked.")
+        await failed_authentication(request, limiter, address, "unknown or revoked key")
+        raise InvalidToken("The API key is unknown or revoked.", "unknown or revoked API key")
     return principal
 
 
@@ -156,7 +176,7 @@ async def principal_of_key(app: Any, token: str) -> Principal:
     return principal
 
 
-async def _failed(request: Request, limiter: Any, address: str, reason: str) -> None:
+async def failed_authentication(request: Request, limiter: Any, address: str, reason: str) -> None:
     """Count a failed authentication against the address and log it (never the presented secret)."""
     log.warning("authentication_failed", client=address, reason=reason, path=request.url.path)
     if limiter is not None and (wait := await limiter.hit(address)) is not None:
@@ -172,9 +192,11 @@ Caller = Annotated[Principal, Depends(get_principal)]
 
 
 def actor_of(request: Request, principal: Principal) -> Actor:
-    """Who the audit log names for this request: the key's name, id and party, and the request id."""
+    """Who the audit log names for this request: the key's or client's name and id (a person's display name and
+    subject), the party, and the request id."""
     return Actor(name=principal.name, key_id=principal.key_id, party_id=principal.party_id,
-                 request_id=getattr(request.state, "request_id", None))
+                 request_id=getattr(request.state, "request_id", None), client_id=principal.client_id,
+                 subject=principal.subject)
 
 
 # The dependencies below call get_principal themselves instead of declaring it: every declared
@@ -188,9 +210,9 @@ def require(*scopes: Scope | str) -> Any:
     async def _check(request: Request) -> Principal:
         principal = await get_principal(request)
         if principal.is_anonymous:
-            raise Unauthorized(f"This operation needs an API key with scope {named}.")
+            raise Unauthorized(f"This operation needs an API key or access token with scope {named}.")
         if not any(principal.has(s) for s in wanted):
-            raise Forbidden(f"The API key lacks scope {named}.")
+            raise InsufficientScope(f"The API key or token lacks scope {named}.", wanted)
         return principal
 
     setattr(_check, SCOPES_ATTR, wanted)  # documented in OpenAPI (services/api/openapi.py)
@@ -209,7 +231,7 @@ def may_read(principal: Principal, settings: Settings) -> Principal:
     if principal.is_anonymous:
         raise Unauthorized("Reads need an API key with scope 'read' (NAKOMING_PUBLIC_READ=false).")
     if not principal.has(Scope.read) and not principal.has(Scope.write):
-        raise Forbidden("The API key lacks scope 'read'.")
+        raise InsufficientScope("The API key or token lacks scope 'read'.", [Scope.read, Scope.write])
     return principal
 
 
