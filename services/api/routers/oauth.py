@@ -24,6 +24,7 @@ from shared.errors import ServiceUnavailable
 
 TOKEN_PATH = "/v1/oauth/token"
 router = APIRouter(tags=["oauth"])
+FORM = "application/x-www-form-urlencoded"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
 
 
@@ -32,6 +33,17 @@ class TokenResponse(BaseModel):
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int = Field(examples=[600], description="Seconds until the token expires.")
     scope: str = Field(examples=["signals:write signals:read"], description="The scopes granted, space-separated.")
+
+
+class TokenRequest(BaseModel):
+    """Every field optional here: a missing one is an RFC 6749 invalid_request, not a 422."""
+
+    grant_type: str | None = Field(default=None, description="`client_credentials`")
+    scope: str | None = Field(default=None, description="Space-separated scopes; default: all the client has.")
+    client_id: str | None = Field(default=None, description="With private_key_jwt: the client's id (optional).")
+    client_assertion_type: str | None = Field(default=None, description=f"With private_key_jwt: `{ASSERTION_TYPE}`")
+    client_assertion: str | None = Field(default=None, description="With private_key_jwt: a JWT signed with a key "
+                                         "of the client's JWKS (iss = sub = client_id, aud = the token endpoint).")
 
 
 class OAuthErrorBody(BaseModel):
@@ -65,28 +77,27 @@ TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post(TOKEN_PATH, operation_id="oauth-token", response_model=TokenResponse, responses=TOKEN_RESPONSES,
-             openapi_extra={"security": [{"clientBasic": []}, {}]})
-async def token(
-    request: Request,
-    grant_type: Annotated[str | None, Form(description="`client_credentials`")] = None,
-    scope: Annotated[str | None, Form(description="Space-separated scopes; default: all the client has.")] = None,
-    client_id: Annotated[str | None, Form(description="With private_key_jwt: the client's id (optional).")] = None,
-    client_assertion_type: Annotated[str | None, Form(description=f"With private_key_jwt: `{ASSERTION_TYPE}`")] = None,
-    client_assertion: Annotated[str | None, Form(description="With private_key_jwt: a JWT signed with a key of "
-                                                 "the client's JWKS (iss = sub = client_id, aud = this URL).")] = None,
-) -> Any:
+             openapi_extra={"security": [{"clientBasic": []}, {}], "requestBody": {"content": {FORM: {"examples": {
+                 "client_secret_basic": {"summary": "With HTTP Basic client authentication",
+                                         "value": {"grant_type": "client_credentials", "scope": "signals:write"}},
+                 "private_key_jwt": {"summary": "With a signed client assertion",
+                                     "value": {"grant_type": "client_credentials", "client_assertion_type":
+                                               ASSERTION_TYPE, "client_assertion": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"}},
+             }}}}})
+async def token(request: Request, form: Annotated[TokenRequest, Form()]) -> Any:
     """Issue an access token to a system (OAuth2 client credentials grant)."""
     signer: Signer | None = request.app.state.signer
     if signer is None:
         raise ServiceUnavailable("OAuth2 tokens are not issued here: the operator has not set "
                                  "NAKOMING_OAUTH_SIGNING_KEYS.", retry_after=3600)
     try:
-        client = await _client(request, client_id, client_assertion_type, client_assertion)
+        client = await _client(request, form.client_id, form.client_assertion_type, form.client_assertion)
+        grant_type = form.grant_type
         if grant_type != "client_credentials":
             raise OAuthError("unsupported_grant_type" if grant_type else "invalid_request",
                              "Only grant_type=client_credentials is supported." if grant_type
                              else "grant_type is required.")
-        granted = _granted(client, scope)
+        granted = _granted(client, form.scope)
     except OAuthError as exc:
         return exc.response()
     settings = request.app.state.settings
