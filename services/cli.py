@@ -94,7 +94,13 @@ def keys_create(
     """Create an API key and print it once (only its hash is stored)."""
     from services.embedded import create_key
 
-    raw, key_id = asyncio.run(create_key(_settings(migrated=True), name=name, scopes=scopes, party=party))
+    from shared.errors import ValidationFailed
+
+    try:
+        raw, key_id = asyncio.run(create_key(_settings(migrated=True), name=name, scopes=scopes, party=party))
+    except ValidationFailed as exc:  # unknown scopes, or a party that cannot hold a signals key
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"id: {key_id}")
     typer.echo(f"key: {raw}")
     typer.echo("Store the key now: it cannot be shown again.", err=True)
@@ -125,9 +131,15 @@ def clients_create(
 
     from services.embedded import create_client
 
+    from shared.errors import ValidationFailed
+
     jwks = json.loads(jwks_file.read_text()) if jwks_file else None
-    client_id, secret = asyncio.run(create_client(_settings(migrated=True), name=name, scopes=scopes, party=party,
-                                                  jwks=jwks))
+    try:
+        client_id, secret = asyncio.run(create_client(_settings(migrated=True), name=name, scopes=scopes,
+                                                      party=party, jwks=jwks))
+    except ValidationFailed as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"client_id: {client_id}")
     if secret is not None:
         typer.echo(f"client_secret: {secret}")
