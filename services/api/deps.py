@@ -133,10 +133,7 @@ async def _authenticate(request: Request, header: str) -> Principal:
         return principal
     # Not a key this process knows: an address that failed too often is refused before the key is even looked
     # at, so guessing costs a minute per NAKOMING_AUTH_FAILURES_PER_MINUTE tries, right or wrong.
-    limiter = getattr(request.app.state, "auth_failure_limiter", None)
-    address = request.client.host if request.client else "unknown"
-    if limiter is not None and (wait := await limiter.blocked(address)) is not None:
-        raise _too_many_failures(limiter, wait)
+    limiter, address = await not_blocked(request)
     if not well_formed:
         await failed_authentication(request, limiter, address, "malformed Authorization header")
         raise Unauthorized("Use 'Authorization: Bearer <api key or access token>'.")
@@ -174,6 +171,15 @@ async def principal_of_key(app: Any, token: str) -> Principal:
     if principal is None:
         raise Unauthorized("The API key is unknown or revoked.")
     return principal
+
+
+async def not_blocked(request: Request) -> tuple[Any, str]:
+    """(the failure limiter, the client address), or a 429 when that address failed too often this minute."""
+    limiter = getattr(request.app.state, "auth_failure_limiter", None)
+    address = request.client.host if request.client else "unknown"
+    if limiter is not None and (wait := await limiter.blocked(address)) is not None:
+        raise _too_many_failures(limiter, wait)
+    return limiter, address
 
 
 async def failed_authentication(request: Request, limiter: Any, address: str, reason: str) -> None:

@@ -230,3 +230,18 @@ async def test_revoked_and_rotated_clients_lose_their_tokens(client: httpx.Async
     _rejected(await client.get("/v1/commitments", headers=bearer(fresh)))
     r = await client.post(TOKEN, data=GRANT, auth=(signed.client_id, new_secret))
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+
+
+async def test_guessing_client_secrets_is_rate_limited(app: Any, client: httpx.AsyncClient,
+                                                       session_factory: Any) -> None:
+    """Past NAKOMING_AUTH_FAILURES_PER_MINUTE failures from an address, even the right secret is refused (429), so
+    guessing costs a minute per few tries."""
+    limiter = app.state.auth_failure_limiter
+    limiter.prefix = f"test-oauth-authfail-{uuid.uuid4().hex}"
+    limiter.per_minute = 3
+    client_id, secret = await new_client(session_factory, ["read"])
+    codes = [(await client.post(TOKEN, data=GRANT, auth=(client_id, f"guess-{n}"))).status_code for n in range(4)]
+    assert codes == [401, 401, 401, 429]
+    r = await client.post(TOKEN, data=GRANT, auth=(client_id, secret or ""))
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert r.headers["content-type"] == "application/problem+json"

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.api.bearer import issuer_of
-from services.api.deps import failed_authentication
+from services.api.deps import failed_authentication, not_blocked
 from services.api.openapi import HEADERS, ok
 from shared.auth.clients import ASSERTION_ALGORITHMS, ASSERTION_TYPE, ClientState, by_assertion, by_secret
 from shared.auth.service import Scope
@@ -114,6 +114,7 @@ async def _client(request: Request, client_id: str | None, assertion_type: str |
                   assertion: str | None) -> ClientState:
     """The authenticated client (by Basic or by assertion, exactly one of them), or invalid_client (counted
     against the address like a failed API key)."""
+    limiter, address = await not_blocked(request)  # a guessed secret is not even checked past the limit
     basic = _basic(request.headers.get("authorization"))
     if (basic is None) == (assertion is None):
         raise OAuthError("invalid_request", "Authenticate the client with HTTP Basic (client_secret_basic) or a client_assertion "
@@ -137,8 +138,6 @@ async def _client(request: Request, client_id: str | None, assertion_type: str |
     if client is not None and client_id is not None and client_id != client.client_id:
         client, reason = None, "client_id does not match the authenticated client"
     if client is None:
-        limiter = getattr(app.state, "auth_failure_limiter", None)
-        address = request.client.host if request.client else "unknown"
         await failed_authentication(request, limiter, address, f"oauth client authentication failed: {reason}")
         raise OAuthError("invalid_client", f"Client authentication failed: {reason}.", 401)
     return client
