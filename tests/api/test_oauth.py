@@ -20,6 +20,7 @@ from services.api.openapi import SCOPE_DESCRIPTIONS
 from shared.auth.clients import ASSERTION_TYPE, create_client, revoke_client, rotate_secret
 from shared.auth.service import Scope
 from shared.errors import ValidationFailed
+from tests.api.test_signals import post_signal, signal, themes  # noqa: F401
 from tests.factories import create_party
 
 TOKEN = "/v1/oauth/token"
@@ -245,3 +246,17 @@ async def test_guessing_client_secrets_is_rate_limited(app: Any, client: httpx.A
     r = await client.post(TOKEN, data=GRANT, auth=(client_id, secret or ""))
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_signal_intake_with_a_token_names_the_client(client: httpx.AsyncClient, admin: dict,
+                                                           make_token: Any, themes: None) -> None:
+    """The intake (one raw statement on PostgreSQL, the session path on SQLite) audits the client, scoped to its
+    party's zorgkantoor code like a bound key."""
+    party = await create_party(client, admin, name="Zorgkantoor Noord", kind="zorgkantoor", zorgkantoor_code="5521")
+    headers = await make_token(["signals:write", "signals:read"], uuid.UUID(party["id"]))
+    r = await post_signal(client, headers, signal(zorgkantoor_code="5521"))
+    assert r.status_code == 201, r.text
+    assert (await post_signal(client, headers, signal(zorgkantoor_code="9999"))).status_code == 403
+    entries = (await client.get("/v1/audit", params={"record_id": r.json()["id"]}, headers=admin)).json()["items"]
+    assert [(e["action"], e["client_id"][:4], e["party_id"]) for e in entries] == [
+        ("signals.create", "nkc_", party["id"])]
