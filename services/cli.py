@@ -178,6 +178,19 @@ def clients_list() -> None:
         typer.echo("  ".join(f"{k}={v}" for k, v in client.items()))
 
 
+@clients_app.command("signing-key")
+def clients_signing_key(
+    kid: Annotated[str, typer.Option("--kid", help="The key's id (tokens name it), e.g. the month: 2026-12.")],
+) -> None:
+    """Print a new private signing key as a JWKS, for NAKOMING_OAUTH_SIGNING_KEYS (put it first to sign with it;
+    keep the previous key after it until its tokens have expired)."""
+    import json
+
+    from shared.auth.tokens import generate_jwk
+
+    typer.echo(json.dumps({"keys": [generate_jwk(kid)]}))
+
+
 @signals_app.command("purge")
 def signals_purge() -> None:
     """Delete signals past their retention date now (what the nightly job does); audited by count."""

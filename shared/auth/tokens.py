@@ -93,13 +93,12 @@ def new_claims(*, issuer: str, audience: str, subject: str, lifetime: int, **ext
 
 
 def key_set(private_jwks: dict[str, Any]) -> tuple[Any, KeySet]:
-    """(the signing key, the public key set) of a private JWKS; every key needs a kid (tokens name it)."""
+    """(the signing key, the public key set) of a private JWKS. A key without a `kid` gets its RFC 7638
+    thumbprint as one (joserfc), so tokens always name their key."""
     keys = KeySet.import_key_set(private_jwks)  # type: ignore[arg-type]
     if not keys.keys:
         raise ValueError("the signing key set is empty")
     for key in keys.keys:
-        if not key.kid:
-            raise ValueError("every signing key needs a 'kid'")
         if key.key_type not in ALGORITHM_OF or not key.is_private:
             raise ValueError(f"signing key {key.kid!r} must be a private EC, RSA or OKP key")
     public = KeySet.import_key_set(keys.as_dict(private=False))
