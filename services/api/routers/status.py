@@ -86,7 +86,7 @@ async def put_override(id: CommitmentId, body: OverrideIn, db: WriteDb, principa
     """Set the status by hand, with a reason; it wins over the rules until it expires and shows as a reason."""
     result = await _service(db, request).set_override(
         id, status=str(body.status), reason=body.reason, expires_at=body.expires_at,
-        set_by=f"{principal.name} ({principal.key_id})")
+        set_by=f"{principal.name} ({principal.identity})"[:200])
     await record(db, actor_of(request, principal), "status_overrides.put", "status_overrides", [id],
                  detail={"new": body.model_dump(mode="json")})
     return result
