@@ -26,7 +26,7 @@ from services.api.routers import (
 )
 from services.api.routers import tk as tk_routes
 from shared.auth.oidc import JwksCache, People
-from shared.auth.tokens import load_signer
+from shared.auth.tokens import SignerSource
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
 from shared.logging import configure_logging
@@ -75,7 +75,9 @@ def create_app(
                                         settings.auth_revocation_poll_seconds)
             await watcher.start()
             owned.append(watcher)
-        app.state.signer = await load_signer(settings, app.state.session_factory)
+        app.state.signers = SignerSource(settings, app.state.session_factory)
+        if app.state.signers.load_now:
+            await app.state.signers.get()
         app.state.people = None
         if settings.oidc_issuers:
             keys = JwksCache(httpx.AsyncClient(timeout=10.0, follow_redirects=False),

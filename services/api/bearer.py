@@ -49,7 +49,7 @@ async def verify(request: HTTPConnection, token: str) -> Verified:
     if external is not None:
         principal, expires = await people.principal(token, external, unverified.headers().get("kid"))  # type: ignore[union-attr]
         return Verified(principal, expires)
-    signer: Signer | None = app.state.signer
+    signer: Signer | None = await app.state.signers.get()
     if signer is None:
         raise TokenRejected("this server issues no tokens (NAKOMING_OAUTH_SIGNING_KEYS is not set)")
     settings = app.state.settings

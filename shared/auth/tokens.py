@@ -8,6 +8,7 @@ alike. All signature and claim checks are joserfc's; this module only says which
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -129,3 +130,28 @@ async def load_signer(settings: Settings, session_factory: async_sessionmaker[As
         jwks = {"keys": [r.private_jwk for r in rows]}
         await session.rollback()
     return Signer(*key_set(jwks))
+
+
+class SignerSource:
+    """The signer, loaded when first needed. A generated key lives in the database, which may not answer while the
+    process starts; the API must start anyway and answer 503 until it does (tests/faults). Keys from settings need
+    no database and are loaded at start-up (`load_now`), so a bad NAKOMING_OAUTH_SIGNING_KEYS stops the start."""
+
+    def __init__(self, settings: Settings, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self._signer: Signer | None = None
+        self._loaded = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def load_now(self) -> bool:
+        return self.settings.oauth_signing_keys is not None or self.settings.environment == "production"
+
+    async def get(self) -> Signer | None:
+        if not self._loaded:
+            async with self._lock:
+                if not self._loaded:
+                    self._signer = await load_signer(self.settings, self.session_factory)
+                    self._loaded = True
+        return self._signer

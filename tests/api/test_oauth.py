@@ -149,8 +149,8 @@ async def signed(app: Any, client: httpx.AsyncClient, session_factory: Any) -> A
     """Makes tokens signed with the server's own key, claims and header as the test says."""
     client_id, secret = await new_client(session_factory, ["write"])
     good = await access_token(client, client_id, secret or "")
-    claims = jwt.decode(good, app.state.signer.public).claims
-    signer = app.state.signer
+    signer = await app.state.signers.get()
+    claims = jwt.decode(good, signer.public).claims
 
     def make(header: dict[str, Any] | None = None, **changes: Any) -> str:
         body = {k: v for k, v in {**claims, **changes}.items() if v is not None}
@@ -178,8 +178,9 @@ async def test_bearer_token_attacks(app: Any, client: httpx.AsyncClient, signed:
     now = int(time.time())
     header, payload, signature = signed.good.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    public_pem = app.state.signer.current.as_pem(private=False)
-    hs_head = _segment({"alg": "HS256", "typ": "at+jwt", "kid": app.state.signer.current.kid})
+    signer = await app.state.signers.get()
+    public_pem = signer.current.as_pem(private=False)
+    hs_head = _segment({"alg": "HS256", "typ": "at+jwt", "kid": signer.current.kid})
     hs_body = _segment(claims)
     hs_signature = _b64(hmac.new(public_pem, f"{hs_head}.{hs_body}".encode(), hashlib.sha256).digest())
     attacks = {

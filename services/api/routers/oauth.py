@@ -86,7 +86,7 @@ TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
              }}}}})
 async def token(request: Request, form: Annotated[TokenRequest, Form()]) -> Any:
     """Issue an access token to a system (OAuth2 client credentials grant)."""
-    signer: Signer | None = request.app.state.signer
+    signer: Signer | None = await request.app.state.signers.get()
     if signer is None:
         raise ServiceUnavailable("OAuth2 tokens are not issued here: the operator has not set "
                                  "NAKOMING_OAUTH_SIGNING_KEYS.", retry_after=3600)
@@ -176,7 +176,7 @@ class Jwks(BaseModel):
             responses=ok("The public keys access tokens are signed with (the current one first)"))
 async def jwks(request: Request) -> Any:
     """The public keys that verify this server's access tokens."""
-    signer: Signer | None = request.app.state.signer
+    signer: Signer | None = await request.app.state.signers.get()
     return signer.jwks() if signer is not None else {"keys": []}
 
 
