@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -84,7 +85,8 @@ class PrincipalCache:
     def __init__(self, ttl: float, size: int = 1024) -> None:
         self.ttl = ttl
         self.size = size
-        self.trusted_until = 0.0  # monotonic time; raised by the revocation watcher
+        # monotonic time; a revocation watcher, once attached, keeps raising it (and it starts at 0: untrusted)
+        self.trusted_until = math.inf
         self._items: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
     def get(self, token: str) -> Principal | None:

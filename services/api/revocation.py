@@ -28,6 +28,7 @@ class RevocationWatcher:
     def __init__(self, engine: AsyncEngine, cache: PrincipalCache, interval: float) -> None:
         self.engine = engine
         self.cache = cache
+        self.cache.trusted_until = 0.0  # nothing remembered is trusted before the first successful check
         self.interval = interval
         self.epoch: int | None = None
         self._task: asyncio.Task[None] | None = None
