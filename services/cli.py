@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,10 +16,12 @@ app = typer.Typer(help="Nakoming: follow-up of Dutch care policy.", no_args_is_h
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="The bundled seed dataset.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+clients_app = typer.Typer(help="OAuth2 clients (systems that get access tokens).", no_args_is_help=True)
 signals_app = typer.Typer(help="Client signals: batches and retention.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(keys_app, name="keys")
+app.add_typer(clients_app, name="clients")
 app.add_typer(signals_app, name="signals")
 
 
@@ -90,8 +93,13 @@ def keys_create(
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from services.embedded import create_key
+    from shared.errors import ValidationFailed
 
-    raw, key_id = asyncio.run(create_key(_settings(migrated=True), name=name, scopes=scopes, party=party))
+    try:
+        raw, key_id = asyncio.run(create_key(_settings(migrated=True), name=name, scopes=scopes, party=party))
+    except ValidationFailed as exc:  # unknown scopes, or a party that cannot hold a signals key
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"id: {key_id}")
     typer.echo(f"key: {raw}")
     typer.echo("Store the key now: it cannot be shown again.", err=True)
@@ -106,6 +114,79 @@ def keys_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id."
         typer.echo("no such active key", err=True)
         raise typer.Exit(1)
     typer.echo("revoked")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option("--name", help="The system that uses the client.")],
+    scopes: Annotated[str, typer.Option("--scopes", help="Comma list: read,write,signals:write,signals:read,admin")],
+    party: Annotated[str | None, typer.Option("--party", help="Bind the client to a party (id or key).")] = None,
+    jwks_file: Annotated[Path | None, typer.Option(
+        "--jwks-file", help="The client's public JWKS: it authenticates with private_key_jwt, without a secret.",
+        exists=True, dir_okay=False)] = None,
+) -> None:
+    """Create an OAuth2 client and print its client_id and secret once (only the secret's hash is stored)."""
+    import json
+
+    from services.embedded import create_client
+    from shared.errors import ValidationFailed
+
+    jwks = json.loads(jwks_file.read_text()) if jwks_file else None
+    try:
+        client_id, secret = asyncio.run(create_client(_settings(migrated=True), name=name, scopes=scopes,
+                                                      party=party, jwks=jwks))
+    except ValidationFailed as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"client_id: {client_id}")
+    if secret is not None:
+        typer.echo(f"client_secret: {secret}")
+        typer.echo("Store the secret now: it cannot be shown again.", err=True)
+
+
+@clients_app.command("rotate")
+def clients_rotate(client_id: Annotated[str, typer.Argument(help="The client's client_id.")]) -> None:
+    """Give a client a new secret (printed once); the old secret and its tokens stop working."""
+    from services.embedded import change_client
+
+    secret = asyncio.run(change_client(_settings(migrated=True), client_id, "rotate"))
+    if not secret:
+        typer.echo("no such active client", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"client_secret: {secret}")
+
+
+@clients_app.command("revoke")
+def clients_revoke(client_id: Annotated[str, typer.Argument(help="The client's client_id.")]) -> None:
+    """Revoke a client: its secret and every token it holds stop working."""
+    from services.embedded import change_client
+
+    if not asyncio.run(change_client(_settings(migrated=True), client_id, "revoke")):
+        typer.echo("no such active client", err=True)
+        raise typer.Exit(1)
+    typer.echo("revoked")
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """The OAuth2 clients, one line each (never their secrets)."""
+    from services.embedded import list_clients
+
+    for client in asyncio.run(list_clients(_settings(migrated=True))):
+        typer.echo("  ".join(f"{k}={v}" for k, v in client.items()))
+
+
+@clients_app.command("signing-key")
+def clients_signing_key(
+    kid: Annotated[str, typer.Option("--kid", help="The key's id (tokens name it), e.g. the month: 2026-12.")],
+) -> None:
+    """Print a new private signing key as a JWKS, for NAKOMING_OAUTH_SIGNING_KEYS (put it first to sign with it;
+    keep the previous key after it until its tokens have expired)."""
+    import json
+
+    from shared.auth.tokens import generate_jwk
+
+    typer.echo(json.dumps({"keys": [generate_jwk(kid)]}))
 
 
 @signals_app.command("purge")

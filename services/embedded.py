@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from sqlalchemy import func, select
 
+from shared.audit.service import Actor, record
 from shared.auth.service import create_api_key, parse_scopes, revoke
 from shared.commitments.models import Commitment
 from shared.db import create_engine, create_session_factory, session_scope
@@ -16,6 +17,7 @@ from shared.migrate import upgrade
 from shared.parties.models import Party
 from shared.seed.loader import load_dataset
 from shared.settings import Settings
+from shared.signals.privacy import safe_text
 
 log = structlog.get_logger("nakoming.embedded")
 
@@ -49,19 +51,68 @@ async def evaluate_statuses(settings: Settings) -> dict[str, Any]:
     return summary.as_dict()
 
 
+async def _party_id(session: Any, party: str | None) -> uuid.UUID | None:
+    """A party named by id or by key (`--party`)."""
+    if not party:
+        return None
+    try:
+        return uuid.UUID(party)
+    except ValueError:
+        found = (await session.execute(select(Party.id).where(Party.key == party))).scalar()
+        if found is None:
+            raise SystemExit(f"no party with key {party!r}") from None
+        return found
+
+
 async def create_key(settings: Settings, *, name: str, scopes: str, party: str | None) -> tuple[str, uuid.UUID]:
     async def work(session: Any) -> tuple[str, uuid.UUID]:
-        party_id = None
-        if party:
-            try:
-                party_id = uuid.UUID(party)
-            except ValueError:
-                found = (await session.execute(select(Party.id).where(Party.key == party))).scalar()
-                if found is None:
-                    raise SystemExit(f"no party with key {party!r}") from None
-                party_id = found
-        key, raw = await create_api_key(session, name=name, scopes=parse_scopes(scopes), party_id=party_id)
+        key, raw = await create_api_key(session, name=name, scopes=parse_scopes(scopes),
+                                        party_id=await _party_id(session, party))
         return raw, key.id
+
+    return await _with_session(settings, work)
+
+
+CLI = Actor(name="nakoming cli")
+
+
+async def create_client(settings: Settings, *, name: str, scopes: str, party: str | None,
+                        jwks: dict[str, Any] | None) -> tuple[str, str | None]:
+    """A new OAuth2 client: (client_id, secret or None when it authenticates with its JWKS)."""
+    from shared.auth.clients import create_client as create
+
+    async def work(session: Any) -> tuple[str, str | None]:
+        client, secret = await create(session, name=name, scopes=scopes, party_id=await _party_id(session, party),
+                                      jwks=jwks)
+        await record(session, Actor(name=CLI.name, party_id=client.party_id, client_id=client.client_id),
+                     "oauth_clients.create", "oauth_clients", [client.id],
+                     detail={"name": safe_text(name), "scopes": client.scopes, "jwks": jwks is not None})
+        return client.client_id, secret
+
+    return await _with_session(settings, work)
+
+
+async def change_client(settings: Settings, client_id: str, action: str) -> str | bool | None:
+    """`rotate` (the new secret, None without such a client) or `revoke` (whether one was revoked); audited."""
+    from shared.auth.clients import revoke_client, rotate_secret
+
+    async def work(session: Any) -> str | bool | None:
+        result = await (rotate_secret if action == "rotate" else revoke_client)(session, client_id)
+        if result:
+            await record(session, Actor(name=CLI.name, client_id=client_id), f"oauth_clients.{action}",
+                         "oauth_clients", [client_id])
+        return result
+
+    return await _with_session(settings, work)
+
+
+async def list_clients(settings: Settings) -> list[dict[str, Any]]:
+    from shared.auth.clients import list_clients as listed
+
+    async def work(session: Any) -> list[dict[str, Any]]:
+        return [{"client_id": c.client_id, "name": c.name, "scopes": ",".join(c.scopes),
+                 "party": str(c.party_id or "-"), "auth": "private_key_jwt" if c.jwks else "client_secret_basic",
+                 "revoked": c.revoked_at.isoformat() if c.revoked_at else "-"} for c in await listed(session)]
 
     return await _with_session(settings, work)
 

@@ -39,8 +39,35 @@ class Unauthorized(NakomingError):
         self.headers["WWW-Authenticate"] = 'Bearer realm="nakoming"'
 
 
+def _quoted(text: str) -> str:
+    """A value fit for a quoted-string of WWW-Authenticate (RFC 6750 §3 allows no quote or backslash in it)."""
+    return "".join(c for c in text if c.isprintable() and c not in '"\\')[:200]
+
+
+class InvalidToken(Unauthorized):
+    """A bearer credential that proves nothing (unknown, revoked, expired, badly signed): RFC 6750 invalid_token."""
+
+    type_slug = "invalid-token"
+
+    def __init__(self, detail: str, description: str | None = None) -> None:
+        super().__init__(detail)
+        self.headers["WWW-Authenticate"] = (f'Bearer realm="nakoming", error="invalid_token", '
+                                            f'error_description="{_quoted(description or detail)}"')
+
+
 class Forbidden(NakomingError):
     status, type_slug, title = 403, "forbidden", "Forbidden"
+
+
+class InsufficientScope(Forbidden):
+    """The credential is good but lacks the scope (RFC 6750 insufficient_scope, naming the scopes that would do)."""
+
+    type_slug = "insufficient-scope"
+
+    def __init__(self, detail: str, scopes: list[str]) -> None:
+        super().__init__(detail)
+        self.headers["WWW-Authenticate"] = (f'Bearer realm="nakoming", error="insufficient_scope", '
+                                            f'scope="{_quoted(" ".join(scopes))}"')
 
 
 class NotFound(NakomingError):

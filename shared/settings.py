@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TK_DOSSIERS = ["31765", "24170", "30218", "34104"]
@@ -17,6 +18,24 @@ def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+class OidcIssuer(BaseModel):
+    """An external OpenID Connect issuer whose access tokens name people (NAKOMING_OIDC_ISSUERS, a JSON list)."""
+
+    issuer: str = Field(description="the tokens' `iss`, exactly")
+    audience: str = Field(description="the `aud` the tokens must carry for this API")
+    jwks_uri: str = Field(description="where the issuer publishes its public keys")
+    scopes_claim: str = Field(default="scope", description="claim with the person's roles or scopes "
+                              "(space-separated text or a list)")
+    scope_map: dict[str, list[str]] = Field(default_factory=dict, description="claim value -> Nakoming scopes; "
+                                            "empty: values that are Nakoming scope names count as such")
+    party_claim: str | None = Field(default=None, description="claim naming the person's organisation")
+    party_map: dict[str, uuid.UUID] = Field(default_factory=dict, description="party claim value -> party id")
+    party: uuid.UUID | None = Field(default=None, description="party of every person of this issuer "
+                                    "(when there is no party_claim)")
+    name_claim: str = Field(default="name", description="claim with the display name the audit shows")
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256", "EdDSA"])
 
 
 class Settings(BaseSettings):
@@ -57,6 +76,23 @@ class Settings(BaseSettings):
 
     public_read: bool = True
     auth_cache_seconds: float = Field(default=10.0, ge=0, description="how long a process trusts a checked API key")
+    # How often each API process checks the revocation epoch (services/api/revocation.py): a key or client revoked
+    # anywhere stops working everywhere within about this long. Remembered keys are not trusted at all when the
+    # check has not succeeded for 4 intervals.
+    auth_revocation_poll_seconds: float = Field(default=1.0, gt=0, le=5)
+
+    # OAuth2 (services/api/routers/oauth.py, shared/auth/tokens.py). Signing keys: a JWKS with private keys, the
+    # first signs; without it one is generated per database (not in production, where issuing is then off).
+    oauth_signing_keys: SecretStr | None = None
+    oauth_issuer: str | None = Field(default=None, description="the `iss` of issued tokens; default: the URL the "
+                                     "API is reached at")
+    oauth_audience: str = Field(default="nakoming", description="the `aud` of issued tokens")
+    oauth_token_seconds: int = Field(default=600, ge=60, le=3600, description="access token lifetime")
+    oidc_issuers: list[OidcIssuer] = Field(default_factory=list)
+    oidc_jwks_cache_seconds: float = Field(default=3600, gt=0, description="how long an issuer's JWKS is kept")
+    oidc_jwks_refresh_seconds: float = Field(default=30, ge=0, description="least time between fetches of an "
+                                             "issuer's JWKS when a token names a kid it does not have")
+
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     tk_syncfeed_url: str = "https://gegevensmagazijn.tweedekamer.nl/SyncFeed/2.0"

@@ -158,3 +158,25 @@ def make_key(session_factory: Any) -> Any:
         return await _key(session_factory, scopes, party_id)
 
     return make
+
+
+async def token_for(client: httpx.AsyncClient, session_factory: Any, scopes: list[str], party_id: Any = None,
+                    ) -> dict[str, str]:
+    """Headers with an OAuth2 access token of a new client (client credentials over HTTP Basic)."""
+    from shared.auth.clients import create_client
+
+    async with session_factory() as s:
+        made, secret = await create_client(s, name="test client " + ",".join(scopes), scopes=scopes, party_id=party_id)
+        await s.commit()
+    r = await client.post("/v1/oauth/token", data={"grant_type": "client_credentials"},
+                          auth=(made.client_id, secret or ""))
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+def make_token(client: httpx.AsyncClient, session_factory: Any) -> Any:
+    async def make(scopes: list[str], party_id: Any = None) -> dict[str, str]:
+        return await token_for(client, session_factory, scopes, party_id)
+
+    return make

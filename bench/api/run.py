@@ -77,8 +77,9 @@ def start(cmd: list[str], env: dict[str, str], port: int, cwd: Path = ROOT) -> s
     raise RuntimeError(f"server did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
 
 
-def wrk(url: str, duration: int) -> tuple[float, float]:
-    out = subprocess.run(["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", url],
+def wrk(url: str, duration: int, headers: dict[str, str] | None = None) -> tuple[float, float]:
+    sent = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    out = subprocess.run(["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", *sent, url],
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99_raw = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)

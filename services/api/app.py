@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
@@ -22,6 +23,7 @@ from services.api.metrics import database_figures
 from services.api.middleware import BodyGuardMiddleware, RequestIdMiddleware, body_routes
 from services.api.query import document_query_models
 from services.api.ratelimit import RateLimiter
+from services.api.revocation import RevocationWatcher
 from services.api.routers import (
     audit,
     commitments,
@@ -30,12 +32,15 @@ from services.api.routers import (
     health,
     metrics,
     milestones,
+    oauth,
     resources,
     signals,
     status,
     themes,
 )
 from services.api.routers import tk as tk_routes
+from shared.auth.oidc import JwksCache, People
+from shared.auth.tokens import SignerSource
 from shared.db import create_engine, create_session_factory
 from shared.jobs import JobQueue
 from shared.logging import configure_logging
@@ -96,6 +101,21 @@ def create_app(
             app.state.raw_db = await RawPool.open(settings.database_url, settings.database_pool_size)
             owned.append(app.state.raw_db)
         app.state.principal_cache = PrincipalCache(settings.auth_cache_seconds) if settings.auth_cache_seconds else None
+        if app.state.principal_cache is not None:
+            watcher = RevocationWatcher(app.state.engine, app.state.principal_cache,
+                                        settings.auth_revocation_poll_seconds)
+            await watcher.start()
+            owned.append(watcher)
+        app.state.signers = SignerSource(settings, app.state.session_factory)
+        if app.state.signers.load_now:
+            await app.state.signers.get()
+        app.state.people = None
+        if settings.oidc_issuers:
+            keys = JwksCache(httpx.AsyncClient(timeout=10.0, follow_redirects=False),
+                             keep_seconds=settings.oidc_jwks_cache_seconds,
+                             refresh_seconds=settings.oidc_jwks_refresh_seconds)
+            owned.append(keys)
+            app.state.people = People(settings, keys)
         app.state.queue = queue
         if queue is None:
             app.state.queue = await _default_queue(settings, app)
@@ -148,12 +168,13 @@ def create_app(
         lifespan=lifespan,
         openapi_tags=[{"name": t} for t in (
             "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "tk", "sync",
-            "signals", "exports", "audit", "health")],
+            "signals", "exports", "audit", "oauth", "health")],
     )
     app.state.settings = settings
     app.state.tracer_provider = tracer_provider
     # The hot paths first: a request is matched against the routes in this order (signal intake, lists).
-    routers = [health.router, metrics.router, signals.router, commitments.router, status.router, fulfilment.router,
+    routers = [health.router, metrics.router, oauth.router, signals.router, commitments.router, status.router,
+               fulfilment.router,
                resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
                themes.router, tk_routes.tk, tk_routes.sync, exports.router, audit.router, audit.changes]
     # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
@@ -162,7 +183,8 @@ def create_app(
     idempotency.install(app)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(BodyGuardMiddleware, settings=settings, batch_path="/v1/signals/batches",
-                       routes=body_routes(app.state.api_routes))
+                       # The token endpoint authenticates in its body (private_key_jwt), not with a header.
+                       routes=body_routes([r for r in app.state.api_routes if r not in oauth.router.routes]))
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],

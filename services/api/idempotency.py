@@ -73,7 +73,7 @@ def key_of(request: Request, required: bool) -> str | None:
 
 
 def owner_of(principal: Principal) -> str:
-    return str(principal.key_id) if principal.key_id else "anonymous"
+    return principal.identity
 
 
 @asynccontextmanager

@@ -30,6 +30,7 @@ from services.api.errors import ERROR_DESCRIPTIONS, PROBLEM_JSON
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 SECURITY_SCHEME = "apiKey"
+OAUTH2_SCHEME = "oauth2"
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {"description": "The record's version; send it as `If-Match` on PATCH/DELETE.",
              "schema": {"type": "string", "example": '"3"'}},
@@ -41,6 +42,11 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "enum": ["true"]}},
     "Content-Disposition": {"description": "`attachment` with the file's name (an export).",
                             "schema": {"type": "string", "example": 'attachment; filename="nakoming-commitments-20261201.csv"'}},
+    "Cache-Control": {"description": "`no-store`: the response holds a credential or personal data.",
+                      "schema": {"type": "string", "example": "no-store"}},
+    "WWW-Authenticate": {"description": "RFC 6750 (`Bearer ...`, with `error=\"invalid_token\"` for a rejected "
+                                        "key or token, `error=\"insufficient_scope\"` on 403) or `Basic` on the "
+                                        "token endpoint.", "schema": {"type": "string"}},
     "X-Request-ID": {"description": "The request's correlation id (the X-Request-ID sent, when valid); quote "
                                     "it when reporting a problem.", "schema": {"type": "string"}},
 }
@@ -112,29 +118,58 @@ def _access(route: APIRoute) -> tuple[list[str], bool, bool]:
 def _document_access(operation: dict[str, Any], scopes: list[str], public: bool, limited: bool) -> None:
     responses = operation.setdefault("responses", {})
     if not scopes:
-        operation["security"] = []
+        operation.setdefault("security", [])  # the token endpoint declares its own (client authentication)
     else:
         operation["x-scopes"] = scopes
         names = " or ".join(f"`{s}`" for s in scopes)
+        # Any one of the scopes grants the operation: one OAuth2 requirement per scope (a requirement's scope
+        # list means all of them), `admin` among them since it implies every scope.
+        wanted = list(dict.fromkeys([*scopes, "admin"]))
+        credentials = [{SECURITY_SCHEME: []}, *({OAUTH2_SCHEME: [scope]} for scope in wanted)]
         if public:
-            operation["security"] = [{}, {SECURITY_SCHEME: []}]
+            operation["security"] = [{}, *credentials]
             note = f"Public; when the operator turned public reads off (NAKOMING_PUBLIC_READ=false), needs scope {names}."
         else:
-            operation["security"] = [{SECURITY_SCHEME: []}]
-            note = f"Needs an API key with scope {names} (`admin` implies every scope)."
+            operation["security"] = credentials
+            note = (f"Needs an API key or OAuth2 access token with scope {names} (`admin` implies every scope).")
         operation["description"] = f"{operation.get('description', '').rstrip()}\n\n**Access:** {note}".lstrip()
         for code in ("401", "403"):
-            responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[int(code)]})
+            response = responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[int(code)]})
+            response.setdefault("headers", {})["WWW-Authenticate"] = HEADERS["WWW-Authenticate"]
     if limited:
         responses.setdefault("429", {"description": ERROR_DESCRIPTIONS[429]})
 
 
+def security_schemes() -> dict[str, Any]:
+    return {
+        SECURITY_SCHEME: {
+            "type": "http", "scheme": "bearer", "bearerFormat": "API key",
+            "description": "An API key (`nakoming keys create`), sent as `Authorization: Bearer <key>`. Each key "
+                           "has scopes; an operation's `x-scopes` lists those that grant it."},
+        OAUTH2_SCHEME: {
+            "type": "oauth2",
+            "description": "OAuth2 client credentials (`nakoming clients create`): a system gets a short-lived JWT "
+                           "access token and sends it as `Authorization: Bearer <token>`. Tokens of the external "
+                           "OpenID Connect issuers the operator configured are accepted the same way.",
+            "flows": {"clientCredentials": {"tokenUrl": "/v1/oauth/token", "scopes": SCOPE_DESCRIPTIONS}}},
+        "clientBasic": {
+            "type": "http", "scheme": "basic",
+            "description": "The token endpoint's client_secret_basic: client_id and client_secret as user and password."},
+    }
+
+
+SCOPE_DESCRIPTIONS = {
+    "read": "Read commitments and the rest when public reads are off",
+    "write": "Create and change records (a party-bound client: only what its party owns)",
+    "signals:write": "Register client signals",
+    "signals:read": "Read client signals and their statistics",
+    "admin": "Everything, including what only admins may change",
+}
+
+
 def finish(spec: dict[str, Any], routes: Iterable[Any] = ()) -> dict[str, Any]:
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-    spec["components"]["securitySchemes"] = {SECURITY_SCHEME: {
-        "type": "http", "scheme": "bearer", "bearerFormat": "API key",
-        "description": "An API key (`nakoming keys create`), sent as `Authorization: Bearer <key>`. Each key has "
-                       "scopes; an operation's `x-scopes` lists those that grant it."}}
+    spec["components"]["securitySchemes"] = security_schemes()
     paths = spec.get("paths", {})
     for route in routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:

@@ -69,8 +69,8 @@ class RateLimiter:
 
 
 def identity_of(request: Request, principal: Principal) -> str:
-    if principal.key_id is not None:
-        return f"key:{principal.key_id}"
+    if not principal.is_anonymous:
+        return f"key:{principal.identity}"
     client = request.client.host if request.client else "unknown"
     return f"ip:{client}"
 

@@ -19,6 +19,9 @@ class AuditEntry(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(200))
     key_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # no FK: the log outlives revoked keys
+    # An OAuth2 client's client_id, or the subject a person's token names (issuer-qualified): who beside key_id.
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(300))
     party_id: Mapped[uuid.UUID | None] = mapped_column()
     action: Mapped[str] = mapped_column(String(60), index=True)
     resource: Mapped[str] = mapped_column(String(60))

@@ -14,6 +14,9 @@ class AuditOut(OutModel):
     at: dt.datetime
     actor: str
     key_id: uuid.UUID | None
+    client_id: str | None = Field(default=None, description="The OAuth2 client that wrote, when a token did.")
+    subject: str | None = Field(default=None, description="The person (`issuer#subject`) when an external "
+                                "OIDC token did; `actor` is then their display name.")
     party_id: uuid.UUID | None
     action: str = Field(examples=["signals.read"])
     resource: str = Field(examples=["client_signal"])

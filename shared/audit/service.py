@@ -26,6 +26,8 @@ class Actor:
     key_id: uuid.UUID | None = None
     party_id: uuid.UUID | None = None
     request_id: str | None = None
+    client_id: str | None = None  # an OAuth2 client's, when a token wrote
+    subject: str | None = None  # a person's `issuer#sub`, when an external OIDC token wrote
 
 
 SYSTEM = Actor(name="system")
@@ -39,6 +41,7 @@ async def record(session: AsyncSession, actor: Actor, action: str, resource: str
     ids = [str(i) for i in record_ids]
     await session.execute(insert(AuditEntry).values(
         id=new_id(), at=utcnow(), actor=actor.name[:200], key_id=actor.key_id, party_id=actor.party_id,
+        client_id=actor.client_id, subject=actor.subject,
         action=action, resource=resource, record_ids=ids[:MAX_IDS],
         record_count=count if count is not None else len(ids), request_id=actor.request_id, detail=detail,
         commitment_id=commitment_id,

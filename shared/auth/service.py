@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.models import ApiKey
+from shared.auth.revocation import bump_epoch
 from shared.db import utcnow
 from shared.errors import ValidationFailed, field_error
 from shared.parties.models import Party
@@ -30,14 +31,31 @@ class Scope(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling: an API key (`key_id`), an OAuth2 client (`client_id`, from an access token) or a person
+    (`subject`, `issuer#sub` from an external OIDC token; `name` is then their display name). The same
+    scopes and party rules apply to each; the audit log tells them apart by these fields."""
+
     key_id: uuid.UUID | None
     name: str
     scopes: frozenset[str] = field(default_factory=frozenset)
     party_id: uuid.UUID | None = None
+    client_id: str | None = None
+    subject: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
-        return self.key_id is None
+        return self.key_id is None and self.client_id is None and self.subject is None
+
+    @property
+    def identity(self) -> str:
+        """A stable short name of the credential (at most 64 characters): whose idempotency keys, whose rate."""
+        if self.key_id is not None:
+            return str(self.key_id)
+        if self.client_id is not None:
+            return f"client:{self.client_id}"
+        if self.subject is not None:
+            return "person:" + hashlib.sha256(self.subject.encode()).hexdigest()[:56]
+        return "anonymous"
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes or Scope.admin in self.scopes
@@ -63,14 +81,33 @@ def parse_scopes(raw: str | list[str]) -> list[str]:
     return list(dict.fromkeys(scopes))
 
 
+SIGNAL_SCOPES = frozenset({Scope.signals_read, Scope.signals_write})
+
+
+async def check_binding(session: AsyncSession, scopes: list[str], party_id: uuid.UUID | None) -> None:
+    """The rule for binding a credential (API key or OAuth2 client) to a party: the party exists, and a
+    credential with a signals scope is bound only to a party with a zorgkantoor or AGB code, since those codes
+    are what decide which client signals it sees (without one it would see none, silently)."""
+    if party_id is None:
+        return
+    party = await session.get(Party, party_id)
+    if party is None:
+        raise ValidationFailed(f"No party with id {party_id}.", [field_error(["party"], "unknown party", "reference")])
+    if SIGNAL_SCOPES.intersection(scopes) and not (party.zorgkantoor_code or party.agb_code):
+        raise ValidationFailed(
+            f"Party {party.name!r} has no zorgkantoor or AGB code, so a credential with a signals scope bound to it "
+            f"would see no signals. An admin sets the code first: PATCH /v1/parties/{party.id} with "
+            '{"zorgkantoor_code": "<4 digits>"} or {"agb_code": "<8 digits>"} and an admin key.',
+            [field_error(["party"], "party has no zorgkantoor or AGB code", "binding")])
+
+
 async def create_api_key(
     session: AsyncSession, *, name: str, scopes: list[str], party_id: uuid.UUID | None = None
 ) -> tuple[ApiKey, str]:
     if holds_bsn(name):  # a key's name is shown as created_by / updated_by on records anyone may read
         raise ValidationFailed("The key's name holds a number that passes the BSN eleven-test; BSNs may not be "
                                "stored.", [field_error(["name"], "looks like a BSN", "bsn")])
-    if party_id is not None and await session.get(Party, party_id) is None:
-        raise ValidationFailed(f"No party with id {party_id}.", [field_error(["party"], "unknown party", "reference")])
+    await check_binding(session, scopes, party_id)
     prefix = secrets.token_hex(4)
     raw = f"nk_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(name=name, prefix=prefix, key_hash=hash_key(raw), scopes=parse_scopes(scopes), party_id=party_id)
@@ -98,4 +135,5 @@ async def revoke(session: AsyncSession, key_id: uuid.UUID, when: dt.datetime | N
     if key is None or key.revoked_at is not None:
         return False
     key.revoked_at = when or utcnow()
+    await bump_epoch(session)
     return True

@@ -63,6 +63,8 @@ def _intake_sql() -> str:
     agb = f"${_FIRST_VALUE + _SIGNAL_VALUE_COLUMNS.index('provider_agb')}"
     received = f"${_FIRST_VALUE + _SIGNAL_VALUE_COLUMNS.index('received_date')}"
     columns = ", ".join(_SIGNAL_VALUE_COLUMNS)
+    after = _FIRST_VALUE + len(_SIGNAL_VALUE_COLUMNS)
+    who = f"${after}, ${after + 1}"  # the actor's client_id and subject follow the signal's values
     return f"""
 WITH party AS (
     SELECT (SELECT p.id FROM parties p WHERE p.agb_code = {agb}) AS id
@@ -88,8 +90,8 @@ WITH party AS (
     SELECT sig.id, c.id FROM sig, unnest($14::uuid[]) AS c(id)
 ), au AS (
     INSERT INTO audit_log (id, at, actor, key_id, party_id, action, resource, record_ids, record_count,
-                           request_id, detail)
-    SELECT $15, $11, $16, $17, $18, '{CREATE_ACTION}', '{RESOURCE}', $19::json, 1, $20, NULL
+                           request_id, detail, client_id, subject)
+    SELECT $15, $11, $16, $17, $18, '{CREATE_ACTION}', '{RESOURCE}', $19::json, 1, $20, NULL, {who}
     FROM sig
 )
 SELECT (SELECT count(*) FROM sig) AS inserted, (SELECT id FROM party) AS party_id
@@ -155,7 +157,7 @@ async def create(conn: asyncpg.Connection, data: SignalIn, *, principal: Princip
     """Register one signal with its Idempotency-Key; returns the new signal's response or the replay."""
     scope = await raw_scope(conn, principal)
     apply_scope(data, scope, ["body"])
-    owner = str(principal.key_id) if principal.key_id else "anonymous"
+    owner = principal.identity
     ttl = dt.timedelta(hours=settings.idempotency_ttl_hours)
     for _attempt in range(_ATTEMPTS):
         prepared = prepare(data, pseudo=pseudo, settings=settings, provider_parties={})
@@ -168,7 +170,7 @@ async def create(conn: asyncpg.Connection, data: SignalIn, *, principal: Princip
             sid, new_id(), owner, idempotency_key, method.upper(), path[:500], fingerprint, prefix, suffix,
             location, now, now + ttl, prepared.themes, prepared.commitment_ids, new_id(), actor.name[:200],
             actor.key_id, actor.party_id, orjson.dumps([str(sid)]).decode(), actor.request_id,
-            *(_plain(row[name]) for name in _SIGNAL_VALUE_COLUMNS),
+            *(_plain(row[name]) for name in _SIGNAL_VALUE_COLUMNS), actor.client_id, actor.subject,
         ]
         try:
             async with statement_scope(conn):

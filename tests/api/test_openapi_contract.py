@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from services.api.errors import PROBLEM_JSON
-from services.api.openapi import SECURITY_SCHEME
+from services.api.openapi import OAUTH2_SCHEME, SECURITY_SCHEME
+from shared.auth.service import Scope
 from shared.signals.batches import LIST_COLUMNS, csv_format
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -45,6 +46,8 @@ def walk(node: Any) -> Any:
 def test_every_operation_is_described_and_secured(spec: dict[str, Any]) -> None:
     assert spec["components"]["securitySchemes"][SECURITY_SCHEME] == {
         **spec["components"]["securitySchemes"][SECURITY_SCHEME], "type": "http", "scheme": "bearer"}
+    flow = spec["components"]["securitySchemes"][OAUTH2_SCHEME]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/v1/oauth/token" and set(flow["scopes"]) == {s.value for s in Scope}
     ids = [op["operationId"] for _, _, op in operations(spec)]
     assert len(ids) == len(set(ids))
     for path, method, op in operations(spec):
@@ -56,8 +59,15 @@ def test_every_operation_is_described_and_secured(spec: dict[str, Any]) -> None:
             assert op["x-scopes"], where
             assert {"401", "403"} <= set(responses), where
             assert "**Access:**" in op["description"], where
-        else:
-            assert path in ("/healthz", "/readyz"), where  # everything else may need a key
+            # an OAuth2 token with any one of the scopes will do, as an API key with one of them does
+            oauth = [r[OAUTH2_SCHEME] for r in op["security"] if OAUTH2_SCHEME in r]
+            assert sorted(oauth) == sorted([s] for s in {*op["x-scopes"], "admin"}), where
+            assert "WWW-Authenticate" in responses["401"]["headers"], where
+        elif path == "/v1/oauth/token":
+            assert op["security"] == [{"clientBasic": []}, {}], where  # Basic, or a client_assertion in the body
+        else:  # everything else may need a key
+            assert path in ("/healthz", "/readyz", "/.well-known/jwks.json",
+                            "/.well-known/oauth-authorization-server"), where
         for param in op.get("parameters", []):
             assert param.get("description"), (where, param["name"])
             assert "null" not in str(param["schema"].get("type")) and not any(
@@ -81,7 +91,10 @@ def test_every_response_is_described_with_its_headers(spec: dict[str, Any]) -> N
                 assert "Retry-After" in headers, (where, code)
             if idempotent and code.startswith("2"):
                 assert "Idempotent-Replayed" in headers, (where, code)
-            if int(code) >= 400 and path != "/readyz":
+            if path == "/v1/oauth/token" and code in ("400", "401"):  # RFC 6749 §5.2, what OAuth2 clients parse
+                assert response["content"] == {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/OAuthErrorBody"}}}, (where, code)
+            elif int(code) >= 400 and path != "/readyz":
                 assert response["content"] == {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}, \
                     (where, code)
     creates = [(p, op) for p, m, op in operations(spec) if m == "post" and op["operationId"].endswith("-create")]

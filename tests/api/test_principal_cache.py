@@ -22,6 +22,19 @@ def test_cache_expires_and_is_bounded(monkeypatch) -> None:
     assert cache.get("k1") is None and cache.get("k3") is p
 
 
+def test_a_watched_cache_trusts_nothing_once_its_watcher_falls_silent(monkeypatch) -> None:
+    """services/api/revocation.py raises trusted_until on every successful check; when checks stop succeeding,
+    remembered credentials are checked against the database again instead of living out their ttl."""
+    cache = PrincipalCache(ttl=60)
+    p = Principal(key_id=uuid.uuid4(), name="a", scopes=frozenset({"read"}))
+    cache.put("nk_a_1", p)
+    now = time.monotonic()
+    cache.trusted_until = now + 4
+    assert cache.get("nk_a_1") is p
+    monkeypatch.setattr(time, "monotonic", lambda: now + 5)
+    assert cache.get("nk_a_1") is None
+
+
 async def test_revoked_key_is_refused_once_the_cache_is_off(client, session_factory, make_key) -> None:
     from sqlalchemy import select
 

@@ -43,8 +43,12 @@ async def test_provider_key_by_agb(client: httpx.AsyncClient, themes: None, admi
 
 
 async def test_party_without_codes_and_missing_scope(client: httpx.AsyncClient, admin: dict, make_key) -> None:
-    ministry = await create_party(client, admin, name="VWS", kind="ministry")
+    ministry = await create_party(client, admin, name="VWS", kind="ministry", agb_code="01010101")
     key = await make_key(["signals:read"], uuid.UUID(ministry["id"]))
+    # binding is refused without a code (shared/auth/service.check_binding); a code removed later leaves no signals
+    r = await client.patch(f"/v1/parties/{ministry['id']}", json={"agb_code": None},
+                           headers={**admin, "If-Match": f'"{ministry["version"]}"'})
+    assert r.status_code == 200, r.text
     assert (await client.get("/v1/signals", headers=key)).status_code == 403
     plain = await make_key(["read", "write"])
     assert (await client.get("/v1/signals", headers=plain)).status_code == 403

@@ -147,3 +147,27 @@ def test_sync_without_a_reachable_feed_answers_in_one_line_at_once(tmp_path: Pat
         assert len(lines) == 1 and "cannot be reached" in lines[0] and url in lines[0], (url, out.stderr)
         assert "nothing was synced" in lines[0] and "Traceback" not in out.stderr
         assert out.stdout == ""
+
+
+def test_clients_create_rotate_revoke_list(tmp_path: Path) -> None:
+    """`nakoming clients ...` as an operator uses it: the secret printed once, a party without codes refused."""
+    env = _env(tmp_path / "c.db")
+    assert _nakoming("db", "upgrade", env=env).returncode == 0
+    assert _nakoming("seed", "load", env=env).returncode == 0
+    refused = _nakoming("clients", "create", "--name", "Menzis", "--scopes", "signals:write", "--party",
+                        "zorgkantoor-menzis", env=env)
+    assert refused.returncode == 2 and "zorgkantoor or AGB code" in refused.stderr and "Traceback" not in refused.stderr
+    made = _nakoming("clients", "create", "--name", "Menzis", "--scopes", "read,write", "--party",
+                     "zorgkantoor-menzis", env=env)
+    assert made.returncode == 0, made.stderr
+    lines = dict(line.split(": ", 1) for line in made.stdout.splitlines())
+    assert lines["client_id"].startswith("nkc_") and len(lines["client_secret"]) >= 40
+    listed = _nakoming("clients", "list", env=env).stdout
+    assert lines["client_id"] in listed and lines["client_secret"] not in listed and "revoked=-" in listed
+    rotated = _nakoming("clients", "rotate", lines["client_id"], env=env)
+    assert rotated.returncode == 0 and rotated.stdout.startswith("client_secret: ")
+    assert rotated.stdout.split(": ", 1)[1].strip() != lines["client_secret"]
+    assert _nakoming("clients", "revoke", lines["client_id"], env=env).stdout.strip() == "revoked"
+    again = _nakoming("clients", "revoke", lines["client_id"], env=env)
+    assert again.returncode == 1 and "no such active client" in again.stderr
+    assert "revoked=-" not in _nakoming("clients", "list", env=env).stdout

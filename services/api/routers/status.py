@@ -92,7 +92,7 @@ async def put_override(id: CommitmentId, body: OverrideIn, db: WriteDb, principa
     actor = actor_of(request, principal)
     result = await _service(db, request).set_override(
         id, status=str(body.status), reason=body.reason, expires_at=body.expires_at,
-        set_by=f"{actor.name} ({principal.key_id})")
+        set_by=f"{actor.name} ({principal.identity})"[:200])
     await record(db, actor, "status_overrides.put", "status_overrides", [id],
                  detail={"new": body.model_dump(mode="json")}, commitment_id=id)
     return result
