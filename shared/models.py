@@ -17,3 +17,5 @@ from shared.themes.models import Theme  # noqa: F401
 from shared.tk.models import (  # noqa: F401
     TkActiviteit, TkDocument, TkKamerstukdossier, TkSyncRun, TkSyncState, TkToezegging, TkZaak,
 )
+from shared.events.models import Event  # noqa: F401
+from shared.webhooks.models import Webhook, WebhookDelivery, WebhookFeedState  # noqa: F401

@@ -20,7 +20,8 @@ from services.api.middleware import BodyGuardMiddleware, RequestIdMiddleware, bo
 from services.api.query import document_query_models
 from services.api.ratelimit import RateLimiter
 from services.api.routers import (
-    audit, commitments, fulfilment, health, milestones, resources, signals, status, themes,
+    audit, commitments, events, fulfilment, health, milestones, resources, signals, status, themes,
+    webhooks,
 )
 from services.api.routers import tk as tk_routes
 from shared.db import create_engine, create_session_factory
@@ -106,13 +107,14 @@ def create_app(
         lifespan=lifespan,
         openapi_tags=[{"name": t} for t in (
             "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "tk", "sync",
-            "signals", "audit", "health")],
+            "signals", "events", "webhooks", "audit", "health")],
     )
     app.state.settings = settings
     # The hot paths first: a request is matched against the routes in this order (signal intake, lists).
     routers = [health.router, signals.router, commitments.router, status.router, fulfilment.router,
                resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
-               themes.router, tk_routes.tk, tk_routes.sync, audit.router]
+               themes.router, tk_routes.tk, tk_routes.sync, events.router, webhooks.router,
+               audit.router]
     # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
     app.state.api_routes = [r for router in routers for r in router.routes]
     install_error_handlers(app)

@@ -8,8 +8,11 @@ from shared.commitments.models import Commitment, commitment_recommendations, co
 from shared.commitments.repository import CommitmentRepository
 from shared.commitments.events import commitment_changed
 from shared.commitments.schemas import CommitmentSelection
+from shared.audit.service import BOOKKEEPING
+from shared.auth.ownership import values_of
 from shared.crud import CrudService, Ref, date_range, equal_conditions, text_filter
 from shared.errors import ValidationFailed, field_error
+from shared.events.service import EventType, NewEvent, commitment_path, emit
 from shared.parties.models import Party
 from shared.recommendations.models import Recommendation
 from shared.sources.models import Source
@@ -73,7 +76,21 @@ class CommitmentService(CrudService[Commitment]):
 
     async def create(self, data: dict[str, Any]) -> Commitment:  # type: ignore[override]
         self._check_recurrence((data.get("recurrence") or {}).get("start"), data.get("due_date"))
-        return await super().create(data)
+        obj = await super().create(data)
+        await emit(self.session, _event(EventType.commitment_created, obj))
+        return obj
+
+    async def update(self, obj: Commitment, data: dict[str, Any]) -> Commitment:  # type: ignore[override]
+        """An update that changes nothing announces nothing; one that does names the fields (not their values:
+        readers GET the subject)."""
+        before = values_of(obj)
+        obj = await super().update(obj, data)
+        after = values_of(obj)
+        fields = sorted({k for k in after if k not in BOOKKEEPING and after[k] != before.get(k)}
+                        | {k for k in self.relation_fields if data.get(k) is not None})
+        if fields:
+            await emit(self.session, _event(EventType.commitment_updated, obj, fields=fields))
+        return obj
 
     @staticmethod
     def conditions(filters: CommitmentSelection) -> list[Any]:
@@ -103,7 +120,9 @@ class CommitmentService(CrudService[Commitment]):
 
     async def delete(self, obj: Commitment) -> None:  # type: ignore[override]
         linked = {r.id for r in obj.recommendations}
+        event = _event(EventType.commitment_deleted, obj)
         await super().delete(obj)
+        await emit(self.session, event)
         await self._roll_up(linked)
 
     async def _roll_up(self, recommendation_ids: set[Any]) -> None:
@@ -114,3 +133,7 @@ class CommitmentService(CrudService[Commitment]):
             from shared.status.service import StatusService
 
             await StatusService(self.session, Thresholds()).roll_up_recommendations(sorted(recommendation_ids))
+
+
+def _event(kind: EventType, obj: Commitment, **extra: Any) -> NewEvent:
+    return NewEvent(kind, commitment_path(obj.id), {"commitment_id": str(obj.id), "key": obj.key, **extra})
