@@ -4,6 +4,7 @@ answers from a script of status codes (the last one repeats)."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +21,7 @@ class Received:
 class Receiver:
     answers: list[int] = field(default_factory=lambda: [204])
     location: str | None = None  # sent with 3xx answers
+    delay: float = 0.0  # seconds before answering (a slow receiver)
     received: list[Received] = field(default_factory=list)
     server: Any = None
 
@@ -37,6 +39,8 @@ class Receiver:
                 with lock:
                     outer.received.append(Received(self.path, dict(self.headers.items()), body))
                     status = outer.answers[min(len(outer.received), len(outer.answers)) - 1]
+                if outer.delay:
+                    time.sleep(outer.delay)
                 self.send_response(status)
                 if 300 <= status < 400 and outer.location:
                     self.send_header("Location", outer.location)

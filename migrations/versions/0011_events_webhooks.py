@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column('party_id', sa.Uuid(), nullable=True),
         sa.Column('signals', sa.Boolean(), nullable=False),
         sa.Column('key_id', sa.Uuid(), nullable=True),
+        sa.Column('version', sa.Integer(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['party_id'], ['parties.id'], name=op.f('fk_webhooks_party_id_parties'),

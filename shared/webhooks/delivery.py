@@ -197,7 +197,7 @@ async def disable(session: AsyncSession, webhook_id: uuid.UUID, reason: str) -> 
     webhook = await WebhookRepository(session).get(webhook_id)
     if webhook is None or not webhook.enabled:
         return
-    webhook.enabled, webhook.disabled_reason, webhook.updated_at = False, reason[:500], utcnow()
+    webhook.enabled, webhook.disabled_reason = False, reason[:500]
     await emit(session, NewEvent(EventType.webhook_disabled, f"/v1/webhooks/{webhook.id}",
                                  {"webhook_id": str(webhook.id), "reason": webhook.disabled_reason},
                                  Audience.party, webhook.party_id))

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base, TimestampMixin, UTCDateTime, new_id, utcnow
+from shared.db import Base, UTCDateTime, VersionedMixin, new_id, utcnow
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -19,7 +19,7 @@ class DeliveryStatus(enum.StrEnum):
     failed = "failed"  # every attempt of the retry schedule failed (the webhook was disabled)
 
 
-class Webhook(TimestampMixin, Base):
+class Webhook(VersionedMixin, Base):
     __tablename__ = "webhooks"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -63,7 +63,7 @@ class WebhookService:
         webhook = Webhook(url=data["url"], event_types=[str(t) for t in data.get("event_types") or []],
                           description=data.get("description"), secret=secret, enabled=True,
                           party_id=principal.party_id, signals=principal.has(Scope.signals_read),
-                          key_id=principal.key_id, created_at=utcnow(), updated_at=utcnow())
+                          key_id=principal.key_id)
         self.repo.add(webhook)
         await self.repo.flush()
         return webhook, secret
@@ -98,7 +98,6 @@ class WebhookService:
             if webhook.enabled:
                 webhook.disabled_reason = None
                 defer(self.session, delivery_job(webhook.id))  # what waited while it was off
-        webhook.updated_at = utcnow()
         await self.repo.flush()
         return webhook
 

@@ -13,6 +13,7 @@ from standardwebhooks import Webhook as Verifier
 
 from services.worker.queue import InProcessQueue
 from shared.settings import Settings
+from shared.webhooks.delivery import Delivering, deliver
 from tests.factories import create_commitment, create_party
 from tests.receiver import Receiver
 
@@ -145,3 +146,37 @@ async def test_a_redirect_is_not_followed(client: httpx.AsyncClient, writer: dic
     assert all(r.path == "/hooks" for r in receiver.received)  # never went to the Location
     [delivery] = await deliveries(client, writer, hook["id"])
     assert delivery["status"] == "failed" and "http://10.0.0.1/internal not followed" in delivery["last_error"]
+
+
+async def test_a_name_resolving_to_a_private_address_is_refused_at_delivery(
+        client: httpx.AsyncClient, writer: dict, queue: InProcessQueue, session_factory: Any) -> None:
+    """The URL passes when saved (a public-looking name); at delivery it resolves to 10.0.0.1 and nothing is sent.
+    (The resolver is injected: offline, no test name resolves; it is the DNS answer, not the queue or database.)"""
+    hook = await subscribe(client, writer, "https://hooks.example.nl/in", event_types=["commitment.created"])
+
+    async def to_private(host: str, port: int) -> list[str]:
+        assert host == "hooks.example.nl"
+        return ["10.0.0.1"]
+
+    how = Delivering(client=queue.ctx["webhook_http"], resolver=to_private, allow_private=False, schedule=(3600,))
+    await client.post(f"/v1/webhooks/{hook['id']}/test", headers=writer)
+    await deliver(session_factory, how, uuid.UUID(hook["id"]))
+    [test] = await deliveries(client, writer, hook["id"], status="pending")
+    assert test["attempts"] == 1 and test["last_status_code"] is None
+    assert test["last_error"] == "refused: hooks.example.nl resolves to 10.0.0.1, a private address"
+
+
+async def test_the_sweeper_sends_deliveries_whose_job_was_lost(client: httpx.AsyncClient, writer: dict,
+                                                               queue: InProcessQueue) -> None:
+    with Receiver() as receiver:
+        hook = await subscribe(client, writer, receiver.url, event_types=["commitment.created"])
+        await create_commitment(client, writer, key="lost-job")
+        for job in queue.pending:  # the jobs are lost (a Redis outage, a killed worker): only the rows remain
+            queue._queued.pop(job.job_id or "")
+        await queue.drain()
+        assert receiver.received == []
+        await queue.enqueue("webhooks.sweep")
+        await queue.drain()
+    assert len(receiver.received) == 1
+    assert [d["status"] for d in await deliveries(client, writer, hook["id"])] == ["succeeded"]
+

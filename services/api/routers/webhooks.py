@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from services.api.crud import IfMatch, check_if_match, etag_of
 from services.api.deps import ReadDb, WriteDb, Writer, actor_of
 from services.api.errors import problem_responses
 from services.api.openapi import ok
@@ -34,7 +35,7 @@ def _audited(webhook: Any) -> dict[str, Any]:
 
 
 @router.post("", operation_id="webhooks-create", response_model=WebhookCreated, status_code=201,
-             responses={**ok("The webhook, with its signing secret (shown only now)", "Location", status=201),
+             responses={**ok("The webhook, with its signing secret (shown only now)", "Location", "ETag", status=201),
                         **problem_responses(400, 401, 403, 422)})
 async def create_webhook(body: WebhookIn, db: WriteDb, principal: Writer, request: Request, response: Response) -> Any:
     """Subscribe a URL to event types; deliveries are signed per Standard Webhooks with the returned secret."""
@@ -42,6 +43,7 @@ async def create_webhook(body: WebhookIn, db: WriteDb, principal: Writer, reques
     await record(db, actor_of(request, principal), "webhooks.create", "webhooks", [webhook.id],
                  detail={"new": _audited(webhook)})
     response.headers["Location"] = f"{router.prefix}/{webhook.id}"
+    response.headers["ETag"] = etag_of(webhook)
     return WebhookCreated.model_validate({**WebhookOut.model_validate(webhook).model_dump(), "secret": secret})
 
 
@@ -58,32 +60,38 @@ async def list_webhooks(db: ReadDb, principal: Writer, request: Request,
 
 
 @router.get("/{id}", operation_id="webhooks-get", response_model=WebhookOut,
-            responses={**ok("The webhook (without its secret)"), **problem_responses(401, 403, 404, 422)})
-async def get_webhook(id: WebhookId, db: ReadDb, principal: Writer, request: Request) -> Any:
-    """One webhook."""
-    return WebhookOut.model_validate(await _service(request, db).get(principal, id))
+            responses={**ok("The webhook (without its secret)", "ETag"), **problem_responses(401, 403, 404, 422)})
+async def get_webhook(id: WebhookId, db: ReadDb, principal: Writer, request: Request, response: Response) -> Any:
+    """One webhook, with its ETag for conditional writes."""
+    webhook = await _service(request, db).get(principal, id)
+    response.headers["ETag"] = etag_of(webhook)
+    return WebhookOut.model_validate(webhook)
 
 
 @router.patch("/{id}", operation_id="webhooks-update", response_model=WebhookOut,
-              responses={**ok("The webhook, updated"), **problem_responses(400, 401, 403, 404, 422)})
-async def update_webhook(id: WebhookId, body: WebhookUpdate, db: WriteDb, principal: Writer,
-                         request: Request) -> Any:
+              responses={**ok("The webhook, updated", "ETag"), **problem_responses(400, 401, 403, 404, 409, 412, 422)})
+async def update_webhook(id: WebhookId, body: WebhookUpdate, db: WriteDb, principal: Writer, request: Request,
+                         response: Response, if_match: IfMatch = None) -> Any:
     """Change the URL, event types or description; `enabled` pauses or resumes deliveries."""
     service = _service(request, db)
     webhook = await service.get(principal, id)
+    check_if_match(webhook, if_match)
     before = _audited(webhook)
     webhook = await service.update(webhook, body.model_dump(exclude_unset=True))
     await record(db, actor_of(request, principal), "webhooks.update", "webhooks", [id],
                  detail=changed(before, _audited(webhook)))
+    response.headers["ETag"] = etag_of(webhook)
     return WebhookOut.model_validate(webhook)
 
 
 @router.delete("/{id}", operation_id="webhooks-delete", status_code=204, response_class=Response,
-               responses={**ok("Deleted, with its deliveries", status=204), **problem_responses(401, 403, 404)})
-async def delete_webhook(id: WebhookId, db: WriteDb, principal: Writer, request: Request) -> Response:
+               responses={**ok("Deleted, with its deliveries", status=204), **problem_responses(401, 403, 404, 409, 412)})
+async def delete_webhook(id: WebhookId, db: WriteDb, principal: Writer, request: Request,
+                         if_match: IfMatch = None) -> Response:
     """Stop and remove a webhook (pending deliveries are dropped)."""
     service = _service(request, db)
     webhook = await service.get(principal, id)
+    check_if_match(webhook, if_match)
     old = _audited(webhook)
     await service.delete(webhook)
     await record(db, actor_of(request, principal), "webhooks.delete", "webhooks", [id], detail={"old": old})
