@@ -10,6 +10,7 @@ import httpx
 from services.worker.queue import InProcessQueue
 from shared.commitments.service import CommitmentService
 from shared.events.service import Audience, EventType, NewEvent, emit
+from tests.api.test_fulfilment import EVIDENCE
 from tests.api.test_status import fokus
 from tests.factories import create_commitment, create_party
 
@@ -122,3 +123,36 @@ async def test_signal_batch_events_are_scoped(client: httpx.AsyncClient, admin: 
     assert await everything(client, staff, types="webhook.disabled") == []  # staff: needs write
     no_signals = await make_key(["read"], party_id=uuid.UUID(ours["id"]))
     assert batches(await everything(client, no_signals)) == []
+
+
+async def test_retention_purges_old_events_only(client: httpx.AsyncClient, writer: dict, queue: InProcessQueue,
+                                                session_factory: Any) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from shared.events.models import Event
+
+    await create_commitment(client, writer, key="oud")
+    await create_commitment(client, writer, key="nieuw")
+    async with session_factory() as session:
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=queue.ctx["settings"].event_retention_days + 1)
+        await session.execute(update(Event).where(Event.payload["key"].as_string() == "oud").values(at=old))
+        await session.commit()
+    await queue.enqueue("events.purge")
+    await queue.drain()
+    assert [e["payload"]["key"] for e in await everything(client, types="commitment.created")] == ["nieuw"]
+
+
+async def test_fulfilment_is_announced(client: httpx.AsyncClient, writer: dict, admin: dict,
+                                       queue: InProcessQueue) -> None:
+    commitment = await create_commitment(client, writer, key="vervuld")
+    path = f"/v1/commitments/{commitment['id']}/fulfilment"
+    r = await client.put(path, json={"kind": "fulfilled", "date": "2026-11-01", "summary": "Gedaan",
+                                     "evidence": EVIDENCE}, headers=writer)
+    assert r.status_code == 201, r.text
+    r = await client.post(f"{path}/review", json={"decision": "accepted"}, headers=admin)
+    assert r.status_code == 200, r.text
+    events = await everything(client, types="fulfilment.recorded,fulfilment.reviewed")
+    assert [(e["type"], e["subject"]) for e in events] == [("fulfilment.recorded", path), ("fulfilment.reviewed", path)]
+    assert events[0]["payload"]["claim"] == "fulfilled" and events[1]["payload"]["decision"] == "accepted"
