@@ -22,15 +22,11 @@ async def build_context(settings: Settings, *, engine: AsyncEngine | None = None
         "session_factory": session_factory or create_session_factory(engine),
         "http": httpx.AsyncClient(timeout=settings.tk_request_timeout,
                                   headers={"User-Agent": "nakoming-sync/0.1 (+https://nakoming.nl)"}),
-        # Webhook deliveries: never follow a redirect (its target was not checked: shared/webhooks/targets.py).
-        "webhook_http": httpx.AsyncClient(timeout=settings.webhook_timeout, follow_redirects=False,
-                                          limits=httpx.Limits(max_connections=4 * settings.webhook_concurrency)),
         "_owns_engine": owns_engine,
     }
 
 
 async def close_context(ctx: dict[str, Any]) -> None:
     await ctx["http"].aclose()
-    await ctx["webhook_http"].aclose()
     if ctx.get("_owns_engine") and ctx.get("engine") is not None:
         await ctx["engine"].dispose()

@@ -61,7 +61,19 @@ class EventRepository:
     async def after(self, position: Position, *, limit: int, types: Sequence[str] = (),
                     condition: Any = None) -> list[Event]:
         """Up to `limit` events after `position` that can no longer be preceded by another, in feed order."""
-        stmt = select(Event).where(tuple_(Event.txid, Event.id) > tuple_(literal(position.txid, BigInteger),
+        return list((await self.session.execute(self.statement(select(Event), position, limit=limit, types=types,
+                                                               condition=condition))).scalars())
+
+    async def page(self, position: Position, *, limit: int, types: Sequence[str] = (),
+                   condition: Any = None) -> list[Any]:
+        """`after` as plain rows in EventOut's shape (a feed page is serialised without building objects)."""
+        columns = select(Event.id, Event.txid, Event.type, Event.at.label("time"), Event.subject, Event.payload)
+        return list((await self.session.execute(self.statement(columns, position, limit=limit, types=types,
+                                                               condition=condition))).mappings())
+
+    def statement(self, stmt: Any, position: Position, *, limit: int, types: Sequence[str],
+                  condition: Any) -> Any:
+        stmt = stmt.where(tuple_(Event.txid, Event.id) > tuple_(literal(position.txid, BigInteger),
                                                                               literal(position.id, BigInteger)))
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.where((Event.txid < _SETTLED) | (Event.txid == _OWN))
@@ -69,8 +81,7 @@ class EventRepository:
             stmt = stmt.where(Event.type.in_(list(types)))
         if condition is not None:
             stmt = stmt.where(condition)
-        stmt = stmt.order_by(Event.txid, Event.id).limit(limit)
-        return list((await self.session.execute(stmt)).scalars())
+        return stmt.order_by(Event.txid, Event.id).limit(limit)
 
     async def purge(self, before: dt.datetime) -> int:
         """Events older than `before` (NAKOMING_EVENT_RETENTION_DAYS)."""

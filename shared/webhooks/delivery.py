@@ -32,7 +32,7 @@ from shared.webhooks import signing
 from shared.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from shared.webhooks.repository import DeliveryRepository, FeedStateRepository, WebhookRepository
 from shared.webhooks.service import delivery_job, receives
-from shared.webhooks.targets import Resolver, TargetRefused, parse, resolve
+from shared.webhooks.targets import Resolver, TargetRefused, parse, resolve, system_resolver
 
 log = structlog.get_logger("nakoming.webhooks")
 
@@ -44,21 +44,26 @@ USER_AGENT = "nakoming-webhooks/1.0"
 
 @dataclass(frozen=True)
 class Delivering:
-    """How deliveries are made (settings, the HTTP client, and the DNS resolver: injectable for tests)."""
+    """How deliveries are made: settings, and the DNS resolver (injectable: tests answer for names offline)."""
 
-    client: httpx.AsyncClient
     resolver: Resolver
     allow_private: bool
     schedule: Sequence[float]
     concurrency: int = 20
+    timeout: float = 10.0
 
     @classmethod
     def of(cls, ctx: dict[str, Any]) -> Delivering:
         settings = ctx["settings"]
-        from shared.webhooks.targets import system_resolver
+        return cls(ctx.get("resolver") or system_resolver, settings.webhook_allow_private,
+                   tuple(settings.webhook_retry_schedule), settings.webhook_concurrency, settings.webhook_timeout)
 
-        return cls(ctx["webhook_http"], ctx.get("resolver") or system_resolver, settings.webhook_allow_private,
-                   tuple(settings.webhook_retry_schedule), settings.webhook_concurrency)
+    def client(self) -> httpx.AsyncClient:
+        """A client per delivery job, pooled for one receiver: httpx scans every pooled connection on each request,
+        so one client shared by all webhooks costs more per delivery the more receivers there are (bench/events).
+        Redirects are never followed (their target was not checked: shared/webhooks/targets.py)."""
+        return httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
+                                 limits=httpx.Limits(max_connections=self.concurrency))
 
     def retry_delay(self, attempts: int) -> float | None:
         """Seconds until the next try after `attempts` failed ones (None: none left). +-20 % jitter, so
@@ -117,6 +122,12 @@ class Round:
 async def deliver(factory: async_sessionmaker[AsyncSession], how: Delivering, webhook_id: uuid.UUID) -> Round:
     """Work through the webhook's due deliveries, a page at a time, until none is due (waiting for retries due
     within WAIT_IN_JOB). Retries running out disable the webhook and announce it (`webhook.disabled`)."""
+    async with how.client() as client:
+        return await _deliver(factory, how, client, webhook_id)
+
+
+async def _deliver(factory: async_sessionmaker[AsyncSession], how: Delivering, client: httpx.AsyncClient,
+                   webhook_id: uuid.UUID) -> Round:
     total = Round()
     while True:
         async with session_scope(factory) as session:
@@ -132,13 +143,14 @@ async def deliver(factory: async_sessionmaker[AsyncSession], how: Delivering, we
                 return total
             await asyncio.sleep(max(wait, 0.0))
             continue
-        attempts = await _attempt_all(how, webhook, due)
+        attempts = await _attempt_all(how, client, webhook, due)
         await _record(factory, how, webhook, attempts, total)
         if total.exhausted:
             return total
 
 
-async def _attempt_all(how: Delivering, webhook: Webhook, due: Sequence[WebhookDelivery]) -> list[Attempt]:
+async def _attempt_all(how: Delivering, client: httpx.AsyncClient, webhook: Webhook,
+                       due: Sequence[WebhookDelivery]) -> list[Attempt]:
     try:
         target = parse(webhook.url, allow_private=how.allow_private)
         address = await resolve(target, how.resolver, allow_private=how.allow_private)
@@ -155,7 +167,7 @@ async def _attempt_all(how: Delivering, webhook: Webhook, due: Sequence[WebhookD
         attempt = Attempt(delivery.id, delivery.attempts + 1)
         async with gate:
             try:
-                response = await how.client.post(url, content=body, headers=headers, extensions=extensions)
+                response = await client.post(url, content=body, headers=headers, extensions=extensions)
             except httpx.HTTPError as exc:
                 attempt.error = f"{type(exc).__name__}: {exc}"[:500]
                 return attempt

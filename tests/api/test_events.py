@@ -9,6 +9,7 @@ import httpx
 
 from services.worker.queue import InProcessQueue
 from shared.commitments.service import CommitmentService
+from shared.events.schemas import EventOut
 from shared.events.service import Audience, EventType, NewEvent, emit
 from tests.api.test_fulfilment import EVIDENCE
 from tests.api.test_status import fokus
@@ -53,7 +54,10 @@ async def test_commitment_writes_and_status_changes_are_announced(client: httpx.
     assert moved["payload"] == {"milestone_id": milestone["id"], "commitment_id": cid, "old_status": "pending",
                                 "new_status": "missed"}
     ids = [e["id"] for e in events]
-    assert len(set(ids)) == len(ids) and all(e["time"] for e in events)
+    assert len(set(ids)) == len(ids)
+    for e in events:  # the rows are serialised directly: exactly EventOut's fields
+        assert set(e) == {"id", "type", "time", "subject", "payload"} and e["time"].endswith("Z")
+        assert EventOut.model_validate({**e, "at": e["time"]}).model_dump(mode="json")["subject"] == e["subject"]
 
     # A recalculation that changes no status announces nothing.
     before = await feed(client, limit=500)

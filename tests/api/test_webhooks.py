@@ -158,7 +158,7 @@ async def test_a_name_resolving_to_a_private_address_is_refused_at_delivery(
         assert host == "hooks.example.nl"
         return ["10.0.0.1"]
 
-    how = Delivering(client=queue.ctx["webhook_http"], resolver=to_private, allow_private=False, schedule=(3600,))
+    how = Delivering(resolver=to_private, allow_private=False, schedule=(3600,))
     await client.post(f"/v1/webhooks/{hook['id']}/test", headers=writer)
     await deliver(session_factory, how, uuid.UUID(hook["id"]))
     [test] = await deliveries(client, writer, hook["id"], status="pending")
