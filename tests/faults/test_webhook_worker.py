@@ -4,33 +4,15 @@ nothing (the delivery row waits, the job runs again once its lease lapses, the r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from standardwebhooks import Webhook as Verifier
 
-from tests.faults.test_worker_kill import Setup
+from tests.faults.test_worker_kill import Setup, setup  # noqa: F401  (the real worker, Redis and database)
 from tests.receiver import Receiver
-from tests.services.real import api, own_database, queue_idle, redis_server, settings_for, wait_until, writer_key
+from tests.services.real import api, queue_idle, settings_for, wait_until, writer_key
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 ENV = {"NAKOMING_WEBHOOK_ALLOW_PRIVATE": "true", "NAKOMING_WEBHOOK_RETRY_SCHEDULE": "0.2,0.2,0.2"}
-
-
-@pytest.fixture
-async def setup(backend: str, tmp_path: Path) -> AsyncIterator[Setup]:
-    url, engine = await own_database("webhooks")
-    with redis_server() as server:
-        s = Setup(url, engine, server.url, tmp_path)
-        s.redis = server.client()  # type: ignore[attr-defined]
-        try:
-            yield s
-        finally:
-            for worker in s.workers:
-                worker.stop()
-            await s.redis.aclose()  # type: ignore[attr-defined]
-            await engine.dispose()
 
 
 async def subscribe_and_write(s: Setup, receiver: Receiver, key: str) -> str:
@@ -47,7 +29,7 @@ async def subscribe_and_write(s: Setup, receiver: Receiver, key: str) -> str:
     return secret
 
 
-async def test_delivered_by_the_worker_after_two_failures(setup: Setup) -> None:
+async def test_delivered_by_the_worker_after_two_failures(setup: Setup) -> None:  # noqa: F811
     s = setup
     with Receiver(answers=[500, 502, 204]) as receiver:
         worker = await s.worker(**ENV)
@@ -63,7 +45,7 @@ async def test_delivered_by_the_worker_after_two_failures(setup: Setup) -> None:
     assert await s.scalar(_status_sql()) == "succeeded:3"
 
 
-async def test_a_worker_killed_mid_delivery_loses_nothing(setup: Setup) -> None:
+async def test_a_worker_killed_mid_delivery_loses_nothing(setup: Setup) -> None:  # noqa: F811
     s = setup
     with Receiver(answers=[204], delay=2.0) as receiver:
         first = await s.worker(**ENV)
