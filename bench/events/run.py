@@ -106,8 +106,9 @@ async def fanout(url: str, engine: object, hooks: int, events: int, port: int) -
             await asyncio.sleep(0.05)
     print(f"fan-out: the feed served the {events:,} events after {time.perf_counter() - waited:.1f} s", flush=True)
     start, cpu = time.perf_counter(), time.process_time()
-    made, jobs = await fan_out(factory)
-    await asyncio.gather(*(deliver(factory, how, uuid.UUID(job.kwargs["webhook_id"])) for job in jobs))
+    outcome = await fan_out(factory)
+    made = outcome.made
+    await asyncio.gather(*(deliver(factory, how, uuid.UUID(job.kwargs["webhook_id"])) for job in outcome.jobs))
     elapsed = time.perf_counter() - start
     print(f"fan-out: this process used {time.process_time() - cpu:.1f} s of CPU", flush=True)
     async with httpx.AsyncClient() as client:

@@ -83,6 +83,13 @@ class EventRepository:
             stmt = stmt.where(condition)
         return stmt.order_by(Event.txid, Event.id).limit(limit)
 
+    async def waiting_after(self, position: Position) -> bool:
+        """Whether an event after `position` has committed but is not served yet (an older transaction, anywhere in
+        the cluster, may still commit before it): the caller should look again shortly."""
+        stmt = select(Event.id).where(tuple_(Event.txid, Event.id) > tuple_(literal(position.txid, BigInteger),
+                                                                            literal(position.id, BigInteger))).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
+
     async def purge(self, before: dt.datetime) -> int:
         """Events older than `before` (NAKOMING_EVENT_RETENTION_DAYS)."""
         return (await self.session.execute(delete(Event).where(Event.at < before))).rowcount or 0

@@ -78,15 +78,24 @@ def message(delivery: WebhookDelivery) -> str:
                          "data": {"event_id": delivery.event_id, "subject": delivery.subject}}).decode()
 
 
-async def fan_out(factory: async_sessionmaker[AsyncSession]) -> tuple[int, list[PendingJob]]:
+@dataclass
+class FanOut:
+    made: int = 0
+    jobs: list[PendingJob] = field(default_factory=list)
+    waiting: bool = False  # committed events not served yet (an older transaction is still open)
+
+
+async def fan_out(factory: async_sessionmaker[AsyncSession]) -> FanOut:
     """New events (in feed order, after the stored position) into deliveries for the webhooks that receive them.
-    Returns the number made and the delivery jobs to enqueue (after the commits)."""
-    made, webhook_ids = 0, set()
+    Returns the number made, the delivery jobs to enqueue (after the commits), and whether events wait."""
+    made, webhook_ids, waiting = 0, set(), False
     while True:
         async with session_scope(factory) as session:
             state = await FeedStateRepository(session).lock()
-            events = await EventRepository(session).after(Position(state.txid, state.event_id), limit=FAN_OUT_PAGE)
+            position = Position(state.txid, state.event_id)
+            events = await EventRepository(session).after(position, limit=FAN_OUT_PAGE)
             if not events:
+                waiting = await EventRepository(session).waiting_after(position)
                 break
             hooks = await WebhookRepository(session).enabled()
             now = utcnow()
@@ -98,9 +107,7 @@ async def fan_out(factory: async_sessionmaker[AsyncSession]) -> tuple[int, list[
             state.txid, state.event_id = events[-1].txid, events[-1].id
             made += len(rows)
             webhook_ids.update(row["webhook_id"] for row in rows)
-        if len(events) < FAN_OUT_PAGE:
-            break
-    return made, [delivery_job(w) for w in sorted(webhook_ids)]
+    return FanOut(made, [delivery_job(w) for w in sorted(webhook_ids)], waiting)
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 import uuid
 from typing import Any
 
@@ -19,15 +21,23 @@ from shared.webhooks.service import DELIVER_JOB, delivery_job
 
 log = structlog.get_logger("nakoming.webhooks")
 SWEEP_JOB = "webhooks.sweep"
+WAIT_FOR_FEED = 30.0
 PURGE_JOB = "events.purge"
 
 
 @job(FAN_OUT_JOB)
 async def fan_out(ctx: dict[str, Any]) -> dict[str, int]:
-    """New events into deliveries; idempotent (the feed position moves in the same transaction)."""
-    made, jobs = await run_fan_out(ctx["session_factory"])
-    await enqueue_jobs(ctx.get("queue"), jobs)
-    return {"deliveries": made}
+    """New events into deliveries; idempotent (the feed position moves in the same transaction). Events that
+    committed but wait for an older transaction are looked for again every half second, for up to WAIT_FOR_FEED
+    seconds; after that the sweeper (every minute) takes over."""
+    made, deadline = 0, time.monotonic() + WAIT_FOR_FEED
+    while True:
+        outcome = await run_fan_out(ctx["session_factory"])
+        await enqueue_jobs(ctx.get("queue"), outcome.jobs)
+        made += outcome.made
+        if not outcome.waiting or time.monotonic() > deadline:
+            return {"deliveries": made, "waiting": int(outcome.waiting)}
+        await asyncio.sleep(0.5)
 
 
 @job(DELIVER_JOB)
