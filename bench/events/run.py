@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--hooks", type=int, default=10)
     parser.add_argument("--fan", type=int, default=1000)
     parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--port", type=int, default=18191)
+    parser.add_argument("--port", type=int, default=18193)
     args = parser.parse_args()
 
     receiver = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.events.receiver:app", "--port",
