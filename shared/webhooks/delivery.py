@@ -24,6 +24,7 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.audit.service import SYSTEM, record
 from shared.db import session_scope, utcnow
 from shared.events.repository import EventRepository, Position
 from shared.events.service import Audience, EventType, NewEvent, emit
@@ -217,6 +218,8 @@ async def disable(session: AsyncSession, webhook_id: uuid.UUID, reason: str) -> 
     if webhook is None or not webhook.enabled:
         return
     webhook.enabled, webhook.disabled_reason = False, reason[:500]
+    await record(session, SYSTEM, "webhooks.disable", "webhooks", [webhook.id],
+                 detail={"reason": webhook.disabled_reason})
     await emit(session, NewEvent(EventType.webhook_disabled, f"/v1/webhooks/{webhook.id}",
                                  {"webhook_id": str(webhook.id), "reason": webhook.disabled_reason},
                                  Audience.party, webhook.party_id))

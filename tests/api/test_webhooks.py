@@ -75,7 +75,7 @@ async def test_a_receiver_that_fails_twice_gets_it_on_the_third_try(client: http
 
 
 async def test_retries_run_out_then_the_webhook_is_disabled_with_an_event(
-        client: httpx.AsyncClient, writer: dict, queue: InProcessQueue) -> None:
+        client: httpx.AsyncClient, writer: dict, admin: dict, queue: InProcessQueue) -> None:
     with Receiver(answers=[500]) as receiver:
         hook = await subscribe(client, writer, receiver.url, event_types=["commitment.created"])
         await create_commitment(client, writer, key="never")
@@ -89,6 +89,8 @@ async def test_retries_run_out_then_the_webhook_is_disabled_with_an_event(
         events = (await client.get("/v1/events", params={"types": "webhook.disabled"}, headers=writer)).json()
         assert [e["subject"] for e in events["items"]] == [f"/v1/webhooks/{hook['id']}"]
         assert (await client.get("/v1/events", params={"types": "webhook.disabled"})).json()["items"] == []
+        audit = (await client.get("/v1/audit", params={"action": "webhooks.disable"}, headers=admin)).json()["items"]
+        assert [(a["actor"], a["record_ids"]) for a in audit] == [("system", [hook["id"]])]
 
         # Nothing more is sent while disabled; redelivery after re-enabling reaches the receiver again.
         await create_commitment(client, writer, key="while-disabled")
