@@ -83,6 +83,12 @@ class EventRepository:
             stmt = stmt.where(condition)
         return stmt.order_by(Event.txid, Event.id).limit(limit)
 
+    async def last_served(self) -> Position | None:
+        """The newest position a reader may be given now (None: the feed is empty)."""
+        stmt = self.statement(select(Event.txid, Event.id), START, limit=1, types=(), condition=None)
+        row = (await self.session.execute(stmt.order_by(None).order_by(Event.txid.desc(), Event.id.desc()))).first()
+        return Position(row[0], row[1]) if row else None
+
     async def waiting_after(self, position: Position) -> bool:
         """Whether an event after `position` has committed but is not served yet (an older transaction, anywhere in
         the cluster, may still commit before it): the caller should look again shortly."""

@@ -94,11 +94,16 @@ async def fan_out(factory: async_sessionmaker[AsyncSession]) -> FanOut:
         async with session_scope(factory) as session:
             state = await FeedStateRepository(session).lock()
             position = Position(state.txid, state.event_id)
+            hooks = await WebhookRepository(session).enabled()
+            if not hooks:  # nobody to deliver to: skip what the feed has served, without reading it
+                latest = await EventRepository(session).last_served()
+                if latest is not None and latest > position:
+                    state.txid, state.event_id = latest
+                break
             events = await EventRepository(session).after(position, limit=FAN_OUT_PAGE)
             if not events:
                 waiting = await EventRepository(session).waiting_after(position)
                 break
-            hooks = await WebhookRepository(session).enabled()
             now = utcnow()
             rows = [{"id": uuid.uuid4(), "webhook_id": hook.id, "event_id": event.id, "event_type": event.type,
                      "subject": event.subject, "status": DeliveryStatus.pending.value, "attempts": 0,
