@@ -5,6 +5,7 @@ from shared.audit.models import AuditEntry  # noqa: F401
 from shared.auth.models import ApiKey  # noqa: F401
 from shared.commitments.models import Commitment  # noqa: F401
 from shared.db import Base  # noqa: F401
+from shared.events.models import Event  # noqa: F401
 from shared.fulfilment.models import Fulfilment  # noqa: F401
 from shared.idempotency.models import IdempotencyRecord  # noqa: F401
 from shared.milestones.models import Measurement, Milestone  # noqa: F401
@@ -23,3 +24,4 @@ from shared.tk.models import (  # noqa: F401
     TkToezegging,
     TkZaak,
 )
+from shared.webhooks.models import Webhook, WebhookDelivery, WebhookFeedState  # noqa: F401

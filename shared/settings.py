@@ -127,6 +127,16 @@ class Settings(BaseSettings):
                                           "per minute; beyond it every authentication from there is a 429")
     signal_retention_days: int = Field(default=730, ge=1, description="default retention after received_date")
 
+    # Change feed and webhooks (shared/events, shared/webhooks).
+    event_retention_days: int = Field(default=90, ge=1, description="events older than this are purged nightly")
+    webhook_allow_private: bool = Field(default=False, description="allow http and private, loopback and link-local "
+                                        "webhook targets (tests and closed networks only)")
+    # Seconds before each retry of a failed delivery (about 28 h in all); after the last the webhook is disabled.
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0])
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60, description="seconds a receiver has to answer")
+    webhook_concurrency: int = Field(default=20, ge=1, le=200, description="deliveries in flight per webhook")
+
     # What one request may cost (services/api/middleware.py, services/api/errors.py).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body (413 beyond)")
     max_batch_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="largest signal batch upload")
@@ -141,6 +151,9 @@ class Settings(BaseSettings):
             for key in (name, name.upper(), f"NAKOMING_{name.upper()}"):
                 if key in data:
                     data[key] = _split_csv(data[key])
+        for key in ("webhook_retry_schedule", "WEBHOOK_RETRY_SCHEDULE", "NAKOMING_WEBHOOK_RETRY_SCHEDULE"):
+            if isinstance(data.get(key), str):
+                data[key] = _split_csv(data[key])
         for key in ("tk_start_tokens", "TK_START_TOKENS", "NAKOMING_TK_START_TOKENS"):
             raw = data.get(key)
             if isinstance(raw, str):

@@ -27,6 +27,7 @@ from services.api.revocation import RevocationWatcher
 from services.api.routers import (
     audit,
     commitments,
+    events,
     exports,
     fulfilment,
     health,
@@ -37,6 +38,7 @@ from services.api.routers import (
     signals,
     status,
     themes,
+    webhooks,
 )
 from services.api.routers import tk as tk_routes
 from shared.auth.oidc import JwksCache, People
@@ -168,7 +170,7 @@ def create_app(
         lifespan=lifespan,
         openapi_tags=[{"name": t} for t in (
             "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "tk", "sync",
-            "signals", "exports", "audit", "oauth", "health")],
+            "signals", "events", "webhooks", "exports", "audit", "oauth", "health")],
     )
     app.state.settings = settings
     app.state.tracer_provider = tracer_provider
@@ -176,7 +178,8 @@ def create_app(
     routers = [health.router, metrics.router, oauth.router, signals.router, commitments.router, status.router,
                fulfilment.router,
                resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
-               themes.router, tk_routes.tk, tk_routes.sync, exports.router, audit.router, audit.changes]
+               themes.router, tk_routes.tk, tk_routes.sync, exports.router, events.router, webhooks.router,
+               audit.router, audit.changes]
     # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
     app.state.api_routes = [r for router in routers for r in router.routes]
     install_error_handlers(app)

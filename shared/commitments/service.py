@@ -5,6 +5,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 
+from shared.audit.service import BOOKKEEPING
+from shared.auth.ownership import values_of
 from shared.commitments.events import commitment_changed
 from shared.commitments.models import (
     COMMITMENT_SEARCH,
@@ -16,6 +18,7 @@ from shared.commitments.repository import CommitmentRepository
 from shared.commitments.schemas import CommitmentSelection
 from shared.crud import CrudService, Ref, date_range, equal_conditions
 from shared.errors import ValidationFailed, field_error
+from shared.events.service import EventType, NewEvent, commitment_path, emit
 from shared.parties.models import Party
 from shared.people.models import Acting, owner_person_condition
 from shared.recommendations.models import Recommendation
@@ -83,7 +86,21 @@ class CommitmentService(CrudService[Commitment]):
 
     async def create(self, data: dict[str, Any], actor: Acting | None = None) -> Commitment:
         self._check_recurrence((data.get("recurrence") or {}).get("start"), data.get("due_date"))
-        return await super().create(data, actor)
+        obj = await super().create(data, actor)
+        await emit(self.session, _event(EventType.commitment_created, obj))
+        return obj
+
+    async def update(self, obj: Commitment, data: dict[str, Any], actor: Acting | None = None) -> Commitment:
+        """An update that changes nothing announces nothing; one that does names the fields (not their values:
+        readers GET the subject)."""
+        before = values_of(obj)
+        obj = await super().update(obj, data, actor)
+        after = values_of(obj)
+        fields = sorted({k for k in after if k not in BOOKKEEPING and after[k] != before.get(k)}
+                        | {k for k in self.relation_fields if data.get(k) is not None})
+        if fields:
+            await emit(self.session, _event(EventType.commitment_updated, obj, fields=fields))
+        return obj
 
     @staticmethod
     def conditions(filters: CommitmentSelection) -> list[Any]:
@@ -120,7 +137,9 @@ class CommitmentService(CrudService[Commitment]):
 
     async def delete(self, obj: Commitment) -> None:
         linked = {r.id for r in obj.recommendations}
+        event = _event(EventType.commitment_deleted, obj)
         await super().delete(obj)
+        await emit(self.session, event)
         await self._roll_up(linked)
 
     async def _roll_up(self, recommendation_ids: set[Any]) -> None:
@@ -131,3 +150,7 @@ class CommitmentService(CrudService[Commitment]):
             from shared.status.service import StatusService
 
             await StatusService(self.session, Thresholds()).roll_up_recommendations(sorted(recommendation_ids))
+
+
+def _event(kind: EventType, obj: Commitment, **extra: Any) -> NewEvent:
+    return NewEvent(kind, commitment_path(obj.id), {"commitment_id": str(obj.id), "key": obj.key, **extra})

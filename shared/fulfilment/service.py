@@ -13,6 +13,7 @@ from shared.commitments.events import commitment_changed
 from shared.commitments.models import Commitment
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, ValidationFailed, field_error
+from shared.events.service import EventType, NewEvent, commitment_path, emit
 from shared.fulfilment.models import Fulfilment
 from shared.fulfilment.repository import FulfilmentRepository
 from shared.fulfilment.schemas import stored_evidence
@@ -80,6 +81,7 @@ class FulfilmentService:
         await self.repo.flush()
         await self.session.refresh(record)
         commitment_changed(self.session, commitment_id)
+        await emit(self.session, _event(EventType.fulfilment_recorded, record, claim=str(record.kind)))
         return record, created
 
     async def get(self, commitment_id: uuid.UUID, period_start: dt.date | None) -> Fulfilment:
@@ -122,6 +124,7 @@ class FulfilmentService:
         await self.repo.flush()
         await self.session.refresh(record)
         commitment_changed(self.session, commitment_id)
+        await emit(self.session, _event(EventType.fulfilment_reviewed, record, decision=decision))
         return record
 
 
@@ -132,3 +135,12 @@ def period_end(commitment: Commitment, record: Fulfilment) -> dt.date | None:
     found = next((p for p in periods(str(commitment.recurrence_unit), commitment.recurrence_start, start, None)
                   if p.start == start), None)
     return found.end if found else None
+
+
+def _event(type_: EventType, record: Fulfilment, **extra: Any) -> NewEvent:
+    """Subject: the commitment's fulfilment record (of the period, for a recurring commitment)."""
+    path = f"{commitment_path(record.commitment_id)}/fulfilment"
+    if record.period_key:
+        path += f"?period={record.period_key}"
+    return NewEvent(type_, path, {"commitment_id": str(record.commitment_id), "fulfilment_id": str(record.id),
+                                 "period_start": record.period_key or None, **extra})

@@ -29,6 +29,7 @@ from shared.audit.service import Actor, record
 from shared.commitments.events import commitment_changed
 from shared.db import new_ids, session_scope, utcnow
 from shared.errors import BadRequest, NakomingError, NotFound, field_error
+from shared.events.service import Audience, EventType, NewEvent, emit
 from shared.jobs import JobQueue, PendingJob, enqueue_jobs, keyed, take_pending_jobs
 from shared.pg import driver_connection, is_connection_error
 from shared.settings import Settings
@@ -336,6 +337,14 @@ async def _lock(session: AsyncSession, batch_id: uuid.UUID, *, body: bool = Fals
     return (await session.execute(stmt)).scalars().first()
 
 
+def finished(batch: SignalBatch) -> NewEvent:
+    """`signals.batch.finished`: the batch's outcome in counts; never a line of its content. Seen by the keys that
+    may read the batch itself (shared/events/access.py)."""
+    return NewEvent(EventType.signals_batch_finished, f"/v1/signals/batches/{batch.id}", {
+        "batch_id": str(batch.id), "status": str(batch.status), "accepted": batch.accepted,
+        "duplicate": batch.duplicate, "rejected": batch.rejected}, Audience.signals, batch.party_id)
+
+
 async def process_batch(factory: async_sessionmaker[AsyncSession], settings: Settings, batch_id: uuid.UUID,
                         *, chunk_size: int = CHUNK, queue: JobQueue | None = None) -> SignalBatch | None:
     """Process (or resume) a batch; it always ends `done` or `failed` with a reason. A bad line is reported
@@ -361,6 +370,7 @@ async def _fail(factory: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, 
         batch.failure = reason[:500]
         batch.body = None  # the raw upload (with its personal data) is not kept for a batch that cannot go on
         batch.finished_at = utcnow()
+        await emit(session, finished(batch))
         await record(session, Actor(name=f"batch:{batch.id}", key_id=batch.key_id, party_id=batch.party_id,
                                     request_id=batch.request_id), "signals.batch_failed", RESOURCE,
                      [batch.id], count=batch.accepted, detail={"accepted": batch.accepted, "reason": batch.failure})
@@ -420,6 +430,7 @@ async def _process(factory: async_sessionmaker[AsyncSession], settings: Settings
         batch.status = BatchStatus.done
         batch.body = None  # processed: the raw upload (with its personal data) is no longer needed
         batch.finished_at = utcnow()
+        await emit(session, finished(batch))
         await record(session, actor, "signals.batch_processed", RESOURCE, [batch.id],
                      count=batch.accepted, detail={"accepted": batch.accepted, "duplicate": batch.duplicate,
                                                    "rejected": batch.rejected})

@@ -25,6 +25,7 @@ from shared.actions.models import Action
 from shared.commitments.models import Commitment, commitment_recommendations
 from shared.db import UTCDateTime, rowcount, utcnow
 from shared.errors import NotFound, ValidationFailed, field_error
+from shared.events.service import EventType, NewEvent, emit_many, milestone_status_changed, status_changed
 from shared.milestones.models import Milestone
 from shared.pg import driver_connection
 from shared.recommendations.models import Recommendation
@@ -62,6 +63,8 @@ _WRITE_RECOMMENDATION = (update(Recommendation.__table__).where(R.id == bindpara
 # The batch's id range ($14, $15) and the milestone id list let the database read only the batch's rows
 # instead of hashing the whole commitments and milestones tables for each batch; the batch's rows (about 20 MB of
 # reasons) fit in work_mem, set for the transaction, instead of spilling to temporary files.
+# The events of status changes ride along ($18-$23): a commitment's only when its compare-and-set wrote it, all
+# in the batch's transaction (the outbox, shared/events), in the same round trip.
 _PG_WRITE = """
     WITH v AS MATERIALIZED (
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -83,9 +86,21 @@ _PG_WRITE = """
         UPDATE milestones AS m SET status = u.status, reasons = u.reasons::json, reasons_digest = u.digest
         FROM unnest($12::uuid[], $13::text[], $16::text[], $17::text[]) AS u(id, status, reasons, digest)
         WHERE m.id = u.id AND m.id = ANY($12::uuid[])
+        RETURNING m.id
+    ), events AS (
+        INSERT INTO events (type, at, subject, payload, audience)
+        SELECT $20, $9, e.subject, e.payload::json, 'public'
+        FROM written JOIN unnest($1::uuid[], $18::text[], $19::text[]) AS e(id, payload, subject) ON e.id = written.id
+        WHERE e.payload IS NOT NULL
+        UNION ALL
+        SELECT $23, $9, e.subject, e.payload::json, 'public'
+        FROM milestones JOIN unnest($12::uuid[], $21::text[], $22::text[]) AS e(id, payload, subject)
+             ON e.id = milestones.id
+        WHERE e.payload IS NOT NULL
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM history), (SELECT count(*) FROM milestones)"""
+    SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM history), (SELECT count(*) FROM milestones),
+           (SELECT count(*) FROM events)"""
 
 
 async def _write_postgresql(session: AsyncSession, changes: Changes, as_of: dt.date, now: dt.datetime) -> None:
@@ -103,7 +118,16 @@ async def _write_postgresql(session: AsyncSession, changes: Changes, as_of: dt.d
         [uuid.uuid4() if r["b_history"] else None for r in rows], now, RULE_VERSION, as_of,
         [r["b_id"] for r in changes.milestones], [r["b_status"] for r in changes.milestones],
         min(ids, default=None), max(ids, default=None), [r["b_reasons"] for r in changes.milestones],
-        [r["b_digest"] for r in changes.milestones])
+        [r["b_digest"] for r in changes.milestones],
+        *_event_arrays(changes.events, rows), str(EventType.commitment_status_changed),
+        *_event_arrays(changes.milestone_events, changes.milestones), str(EventType.milestone_status_changed))
+
+
+def _event_arrays(events: dict[Any, NewEvent], rows: list[dict[str, Any]]) -> tuple[list[str | None], list[str | None]]:
+    """Payload (JSON text) and subject of each row's event, aligned with the rows (None: no event)."""
+    found = [events.get(r["b_id"]) for r in rows]
+    return ([orjson.dumps(e.payload).decode() if e else None for e in found],
+            [e.subject if e else None for e in found])
 
 
 def today() -> dt.date:
@@ -127,6 +151,9 @@ class Changes:
     commitments: list[dict[str, Any]] = field(default_factory=list)  # new result, or only source/rule version
     history: list[dict[str, Any]] = field(default_factory=list)  # status, schedule or reasons changed
     milestones: list[dict[str, Any]] = field(default_factory=list)
+    # Status changes to announce (shared/events), by the `b_id` of the row above that carries them.
+    events: dict[Any, NewEvent] = field(default_factory=dict)
+    milestone_events: dict[Any, NewEvent] = field(default_factory=dict)
 
 
 class StatusService:
@@ -180,6 +207,10 @@ class StatusService:
                     "b_source_status": result.source_status, "b_reasons": reasons, "b_digest": result_digest,
                     "b_old_digest": stored.reasons_digest, "b_at": now, "b_version": RULE_VERSION,
                     "b_history": new_decision})
+                if stored.status != result.status or stored.schedule != result.schedule:
+                    changes.events[cid] = status_changed(
+                        cid, (stored.status, stored.schedule), (str(result.status), str(result.schedule)),
+                        (str(r.rule) for r in result.reasons))
                 if new_decision:
                     changes.history.append({"commitment_id": cid, "status": str(result.status),
                                             "schedule": str(result.schedule), "source_status": result.source_status,
@@ -188,10 +219,15 @@ class StatusService:
             for mid, status in result.milestones.items():
                 own = result.milestone_reasons.get(mid, ())
                 milestone_digest = digest(own, RULE_VERSION)  # new wording: rewritten
-                if stored.milestones.get(mid) != (status, milestone_digest):
-                    changes.milestones.append({"b_id": mid if as_text else uuid.UUID(mid), "b_status": str(status),
+                before = stored.milestones.get(mid)
+                if before != (status, milestone_digest):
+                    key = mid if as_text else uuid.UUID(mid)
+                    changes.milestones.append({"b_id": key, "b_status": str(status),
                                                "b_reasons": reasons_text(own) if as_text else
                                                [r.to_dict() for r in own], "b_digest": milestone_digest})
+                    if before is None or before[0] != status:
+                        changes.milestone_events[key] = milestone_status_changed(
+                            mid, cid, before[0] if before else None, str(status))
         outcome.changed += len(changes.history)  # may count a lost compare-and-set race on PostgreSQL (rare)
         outcome.milestones_changed += len(changes.milestones)
         return changes
@@ -207,6 +243,7 @@ class StatusService:
             await self.session.execute(insert(StatusHistory.__table__), changes.history)
         if changes.milestones:
             await self.session.execute(_WRITE_MILESTONE, changes.milestones)
+        await emit_many(self.session, [*changes.events.values(), *changes.milestone_events.values()])
 
     async def recalculate_one(self, commitment_id: uuid.UUID) -> StatusOut:
         """Evaluate as of today and store (stored results are always as of today)."""

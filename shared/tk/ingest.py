@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.commitments.events import commitment_changed
 from shared.db import utcnow
+from shared.events.service import EventType, NewEvent, emit_many
 from shared.tk.categories import ENTITY_TAGS
 from shared.tk.models import Origin
 from shared.tk.parse import FIELDS, MULTI, REFS, FeedEntry, ParsedEntry, Quarantined
@@ -180,6 +181,7 @@ async def apply_page(session: AsyncSession, category: str, entries: Sequence[Par
         await repo.replace_brieven(letters)
         await repo.resolve_kamerbrieven(toezegging_ids=list(written_ids))
         touched = [row.nummer for row in (*written_live, *written_dead) if row.nummer]
+        await _announce(session, repo, written_live, written_dead)
         if live_feed:
             named = sorted({n for names in letters.values() for n in names})
             missing = await repo.missing_documents(nummers=named)
@@ -196,6 +198,16 @@ async def apply_page(session: AsyncSession, category: str, entries: Sequence[Par
             commitment_changed(session, commitment_id)
             outcome.commitments.add(commitment_id)
     return outcome
+
+
+async def _announce(session: AsyncSession, repo: MirrorRepository, live: Sequence[Any], dead: Sequence[Any]) -> None:
+    """`tk.toezegging.changed` for each toezegging written: upsert writes only material changes, so an entity the
+    TK re-emits unchanged announces nothing."""
+    rows = [(row, False) for row in live if row.nummer] + [(row, True) for row in dead if row.nummer]
+    following = await repo.commitments_by_nummer(row.nummer for row, _ in rows)
+    await emit_many(session, [NewEvent(EventType.tk_toezegging_changed, f"/v1/tk/toezeggingen/{row.nummer}", {
+        "nummer": row.nummer, "toezegging_id": str(row.id), "deleted": deleted,
+        "commitment_ids": [str(cid) for cid in following.get(row.nummer, [])]}) for row, deleted in rows])
 
 
 async def _count_not_written(repo: MirrorRepository, kind: str, entries: list[FeedEntry],

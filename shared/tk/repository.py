@@ -289,11 +289,17 @@ class MirrorRepository:
         return touched
 
     async def commitments_following(self, nummers: Iterable[str]) -> list[uuid.UUID]:
-        nummers = sorted(set(nummers))
-        found: list[uuid.UUID] = []
-        for chunk in _chunks(nummers):
-            stmt = select(Commitment.id).where(Commitment.tk_toezegging_nummer.in_(chunk))
-            found.extend((await self.session.execute(stmt)).scalars())
+        return [cid for ids in (await self.commitments_by_nummer(nummers)).values() for cid in ids]
+
+    async def commitments_by_nummer(self, nummers: Iterable[str]) -> dict[str, list[uuid.UUID]]:
+        """The commitments that follow each toezegging (only the nummers some commitment follows)."""
+        found: dict[str, list[uuid.UUID]] = {}
+        for chunk in _chunks(sorted(set(nummers))):
+            stmt = (select(Commitment.tk_toezegging_nummer, Commitment.id)
+                    .where(Commitment.tk_toezegging_nummer.in_(chunk)).order_by(Commitment.id))
+            for nummer, cid in (await self.session.execute(stmt)).tuples():
+                if nummer:
+                    found.setdefault(nummer, []).append(cid)
         return found
 
     # Relevance inputs -------------------------------------------------------------------

@@ -145,7 +145,7 @@ async def _client(request: Request, client_id: str | None, assertion_type: str |
 
 def _basic(header: str | None) -> tuple[str, str] | None:
     """(client_id, secret) of an HTTP Basic header (form-urlencoded first, RFC 6749 §2.3.1), or None."""
-    if not header or not header[:6].lower() == "basic ":
+    if not header or header[:6].lower() != "basic ":
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode()

@@ -1,3 +1,3 @@
 """Task modules, one per domain; importing this package registers them all."""
 
-from services.worker.tasks import signals, status, tk  # noqa: F401
+from services.worker.tasks import signals, status, tk, webhooks  # noqa: F401

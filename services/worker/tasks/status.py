@@ -10,7 +10,8 @@ import structlog
 from services.worker.define import SCHEDULES, Schedule, job
 from shared.commitments.events import RECALCULATE_JOB, recalculation
 from shared.db import session_scope
-from shared.jobs import enqueue_jobs
+from shared.events.service import FAN_OUT_JOB
+from shared.jobs import enqueue_jobs, keyed, unit_of_work
 from shared.status import fanout
 from shared.status.concerned import SWEEP, sweep
 from shared.status.fanout import RUN_JOB
@@ -26,7 +27,8 @@ async def recalculate_commitment(ctx: dict[str, Any], commitment_id: str) -> dic
     """Re-evaluate one commitment as of today; idempotent (an unchanged result writes no history), a deleted one
     is a no-op. Stored results are always as of today: a past date is a preview, never a job."""
     thresholds = Thresholds.from_settings(ctx["settings"])
-    async with session_scope(ctx["session_factory"]) as session:
+    # A unit of work: the jobs its events set in motion (the webhook fan-out) go out after its commit.
+    async with unit_of_work(ctx["session_factory"], ctx.get("queue")) as session:
         outcome = await StatusService(session, thresholds).recalculate([uuid.UUID(commitment_id)])
     found = bool(outcome.evaluations)
     status = str(next(iter(outcome.evaluations.values())).status) if found else None
@@ -47,6 +49,8 @@ async def recalculate_all(ctx: dict[str, Any]) -> dict[str, Any]:
         return started
     summary = await run_all(ctx["session_factory"], Thresholds.from_settings(settings),
                             batch_size=settings.recalc_batch_size)
+    if summary.changed or summary.milestones_changed:  # the batches' events, to their webhooks
+        await enqueue_jobs(ctx.get("queue"), [keyed(FAN_OUT_JOB)])
     log.info("status_recalculated_all", **summary.as_dict())
     return summary.as_dict()
 
