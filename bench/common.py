@@ -46,17 +46,34 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def backend_pids(database: str) -> list[int]:
     """The PostgreSQL server processes serving `database` (the app's pool connections)."""
-    out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
-                          f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-Atc",
+            f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [int(line) for line in out.split()]
 
 
 def cpu_model() -> str:
     """The processor's model name (/proc/cpuinfo), for the machine line of a RESULTS table."""
     try:
-        return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name")), "unknown")
+        return next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "unknown",
+        )
     except OSError:
         return "unknown"
 

@@ -39,8 +39,11 @@ async def _run_async() -> None:
 
 connection = config.attributes.get("connection")
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url") or get_settings().database_url,
-                      target_metadata=target_metadata, literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url") or get_settings().database_url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 elif connection is not None:

@@ -12,7 +12,9 @@ import typer
 from shared.logging import configure_logging
 from shared.settings import get_settings
 
-app = typer.Typer(help="Nakoming: follow-up of Dutch care policy.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Nakoming: follow-up of Dutch care policy.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="The bundled seed dataset.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -51,8 +53,13 @@ def db_check() -> None:
 @db_app.command("upgrade")
 def db_upgrade(
     revision: str = typer.Argument("heads", help="Target revision (default: all heads)."),
-    evaluate: Annotated[bool, typer.Option(
-        "--evaluate/--no-evaluate", help="Then recalculate statuses whose rules or data changed (default on).")] = True,
+    evaluate: Annotated[
+        bool,
+        typer.Option(
+            "--evaluate/--no-evaluate",
+            help="Then recalculate statuses whose rules or data changed (default on).",
+        ),
+    ] = True,
 ) -> None:
     """Apply the Alembic migrations to NAKOMING_DATABASE_URL, then bring every status up to the new rules."""
     from services.embedded import evaluate_statuses
@@ -81,14 +88,20 @@ def seed_load() -> None:
     from services.embedded import load_seed
 
     counts, summary = asyncio.run(load_seed(_settings(migrated=True)))
-    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()) if counts else "seed data already loaded: nothing added")
+    typer.echo(
+        ", ".join(f"{k}: {v}" for k, v in counts.items())
+        if counts
+        else "seed data already loaded: nothing added"
+    )
     typer.echo(f"statuses evaluated: {summary['commitments']} commitments, {summary['changed']} changed")
 
 
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
-    scopes: Annotated[str, typer.Option("--scopes", help="Comma list: read,write,signals:write,signals:read,admin")],
+    scopes: Annotated[
+        str, typer.Option("--scopes", help="Comma list: read,write,signals:write,signals:read,admin")
+    ],
     party: Annotated[str | None, typer.Option("--party", help="Bind the key to a party (id or key).")] = None,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
@@ -119,11 +132,21 @@ def keys_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id."
 @clients_app.command("create")
 def clients_create(
     name: Annotated[str, typer.Option("--name", help="The system that uses the client.")],
-    scopes: Annotated[str, typer.Option("--scopes", help="Comma list: read,write,signals:write,signals:read,admin")],
-    party: Annotated[str | None, typer.Option("--party", help="Bind the client to a party (id or key).")] = None,
-    jwks_file: Annotated[Path | None, typer.Option(
-        "--jwks-file", help="The client's public JWKS: it authenticates with private_key_jwt, without a secret.",
-        exists=True, dir_okay=False)] = None,
+    scopes: Annotated[
+        str, typer.Option("--scopes", help="Comma list: read,write,signals:write,signals:read,admin")
+    ],
+    party: Annotated[
+        str | None, typer.Option("--party", help="Bind the client to a party (id or key).")
+    ] = None,
+    jwks_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--jwks-file",
+            help="The client's public JWKS: it authenticates with private_key_jwt, without a secret.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Create an OAuth2 client and print its client_id and secret once (only the secret's hash is stored)."""
     import json
@@ -133,8 +156,9 @@ def clients_create(
 
     jwks = json.loads(jwks_file.read_text()) if jwks_file else None
     try:
-        client_id, secret = asyncio.run(create_client(_settings(migrated=True), name=name, scopes=scopes,
-                                                      party=party, jwks=jwks))
+        client_id, secret = asyncio.run(
+            create_client(_settings(migrated=True), name=name, scopes=scopes, party=party, jwks=jwks)
+        )
     except ValidationFailed as exc:
         typer.echo(exc.detail, err=True)
         raise typer.Exit(2) from None
@@ -178,7 +202,9 @@ def clients_list() -> None:
 
 @clients_app.command("signing-key")
 def clients_signing_key(
-    kid: Annotated[str, typer.Option("--kid", help="The key's id (tokens name it), e.g. the month: 2026-12.")],
+    kid: Annotated[
+        str, typer.Option("--kid", help="The key's id (tokens name it), e.g. the month: 2026-12.")
+    ],
 ) -> None:
     """Print a new private signing key as a JWKS, for NAKOMING_OAUTH_SIGNING_KEYS (put it first to sign with it;
     keep the previous key after it until its tokens have expired)."""
@@ -210,8 +236,13 @@ def signals_process_batch(batch_id: Annotated[uuid.UUID, typer.Argument(help="Th
 def recalc(
     all_: Annotated[bool, typer.Option("--all", help="Recalculate every commitment.")] = False,
     commitment: Annotated[uuid.UUID | None, typer.Option("--commitment", help="One commitment's id.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="With --commitment: print the status as of this date (YYYY-MM-DD); stores nothing.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="With --commitment: print the status as of this date (YYYY-MM-DD); stores nothing.",
+        ),
+    ] = None,
 ) -> None:
     """Recalculate and store statuses as of today (synchronously); --as-of previews one commitment."""
     import datetime as dt
@@ -259,14 +290,30 @@ def serve_api(
     from services.api.protocol import HTTP_PROTOCOL
 
     exit_zero_on_sigterm()
-    uvicorn.run("services.api.app:asgi", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, proxy_headers=True, http=HTTP_PROTOCOL,
-                timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+    uvicorn.run(
+        "services.api.app:asgi",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        http=HTTP_PROTOCOL,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
 
 
 @app.command("sync")
 def sync(
-    category: Annotated[list[str] | None, typer.Option("--category", "-c", help="Category to sync (repeatable); all when omitted: Kamerstukdossier, Zaak, Activiteit, Toezegging, Document.")] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--category",
+            "-c",
+            help="Category to sync (repeatable); all when omitted: Kamerstukdossier, Zaak, Activiteit, Toezegging, Document.",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
 ) -> None:
     """Sync the TK SyncFeed mirror now, in this process (the same job the worker runs)."""

@@ -48,7 +48,9 @@ async def _timed(check: Callable[[], Awaitable[Check]], name: str) -> Check:
     except TimeoutError:
         return Check(name, "FAIL", f"no answer within {TIMEOUT_SECONDS:g} s")
     except Exception as exc:  # noqa: BLE001 - a doctor reports every failure the same way, in one line
-        return Check(name, "FAIL", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+        return Check(
+            name, "FAIL", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        )
 
 
 async def run_checks(settings: Settings) -> list[Check]:
@@ -57,8 +59,10 @@ async def run_checks(settings: Settings) -> list[Check]:
     url = make_url(settings.database_url)
     path = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
     if path and not Path(path).exists():  # connecting would leave an empty file behind
-        checks += [Check("database", "FAIL", f"no SQLite database at {Path(path).resolve()}"),
-                   Check("migrations", "FAIL", await schema_problem(settings.database_url) or "")]
+        checks += [
+            Check("database", "FAIL", f"no SQLite database at {Path(path).resolve()}"),
+            Check("migrations", "FAIL", await schema_problem(settings.database_url) or ""),
+        ]
     else:
         checks += await _database_checks(settings, clocks)
     return await _service_checks(settings, checks, clocks)
@@ -68,17 +72,25 @@ async def _database_checks(settings: Settings, clocks: dict[str, float]) -> list
     checks: list[Check] = []
     engine = create_engine(settings.database_url)
     try:
+
         async def database() -> Check:
             started = time.perf_counter()
             async with engine.connect() as conn:
                 if engine.dialect.name == "postgresql":
                     before = time.time()
-                    remote = float((await conn.execute(text("SELECT extract(epoch FROM clock_timestamp())"))).scalar_one())
+                    remote = float(
+                        (
+                            await conn.execute(text("SELECT extract(epoch FROM clock_timestamp())"))
+                        ).scalar_one()
+                    )
                     clocks["database"] = remote - (before + time.time()) / 2
                 else:
                     await conn.execute(text("SELECT 1"))
-            return Check("database", "ok", f"{engine.dialect.name} answered in "
-                                           f"{(time.perf_counter() - started) * 1000:.0f} ms")
+            return Check(
+                "database",
+                "ok",
+                f"{engine.dialect.name} answered in {(time.perf_counter() - started) * 1000:.0f} ms",
+            )
 
         checks.append(await _timed(database, "database"))
 
@@ -101,19 +113,32 @@ async def _service_checks(settings: Settings, checks: list[Check], clocks: dict[
     if settings.job_backend == "arq":
         checks.extend(await _redis_checks(settings, clocks))
     else:
-        checks.append(Check("redis", "ok", "not used: jobs run in this process (NAKOMING_JOB_BACKEND=inprocess)"))
+        checks.append(
+            Check("redis", "ok", "not used: jobs run in this process (NAKOMING_JOB_BACKEND=inprocess)")
+        )
 
     if settings.pseudonym_key is not None:
-        checks.append(Check("pseudonyms", "ok", f"NAKOMING_PSEUDONYM_KEY set (version {settings.pseudonym_key_version})"))
+        checks.append(
+            Check(
+                "pseudonyms", "ok", f"NAKOMING_PSEUDONYM_KEY set (version {settings.pseudonym_key_version})"
+            )
+        )
     else:
-        checks.append(Check("pseudonyms", "FAIL" if settings.environment == "production" else "warn",
-                            "NAKOMING_PSEUDONYM_KEY is not set: client references use the development key"))
+        checks.append(
+            Check(
+                "pseudonyms",
+                "FAIL" if settings.environment == "production" else "warn",
+                "NAKOMING_PSEUDONYM_KEY is not set: client references use the development key",
+            )
+        )
 
     async def feed() -> Check:
         async with httpx.AsyncClient() as http:
             reason = await FeedClient.from_settings(http, settings).unreachable(TIMEOUT_SECONDS)
         if reason:
-            return Check("tk feed", "warn", f"{settings.tk_syncfeed_url} cannot be reached ({reason}): syncs will fail")
+            return Check(
+                "tk feed", "warn", f"{settings.tk_syncfeed_url} cannot be reached ({reason}): syncs will fail"
+            )
         return Check("tk feed", "ok", f"{settings.tk_syncfeed_url} reachable")
 
     checks.append(await _timed(feed, "tk feed"))
@@ -131,7 +156,9 @@ def telemetry_check(settings: Settings) -> Check:
     multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if multiproc:
         if not (os.path.isdir(multiproc) and os.access(multiproc, os.W_OK)):
-            return Check("telemetry", "FAIL", f"PROMETHEUS_MULTIPROC_DIR={multiproc} is not a writable directory")
+            return Check(
+                "telemetry", "FAIL", f"PROMETHEUS_MULTIPROC_DIR={multiproc} is not a writable directory"
+            )
         parts.append(f"(processes share {multiproc})")
     endpoint = otlp_endpoint(settings)
     parts.append(f"; traces to {endpoint}" if endpoint else "; tracing off")
@@ -144,6 +171,7 @@ async def _redis_checks(settings: Settings, clocks: dict[str, float]) -> list[Ch
 
     client = aioredis.from_url(settings.redis_url, socket_connect_timeout=TIMEOUT_SECONDS)
     try:
+
         async def ping() -> Check:
             started = time.perf_counter()
             await client.ping()
@@ -160,11 +188,17 @@ async def _redis_checks(settings: Settings, clocks: dict[str, float]) -> list[Ch
             key = default_queue_name + health_check_key_suffix
             value = await client.get(key)
             if value is None:
-                return Check("worker", "FAIL", f"no worker heartbeat in Redis ({key}): is `nakoming worker` running?")
+                return Check(
+                    "worker", "FAIL", f"no worker heartbeat in Redis ({key}): is `nakoming worker` running?"
+                )
             ttl = await client.ttl(key)
             queued = await client.zcard(default_queue_name)
-            return Check("worker", "ok", f"heartbeat seen ({value.decode(errors='replace')[:120]}; expires in {ttl} s); "
-                                         f"{queued} jobs queued")
+            return Check(
+                "worker",
+                "ok",
+                f"heartbeat seen ({value.decode(errors='replace')[:120]}; expires in {ttl} s); "
+                f"{queued} jobs queued",
+            )
 
         result.append(await _timed(heartbeat, "worker"))
         return result
@@ -174,12 +208,19 @@ async def _redis_checks(settings: Settings, clocks: dict[str, float]) -> list[Ch
 
 def _clock_check(clocks: dict[str, float]) -> Check:
     if not clocks:
-        return Check("clocks", "ok", f"this machine {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC; "
-                                     "nothing else to compare with")
+        return Check(
+            "clocks",
+            "ok",
+            f"this machine {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC; nothing else to compare with",
+        )
     skews = clocks  # each: the other clock minus this machine's, read halfway through the round trip
     worst = max(skews.values(), key=abs)
     detail = ", ".join(f"{name} {skew:+.2f} s" for name, skew in skews.items()) + " against this machine"
     if abs(worst) > CLOCK_SKEW_WARN_SECONDS:
-        return Check("clocks", "warn", f"{detail}: more than {CLOCK_SKEW_WARN_SECONDS:g} s apart (due dates and "
-                                       "leases compare times across machines)")
+        return Check(
+            "clocks",
+            "warn",
+            f"{detail}: more than {CLOCK_SKEW_WARN_SECONDS:g} s apart (due dates and "
+            "leases compare times across machines)",
+        )
     return Check("clocks", "ok", detail)

@@ -44,8 +44,11 @@ async def evaluate_statuses(settings: Settings) -> dict[str, Any]:
 
     engine = create_engine(settings.database_url)
     try:
-        summary = await recalculate_all(create_session_factory(engine), Thresholds.from_settings(settings),
-                                        batch_size=settings.recalc_batch_size)
+        summary = await recalculate_all(
+            create_session_factory(engine),
+            Thresholds.from_settings(settings),
+            batch_size=settings.recalc_batch_size,
+        )
     finally:
         await engine.dispose()
     return summary.as_dict()
@@ -64,10 +67,13 @@ async def _party_id(session: Any, party: str | None) -> uuid.UUID | None:
         return found
 
 
-async def create_key(settings: Settings, *, name: str, scopes: str, party: str | None) -> tuple[str, uuid.UUID]:
+async def create_key(
+    settings: Settings, *, name: str, scopes: str, party: str | None
+) -> tuple[str, uuid.UUID]:
     async def work(session: Any) -> tuple[str, uuid.UUID]:
-        key, raw = await create_api_key(session, name=name, scopes=parse_scopes(scopes),
-                                        party_id=await _party_id(session, party))
+        key, raw = await create_api_key(
+            session, name=name, scopes=parse_scopes(scopes), party_id=await _party_id(session, party)
+        )
         return raw, key.id
 
     return await _with_session(settings, work)
@@ -76,17 +82,24 @@ async def create_key(settings: Settings, *, name: str, scopes: str, party: str |
 CLI = Actor(name="nakoming cli")
 
 
-async def create_client(settings: Settings, *, name: str, scopes: str, party: str | None,
-                        jwks: dict[str, Any] | None) -> tuple[str, str | None]:
+async def create_client(
+    settings: Settings, *, name: str, scopes: str, party: str | None, jwks: dict[str, Any] | None
+) -> tuple[str, str | None]:
     """A new OAuth2 client: (client_id, secret or None when it authenticates with its JWKS)."""
     from shared.auth.clients import create_client as create
 
     async def work(session: Any) -> tuple[str, str | None]:
-        client, secret = await create(session, name=name, scopes=scopes, party_id=await _party_id(session, party),
-                                      jwks=jwks)
-        await record(session, Actor(name=CLI.name, party_id=client.party_id, client_id=client.client_id),
-                     "oauth_clients.create", "oauth_clients", [client.id],
-                     detail={"name": safe_text(name), "scopes": client.scopes, "jwks": jwks is not None})
+        client, secret = await create(
+            session, name=name, scopes=scopes, party_id=await _party_id(session, party), jwks=jwks
+        )
+        await record(
+            session,
+            Actor(name=CLI.name, party_id=client.party_id, client_id=client.client_id),
+            "oauth_clients.create",
+            "oauth_clients",
+            [client.id],
+            detail={"name": safe_text(name), "scopes": client.scopes, "jwks": jwks is not None},
+        )
         return client.client_id, secret
 
     return await _with_session(settings, work)
@@ -99,8 +112,13 @@ async def change_client(settings: Settings, client_id: str, action: str) -> str 
     async def work(session: Any) -> str | bool | None:
         result = await (rotate_secret if action == "rotate" else revoke_client)(session, client_id)
         if result:
-            await record(session, Actor(name=CLI.name, client_id=client_id), f"oauth_clients.{action}",
-                         "oauth_clients", [client_id])
+            await record(
+                session,
+                Actor(name=CLI.name, client_id=client_id),
+                f"oauth_clients.{action}",
+                "oauth_clients",
+                [client_id],
+            )
         return result
 
     return await _with_session(settings, work)
@@ -110,9 +128,17 @@ async def list_clients(settings: Settings) -> list[dict[str, Any]]:
     from shared.auth.clients import list_clients as listed
 
     async def work(session: Any) -> list[dict[str, Any]]:
-        return [{"client_id": c.client_id, "name": c.name, "scopes": ",".join(c.scopes),
-                 "party": str(c.party_id or "-"), "auth": "private_key_jwt" if c.jwks else "client_secret_basic",
-                 "revoked": c.revoked_at.isoformat() if c.revoked_at else "-"} for c in await listed(session)]
+        return [
+            {
+                "client_id": c.client_id,
+                "name": c.name,
+                "scopes": ",".join(c.scopes),
+                "party": str(c.party_id or "-"),
+                "auth": "private_key_jwt" if c.jwks else "client_secret_basic",
+                "revoked": c.revoked_at.isoformat() if c.revoked_at else "-",
+            }
+            for c in await listed(session)
+        ]
 
     return await _with_session(settings, work)
 
@@ -126,7 +152,9 @@ async def purge_signals(settings: Settings) -> dict[str, int]:
 
     from shared.signals.retention import purge_expired
 
-    return await _with_session(settings, lambda session: purge_expired(session, dt.datetime.now(dt.UTC).date()))
+    return await _with_session(
+        settings, lambda session: purge_expired(session, dt.datetime.now(dt.UTC).date())
+    )
 
 
 async def process_signal_batch(settings: Settings, batch_id: uuid.UUID) -> str:
@@ -140,7 +168,9 @@ async def process_signal_batch(settings: Settings, batch_id: uuid.UUID) -> str:
         await engine.dispose()
     if batch is None:
         return "no such batch"
-    return f"{batch.status}: accepted {batch.accepted}, duplicate {batch.duplicate}, rejected {batch.rejected}"
+    return (
+        f"{batch.status}: accepted {batch.accepted}, duplicate {batch.duplicate}, rejected {batch.rejected}"
+    )
 
 
 async def prepare_embedded(settings: Settings) -> dict[str, int]:
@@ -163,8 +193,9 @@ async def prepare_embedded(settings: Settings) -> dict[str, int]:
         await prepare_tk(factory, settings)
         # Statuses are derived data: compute them now (seed just loaded, or dates moved since the last run)
         # rather than showing "not evaluated" until the nightly schedule.
-        summary = await recalculate_all(factory, Thresholds.from_settings(settings),
-                                        batch_size=settings.recalc_batch_size)
+        summary = await recalculate_all(
+            factory, Thresholds.from_settings(settings), batch_size=settings.recalc_batch_size
+        )
         log.info("statuses_recalculated", **summary.as_dict())
         return added
     finally:
@@ -179,10 +210,22 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     settings = settings.model_copy(update={"job_backend": "inprocess"})
     asyncio.run(prepare_embedded(settings))
     app = create_app(settings, run_schedules=True, handle_signals=True)
-    log.info("serving", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs", database=settings.database_url)
+    log.info(
+        "serving",
+        url=f"http://{host}:{port}",
+        docs=f"http://{host}:{port}/docs",
+        database=settings.database_url,
+    )
     from services.api.lifecycle import exit_zero_on_sigterm
     from services.api.protocol import HTTP_PROTOCOL
 
     exit_zero_on_sigterm()
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, http=HTTP_PROTOCOL,
-                timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        http=HTTP_PROTOCOL,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )

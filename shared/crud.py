@@ -24,7 +24,9 @@ from shared.people.models import Acting, stamp
 M = TypeVar("M", bound=Base)
 
 
-def equal_conditions(filters: Any, model: Any, *names: str, columns: Mapping[str, str] | None = None) -> list[Any]:
+def equal_conditions(
+    filters: Any, model: Any, *names: str, columns: Mapping[str, str] | None = None
+) -> list[Any]:
     """`model.<column> == filters.<name>` for every named filter that is set."""
     conds = []
     for name in names:
@@ -77,7 +79,9 @@ def integrity_error_to_problem(exc: IntegrityError, resource: str) -> Exception:
             errors=[field_error(["body", f], "already exists", "duplicate") for f in fields],
         )
     if "FOREIGN KEY" in message.upper() or "foreign key" in message:
-        return Conflict(f"The {resource} refers to, or is referred to by, a record that does not allow this change.")
+        return Conflict(
+            f"The {resource} refers to, or is referred to by, a record that does not allow this change."
+        )
     if "CHECK" in message.upper() or "check constraint" in message:
         return Conflict(f"The {resource} violates a consistency rule: {message.splitlines()[0][:200]}")
     return Conflict(f"The {resource} conflicts with stored data.")
@@ -128,8 +132,10 @@ class Repository(Generic[M]):
         except IntegrityError as exc:
             raise integrity_error_to_problem(exc, self.resource) from exc
         except StaleDataError as exc:  # the version guard: another request changed the row meanwhile
-            raise Conflict(f"The {self.resource} was changed by another request at the same moment; GET it again "
-                           "and retry.") from exc
+            raise Conflict(
+                f"The {self.resource} was changed by another request at the same moment; GET it again "
+                "and retry."
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -232,4 +238,3 @@ class CrudService(Generic[M]):
 
     async def after_write(self, obj: M, *, created: bool) -> None:
         return None
-

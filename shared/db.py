@@ -91,7 +91,7 @@ def new_ids(count: int) -> Iterator[uuid.UUID]:
     in bulk: uuid4() makes a system call per id (~4 us each on a busy machine, ~8 us while another thread holds
     the GIL; this: ~2 and ~4)."""
     data = os.urandom(16 * count)
-    return (uuid.UUID(bytes=data[i:i + 16], version=4) for i in range(0, 16 * count, 16))
+    return (uuid.UUID(bytes=data[i : i + 16], version=4) for i in range(0, 16 * count, 16))
 
 
 SEED_NAMESPACE = uuid.UUID("5f0f7c1e-4d52-4b0a-9a51-6e616b6f6d69")

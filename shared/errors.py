@@ -51,8 +51,10 @@ class InvalidToken(Unauthorized):
 
     def __init__(self, detail: str, description: str | None = None) -> None:
         super().__init__(detail)
-        self.headers["WWW-Authenticate"] = (f'Bearer realm="nakoming", error="invalid_token", '
-                                            f'error_description="{_quoted(description or detail)}"')
+        self.headers["WWW-Authenticate"] = (
+            f'Bearer realm="nakoming", error="invalid_token", '
+            f'error_description="{_quoted(description or detail)}"'
+        )
 
 
 class Forbidden(NakomingError):
@@ -66,8 +68,9 @@ class InsufficientScope(Forbidden):
 
     def __init__(self, detail: str, scopes: list[str]) -> None:
         super().__init__(detail)
-        self.headers["WWW-Authenticate"] = (f'Bearer realm="nakoming", error="insufficient_scope", '
-                                            f'scope="{_quoted(" ".join(scopes))}"')
+        self.headers["WWW-Authenticate"] = (
+            f'Bearer realm="nakoming", error="insufficient_scope", scope="{_quoted(" ".join(scopes))}"'
+        )
 
 
 class NotFound(NakomingError):

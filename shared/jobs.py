@@ -79,7 +79,9 @@ async def flush_jobs(session: AsyncSession, queue: JobQueue | None) -> None:
 
 
 @asynccontextmanager
-async def unit_of_work(factory: async_sessionmaker[AsyncSession], queue: JobQueue | None) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(
+    factory: async_sessionmaker[AsyncSession], queue: JobQueue | None
+) -> AsyncIterator[AsyncSession]:
     """A session whose work is committed when the block ends and whose jobs are enqueued only after that commit;
     a failure rolls back and drops the jobs (requests, TK pages, fetched documents)."""
     async with factory() as session:

@@ -41,17 +41,30 @@ _JOB_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0
 HTTP_REQUESTS = Histogram(
     "nakoming_http_request_duration_seconds",
     "HTTP requests by method, route template (not the raw path) and status class; _count is the request count.",
-    ["method", "route", "status"], buckets=_HTTP_BUCKETS)
+    ["method", "route", "status"],
+    buckets=_HTTP_BUCKETS,
+)
 
-DB_POOL_IN_USE = Gauge("nakoming_db_pool_connections_in_use", "Database connections checked out of the pool.",
-                       multiprocess_mode="livesum")
-DB_POOL_SIZE = Gauge("nakoming_db_pool_size", "The pool's size (connections kept open; as many again may overflow).",
-                     multiprocess_mode="livesum")
+DB_POOL_IN_USE = Gauge(
+    "nakoming_db_pool_connections_in_use",
+    "Database connections checked out of the pool.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_SIZE = Gauge(
+    "nakoming_db_pool_size",
+    "The pool's size (connections kept open; as many again may overflow).",
+    multiprocess_mode="livesum",
+)
 
-JOB_RUNS = Counter("nakoming_job_runs", "Job runs by job name and outcome (ok, failed, cancelled).",
-                   ["job", "outcome"])
-JOB_DURATION = Histogram("nakoming_job_duration_seconds", "Job run time by job name (every outcome).",
-                         ["job"], buckets=_JOB_BUCKETS)
+JOB_RUNS = Counter(
+    "nakoming_job_runs", "Job runs by job name and outcome (ok, failed, cancelled).", ["job", "outcome"]
+)
+JOB_DURATION = Histogram(
+    "nakoming_job_duration_seconds",
+    "Job run time by job name (every outcome).",
+    ["job"],
+    buckets=_JOB_BUCKETS,
+)
 
 
 def track_pool(engine: AsyncEngine) -> Callable[[], None]:
@@ -105,8 +118,12 @@ def serve_port(port: int, scrape: CollectorRegistry) -> Any:
     try:
         server, _thread = start_http_server(port, addr="0.0.0.0", registry=scrape)
     except OSError as exc:
-        log.warning("metrics_port_taken", port=port, detail=f"{exc}: fine when another process of this group "
-                    "(`nakoming serve --workers N` with PROMETHEUS_MULTIPROC_DIR) serves it, else choose another port")
+        log.warning(
+            "metrics_port_taken",
+            port=port,
+            detail=f"{exc}: fine when another process of this group "
+            "(`nakoming serve --workers N` with PROMETHEUS_MULTIPROC_DIR) serves it, else choose another port",
+        )
         return None
     log.info("metrics_port", port=port)
     return server
@@ -126,8 +143,9 @@ class ScrapeTimeCollector:
     hands `refresh()` to the loop and waits for it. A failed computation is reported as the last good figures
     (stale, not absent) and logged by the caller's loop."""
 
-    def __init__(self, compute: Callable[[], Awaitable[Sequence[Any]]], max_age: float,
-                 timeout: float = 5.0) -> None:
+    def __init__(
+        self, compute: Callable[[], Awaitable[Sequence[Any]]], max_age: float, timeout: float = 5.0
+    ) -> None:
         self.compute = compute
         self.max_age = max_age
         self.timeout = timeout

@@ -68,22 +68,27 @@ async def schema_problem(url: str) -> str | None:
 
     upgrade_hint = "run `nakoming db upgrade` (or `./scripts/run`, which also loads the seed data)"
     parsed = make_url(url)
-    path = parsed.database if parsed.get_backend_name() == "sqlite" and parsed.database != ":memory:" else None
+    path = (
+        parsed.database if parsed.get_backend_name() == "sqlite" and parsed.database != ":memory:" else None
+    )
     if path and not Path(path).exists():
         return f"No database at {Path(path).resolve()} yet: {upgrade_hint}."
     engine = create_engine(url)
     try:
         current = await current_revisions(engine)
     except Exception as exc:  # noqa: BLE001 - any reason it cannot be read is reported the same way
-        return f"Cannot read the database at {parsed.render_as_string(hide_password=True)} ({type(exc).__name__}); " \
-               "check NAKOMING_DATABASE_URL and that the server runs."
+        return (
+            f"Cannot read the database at {parsed.render_as_string(hide_password=True)} ({type(exc).__name__}); "
+            "check NAKOMING_DATABASE_URL and that the server runs."
+        )
     finally:
         await engine.dispose()
     heads = head_revisions()
     if not current:
         return f"The database is not migrated: {upgrade_hint}."
     if current != heads:
-        return f"The database is at {', '.join(sorted(current))}, the code expects {', '.join(sorted(heads))}: " \
-               f"{upgrade_hint}."
+        return (
+            f"The database is at {', '.join(sorted(current))}, the code expects {', '.join(sorted(heads))}: "
+            f"{upgrade_hint}."
+        )
     return None
-

@@ -136,7 +136,9 @@ class Sorting:
             )
         return sort, self.fields[name], desc
 
-    def keyset(self, sort: str | None, cursor: str | None) -> tuple[str, SortField, bool, ColumnElement[Any] | None]:
+    def keyset(
+        self, sort: str | None, cursor: str | None
+    ) -> tuple[str, SortField, bool, ColumnElement[Any] | None]:
         """The sort and, with a cursor, the condition "after the cursor's row" (named binds only).
 
         The condition is a row comparison, `(key, id) > (:value, :id)`: PostgreSQL and SQLite both turn it into
@@ -159,7 +161,9 @@ class Sorting:
         cond = row < last if desc else row > last
         return sort_key, field, desc, cond
 
-    def apply(self, stmt: Select[Any], sort: str | None, cursor: str | None, limit: int) -> tuple[Select[Any], str, SortField]:
+    def apply(
+        self, stmt: Select[Any], sort: str | None, cursor: str | None, limit: int
+    ) -> tuple[Select[Any], str, SortField]:
         sort_key, field, desc, after = self.keyset(sort, cursor)
         if after is not None:
             stmt = stmt.where(after)
@@ -167,8 +171,9 @@ class Sorting:
         order = (expr.desc(), self.id_column.desc()) if desc else (expr.asc(), self.id_column.asc())
         return stmt.order_by(*order).limit(bindparam("page_limit", limit + 1)), sort_key, field
 
-    def page(self, rows: list[Any], sort_key: str, field: SortField, limit: int,
-             get: Any = getattr) -> tuple[list[Any], str | None]:
+    def page(
+        self, rows: list[Any], sort_key: str, field: SortField, limit: int, get: Any = getattr
+    ) -> tuple[list[Any], str | None]:
         """Trim the `limit + 1` rows `apply` asked for to one page and make the cursor from its last row.
 
         `get(row, name)` reads a column from a row: `getattr` for ORM objects, `dict.get` for mappings.

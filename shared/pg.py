@@ -62,10 +62,12 @@ def is_connection_error(exc: BaseException) -> bool:
         if isinstance(current, (ServiceUnavailable, sa.TimeoutError, *CONNECTION_ERRORS)):
             return True  # sa.TimeoutError: no pooled connection came free in time
         if isinstance(current, sa.DBAPIError) and (
-                current.connection_invalidated or isinstance(current, (sa.OperationalError, sa.InterfaceError))):
+            current.connection_invalidated or isinstance(current, (sa.OperationalError, sa.InterfaceError))
+        ):
             return True
         todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
     return False
+
 
 _UNAVAILABLE = "The database is unavailable; nothing was changed. Retry shortly."
 
@@ -100,10 +102,15 @@ class RawPool:
     async def open(cls, url: str, size: int) -> RawPool:
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         # min_size=0: the API starts (and answers 503) while the database is down.
-        pool = await asyncpg.create_pool(dsn, min_size=0, max_size=size, reset=_no_reset,
-                                         max_inactive_connection_lifetime=300,
-                                         # server-side: a client-side timeout costs a timer per query
-                                         server_settings={"statement_timeout": "60s"})
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=0,
+            max_size=size,
+            reset=_no_reset,
+            max_inactive_connection_lifetime=300,
+            # server-side: a client-side timeout costs a timer per query
+            server_settings={"statement_timeout": "60s"},
+        )
         return cls(pool, size)
 
     @asynccontextmanager
@@ -170,7 +177,9 @@ def bound_values(*clauses: ClauseElement | None) -> dict[str, Any]:
         for element in visitors.iterate(clause):
             if isinstance(element, BindParameter):
                 if element.key.startswith("%("):
-                    raise ValueError(f"anonymous bind parameter in a cached shape: {element!r}; use bindparam(name, value)")
+                    raise ValueError(
+                        f"anonymous bind parameter in a cached shape: {element!r}; use bindparam(name, value)"
+                    )
                 values[element.key] = element.value
     return values
 
@@ -178,9 +187,17 @@ def bound_values(*clauses: ClauseElement | None) -> dict[str, Any]:
 def inlined_values(*clauses: ClauseElement | None) -> tuple[tuple[str, Any], ...]:
     """The `literal_execute` binds of `clauses` by name: they are written into the SQL text (ShapeCache
     compiles with render_postcompile), so their values belong to the shape's key."""
-    return tuple(sorted({(element.key, element.value) for clause in clauses if clause is not None
-                        for element in visitors.iterate(clause)
-                        if isinstance(element, BindParameter) and element.literal_execute}))
+    return tuple(
+        sorted(
+            {
+                (element.key, element.value)
+                for clause in clauses
+                if clause is not None
+                for element in visitors.iterate(clause)
+                if isinstance(element, BindParameter) and element.literal_execute
+            }
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -213,11 +230,20 @@ class ShapeCache:
     def get(self, key: Hashable, build: Callable[[], ClauseElement]) -> CompiledShape:
         shape = self._shapes.get(key)
         if shape is None:
-            compiled = cast(SQLCompiler, build().compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True}))
+            compiled = cast(
+                SQLCompiler,
+                build().compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True}),
+            )
             names = tuple(compiled.positiontup or ())
             shape = CompiledShape(
-                sql=str(compiled), names=names, constants=dict(compiled.params),
-                processors={k: cast(Callable[[Any], Any], v) for k, v in compiled._bind_processors.items() if k in names},
+                sql=str(compiled),
+                names=names,
+                constants=dict(compiled.params),
+                processors={
+                    k: cast(Callable[[Any], Any], v)
+                    for k, v in compiled._bind_processors.items()
+                    if k in names
+                },
             )
             if len(self._shapes) >= self.size:
                 self._shapes.pop(next(iter(self._shapes)))

@@ -40,9 +40,11 @@ def control_character_error(value: str) -> PydanticCustomError | None:
     if found is None:
         return None
     return PydanticCustomError(
-        "control_character", "contains a control character (U+{code}) at character {offset}; NUL, other control "
-        "characters and lone surrogates are not accepted", {"code": f"{ord(found.group()):04X}",
-                                                            "offset": found.start()})
+        "control_character",
+        "contains a control character (U+{code}) at character {offset}; NUL, other control "
+        "characters and lone surrogates are not accepted",
+        {"code": f"{ord(found.group()):04X}", "offset": found.start()},
+    )
 
 
 def _screen_text(value: Any) -> None:
@@ -53,8 +55,12 @@ def _screen_text(value: Any) -> None:
         if len(value) >= 9:
             offsets = find_bsn(value) if holds_bsn(value) else []
             if offsets:  # no BSN anywhere: not in a commitment's title, a party's name or a query parameter
-                raise PydanticCustomError("bsn", "contains a number that passes the BSN eleven-test at character "
-                                          "{offset}; remove it (BSNs may not be stored)", {"offset": offsets[0]})
+                raise PydanticCustomError(
+                    "bsn",
+                    "contains a number that passes the BSN eleven-test at character "
+                    "{offset}; remove it (BSNs may not be stored)",
+                    {"offset": offsets[0]},
+                )
     elif isinstance(value, list):
         for item in value:
             _screen_text(item)
@@ -100,9 +106,14 @@ def _is_day(annotation: Any) -> bool:
         return True
     return any(_is_day(arg) for arg in typing.get_args(annotation))
 
+
 Slug = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80),
-    Field(description="Stable natural key (lower-case slug), unique per resource.", examples=["fokus-zzp-afbouw"]),
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80),
+    Field(
+        description="Stable natural key (lower-case slug), unique per resource.",
+        examples=["fokus-zzp-afbouw"],
+    ),
 ]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -161,7 +172,8 @@ def _day_fields(model: type[BaseModel]) -> frozenset[str]:
     fields = _DAY_FIELDS.get(model)
     if fields is None:
         fields = _DAY_FIELDS[model] = frozenset(
-            name for name, f in model.model_fields.items() if _is_day(f.annotation))
+            name for name, f in model.model_fields.items() if _is_day(f.annotation)
+        )
     return fields
 
 
@@ -170,8 +182,12 @@ class OutModel(BaseModel):
 
 
 class ProvenanceIn(StrictModel):
-    source_id: uuid.UUID | None = Field(default=None, description="The source document this record comes from.")
-    source_section: Section | None = Field(default=None, description="Section, heading or page in the source.")
+    source_id: uuid.UUID | None = Field(
+        default=None, description="The source document this record comes from."
+    )
+    source_section: Section | None = Field(
+        default=None, description="Section, heading or page in the source."
+    )
     source_quote: Quote | None = Field(default=None, description="A literal quote from the source.")
 
 
@@ -191,8 +207,12 @@ class AuthorOut(OutModel):
 class AuthoredOut(OutModel):
     """Authorship of a record (shared/people/models.py AuthoredMixin)."""
 
-    created_by: AuthorOut | None = Field(default=None, description="Who created the record (null for seed data).")
-    updated_by: AuthorOut | None = Field(default=None, description="Who changed it last (null for seed data).")
+    created_by: AuthorOut | None = Field(
+        default=None, description="Who created the record (null for seed data)."
+    )
+    updated_by: AuthorOut | None = Field(
+        default=None, description="Who changed it last (null for seed data)."
+    )
 
 
 class RecordOut(AuthoredOut):
@@ -206,8 +226,12 @@ class RecordOut(AuthoredOut):
 class ListParams(StrictModel):
     """Query parameters every list endpoint accepts; domain filters extend it. Unknown parameters are rejected."""
 
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT}).")] = DEFAULT_LIMIT
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT}).")] = (
+        DEFAULT_LIMIT
+    )
     cursor: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
-        default=None, description="`next_cursor` from the previous page.")
+        default=None, description="`next_cursor` from the previous page."
+    )
     sort: Annotated[str, StringConstraints(max_length=60)] | None = Field(
-        default=None, description="Sort field; prefix '-' for descending.")
+        default=None, description="Sort field; prefix '-' for descending."
+    )

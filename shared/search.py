@@ -37,8 +37,10 @@ class PerDialect(ColumnElement[Any]):
     inherit_cache = True
     # Not Boolean: SQLite would compare the whole condition with 1, and `(rowid IN (...)) = 1` uses no index.
     type = NULLTYPE
-    _traverse_internals = [("postgresql", InternalTraversal.dp_clauseelement),
-                           ("sqlite", InternalTraversal.dp_clauseelement)]
+    _traverse_internals = [
+        ("postgresql", InternalTraversal.dp_clauseelement),
+        ("sqlite", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, postgresql: ColumnElement[Any], sqlite: ColumnElement[Any]) -> None:
         self.postgresql = postgresql
@@ -88,7 +90,9 @@ class TextIndex:
     def fts(self) -> str:
         return f"{self.model.__tablename__}_search"
 
-    def match(self, q: str, *, columns: tuple[str, ...] | None = None, name: str | None = None) -> ColumnElement[bool]:
+    def match(
+        self, q: str, *, columns: tuple[str, ...] | None = None, name: str | None = None
+    ) -> ColumnElement[bool]:
         """Rows of the table in which `q` occurs in any of `columns` (default: all of them)."""
         columns = columns or self.columns
         portable = like_any(q, *(getattr(self.model, c) for c in columns), name=name)
@@ -109,8 +113,10 @@ class AnyOf(ColumnElement[Any]):
 
     inherit_cache = True
     type = NULLTYPE  # as PerDialect's
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
-                           ("subquery", InternalTraversal.dp_clauseelement)]
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("subquery", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, column: Any, subquery: Any) -> None:
         self.column = column

@@ -19,8 +19,15 @@ class RiseTest:
     reason: str
 
 
-def poisson_rise(recent_count: int, recent_days: int, baseline_count: int, baseline_days: int,
-                 *, alpha: float, min_count: int) -> RiseTest:
+def poisson_rise(
+    recent_count: int,
+    recent_days: int,
+    baseline_count: int,
+    baseline_days: int,
+    *,
+    alpha: float,
+    min_count: int,
+) -> RiseTest:
     """One-sided Poisson test: is the recent count significantly above the baseline rate? `alpha` and `min_count`
     come from the settings (NAKOMING_SIGNAL_ALPHA, NAKOMING_SIGNAL_MIN_COUNT), one definition for both callers.
 
@@ -32,9 +39,19 @@ def poisson_rise(recent_count: int, recent_days: int, baseline_count: int, basel
     rate = max(baseline_count, 0.5) / baseline_days
     expected = rate * recent_days
     if recent_count < min_count:
-        return RiseTest(recent_count, recent_days, baseline_count, baseline_days, expected, 1.0, False,
-                        f"fewer than {min_count} recent signals")
+        return RiseTest(
+            recent_count,
+            recent_days,
+            baseline_count,
+            baseline_days,
+            expected,
+            1.0,
+            False,
+            f"fewer than {min_count} recent signals",
+        )
     p_value = float(poisson.sf(recent_count - 1, expected))
     significant = p_value < alpha and recent_count > expected
-    reason = (f"{recent_count} in {recent_days} days against {expected:.1f} expected (p={p_value:.4f})")
-    return RiseTest(recent_count, recent_days, baseline_count, baseline_days, expected, p_value, significant, reason)
+    reason = f"{recent_count} in {recent_days} days against {expected:.1f} expected (p={p_value:.4f})"
+    return RiseTest(
+        recent_count, recent_days, baseline_count, baseline_days, expected, p_value, significant, reason
+    )

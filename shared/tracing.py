@@ -33,7 +33,9 @@ def otlp_endpoint(settings: Settings) -> str | None:
     return settings.otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
 
 
-def build_provider(settings: Settings, service: str, *, processor: SpanProcessor | None = None) -> TracerProvider | None:
+def build_provider(
+    settings: Settings, service: str, *, processor: SpanProcessor | None = None
+) -> TracerProvider | None:
     """A tracer provider for this process (`service`: nakoming-api or nakoming-worker), or None when tracing
     is off. `processor` replaces the OTLP exporter (tests: the SDK's in-memory exporter)."""
     endpoint = otlp_endpoint(settings)
@@ -45,8 +47,9 @@ def build_provider(settings: Settings, service: str, *, processor: SpanProcessor
         # The standard variable names the collector's base address; our own setting is the traces URL itself.
         url = endpoint if settings.otlp_endpoint else endpoint.rstrip("/") + "/v1/traces"
         processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=url))
-    provider = TracerProvider(resource=Resource.create({"service.name": service,
-                                                        "deployment.environment": settings.environment}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service, "deployment.environment": settings.environment})
+    )
     provider.add_span_processor(processor)
     return provider
 
@@ -61,19 +64,28 @@ def inject(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def job_span(provider: TracerProvider | None, name: str, job_id: str | None,
-             carrier: dict[str, str] | None) -> Iterator[Span | None]:
+def job_span(
+    provider: TracerProvider | None, name: str, job_id: str | None, carrier: dict[str, str] | None
+) -> Iterator[Span | None]:
     """The span one job run lives in, a child of the request that enqueued it when `carrier` says which."""
     if provider is None:
         yield None
         return
     parent = propagate.extract(carrier) if carrier else otel_context.Context()
     tracer = provider.get_tracer("nakoming.jobs")
-    with tracer.start_as_current_span(f"job {name}", context=parent, kind=SpanKind.CONSUMER,
-                                      attributes={"messaging.system": "arq", "messaging.operation": "process",
-                                                  "nakoming.job.name": name,
-                                                  "messaging.message.id": job_id or ""},
-                                      record_exception=True, set_status_on_exception=True) as span:
+    with tracer.start_as_current_span(
+        f"job {name}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "arq",
+            "messaging.operation": "process",
+            "nakoming.job.name": name,
+            "messaging.message.id": job_id or "",
+        },
+        record_exception=True,
+        set_status_on_exception=True,
+    ) as span:
         yield span
 
 

@@ -33,13 +33,19 @@ PG_URL = os.environ.get("NAKOMING_TEST_DATABASE_URL", "postgresql+asyncpg://post
 REDIS_URL = os.environ.get("NAKOMING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 configure_logging("WARNING", json=False)
 
-BACKENDS = [b.strip() for b in os.environ.get("NAKOMING_TEST_BACKENDS", "postgresql,sqlite").split(",") if b.strip()]
+BACKENDS = [
+    b.strip() for b in os.environ.get("NAKOMING_TEST_BACKENDS", "postgresql,sqlite").split(",") if b.strip()
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec and callspec.params.get("engine") == "sqlite" and item.get_closest_marker("postgres_only"):
+        if (
+            callspec
+            and callspec.params.get("engine") == "sqlite"
+            and item.get_closest_marker("postgres_only")
+        ):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL"))
 
 
@@ -52,7 +58,9 @@ async def _fresh_postgres(url: str) -> AsyncEngine:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-async def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+async def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
     if request.param == "postgresql":
         eng = await _fresh_postgres(PG_URL)
     else:
@@ -95,8 +103,9 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 @pytest.fixture
 def session_factory(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
     # Sessions join the outer transaction through SAVEPOINTs: their commits stay inside the test.
-    return async_sessionmaker(bind=connection, expire_on_commit=False, autoflush=False,
-                              join_transaction_mode="create_savepoint")
+    return async_sessionmaker(
+        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+    )
 
 
 @pytest.fixture
@@ -106,11 +115,14 @@ async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIte
 
 
 @pytest.fixture
-async def queue(settings: Settings, connection: AsyncConnection,
-                session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[InProcessQueue]:
+async def queue(
+    settings: Settings, connection: AsyncConnection, session_factory: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[InProcessQueue]:
     ctx = await build_context(settings, engine=connection.engine, session_factory=session_factory)
     # A copy of the registry: a test may stub a job without leaking the stub into later tests.
-    q = InProcessQueue(ctx, dict(load_all()), eager=False)  # jobs run on queue.drain(), never beside a request
+    q = InProcessQueue(
+        ctx, dict(load_all()), eager=False
+    )  # jobs run on queue.drain(), never beside a request
     ctx["queue"] = q
     yield q
     await q.close()
@@ -118,12 +130,15 @@ async def queue(settings: Settings, connection: AsyncConnection,
 
 
 @pytest.fixture
-async def app(settings: Settings, connection: AsyncConnection, session_factory: Any, queue: InProcessQueue) -> AsyncIterator[Any]:
+async def app(
+    settings: Settings, connection: AsyncConnection, session_factory: Any, queue: InProcessQueue
+) -> AsyncIterator[Any]:
     # On PostgreSQL the hot paths run on raw asyncpg (shared/pg.py): here on the test's own connection, so
     # they see the test's rows and are exercised exactly as in production.
     raw_db = JoinedConnection(connection) if connection.dialect.name == "postgresql" else None
-    application = create_app(settings, engine=connection.engine, session_factory=session_factory, queue=queue,
-                             raw_db=raw_db)
+    application = create_app(
+        settings, engine=connection.engine, session_factory=session_factory, queue=queue, raw_db=raw_db
+    )
     async with LifespanManager(application):
         yield application
 
@@ -160,16 +175,23 @@ def make_key(session_factory: Any) -> Any:
     return make
 
 
-async def token_for(client: httpx.AsyncClient, session_factory: Any, scopes: list[str], party_id: Any = None,
-                    ) -> dict[str, str]:
+async def token_for(
+    client: httpx.AsyncClient,
+    session_factory: Any,
+    scopes: list[str],
+    party_id: Any = None,
+) -> dict[str, str]:
     """Headers with an OAuth2 access token of a new client (client credentials over HTTP Basic)."""
     from shared.auth.clients import create_client
 
     async with session_factory() as s:
-        made, secret = await create_client(s, name="test client " + ",".join(scopes), scopes=scopes, party_id=party_id)
+        made, secret = await create_client(
+            s, name="test client " + ",".join(scopes), scopes=scopes, party_id=party_id
+        )
         await s.commit()
-    r = await client.post("/v1/oauth/token", data={"grant_type": "client_credentials"},
-                          auth=(made.client_id, secret or ""))
+    r = await client.post(
+        "/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=(made.client_id, secret or "")
+    )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 

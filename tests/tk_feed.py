@@ -33,6 +33,13 @@ def feed_server(feed: FakeFeed) -> Iterator[FeedServer]:
 
 @pytest.fixture
 def settings(engine: AsyncEngine, feed_server: FeedServer) -> Settings:
-    return Settings(environment="test", database_url=engine.url.render_as_string(hide_password=False),
-                    job_backend="inprocess", log_json=False, tk_syncfeed_url=feed_server.url,
-                    tk_request_interval=0.0, tk_max_retries=0, _env_file=None)  # type: ignore[call-arg]
+    return Settings(
+        environment="test",
+        database_url=engine.url.render_as_string(hide_password=False),
+        job_backend="inprocess",
+        log_json=False,
+        tk_syncfeed_url=feed_server.url,
+        tk_request_interval=0.0,
+        tk_max_retries=0,
+        _env_file=None,
+    )  # type: ignore[call-arg]

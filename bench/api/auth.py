@@ -65,18 +65,41 @@ def main() -> None:
     asyncio.run(prepare())
     key, client_id, secret = asyncio.run(credentials())
     port = free_port()
-    env = {"NAKOMING_DATABASE_URL": DB_URL, "NAKOMING_REDIS_URL": REDIS_URL, "NAKOMING_JOB_BACKEND": "inprocess",
-           "NAKOMING_LOG_LEVEL": "WARNING", "NAKOMING_ENVIRONMENT": "development",
-           "NAKOMING_RATE_LIMIT_PER_MINUTE": "100000000", "NAKOMING_PSEUDONYM_KEY": "bench-only-key",
-           "NAKOMING_OAUTH_TOKEN_SECONDS": "3600"}
-    server = start([sys.executable, "-m", "uvicorn", "--factory", "services.api.app:asgi", "--port", str(port),
-                    "--no-access-log", "--log-level", "warning"], env, port)
+    env = {
+        "NAKOMING_DATABASE_URL": DB_URL,
+        "NAKOMING_REDIS_URL": REDIS_URL,
+        "NAKOMING_JOB_BACKEND": "inprocess",
+        "NAKOMING_LOG_LEVEL": "WARNING",
+        "NAKOMING_ENVIRONMENT": "development",
+        "NAKOMING_RATE_LIMIT_PER_MINUTE": "100000000",
+        "NAKOMING_PSEUDONYM_KEY": "bench-only-key",
+        "NAKOMING_OAUTH_TOKEN_SECONDS": "3600",
+    }
+    server = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "services.api.app:asgi",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        port,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
-        token = httpx.post(f"{base}/v1/oauth/token", data={"grant_type": "client_credentials"},
-                           auth=(client_id, secret)).json()["access_token"]
+        token = httpx.post(
+            f"{base}/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        ).json()["access_token"]
         secrets_ = {"key": key, "token": token}
-        runs: dict[str, list[float]] = {f"{what} {cred}": [] for what in ("list", "intake") for cred in secrets_}
+        runs: dict[str, list[float]] = {
+            f"{what} {cred}": [] for what in ("list", "intake") for cred in secrets_
+        }
         cpu: dict[str, list[float]] = {name: [] for name in runs}
         for cred, raw in secrets_.items():  # warm-up
             wrk(f"{base}/v1/commitments?limit=50", 2, {"Authorization": f"Bearer {raw}"})
@@ -84,12 +107,18 @@ def main() -> None:
         for i in range(args.rounds):
             for cred, raw in secrets_.items():
                 before = cpu_seconds([server.pid])
-                rps, _ = wrk(f"{base}/v1/commitments?limit=50", args.duration, {"Authorization": f"Bearer {raw}"})
+                rps, _ = wrk(
+                    f"{base}/v1/commitments?limit=50", args.duration, {"Authorization": f"Bearer {raw}"}
+                )
                 runs[f"list {cred}"].append(rps)
-                cpu[f"list {cred}"].append((cpu_seconds([server.pid]) - before) / (rps * args.duration) * 1000)
+                cpu[f"list {cred}"].append(
+                    (cpu_seconds([server.pid]) - before) / (rps * args.duration) * 1000
+                )
             for cred, raw in secrets_.items():
                 before = cpu_seconds([server.pid])
-                rps, failed, _, requests = wrk_intake(port, raw, args.duration, f"r{i}-{cred}-{uuid.uuid4().hex[:6]}")
+                rps, failed, _, requests = wrk_intake(
+                    port, raw, args.duration, f"r{i}-{cred}-{uuid.uuid4().hex[:6]}"
+                )
                 if failed:
                     raise RuntimeError(f"{failed} failed intake requests with the {cred}")
                 runs[f"intake {cred}"].append(rps)
@@ -97,16 +126,25 @@ def main() -> None:
         first_use = first_use_ms(base, client_id, secret)
     finally:
         server.terminate()
-    print(started + f"; {args.rounds} rounds x {args.duration} s; load average at the end {os.getloadavg()[0]:.2f}")
-    print("| request | API key req/s | token req/s | token / key (median of per-round ratios) | "
-          "app CPU ms per request, key / token |")
+    print(
+        started
+        + f"; {args.rounds} rounds x {args.duration} s; load average at the end {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        "| request | API key req/s | token req/s | token / key (median of per-round ratios) | "
+        "app CPU ms per request, key / token |"
+    )
     print("|---|---|---|---|---|")
     for what, label in (("list", "GET /v1/commitments?limit=50"), ("intake", "POST /v1/signals")):
         k, t = runs[f"{what} key"], runs[f"{what} token"]
         ratio = statistics.median(b / a for a, b in zip(k, t, strict=True))
-        print(f"| {label} | {statistics.median(k):.0f} | {statistics.median(t):.0f} | {ratio:.3f} | "
-              f"{statistics.median(cpu[f'{what} key']):.2f} / {statistics.median(cpu[f'{what} token']):.2f} |")
-    print(f"first use of a new token (token endpoint excluded): {first_use:.2f} ms more than a cached key's request")
+        print(
+            f"| {label} | {statistics.median(k):.0f} | {statistics.median(t):.0f} | {ratio:.3f} | "
+            f"{statistics.median(cpu[f'{what} key']):.2f} / {statistics.median(cpu[f'{what} token']):.2f} |"
+        )
+    print(
+        f"first use of a new token (token endpoint excluded): {first_use:.2f} ms more than a cached key's request"
+    )
     print("per round req/s:", {name: [round(v) for v in values] for name, values in runs.items()})
 
 
@@ -114,8 +152,12 @@ def first_use_ms(base: str, client_id: str, secret: str, n: int = 100) -> float:
     """Median latency of a request with a token this process has not seen (signature check, claims, client
     row) minus the same request with a token it has; sequential, one connection."""
     with httpx.Client(base_url=base) as http:
-        tokens = [http.post("/v1/oauth/token", data={"grant_type": "client_credentials"},
-                            auth=(client_id, secret)).json()["access_token"] for _ in range(n)]
+        tokens = [
+            http.post(
+                "/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+            ).json()["access_token"]
+            for _ in range(n)
+        ]
         fresh, cached = [], []
         for token in tokens:
             headers = {"Authorization": f"Bearer {token}"}

@@ -41,11 +41,63 @@ from bench.common import fresh_database, machine  # noqa: E402
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_lists")
 N = 100_000
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-WORDS = ["zorg", "wachtlijst", "personeel", "mantelzorg", "wijkverpleging", "ouderenzorg", "jeugdzorg", "huisarts", "verpleeghuis", "bekostiging", "tarief", "indicatie", "toegang", "regio", "gemeente", "zorgkantoor", "cliënt", "kwaliteit", "toezicht", "arbeidsmarkt", "opleiding", "innovatie", "digitalisering", "informatie", "gegevens", "privacy", "inkoop", "contract", "verantwoording", "monitor", "onderzoek", "evaluatie", "wetgeving", "brief", "kamer", "minister", "staatssecretaris"]
-STATUSES = ["open"] * 30 + ["on_track"] * 30 + ["at_risk"] * 12 + ["off_track"] * 6 + ["fulfilled"] * 15 + \
-    ["partially_fulfilled"] * 3 + ["lapsed"] * 2 + ["unknown"] * 2
-ORIGINS = ["letter"] * 40 + ["plan"] * 25 + ["tk_toezegging"] * 10 + ["report_response"] * 15 + ["programme"] * 5 + \
-    ["other"] * 5
+WORDS = [
+    "zorg",
+    "wachtlijst",
+    "personeel",
+    "mantelzorg",
+    "wijkverpleging",
+    "ouderenzorg",
+    "jeugdzorg",
+    "huisarts",
+    "verpleeghuis",
+    "bekostiging",
+    "tarief",
+    "indicatie",
+    "toegang",
+    "regio",
+    "gemeente",
+    "zorgkantoor",
+    "cliënt",
+    "kwaliteit",
+    "toezicht",
+    "arbeidsmarkt",
+    "opleiding",
+    "innovatie",
+    "digitalisering",
+    "informatie",
+    "gegevens",
+    "privacy",
+    "inkoop",
+    "contract",
+    "verantwoording",
+    "monitor",
+    "onderzoek",
+    "evaluatie",
+    "wetgeving",
+    "brief",
+    "kamer",
+    "minister",
+    "staatssecretaris",
+]
+STATUSES = (
+    ["open"] * 30
+    + ["on_track"] * 30
+    + ["at_risk"] * 12
+    + ["off_track"] * 6
+    + ["fulfilled"] * 15
+    + ["partially_fulfilled"] * 3
+    + ["lapsed"] * 2
+    + ["unknown"] * 2
+)
+ORIGINS = (
+    ["letter"] * 40
+    + ["plan"] * 25
+    + ["tk_toezegging"] * 10
+    + ["report_response"] * 15
+    + ["programme"] * 5
+    + ["other"] * 5
+)
 
 
 def _sentence(rng: random.Random, n: int) -> str:
@@ -61,74 +113,244 @@ async def seed(url: str, rng: random.Random) -> dict[str, str]:
     await (await fresh_database(url)).dispose()
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     themes = [f"thema-{i:02d}" for i in range(20)]
-    await conn.copy_records_to_table("themes", columns=["key", "label_nl", "label_en", "created_at", "updated_at"],
-                                     records=[(t, t, t, NOW, NOW) for t in themes])
+    await conn.copy_records_to_table(
+        "themes",
+        columns=["key", "label_nl", "label_en", "created_at", "updated_at"],
+        records=[(t, t, t, NOW, NOW) for t in themes],
+    )
     parties = [_id(rng) for _ in range(500)]
     kinds = ["provider", "zorgkantoor", "municipality", "ministry"]
-    await conn.copy_records_to_table("parties", columns=["id", "name", "kind", "version", "created_at", "updated_at"],
-                                     records=[(p, f"Partij {_sentence(rng, 2)} {i}", kinds[i % 4], 1,
-                                               NOW - dt.timedelta(hours=i), NOW) for i, p in enumerate(parties)])
+    await conn.copy_records_to_table(
+        "parties",
+        columns=["id", "name", "kind", "version", "created_at", "updated_at"],
+        records=[
+            (p, f"Partij {_sentence(rng, 2)} {i}", kinds[i % 4], 1, NOW - dt.timedelta(hours=i), NOW)
+            for i, p in enumerate(parties)
+        ],
+    )
     sources = [_id(rng) for _ in range(10_000)]
     await conn.copy_records_to_table(
-        "sources", columns=["id", "kind", "title", "date", "publisher_party_id", "version", "created_at", "updated_at"],
-        records=[(s, rng.choice(["report", "letter", "kamerbrief"]), _sentence(rng, 6),
-                  NOW.date() - dt.timedelta(days=rng.randint(0, 2000)) if rng.random() < 0.9 else None,
-                  rng.choice(parties), 1, NOW - dt.timedelta(minutes=i), NOW) for i, s in enumerate(sources)])
+        "sources",
+        columns=["id", "kind", "title", "date", "publisher_party_id", "version", "created_at", "updated_at"],
+        records=[
+            (
+                s,
+                rng.choice(["report", "letter", "kamerbrief"]),
+                _sentence(rng, 6),
+                NOW.date() - dt.timedelta(days=rng.randint(0, 2000)) if rng.random() < 0.9 else None,
+                rng.choice(parties),
+                1,
+                NOW - dt.timedelta(minutes=i),
+                NOW,
+            )
+            for i, s in enumerate(sources)
+        ],
+    )
     recommendations = [_id(rng) for _ in range(10_000)]
     await conn.copy_records_to_table(
-        "recommendations", columns=["id", "title", "text", "theme_key", "addressee_party_id", "source_id", "version",
-                                    "created_at", "updated_at"],
-        records=[(r, _sentence(rng, 6), _sentence(rng, 40), rng.choice(themes) if rng.random() < 0.8 else None,
-                  rng.choice(parties), rng.choice(sources), 1, NOW - dt.timedelta(minutes=i), NOW)
-                 for i, r in enumerate(recommendations)])
+        "recommendations",
+        columns=[
+            "id",
+            "title",
+            "text",
+            "theme_key",
+            "addressee_party_id",
+            "source_id",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        records=[
+            (
+                r,
+                _sentence(rng, 6),
+                _sentence(rng, 40),
+                rng.choice(themes) if rng.random() < 0.8 else None,
+                rng.choice(parties),
+                rng.choice(sources),
+                1,
+                NOW - dt.timedelta(minutes=i),
+                NOW,
+            )
+            for i, r in enumerate(recommendations)
+        ],
+    )
     toezeggingen = [f"TZ{202000 + i // 1000:06d}-{i % 1000:03d}" for i in range(20_000)]
     await conn.copy_records_to_table(
-        "tk_toezeggingen", columns=["id", "nummer", "tekst", "status_normalised", "datum_nakoming", "ministerie",
-                                    "bijgewerkt", "verwijderd", "synced_at", "origin"],
-        records=[(_id(rng), n, _sentence(rng, 30), rng.choice(["open", "fulfilled", "partially_fulfilled", "lapsed"]),
-                  NOW.date() + dt.timedelta(days=rng.randint(-500, 500)) if rng.random() < 0.7 else None,
-                  rng.choice(["VWS", "BZK", "SZW"]), NOW - dt.timedelta(minutes=i), False, NOW, "feed")
-                 for i, n in enumerate(toezeggingen)])
+        "tk_toezeggingen",
+        columns=[
+            "id",
+            "nummer",
+            "tekst",
+            "status_normalised",
+            "datum_nakoming",
+            "ministerie",
+            "bijgewerkt",
+            "verwijderd",
+            "synced_at",
+            "origin",
+        ],
+        records=[
+            (
+                _id(rng),
+                n,
+                _sentence(rng, 30),
+                rng.choice(["open", "fulfilled", "partially_fulfilled", "lapsed"]),
+                NOW.date() + dt.timedelta(days=rng.randint(-500, 500)) if rng.random() < 0.7 else None,
+                rng.choice(["VWS", "BZK", "SZW"]),
+                NOW - dt.timedelta(minutes=i),
+                False,
+                NOW,
+                "feed",
+            )
+            for i, n in enumerate(toezeggingen)
+        ],
+    )
     await conn.copy_records_to_table(
-        "tk_documents", columns=["id", "nummer", "titel", "onderwerp", "datum", "bijgewerkt", "verwijderd", "synced_at",
-                                 "origin"],
-        records=[(_id(rng), f"2026D{i:05d}", _sentence(rng, 8), _sentence(rng, 12),
-                  NOW.date() - dt.timedelta(days=rng.randint(0, 2000)), NOW - dt.timedelta(minutes=i), False, NOW,
-                  "feed") for i in range(20_000)])
+        "tk_documents",
+        columns=[
+            "id",
+            "nummer",
+            "titel",
+            "onderwerp",
+            "datum",
+            "bijgewerkt",
+            "verwijderd",
+            "synced_at",
+            "origin",
+        ],
+        records=[
+            (
+                _id(rng),
+                f"2026D{i:05d}",
+                _sentence(rng, 8),
+                _sentence(rng, 12),
+                NOW.date() - dt.timedelta(days=rng.randint(0, 2000)),
+                NOW - dt.timedelta(minutes=i),
+                False,
+                NOW,
+                "feed",
+            )
+            for i in range(20_000)
+        ],
+    )
     commitments = [_id(rng) for _ in range(N)]
     linked = iter(rng.sample(toezeggingen, N // 10))
     rows = []
     for i, c in enumerate(commitments):
         due = NOW.date() + dt.timedelta(days=rng.randint(-400, 700)) if rng.random() < 0.8 else None
         schedule = "no_deadline" if due is None else rng.choice(["on_time", "on_time", "due_soon", "overdue"])
-        rows.append((c, f"{_sentence(rng, 5)} ({i})", _sentence(rng, 30), _sentence(rng, 15) if i % 2 else None,
-                     rng.choice(ORIGINS), 1, NOW - dt.timedelta(seconds=i * 30), NOW - dt.timedelta(seconds=rng.randint(0, 10**7)),
-                     due, rng.choice(parties) if rng.random() < 0.6 else None, rng.choice(STATUSES), schedule,
-                     next(linked) if i % 10 == 0 else None, rng.choice(sources) if rng.random() < 0.5 else None))
+        rows.append(
+            (
+                c,
+                f"{_sentence(rng, 5)} ({i})",
+                _sentence(rng, 30),
+                _sentence(rng, 15) if i % 2 else None,
+                rng.choice(ORIGINS),
+                1,
+                NOW - dt.timedelta(seconds=i * 30),
+                NOW - dt.timedelta(seconds=rng.randint(0, 10**7)),
+                due,
+                rng.choice(parties) if rng.random() < 0.6 else None,
+                rng.choice(STATUSES),
+                schedule,
+                next(linked) if i % 10 == 0 else None,
+                rng.choice(sources) if rng.random() < 0.5 else None,
+            )
+        )
     await conn.copy_records_to_table(
-        "commitments", columns=["id", "title", "description", "source_quote", "origin", "version", "created_at",
-                                "updated_at", "due_date", "owner_party_id", "status", "schedule",
-                                "tk_toezegging_nummer", "source_id"], records=rows)
-    await conn.copy_records_to_table("commitment_themes", columns=["commitment_id", "theme_key"],
-                                     records=[(c, t) for c in commitments for t in rng.sample(themes, rng.randint(1, 2))])
-    await conn.copy_records_to_table("commitment_recommendations", columns=["commitment_id", "recommendation_id"],
-                                     records=[(c, rng.choice(recommendations)) for c in commitments[::3]])
+        "commitments",
+        columns=[
+            "id",
+            "title",
+            "description",
+            "source_quote",
+            "origin",
+            "version",
+            "created_at",
+            "updated_at",
+            "due_date",
+            "owner_party_id",
+            "status",
+            "schedule",
+            "tk_toezegging_nummer",
+            "source_id",
+        ],
+        records=rows,
+    )
     await conn.copy_records_to_table(
-        "actions", columns=["id", "title", "description", "commitment_id", "state", "end_date", "last_update_date",
-                            "version", "created_at", "updated_at"],
-        records=[(_id(rng), _sentence(rng, 5), _sentence(rng, 20), c,
-                  rng.choice(["planned", "in_progress", "in_progress", "done", "blocked", "cancelled"]),
-                  NOW.date() + dt.timedelta(days=rng.randint(-300, 300)) if rng.random() < 0.7 else None,
-                  NOW.date() - dt.timedelta(days=rng.randint(0, 300)) if rng.random() < 0.7 else None, 1,
-                  NOW - dt.timedelta(seconds=i * 30), NOW) for i, c in enumerate(commitments)])
+        "commitment_themes",
+        columns=["commitment_id", "theme_key"],
+        records=[(c, t) for c in commitments for t in rng.sample(themes, rng.randint(1, 2))],
+    )
     await conn.copy_records_to_table(
-        "milestones", columns=["id", "title", "description", "commitment_id", "due_date", "version", "created_at",
-                               "updated_at"],
-        records=[(_id(rng), _sentence(rng, 5), _sentence(rng, 20), c, NOW.date() + dt.timedelta(days=rng.randint(-300, 500)),
-                  1, NOW - dt.timedelta(seconds=i * 30), NOW) for i, c in enumerate(commitments)])
+        "commitment_recommendations",
+        columns=["commitment_id", "recommendation_id"],
+        records=[(c, rng.choice(recommendations)) for c in commitments[::3]],
+    )
+    await conn.copy_records_to_table(
+        "actions",
+        columns=[
+            "id",
+            "title",
+            "description",
+            "commitment_id",
+            "state",
+            "end_date",
+            "last_update_date",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        records=[
+            (
+                _id(rng),
+                _sentence(rng, 5),
+                _sentence(rng, 20),
+                c,
+                rng.choice(["planned", "in_progress", "in_progress", "done", "blocked", "cancelled"]),
+                NOW.date() + dt.timedelta(days=rng.randint(-300, 300)) if rng.random() < 0.7 else None,
+                NOW.date() - dt.timedelta(days=rng.randint(0, 300)) if rng.random() < 0.7 else None,
+                1,
+                NOW - dt.timedelta(seconds=i * 30),
+                NOW,
+            )
+            for i, c in enumerate(commitments)
+        ],
+    )
+    await conn.copy_records_to_table(
+        "milestones",
+        columns=[
+            "id",
+            "title",
+            "description",
+            "commitment_id",
+            "due_date",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        records=[
+            (
+                _id(rng),
+                _sentence(rng, 5),
+                _sentence(rng, 20),
+                c,
+                NOW.date() + dt.timedelta(days=rng.randint(-300, 500)),
+                1,
+                NOW - dt.timedelta(seconds=i * 30),
+                NOW,
+            )
+            for i, c in enumerate(commitments)
+        ],
+    )
     await conn.execute("VACUUM ANALYZE")
-    ids = {"party": str(parties[7]), "recommendation": str(recommendations[3]), "source": str(sources[5]),
-           "commitment": str(commitments[11])}
+    ids = {
+        "party": str(parties[7]),
+        "recommendation": str(recommendations[3]),
+        "source": str(sources[5]),
+        "commitment": str(commitments[11]),
+    }
     await conn.close()
     return ids
 
@@ -147,22 +369,63 @@ def cases(ids: dict[str, str]) -> dict[str, list[str]]:
         return [f"sort={d}{name}" for name in repo.sorting.fields for d in ("", "-")]  # type: ignore[attr-defined]
 
     return {
-        "/v1/commitments": ["", *sorts(CommitmentRepository), "status=at_risk", "status=lapsed",
-                            "status=at_risk&sort=-due_date", "schedule=overdue", "schedule=overdue&sort=title",
-                            "origin=programme", f"owner_party_id={ids['party']}", "theme=thema-03",
-                            f"recommendation_id={ids['recommendation']}", f"source_id={ids['source']}",
-                            "due_before=2026-06-01", "due_after=2027-06-01&sort=due_date", "q=zorg",
-                            "q=wachtlijst&sort=-due_date", "q=ouderenzorg%20huisarts", "q=zzz-geen-treffer",
-                            "tk_toezegging_nummer=TZ202003-100"],
-        "/v1/actions": ["", *sorts(ActionRepository), "state=blocked", f"commitment_id={ids['commitment']}",
-                        "q=mantelzorg"],
-        "/v1/milestones": ["", *sorts(MilestoneRepository), f"commitment_id={ids['commitment']}",
-                           "due_before=2026-01-01", "q=toezicht"],
-        "/v1/recommendations": ["", *sorts(RecommendationRepository), "theme=thema-04",
-                                f"addressee_party_id={ids['party']}", "q=regio"],
-        "/v1/sources": ["", *sorts(SourceRepository), "kind=report", f"publisher_party_id={ids['party']}", "q=brief"],
+        "/v1/commitments": [
+            "",
+            *sorts(CommitmentRepository),
+            "status=at_risk",
+            "status=lapsed",
+            "status=at_risk&sort=-due_date",
+            "schedule=overdue",
+            "schedule=overdue&sort=title",
+            "origin=programme",
+            f"owner_party_id={ids['party']}",
+            "theme=thema-03",
+            f"recommendation_id={ids['recommendation']}",
+            f"source_id={ids['source']}",
+            "due_before=2026-06-01",
+            "due_after=2027-06-01&sort=due_date",
+            "q=zorg",
+            "q=wachtlijst&sort=-due_date",
+            "q=ouderenzorg%20huisarts",
+            "q=zzz-geen-treffer",
+            "tk_toezegging_nummer=TZ202003-100",
+        ],
+        "/v1/actions": [
+            "",
+            *sorts(ActionRepository),
+            "state=blocked",
+            f"commitment_id={ids['commitment']}",
+            "q=mantelzorg",
+        ],
+        "/v1/milestones": [
+            "",
+            *sorts(MilestoneRepository),
+            f"commitment_id={ids['commitment']}",
+            "due_before=2026-01-01",
+            "q=toezicht",
+        ],
+        "/v1/recommendations": [
+            "",
+            *sorts(RecommendationRepository),
+            "theme=thema-04",
+            f"addressee_party_id={ids['party']}",
+            "q=regio",
+        ],
+        "/v1/sources": [
+            "",
+            *sorts(SourceRepository),
+            "kind=report",
+            f"publisher_party_id={ids['party']}",
+            "q=brief",
+        ],
         "/v1/parties": ["", *sorts(PartyRepository), "kind=provider", "q=zorg"],
-        "/v1/tk/toezeggingen": ["", *sorts(ToezeggingRepository), "status=open", "q=gemeente", "ministerie=vws"],
+        "/v1/tk/toezeggingen": [
+            "",
+            *sorts(ToezeggingRepository),
+            "status=open",
+            "q=gemeente",
+            "ministerie=vws",
+        ],
         "/v1/tk/documents": ["", *sorts(DocumentRepository), "q=kwaliteit"],
     }
 
@@ -203,18 +466,27 @@ async def explain(url: str, queries: list[str], repeat: int = 5) -> dict[str, tu
     for query in queries:
         filters = CommitmentFilters(**dict(parse_qsl(query)), limit=50)
         conditions = CommitmentService.conditions(filters)
-        shape = ShapeCache().get(query, lambda: Repo.sorting.apply(
-            Repo._list_statement().where(*conditions), filters.sort, None, 50)[0].limit(  # noqa: B023
-                literal_column("51", Integer)))
+        statement = Repo.sorting.apply(Repo._list_statement().where(*conditions), filters.sort, None, 50)[0]
+        page = statement.limit(literal_column("51", Integer))
+        shape = ShapeCache().get(query, lambda page=page: page)
         args = shape.args(bound_values(*conditions))
         times, how = [], ""
         for _ in range(repeat):
             result = json.loads(await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {shape.sql}", *args))[0]
             times.append(result["Execution Time"])
-            main_nodes = [n for n in nodes(result["Plan"]) if n.get("Relation Name") == "commitments"
-                          or n["Node Type"] in ("Sort", "Incremental Sort")]
-            how = ", ".join(sorted({f"{n['Node Type']}" + (f" {n['Index Name']}" if "Index Name" in n else "")
-                                    for n in main_nodes}))
+            main_nodes = [
+                n
+                for n in nodes(result["Plan"])
+                if n.get("Relation Name") == "commitments" or n["Node Type"] in ("Sort", "Incremental Sort")
+            ]
+            how = ", ".join(
+                sorted(
+                    {
+                        f"{n['Node Type']}" + (f" {n['Index Name']}" if "Index Name" in n else "")
+                        for n in main_nodes
+                    }
+                )
+            )
         out[query or "(unfiltered)"] = (how, statistics.median(times))
     await conn.close()
     return out
@@ -224,11 +496,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--duration", type=int, default=5)
-    parser.add_argument("--label", default=subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                                          capture_output=True, text=True).stdout.strip())
-    parser.add_argument("--skip-seed", action="store_true", help="reuse the seeded database (ids from BENCH_IDS)")
+    parser.add_argument(
+        "--label",
+        default=subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+    )
+    parser.add_argument(
+        "--skip-seed", action="store_true", help="reuse the seeded database (ids from BENCH_IDS)"
+    )
     parser.add_argument("--seed-only", action="store_true")
-    parser.add_argument("--explain-only", action="store_true", help="only the EXPLAIN ANALYZE figures (no seeding)")
+    parser.add_argument(
+        "--explain-only", action="store_true", help="only the EXPLAIN ANALYZE figures (no seeding)"
+    )
     parser.add_argument("--out", type=Path, help="write the figures as JSON here too")
     args = parser.parse_args()
     rng = random.Random(12)
@@ -243,10 +523,28 @@ def main() -> None:
     if args.seed_only:
         return
     port = free_port()
-    env = {"NAKOMING_DATABASE_URL": DB_URL, "NAKOMING_JOB_BACKEND": "inprocess", "NAKOMING_LOG_LEVEL": "WARNING",
-           "NAKOMING_ENVIRONMENT": "development"}
-    api = start([sys.executable, "-m", "uvicorn", "--factory", "services.api.app:asgi", "--port", str(port),
-                 "--no-access-log", "--log-level", "warning"], env, port)
+    env = {
+        "NAKOMING_DATABASE_URL": DB_URL,
+        "NAKOMING_JOB_BACKEND": "inprocess",
+        "NAKOMING_LOG_LEVEL": "WARNING",
+        "NAKOMING_ENVIRONMENT": "development",
+    }
+    api = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "services.api.app:asgi",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        port,
+    )
     base = f"http://127.0.0.1:{port}"
     out: dict[str, object] = {"label": args.label, "load_before": os.getloadavg(), "single": {}, "load": {}}
     try:
@@ -254,15 +552,21 @@ def main() -> None:
             for query in queries:
                 p50, p95 = single(base, path, query, args.requests)
                 out["single"][f"{path}?{query}"] = (p50, p95)  # type: ignore[index]
-                print(f"single | {path}?{query or '(unfiltered)'} | p50 {p50:.1f} ms | p95 {p95:.1f} ms", flush=True)
+                print(
+                    f"single | {path}?{query or '(unfiltered)'} | p50 {p50:.1f} ms | p95 {p95:.1f} ms",
+                    flush=True,
+                )
         unfiltered = None
         for query in cases(ids)["/v1/commitments"]:
             url = f"{base}/v1/commitments?limit=50" + (f"&{query}" if query else "")
             rps, p99 = wrk(url, args.duration)
             unfiltered = unfiltered or rps
             out["load"][query or "(unfiltered)"] = (rps, p99, rps / unfiltered)  # type: ignore[index]
-            print(f"load | {query or '(unfiltered)'} | {rps:.0f} req/s | p99 {p99:.1f} ms | "
-                  f"{rps / unfiltered:.2f} of unfiltered", flush=True)
+            print(
+                f"load | {query or '(unfiltered)'} | {rps:.0f} req/s | p99 {p99:.1f} ms | "
+                f"{rps / unfiltered:.2f} of unfiltered",
+                flush=True,
+            )
     finally:
         api.terminate()
     out["load_after"] = os.getloadavg()

@@ -59,15 +59,36 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=12)
     args = parser.parse_args()
     asyncio.run(prepare())
-    env = {"NAKOMING_DATABASE_URL": DB_URL, "NAKOMING_JOB_BACKEND": "inprocess", "NAKOMING_LOG_LEVEL": "WARNING",
-           "NAKOMING_ENVIRONMENT": "development"}
+    env = {
+        "NAKOMING_DATABASE_URL": DB_URL,
+        "NAKOMING_JOB_BACKEND": "inprocess",
+        "NAKOMING_LOG_LEVEL": "WARNING",
+        "NAKOMING_ENVIRONMENT": "development",
+    }
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"before": export(args.before, Path(tmp)), "after": ROOT}
         ports = {name: free_port() for name in trees}
-        procs = {name: start([py, "-m", "uvicorn", "--factory", "services.api.app:asgi", "--port", str(ports[name]),
-                              "--no-access-log", "--log-level", "warning"], env, ports[name], cwd=tree)
-                 for name, tree in trees.items()}
+        procs = {
+            name: start(
+                [
+                    py,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "services.api.app:asgi",
+                    "--port",
+                    str(ports[name]),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                env,
+                ports[name],
+                cwd=tree,
+            )
+            for name, tree in trees.items()
+        }
         urls = {name: f"http://127.0.0.1:{port}/v1/commitments?limit=50" for name, port in ports.items()}
         results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
         loads = []
@@ -78,7 +99,9 @@ def main() -> None:
                 for name in trees:
                     before = cpu_seconds([procs[name].pid])
                     rps, p99 = wrk(urls[name], args.duration)
-                    results[name].append((rps, p99, (cpu_seconds([procs[name].pid]) - before) / (rps * args.duration) * 1000))
+                    results[name].append(
+                        (rps, p99, (cpu_seconds([procs[name].pid]) - before) / (rps * args.duration) * 1000)
+                    )
                     loads.append(os.getloadavg()[0])
         finally:
             for proc in procs.values():
@@ -86,19 +109,28 @@ def main() -> None:
                 proc.wait()
     ratios = [a[0] / b[0] for a, b in zip(results["after"], results["before"], strict=True)]
     cpu_ratios = [a[2] / b[2] for a, b in zip(results["after"], results["before"], strict=True)]
-    print(f"machine: {machine()}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
-          f"{args.rounds} rounds x {args.duration}s, wrk -t2 -c50; load average during the rounds "
-          f"{min(loads):.1f}-{max(loads):.1f}")
+    print(
+        f"machine: {machine()}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
+        f"{args.rounds} rounds x {args.duration}s, wrk -t2 -c50; load average during the rounds "
+        f"{min(loads):.1f}-{max(loads):.1f}"
+    )
     print("| tree | requests/s (median) | p99 ms (median) | app CPU ms per request (median) |")
     print("|---|---|---|---|")
     for name in ("before", "after"):
         rows = results[name]
-        print(f"| {name} ({args.before if name == 'before' else 'this tree'}) | "
-              f"{statistics.median(r[0] for r in rows):.0f} | {statistics.median(r[1] for r in rows):.1f} | "
-              f"{statistics.median(r[2] for r in rows):.2f} |")
-    print(f"| after / before (median of per-round ratios) | {statistics.median(ratios):.2f} | | "
-          f"{statistics.median(cpu_ratios):.2f} |")
-    print("per round (req/s, p99 ms, CPU ms):", {k: [tuple(round(x, 2) for x in r) for r in v] for k, v in results.items()})
+        print(
+            f"| {name} ({args.before if name == 'before' else 'this tree'}) | "
+            f"{statistics.median(r[0] for r in rows):.0f} | {statistics.median(r[1] for r in rows):.1f} | "
+            f"{statistics.median(r[2] for r in rows):.2f} |"
+        )
+    print(
+        f"| after / before (median of per-round ratios) | {statistics.median(ratios):.2f} | | "
+        f"{statistics.median(cpu_ratios):.2f} |"
+    )
+    print(
+        "per round (req/s, p99 ms, CPU ms):",
+        {k: [tuple(round(x, 2) for x in r) for r in v] for k, v in results.items()},
+    )
     print(f"observe_request: {observe_cost():.2f} us CPU per call")
 
 

@@ -45,13 +45,24 @@ async def prepare() -> None:
     rows, links = [], []
     for i in range(N):
         cid = uuid.uuid4()
-        rows.append({"id": cid, "title": f"Toezegging {i}: opvolging van aanbeveling {i % 97}",
-                     "description": "Beschrijving " * 10, "origin": "letter", "version": 1,
-                     "due_date": dt.date(2026, 1, 1) + dt.timedelta(days=i % 700) if i % 3 else None,
-                     "created_at": now - dt.timedelta(seconds=i), "updated_at": now})
+        rows.append(
+            {
+                "id": cid,
+                "title": f"Toezegging {i}: opvolging van aanbeveling {i % 97}",
+                "description": "Beschrijving " * 10,
+                "origin": "letter",
+                "version": 1,
+                "due_date": dt.date(2026, 1, 1) + dt.timedelta(days=i % 700) if i % 3 else None,
+                "created_at": now - dt.timedelta(seconds=i),
+                "updated_at": now,
+            }
+        )
         links.append({"commitment_id": cid, "theme_key": themes[i % len(themes)]})
     async with engine.begin() as conn:
-        await conn.execute(insert(Theme), [{"key": k, "label_nl": k, "label_en": k, "created_at": now, "updated_at": now} for k in themes])
+        await conn.execute(
+            insert(Theme),
+            [{"key": k, "label_nl": k, "label_en": k, "created_at": now, "updated_at": now} for k in themes],
+        )
         await conn.execute(insert(Commitment), rows)
         await conn.execute(insert(commitment_themes), links)
         await conn.execute(text("ANALYZE"))
@@ -65,7 +76,9 @@ def free_port() -> int:
 
 
 def start(cmd: list[str], env: dict[str, str], port: int, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     for _ in range(200):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v1/commitments?limit=1", timeout=1).status_code == 200:
@@ -79,8 +92,12 @@ def start(cmd: list[str], env: dict[str, str], port: int, cwd: Path = ROOT) -> s
 
 def wrk(url: str, duration: int, headers: dict[str, str] | None = None) -> tuple[float, float]:
     sent = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
-    out = subprocess.run(["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", *sent, url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", *sent, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99_raw = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     value, unit = float(p99_raw.group(1)), p99_raw.group(2)  # type: ignore[union-attr]
@@ -98,23 +115,57 @@ def main() -> None:
     args = parser.parse_args()
     asyncio.run(prepare())
     api_port, bare_port = free_port(), free_port()
-    env = {"NAKOMING_DATABASE_URL": DB_URL, "NAKOMING_JOB_BACKEND": "inprocess", "NAKOMING_LOG_LEVEL": "WARNING",
-           "NAKOMING_ENVIRONMENT": "development"}
+    env = {
+        "NAKOMING_DATABASE_URL": DB_URL,
+        "NAKOMING_JOB_BACKEND": "inprocess",
+        "NAKOMING_LOG_LEVEL": "WARNING",
+        "NAKOMING_ENVIRONMENT": "development",
+    }
     py = sys.executable
-    api = start([py, "-m", "uvicorn", "--factory", "services.api.app:asgi", "--port", str(api_port),
-                 "--no-access-log", "--log-level", "warning"], env, api_port)
+    api = start(
+        [
+            py,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "services.api.app:asgi",
+            "--port",
+            str(api_port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        api_port,
+    )
     page = httpx.get(f"http://127.0.0.1:{api_port}/v1/commitments?limit=50").json()
     assert len(page["items"]) == 50
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(page, fh)
-    bare = start([py, "-m", "uvicorn", "bench.api.bare_app:app", "--port", str(bare_port), "--no-access-log",
-                  "--log-level", "warning"], {"BENCH_ITEMS_FILE": fh.name}, bare_port)
+    bare = start(
+        [
+            py,
+            "-m",
+            "uvicorn",
+            "bench.api.bare_app:app",
+            "--port",
+            str(bare_port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        {"BENCH_ITEMS_FILE": fh.name},
+        bare_port,
+    )
     results: dict[str, list[tuple[float, float]]] = {"api": [], "bare": []}
     # CPU milliseconds per request: the app process, and for Nakoming also its PostgreSQL backends. Steadier
     # than requests/s on a shared machine, and it shows where a request's cost goes.
     cpu: dict[str, list[float]] = {"api": [], "api_pg": [], "bare": []}
     database = DB_URL.rsplit("/", 1)[1]
-    urls = {"api": f"http://127.0.0.1:{api_port}/v1/commitments?limit=50", "bare": f"http://127.0.0.1:{bare_port}/v1/commitments"}
+    urls = {
+        "api": f"http://127.0.0.1:{api_port}/v1/commitments?limit=50",
+        "bare": f"http://127.0.0.1:{bare_port}/v1/commitments",
+    }
     procs = {"api": api, "bare": bare}
     try:
         for url in urls.values():
@@ -134,15 +185,24 @@ def main() -> None:
         bare.terminate()
         os.unlink(fh.name)
     ratios = [a[0] / b[0] for a, b in zip(results["api"], results["bare"], strict=True)]
-    med = {k: (statistics.median(r for r, _ in v), statistics.median(p for _, p in v)) for k, v in results.items()}
+    med = {
+        k: (statistics.median(r for r, _ in v), statistics.median(p for _, p in v))
+        for k, v in results.items()
+    }
     mcpu = {k: statistics.median(v) for k, v in cpu.items()}
-    print(f"machine: {machine()}; date {dt.date.today()}; "
-          f"{args.rounds} rounds x {args.duration}s, wrk -t2 -c50; load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"machine: {machine()}; date {dt.date.today()}; "
+        f"{args.rounds} rounds x {args.duration}s, wrk -t2 -c50; load average {os.getloadavg()[0]:.2f}"
+    )
     print("| app | requests/s (median) | p99 ms (median) | CPU ms per request (median) |")
     print("|---|---|---|---|")
-    print(f"| Nakoming GET /v1/commitments?limit=50 (10,000 rows, PostgreSQL) | {med['api'][0]:.0f} | {med['api'][1]:.1f} "
-          f"| {mcpu['api']:.2f} app + {mcpu['api_pg']:.2f} PostgreSQL |")
-    print(f"| bare FastAPI, same 50 items from memory | {med['bare'][0]:.0f} | {med['bare'][1]:.1f} | {mcpu['bare']:.2f} |")
+    print(
+        f"| Nakoming GET /v1/commitments?limit=50 (10,000 rows, PostgreSQL) | {med['api'][0]:.0f} | {med['api'][1]:.1f} "
+        f"| {mcpu['api']:.2f} app + {mcpu['api_pg']:.2f} PostgreSQL |"
+    )
+    print(
+        f"| bare FastAPI, same 50 items from memory | {med['bare'][0]:.0f} | {med['bare'][1]:.1f} | {mcpu['bare']:.2f} |"
+    )
     print(f"| ratio Nakoming / bare (median of per-round ratios) | {statistics.median(ratios):.2f} | | |")
     print("per-round:", json.dumps({"rps_p99": results, "cpu_ms_per_request": cpu}))
 

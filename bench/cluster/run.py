@@ -40,8 +40,9 @@ from tests.services.real import ApiServer, RedisServer, Worker, wait_until, work
 OPS = ("read", "commitment", "signal")
 
 
-async def mixed_load(apis: list[str], writer: dict[str, str], intake: dict[str, str], seconds: float,
-                     loops: int) -> Load:
+async def mixed_load(
+    apis: list[str], writer: dict[str, str], intake: dict[str, str], seconds: float, loops: int
+) -> Load:
     load = Load(apis, writer, intake, loops=loops, pause=0, timeout=30)
     load.start()
     await asyncio.sleep(seconds)
@@ -61,7 +62,9 @@ async def nightly(env: dict[str, str], tmp: Path, redis: RedisServer, url: str, 
     try:
         await started[0].ready(client, 300)
         for worker in started:  # every worker polls the queue (under load, imports alone take half a minute)
-            await wait_until(lambda w=worker: _true(w.output().count("Starting worker for") > 0), 300, "the workers")
+            await wait_until(
+                lambda w=worker: _true(w.output().count("Starting worker for") > 0), 300, "the workers"
+            )
         begin = time.perf_counter()
         await enqueue_jobs(ArqQueue(client), [keyed(fanout.RUN_JOB)])
 
@@ -73,9 +76,12 @@ async def nightly(env: dict[str, str], tmp: Path, redis: RedisServer, url: str, 
         took = time.perf_counter() - begin
         record = await fanout.last_run(client)
         assert record is not None
-        print(f"  nightly, {workers} worker(s): {took:.1f} s, load {os.getloadavg()[0]:.1f}, ranges "
-              f"{record['total']}, commitments {record['commitments']}, changed {record['changed']}; "
-              f"statuses {await statuses(url)}", flush=True)
+        print(
+            f"  nightly, {workers} worker(s): {took:.1f} s, load {os.getloadavg()[0]:.1f}, ranges "
+            f"{record['total']}, commitments {record['commitments']}, changed {record['changed']}; "
+            f"statuses {await statuses(url)}",
+            flush=True,
+        )
         return took
     finally:
         for worker in started:
@@ -91,9 +97,12 @@ async def statuses(url: str) -> str:
     """A digest of every stored status, schedule and reasons digest: equal after every way of running."""
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        return (await conn.fetchval(
-            "SELECT md5(string_agg(id::text || status || schedule || coalesce(reasons_digest, ''), ',' ORDER BY id))"
-            " FROM commitments"))[:12]
+        return (
+            await conn.fetchval(
+                "SELECT md5(string_agg(id::text || status || schedule || coalesce(reasons_digest, ''), ',' ORDER BY id))"
+                " FROM commitments"
+            )
+        )[:12]
     finally:
         await conn.close()
 
@@ -103,8 +112,11 @@ async def quiet_sweep(url: str) -> None:
     the dataset's recent signals and queue thousands of single recalculations beside the timed run."""
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        await conn.execute("INSERT INTO job_checkpoints (name, at) VALUES ($1, now()) "
-                           "ON CONFLICT (name) DO UPDATE SET at = now()", SWEEP)
+        await conn.execute(
+            "INSERT INTO job_checkpoints (name, at) VALUES ($1, now()) "
+            "ON CONFLICT (name) DO UPDATE SET at = now()",
+            SWEEP,
+        )
     finally:
         await conn.close()
 
@@ -118,18 +130,26 @@ async def in_process(url: str, batch: int) -> float:
         took = time.perf_counter() - begin
     finally:
         await engine.dispose()
-    print(f"  nightly, in one process (`nakoming recalc --all`): {took:.1f} s, load {os.getloadavg()[0]:.1f}, "
-          f"commitments {summary.commitments}, changed {summary.changed}; statuses {await statuses(url)}", flush=True)
+    print(
+        f"  nightly, in one process (`nakoming recalc --all`): {took:.1f} s, load {os.getloadavg()[0]:.1f}, "
+        f"commitments {summary.commitments}, changed {summary.changed}; statuses {await statuses(url)}",
+        flush=True,
+    )
     return took
 
 
 def load_table(loads: dict[str, Load], seconds: float) -> str:
-    lines = ["| API processes | operation | requests/s | p50 ms | p99 ms | failed |", "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| API processes | operation | requests/s | p50 ms | p99 ms | failed |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for name, load in loads.items():
         failed = sum(c["failed"] for c in load.counts.values())
         for op in OPS:
-            lines.append(f"| {name} | {op} | {len(load.latencies[op]) / seconds:.1f} | "
-                         f"{load.percentile(op, 0.5) * 1000:.0f} | {load.percentile(op, 0.99) * 1000:.0f} | |")
+            lines.append(
+                f"| {name} | {op} | {len(load.latencies[op]) / seconds:.1f} | "
+                f"{load.percentile(op, 0.5) * 1000:.0f} | {load.percentile(op, 0.99) * 1000:.0f} | |"
+            )
         total = sum(len(v) for v in load.latencies.values())
         lines.append(f"| {name} | **all** | **{total / seconds:.1f}** | | | {failed} |")
     return "\n".join(lines)
@@ -150,8 +170,13 @@ async def main(args: argparse.Namespace) -> None:
         print(f"dataset built in {time.perf_counter() - started:.0f} s", flush=True)
         # The production lease (30 s), not the tests' 6 s: on a loaded machine a range's CPU-bound stretches can hold
         # the event loop past a 6 s lease, and another worker then runs the same range again (correct, but wasted).
-        env = worker_env(url, redis.url, NAKOMING_RECALC_BATCH_SIZE=str(args.batch), NAKOMING_JOB_LEASE_SECONDS="30",
-                         NAKOMING_AUTH_FAILURES_PER_MINUTE="1000000")
+        env = worker_env(
+            url,
+            redis.url,
+            NAKOMING_RECALC_BATCH_SIZE=str(args.batch),
+            NAKOMING_JOB_LEASE_SECONDS="30",
+            NAKOMING_AUTH_FAILURES_PER_MINUTE="1000000",
+        )
         processes = [ApiServer(env, tmp / f"api{n}.log").start() for n in range(2)]
         workers = [Worker(env, tmp / f"worker{n}.log").start() for n in range(2)]  # drain the writes' jobs
         for api in processes:
@@ -164,9 +189,14 @@ async def main(args: argparse.Namespace) -> None:
                 await create_theme(client, writer, "bejegening")
         loads: dict[str, Load] = {}
         for n in (1, 2) if "load" in args.parts else ():
-            print(f"mixed load, {n} API process(es), {args.seconds:.0f} s, {args.loops} loops; load average "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)
-            loads[f"{n}"] = await mixed_load([p.url for p in processes[:n]], writer, intake, args.seconds, args.loops)
+            print(
+                f"mixed load, {n} API process(es), {args.seconds:.0f} s, {args.loops} loops; load average "
+                f"{os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            loads[f"{n}"] = await mixed_load(
+                [p.url for p in processes[:n]], writer, intake, args.seconds, args.loops
+            )
             print(f"  load average after: {os.getloadavg()[0]:.1f}", flush=True)
         for worker in workers:
             worker.stop()
@@ -183,8 +213,10 @@ async def main(args: argparse.Namespace) -> None:
         one = statistics.median(timings["1 worker"])
         print("| nightly full run | median s | min-max s | vs 1 worker |\n|---|---:|---:|---:|")
         for name, values in timings.items():
-            print(f"| {name} | {statistics.median(values):.1f} | {min(values):.1f}-{max(values):.1f} | "
-                  f"{statistics.median(values) / one:.2f} |")
+            print(
+                f"| {name} | {statistics.median(values):.1f} | {min(values):.1f}-{max(values):.1f} | "
+                f"{statistics.median(values) / one:.2f} |"
+            )
         print(f"load average at the end {os.getloadavg()}", flush=True)
     finally:
         for api in processes:
@@ -198,7 +230,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--scale", type=float, default=0.2)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=2000, help="commitments per range (NAKOMING_RECALC_BATCH_SIZE)")
+    parser.add_argument(
+        "--batch", type=int, default=2000, help="commitments per range (NAKOMING_RECALC_BATCH_SIZE)"
+    )
     parser.add_argument("--loops", type=int, default=8, help="concurrent request loops")
     parser.add_argument("--parts", default="load,nightly", help="comma list: load, nightly")
     asyncio.run(main(parser.parse_args()))

@@ -21,6 +21,11 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = b""
     else:
         body = str(count).encode()
-    await send({"type": "http.response.start", "status": 200 if body else 204,
-                "headers": [(b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200 if body else 204,
+            "headers": [(b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -42,8 +42,13 @@ from shared.webhooks.delivery import Delivering, deliver, fan_out
 from shared.webhooks.models import Webhook
 from shared.webhooks.signing import new_secret
 
-TYPES = ["commitment.status_changed", "commitment.updated", "milestone.status_changed", "commitment.created",
-         "fulfilment.recorded"]
+TYPES = [
+    "commitment.status_changed",
+    "commitment.updated",
+    "milestone.status_changed",
+    "commitment.created",
+    "fulfilment.recorded",
+]
 
 
 def raw(url: str) -> str:
@@ -55,25 +60,55 @@ async def writes(url: str, engine: object, batches: int) -> float:
     conn = await asyncpg.connect(raw(url))
     ids = [uuid.uuid4() for _ in range(batches * 1000)]
     now = dt.datetime.now(dt.UTC)
-    await conn.copy_records_to_table("commitments", columns=["id", "title", "origin", "version", "created_at",
-                                                             "updated_at", "status", "schedule", "reasons_digest"],
-                                     records=[(c, "Toezegging", "other", 1, now, now, "open", "no_deadline", "d0")
-                                              for c in ids])
+    await conn.copy_records_to_table(
+        "commitments",
+        columns=[
+            "id",
+            "title",
+            "origin",
+            "version",
+            "created_at",
+            "updated_at",
+            "status",
+            "schedule",
+            "reasons_digest",
+        ],
+        records=[(c, "Toezegging", "other", 1, now, now, "open", "no_deadline", "d0") for c in ids],
+    )
     await conn.close()
     factory = create_session_factory(engine)
     service_of = lambda s: StatusService(s, Thresholds())  # noqa: E731
     elapsed = 0.0
     for b in range(batches):
-        chunk = ids[b * 1000:(b + 1) * 1000]
+        chunk = ids[b * 1000 : (b + 1) * 1000]
         changes = Changes()
         for cid in chunk:
-            changes.commitments.append({
-                "b_id": cid, "b_status": "at_risk", "b_schedule": "late", "b_source_status": None,
-                "b_reasons": '[{"rule": "milestone"}]', "b_digest": "d1", "b_old_digest": "d0", "b_at": now,
-                "b_version": "bench", "b_history": True})
-            changes.events[cid] = NewEvent(EventType.commitment_status_changed, f"/v1/commitments/{cid}", {
-                "commitment_id": str(cid), "old_status": "open", "new_status": "at_risk",
-                "old_schedule": "no_deadline", "new_schedule": "late", "rules": ["milestone"]})
+            changes.commitments.append(
+                {
+                    "b_id": cid,
+                    "b_status": "at_risk",
+                    "b_schedule": "late",
+                    "b_source_status": None,
+                    "b_reasons": '[{"rule": "milestone"}]',
+                    "b_digest": "d1",
+                    "b_old_digest": "d0",
+                    "b_at": now,
+                    "b_version": "bench",
+                    "b_history": True,
+                }
+            )
+            changes.events[cid] = NewEvent(
+                EventType.commitment_status_changed,
+                f"/v1/commitments/{cid}",
+                {
+                    "commitment_id": str(cid),
+                    "old_status": "open",
+                    "new_status": "at_risk",
+                    "old_schedule": "no_deadline",
+                    "new_schedule": "late",
+                    "rules": ["milestone"],
+                },
+            )
         start = time.perf_counter()
         async with session_scope(factory) as session:
             await service_of(session).store(changes, now.date(), now)
@@ -89,26 +124,48 @@ async def fanout(url: str, engine: object, hooks: int, events: int, port: int) -
     factory = create_session_factory(engine)
     async with session_scope(factory) as session:
         for _ in range(hooks):
-            session.add(Webhook(url=f"http://127.0.0.1:{port}/hook", event_types=[], secret=new_secret(),
-                                enabled=True, signals=False))
+            session.add(
+                Webhook(
+                    url=f"http://127.0.0.1:{port}/hook",
+                    event_types=[],
+                    secret=new_secret(),
+                    enabled=True,
+                    signals=False,
+                )
+            )
     await asyncio.sleep(0.01)
     async with session_scope(factory) as session:  # events after the webhooks' creation
-        await emit_many(session, [NewEvent(EventType.commitment_updated, f"/v1/commitments/{uuid.uuid4()}",
-                                           {"fields": ["title"]}) for _ in range(events)])
+        await emit_many(
+            session,
+            [
+                NewEvent(
+                    EventType.commitment_updated, f"/v1/commitments/{uuid.uuid4()}", {"fields": ["title"]}
+                )
+                for _ in range(events)
+            ],
+        )
     settings = Settings(_env_file=None, webhook_allow_private=True)  # type: ignore[call-arg]
     how = Delivering.of({"settings": settings})
     # On a shared cluster the feed serves an event only once every older writing transaction (of any database)
     # has ended: that wait is measured apart from the fan-out itself.
     waited = time.perf_counter()
     async with factory() as reader:
-        while len(await EventRepository(reader).after(START, limit=events + 1, types=["commitment.updated"])) < events:
+        while (
+            len(await EventRepository(reader).after(START, limit=events + 1, types=["commitment.updated"]))
+            < events
+        ):
             await reader.rollback()
             await asyncio.sleep(0.05)
-    print(f"fan-out: the feed served the {events:,} events after {time.perf_counter() - waited:.1f} s", flush=True)
+    print(
+        f"fan-out: the feed served the {events:,} events after {time.perf_counter() - waited:.1f} s",
+        flush=True,
+    )
     start, cpu = time.perf_counter(), time.process_time()
     outcome = await fan_out(factory)
     made = outcome.made
-    await asyncio.gather(*(deliver(factory, how, uuid.UUID(job.kwargs["webhook_id"])) for job in outcome.jobs))
+    await asyncio.gather(
+        *(deliver(factory, how, uuid.UUID(job.kwargs["webhook_id"])) for job in outcome.jobs)
+    )
     elapsed = time.perf_counter() - start
     print(f"fan-out: this process used {time.process_time() - cpu:.1f} s of CPU", flush=True)
     async with httpx.AsyncClient() as client:
@@ -126,11 +183,23 @@ async def fill(url: str, n: int) -> None:
     top = await conn.fetchval("SELECT pg_current_xact_id()::text::bigint") - 1
     step = 100_000
     for start in range(0, n, step):
-        rows = [((start + i) * top // n, TYPES[rng.randrange(5)], now, f"/v1/commitments/{uuid.uuid4()}",
-                 '{"commitment_id": "x", "old_status": "open", "new_status": "at_risk"}', "public", None)
-                for i in range(min(step, n - start))]
-        await conn.copy_records_to_table("events", columns=["txid", "type", "at", "subject", "payload", "audience",
-                                                            "party_id"], records=rows)
+        rows = [
+            (
+                (start + i) * top // n,
+                TYPES[rng.randrange(5)],
+                now,
+                f"/v1/commitments/{uuid.uuid4()}",
+                '{"commitment_id": "x", "old_status": "open", "new_status": "at_risk"}',
+                "public",
+                None,
+            )
+            for i in range(min(step, n - start))
+        ]
+        await conn.copy_records_to_table(
+            "events",
+            columns=["txid", "type", "at", "subject", "payload", "audience", "party_id"],
+            records=rows,
+        )
     await conn.execute("VACUUM ANALYZE events")
     await conn.close()
 
@@ -141,18 +210,31 @@ async def feed(url: str, pages: int) -> dict[str, tuple[float, float]]:
     from services.api.app import create_app
     from shared.logging import configure_logging
 
-    settings = Settings(_env_file=None, database_url=url, job_backend="inprocess", log_json=False,  # type: ignore[call-arg]
-                        log_level="WARNING", rate_limit_per_minute=10**9)
+    settings = Settings(
+        _env_file=None,
+        database_url=url,
+        job_backend="inprocess",
+        log_json=False,  # type: ignore[call-arg]
+        log_level="WARNING",
+        rate_limit_per_minute=10**9,
+    )
     app = create_app(settings)
     configure_logging("WARNING", json=False)
     conn = await asyncpg.connect(raw(url))
-    positions = [f"{r['txid']}_{r['id']}" for r in await conn.fetch(
-        "SELECT txid, id FROM events WHERE txid < (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY txid) "
-        "FROM events) ORDER BY random() LIMIT $1", pages)]
+    positions = [
+        f"{r['txid']}_{r['id']}"
+        for r in await conn.fetch(
+            "SELECT txid, id FROM events WHERE txid < (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY txid) "
+            "FROM events) ORDER BY random() LIMIT $1",
+            pages,
+        )
+    ]
     await conn.close()
     out = {}
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                       base_url="http://bench") as client:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client,
+    ):
         for name, extra in (("unfiltered", {}), ("types=", {"types": "milestone.status_changed"})):
             timings = []
             for _i, position in enumerate(positions):
@@ -167,8 +249,12 @@ async def feed(url: str, pages: int) -> dict[str, tuple[float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                        "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_events"))
+    parser.add_argument(
+        "--url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_events"
+        ),
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--hooks", type=int, default=10)
@@ -177,24 +263,43 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18193)
     args = parser.parse_args()
 
-    receiver = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.events.receiver:app", "--port",
-                                 str(args.port), "--log-level", "warning", "--no-access-log"],
-                                cwd=Path(__file__).resolve().parents[2])
+    receiver = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.events.receiver:app",
+            "--port",
+            str(args.port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
     async def run() -> None:
         engine = await fresh_database(args.url)
         try:
             print(f"load {os.getloadavg()}", flush=True)
             rate = await writes(args.url, engine, args.batches)
-            print(f"writes: {rate:,.0f} status changes/s with their events (target 1,000); load "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)
+            print(
+                f"writes: {rate:,.0f} status changes/s with their events (target 1,000); load "
+                f"{os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
             elapsed, made = await fanout(args.url, engine, args.hooks, args.fan, args.port)
-            print(f"fan-out: {made:,} deliveries in {elapsed:.1f} s (target 30 s); load {os.getloadavg()[0]:.1f}",
-                  flush=True)
+            print(
+                f"fan-out: {made:,} deliveries in {elapsed:.1f} s (target 30 s); load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
             await fill(args.url, args.events)
             for name, (p50, p99) in (await feed(args.url, args.pages)).items():
-                print(f"feed {name}: pages of 500, p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 50 ms) with "
-                      f"{args.events:,} events; load {os.getloadavg()[0]:.1f}", flush=True)
+                print(
+                    f"feed {name}: pages of 500, p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 50 ms) with "
+                    f"{args.events:,} events; load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
         finally:
             await engine.dispose()  # type: ignore[attr-defined]
 

@@ -39,9 +39,11 @@ DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")  # the app's rate limiter
 FORMATS = ("csv", "ndjson", "xlsx")
 WARM_UP = {"due_before": "2026-01-15"}  # about 2% of the rows (due dates spread over 700 days)
-_REASON = ('[{"rule": "deadline", "severity": "critical", "code": "deadline.passed", "params": {"label": '
-           '"@label.commitment", "date": "2026-01-01"}, "message": "De einddatum 1 januari 2026 is verstreken en de '
-           'toezegging is niet nagekomen.", "evidence": [{"type": "due_date", "id": null, "path": null}]}]')
+_REASON = (
+    '[{"rule": "deadline", "severity": "critical", "code": "deadline.passed", "params": {"label": '
+    '"@label.commitment", "date": "2026-01-01"}, "message": "De einddatum 1 januari 2026 is verstreken en de '
+    'toezegging is niet nagekomen.", "evidence": [{"type": "due_date", "id": null, "path": null}]}]'
+)
 
 
 async def prepare(url: str, rows: int) -> None:
@@ -49,20 +51,31 @@ async def prepare(url: str, rows: int) -> None:
     itself (generate_series), so the measuring processes start from a full table."""
     engine = await fresh_database(url)
     async with engine.begin() as conn:
-        await conn.execute(text("INSERT INTO themes (key, label_nl, label_en, created_at, updated_at) VALUES "
-                                "('inzet-zzp-flex', 'Inzet zzp', 'Self-employed', now(), now()), "
-                                "('bejegening', 'Bejegening', 'Treatment', now(), now())"))
-        await conn.execute(text(f"""
+        await conn.execute(
+            text(
+                "INSERT INTO themes (key, label_nl, label_en, created_at, updated_at) VALUES "
+                "('inzet-zzp-flex', 'Inzet zzp', 'Self-employed', now(), now()), "
+                "('bejegening', 'Bejegening', 'Treatment', now(), now())"
+            )
+        )
+        await conn.execute(
+            text(f"""
             INSERT INTO commitments (id, title, description, origin, due_date, version, created_at, updated_at,
                                      status, schedule, reasons, evaluated_at, rule_version)
             SELECT gen_random_uuid(), 'Toezegging ' || i || ': opvolging van aanbeveling ' || (i % 97),
                    repeat('Beschrijving van de toezegging. ', 8), 'letter',
                    CASE WHEN i % 3 = 0 THEN NULL ELSE date '2026-01-01' + (i % 700) END, 1,
                    now() - make_interval(secs => i), now(), 'off_track', 'overdue', :reason, now(), '2026.12.1'
-            FROM generate_series(1, {int(rows)}) AS i"""), {"reason": _REASON})
-        await conn.execute(text("INSERT INTO commitment_themes (commitment_id, theme_key) "
-                                "SELECT id, CASE WHEN random() < 0.5 THEN 'inzet-zzp-flex' ELSE 'bejegening' END "
-                                "FROM commitments"))
+            FROM generate_series(1, {int(rows)}) AS i"""),
+            {"reason": _REASON},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO commitment_themes (commitment_id, theme_key) "
+                "SELECT id, CASE WHEN random() < 0.5 THEN 'inzet-zzp-flex' ELSE 'bejegening' END "
+                "FROM commitments"
+            )
+        )
         await conn.execute(text("ANALYZE"))
     await engine.dispose()
 
@@ -92,9 +105,20 @@ async def drive(app: Any, path: str, query: str) -> tuple[int, int, int]:
             if not message.get("more_body"):
                 done.set()
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [(b"host", b"bench")], "client": ("127.0.0.1", 50000), "server": ("bench", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"bench")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("bench", 80),
+    }
     await app(scope, receive, send)
     return status, size, lines
 
@@ -112,9 +136,16 @@ async def measure(url: str, fmt: str) -> dict[str, Any]:
     from services.api.app import create_app
     from shared.settings import Settings
 
-    settings = Settings(environment="test", database_url=url, redis_url=REDIS_URL, job_backend="inprocess",
-                        log_json=False, log_level="WARNING",
-                        rate_limit_per_minute=1_000_000, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        redis_url=REDIS_URL,
+        job_backend="inprocess",
+        log_json=False,
+        log_level="WARNING",
+        rate_limit_per_minute=1_000_000,
+        _env_file=None,
+    )  # type: ignore[call-arg]
     app = create_app(settings)
     async with LifespanManager(app):
         status, _, _ = await drive(app, "/v1/exports/commitments", urlencode({**WARM_UP, "format": fmt}))
@@ -125,10 +156,16 @@ async def measure(url: str, fmt: str) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         assert status == 200, status
     engine_rows = await _count(url)
-    return {"format": fmt, "rows": engine_rows, "seconds": round(seconds, 2),
-            "rows_per_s": round(engine_rows / seconds),
-            "bytes": size, "lines": lines, "baseline_rss_mb": round(baseline, 1),
-            "rss_growth_mb": round(peak_rss_mb() - baseline, 1)}
+    return {
+        "format": fmt,
+        "rows": engine_rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(engine_rows / seconds),
+        "bytes": size,
+        "lines": lines,
+        "baseline_rss_mb": round(baseline, 1),
+        "rss_growth_mb": round(peak_rss_mb() - baseline, 1),
+    }
 
 
 async def _count(url: str) -> int:
@@ -143,15 +180,23 @@ async def _count(url: str) -> int:
 
 def measured(url: str, fmt: str, redis_url: str = REDIS_URL) -> dict[str, Any]:
     """`measure` in a fresh process (its own peak RSS)."""
-    done = subprocess.run([sys.executable, __file__, "--measure", fmt, "--database", url], capture_output=True,
-                          text=True, cwd=ROOT, timeout=1800, env={**os.environ, "BENCH_REDIS_URL": redis_url})
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", fmt, "--database", url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1800,
+        env={**os.environ, "BENCH_REDIS_URL": redis_url},
+    )
     if done.returncode:
         raise RuntimeError(f"the {fmt} measurement failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database", default=DB_URL)
@@ -170,16 +215,22 @@ def main() -> None:
         for fmt in FORMATS:  # interleaved, so the machine's load falls on every format alike
             results[fmt].append(measured(args.database, fmt))
             print(json.dumps(results[fmt][-1]), file=sys.stderr)
-    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
-          f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.rows} rows, {args.rounds} rounds, medians")
+    print(
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
+        f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.rows} rows, {args.rounds} rounds, medians"
+    )
     print("| format | rows/s | seconds | bytes | peak RSS growth (MB) | baseline RSS (MB) |")
     print("|---|---|---|---|---|---|")
     for fmt, runs in results.items():
-        med = {k: statistics.median(r[k] for r in runs) for k in ("rows_per_s", "seconds", "bytes", "rss_growth_mb",
-                                                                   "baseline_rss_mb")}
-        print(f"| {fmt} | {med['rows_per_s']:,.0f} | {med['seconds']:.1f} | {med['bytes']:,.0f} | "
-              f"{med['rss_growth_mb']:.1f} | {med['baseline_rss_mb']:.0f} |")
+        med = {
+            k: statistics.median(r[k] for r in runs)
+            for k in ("rows_per_s", "seconds", "bytes", "rss_growth_mb", "baseline_rss_mb")
+        }
+        print(
+            f"| {fmt} | {med['rows_per_s']:,.0f} | {med['seconds']:.1f} | {med['bytes']:,.0f} | "
+            f"{med['rss_growth_mb']:.1f} | {med['baseline_rss_mb']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,10 @@ BSN_LIKE = b'"111222333", '
 
 def hostile(size: int) -> bytes:
     inner = BSN_LIKE * (size // len(BSN_LIKE))
-    return b'{"source_system": "x", "external_id": "y", "kind": "klacht", "received_date": "2026-01-01", ' \
-           b'"themes": [' + inner + b'"111222333"]}'
+    return (
+        b'{"source_system": "x", "external_id": "y", "kind": "klacht", "received_date": "2026-01-01", '
+        b'"themes": [' + inner + b'"111222333"]}'
+    )
 
 
 async def prepare(url: str) -> str:
@@ -82,7 +84,7 @@ async def run(duration: float, key: str, pid: int) -> dict:
 
             async def stream():
                 for i in range(0, len(big), 1 << 20):
-                    yield big[i:i + (1 << 20)]
+                    yield big[i : i + (1 << 20)]
 
             kind = "20MB" if n % 2 else "20MB streamed"
             try:
@@ -94,13 +96,21 @@ async def run(duration: float, key: str, pid: int) -> dict:
             await asyncio.sleep(max(0.0, 1 - (time.monotonic() - t)))
 
     base = f"http://127.0.0.1:{PORT}"
-    async with httpx.AsyncClient(base_url=base, timeout=60) as probe_client, \
-            httpx.AsyncClient(base_url=base, timeout=60) as attack_client:
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=60) as probe_client,
+        httpx.AsyncClient(base_url=base, timeout=60) as attack_client,
+    ):
         await asyncio.gather(probe(probe_client), attack(attack_client))
     latencies.sort()
-    return {"probes": len(latencies), "p50": statistics.median(latencies),
-            "p99": latencies[int(len(latencies) * 0.99) - 1], "max": latencies[-1], "rss_peak_mb": peak,
-            "answers": {k: sorted(set(v)) for k, v in answers.items()}, "attacks": len(answers["1MB"])}
+    return {
+        "probes": len(latencies),
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "max": latencies[-1],
+        "rss_peak_mb": peak,
+        "answers": {k: sorted(set(v)) for k, v in answers.items()},
+        "attacks": len(answers["1MB"]),
+    }
 
 
 def main() -> None:
@@ -110,11 +120,29 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench-hostile-")
     url = f"sqlite+aiosqlite:///{tmp}/hostile.db"
     key = asyncio.run(prepare(url))
-    env = {**os.environ, "NAKOMING_DATABASE_URL": url, "NAKOMING_JOB_BACKEND": "inprocess",
-           "NAKOMING_LOG_LEVEL": "WARNING", "NAKOMING_REDIS_URL": "redis://127.0.0.1:6379/14"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "services.api.app:asgi",
-                               "--port", str(PORT), "--log-level", "warning", "--no-access-log"],
-                              cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        "NAKOMING_DATABASE_URL": url,
+        "NAKOMING_JOB_BACKEND": "inprocess",
+        "NAKOMING_LOG_LEVEL": "WARNING",
+        "NAKOMING_REDIS_URL": "redis://127.0.0.1:6379/14",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "services.api.app:asgi",
+            "--port",
+            str(PORT),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         for _ in range(1200):
             try:
@@ -127,10 +155,14 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    print(f"idle RSS {idle:.0f} MB; {result['attacks']} rounds of hostile bodies; answers {result['answers']}")
-    print(f"/healthz: {result['probes']} probes, p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, "
-          f"max {result['max']:.1f} ms (target p99 < 100 ms); RSS peak {result['rss_peak_mb']:.0f} MB "
-          "(target < 500 MB)")
+    print(
+        f"idle RSS {idle:.0f} MB; {result['attacks']} rounds of hostile bodies; answers {result['answers']}"
+    )
+    print(
+        f"/healthz: {result['probes']} probes, p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, "
+        f"max {result['max']:.1f} ms (target p99 < 100 ms); RSS peak {result['rss_peak_mb']:.0f} MB "
+        "(target < 500 MB)"
+    )
 
 
 if __name__ == "__main__":

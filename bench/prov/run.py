@@ -48,13 +48,24 @@ async def prepare() -> None:
     now = dt.datetime.now(dt.UTC)
     rows = []
     for i in range(N):
-        row = {"id": uuid.uuid4(), "title": f"Toezegging {i}", "description": "Beschrijving " * 10, "origin": "letter",
-               "version": 1, "created_at": now - dt.timedelta(seconds=i), "updated_at": now}
+        row = {
+            "id": uuid.uuid4(),
+            "title": f"Toezegging {i}",
+            "description": "Beschrijving " * 10,
+            "origin": "letter",
+            "version": 1,
+            "created_at": now - dt.timedelta(seconds=i),
+            "updated_at": now,
+        }
         if WITH_PROVENANCE:  # every row names its writer; every other row a responsible person
             person = f"Persoon {i % 50}" if i % 2 else None
-            row.update(created_by_name="frontend", updated_by_name="frontend", owner_person_name=person,
-                       owner_person_role="programmamanager" if person else None,
-                       owner_person_key=person.lower() if person else None)
+            row.update(
+                created_by_name="frontend",
+                updated_by_name="frontend",
+                owner_person_name=person,
+                owner_person_role="programmamanager" if person else None,
+                owner_person_key=person.lower() if person else None,
+            )
         rows.append(row)
     async with engine.begin() as conn:
         await conn.execute(insert(Commitment), rows)
@@ -68,7 +79,9 @@ async def measure(pool: RawPool, params: CommitmentFilters) -> tuple[float, floa
     for _ in range(5):
         c0, w0 = time.process_time(), time.perf_counter()
         for _ in range(ARGS.calls // 5):
-            rows, cursor = await CommitmentRepository.list_page(pool, conditions, sort=None, cursor=None, limit=50)
+            rows, cursor = await CommitmentRepository.list_page(
+                pool, conditions, sort=None, cursor=None, limit=50
+            )
             orjson.dumps({"items": rows, "next_cursor": cursor}, default=str)
         cpu.append((time.process_time() - c0) * 1000 / (ARGS.calls // 5))
         wall.append((time.perf_counter() - w0) * 1000 / (ARGS.calls // 5))
@@ -86,8 +99,16 @@ async def main() -> None:
         results = {name: await measure(pool, params) for name, params in cases.items()}
     finally:
         await pool.close()
-    print(json.dumps({"root": ARGS.root, "provenance": WITH_PROVENANCE, "load": os.getloadavg(),
-                      "cpu_ms_wall_ms": results}))
+    print(
+        json.dumps(
+            {
+                "root": ARGS.root,
+                "provenance": WITH_PROVENANCE,
+                "load": os.getloadavg(),
+                "cpu_ms_wall_ms": results,
+            }
+        )
+    )
 
 
 asyncio.run(main())

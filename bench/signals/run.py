@@ -43,9 +43,20 @@ from shared.themes.models import Theme  # noqa: E402
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_signals")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-THEMES = ["sociale-veiligheid", "bejegening", "communicatie", "continuiteit-bezetting", "inzet-zzp-flex",
-          "eigen-regie", "deskundigheid", "zorg-buiten-de-woning", "wonen-verhuizing", "privacy", "financien",
-          "organisatie"]
+THEMES = [
+    "sociale-veiligheid",
+    "bejegening",
+    "communicatie",
+    "continuiteit-bezetting",
+    "inzet-zzp-flex",
+    "eigen-regie",
+    "deskundigheid",
+    "zorg-buiten-de-woning",
+    "wonen-verhuizing",
+    "privacy",
+    "financien",
+    "organisatie",
+]
 HERE = Path(__file__).resolve().parent
 
 
@@ -67,24 +78,57 @@ def free_port() -> int:
 
 
 def server_env(job_backend: str) -> dict[str, str]:
-    return {**os.environ, "NAKOMING_DATABASE_URL": DB_URL, "NAKOMING_REDIS_URL": REDIS_URL,
-            "NAKOMING_JOB_BACKEND": job_backend, "NAKOMING_LOG_LEVEL": "WARNING", "NAKOMING_LOG_JSON": "true",
-            "NAKOMING_RATE_LIMIT_PER_MINUTE": "100000000", "NAKOMING_DATABASE_POOL_SIZE": "20",
-            "NAKOMING_PSEUDONYM_KEY": "bench-only-key", "NAKOMING_ENVIRONMENT": "development"}
+    return {
+        **os.environ,
+        "NAKOMING_DATABASE_URL": DB_URL,
+        "NAKOMING_REDIS_URL": REDIS_URL,
+        "NAKOMING_JOB_BACKEND": job_backend,
+        "NAKOMING_LOG_LEVEL": "WARNING",
+        "NAKOMING_LOG_JSON": "true",
+        "NAKOMING_RATE_LIMIT_PER_MINUTE": "100000000",
+        "NAKOMING_DATABASE_POOL_SIZE": "20",
+        "NAKOMING_PSEUDONYM_KEY": "bench-only-key",
+        "NAKOMING_ENVIRONMENT": "development",
+    }
 
 
 def start_worker() -> subprocess.Popen[bytes]:
     """`nakoming worker` (arq on BENCH_REDIS_URL): batches are processed there, as in production."""
-    return subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], cwd=ROOT, env=server_env("arq"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "worker"],
+        cwd=ROOT,
+        env=server_env("arq"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def start_server(port: int, job_backend: str = "inprocess") -> subprocess.Popen[bytes]:
     env = server_env(job_backend)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "services.api.app:asgi", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "services.api.app:asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -93,15 +137,31 @@ def start_server(port: int, job_backend: str = "inprocess") -> subprocess.Popen[
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("server did not start: " + (proc.stderr.read().decode()[-2000:] if proc.stderr else ""))
+    raise RuntimeError(
+        "server did not start: " + (proc.stderr.read().decode()[-2000:] if proc.stderr else "")
+    )
 
 
 def wrk(port: int, raw_key: str, duration: int, tag: str) -> tuple[float, int, float, int]:
     """(requests/s, non-2xx answers, p99 ms, requests)"""
     out = subprocess.run(
-        ["wrk", "-t2", "-c32", f"-d{duration}s", "--latency", "-s", str(HERE / "intake.lua"),
-         f"http://127.0.0.1:{port}", "--", tag, raw_key],
-        capture_output=True, text=True, check=True).stdout
+        [
+            "wrk",
+            "-t2",
+            "-c32",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(HERE / "intake.lua"),
+            f"http://127.0.0.1:{port}",
+            "--",
+            tag,
+            raw_key,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
@@ -114,13 +174,27 @@ def ndjson_batch(n: int, tag: str) -> bytes:
     rng = random.Random(tag)
     lines = []
     for i in range(n):
-        lines.append(orjson.dumps({
-            "source_system": f"batch-{tag}", "external_id": f"E-{i}", "kind": rng.choice(["klacht", "signaal", "incident"]),
-            "channel": "email", "themes": rng.sample(THEMES, rng.choice([1, 1, 2])), "severity": "middel",
-            "received_date": (dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(600))).isoformat(),
-            "provider_agb": rng.choice(["12345678", "23456789", "34567890"]), "location": f"Locatie {rng.randrange(98)}",
-            "zorgkantoor_code": rng.choice(["5521", "5522", "5523"]), "reporter_role": "client",
-            "client_reference": f"CL-{rng.randrange(1500)}", "summary": "Assistentie kwam niet op tijd."}))
+        lines.append(
+            orjson.dumps(
+                {
+                    "source_system": f"batch-{tag}",
+                    "external_id": f"E-{i}",
+                    "kind": rng.choice(["klacht", "signaal", "incident"]),
+                    "channel": "email",
+                    "themes": rng.sample(THEMES, rng.choice([1, 1, 2])),
+                    "severity": "middel",
+                    "received_date": (
+                        dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(600))
+                    ).isoformat(),
+                    "provider_agb": rng.choice(["12345678", "23456789", "34567890"]),
+                    "location": f"Locatie {rng.randrange(98)}",
+                    "zorgkantoor_code": rng.choice(["5521", "5522", "5523"]),
+                    "reporter_role": "client",
+                    "client_reference": f"CL-{rng.randrange(1500)}",
+                    "summary": "Assistentie kwam niet op tijd.",
+                }
+            )
+        )
     return b"\n".join(lines) + b"\n"
 
 
@@ -145,8 +219,10 @@ async def load_million(n: int = 1_000_000) -> float:
     started = time.perf_counter()
     conn = await asyncpg.connect(DB_URL.replace("postgresql+asyncpg", "postgresql"))
     # A clean table of 1,000,000 historical signals (created yesterday: older than the counts' safety margin).
-    await conn.execute("TRUNCATE client_signals, client_signal_themes, client_signal_counts, "
-                       "client_signal_count_state, idempotency_keys CASCADE")
+    await conn.execute(
+        "TRUNCATE client_signals, client_signal_themes, client_signal_counts, "
+        "client_signal_count_state, idempotency_keys CASCADE"
+    )
     rng = random.Random(7)
     providers = [f"{10000000 + i * 7919:08d}" for i in range(120)]
     zks = [f"{5500 + i}" for i in range(32)]
@@ -157,18 +233,53 @@ async def load_million(n: int = 1_000_000) -> float:
         for i in range(start, min(n, start + chunk)):
             sid = uuid.uuid4()
             received = dt.date(2023, 1, 1) + dt.timedelta(days=rng.randrange(1000))
-            signals.append((sid, "bulk", f"B-{i}", rng.choice(["klacht", "signaal", "incident"]), "email", "middel",
-                            received, rng.choice(providers), f"Locatie {rng.randrange(300)}", rng.choice(zks),
-                            False, "ontvangen", received + dt.timedelta(days=730), False, now, now))
+            signals.append(
+                (
+                    sid,
+                    "bulk",
+                    f"B-{i}",
+                    rng.choice(["klacht", "signaal", "incident"]),
+                    "email",
+                    "middel",
+                    received,
+                    rng.choice(providers),
+                    f"Locatie {rng.randrange(300)}",
+                    rng.choice(zks),
+                    False,
+                    "ontvangen",
+                    received + dt.timedelta(days=730),
+                    False,
+                    now,
+                    now,
+                )
+            )
             for theme in rng.sample(THEMES, rng.choice([1, 1, 2])):
                 links.append((sid, theme, received))
         await conn.copy_records_to_table(
-            "client_signals", records=signals,
-            columns=["id", "source_system", "external_id", "kind", "channel", "severity", "received_date",
-                     "provider_agb", "location", "zorgkantoor_code", "anonymous", "status", "retention_date",
-                     "extension_recorded", "created_at", "updated_at"])
-        await conn.copy_records_to_table("client_signal_themes", records=links,
-                                         columns=["signal_id", "theme_key", "received_date"])
+            "client_signals",
+            records=signals,
+            columns=[
+                "id",
+                "source_system",
+                "external_id",
+                "kind",
+                "channel",
+                "severity",
+                "received_date",
+                "provider_agb",
+                "location",
+                "zorgkantoor_code",
+                "anonymous",
+                "status",
+                "retention_date",
+                "extension_recorded",
+                "created_at",
+                "updated_at",
+            ],
+        )
+        await conn.copy_records_to_table(
+            "client_signal_themes", records=links, columns=["signal_id", "theme_key", "received_date"]
+        )
     await conn.execute("VACUUM ANALYZE client_signals")
     await conn.execute("VACUUM ANALYZE client_signal_themes")
     await conn.close()
@@ -199,12 +310,20 @@ def time_stats(port: int, params: dict, runs: int) -> tuple[float, float]:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
     load = os.getloadavg()
-    return (f"{os.cpu_count()} CPUs ({platform.machine()}, {cpu}), {platform.system()} {platform.release()}, "
-            f"load average at start {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}, "
-            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    return (
+        f"{os.cpu_count()} CPUs ({platform.machine()}, {cpu}), {platform.system()} {platform.release()}, "
+        f"load average at start {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}, "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def main() -> None:
@@ -214,8 +333,11 @@ def main() -> None:
     parser.add_argument("--skip-stats", action="store_true")
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-batch", action="store_true")
-    parser.add_argument("--worker", action="store_true",
-                        help="process batches in a separate `nakoming worker` (arq) instead of in the API process")
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="process batches in a separate `nakoming worker` (arq) instead of in the API process",
+    )
     args = parser.parse_args()
     print(machine())
     raw = asyncio.run(prepare())
@@ -238,15 +360,29 @@ def main() -> None:
                 app_cpu.append((cpu_seconds([server.pid]) - before) / intake[-1][3] * 1000)
                 pg_cpu.append((cpu_seconds(backends) - before_pg) / intake[-1][3] * 1000)
                 rps, non2xx, p99, _ = intake[-1]
-                print(f"intake round {i + 1}: {rps:.0f} req/s, non-2xx {non2xx}, p99 {p99:.1f} ms, CPU per request "
-                      f"{app_cpu[-1]:.3f} ms (uvicorn) + {pg_cpu[-1]:.3f} ms (PostgreSQL), "
-                      f"load {os.getloadavg()[0]:.2f}")
+                print(
+                    f"intake round {i + 1}: {rps:.0f} req/s, non-2xx {non2xx}, p99 {p99:.1f} ms, CPU per request "
+                    f"{app_cpu[-1]:.3f} ms (uvicorn) + {pg_cpu[-1]:.3f} ms (PostgreSQL), "
+                    f"load {os.getloadavg()[0]:.2f}"
+                )
             rps = statistics.median(r[0] for r in intake)
             rows.append(("single-signal intake (req/s, median)", f"{rps:.0f}", ">= 500", f"{rps / 500:.2f}x"))
-            rows.append(("single-signal intake, uvicorn CPU per request (ms, median)",
-                         f"{statistics.median(app_cpu):.3f}", "-", "-"))
-            rows.append(("single-signal intake, PostgreSQL CPU per request (ms, median)",
-                         f"{statistics.median(pg_cpu):.3f}", "-", "-"))
+            rows.append(
+                (
+                    "single-signal intake, uvicorn CPU per request (ms, median)",
+                    f"{statistics.median(app_cpu):.3f}",
+                    "-",
+                    "-",
+                )
+            )
+            rows.append(
+                (
+                    "single-signal intake, PostgreSQL CPU per request (ms, median)",
+                    f"{statistics.median(pg_cpu):.3f}",
+                    "-",
+                    "-",
+                )
+            )
         batches, batch_cpu = [], []
         processing = [server.pid] + ([worker.pid] if worker is not None else [])
         cpu_of = "API and worker processes" if worker is not None else "API process"
@@ -254,22 +390,40 @@ def main() -> None:
             before = cpu_seconds(processing)
             accepted, total, got = batch_round(port, raw, f"{i}-{uuid.uuid4().hex[:6]}")
             batch_cpu.append(cpu_seconds(processing) - before)
-            print(f"batch round {i + 1}: 202 after {accepted:.2f} s, done after {total:.2f} s "
-                  f"(accepted {got['accepted']}, duplicate {got['duplicate']}, rejected {got['rejected']}), "
-                  f"{batch_cpu[-1]:.1f} s CPU in the {cpu_of}, load {os.getloadavg()[0]:.2f}")
+            print(
+                f"batch round {i + 1}: 202 after {accepted:.2f} s, done after {total:.2f} s "
+                f"(accepted {got['accepted']}, duplicate {got['duplicate']}, rejected {got['rejected']}), "
+                f"{batch_cpu[-1]:.1f} s CPU in the {cpu_of}, load {os.getloadavg()[0]:.2f}"
+            )
             batches.append((accepted, total))
         if batches:
             accepted_m = statistics.median(b[0] for b in batches)
             total_m = statistics.median(b[1] for b in batches)
             rows.append(("100k NDJSON batch: upload to 202 (s, median)", f"{accepted_m:.2f}", "-", "-"))
-            rows.append((f"100k NDJSON batch: upload to done, {where} (s, median)", f"{total_m:.2f}", "<= 30",
-                         f"{30 / total_m:.2f}x"))
-            rows.append((f"100k NDJSON batch: CPU of the {cpu_of} (s, median)", f"{statistics.median(batch_cpu):.1f}",
-                         "-", "-"))
+            rows.append(
+                (
+                    f"100k NDJSON batch: upload to done, {where} (s, median)",
+                    f"{total_m:.2f}",
+                    "<= 30",
+                    f"{30 / total_m:.2f}x",
+                )
+            )
+            rows.append(
+                (
+                    f"100k NDJSON batch: CPU of the {cpu_of} (s, median)",
+                    f"{statistics.median(batch_cpu):.1f}",
+                    "-",
+                    "-",
+                )
+            )
         if not args.skip_stats:
             seconds = asyncio.run(load_million())
             print(f"loaded 1,000,000 signals with COPY in {seconds:.1f} s")
-            for params in ({"group_by": "theme"}, {"group_by": "month"}, {"group_by": "provider", "kind": "klacht"}):
+            for params in (
+                {"group_by": "theme"},
+                {"group_by": "month"},
+                {"group_by": "provider", "kind": "klacht"},
+            ):
                 median, worst = time_stats(port, params, 3)
                 label = "stats (counts not built: raw) " + "&".join(f"{k}={v}" for k, v in params.items())
                 print(f"{label}: median {median:.1f} ms, max {worst:.1f} ms")
@@ -277,12 +431,17 @@ def main() -> None:
             seconds = asyncio.run(refresh_counts())
             print(f"built the monthly counts (job signals.refresh_counts, first run) in {seconds:.1f} s")
             rows.append(("refresh of all monthly counts, 1M signals (s)", f"{seconds:.1f}", "-", "-"))
-            for params in ({"group_by": "theme"}, {"group_by": "provider"}, {"group_by": "location"},
-                           {"group_by": "zorgkantoor"}, {"group_by": "month"},
-                           {"group_by": "month", "theme": "bejegening"},
-                           {"group_by": "provider", "from": "2024-01-01", "to": "2024-12-31"},
-                           {"group_by": "location", "from": "2023-03-15", "to": "2025-06-10"},
-                           {"group_by": "zorgkantoor", "theme": "bejegening", "kind": "klacht"}):
+            for params in (
+                {"group_by": "theme"},
+                {"group_by": "provider"},
+                {"group_by": "location"},
+                {"group_by": "zorgkantoor"},
+                {"group_by": "month"},
+                {"group_by": "month", "theme": "bejegening"},
+                {"group_by": "provider", "from": "2024-01-01", "to": "2024-12-31"},
+                {"group_by": "location", "from": "2023-03-15", "to": "2025-06-10"},
+                {"group_by": "zorgkantoor", "theme": "bejegening", "kind": "klacht"},
+            ):
                 median, worst = time_stats(port, params, 7)
                 label = "stats " + "&".join(f"{k}={v}" for k, v in params.items())
                 print(f"{label}: median {median:.1f} ms, max {worst:.1f} ms")

@@ -41,14 +41,20 @@ class Clock:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        print(f"  {self.label:<28} wall {time.perf_counter() - self.wall:7.2f} s   cpu {time.process_time() - self.cpu:7.2f} s",
-              flush=True)
+        print(
+            f"  {self.label:<28} wall {time.perf_counter() - self.wall:7.2f} s   cpu {time.process_time() - self.cpu:7.2f} s",
+            flush=True,
+        )
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                        "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_status"))
+    parser.add_argument(
+        "--url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_status"
+        ),
+    )
     parser.add_argument("--batches", type=int, default=2)
     parser.add_argument("--batch", type=int, default=10000)
     parser.add_argument("--cprofile", choices=["evaluate", "load", "store", ""], default="")
@@ -73,7 +79,9 @@ async def main() -> None:
                 upper = (await session.execute(query)).scalar()
                 raw = await loaders.driver_connection(session)
                 statements = loaders._PG_BY_RANGE if last is not None else loaders._PG_FROM_START
-                for name, sql in zip(("commitments", "milestones", "actions", "overrides", "fulfilments"), statements):
+                for name, sql in zip(
+                    ("commitments", "milestones", "actions", "overrides", "fulfilments"), statements
+                ):
                     params = (last, upper, AS_OF) if name == "milestones" else (last, upper)
                     with Clock(f"query {name}"):
                         rows = await raw.fetch(sql, *params)
@@ -81,8 +89,9 @@ async def main() -> None:
                 with Clock("load (all)"):
                     if profiler and args.cprofile == "load":
                         profiler.enable()
-                    batch = await loaders.load_batch(session, None, AS_OF, thresholds, signals=signals,
-                                                     id_range=(last, upper))
+                    batch = await loaders.load_batch(
+                        session, None, AS_OF, thresholds, signals=signals, id_range=(last, upper)
+                    )
                     if profiler and args.cprofile == "load":
                         profiler.disable()
                 service = StatusService(session, thresholds)
@@ -93,7 +102,9 @@ async def main() -> None:
                     changes = await service.evaluate(batch, outcome)
                     if profiler and args.cprofile == "evaluate":
                         profiler.disable()
-                print(f"  changes: {len(changes.commitments)} commitments, {len(changes.milestones)} milestones")
+                print(
+                    f"  changes: {len(changes.commitments)} commitments, {len(changes.milestones)} milestones"
+                )
                 if args.store:
                     with Clock("store (rolled back)"):
                         if profiler and args.cprofile == "store":

@@ -47,7 +47,9 @@ def _uuids(n: int, rng: random.Random) -> list[uuid.UUID]:
 
 
 async def build(url: str, scale: float, rng: random.Random) -> list[uuid.UUID]:
-    admin = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0] + "/postgres")
+    admin = await asyncpg.connect(
+        url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0] + "/postgres"
+    )
     name = url.rsplit("/", 1)[1]
     if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -66,39 +68,107 @@ async def build(url: str, scale: float, rng: random.Random) -> list[uuid.UUID]:
     n_signals = int(500_000 * scale)
     now = dt.datetime.now(dt.UTC)
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-    await conn.copy_records_to_table("themes", columns=["key", "label_nl", "label_en", "created_at", "updated_at"],
-                                     records=[(t, t, t, now, now) for t in THEMES])
+    await conn.copy_records_to_table(
+        "themes",
+        columns=["key", "label_nl", "label_en", "created_at", "updated_at"],
+        records=[(t, t, t, now, now) for t in THEMES],
+    )
     parties = _uuids(500, rng)
-    await conn.copy_records_to_table("parties", columns=["id", "name", "kind", "version", "created_at", "updated_at"],
-                                     records=[(p, f"Aanbieder {i}", "provider", 1, now, now) for i, p in enumerate(parties)])
+    await conn.copy_records_to_table(
+        "parties",
+        columns=["id", "name", "kind", "version", "created_at", "updated_at"],
+        records=[(p, f"Aanbieder {i}", "provider", 1, now, now) for i, p in enumerate(parties)],
+    )
     commitments = _uuids(n_commitments, rng)
     await conn.copy_records_to_table(
-        "commitments", columns=["id", "title", "origin", "version", "created_at", "updated_at", "due_date",
-                                "owner_party_id"],
-        records=[(c, f"Toezegging {i}", "other", 1, now, now,
-                  AS_OF + dt.timedelta(days=rng.randint(-400, 700)) if rng.random() < 0.8 else None,
-                  rng.choice(parties) if rng.random() < 0.5 else None) for i, c in enumerate(commitments)])
+        "commitments",
+        columns=[
+            "id",
+            "title",
+            "origin",
+            "version",
+            "created_at",
+            "updated_at",
+            "due_date",
+            "owner_party_id",
+        ],
+        records=[
+            (
+                c,
+                f"Toezegging {i}",
+                "other",
+                1,
+                now,
+                now,
+                AS_OF + dt.timedelta(days=rng.randint(-400, 700)) if rng.random() < 0.8 else None,
+                rng.choice(parties) if rng.random() < 0.5 else None,
+            )
+            for i, c in enumerate(commitments)
+        ],
+    )
     theme_rows = []
     for c in commitments:
         for t in rng.sample(THEMES, rng.randint(1, 2)):
             theme_rows.append((c, t))
-    await conn.copy_records_to_table("commitment_themes", columns=["commitment_id", "theme_key"], records=theme_rows)
+    await conn.copy_records_to_table(
+        "commitment_themes", columns=["commitment_id", "theme_key"], records=theme_rows
+    )
     states = ["planned", "in_progress", "in_progress", "done", "blocked", "cancelled"]
     await conn.copy_records_to_table(
-        "actions", columns=["id", "title", "commitment_id", "state", "last_update_date", "version", "created_at",
-                            "updated_at"],
-        records=[(a, "Actie", c, rng.choice(states), AS_OF - dt.timedelta(days=rng.randint(0, 200)), 1, now, now)
-                 for a, c in zip(_uuids(n_commitments, rng), commitments)])
+        "actions",
+        columns=[
+            "id",
+            "title",
+            "commitment_id",
+            "state",
+            "last_update_date",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        records=[
+            (a, "Actie", c, rng.choice(states), AS_OF - dt.timedelta(days=rng.randint(0, 200)), 1, now, now)
+            for a, c in zip(_uuids(n_commitments, rng), commitments)
+        ],
+    )
     milestones = _uuids(n_milestones, rng)
     milestone_rows = []
     for i, m in enumerate(milestones):
         base_date = AS_OF - dt.timedelta(days=rng.randint(200, 600))
-        milestone_rows.append((m, "Mijlpaal", commitments[i // 3], AS_OF + dt.timedelta(days=rng.randint(-300, 500)),
-                               100.0, 40.0, base_date, "increase", "percent", 1, now, now))
+        milestone_rows.append(
+            (
+                m,
+                "Mijlpaal",
+                commitments[i // 3],
+                AS_OF + dt.timedelta(days=rng.randint(-300, 500)),
+                100.0,
+                40.0,
+                base_date,
+                "increase",
+                "percent",
+                1,
+                now,
+                now,
+            )
+        )
     await conn.copy_records_to_table(
-        "milestones", columns=["id", "title", "commitment_id", "due_date", "target_value", "baseline_value",
-                               "baseline_date", "direction", "indicator_unit", "version", "created_at", "updated_at"],
-        records=milestone_rows)
+        "milestones",
+        columns=[
+            "id",
+            "title",
+            "commitment_id",
+            "due_date",
+            "target_value",
+            "baseline_value",
+            "baseline_date",
+            "direction",
+            "indicator_unit",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        records=milestone_rows,
+    )
     measurement_rows = []
     per = int(1_000_000 * scale) / n_milestones
     for m, _, _, _due, _, _, base_date, *_ in milestone_rows:
@@ -106,31 +176,74 @@ async def build(url: str, scale: float, rng: random.Random) -> list[uuid.UUID]:
         days = sorted(rng.sample(range(1, 400), count))
         slope = rng.uniform(0.02, 0.2)
         for d in days:
-            measurement_rows.append((uuid.UUID(int=rng.getrandbits(128), version=4), m,
-                                     base_date + dt.timedelta(days=d), 40.0 + slope * d + rng.uniform(-3, 3), now, now))
-    await conn.copy_records_to_table("measurements", columns=["id", "milestone_id", "date", "value", "created_at",
-                                                              "updated_at"], records=measurement_rows)
+            measurement_rows.append(
+                (
+                    uuid.UUID(int=rng.getrandbits(128), version=4),
+                    m,
+                    base_date + dt.timedelta(days=d),
+                    40.0 + slope * d + rng.uniform(-3, 3),
+                    now,
+                    now,
+                )
+            )
+    await conn.copy_records_to_table(
+        "measurements",
+        columns=["id", "milestone_id", "date", "value", "created_at", "updated_at"],
+        records=measurement_rows,
+    )
     signals = _uuids(n_signals, rng)
     signal_rows, signal_theme_rows, signal_link_rows = [], [], []
     for i, s in enumerate(signals):
         received = AS_OF - dt.timedelta(days=rng.randint(0, 730))
-        signal_rows.append((s, "bench", str(i), "klacht", received, rng.choice(parties), received + dt.timedelta(days=3650),
-                            False, "ontvangen", False, now, now))
+        signal_rows.append(
+            (
+                s,
+                "bench",
+                str(i),
+                "klacht",
+                received,
+                rng.choice(parties),
+                received + dt.timedelta(days=3650),
+                False,
+                "ontvangen",
+                False,
+                now,
+                now,
+            )
+        )
         for t in rng.sample(THEMES, rng.randint(1, 2)):
             signal_theme_rows.append((s, t, received))
         if rng.random() < 0.05:
             signal_link_rows.append((s, rng.choice(commitments)))
     await conn.copy_records_to_table(
-        "client_signals", columns=["id", "source_system", "external_id", "kind", "received_date", "provider_party_id",
-                                   "retention_date", "anonymous", "status", "extension_recorded", "created_at",
-                                   "updated_at"], records=signal_rows)
-    await conn.copy_records_to_table("client_signal_themes", columns=["signal_id", "theme_key", "received_date"],
-                                     records=signal_theme_rows)
-    await conn.copy_records_to_table("client_signal_commitments", columns=["signal_id", "commitment_id"],
-                                     records=signal_link_rows)
+        "client_signals",
+        columns=[
+            "id",
+            "source_system",
+            "external_id",
+            "kind",
+            "received_date",
+            "provider_party_id",
+            "retention_date",
+            "anonymous",
+            "status",
+            "extension_recorded",
+            "created_at",
+            "updated_at",
+        ],
+        records=signal_rows,
+    )
+    await conn.copy_records_to_table(
+        "client_signal_themes", columns=["signal_id", "theme_key", "received_date"], records=signal_theme_rows
+    )
+    await conn.copy_records_to_table(
+        "client_signal_commitments", columns=["signal_id", "commitment_id"], records=signal_link_rows
+    )
     await conn.execute("ANALYZE")
-    counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in
-              ("commitments", "milestones", "measurements", "actions", "client_signals")}
+    counts = {
+        t: await conn.fetchval(f"SELECT count(*) FROM {t}")
+        for t in ("commitments", "milestones", "measurements", "actions", "client_signals")
+    }
     print("dataset:", ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
     await conn.close()
     return commitments
@@ -146,14 +259,24 @@ async def reset(url: str) -> None:
     await conn.close()
 
 
-async def measure(url: str, commitments: list[uuid.UUID], rounds: int, batch: int, rng: random.Random) -> dict[str, list[float]]:
+async def measure(
+    url: str, commitments: list[uuid.UUID], rounds: int, batch: int, rng: random.Random
+) -> dict[str, list[float]]:
     thresholds = Thresholds()
     engine = create_engine(url, pool_size=5)
     factory = create_session_factory(engine)
-    results: dict[str, list[float]] = {"full/first": [], "full/again": [], "single p50": [], "single p95": [],
-                                       "full/first cpu": [], "full/again cpu": []}
+    results: dict[str, list[float]] = {
+        "full/first": [],
+        "full/again": [],
+        "single p50": [],
+        "single p95": [],
+        "full/first cpu": [],
+        "full/again cpu": [],
+    }
     database = url.rsplit("/", 1)[1]
-    async with engine.connect() as conn:  # open the pool's connections, so their server processes can be counted
+    async with (
+        engine.connect() as conn
+    ):  # open the pool's connections, so their server processes can be counted
         await conn.exec_driver_sql("SELECT 1")
     for r in range(rounds):
         await reset(url)
@@ -168,8 +291,11 @@ async def measure(url: str, commitments: list[uuid.UUID], rounds: int, batch: in
             pids = sorted(set(pids) | set(backend_pids(database)))
             ours, server = cpu_seconds([os.getpid()]) - cpu_before[0], cpu_seconds(pids) - cpu_before[1]
             results[f"{name} cpu"].append(ours + server)
-            print(f"round {r + 1}: {name} {results[name][-1]:.1f} s (cpu: this process {ours:.1f} s, database "
-                  f"{server:.1f} s; load {os.getloadavg()[0]:.1f}) {summary.as_dict()}", flush=True)
+            print(
+                f"round {r + 1}: {name} {results[name][-1]:.1f} s (cpu: this process {ours:.1f} s, database "
+                f"{server:.1f} s; load {os.getloadavg()[0]:.1f}) {summary.as_dict()}",
+                flush=True,
+            )
         timings = []
         for cid in rng.sample(commitments, 200):
             start = time.perf_counter()
@@ -179,8 +305,10 @@ async def measure(url: str, commitments: list[uuid.UUID], rounds: int, batch: in
         timings.sort()
         results["single p50"].append(statistics.median(timings))
         results["single p95"].append(timings[int(len(timings) * 0.95) - 1])
-        print(f"round {r + 1}: single p50 {results['single p50'][-1]:.1f} ms p95 {results['single p95'][-1]:.1f} ms",
-              flush=True)
+        print(
+            f"round {r + 1}: single p50 {results['single p50'][-1]:.1f} ms p95 {results['single p95'][-1]:.1f} ms",
+            flush=True,
+        )
     await engine.dispose()
     return results
 
@@ -188,15 +316,22 @@ async def measure(url: str, commitments: list[uuid.UUID], rounds: int, batch: in
 def machine() -> str:
     cpu = "unknown"
     with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     return f"nproc {os.cpu_count()}, {platform.machine()}, {cpu}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                        "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_status"))
+    parser.add_argument(
+        "--url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_status"
+        ),
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=10000)
@@ -227,8 +362,10 @@ def main() -> None:
         if name not in targets:  # CPU seconds (this process + the database), no target of their own
             print(f"{name:<12} {med:>7.2f} s {min(values):>7.2f} s {max(values):>7.2f} s")
             continue
-        print(f"{name:<12} {med:>7.2f}{units[name]:>2} {min(values):>7.2f}{units[name]:>2} "
-              f"{max(values):>7.2f}{units[name]:>2} {targets[name]:>6.0f}{units[name]:>2} {med / targets[name]:>7.2f}")
+        print(
+            f"{name:<12} {med:>7.2f}{units[name]:>2} {min(values):>7.2f}{units[name]:>2} "
+            f"{max(values):>7.2f}{units[name]:>2} {targets[name]:>6.0f}{units[name]:>2} {med / targets[name]:>7.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -45,24 +45,44 @@ def entry(category: str, i: int, n: dict[str, int]) -> bytes:
         nummer = WATCHED[i] if i < len(WATCHED) else str(40000 + i)
         return t.dossier(guid(category, i), token, nummer=nummer, bijgewerkt=_stamp(i))
     if category == "Zaak":
-        return t.zaak(guid(category, i), token, nummer=f"2025Z{i:05d}",
-                      dossier=dossier_guid(i % max(1, n["Kamerstukdossier"])), bijgewerkt=_stamp(i))
+        return t.zaak(
+            guid(category, i),
+            token,
+            nummer=f"2025Z{i:05d}",
+            dossier=dossier_guid(i % max(1, n["Kamerstukdossier"])),
+            bijgewerkt=_stamp(i),
+        )
     if category == "Activiteit":
         return t.activiteit(guid(category, i), token, nummer=f"2025A{i:05d}", bijgewerkt=_stamp(i))
     if category == "Toezegging":
         status = ("Openstaand", "Voldaan", "Deels voldaan", "Vervallen", "Afgedaan")[i % 5]
-        return t.toezegging(guid(category, i), token, nummer=f"TZ2025-{i:06d}", status=status, bijgewerkt=_stamp(i),
-                            kamerbrief=f"2025D{i:05d}" if i % 4 == 1 else None,
-                            datum_nakoming="0001-01-01T00:00:00Z" if i % 7 == 0 else "2026-02-15T00:00:00+01:00",
-                            tekst="De minister informeert de Kamer over de voortgang." if i % 3 else
-                            "De staatssecretaris stuurt een reactie over gehandicaptenzorg en de Wlz.")
+        return t.toezegging(
+            guid(category, i),
+            token,
+            nummer=f"TZ2025-{i:06d}",
+            status=status,
+            bijgewerkt=_stamp(i),
+            kamerbrief=f"2025D{i:05d}" if i % 4 == 1 else None,
+            datum_nakoming="0001-01-01T00:00:00Z" if i % 7 == 0 else "2026-02-15T00:00:00+01:00",
+            tekst="De minister informeert de Kamer over de voortgang."
+            if i % 3
+            else "De staatssecretaris stuurt een reactie over gehandicaptenzorg en de Wlz.",
+        )
     # Documents: about a third relevant (watched dossier, term, or a fulfilment letter)
     rel = i % 9
     dossier = dossier_guid(i % len(WATCHED)) if rel in (0, 1) else dossier_guid(len(WATCHED) + i % 50)
     titel = "Kwaliteit van zorg bij Fokus" if rel == 2 else "Verslag van een schriftelijk overleg"
-    return t.document(guid(category, i), token, nummer=f"2025D{i:05d}", dossier=dossier, titel=titel,
-                      onderwerp="Onderwerp van de brief over het beleid", bijgewerkt=_stamp(i),
-                      zaken=[guid("Zaak", i % max(1, n["Zaak"]))], deleted=(i % 97 == 0))
+    return t.document(
+        guid(category, i),
+        token,
+        nummer=f"2025D{i:05d}",
+        dossier=dossier,
+        titel=titel,
+        onderwerp="Onderwerp van de brief over het beleid",
+        bijgewerkt=_stamp(i),
+        zaken=[guid("Zaak", i % max(1, n["Zaak"]))],
+        deleted=(i % 97 == 0),
+    )
 
 
 def page(category: str, skiptoken: int | None, n: dict[str, int], page_size: int = 250) -> bytes:

@@ -55,8 +55,12 @@ def bench_parse(total: int) -> dict[str, float]:
     n = feedgen.counts(total)
     relevance = DocumentRelevance(
         dossier_ids={__import__("uuid").UUID(feedgen.dossier_guid(i)) for i in range(len(feedgen.WATCHED))},
-        zaak_ids=set(), brief_nummers={f"2025D{i:05d}" for i in range(1, n["Toezegging"], 4)},
-        terms=terms_pattern(["Fokus", "ADL", "gehandicaptenzorg", "Q-Consult", "zzp", "Wlz", "Volwaardig leven"]))
+        zaak_ids=set(),
+        brief_nummers={f"2025D{i:05d}" for i in range(1, n["Toezegging"], 4)},
+        terms=terms_pattern(
+            ["Fokus", "ADL", "gehandicaptenzorg", "Q-Consult", "zzp", "Wlz", "Volwaardig leven"]
+        ),
+    )
     t_lxml = t_ours = 0.0
     entries = kept = 0
     for category, _count in n.items():
@@ -87,13 +91,38 @@ def free_port() -> int:
 
 
 def reset_database() -> None:
-    exists = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qtAc",
-                             f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'"], capture_output=True, text=True)
+    exists = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-qtAc",
+            f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if exists.stdout.strip() != "1":
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'CREATE DATABASE "{DATABASE}"'],
-                       check=True)
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", DATABASE, "-qc",
-                    "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"], check=True, capture_output=True)
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'CREATE DATABASE "{DATABASE}"'], check=True
+        )
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            DATABASE,
+            "-qc",
+            "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 async def child_ingest(feed_url: str, noop_runs: int) -> dict[str, object]:
@@ -107,8 +136,14 @@ async def child_ingest(feed_url: str, noop_runs: int) -> dict[str, object]:
     from shared.tk.service import SyncRunner
 
     configure_logging("ERROR", json=True)
-    settings = Settings(environment="test", database_url=PG, tk_syncfeed_url=feed_url, tk_request_interval=0.0,
-                        tk_dossiers=feedgen.WATCHED, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        environment="test",
+        database_url=PG,
+        tk_syncfeed_url=feed_url,
+        tk_request_interval=0.0,
+        tk_dossiers=feedgen.WATCHED,
+        _env_file=None,
+    )  # type: ignore[call-arg]
     engine = create_engine(PG)
     await upgrade(engine)
     factory = create_session_factory(engine)
@@ -126,10 +161,14 @@ async def child_ingest(feed_url: str, noop_runs: int) -> dict[str, object]:
     await engine.dispose()
     status = Path("/proc/self/status").read_text()
     hwm_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
-    return {"elapsed": elapsed, "entries": sum(s.entries for s in summaries),
-            "written": sum(s.upserts + s.deletes for s in summaries),
-            "failed": [s.category for s in summaries if s.status != "succeeded"],
-            "noop_s": noops, "peak_rss_mb": hwm_kb / 1024}
+    return {
+        "elapsed": elapsed,
+        "entries": sum(s.entries for s in summaries),
+        "written": sum(s.upserts + s.deletes for s in summaries),
+        "failed": [s.category for s in summaries if s.status != "succeeded"],
+        "noop_s": noops,
+        "peak_rss_mb": hwm_kb / 1024,
+    }
 
 
 def bench_ingest(total: int, repeat: int) -> list[dict[str, object]]:
@@ -145,8 +184,13 @@ def bench_ingest(total: int, repeat: int) -> list[dict[str, object]]:
         results = []
         for _ in range(repeat):
             reset_database()
-            out = subprocess.run([sys.executable, str(HERE / "run.py"), "--child", f"http://127.0.0.1:{port}/SyncFeed/2.0"],
-                                 cwd=ROOT, capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, str(HERE / "run.py"), "--child", f"http://127.0.0.1:{port}/SyncFeed/2.0"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         return results
     finally:
@@ -173,15 +217,27 @@ def main() -> None:
     written_rate = med(r["written"] / r["elapsed"] for r in ingests)
     noop = med(s for r in ingests for s in r["noop_s"])
     rss = med(r["peak_rss_mb"] for r in ingests)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
-    print(f"machine: {os.cpu_count()} cpu, {platform.machine()}, {cpu}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"feed: {parses[0]['entries']} entries generated, served on loopback; repeats: {args.repeat} (medians)")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    print(
+        f"machine: {os.cpu_count()} cpu, {platform.machine()}, {cpu}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+    print(
+        f"feed: {parses[0]['entries']} entries generated, served on loopback; repeats: {args.repeat} (medians)"
+    )
     print()
     # The issue's targets assume lxml alone at about 120,000 entries/s; this shared machine is slower and
     # noisy, so each target is also shown scaled by the lxml speed measured in this same run.
     scale = lxml / LXML_REFERENCE
-    print(f"lxml alone here: {lxml:,.0f}/s vs {LXML_REFERENCE:,}/s reference -> targets scaled by {scale:.2f}")
+    print(
+        f"lxml alone here: {lxml:,.0f}/s vs {LXML_REFERENCE:,}/s reference -> targets scaled by {scale:.2f}"
+    )
     print()
     print(f"{'measure':<44}{'median':>14}{'target':>14}{'ratio':>10}{'scaled target':>15}{'ratio':>10}")
     rows = [

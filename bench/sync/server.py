@@ -21,7 +21,7 @@ def make_app(total: int) -> Any:
 
     def page(category: str, skiptoken: int | None) -> bytes:
         start = 0 if skiptoken is None else max(0, skiptoken - feedgen.TOKEN_BASE + 1)
-        return feedgen.t.page_xml(category, entries[category][start:start + 250])
+        return feedgen.t.page_xml(category, entries[category][start : start + 250])
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -30,9 +30,16 @@ def make_app(total: int) -> Any:
         category = query.get("category", [""])[0]
         token = query.get("skiptoken", [None])[0]
         body = page(category, int(token) if token else None) if category in n else b"not found"
-        await send({"type": "http.response.start", "status": 200 if category in n else 404,
-                    "headers": [(b"content-type", b"application/atom+xml"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200 if category in n else 404,
+                "headers": [
+                    (b"content-type", b"application/atom+xml"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app
@@ -41,5 +48,11 @@ def make_app(total: int) -> Any:
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(make_app(int(sys.argv[2])), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-                access_log=False, lifespan="off")
+    uvicorn.run(
+        make_app(int(sys.argv[2])),
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )

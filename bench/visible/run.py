@@ -71,9 +71,20 @@ async def prepare(n: int) -> tuple[list[str], str]:
     now = dt.datetime.now(dt.UTC)
     ids = [uuid.uuid4() for _ in range(n)]
     async with engine.begin() as conn:
-        await conn.execute(insert(Commitment), [{"id": i, "title": f"Zichtbaar {k}", "due_date": None,
-                                                 "created_at": now, "updated_at": now, "version": 1}
-                                                for k, i in enumerate(ids)])
+        await conn.execute(
+            insert(Commitment),
+            [
+                {
+                    "id": i,
+                    "title": f"Zichtbaar {k}",
+                    "due_date": None,
+                    "created_at": now,
+                    "updated_at": now,
+                    "version": 1,
+                }
+                for k, i in enumerate(ids)
+            ],
+        )
     async with session_scope(create_session_factory(engine)) as session:
         _, key = await create_api_key(session, name="bench visible", scopes=["read", "write"])
     await engine.dispose()
@@ -81,9 +92,15 @@ async def prepare(n: int) -> tuple[list[str], str]:
 
 
 def env(redis_url: str) -> dict[str, str]:
-    return {**os.environ, "NAKOMING_DATABASE_URL": DB_URL, "NAKOMING_REDIS_URL": redis_url,
-            "NAKOMING_JOB_BACKEND": "arq", "NAKOMING_LOG_LEVEL": "WARNING", "NAKOMING_ENVIRONMENT": "test",
-            "NAKOMING_TK_SYNC_INTERVAL": "86400"}
+    return {
+        **os.environ,
+        "NAKOMING_DATABASE_URL": DB_URL,
+        "NAKOMING_REDIS_URL": redis_url,
+        "NAKOMING_JOB_BACKEND": "arq",
+        "NAKOMING_LOG_LEVEL": "WARNING",
+        "NAKOMING_ENVIRONMENT": "test",
+        "NAKOMING_TK_SYNC_INTERVAL": "86400",
+    }
 
 
 async def wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -100,7 +117,9 @@ async def wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the API did not start")
 
 
-async def writer(client: httpx.AsyncClient, ids: list[str], key: str, book: Book, rate: float, seconds: float) -> None:
+async def writer(
+    client: httpx.AsyncClient, ids: list[str], key: str, book: Book, rate: float, seconds: float
+) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     flips = dict.fromkeys(ids, "on_time")
     tasks = []
@@ -109,8 +128,9 @@ async def writer(client: httpx.AsyncClient, ids: list[str], key: str, book: Book
 
     async def one(w: Write) -> None:
         try:
-            r = await client.patch(f"/v1/commitments/{w.commitment}", json={"due_date": DATES[w.schedule]},
-                                   headers=headers)
+            r = await client.patch(
+                f"/v1/commitments/{w.commitment}", json={"due_date": DATES[w.schedule]}, headers=headers
+            )
         except httpx.HTTPError:
             w.answered, w.status = time.time(), -1  # connection reset or timed out: not acknowledged
             return
@@ -141,7 +161,7 @@ def observe(book: Book, items: list[dict], at: float) -> None:
         pending[last].seen = at
         for w in pending[:last]:
             w.seen = -1.0  # overtaken: a later write of this commitment showed before it did
-        book.unseen[item["id"]] = pending[last + 1:]
+        book.unseen[item["id"]] = pending[last + 1 :]
 
 
 async def reader(engine: AsyncEngine, book: Book, stop: asyncio.Event) -> None:
@@ -152,10 +172,21 @@ async def reader(engine: AsyncEngine, book: Book, stop: asyncio.Event) -> None:
         pending = [uuid.UUID(k) for k, v in book.unseen.items() if v]
         if pending:
             async with engine.connect() as conn:
-                rows = (await conn.execute(select(c.id, c.schedule, c.evaluated_at).where(c.id.in_(pending)))).all()
-            observe(book, [{"id": str(r.id), "schedule": r.schedule,
-                            "evaluated_at": r.evaluated_at.isoformat() if r.evaluated_at else None} for r in rows],
-                    time.time())
+                rows = (
+                    await conn.execute(select(c.id, c.schedule, c.evaluated_at).where(c.id.in_(pending)))
+                ).all()
+            observe(
+                book,
+                [
+                    {
+                        "id": str(r.id),
+                        "schedule": r.schedule,
+                        "evaluated_at": r.evaluated_at.isoformat() if r.evaluated_at else None,
+                    }
+                    for r in rows
+                ],
+                time.time(),
+            )
         await asyncio.sleep(POLL)
 
 
@@ -164,7 +195,9 @@ async def listing(client: httpx.AsyncClient) -> list[list[dict]]:
     pages, cursor = [], None
     while True:
         try:
-            r = await client.get("/v1/commitments", params={"limit": 500, **({"cursor": cursor} if cursor else {})})
+            r = await client.get(
+                "/v1/commitments", params={"limit": 500, **({"cursor": cursor} if cursor else {})}
+            )
         except httpx.HTTPError:
             continue
         body = r.json()
@@ -182,13 +215,34 @@ async def idle(redis: aioredis.Redis) -> bool:
 async def run(args: argparse.Namespace) -> dict[str, object]:
     ids, key = await prepare(args.commitments)
     redis_url = f"redis://127.0.0.1:{args.redis_port}/0"
-    procs = [subprocess.Popen(["redis-server", "--port", str(args.redis_port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(args.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+    ]
     try:
         time.sleep(0.5)
-        procs.append(subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "--port", str(args.port)],
-                                      cwd=ROOT, env=env(redis_url)))
-        procs.append(subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], cwd=ROOT, env=env(redis_url)))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "serve", "--port", str(args.port)],
+                cwd=ROOT,
+                env=env(redis_url),
+            )
+        )
+        procs.append(
+            subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], cwd=ROOT, env=env(redis_url))
+        )
         base = f"http://127.0.0.1:{args.port}"
         await wait_http(base, procs[1])
         redis = aioredis.from_url(redis_url)
@@ -221,18 +275,28 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     # committed write left (read back from the same listing; writes answered or not, in whatever order they
     # committed).
     expected = {d: k for k, d in DATES.items()}
-    missing = [c for c, item in final.items() if item["due_date"] and item["schedule"] != expected[item["due_date"]]]
+    missing = [
+        c for c, item in final.items() if item["due_date"] and item["schedule"] != expected[item["due_date"]]
+    ]
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
     statuses: dict[int, int] = {}
     for w in book.writes:
         statuses[w.status] = statuses.get(w.status, 0) + 1
-    return {"writes": len(book.writes), "answers (status: count; -1 = connection error)": statuses,
-            "answered_200": len(ok), "achieved_rate": round(len(book.writes) / elapsed, 1),
-            "seen": len(latencies), "overtaken": sum(1 for w in ok if w.seen == -1.0),
-            "never_seen": sum(1 for w in ok if w.seen is None),
-            "p50_ms": round(q[49] * 1000, 1), "p95_ms": round(q[94] * 1000, 1), "p99_ms": round(q[98] * 1000, 1),
-            "max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
-            "commitments": len(final), "commitments_missing_last_write": len(missing)}
+    return {
+        "writes": len(book.writes),
+        "answers (status: count; -1 = connection error)": statuses,
+        "answered_200": len(ok),
+        "achieved_rate": round(len(book.writes) / elapsed, 1),
+        "seen": len(latencies),
+        "overtaken": sum(1 for w in ok if w.seen == -1.0),
+        "never_seen": sum(1 for w in ok if w.seen is None),
+        "p50_ms": round(q[49] * 1000, 1),
+        "p95_ms": round(q[94] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+        "max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
+        "commitments": len(final),
+        "commitments_missing_last_write": len(missing),
+    }
 
 
 def main() -> None:
@@ -243,8 +307,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18190)
     parser.add_argument("--redis-port", type=int, default=18191)
     args = parser.parse_args()
-    print(f"# {platform.machine()}, {os.cpu_count()} cores, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
-          f"load {os.getloadavg()[0]:.1f}")
+    print(
+        f"# {platform.machine()}, {os.cpu_count()} cores, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
     result = asyncio.run(run(args))
     for name, value in result.items():
         print(f"{name:32} {value}")

@@ -22,24 +22,36 @@ def upgrade() -> None:
         sa.Column('id', sa.Uuid(), nullable=False),
         sa.Column('commitment_id', sa.Uuid(), nullable=False),
         sa.Column('period_key', sa.String(length=10), nullable=False),
-        sa.Column('kind', sa.Enum('fulfilled', 'partially_fulfilled', name='fulfilmentkind', native_enum=False,
-                                  length=30), nullable=False),
+        sa.Column(
+            'kind',
+            sa.Enum('fulfilled', 'partially_fulfilled', name='fulfilmentkind', native_enum=False, length=30),
+            nullable=False,
+        ),
         sa.Column('date', sa.Date(), nullable=False),
         sa.Column('summary', sa.Text(), nullable=False),
         sa.Column('evidence', sa.JSON(), nullable=False),
         sa.Column('recorded_by', sa.String(length=200), nullable=True),
-        sa.Column('review_decision', sa.Enum('accepted', 'rejected', name='reviewdecision', native_enum=False,
-                                             length=30), nullable=True),
+        sa.Column(
+            'review_decision',
+            sa.Enum('accepted', 'rejected', name='reviewdecision', native_enum=False, length=30),
+            nullable=True,
+        ),
         sa.Column('review_note', sa.Text(), nullable=True),
         sa.Column('reviewed_by', sa.String(length=200), nullable=True),
         sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('version', sa.Integer(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['commitment_id'], ['commitments.id'],
-                                name=op.f('fk_fulfilments_commitment_id_commitments'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['commitment_id'],
+            ['commitments.id'],
+            name=op.f('fk_fulfilments_commitment_id_commitments'),
+            ondelete='CASCADE',
+        ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfilments')),
-        sa.UniqueConstraint('commitment_id', 'period_key', name=op.f('uq_fulfilments_commitment_id_period_key')),
+        sa.UniqueConstraint(
+            'commitment_id', 'period_key', name=op.f('uq_fulfilments_commitment_id_period_key')
+        ),
     )
     with op.batch_alter_table('fulfilments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fulfilments_commitment_id'), ['commitment_id'], unique=False)
@@ -48,19 +60,33 @@ def upgrade() -> None:
         'commitment_subject_parties',
         sa.Column('commitment_id', sa.Uuid(), nullable=False),
         sa.Column('party_id', sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(['commitment_id'], ['commitments.id'],
-                                name=op.f('fk_commitment_subject_parties_commitment_id_commitments'),
-                                ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['party_id'], ['parties.id'],
-                                name=op.f('fk_commitment_subject_parties_party_id_parties'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['commitment_id'],
+            ['commitments.id'],
+            name=op.f('fk_commitment_subject_parties_commitment_id_commitments'),
+            ondelete='CASCADE',
+        ),
+        sa.ForeignKeyConstraint(
+            ['party_id'],
+            ['parties.id'],
+            name=op.f('fk_commitment_subject_parties_party_id_parties'),
+            ondelete='CASCADE',
+        ),
         sa.PrimaryKeyConstraint('commitment_id', 'party_id', name=op.f('pk_commitment_subject_parties')),
     )
     with op.batch_alter_table('commitment_subject_parties', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_commitment_subject_parties_party_id'), ['party_id'], unique=False)
+        batch_op.create_index(
+            batch_op.f('ix_commitment_subject_parties_party_id'), ['party_id'], unique=False
+        )
 
     with op.batch_alter_table('commitments', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('recurrence_unit', sa.Enum('month', 'quarter', 'year', name='recurrence',
-                                                                 native_enum=False, length=10), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                'recurrence_unit',
+                sa.Enum('month', 'quarter', 'year', name='recurrence', native_enum=False, length=10),
+                nullable=True,
+            )
+        )
         batch_op.add_column(sa.Column('recurrence_start', sa.Date(), nullable=True))
 
     with op.batch_alter_table('milestones', schema=None) as batch_op:

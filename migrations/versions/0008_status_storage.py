@@ -27,13 +27,20 @@ down_revision = '0007'
 branch_labels = None
 depends_on = None
 
-COLUMNS = (('commitments', 'reasons'), ('status_history', 'reasons'), ('milestones', 'reasons'),
-           ('recommendations', 'reasons'))
+COLUMNS = (
+    ('commitments', 'reasons'),
+    ('status_history', 'reasons'),
+    ('milestones', 'reasons'),
+    ('recommendations', 'reasons'),
+)
 
 
 def _lz4_available() -> bool:
-    values = op.get_bind().execute(sa.text(
-        "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")).scalar()
+    values = (
+        op.get_bind()
+        .execute(sa.text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"))
+        .scalar()
+    )
     return values is not None and 'lz4' in values
 
 

@@ -23,8 +23,16 @@ down_revision = '0009'
 branch_labels = None
 depends_on = None
 
-AUTHORED = ('commitments', 'actions', 'milestones', 'measurements', 'fulfilments', 'recommendations', 'parties',
-            'sources')
+AUTHORED = (
+    'commitments',
+    'actions',
+    'milestones',
+    'measurements',
+    'fulfilments',
+    'recommendations',
+    'parties',
+    'sources',
+)
 WITH_PERSON = ('commitments', 'actions', 'milestones')
 
 
@@ -41,10 +49,14 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column('owner_person_role', sa.String(length=200), nullable=True))
             batch_op.add_column(sa.Column('owner_person_party_id', sa.Uuid(), nullable=True))
             batch_op.add_column(sa.Column('owner_person_key', sa.String(length=200), nullable=True))
-            batch_op.create_index(batch_op.f(f'ix_{table}_owner_person_key'), ['owner_person_key'], unique=False)
+            batch_op.create_index(
+                batch_op.f(f'ix_{table}_owner_person_key'), ['owner_person_key'], unique=False
+            )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.add_column(sa.Column('commitment_id', sa.Uuid(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_audit_log_commitment_id_at'), ['commitment_id', 'at'], unique=False)
+        batch_op.create_index(
+            batch_op.f('ix_audit_log_commitment_id_at'), ['commitment_id', 'at'], unique=False
+        )
 
 
 def downgrade() -> None:
@@ -54,9 +66,19 @@ def downgrade() -> None:
     for table in WITH_PERSON:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f'ix_{table}_owner_person_key'))
-            for column in ('owner_person_key', 'owner_person_party_id', 'owner_person_role', 'owner_person_name'):
+            for column in (
+                'owner_person_key',
+                'owner_person_party_id',
+                'owner_person_role',
+                'owner_person_name',
+            ):
                 batch_op.drop_column(column)
     for table in AUTHORED:
         with op.batch_alter_table(table, schema=None) as batch_op:
-            for column in ('updated_by_party_id', 'updated_by_name', 'created_by_party_id', 'created_by_name'):
+            for column in (
+                'updated_by_party_id',
+                'updated_by_name',
+                'created_by_party_id',
+                'created_by_name',
+            ):
                 batch_op.drop_column(column)

@@ -26,8 +26,12 @@ def upgrade() -> None:
     op.create_table(
         'events',
         sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(), nullable=False),
-        sa.Column('txid', sa.BigInteger(), nullable=False,
-                  server_default=sa.text('(pg_current_xact_id()::text::bigint)' if postgres else '0')),
+        sa.Column(
+            'txid',
+            sa.BigInteger(),
+            nullable=False,
+            server_default=sa.text('(pg_current_xact_id()::text::bigint)' if postgres else '0'),
+        ),
         sa.Column('type', sa.String(length=40), nullable=False),
         sa.Column('at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('subject', sa.String(length=300), nullable=False),
@@ -56,8 +60,9 @@ def upgrade() -> None:
         sa.Column('version', sa.Integer(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['party_id'], ['parties.id'], name=op.f('fk_webhooks_party_id_parties'),
-                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['party_id'], ['parties.id'], name=op.f('fk_webhooks_party_id_parties'), ondelete='CASCADE'
+        ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_webhooks')),
     )
     op.create_index('ix_webhooks_party_id', 'webhooks', ['party_id'])
@@ -76,14 +81,25 @@ def upgrade() -> None:
         sa.Column('last_status_code', sa.Integer(), nullable=True),
         sa.Column('last_error', sa.String(length=500), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'],
-                                name=op.f('fk_webhook_deliveries_webhook_id_webhooks'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['webhook_id'],
+            ['webhooks.id'],
+            name=op.f('fk_webhook_deliveries_webhook_id_webhooks'),
+            ondelete='CASCADE',
+        ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
     )
-    op.create_index('ix_webhook_deliveries_due', 'webhook_deliveries', ['webhook_id', 'status', 'next_attempt_at'])
+    op.create_index(
+        'ix_webhook_deliveries_due', 'webhook_deliveries', ['webhook_id', 'status', 'next_attempt_at']
+    )
     op.create_index('ix_webhook_deliveries_list', 'webhook_deliveries', ['webhook_id', 'created_at', 'id'])
-    op.create_index('ix_webhook_deliveries_pending', 'webhook_deliveries', ['next_attempt_at'],
-                    postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+    op.create_index(
+        'ix_webhook_deliveries_pending',
+        'webhook_deliveries',
+        ['next_attempt_at'],
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    )
 
     op.create_table(
         'webhook_feed_state',

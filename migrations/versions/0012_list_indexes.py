@@ -44,9 +44,16 @@ BTREE: tuple[tuple[str, str, str], ...] = (
     # commitments: sorts created_at, updated_at, title (indexed since 0001), due_date; status and schedule
     # with every sort; owner and origin with the default sort.
     ('ix_commitments_due_id', 'commitments', f'{DUE}, id'),
-    *((f'ix_commitments_{f}_{s}_id', 'commitments', f'{f}, {e}, id')
-      for f in ('status', 'schedule')
-      for s, e in (('created_at', 'created_at'), ('updated_at', 'updated_at'), ('title', 'title'), ('due', DUE))),
+    *(
+        (f'ix_commitments_{f}_{s}_id', 'commitments', f'{f}, {e}, id')
+        for f in ('status', 'schedule')
+        for s, e in (
+            ('created_at', 'created_at'),
+            ('updated_at', 'updated_at'),
+            ('title', 'title'),
+            ('due', DUE),
+        )
+    ),
     ('ix_commitments_owner_created_at_id', 'commitments', 'owner_party_id, created_at, id'),
     ('ix_commitments_origin_created_at_id', 'commitments', 'origin, created_at, id'),
     # actions: created_at (since 0001), title, end_date, last_update_date; state with the default sort
@@ -119,8 +126,10 @@ def _sqlite_search(table: str, columns: tuple[str, ...]) -> None:
     old = ', '.join(f'old.{c}' for c in columns)
     delete = f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.rowid, {old});"
     insert = f'INSERT INTO {fts}(rowid, {cols}) VALUES (new.rowid, {new});'
-    op.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{table}', content_rowid='rowid', "
-               "tokenize='trigram')")
+    op.execute(
+        f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{table}', content_rowid='rowid', "
+        "tokenize='trigram')"
+    )
     op.execute(f'CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {insert} END')
     op.execute(f'CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {delete} END')
     op.execute(f'CREATE TRIGGER {fts}_update AFTER UPDATE OF {cols} ON {table} BEGIN {delete} {insert} END')
@@ -135,7 +144,9 @@ def upgrade() -> None:
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         for table, columns in SEARCH.items():
             for column in columns:
-                op.execute(f'CREATE INDEX ix_{table}_{column}_trgm ON {table} USING gin (lower({column}) gin_trgm_ops)')
+                op.execute(
+                    f'CREATE INDEX ix_{table}_{column}_trgm ON {table} USING gin (lower({column}) gin_trgm_ops)'
+                )
     else:
         for table, columns in SEARCH.items():
             _sqlite_search(table, columns)

@@ -88,7 +88,9 @@ def create_app(
         owned: list[Any] = []
         app.state.settings = settings
         app.state.draining = False
-        app.state.engine = engine or create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        app.state.engine = engine or create_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
         if engine is None:
             owned.append(app.state.engine)
         if tracer_provider is not None:
@@ -102,10 +104,13 @@ def create_app(
         if raw_db is None and settings.fast_path and is_raw_capable(settings.database_url):
             app.state.raw_db = await RawPool.open(settings.database_url, settings.database_pool_size)
             owned.append(app.state.raw_db)
-        app.state.principal_cache = PrincipalCache(settings.auth_cache_seconds) if settings.auth_cache_seconds else None
+        app.state.principal_cache = (
+            PrincipalCache(settings.auth_cache_seconds) if settings.auth_cache_seconds else None
+        )
         if app.state.principal_cache is not None:
-            watcher = RevocationWatcher(app.state.engine, app.state.principal_cache,
-                                        settings.auth_revocation_poll_seconds)
+            watcher = RevocationWatcher(
+                app.state.engine, app.state.principal_cache, settings.auth_revocation_poll_seconds
+            )
             await watcher.start()
             owned.append(watcher)
         app.state.signers = SignerSource(settings, app.state.session_factory)
@@ -113,9 +118,11 @@ def create_app(
             await app.state.signers.get()
         app.state.people = None
         if settings.oidc_issuers:
-            keys = JwksCache(httpx.AsyncClient(timeout=10.0, follow_redirects=False),
-                             keep_seconds=settings.oidc_jwks_cache_seconds,
-                             refresh_seconds=settings.oidc_jwks_refresh_seconds)
+            keys = JwksCache(
+                httpx.AsyncClient(timeout=10.0, follow_redirects=False),
+                keep_seconds=settings.oidc_jwks_cache_seconds,
+                refresh_seconds=settings.oidc_jwks_refresh_seconds,
+            )
             owned.append(keys)
             app.state.people = People(settings, keys)
         app.state.queue = queue
@@ -124,10 +131,13 @@ def create_app(
             owned.append(app.state.queue)
         app.state.rate_limiter = RateLimiter.from_url(settings.redis_url, settings.rate_limit_per_minute)
         owned.append(app.state.rate_limiter)
-        app.state.auth_failure_limiter = RateLimiter.from_url(settings.redis_url, settings.auth_failures_per_minute,
-                                                              prefix="nakoming:authfail")
+        app.state.auth_failure_limiter = RateLimiter.from_url(
+            settings.redis_url, settings.auth_failures_per_minute, prefix="nakoming:authfail"
+        )
         owned.append(app.state.auth_failure_limiter)
-        app.state.database_figures = database_figures(app.state.session_factory, settings.metrics_cache_seconds)
+        app.state.database_figures = database_figures(
+            app.state.session_factory, settings.metrics_cache_seconds
+        )
         app.state.database_figures.bind(asyncio.get_running_loop())
         app.state.metrics_registry = metrics_registry(app.state.database_figures)
         owned.append(_Closing(process_ended))
@@ -168,31 +178,74 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        openapi_tags=[{"name": t} for t in (
-            "commitments", "recommendations", "actions", "milestones", "parties", "sources", "themes", "tk", "sync",
-            "signals", "events", "webhooks", "exports", "audit", "oauth", "health")],
+        openapi_tags=[
+            {"name": t}
+            for t in (
+                "commitments",
+                "recommendations",
+                "actions",
+                "milestones",
+                "parties",
+                "sources",
+                "themes",
+                "tk",
+                "sync",
+                "signals",
+                "events",
+                "webhooks",
+                "exports",
+                "audit",
+                "oauth",
+                "health",
+            )
+        ],
     )
     app.state.settings = settings
     app.state.tracer_provider = tracer_provider
     # The hot paths first: a request is matched against the routes in this order (signal intake, lists).
-    routers = [health.router, metrics.router, oauth.router, signals.router, commitments.router, status.router,
-               fulfilment.router,
-               resources.recommendations, resources.actions, milestones.router, resources.parties, resources.sources,
-               themes.router, tk_routes.tk, tk_routes.sync, exports.router, events.router, webhooks.router,
-               audit.router, audit.changes]
+    routers = [
+        health.router,
+        metrics.router,
+        oauth.router,
+        signals.router,
+        commitments.router,
+        status.router,
+        fulfilment.router,
+        resources.recommendations,
+        resources.actions,
+        milestones.router,
+        resources.parties,
+        resources.sources,
+        themes.router,
+        tk_routes.tk,
+        tk_routes.sync,
+        exports.router,
+        events.router,
+        webhooks.router,
+        audit.router,
+        audit.changes,
+    ]
     # Every API route, flat (FastAPI keeps included routers nested): for the body guard and 405's Allow.
     app.state.api_routes = [r for router in routers for r in router.routes]
     install_error_handlers(app)
     idempotency.install(app)
     app.add_middleware(LanguageMiddleware)
-    app.add_middleware(BodyGuardMiddleware, settings=settings, batch_path="/v1/signals/batches",
-                       # The token endpoint authenticates in its body (private_key_jwt), not with a header.
-                       routes=body_routes([r for r in app.state.api_routes if r not in oauth.router.routes]))
+    app.add_middleware(
+        BodyGuardMiddleware,
+        settings=settings,
+        batch_path="/v1/signals/batches",
+        # The token endpoint authenticates in its body (private_key_jwt), not with a header.
+        routes=body_routes([r for r in app.state.api_routes if r not in oauth.router.routes]),
+    )
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"], expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After",
-                                                           "Idempotent-Replayed"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After", "Idempotent-Replayed"],
+        )
     for router in routers:
         app.include_router(router)
     app.include_router(board.router)
@@ -216,8 +269,12 @@ async def _default_queue(settings: Settings, app: FastAPI) -> Any:
         from services.worker.queue import InProcessQueue
         from services.worker.registry import load_all
 
-        ctx = await build_context(settings, engine=app.state.engine, session_factory=app.state.session_factory,
-                                  tracer_provider=app.state.tracer_provider)
+        ctx = await build_context(
+            settings,
+            engine=app.state.engine,
+            session_factory=app.state.session_factory,
+            tracer_provider=app.state.tracer_provider,
+        )
         queue = InProcessQueue(ctx, load_all())
         ctx["queue"] = queue
         return queue

@@ -66,5 +66,6 @@ async def _client_principal(app: Any, claims: dict[str, Any]) -> Principal:
     if state is None or claims.get("gen") != state.generation:
         raise TokenRejected("the client was revoked or its secret rotated")
     scopes = frozenset(str(claims.get("scope", "")).split()) & state.scopes
-    return Principal(key_id=None, name=state.name, scopes=scopes, party_id=state.party_id,
-                     client_id=state.client_id)
+    return Principal(
+        key_id=None, name=state.name, scopes=scopes, party_id=state.party_id, client_id=state.client_id
+    )

@@ -4,7 +4,6 @@ Each operation gets a stable operationId (`<resource>-list`, `-get`, `-create`, 
 its problem responses, ETag on reads and If-Match on writes.
 """
 
-
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -24,7 +23,9 @@ from shared.crud import CrudService
 from shared.errors import PreconditionFailed
 from shared.pagination import page_of
 
-IfMatch = Annotated[str | None, Header(description="ETag from a GET; the write fails with 412 when it changed.")]
+IfMatch = Annotated[
+    str | None, Header(description="ETag from a GET; the write fails with 412 when it changed.")
+]
 
 
 def id_param(singular: str) -> Any:
@@ -67,7 +68,8 @@ class ResourceReads:
         """One page under the resource's filters (`params`: its filters model)."""
         svc = self.service(db)
         rows, cursor = await svc.repo.list(
-            svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)
+            svc.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit
+        )
         return {"items": [self.render(row) for row in rows], "next_cursor": cursor}
 
 
@@ -100,9 +102,13 @@ def register_crud(
     if with_list:
         _register_list(router, name, reads, page_model, filters_model)
 
-    @router.get("/{id}", operation_id=f"{name}-get", response_model=out_model,
-                summary=f"Get a {singular}",
-                responses={**ok(f"The {singular}", "ETag"), **problem_responses(401, 403, 404, 422)})
+    @router.get(
+        "/{id}",
+        operation_id=f"{name}-get",
+        response_model=out_model,
+        summary=f"Get a {singular}",
+        responses={**ok(f"The {singular}", "ETag"), **problem_responses(401, 403, 404, 422)},
+    )
     async def get(id: Annotated[uuid.UUID, id_description], db: ReadDb, _: Reader, response: Response) -> Any:
         obj, out = await reads.get(db, id)
         response.headers["ETag"] = etag_of(obj)
@@ -110,15 +116,26 @@ def register_crud(
 
     get.__doc__ = f"One {singular}, with its ETag for conditional writes."
 
-    @router.post("", operation_id=f"{name}-create", response_model=out_model, status_code=201,
-                 summary=f"Create a {singular}",
-                 responses={**ok(f"The {singular}, created (or the replayed first response)", "Location", "ETag",
-                                 status=201),
-                            **problem_responses(400, 401, 403, 409, 422)})
+    @router.post(
+        "",
+        operation_id=f"{name}-create",
+        response_model=out_model,
+        status_code=201,
+        summary=f"Create a {singular}",
+        responses={
+            **ok(f"The {singular}, created (or the replayed first response)", "Location", "ETag", status=201),
+            **problem_responses(400, 401, 403, 409, 422),
+        },
+    )
     # `idem` comes first so that it is set up before, and torn down after, the write session: a failed
     # request releases its key only once its own transaction has rolled back.
-    async def create(idem: OptionalIdempotent, body: create_model, db: WriteDb, principal: Writer,  # type: ignore[valid-type]
-                     request: Request) -> Any:
+    async def create(
+        idem: OptionalIdempotent,
+        body: create_model,  # type: ignore[valid-type]  # the resource's model, built at run time
+        db: WriteDb,
+        principal: Writer,
+        request: Request,
+    ) -> Any:
         values = body.model_dump()  # type: ignore[attr-defined]
         if check_write is not None:
             await check_write(principal, db, values, {})
@@ -128,22 +145,46 @@ def register_crud(
         if after_create is not None:
             await after_create(db, obj)
         stored_values = values_of(obj)
-        await record(db, actor, f"{name}.create", name, [obj.id], detail={"new": jsonable(stored_values)},
-                     commitment_id=await commitment_of(db, name, stored_values))
+        await record(
+            db,
+            actor,
+            f"{name}.create",
+            name,
+            [obj.id],
+            detail={"new": jsonable(stored_values)},
+            commitment_id=await commitment_of(db, name, stored_values),
+        )
         # Stored with the record in the same transaction when an Idempotency-Key was sent.
-        stored = await idem.respond(db, 201, render(obj), location=f"{request.url.path}/{obj.id}", resource_id=obj.id)
+        stored = await idem.respond(
+            db, 201, render(obj), location=f"{request.url.path}/{obj.id}", resource_id=obj.id
+        )
         stored.headers["ETag"] = etag_of(obj)
         return stored
 
-    create.__doc__ = (f"Create a {singular}. Send an Idempotency-Key to retry safely (the first response is "
-                      "replayed); a duplicate natural key is a 409 naming the existing record.")
+    create.__doc__ = (
+        f"Create a {singular}. Send an Idempotency-Key to retry safely (the first response is "
+        "replayed); a duplicate natural key is a 409 naming the existing record."
+    )
 
-    @router.patch("/{id}", operation_id=f"{name}-update", response_model=out_model,
-                  summary=f"Update a {singular}",
-                  responses={**ok(f"The {singular}, updated", "ETag"),
-                             **problem_responses(400, 401, 403, 404, 409, 412, 422)})
-    async def update(id: Annotated[uuid.UUID, id_description], body: update_model, db: WriteDb, principal: Writer, response: Response,  # type: ignore[valid-type]
-                     request: Request, if_match: IfMatch = None) -> Any:
+    @router.patch(
+        "/{id}",
+        operation_id=f"{name}-update",
+        response_model=out_model,
+        summary=f"Update a {singular}",
+        responses={
+            **ok(f"The {singular}, updated", "ETag"),
+            **problem_responses(400, 401, 403, 404, 409, 412, 422),
+        },
+    )
+    async def update(
+        id: Annotated[uuid.UUID, id_description],
+        body: update_model,  # type: ignore[valid-type]  # the resource's model, built at run time
+        db: WriteDb,
+        principal: Writer,
+        response: Response,
+        request: Request,
+        if_match: IfMatch = None,
+    ) -> Any:
         svc = service(db)
         obj = await svc.get(id)
         check_if_match(obj, if_match)
@@ -154,17 +195,35 @@ def register_crud(
         actor = actor_of(request, principal)
         obj = await svc.update(obj, changes, actor)
         stored_values = values_of(obj)
-        await record(db, actor, f"{name}.update", name, [obj.id], detail=changed(current, stored_values),
-                     commitment_id=await commitment_of(db, name, stored_values))
+        await record(
+            db,
+            actor,
+            f"{name}.update",
+            name,
+            [obj.id],
+            detail=changed(current, stored_values),
+            commitment_id=await commitment_of(db, name, stored_values),
+        )
         response.headers["ETag"] = etag_of(obj)
         return render(obj)
 
     update.__doc__ = f"Change fields of a {singular} (JSON merge semantics: only the fields sent change)."
 
-    @router.delete("/{id}", operation_id=f"{name}-delete", status_code=204, response_class=Response,
-                   summary=f"Delete a {singular}",
-                   responses={**ok("Deleted", status=204), **problem_responses(401, 403, 404, 409, 412)})
-    async def delete(id: Annotated[uuid.UUID, id_description], db: WriteDb, principal: Writer, request: Request, if_match: IfMatch = None) -> Response:
+    @router.delete(
+        "/{id}",
+        operation_id=f"{name}-delete",
+        status_code=204,
+        response_class=Response,
+        summary=f"Delete a {singular}",
+        responses={**ok("Deleted", status=204), **problem_responses(401, 403, 404, 409, 412)},
+    )
+    async def delete(
+        id: Annotated[uuid.UUID, id_description],
+        db: WriteDb,
+        principal: Writer,
+        request: Request,
+        if_match: IfMatch = None,
+    ) -> Response:
         svc = service(db)
         obj = await svc.get(id)
         check_if_match(obj, if_match)
@@ -174,20 +233,38 @@ def register_crud(
         old = values_of(obj)
         commitment_id = await commitment_of(db, name, old)  # before the delete, while its parents exist
         await svc.delete(obj)
-        await record(db, actor_of(request, principal), f"{name}.delete", name, [id], detail={"old": jsonable(old)},
-                     commitment_id=commitment_id)
+        await record(
+            db,
+            actor_of(request, principal),
+            f"{name}.delete",
+            name,
+            [id],
+            detail={"old": jsonable(old)},
+            commitment_id=commitment_id,
+        )
         return Response(status_code=204)
 
     delete.__doc__ = f"Delete a {singular} (and what belongs only to it)."
     return reads
 
 
-def _register_list(router: APIRouter, name: str, reads: ResourceReads, page_model: Any,
-                   filters_model: Any) -> None:
-    @router.get("", operation_id=f"{name}-list", response_model=page_model,
-                summary=f"List {name}",
-                responses={**ok(f"One page of {name}"), **problem_responses(400, 401, 403, 422)})
-    async def list_(db: ReadDb, _: Reader, params: Annotated[filters_model, Depends(QueryModel(filters_model, reads.service.repository_class.sorting))]) -> Any:
+def _register_list(
+    router: APIRouter, name: str, reads: ResourceReads, page_model: Any, filters_model: Any
+) -> None:
+    @router.get(
+        "",
+        operation_id=f"{name}-list",
+        response_model=page_model,
+        summary=f"List {name}",
+        responses={**ok(f"One page of {name}"), **problem_responses(400, 401, 403, 422)},
+    )
+    async def list_(
+        db: ReadDb,
+        _: Reader,
+        params: Annotated[
+            filters_model, Depends(QueryModel(filters_model, reads.service.repository_class.sorting))
+        ],
+    ) -> Any:
         return await reads.list(db, params)
 
     list_.__doc__ = f"List {name}, filtered and sorted, one page at a time."

@@ -185,8 +185,11 @@ async def failed_authentication(request: Request, limiter: Any, address: str, re
 
 
 def _too_many_failures(limiter: Any, wait: int) -> TooManyRequests:
-    return TooManyRequests(f"More than {limiter.per_minute} failed authentications per minute from this address; "
-                           f"retry in {wait} s.", retry_after=wait)
+    return TooManyRequests(
+        f"More than {limiter.per_minute} failed authentications per minute from this address; "
+        f"retry in {wait} s.",
+        retry_after=wait,
+    )
 
 
 Caller = Annotated[Principal, Depends(get_principal)]
@@ -196,9 +199,14 @@ def actor_of(request: Request, principal: Principal) -> Actor:
     """Who the audit log and a record's created_by / updated_by name for this request: the key's or client's name
     and id (a person's display name and subject), the party, and the request id. The name passes the BSN screen:
     it is shown to every reader of a record and its history, whatever kind of principal it came from."""
-    return Actor(name=redact_bsn(principal.name), key_id=principal.key_id, party_id=principal.party_id,
-                 request_id=getattr(request.state, "request_id", None), client_id=principal.client_id,
-                 subject=principal.subject)
+    return Actor(
+        name=redact_bsn(principal.name),
+        key_id=principal.key_id,
+        party_id=principal.party_id,
+        request_id=getattr(request.state, "request_id", None),
+        client_id=principal.client_id,
+        subject=principal.subject,
+    )
 
 
 # The dependencies below call get_principal themselves instead of declaring it: every declared

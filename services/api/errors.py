@@ -23,15 +23,23 @@ log = structlog.get_logger("nakoming.api")
 PROBLEM_JSON = "application/problem+json"
 ERROR_DESCRIPTIONS = {
     400: "Bad request: malformed JSON, a missing or malformed header, an invalid cursor (the problem `type` "
-         "says which)",
-    401: "No, or an unknown or revoked, API key", 403: "The API key lacks the scope", 404: "Not found",
-    405: "Method not allowed", 406: "None of the media types in Accept (or `format`) can be produced",
-    409: "Conflict with stored data", 412: "If-Match does not match the current ETag",
-    413: "Request body too large", 414: "URL too long", 415: "Unsupported media type",
-    422: "Validation failed (field errors in `errors`)", 428: "If-Match required",
+    "says which)",
+    401: "No, or an unknown or revoked, API key",
+    403: "The API key lacks the scope",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "None of the media types in Accept (or `format`) can be produced",
+    409: "Conflict with stored data",
+    412: "If-Match does not match the current ETag",
+    413: "Request body too large",
+    414: "URL too long",
+    415: "Unsupported media type",
+    422: "Validation failed (field errors in `errors`)",
+    428: "If-Match required",
     429: "Rate limited: too many requests for this key, or too many failed authentications from this address "
-         "(NAKOMING_AUTH_FAILURES_PER_MINUTE); see Retry-After",
-    500: "Internal error", 503: "Database unavailable; retry after `Retry-After` seconds",
+    "(NAKOMING_AUTH_FAILURES_PER_MINUTE); see Retry-After",
+    500: "Internal error",
+    503: "Database unavailable; retry after `Retry-After` seconds",
 }
 
 
@@ -49,15 +57,30 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, examples=["/v1/commitments"])
     request_id: str | None = None
     errors: list[FieldError] | None = None
-    errors_omitted: int | None = Field(default=None, description="Field errors found beyond the first "
-                                       "NAKOMING_MAX_FIELD_ERRORS listed (a lower bound for very large inputs).")
+    errors_omitted: int | None = Field(
+        default=None,
+        description="Field errors found beyond the first "
+        "NAKOMING_MAX_FIELD_ERRORS listed (a lower bound for very large inputs).",
+    )
 
 
-def _problem_response(request: Request, status: int, type_: str, title: str, detail: str,
-                      headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": safe_text(detail),
-                            "instance": redact_bsn(request.url.path),
-                            "request_id": getattr(request.state, "request_id", None)}
+def _problem_response(
+    request: Request,
+    status: int,
+    type_: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title,
+        "status": status,
+        "detail": safe_text(detail),
+        "instance": redact_bsn(request.url.path),
+        "request_id": getattr(request.state, "request_id", None),
+    }
     body.update({k: v for k, v in extra.items() if v is not None})
     if body["request_id"]:
         # Also here, not only in RequestIdMiddleware: a 500 is sent by Starlette's outermost middleware,
@@ -76,14 +99,24 @@ def _max_errors(request: Request) -> int:
 
 
 def render_error(request: Request, exc: NakomingError) -> JSONResponse:
-    return _problem_response(request, exc.status, exc.type, exc.title, exc.detail, exc.headers or None, **exc.extra)
+    return _problem_response(
+        request, exc.status, exc.type, exc.title, exc.detail, exc.headers or None, **exc.extra
+    )
 
 
 _render = render_error
 
 
-async def send_problem(scope: Any, receive: Any, send: Any, status: int, slug: str, title: str, detail: str,
-                       headers: dict[str, str] | None = None) -> None:
+async def send_problem(
+    scope: Any,
+    receive: Any,
+    send: Any,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
     """A problem answered by an ASGI middleware, before any route runs."""
     response = _problem_response(Request(scope), status, PROBLEM_BASE + slug, title, detail, headers or None)
     await response(scope, receive, send)
@@ -97,26 +130,44 @@ def _clean_errors(errors: list[dict[str, Any]], limit: int) -> tuple[list[dict[s
         msg = err.get("msg", "invalid")
         if err.get("type") == "extra_forbidden":
             msg = "Unknown field; it is not part of this resource."
-        cleaned.append({"loc": safe_loc(err.get("loc", [])), "msg": safe_text(str(msg)),
-                        "type": err.get("type", "value_error")})
+        cleaned.append(
+            {
+                "loc": safe_loc(err.get("loc", [])),
+                "msg": safe_text(str(msg)),
+                "type": err.get("type", "value_error"),
+            }
+        )
     return cleaned, max(0, len(errors) - limit)
 
 
 def validation_problem(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
     """422 (or 400 for a body that is not JSON) for pydantic-style field errors."""
     if any(e.get("type") == "json_invalid" for e in errors[:1]):
-        return _problem_response(request, 400, PROBLEM_BASE + "malformed-json", "Malformed JSON",
-                                 "The request body is not valid JSON.", errors=errors)
+        return _problem_response(
+            request,
+            400,
+            PROBLEM_BASE + "malformed-json",
+            "Malformed JSON",
+            "The request body is not valid JSON.",
+            errors=errors,
+        )
     shown, _ = _clean_errors(errors[:3], 3)
     first = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in shown)
-    return _problem_response(request, 422, PROBLEM_BASE + "validation", "Validation failed", first, errors=errors)
+    return _problem_response(
+        request, 422, PROBLEM_BASE + "validation", "Validation failed", first, errors=errors
+    )
 
 
 def log_unexpected(event: str, exc: BaseException, **fields: Any) -> None:
     """Log an unexpected error by its type and stack only: its message may quote a row (a database error's
     parameters, a value in a ValueError), and rows hold summaries and pseudonyms."""
-    log.error(event, error=type(exc).__name__, sqlstate=getattr(getattr(exc, "orig", exc), "sqlstate", None),
-              stack="".join(traceback.format_tb(exc.__traceback__)), **fields)
+    log.error(
+        event,
+        error=type(exc).__name__,
+        sqlstate=getattr(getattr(exc, "orig", exc), "sqlstate", None),
+        stack="".join(traceback.format_tb(exc.__traceback__)),
+        **fields,
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -133,8 +184,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large",
-                415: "unsupported-media-type"}.get(exc.status_code, "http")
+        slug = {
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "too-large",
+            415: "unsupported-media-type",
+        }.get(exc.status_code, "http")
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         headers = dict(exc.headers) if exc.headers else {}
         if exc.status_code == 404 and detail == "Not Found":
@@ -145,15 +200,24 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(allowed)
             detail = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}."
         title = {405: "Method not allowed"}.get(exc.status_code, detail)
-        return _problem_response(request, exc.status_code, PROBLEM_BASE + slug, title, detail, headers or None)
+        return _problem_response(
+            request, exc.status_code, PROBLEM_BASE + slug, title, detail, headers or None
+        )
 
     def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
-        return _render(request, ServiceUnavailable("The database is unavailable; nothing was changed. Retry shortly."))
+        return _render(
+            request, ServiceUnavailable("The database is unavailable; nothing was changed. Retry shortly.")
+        )
 
     def _internal(request: Request) -> JSONResponse:
-        return _problem_response(request, 500, PROBLEM_BASE + "internal", "Internal error",
-                                 "An unexpected error occurred; quote the request id when reporting it.")
+        return _problem_response(
+            request,
+            500,
+            PROBLEM_BASE + "internal",
+            "Internal error",
+            "An unexpected error occurred; quote the request id when reporting it.",
+        )
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
@@ -193,5 +257,11 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     if 401 in codes and 429 not in codes:  # whatever authenticates can meet the failed-authentication limit
         codes = (*codes, 429)
-    return {code: {"model": Problem, "description": ERROR_DESCRIPTIONS.get(code, "Error"),
-                   "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}} for code in codes}
+    return {
+        code: {
+            "model": Problem,
+            "description": ERROR_DESCRIPTIONS.get(code, "Error"),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for code in codes
+    }

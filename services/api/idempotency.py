@@ -42,12 +42,20 @@ class Idempotency:
     key: str | None
     record_id: uuid.UUID | None
 
-    async def respond(self, db: AsyncSession, status: int, payload: Any, *, location: str | None = None,
-                      resource_id: uuid.UUID | None = None) -> Response:
+    async def respond(
+        self,
+        db: AsyncSession,
+        status: int,
+        payload: Any,
+        *,
+        location: str | None = None,
+        resource_id: uuid.UUID | None = None,
+    ) -> Response:
         body = orjson.dumps(jsonable_encoder(payload))
         if self.record_id is not None:
-            await store.complete(db, self.record_id, status=status, body=body, location=location,
-                                 resource_id=resource_id)
+            await store.complete(
+                db, self.record_id, status=status, body=body, location=location, resource_id=resource_id
+            )
         headers = {"Location": location} if location else None
         return Response(body, status_code=status, media_type="application/json", headers=headers)
 
@@ -57,14 +65,18 @@ def key_of(request: Request, required: bool) -> str | None:
     key = request.headers.get(HEADER)
     if key is None:
         if required:
-            raise BadRequest(f"This operation needs an {HEADER} header (a unique value per request, e.g. a "
-                             "UUID); repeat it to retry safely.",
-                             errors=[{"loc": ["header", HEADER], "msg": "missing", "type": "missing"}])
+            raise BadRequest(
+                f"This operation needs an {HEADER} header (a unique value per request, e.g. a "
+                "UUID); repeat it to retry safely.",
+                errors=[{"loc": ["header", HEADER], "msg": "missing", "type": "missing"}],
+            )
         return None
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise BadRequest(f"{HEADER} must be 1-{MAX_KEY_LENGTH} characters.",
-                         errors=[{"loc": ["header", HEADER], "msg": "invalid", "type": "value_error"}])
+        raise BadRequest(
+            f"{HEADER} must be 1-{MAX_KEY_LENGTH} characters.",
+            errors=[{"loc": ["header", HEADER], "msg": "invalid", "type": "value_error"}],
+        )
     if holds_bsn(key):
         # The key is stored with its response. A random token holds 9 digits passing the eleven-test now and then,
         # so such a key is not refused but stored as its digest: replays still match, no BSN is kept.
@@ -85,9 +97,14 @@ async def claimed(request: Request, principal: Principal, key: str) -> AsyncIter
     async with request.app.state.session_factory() as session:
         try:
             result = await store.claim(
-                session, owner=owner_of(principal), key=key, method=request.method, path=request.url.path,
+                session,
+                owner=owner_of(principal),
+                key=key,
+                method=request.method,
+                path=request.url.path,
                 fp=store.fingerprint(request.method, request.url.path, body),
-                ttl=dt.timedelta(hours=settings.idempotency_ttl_hours))
+                ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
+            )
             await session.commit()
         except BaseException:
             await session.rollback()
@@ -105,27 +122,44 @@ async def claimed(request: Request, principal: Principal, key: str) -> AsyncIter
 
 def _documented(dependency: Any, required: bool) -> Any:
     """Lists the header in OpenAPI (services/api/query.py) while the dependency reads it itself."""
-    setattr(dependency, OPENAPI_PARAMETERS, [{
-        "name": HEADER, "in": "header", "required": required,
-        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-        "description": ("A unique value per logical request (e.g. a UUID). Send the same value again to retry "
-                        "safely: the stored response is replayed (header `Idempotent-Replayed: true`); the same key "
-                        "with a different body is a 422, a key whose first request is still running a 409."
-                        + ("" if required else " Optional here.")),
-        "example": "5f1c8d2e-3b7a-4c1e-9a0f-2d6b8e4f7a13",
-    }])
+    setattr(
+        dependency,
+        OPENAPI_PARAMETERS,
+        [
+            {
+                "name": HEADER,
+                "in": "header",
+                "required": required,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                "description": (
+                    "A unique value per logical request (e.g. a UUID). Send the same value again to retry "
+                    "safely: the stored response is replayed (header `Idempotent-Replayed: true`); the same key "
+                    "with a different body is a 422, a key whose first request is still running a 409."
+                    + ("" if required else " Optional here.")
+                ),
+                "example": "5f1c8d2e-3b7a-4c1e-9a0f-2d6b8e4f7a13",
+            }
+        ],
+    )
     return dependency
 
 
-async def audit_replay(request: Request, principal: Principal, stored: store.StoredResponse, action: str,
-                       resource: str) -> None:
+async def audit_replay(
+    request: Request, principal: Principal, stored: store.StoredResponse, action: str, resource: str
+) -> None:
     """A replay hands out the first answer's data again, so it is audited as that answer was (same action and
     record), in a transaction of its own (the replay runs no handler and opens no session)."""
     if stored.location is None:
         return
     async with write_session(request.app) as db:
-        await record(db, actor_of(request, principal), action, resource, [stored.location.rsplit("/", 1)[-1]],
-                     detail={"idempotent_replay": True})
+        await record(
+            db,
+            actor_of(request, principal),
+            action,
+            resource,
+            [stored.location.rsplit("/", 1)[-1]],
+            detail={"idempotent_replay": True},
+        )
 
 
 def _dependency(required: bool, audit: tuple[str, str] | None = None):
@@ -173,5 +207,6 @@ def install(app: FastAPI) -> None:
         headers = {"Idempotent-Replayed": "true"}
         if exc.stored.location:
             headers["Location"] = exc.stored.location
-        return Response(exc.stored.body, status_code=exc.stored.status, media_type="application/json",
-                        headers=headers)
+        return Response(
+            exc.stored.body, status_code=exc.stored.status, media_type="application/json", headers=headers
+        )

@@ -29,8 +29,11 @@ def begin_draining(state: Any) -> None:
     """Readiness false from now on (what SIGTERM does first)."""
     if not getattr(state, "draining", False):
         state.draining = True
-        log.info("shutdown_started", ready=False,
-                 detail="no new connections; in-flight requests finish within NAKOMING_SHUTDOWN_GRACE_SECONDS")
+        log.info(
+            "shutdown_started",
+            ready=False,
+            detail="no new connections; in-flight requests finish within NAKOMING_SHUTDOWN_GRACE_SECONDS",
+        )
 
 
 def watch_sigterm(state: Any) -> Callable[[], None]:

@@ -56,15 +56,18 @@ def database_figures(session_factory: Any, max_age: float) -> ScrapeTimeCollecto
         page = GaugeMetricFamily(
             "nakoming_tk_sync_last_page_age_seconds",
             "Seconds since the category's last page was committed by a sync (absent: none yet).",
-            labels=["category"])
+            labels=["category"],
+        )
         success = GaugeMetricFamily(
             "nakoming_tk_sync_last_success_age_seconds",
             "Seconds since the category's last sync run that reached the end of the feed (absent: never).",
-            labels=["category"])
+            labels=["category"],
+        )
         version = GaugeMetricFamily(
             "nakoming_tk_sync_newest_bijgewerkt_age_seconds",
             "Seconds between now and the newest `bijgewerkt` mirrored in the category (absent: empty).",
-            labels=["category"])
+            labels=["category"],
+        )
         for category in CATEGORIES:
             state = states.get(category)
             if state is not None and state.last_success_at is not None:

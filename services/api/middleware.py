@@ -47,7 +47,9 @@ class RequestIdMiddleware:
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
         # Correlation ids need to be unique, not secret: no getrandom() system call per request.
         # A sent id that looks like a BSN is replaced like a malformed one: it would be stored and logged.
-        request_id = incoming if incoming and _VALID_ID.match(incoming) and not holds_bsn(incoming) else _new_id()
+        request_id = (
+            incoming if incoming and _VALID_ID.match(incoming) and not holds_bsn(incoming) else _new_id()
+        )
         scope.setdefault("state", {})["request_id"] = request_id
         no_store = scope["path"].startswith(NO_STORE_PREFIX)
         started = time.perf_counter()
@@ -58,7 +60,9 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = message.setdefault("headers", [])
-                if not any(k.lower() == b"x-request-id" for k, _ in headers):  # a problem response sets it itself
+                if not any(
+                    k.lower() == b"x-request-id" for k, _ in headers
+                ):  # a problem response sets it itself
                     message["headers"] = headers = [*headers, (b"x-request-id", request_id.encode())]
                 if no_store:  # signal data (and its errors) never sits in a shared or browser cache
                     message["headers"] = [*headers, (b"cache-control", b"no-store")]
@@ -70,8 +74,13 @@ class RequestIdMiddleware:
             finally:
                 seconds = time.perf_counter() - started
                 observe_request(scope, status, seconds)
-                log.info("request", method=scope["method"], path=scope["path"], status=status,
-                         duration_ms=round(seconds * 1000, 2))
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round(seconds * 1000, 2),
+                )
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -127,41 +136,80 @@ class BodyGuardMiddleware:
         from services.api.errors import render_error, send_problem, validation_problem
 
         if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > MAX_URL_BYTES:
-            await send_problem(scope, receive, send, 414, "uri-too-long", "URI too long",
-                               f"The URL is longer than {MAX_URL_BYTES:,} bytes.")
+            await send_problem(
+                scope,
+                receive,
+                send,
+                414,
+                "uri-too-long",
+                "URI too long",
+                f"The URL is longer than {MAX_URL_BYTES:,} bytes.",
+            )
             return
-        if CONTROL_CHARACTERS.search(scope["path"]):  # e.g. %00 in a path parameter: PostgreSQL cannot take it
-            await validation_problem(Request(scope), [{"loc": ["path"], "msg": "the path holds a control "
-                                                       "character", "type": "control_character"}])(scope, receive, send)
+        if CONTROL_CHARACTERS.search(
+            scope["path"]
+        ):  # e.g. %00 in a path parameter: PostgreSQL cannot take it
+            await validation_problem(
+                Request(scope),
+                [{"loc": ["path"], "msg": "the path holds a control character", "type": "control_character"}],
+            )(scope, receive, send)
             return
-        headers = {k: v for k, v in scope["headers"] if k in (b"content-length", b"content-type", b"authorization")}
-        limit = self.settings.max_batch_bytes if scope["path"] == self.batch_path else self.settings.max_body_bytes
+        headers = {
+            k: v for k, v in scope["headers"] if k in (b"content-length", b"content-type", b"authorization")
+        }
+        limit = (
+            self.settings.max_batch_bytes
+            if scope["path"] == self.batch_path
+            else self.settings.max_body_bytes
+        )
         length: int | None = None
         if b"content-length" in headers:
             try:
                 length = int(headers[b"content-length"])
             except ValueError:
-                await send_problem(scope, receive, send, 400, "bad-request", "Bad request",
-                                   "Content-Length is not a number.")
+                await send_problem(
+                    scope, receive, send, 400, "bad-request", "Bad request", "Content-Length is not a number."
+                )
                 return
             if length > limit:
-                await send_problem(scope, receive, send, 413, "too-large", "Request body too large",
-                                   f"The request body is larger than {limit:,} bytes.")
+                await send_problem(
+                    scope,
+                    receive,
+                    send,
+                    413,
+                    "too-large",
+                    "Request body too large",
+                    f"The request body is larger than {limit:,} bytes.",
+                )
                 return
         route = self._route(scope) if scope["method"] in WRITE_METHODS else None
         if route is not None and b"authorization" not in headers:
             error = Unauthorized("This operation needs an API key (Authorization: Bearer <key>).")
-            await send_problem(scope, receive, send, error.status, error.type_slug, error.title, error.detail,
-                               headers=error.headers)
+            await send_problem(
+                scope,
+                receive,
+                send,
+                error.status,
+                error.type_slug,
+                error.title,
+                error.detail,
+                headers=error.headers,
+            )
             return
         content_type = headers.get(b"content-type", b"application/json").split(b";")[0].strip().lower()
         is_json = content_type == b"application/json" or content_type.endswith(b"+json")
-        if route is not None and route.field is not None and is_json and (
-                length is None or length > self.settings.offload_body_bytes):
+        if (
+            route is not None
+            and route.field is not None
+            and is_json
+            and (length is None or length > self.settings.offload_body_bytes)
+        ):
             try:
                 body = await _read_all(receive, limit)
             except BodyTooLarge as exc:
-                await send_problem(scope, receive, send, 413, "too-large", "Request body too large", exc.detail)
+                await send_problem(
+                    scope, receive, send, 413, "too-large", "Request body too large", exc.detail
+                )
                 return
             try:
                 errors = await asyncio.to_thread(_validate, body, route.field)

@@ -32,23 +32,39 @@ PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 SECURITY_SCHEME = "apiKey"
 OAUTH2_SCHEME = "oauth2"
 HEADERS: dict[str, dict[str, Any]] = {
-    "ETag": {"description": "The record's version; send it as `If-Match` on PATCH/DELETE.",
-             "schema": {"type": "string", "example": '"3"'}},
+    "ETag": {
+        "description": "The record's version; send it as `If-Match` on PATCH/DELETE.",
+        "schema": {"type": "string", "example": '"3"'},
+    },
     "Location": {"description": "Path of the created resource.", "schema": {"type": "string"}},
-    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer", "minimum": 0}},
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored response to an earlier request with the same "
-                       "Idempotency-Key (the handler did not run again).",
-        "schema": {"type": "string", "enum": ["true"]}},
-    "Content-Disposition": {"description": "`attachment` with the file's name (an export).",
-                            "schema": {"type": "string", "example": 'attachment; filename="nakoming-commitments-20261201.csv"'}},
-    "Cache-Control": {"description": "`no-store`: the response holds a credential or personal data.",
-                      "schema": {"type": "string", "example": "no-store"}},
-    "WWW-Authenticate": {"description": "RFC 6750 (`Bearer ...`, with `error=\"invalid_token\"` for a rejected "
-                                        "key or token, `error=\"insufficient_scope\"` on 403) or `Basic` on the "
-                                        "token endpoint.", "schema": {"type": "string"}},
-    "X-Request-ID": {"description": "The request's correlation id (the X-Request-ID sent, when valid); quote "
-                                    "it when reporting a problem.", "schema": {"type": "string"}},
+        "Idempotency-Key (the handler did not run again).",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Content-Disposition": {
+        "description": "`attachment` with the file's name (an export).",
+        "schema": {"type": "string", "example": 'attachment; filename="nakoming-commitments-20261201.csv"'},
+    },
+    "Cache-Control": {
+        "description": "`no-store`: the response holds a credential or personal data.",
+        "schema": {"type": "string", "example": "no-store"},
+    },
+    "WWW-Authenticate": {
+        "description": "RFC 6750 (`Bearer ...`, with `error=\"invalid_token\"` for a rejected "
+        "key or token, `error=\"insufficient_scope\"` on 403) or `Basic` on the "
+        "token endpoint.",
+        "schema": {"type": "string"},
+    },
+    "X-Request-ID": {
+        "description": "The request's correlation id (the X-Request-ID sent, when valid); quote "
+        "it when reporting a problem.",
+        "schema": {"type": "string"},
+    },
 }
 UNIVERSAL_ERRORS = (414, 503)  # a URL over MAX_URL_BYTES; the database unreachable
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
@@ -82,8 +98,10 @@ def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
 def _is_problem(response: dict[str, Any]) -> bool:
     """An error response FastAPI or problem_responses() wrote (to be rendered as problem+json), not one a route
     declared with a model of its own (GET /readyz's 503 is its JSON report)."""
-    refs = {media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
-            for media in response.get("content", {}).values()}
+    refs = {
+        media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+        for media in response.get("content", {}).values()
+    }
     return not refs - {"", "Problem", *_FASTAPI_VALIDATION}
 
 
@@ -131,8 +149,12 @@ def _document_access(operation: dict[str, Any], scopes: list[str], public: bool,
             note = f"Public; when the operator turned public reads off (NAKOMING_PUBLIC_READ=false), needs scope {names}."
         else:
             operation["security"] = credentials
-            note = (f"Needs an API key or OAuth2 access token with scope {names} (`admin` implies every scope).")
-        operation["description"] = f"{operation.get('description', '').rstrip()}\n\n**Access:** {note}".lstrip()
+            note = (
+                f"Needs an API key or OAuth2 access token with scope {names} (`admin` implies every scope)."
+            )
+        operation["description"] = (
+            f"{operation.get('description', '').rstrip()}\n\n**Access:** {note}".lstrip()
+        )
         for code in ("401", "403"):
             response = responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[int(code)]})
             response.setdefault("headers", {})["WWW-Authenticate"] = HEADERS["WWW-Authenticate"]
@@ -143,18 +165,24 @@ def _document_access(operation: dict[str, Any], scopes: list[str], public: bool,
 def security_schemes() -> dict[str, Any]:
     return {
         SECURITY_SCHEME: {
-            "type": "http", "scheme": "bearer", "bearerFormat": "API key",
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "API key",
             "description": "An API key (`nakoming keys create`), sent as `Authorization: Bearer <key>`. Each key "
-                           "has scopes; an operation's `x-scopes` lists those that grant it."},
+            "has scopes; an operation's `x-scopes` lists those that grant it.",
+        },
         OAUTH2_SCHEME: {
             "type": "oauth2",
             "description": "OAuth2 client credentials (`nakoming clients create`): a system gets a short-lived JWT "
-                           "access token and sends it as `Authorization: Bearer <token>`. Tokens of the external "
-                           "OpenID Connect issuers the operator configured are accepted the same way.",
-            "flows": {"clientCredentials": {"tokenUrl": "/v1/oauth/token", "scopes": SCOPE_DESCRIPTIONS}}},
+            "access token and sends it as `Authorization: Bearer <token>`. Tokens of the external "
+            "OpenID Connect issuers the operator configured are accepted the same way.",
+            "flows": {"clientCredentials": {"tokenUrl": "/v1/oauth/token", "scopes": SCOPE_DESCRIPTIONS}},
+        },
         "clientBasic": {
-            "type": "http", "scheme": "basic",
-            "description": "The token endpoint's client_secret_basic: client_id and client_secret as user and password."},
+            "type": "http",
+            "scheme": "basic",
+            "description": "The token endpoint's client_secret_basic: client_id and client_secret as user and password.",
+        },
     }
 
 
@@ -200,10 +228,14 @@ def _finish_operation(operation: dict[str, Any], schemas: dict[str, Any]) -> Non
         ref = next((s["$ref"] for s in [schema, *schema.get("anyOf", [])] if "$ref" in s), "")
         component = schemas.get(ref.rsplit("/", 1)[-1], {})
         if "examples" not in media and "example" not in media and component.get("examples"):
-            media["examples"] = {f"example{i + 1}": {"value": copy.deepcopy(value)}
-                                 for i, value in enumerate(component["examples"])}
-    idempotent = any(p.get("in") == "header" and p.get("name") == "Idempotency-Key"
-                     for p in operation.get("parameters", []))
+            media["examples"] = {
+                f"example{i + 1}": {"value": copy.deepcopy(value)}
+                for i, value in enumerate(component["examples"])
+            }
+    idempotent = any(
+        p.get("in") == "header" and p.get("name") == "Idempotency-Key"
+        for p in operation.get("parameters", [])
+    )
     for code, response in responses.items():
         headers = response.setdefault("headers", {})
         if code.isdigit() and int(code) >= 400 and _is_problem(response):

@@ -28,15 +28,27 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             status, reason, slug, title = 400, b"Bad Request", "bad-request", "Bad request"
             detail = "The request is not valid HTTP/1.1."
         request_id = f"{_ids.getrandbits(128):032x}"
-        body = orjson.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail,
-                             "request_id": request_id})
+        body = orjson.dumps(
+            {
+                "type": PROBLEM_BASE + slug,
+                "title": title,
+                "status": status,
+                "detail": detail,
+                "request_id": request_id,
+            }
+        )
         content = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
-        content.extend([b"content-type: application/problem+json\r\n",
-                        b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
-                        b"x-request-id: " + request_id.encode("ascii") + b"\r\n",
-                        b"connection: close\r\n\r\n", body])
+        content.extend(
+            [
+                b"content-type: application/problem+json\r\n",
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                b"x-request-id: " + request_id.encode("ascii") + b"\r\n",
+                b"connection: close\r\n\r\n",
+                body,
+            ]
+        )
         self.transport.write(b"".join(content))
         self.transport.close()
 

@@ -36,11 +36,14 @@ def sortable(model: type[BaseModel], sorting: Sorting) -> type[BaseModel]:
     """`model` with `sort` as an enum of `sorting`'s fields (each also with '-' for descending), so the OpenAPI
     document lists them and a value outside them is a 422 naming `query.sort`."""
     values = tuple(v for name in sorting.fields for v in (name, f"-{name}"))
-    description = (f"Sort field; prefix '-' for descending (default `{sorting.default}`). Keep the same sort "
-                   "while paging.")
+    description = (
+        f"Sort field; prefix '-' for descending (default `{sorting.default}`). Keep the same sort "
+        "while paging."
+    )
     sort_type: Any = Literal[values] | None  # an enum built at run time; no static type to give it
-    return create_model(model.__name__, __base__=model,
-                        sort=(sort_type, Field(default=None, description=description)))
+    return create_model(
+        model.__name__, __base__=model, sort=(sort_type, Field(default=None, description=description))
+    )
 
 
 def QueryModel(model: type[BaseModel], sorting: Sorting | None = None) -> Callable[[Request], Any]:
@@ -60,7 +63,8 @@ def QueryModel(model: type[BaseModel], sorting: Sorting | None = None) -> Callab
             return validate(data)
         except ValidationError as exc:
             raise RequestValidationError(
-                [{**error, "loc": ("query", *error["loc"])} for error in exc.errors(include_url=False)]) from None
+                [{**error, "loc": ("query", *error["loc"])} for error in exc.errors(include_url=False)]
+            ) from None
 
     setattr(dependency, _MARK, model)
     return dependency

@@ -33,7 +33,9 @@ class RateLimiter:
 
     @classmethod
     def from_url(cls, url: str, per_minute: int, *, prefix: str = "nakoming:rl") -> RateLimiter:
-        return cls(Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25), per_minute, prefix=prefix)
+        return cls(
+            Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25), per_minute, prefix=prefix
+        )
 
     async def hit(self, identity: str) -> int | None:
         """Count one request; return seconds to wait when over the limit, else None."""
@@ -56,8 +58,11 @@ class RateLimiter:
                 count, _ = await pipe.execute()
         except Exception as exc:  # noqa: BLE001 - any Redis trouble: fail open
             self._down_until = time.monotonic() + BACKOFF
-            log.warning("rate_limiter_unavailable", error=type(exc).__name__,
-                        detail="Redis unreachable; requests are not rate limited for now")
+            log.warning(
+                "rate_limiter_unavailable",
+                error=type(exc).__name__,
+                detail="Redis unreachable; requests are not rate limited for now",
+            )
             return None
         if int(count) > self.per_minute:
             return max(1, int((window + 1) * WINDOW - now + 0.999))
@@ -89,8 +94,10 @@ async def count_request(request: Request, principal: Principal) -> None:
         return
     wait = await limiter.hit(identity_of(request, principal))
     if wait is not None:
-        raise TooManyRequests(f"More than {limiter.per_minute} requests per minute for this key; retry in "
-                              f"{wait} s.", retry_after=wait)
+        raise TooManyRequests(
+            f"More than {limiter.per_minute} requests per minute for this key; retry in {wait} s.",
+            retry_after=wait,
+        )
 
 
 setattr(rate_limit, RATE_LIMITED_ATTR, True)  # 429 documented in OpenAPI (services/api/openapi.py)

@@ -12,14 +12,21 @@ from shared.settings import Settings
 from shared.tracing import instrument_http
 
 
-async def build_context(settings: Settings, *, engine: AsyncEngine | None = None,
-                        session_factory: Any = None, tracer_provider: Any = None) -> dict[str, Any]:
+async def build_context(
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    session_factory: Any = None,
+    tracer_provider: Any = None,
+) -> dict[str, Any]:
     """`tracer_provider` (tracing on): jobs run in spans and the feed client's requests are traced."""
     owns_engine = engine is None and session_factory is None
     if owns_engine:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-    http = httpx.AsyncClient(timeout=settings.tk_request_timeout,
-                             headers={"User-Agent": "nakoming-sync/0.1 (+https://nakoming.nl)"})
+    http = httpx.AsyncClient(
+        timeout=settings.tk_request_timeout,
+        headers={"User-Agent": "nakoming-sync/0.1 (+https://nakoming.nl)"},
+    )
     if tracer_provider is not None:
         instrument_http(http, tracer_provider)
     return {

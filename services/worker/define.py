@@ -55,8 +55,10 @@ def job(name: str, *, per_worker: int | None = None, **options: Any) -> Callable
         async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
             carrier = kwargs.pop(TRACE_KEY, None)
             started, outcome = time.perf_counter(), "failed"
-            with structlog.contextvars.bound_contextvars(job=name, job_id=ctx.get("job_id")), \
-                    job_span(ctx.get("tracer_provider"), name, ctx.get("job_id"), carrier) as span:
+            with (
+                structlog.contextvars.bound_contextvars(job=name, job_id=ctx.get("job_id")),
+                job_span(ctx.get("tracer_provider"), name, ctx.get("job_id"), carrier) as span,
+            ):
                 try:
                     result = await run_through_database_outages(ctx, name, lambda: func(ctx, *args, **kwargs))
                     outcome = "ok"

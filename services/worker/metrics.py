@@ -18,7 +18,9 @@ NAMED_AT_MOST = 10_000  # queued ids read per scrape to name their jobs; beyond 
 QUEUE_CACHE_SECONDS = 2.0
 
 
-def queue_depth(redis: Any, known: Sequence[str], queue_name: str = default_queue_name) -> ScrapeTimeCollector:
+def queue_depth(
+    redis: Any, known: Sequence[str], queue_name: str = default_queue_name
+) -> ScrapeTimeCollector:
     """Jobs waiting on (or claimed from) the queue, per job name; every registered name is reported, 0 too."""
 
     async def compute() -> Sequence[Any]:
@@ -31,8 +33,9 @@ def queue_depth(redis: Any, known: Sequence[str], queue_name: str = default_queu
             name = job_name_of(raw.decode())
             counts[name if name in counts else "other"] += 1
         counts["other"] += total - len(ids)
-        family = GaugeMetricFamily("nakoming_queue_depth", "Jobs on the arq queue (waiting or running), by job "
-                                   "name.", labels=["job"])
+        family = GaugeMetricFamily(
+            "nakoming_queue_depth", "Jobs on the arq queue (waiting or running), by job name.", labels=["job"]
+        )
         for name, n in sorted(counts.items()):
             family.add_metric([name], n)
         return [family]

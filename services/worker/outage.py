@@ -31,14 +31,20 @@ class Outage:
         """Record a failed attempt; returns how long to wait before the next one."""
         if self.since is None:
             self.since = time.monotonic()
-            log.warning(f"{self.what}_unavailable", error=f"{type(exc).__name__}: {exc}"[:300], **context,
-                        detail=f"waiting for {self.what}; retrying every {self.cap:g} s at most")
+            log.warning(
+                f"{self.what}_unavailable",
+                error=f"{type(exc).__name__}: {exc}"[:300],
+                **context,
+                detail=f"waiting for {self.what}; retrying every {self.cap:g} s at most",
+            )
         self.attempts += 1
-        return min(self.cap, 0.05 * 2 ** self.attempts)
+        return min(self.cap, 0.05 * 2**self.attempts)
 
     def recovered(self, **context: Any) -> None:
         if self.since is not None:
-            log.info(f"{self.what}_available", after_seconds=round(time.monotonic() - self.since, 1), **context)
+            log.info(
+                f"{self.what}_available", after_seconds=round(time.monotonic() - self.since, 1), **context
+            )
             self.since, self.attempts = None, 0
 
 

@@ -95,8 +95,9 @@ class ArqQueue:
 
     @classmethod
     async def connect(cls, url: str) -> ArqQueue:
-        pool = await create_pool(redis_settings(url), job_serializer=job_serializer,
-                                 job_deserializer=job_deserializer)
+        pool = await create_pool(
+            redis_settings(url), job_serializer=job_serializer, job_deserializer=job_deserializer
+        )
         return cls(pool)
 
     def _keys(self, job_id: str) -> list[str]:
@@ -117,7 +118,9 @@ class ArqQueue:
         assert job.job_id is not None
         now = timestamp_ms()
         payload = serialize_job(job.name, (), job.kwargs, None, now, serializer=job_serializer)
-        created = await self._enqueue(keys=self._keys(job.job_id), args=[job.job_id, payload, expires_extra_ms, now])
+        created = await self._enqueue(
+            keys=self._keys(job.job_id), args=[job.job_id, payload, expires_extra_ms, now]
+        )
         return bool(created)
 
     async def job_started(self, job_id: str) -> None:
@@ -126,13 +129,18 @@ class ArqQueue:
 
     async def job_ended(self, job_id: str) -> bool:
         """A: after arq removed the job key; run it again when a request came while it ran (True if so)."""
-        return (await self._rerun(keys=self._keys(job_id),
-                                  args=[job_id, expires_extra_ms, timestamp_ms()])) == 1
+        return (
+            await self._rerun(keys=self._keys(job_id), args=[job_id, expires_extra_ms, timestamp_ms()])
+        ) == 1
 
     def _keep(self, job: PendingJob, exc: BaseException | None = None) -> None:
         if exc is not None and not self._kept:
-            log.warning("redis_unavailable_jobs_kept", job=job.name, error=type(exc).__name__,
-                        detail="jobs are kept in memory and sent when Redis answers again")
+            log.warning(
+                "redis_unavailable_jobs_kept",
+                job=job.name,
+                error=type(exc).__name__,
+                detail="jobs are kept in memory and sent when Redis answers again",
+            )
         assert job.job_id is not None
         if job.job_id not in self._kept and len(self._kept) >= MAX_KEPT:
             dropped = self._kept.popitem(last=False)[1]
@@ -161,7 +169,9 @@ class ArqQueue:
     async def close(self) -> None:
         if self._sender is not None and not self._sender.done():
             if self._kept:
-                log.error("jobs_not_sent", count=len(self._kept), detail="Redis stayed unreachable until shutdown")
+                log.error(
+                    "jobs_not_sent", count=len(self._kept), detail="Redis stayed unreachable until shutdown"
+                )
             self._sender.cancel()
             await asyncio.gather(self._sender, return_exceptions=True)
         await self.pool.aclose()

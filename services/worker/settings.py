@@ -58,8 +58,15 @@ def _cron_jobs() -> list[Any]:
     jobs = []
     for schedule in SCHEDULES:
         coroutine = functions[schedule.name]
-        jobs.append(cron(coroutine, name=f"cron:{schedule.name}", unique=True, run_at_startup=False,
-                         **_when(schedule, settings)))
+        jobs.append(
+            cron(
+                coroutine,
+                name=f"cron:{schedule.name}",
+                unique=True,
+                run_at_startup=False,
+                **_when(schedule, settings),
+            )
+        )
     return jobs
 
 

@@ -45,9 +45,14 @@ class NakomingWorker(Worker):
     async def main(self) -> None:
         while self._pool is None:  # Redis may be down when the worker starts, too
             try:
-                self._pool = await create_pool(self.redis_settings, job_deserializer=self.job_deserializer,
-                                               job_serializer=self.job_serializer, default_queue_name=self.queue_name,
-                                               expires_extra_ms=self.expires_extra_ms, retry=0)
+                self._pool = await create_pool(
+                    self.redis_settings,
+                    job_deserializer=self.job_deserializer,
+                    job_serializer=self.job_serializer,
+                    default_queue_name=self.queue_name,
+                    expires_extra_ms=self.expires_extra_ms,
+                    retry=0,
+                )
             except REDIS_DOWN as exc:
                 await asyncio.sleep(self.redis_outage.failed(exc))
         self.redis_outage.recovered()
@@ -83,8 +88,15 @@ class NakomingWorker(Worker):
         """True when the job's name has a per-worker cap that this worker's running jobs reach already."""
         name = job_id.partition(":")[0]
         cap = PER_WORKER.get(name)
-        return cap is not None and sum(1 for running, task in self.tasks.items()
-                                       if not task.done() and running.partition(":")[0] == name) >= cap
+        return (
+            cap is not None
+            and sum(
+                1
+                for running, task in self.tasks.items()
+                if not task.done() and running.partition(":")[0] == name
+            )
+            >= cap
+        )
 
     async def _claim(self, job_id: str) -> bool:
         in_progress_key = in_progress_key_prefix + job_id
@@ -111,15 +123,20 @@ class NakomingWorker(Worker):
         except REDIS_DOWN as exc:
             # The job's state in Redis could not be read or written: its job key is still there, so it runs
             # again once the lease lapses (it is idempotent).
-            log.warning("job_bookkeeping_failed", job_id=job_id, error=type(exc).__name__,
-                        detail="the job runs again when its lease lapses")
+            log.warning(
+                "job_bookkeeping_failed",
+                job_id=job_id,
+                error=type(exc).__name__,
+                detail="the job runs again when its lease lapses",
+            )
 
 
 async def on_job_start(ctx: dict[str, Any]) -> None:
     queue: ArqQueue = ctx["queue"]
     await queue.job_started(ctx["job_id"])  # before the lease: if Redis fails here, nothing is left renewing
-    ctx["_lease"] = asyncio.create_task(_renew_lease(queue, ctx["job_id"], ctx["settings"].job_lease_seconds),
-                                        name=f"lease:{ctx['job_id']}")
+    ctx["_lease"] = asyncio.create_task(
+        _renew_lease(queue, ctx["job_id"], ctx["settings"].job_lease_seconds), name=f"lease:{ctx['job_id']}"
+    )
 
 
 async def on_job_end(ctx: dict[str, Any]) -> None:

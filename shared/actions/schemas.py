@@ -31,11 +31,22 @@ class ActionCreate(ProvenanceIn):
     state: ActionState = ActionState.planned
     start_date: dt.date | None = None
     end_date: dt.date | None = None
-    last_update_date: dt.date | None = Field(default=None, description="Date of the last progress report; defaults to today.")
+    last_update_date: dt.date | None = Field(
+        default=None, description="Date of the last progress report; defaults to today."
+    )
     owner_person: OwnerPerson = None
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11", "title": "Programma afbouw zzp", "state": "in_progress"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11",
+                    "title": "Programma afbouw zzp",
+                    "state": "in_progress",
+                }
+            ]
+        }
+    }
 
     @model_validator(mode="after")
     def _target_and_dates(self) -> ActionCreate:
@@ -77,8 +88,12 @@ class ActionOut(ProvenanceOut, RecordOut, OutModel):
 
 class ActionFilters(ListParams):
     commitment_id: uuid.UUID | None = Field(default=None, description="Only actions on this commitment.")
-    recommendation_id: uuid.UUID | None = Field(default=None, description="Only actions on this recommendation.")
+    recommendation_id: uuid.UUID | None = Field(
+        default=None, description="Only actions on this recommendation."
+    )
     owner_party_id: uuid.UUID | None = Field(default=None, description="Only actions owned by this party.")
     state: ActionState | None = Field(default=None, description="Only actions in this state.")
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in title and description.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="Case-insensitive substring search in title and description."
+    )
     owner_person: OwnerPersonFilter = None

@@ -36,11 +36,14 @@ class ActionService(CrudService[Action]):
 
     def validate_object(self, obj: Action) -> None:
         if obj.commitment_id is None and obj.recommendation_id is None:
-            raise ValidationFailed("An action needs a commitment or a recommendation.",
-                                   [field_error(["body", "commitment_id"], "cannot clear both targets")])
+            raise ValidationFailed(
+                "An action needs a commitment or a recommendation.",
+                [field_error(["body", "commitment_id"], "cannot clear both targets")],
+            )
         if obj.start_date and obj.end_date and obj.end_date < obj.start_date:
-            raise ValidationFailed("end_date lies before start_date.",
-                                   [field_error(["body", "end_date"], "before start_date")])
+            raise ValidationFailed(
+                "end_date lies before start_date.", [field_error(["body", "end_date"], "before start_date")]
+            )
 
     # An action is evidence for its commitment and for its recommendation (whose linked commitments are
     # recalculated, rolling the recommendation up). A move or a delete also touches what it leaves behind.
@@ -66,7 +69,9 @@ class ActionService(CrudService[Action]):
 
     @staticmethod
     def conditions(filters: ActionFilters) -> list[Any]:
-        conds = equal_conditions(filters, Action, "commitment_id", "recommendation_id", "owner_party_id", "state")
+        conds = equal_conditions(
+            filters, Action, "commitment_id", "recommendation_id", "owner_party_id", "state"
+        )
         if filters.q:
             conds.append(ACTION_SEARCH.match(filters.q))
         if filters.owner_person:

@@ -24,6 +24,8 @@ async def commitment_of(session: AsyncSession, resource: str, values: Mapping[st
     if resource == "milestones":
         return await parent_commitment_id(session, values.get("commitment_id"), values.get("action_id"))
     if resource == "measurements":
-        milestone = (await session.execute(select(Milestone).where(Milestone.id == values.get("milestone_id")))).scalar()
+        milestone = (
+            await session.execute(select(Milestone).where(Milestone.id == values.get("milestone_id")))
+        ).scalar()
         return await owning_commitment_id(session, milestone) if milestone is not None else None
     return None

@@ -12,7 +12,9 @@ from shared.search import like_pattern
 class AuditRepository(Repository[AuditEntry]):
     model = AuditEntry
     resource = "audit entry"
-    sorting = Sorting(fields={"at": SortField(AuditEntry.at, "datetime")}, id_column=AuditEntry.id, default="-at")
+    sorting = Sorting(
+        fields={"at": SortField(AuditEntry.at, "datetime")}, id_column=AuditEntry.id, default="-at"
+    )
 
     @staticmethod
     def conditions(filters: AuditFilters) -> list[Any]:
@@ -31,5 +33,7 @@ class AuditRepository(Repository[AuditEntry]):
             # record_ids is a JSON list of strings; a textual match is portable and exact on the quoted uuid.
             from sqlalchemy import String, cast
 
-            conds.append(cast(AuditEntry.record_ids, String).like(like_pattern(f'"{filters.record_id}"'), escape="\\"))
+            conds.append(
+                cast(AuditEntry.record_ids, String).like(like_pattern(f'"{filters.record_id}"'), escape="\\")
+            )
         return conds

@@ -15,8 +15,11 @@ class AuditOut(OutModel):
     actor: str
     key_id: uuid.UUID | None
     client_id: str | None = Field(default=None, description="The OAuth2 client that wrote, when a token did.")
-    subject: str | None = Field(default=None, description="The person (`issuer#subject`) when an external "
-                                "OIDC token did; `actor` is then their display name.")
+    subject: str | None = Field(
+        default=None,
+        description="The person (`issuer#subject`) when an external "
+        "OIDC token did; `actor` is then their display name.",
+    )
     party_id: uuid.UUID | None
     action: str = Field(examples=["signals.read"])
     resource: str = Field(examples=["client_signal"])
@@ -27,8 +30,12 @@ class AuditOut(OutModel):
 
 
 class AuditFilters(ListParams):
-    action: Annotated[str, StringConstraints(max_length=60)] | None = Field(default=None, description="Only entries of this action (e.g. signals.list).")
-    resource: Annotated[str, StringConstraints(max_length=60)] | None = Field(default=None, description="Only entries about this resource (e.g. signals).")
+    action: Annotated[str, StringConstraints(max_length=60)] | None = Field(
+        default=None, description="Only entries of this action (e.g. signals.list)."
+    )
+    resource: Annotated[str, StringConstraints(max_length=60)] | None = Field(
+        default=None, description="Only entries about this resource (e.g. signals)."
+    )
     key_id: uuid.UUID | None = Field(default=None, description="Only entries made with this API key.")
     record_id: uuid.UUID | None = Field(default=None, description="Entries that name this record.")
     since: dt.datetime | None = Field(default=None, description="Entries at or after this instant.")
@@ -42,16 +49,26 @@ class ChangeOut(OutModel):
     id: uuid.UUID
     at: dt.datetime
     action: str = Field(examples=["milestones.update"], description="`<resource>.<verb>`.")
-    resource: str = Field(examples=["milestones"], description="commitments, actions, milestones, measurements, "
-                          "fulfilments or status_overrides.")
+    resource: str = Field(
+        examples=["milestones"],
+        description="commitments, actions, milestones, measurements, fulfilments or status_overrides.",
+    )
     record_id: uuid.UUID | None = Field(description="The record written.")
     actor: AuthorOut
-    detail: dict[str, Any] | None = Field(description='What changed: {"changes": {field: [old, new]}} for an '
-                                          'update, {"new": ...} for a create, {"old": ...} for a delete.')
+    detail: dict[str, Any] | None = Field(
+        description='What changed: {"changes": {field: [old, new]}} for an '
+        'update, {"new": ...} for a create, {"old": ...} for a delete.'
+    )
 
     @classmethod
     def from_entry(cls, entry: Any) -> ChangeOut:
         ids = entry.record_ids or []
-        return cls(id=entry.id, at=entry.at, action=entry.action, resource=entry.resource,
-                   record_id=ids[0] if ids else None, actor=AuthorOut(name=entry.actor, party_id=entry.party_id),
-                   detail=entry.detail)
+        return cls(
+            id=entry.id,
+            at=entry.at,
+            action=entry.action,
+            resource=entry.resource,
+            record_id=ids[0] if ids else None,
+            actor=AuthorOut(name=entry.actor, party_id=entry.party_id),
+            detail=entry.detail,
+        )

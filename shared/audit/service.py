@@ -33,19 +33,38 @@ class Actor:
 SYSTEM = Actor(name="system")
 
 
-async def record(session: AsyncSession, actor: Actor, action: str, resource: str,
-                 record_ids: Iterable[Any] = (), *, count: int | None = None,
-                 detail: dict[str, Any] | None = None, commitment_id: uuid.UUID | None = None) -> None:
+async def record(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    resource: str,
+    record_ids: Iterable[Any] = (),
+    *,
+    count: int | None = None,
+    detail: dict[str, Any] | None = None,
+    commitment_id: uuid.UUID | None = None,
+) -> None:
     """`commitment_id`: the commitment the write belongs to (its own, or its action's, milestone's, measurement's
     or fulfilment record's), which lists the entry in GET /v1/commitments/{id}/changes."""
     ids = [str(i) for i in record_ids]
-    await session.execute(insert(AuditEntry).values(
-        id=new_id(), at=utcnow(), actor=actor.name[:200], key_id=actor.key_id, party_id=actor.party_id,
-        client_id=actor.client_id, subject=actor.subject,
-        action=action, resource=resource, record_ids=ids[:MAX_IDS],
-        record_count=count if count is not None else len(ids), request_id=actor.request_id, detail=detail,
-        commitment_id=commitment_id,
-    ))
+    await session.execute(
+        insert(AuditEntry).values(
+            id=new_id(),
+            at=utcnow(),
+            actor=actor.name[:200],
+            key_id=actor.key_id,
+            party_id=actor.party_id,
+            client_id=actor.client_id,
+            subject=actor.subject,
+            action=action,
+            resource=resource,
+            record_ids=ids[:MAX_IDS],
+            record_count=count if count is not None else len(ids),
+            request_id=actor.request_id,
+            detail=detail,
+            commitment_id=commitment_id,
+        )
+    )
 
 
 def jsonable(value: Any) -> Any:

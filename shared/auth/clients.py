@@ -42,7 +42,9 @@ class ClientState:
 
 
 def _state(client: OAuthClient) -> ClientState:
-    return ClientState(client.client_id, client.name, frozenset(client.scopes), client.party_id, client.generation)
+    return ClientState(
+        client.client_id, client.name, frozenset(client.scopes), client.party_id, client.generation
+    )
 
 
 def _public_jwks(jwks: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -52,31 +54,49 @@ def _public_jwks(jwks: dict[str, Any] | None) -> dict[str, Any] | None:
     try:
         keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
     except (JoseError, ValueError, TypeError, KeyError) as exc:
-        raise ValidationFailed(f"Not a JWKS: {exc}", [field_error(["jwks"], "invalid JWKS", "jwks")]) from None
+        raise ValidationFailed(
+            f"Not a JWKS: {exc}", [field_error(["jwks"], "invalid JWKS", "jwks")]
+        ) from None
     if not keys.keys or any(k.key_type not in ALGORITHM_OF for k in keys.keys):
-        raise ValidationFailed("The JWKS needs at least one EC, RSA or OKP public key.",
-                               [field_error(["jwks"], "no usable key", "jwks")])
+        raise ValidationFailed(
+            "The JWKS needs at least one EC, RSA or OKP public key.",
+            [field_error(["jwks"], "no usable key", "jwks")],
+        )
     return dict(keys.as_dict(private=False))
 
 
-async def create_client(session: AsyncSession, *, name: str, scopes: list[str] | str,
-                        party_id: uuid.UUID | None = None, jwks: dict[str, Any] | None = None,
-                        ) -> tuple[OAuthClient, str | None]:
+async def create_client(
+    session: AsyncSession,
+    *,
+    name: str,
+    scopes: list[str] | str,
+    party_id: uuid.UUID | None = None,
+    jwks: dict[str, Any] | None = None,
+) -> tuple[OAuthClient, str | None]:
     """A new client and its secret (None when it authenticates with its JWKS only); only the secret's hash is kept."""
     wanted = parse_scopes(scopes)
     await check_binding(session, wanted, party_id)
     secret = None if jwks is not None else secrets.token_urlsafe(32)
-    client = OAuthClient(client_id=CLIENT_ID_PREFIX + secrets.token_hex(8), name=name, scopes=wanted,
-                         party_id=party_id, jwks=_public_jwks(jwks), generation=1,
-                         secret_hash=hash_key(secret) if secret else None)
+    client = OAuthClient(
+        client_id=CLIENT_ID_PREFIX + secrets.token_hex(8),
+        name=name,
+        scopes=wanted,
+        party_id=party_id,
+        jwks=_public_jwks(jwks),
+        generation=1,
+        secret_hash=hash_key(secret) if secret else None,
+    )
     session.add(client)
     await session.flush()
     return client, secret
 
 
 async def _active(session: AsyncSession, client_id: str) -> OAuthClient | None:
-    return (await session.execute(select(OAuthClient).where(
-        OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None)))).scalar()
+    return (
+        await session.execute(
+            select(OAuthClient).where(OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None))
+        )
+    ).scalar()
 
 
 async def rotate_secret(session: AsyncSession, client_id: str) -> str | None:

@@ -22,7 +22,9 @@ class ApiKey(TimestampMixin, Base):
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[str]] = mapped_column(JSON_LIST)
-    party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"), index=True)
+    party_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("parties.id", ondelete="CASCADE"), index=True
+    )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -44,7 +46,9 @@ class OAuthClient(TimestampMixin, Base):
     secret_hash: Mapped[str | None] = mapped_column(String(64))
     jwks: Mapped[dict | None] = mapped_column(JSON)
     scopes: Mapped[list[str]] = mapped_column(JSON_LIST)
-    party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"), index=True)
+    party_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("parties.id", ondelete="CASCADE"), index=True
+    )
     generation: Mapped[int] = mapped_column(default=1)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

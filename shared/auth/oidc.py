@@ -100,18 +100,29 @@ class People:
         except JoseError as exc:
             raise TokenRejected(f"signature check failed ({exc.error})") from None
         claims = decoded.claims
-        check_claims(claims, issuer=issuer.issuer, audience=issuer.audience, required=("iss", "sub", "aud", "exp"))
+        check_claims(
+            claims, issuer=issuer.issuer, audience=issuer.audience, required=("iss", "sub", "aud", "exp")
+        )
         name = claims.get(issuer.name_claim)
         subject = safe_text(f"{issuer.issuer}#{claims['sub']}")[:300]
-        principal = Principal(key_id=None, name=safe_text(str(name))[:200] if name else subject[:200],
-                              scopes=_scopes(issuer, claims.get(issuer.scopes_claim)),
-                              party_id=_party(issuer, claims), subject=subject)
+        principal = Principal(
+            key_id=None,
+            name=safe_text(str(name))[:200] if name else subject[:200],
+            scopes=_scopes(issuer, claims.get(issuer.scopes_claim)),
+            party_id=_party(issuer, claims),
+            subject=subject,
+        )
         return principal, int(claims["exp"])
 
 
 def _scopes(issuer: OidcIssuer, raw: Any) -> frozenset[str]:
-    values = raw.split() if isinstance(raw, str) else [v for v in raw if isinstance(v, str)] if isinstance(
-        raw, list) else []
+    values = (
+        raw.split()
+        if isinstance(raw, str)
+        else [v for v in raw if isinstance(v, str)]
+        if isinstance(raw, list)
+        else []
+    )
     if not issuer.scope_map:
         return frozenset(v for v in values if v in SCOPE_NAMES)
     return frozenset(s for v in values for s in issuer.scope_map.get(v, ()) if s in SCOPE_NAMES)

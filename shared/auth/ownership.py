@@ -47,7 +47,9 @@ async def _party(session: AsyncSession, party_id: uuid.UUID | None) -> str:
 async def commitment_owner(session: AsyncSession, commitment_id: uuid.UUID | None) -> uuid.UUID | None:
     if commitment_id is None:
         return None
-    return (await session.execute(select(Commitment.owner_party_id).where(Commitment.id == commitment_id))).scalar()
+    return (
+        await session.execute(select(Commitment.owner_party_id).where(Commitment.id == commitment_id))
+    ).scalar()
 
 
 async def action_owner(session: AsyncSession, values: Mapping[str, Any]) -> uuid.UUID | None:
@@ -55,8 +57,13 @@ async def action_owner(session: AsyncSession, values: Mapping[str, Any]) -> uuid
     the action, provided the recommendation is addressed to that party."""
     if values.get("commitment_id") is not None:
         return await commitment_owner(session, values["commitment_id"])
-    addressee = (await session.execute(select(Recommendation.addressee_party_id).where(
-        Recommendation.id == values.get("recommendation_id")))).scalar()
+    addressee = (
+        await session.execute(
+            select(Recommendation.addressee_party_id).where(
+                Recommendation.id == values.get("recommendation_id")
+            )
+        )
+    ).scalar()
     owner = values.get("owner_party_id")
     return owner if owner is not None and owner == addressee else None
 
@@ -77,26 +84,33 @@ async def owner_of(session: AsyncSession, resource: str, values: Mapping[str, An
     if resource == "milestones":
         return await milestone_owner(session, values)
     if resource == "measurements":
-        milestone = (await session.execute(select(Milestone).where(Milestone.id == values["milestone_id"]))).scalar()
+        milestone = (
+            await session.execute(select(Milestone).where(Milestone.id == values["milestone_id"]))
+        ).scalar()
         return await milestone_owner(session, values_of(milestone)) if milestone is not None else None
     if resource == "fulfilments":
         return await commitment_owner(session, values["commitment_id"])
     return None
 
 
-async def ensure_may_write(principal: Principal, session: AsyncSession, resource: str, singular: str,
-                           *states: Mapping[str, Any]) -> None:
+async def ensure_may_write(
+    principal: Principal, session: AsyncSession, resource: str, singular: str, *states: Mapping[str, Any]
+) -> None:
     """403 unless the caller may write a record of `resource` in each of these states (before and after a change)."""
     if principal.party_id is None:
         return  # a staff key
     if resource in STAFF_RESOURCES:
-        raise Forbidden(f"{STAFF_RESOURCES[resource].capitalize()} are kept by staff: a key bound to "
-                        f"{await _party(session, principal.party_id)} cannot change them.")
+        raise Forbidden(
+            f"{STAFF_RESOURCES[resource].capitalize()} are kept by staff: a key bound to "
+            f"{await _party(session, principal.party_id)} cannot change them."
+        )
     for values in states:
         owner = await owner_of(session, resource, values)
         if owner != principal.party_id:
-            raise Forbidden(f"This {singular} belongs to {await _party(session, owner)}: a key bound to "
-                            f"{await _party(session, principal.party_id)} may change only what its party owns.")
+            raise Forbidden(
+                f"This {singular} belongs to {await _party(session, owner)}: a key bound to "
+                f"{await _party(session, principal.party_id)} may change only what its party owns."
+            )
 
 
 def ensure_admin(principal: Principal, why: str) -> None:
@@ -104,8 +118,12 @@ def ensure_admin(principal: Principal, why: str) -> None:
         raise Forbidden(f"{why} needs an API key with scope 'admin'.")
 
 
-def ensure_party_change_allowed(principal: Principal, changes: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+def ensure_party_change_allowed(
+    principal: Principal, changes: Mapping[str, Any], current: Mapping[str, Any]
+) -> None:
     """The codes that decide access to client signals change only with admin."""
     changed = [code for code in ACCESS_CODES if code in changes and changes[code] != current.get(code)]
     if changed:
-        ensure_admin(principal, f"Changing {' and '.join(changed)} (they decide which client signals a key sees)")
+        ensure_admin(
+            principal, f"Changing {' and '.join(changed)} (they decide which client signals a key sees)"
+        )

@@ -92,25 +92,32 @@ async def check_binding(session: AsyncSession, scopes: list[str], party_id: uuid
         return
     party = await session.get(Party, party_id)
     if party is None:
-        raise ValidationFailed(f"No party with id {party_id}.", [field_error(["party"], "unknown party", "reference")])
+        raise ValidationFailed(
+            f"No party with id {party_id}.", [field_error(["party"], "unknown party", "reference")]
+        )
     if SIGNAL_SCOPES.intersection(scopes) and not (party.zorgkantoor_code or party.agb_code):
         raise ValidationFailed(
             f"Party {party.name!r} has no zorgkantoor or AGB code, so a credential with a signals scope bound to it "
             f"would see no signals. An admin sets the code first: PATCH /v1/parties/{party.id} with "
             '{"zorgkantoor_code": "<4 digits>"} or {"agb_code": "<8 digits>"} and an admin key.',
-            [field_error(["party"], "party has no zorgkantoor or AGB code", "binding")])
+            [field_error(["party"], "party has no zorgkantoor or AGB code", "binding")],
+        )
 
 
 async def create_api_key(
     session: AsyncSession, *, name: str, scopes: list[str], party_id: uuid.UUID | None = None
 ) -> tuple[ApiKey, str]:
     if holds_bsn(name):  # a key's name is shown as created_by / updated_by on records anyone may read
-        raise ValidationFailed("The key's name holds a number that passes the BSN eleven-test; BSNs may not be "
-                               "stored.", [field_error(["name"], "looks like a BSN", "bsn")])
+        raise ValidationFailed(
+            "The key's name holds a number that passes the BSN eleven-test; BSNs may not be stored.",
+            [field_error(["name"], "looks like a BSN", "bsn")],
+        )
     await check_binding(session, scopes, party_id)
     prefix = secrets.token_hex(4)
     raw = f"nk_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(name=name, prefix=prefix, key_hash=hash_key(raw), scopes=parse_scopes(scopes), party_id=party_id)
+    key = ApiKey(
+        name=name, prefix=prefix, key_hash=hash_key(raw), scopes=parse_scopes(scopes), party_id=party_id
+    )
     session.add(key)
     await session.flush()
     return key, raw
@@ -121,12 +128,16 @@ async def authenticate(session: AsyncSession, raw: str) -> Principal | None:
     if len(parts) < 3 or parts[0] != "nk":
         return None
     digest = hash_key(raw)
-    row = (await session.execute(
-        select(ApiKey).where(ApiKey.prefix == parts[1], ApiKey.revoked_at.is_(None))
-    )).scalars().all()
+    row = (
+        (await session.execute(select(ApiKey).where(ApiKey.prefix == parts[1], ApiKey.revoked_at.is_(None))))
+        .scalars()
+        .all()
+    )
     for key in row:
         if hmac.compare_digest(key.key_hash, digest):
-            return Principal(key_id=key.id, name=key.name, scopes=frozenset(key.scopes), party_id=key.party_id)
+            return Principal(
+                key_id=key.id, name=key.name, scopes=frozenset(key.scopes), party_id=key.party_id
+            )
     return None
 
 

@@ -69,13 +69,18 @@ class Signer:
             raise TokenRejected("malformed token") from None
         if decoded.header.get("typ", "").lower() not in (TOKEN_TYPE, f"application/{TOKEN_TYPE}"):
             raise TokenRejected(f"not an access token (typ must be {TOKEN_TYPE})")
-        check_claims(decoded.claims, issuer=issuer, audience=audience,
-                     required=("iss", "sub", "aud", "exp", "iat", "jti", "client_id"))
+        check_claims(
+            decoded.claims,
+            issuer=issuer,
+            audience=audience,
+            required=("iss", "sub", "aud", "exp", "iat", "jti", "client_id"),
+        )
         return decoded.claims
 
 
-def check_claims(claims: dict[str, Any], *, issuer: str, audience: str | list[str],
-                 required: tuple[str, ...]) -> None:
+def check_claims(
+    claims: dict[str, Any], *, issuer: str, audience: str | list[str], required: tuple[str, ...]
+) -> None:
     """exp, nbf, iat, iss and aud as RFC 7519 has them (joserfc's registry), or TokenRejected."""
     audiences = [audience] if isinstance(audience, str) else audience
     options: dict[str, Any] = {name: {"essential": True} for name in required}
@@ -89,8 +94,16 @@ def check_claims(claims: dict[str, Any], *, issuer: str, audience: str | list[st
 
 def new_claims(*, issuer: str, audience: str, subject: str, lifetime: int, **extra: Any) -> dict[str, Any]:
     now = int(time.time())
-    return {"iss": issuer, "sub": subject, "aud": audience, "iat": now, "nbf": now, "exp": now + lifetime,
-            "jti": secrets.token_urlsafe(16), **extra}
+    return {
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "jti": secrets.token_urlsafe(16),
+        **extra,
+    }
 
 
 def key_set(private_jwks: dict[str, Any]) -> tuple[Any, KeySet]:

@@ -30,7 +30,11 @@ async def recommendation_changed(session: AsyncSession, recommendation_id: uuid.
     if recommendation_id is None:
         return
     cr = commitment_recommendations.c
-    for commitment_id in (await session.execute(
-            select(cr.commitment_id).where(cr.recommendation_id == recommendation_id).order_by(cr.commitment_id)
-    )).scalars():
+    for commitment_id in (
+        await session.execute(
+            select(cr.commitment_id)
+            .where(cr.recommendation_id == recommendation_id)
+            .order_by(cr.commitment_id)
+        )
+    ).scalars():
         commitment_changed(session, commitment_id)

@@ -42,7 +42,12 @@ commitment_recommendations = Table(
     "commitment_recommendations",
     Base.metadata,
     Column("commitment_id", ForeignKey("commitments.id", ondelete="CASCADE"), primary_key=True),
-    Column("recommendation_id", ForeignKey("recommendations.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column(
+        "recommendation_id",
+        ForeignKey("recommendations.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
 )
 
 
@@ -57,13 +62,19 @@ class Recurrence(enum.StrEnum):
 
 class Commitment(OwnerPersonMixin, AuthoredMixin, ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "commitments"
-    __table_args__ = (Index("ix_commitments_created_at_id", "created_at", "id"), Index("ix_commitments_updated_at_id", "updated_at", "id"), Index("ix_commitments_title_id", "title", "id"),)
+    __table_args__ = (
+        Index("ix_commitments_created_at_id", "created_at", "id"),
+        Index("ix_commitments_updated_at_id", "updated_at", "id"),
+        Index("ix_commitments_title_id", "title", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     key: Mapped[str | None] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
-    owner_party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="SET NULL"), index=True)
+    owner_party_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("parties.id", ondelete="SET NULL"), index=True
+    )
     made_to_party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="SET NULL"))
     origin: Mapped[CommitmentOrigin] = mapped_column(
         Enum(CommitmentOrigin, native_enum=False, length=40), default=CommitmentOrigin.other
@@ -71,18 +82,24 @@ class Commitment(OwnerPersonMixin, AuthoredMixin, ProvenanceMixin, VersionedMixi
     due_date: Mapped[dt.date | None] = mapped_column(index=True)
     tk_toezegging_nummer: Mapped[str | None] = mapped_column(String(40), unique=True)
     recurrence_unit: Mapped[Recurrence | None] = mapped_column(Enum(Recurrence, native_enum=False, length=10))
-    recurrence_start: Mapped[dt.date | None]  # the first period starts here; due_date (if any) ends the series
+    recurrence_start: Mapped[
+        dt.date | None
+    ]  # the first period starts here; due_date (if any) ends the series
 
     # Written only by the status engine (shared/status); derived data, so it does not bump `version`.
     status: Mapped[str] = mapped_column(String(30), default="open", server_default="open", index=True)
-    schedule: Mapped[str] = mapped_column(String(20), default="no_deadline", server_default="no_deadline", index=True)
+    schedule: Mapped[str] = mapped_column(
+        String(20), default="no_deadline", server_default="no_deadline", index=True
+    )
     source_status: Mapped[str | None] = mapped_column(String(100))
     reasons: Mapped[list[Any] | None] = mapped_column(JSON, default=list)  # [] until first evaluated
     reasons_digest: Mapped[str | None] = mapped_column(String(64))  # compared instead of loading reasons
     evaluated_at: Mapped[dt.datetime | None]
     rule_version: Mapped[str | None] = mapped_column(String(20))
 
-    themes: Mapped[list[Theme]] = relationship(secondary=commitment_themes, lazy="selectin", order_by="Theme.key")
+    themes: Mapped[list[Theme]] = relationship(
+        secondary=commitment_themes, lazy="selectin", order_by="Theme.key"
+    )
     recommendations: Mapped[list[Recommendation]] = relationship(
         secondary=commitment_recommendations, lazy="selectin", order_by="Recommendation.id"
     )

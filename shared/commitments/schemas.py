@@ -25,19 +25,29 @@ from shared.status.schemas import Reasons
 from shared.status.vocabulary import Schedule, Status
 
 ToezeggingNummer = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^TZ\d{6}-\d{3,5}$"),
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^TZ\d{6}-\d{3,5}$"),
     Field(description="Tweede Kamer toezegging number", examples=["TZ202511-041"]),
 ]
 ThemeList = Annotated[list[ThemeKey], Field(max_length=20, description="Theme keys from GET /v1/themes.")]
-SubjectParties = Annotated[list[uuid.UUID], Field(
-    max_length=50, description="Parties the commitment concerns beside its owner (e.g. VWS' supervision concerns "
-    "Fokus): client signals about them on the commitment's themes count for its status.")]
+SubjectParties = Annotated[
+    list[uuid.UUID],
+    Field(
+        max_length=50,
+        description="Parties the commitment concerns beside its owner (e.g. VWS' supervision concerns "
+        "Fokus): client signals about them on the commitment's themes count for its status.",
+    ),
+]
 
 
 class RecurrenceIn(StrictModel):
-    unit: Recurrence = Field(description="month, quarter or year: one deadline and one fulfilment record each.")
-    start: dt.date = Field(description="The first period starts on this date; the commitment's due_date, if "
-                           "any, ends the series.")
+    unit: Recurrence = Field(
+        description="month, quarter or year: one deadline and one fulfilment record each."
+    )
+    start: dt.date = Field(
+        description="The first period starts on this date; the commitment's due_date, if "
+        "any, ends the series."
+    )
 
 
 class RecurrenceOut(OutModel):
@@ -60,9 +70,18 @@ class CommitmentCreate(ProvenanceIn):
     recurrence: RecurrenceIn | None = None
     owner_person: OwnerPerson = None
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "title": "Alle ADL-assistenten in loondienst; geen zzp'ers meer",
-        "due_date": "2026-07-01", "themes": ["inzet-zzp-flex"], "origin": "report_response"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "title": "Alle ADL-assistenten in loondienst; geen zzp'ers meer",
+                    "due_date": "2026-07-01",
+                    "themes": ["inzet-zzp-flex"],
+                    "origin": "report_response",
+                }
+            ]
+        }
+    }
 
     @field_validator("themes")
     @classmethod
@@ -85,7 +104,14 @@ class CommitmentUpdate(ProvenanceIn):
     recurrence: RecurrenceIn | None = Field(default=None, description="Send null to stop the recurrence.")
     owner_person: OwnerPerson = None
 
-    model_config = {"json_schema_extra": {"examples": [{"due_date": "2026-09-01"}, {"title": "Alle ADL-assistenten in loondienst", "description": None}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"due_date": "2026-09-01"},
+                {"title": "Alle ADL-assistenten in loondienst", "description": None},
+            ]
+        }
+    }
 
 
 class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
@@ -111,7 +137,11 @@ class CommitmentOut(ProvenanceOut, RecordOut, OutModel):
     @classmethod
     def from_model(cls, obj: Commitment) -> CommitmentOut:
         derived = {"themes", "recommendation_ids", "subject_party_ids", "recurrence"}
-        data = {name: getattr(obj, name) for name in cls.model_fields if name not in derived and hasattr(obj, name)}
+        data = {
+            name: getattr(obj, name)
+            for name in cls.model_fields
+            if name not in derived and hasattr(obj, name)
+        }
         data["themes"] = [t.key for t in obj.themes]
         data["recommendation_ids"] = [r.id for r in obj.recommendations]
         data["subject_party_ids"] = sorted(p.id for p in obj.subject_parties)
@@ -131,10 +161,17 @@ class CommitmentSelection(StrictModel):
     origin: CommitmentOrigin | None = Field(default=None, description="Only commitments of this origin.")
     due_before: dt.date | None = Field(default=None, description="Due on or before this date.")
     due_after: dt.date | None = Field(default=None, description="Due on or after this date.")
-    tk_toezegging_nummer: ToezeggingNummer | None = Field(default=None, description="Only the commitment that follows this TK toezegging.")
-    recommendation_id: uuid.UUID | None = Field(default=None, description="Only commitments answering this recommendation.")
+    tk_toezegging_nummer: ToezeggingNummer | None = Field(
+        default=None, description="Only the commitment that follows this TK toezegging."
+    )
+    recommendation_id: uuid.UUID | None = Field(
+        default=None, description="Only commitments answering this recommendation."
+    )
     source_id: uuid.UUID | None = Field(default=None, description="Only commitments from this source.")
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in title, description, source quote and the text of the linked TK toezegging (from 3 characters on, answered by a text index).")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None,
+        description="Case-insensitive substring search in title, description, source quote and the text of the linked TK toezegging (from 3 characters on, answered by a text index).",
+    )
     status: Status | None = Field(default=None, description="Current status (status engine).")
     schedule: Schedule | None = Field(default=None, description="no_deadline, on_time, due_soon or overdue.")
     owner_person: OwnerPersonFilter = None

@@ -53,33 +53,57 @@ class CommitmentService(CrudService[Commitment]):
         if data.get("recommendation_ids") is not None:
             before = {r.id for r in obj.recommendations} if obj.id is not None else set()
             ids = list(dict.fromkeys(data["recommendation_ids"]))
-            found = list(
-                (await self.session.execute(select(Recommendation).where(Recommendation.id.in_(ids)))).scalars()
-            ) if ids else []
+            found = (
+                list(
+                    (
+                        await self.session.execute(select(Recommendation).where(Recommendation.id.in_(ids)))
+                    ).scalars()
+                )
+                if ids
+                else []
+            )
             missing = [i for i in ids if i not in {r.id for r in found}]
             if missing:
                 raise ValidationFailed(
                     "The request refers to recommendations that do not exist.",
-                    [field_error(["body", "recommendation_ids", ids.index(i)], f"no recommendation with id {i}", "reference") for i in missing],
+                    [
+                        field_error(
+                            ["body", "recommendation_ids", ids.index(i)],
+                            f"no recommendation with id {i}",
+                            "reference",
+                        )
+                        for i in missing
+                    ],
                 )
             obj.recommendations = found
             self._unlinked = before - set(ids)
         if data.get("subject_party_ids") is not None:
             ids = list(dict.fromkeys(data["subject_party_ids"]))
-            parties = list((await self.session.execute(select(Party).where(Party.id.in_(ids)))).scalars()) if ids else []
+            parties = (
+                list((await self.session.execute(select(Party).where(Party.id.in_(ids)))).scalars())
+                if ids
+                else []
+            )
             missing = [i for i in ids if i not in {p.id for p in parties}]
             if missing:
                 raise ValidationFailed(
                     "The request refers to parties that do not exist.",
-                    [field_error(["body", "subject_party_ids", ids.index(i)], f"no party with id {i}", "reference")
-                     for i in missing])
+                    [
+                        field_error(
+                            ["body", "subject_party_ids", ids.index(i)], f"no party with id {i}", "reference"
+                        )
+                        for i in missing
+                    ],
+                )
             obj.subject_parties = parties
 
     @staticmethod
     def _check_recurrence(start: Any, due: Any) -> None:
         if start is not None and due is not None and start > due:
-            raise ValidationFailed("The recurrence starts after the due date that ends it.",
-                                   [field_error(["body", "recurrence", "start"], "after due_date")])
+            raise ValidationFailed(
+                "The recurrence starts after the due date that ends it.",
+                [field_error(["body", "recurrence", "start"], "after due_date")],
+            )
 
     def validate_object(self, obj: Commitment) -> None:
         self._check_recurrence(obj.recurrence_start, obj.due_date)
@@ -96,8 +120,10 @@ class CommitmentService(CrudService[Commitment]):
         before = values_of(obj)
         obj = await super().update(obj, data, actor)
         after = values_of(obj)
-        fields = sorted({k for k in after if k not in BOOKKEEPING and after[k] != before.get(k)}
-                        | {k for k in self.relation_fields if data.get(k) is not None})
+        fields = sorted(
+            {k for k in after if k not in BOOKKEEPING and after[k] != before.get(k)}
+            | {k for k in self.relation_fields if data.get(k) is not None}
+        )
         if fields:
             await emit(self.session, _event(EventType.commitment_updated, obj, fields=fields))
         return obj
@@ -105,22 +131,43 @@ class CommitmentService(CrudService[Commitment]):
     @staticmethod
     def conditions(filters: CommitmentSelection) -> list[Any]:
         """Filters as conditions with *named* binds (the PostgreSQL list path caches SQL per shape)."""
-        conds: list[Any] = equal_conditions(filters, Commitment, "owner_party_id", "origin", "tk_toezegging_nummer",
-                                            "source_id")
-        conds += date_range(CommitmentRepository.sorting.fields["due_date"], filters.due_before, filters.due_after)
+        conds: list[Any] = equal_conditions(
+            filters, Commitment, "owner_party_id", "origin", "tk_toezegging_nummer", "source_id"
+        )
+        conds += date_range(
+            CommitmentRepository.sorting.fields["due_date"], filters.due_before, filters.due_after
+        )
         if filters.theme:
-            conds.append(Commitment.id.in_(select(commitment_themes.c.commitment_id).where(
-                commitment_themes.c.theme_key == bindparam("theme", filters.theme))))
+            conds.append(
+                Commitment.id.in_(
+                    select(commitment_themes.c.commitment_id).where(
+                        commitment_themes.c.theme_key == bindparam("theme", filters.theme)
+                    )
+                )
+            )
         if filters.recommendation_id:
-            conds.append(Commitment.id.in_(select(commitment_recommendations.c.commitment_id).where(
-                commitment_recommendations.c.recommendation_id == bindparam("recommendation_id", filters.recommendation_id))))
+            conds.append(
+                Commitment.id.in_(
+                    select(commitment_recommendations.c.commitment_id).where(
+                        commitment_recommendations.c.recommendation_id
+                        == bindparam("recommendation_id", filters.recommendation_id)
+                    )
+                )
+            )
         if filters.q:
             # Its own title, description and quote, and the text of the TK toezegging it follows. The TK arm is one
             # sub-select per request (AnyOf): instant for a rare term, but a term common in TK texts makes it check
             # each of them (bench/api/RESULTS.md, about 100-150 ms at 20,000); a search column on commitments kept
             # in step with the TK text would remove that.
-            linked = select(TkToezegging.nummer).where(TOEZEGGING_SEARCH.match(filters.q, columns=("tekst",), name="tk_q"))
-            conds.append(or_(COMMITMENT_SEARCH.match(filters.q, name="q"), AnyOf(Commitment.tk_toezegging_nummer, linked)))
+            linked = select(TkToezegging.nummer).where(
+                TOEZEGGING_SEARCH.match(filters.q, columns=("tekst",), name="tk_q")
+            )
+            conds.append(
+                or_(
+                    COMMITMENT_SEARCH.match(filters.q, name="q"),
+                    AnyOf(Commitment.tk_toezegging_nummer, linked),
+                )
+            )
         if filters.status:
             conds.append(Commitment.status == bindparam("status", str(filters.status)))
         if filters.schedule:
@@ -133,7 +180,9 @@ class CommitmentService(CrudService[Commitment]):
 
     async def after_write(self, obj: Commitment, *, created: bool) -> None:
         commitment_changed(self.session, obj.id)
-        await self._roll_up(self._unlinked)  # the commitment's own recalculation rolls up the ones still linked
+        await self._roll_up(
+            self._unlinked
+        )  # the commitment's own recalculation rolls up the ones still linked
 
     async def delete(self, obj: Commitment) -> None:
         linked = {r.id for r in obj.recommendations}
@@ -149,7 +198,9 @@ class CommitmentService(CrudService[Commitment]):
             from shared.status.inputs import Thresholds
             from shared.status.service import StatusService
 
-            await StatusService(self.session, Thresholds()).roll_up_recommendations(sorted(recommendation_ids))
+            await StatusService(self.session, Thresholds()).roll_up_recommendations(
+                sorted(recommendation_ids)
+            )
 
 
 def _event(kind: EventType, obj: Commitment, **extra: Any) -> NewEvent:

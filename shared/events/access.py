@@ -30,8 +30,11 @@ class EventReader:
 
     @classmethod
     def of(cls, principal: Principal) -> EventReader:
-        return cls(principal.party_id, principal.has(Scope.signals_read),
-                   principal.party_id is None and principal.has(Scope.write))
+        return cls(
+            principal.party_id,
+            principal.has(Scope.signals_read),
+            principal.party_id is None and principal.has(Scope.write),
+        )
 
     def _sees(self, audience: str, party_id: uuid.UUID | None) -> bool:
         if audience == Audience.public:
@@ -49,8 +52,11 @@ class EventReader:
         own = Event.party_id == self.party_id
         conds: list[Any] = [Event.audience == str(Audience.public)]
         if self.signals:
-            conds.append(Event.audience == str(Audience.signals) if self.party_id is None
-                         else and_(Event.audience == str(Audience.signals), own))
+            conds.append(
+                Event.audience == str(Audience.signals)
+                if self.party_id is None
+                else and_(Event.audience == str(Audience.signals), own)
+            )
         if self.staff:
             conds.append(Event.audience == str(Audience.party))
         elif self.party_id is not None:

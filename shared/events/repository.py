@@ -48,7 +48,9 @@ class Position(NamedTuple):
     def decode(cls, raw: str) -> Position:
         txid, sep, event_id = raw.partition("_")
         if not sep or not txid.isdigit() or not event_id.isdigit() or len(raw) > 42:
-            raise InvalidCursor("The cursor is not one this feed gave out (use next_cursor as it was returned).")
+            raise InvalidCursor(
+                "The cursor is not one this feed gave out (use next_cursor as it was returned)."
+            )
         return cls(int(txid), int(event_id))
 
 
@@ -59,23 +61,40 @@ class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def after(self, position: Position, *, limit: int, types: Sequence[str] = (),
-                    condition: Any = None) -> list[Event]:
+    async def after(
+        self, position: Position, *, limit: int, types: Sequence[str] = (), condition: Any = None
+    ) -> list[Event]:
         """Up to `limit` events after `position` that can no longer be preceded by another, in feed order."""
-        return list((await self.session.execute(self.statement(select(Event), position, limit=limit, types=types,
-                                                               condition=condition))).scalars())
+        return list(
+            (
+                await self.session.execute(
+                    self.statement(select(Event), position, limit=limit, types=types, condition=condition)
+                )
+            ).scalars()
+        )
 
-    async def page(self, position: Position, *, limit: int, types: Sequence[str] = (),
-                   condition: Any = None) -> list[Any]:
+    async def page(
+        self, position: Position, *, limit: int, types: Sequence[str] = (), condition: Any = None
+    ) -> list[Any]:
         """`after` as plain rows in EventOut's shape (a feed page is serialised without building objects)."""
-        columns = select(Event.id, Event.txid, Event.type, Event.at.label("time"), Event.subject, Event.payload)
-        return list((await self.session.execute(self.statement(columns, position, limit=limit, types=types,
-                                                               condition=condition))).mappings())
+        columns = select(
+            Event.id, Event.txid, Event.type, Event.at.label("time"), Event.subject, Event.payload
+        )
+        return list(
+            (
+                await self.session.execute(
+                    self.statement(columns, position, limit=limit, types=types, condition=condition)
+                )
+            ).mappings()
+        )
 
-    def statement(self, stmt: Any, position: Position, *, limit: int, types: Sequence[str],
-                  condition: Any) -> Any:
-        stmt = stmt.where(tuple_(Event.txid, Event.id) > tuple_(literal(position.txid, BigInteger),
-                                                                              literal(position.id, BigInteger)))
+    def statement(
+        self, stmt: Any, position: Position, *, limit: int, types: Sequence[str], condition: Any
+    ) -> Any:
+        stmt = stmt.where(
+            tuple_(Event.txid, Event.id)
+            > tuple_(literal(position.txid, BigInteger), literal(position.id, BigInteger))
+        )
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.where((Event.txid < _SETTLED) | (Event.txid == _OWN))
         if types:
@@ -87,14 +106,22 @@ class EventRepository:
     async def last_served(self) -> Position | None:
         """The newest position a reader may be given now (None: the feed is empty)."""
         stmt = self.statement(select(Event.txid, Event.id), START, limit=1, types=(), condition=None)
-        row = (await self.session.execute(stmt.order_by(None).order_by(Event.txid.desc(), Event.id.desc()))).first()
+        row = (
+            await self.session.execute(stmt.order_by(None).order_by(Event.txid.desc(), Event.id.desc()))
+        ).first()
         return Position(row[0], row[1]) if row else None
 
     async def waiting_after(self, position: Position) -> bool:
         """Whether an event after `position` has committed but is not served yet (an older transaction, anywhere in
         the cluster, may still commit before it): the caller should look again shortly."""
-        stmt = select(Event.id).where(tuple_(Event.txid, Event.id) > tuple_(literal(position.txid, BigInteger),
-                                                                            literal(position.id, BigInteger))).limit(1)
+        stmt = (
+            select(Event.id)
+            .where(
+                tuple_(Event.txid, Event.id)
+                > tuple_(literal(position.txid, BigInteger), literal(position.id, BigInteger))
+            )
+            .limit(1)
+        )
         return (await self.session.execute(stmt)).first() is not None
 
     async def purge(self, before: dt.datetime) -> int:

@@ -20,7 +20,9 @@ from shared.db import utcnow
 from shared.events.models import Event
 from shared.jobs import defer, keyed
 
-FAN_OUT_JOB = "webhooks.fan_out"  # turns new events into webhook deliveries (services/worker/tasks/webhooks.py)
+FAN_OUT_JOB = (
+    "webhooks.fan_out"  # turns new events into webhook deliveries (services/worker/tasks/webhooks.py)
+)
 
 
 class EventType(enum.StrEnum):
@@ -59,8 +61,14 @@ class NewEvent:
     party_id: uuid.UUID | None = None
 
     def row(self, at: Any) -> dict[str, Any]:
-        return {"type": str(self.type), "at": at, "subject": self.subject, "payload": dict(self.payload),
-                "audience": str(self.audience), "party_id": self.party_id}
+        return {
+            "type": str(self.type),
+            "at": at,
+            "subject": self.subject,
+            "payload": dict(self.payload),
+            "audience": str(self.audience),
+            "party_id": self.party_id,
+        }
 
 
 async def emit(session: AsyncSession, *events: NewEvent) -> None:
@@ -78,15 +86,32 @@ async def emit_many(session: AsyncSession, events: Iterable[NewEvent]) -> int:
     return len(rows)
 
 
-def status_changed(commitment_id: Any, old: tuple[str | None, str | None], new: tuple[str, str],
-                   rules: Iterable[str]) -> NewEvent:
+def status_changed(
+    commitment_id: Any, old: tuple[str | None, str | None], new: tuple[str, str], rules: Iterable[str]
+) -> NewEvent:
     """`commitment.status_changed`: old and new status and schedule, and the rules of the reasons."""
-    return NewEvent(EventType.commitment_status_changed, commitment_path(commitment_id), {
-        "commitment_id": str(commitment_id), "old_status": old[0], "new_status": new[0],
-        "old_schedule": old[1], "new_schedule": new[1], "rules": sorted(set(rules))})
+    return NewEvent(
+        EventType.commitment_status_changed,
+        commitment_path(commitment_id),
+        {
+            "commitment_id": str(commitment_id),
+            "old_status": old[0],
+            "new_status": new[0],
+            "old_schedule": old[1],
+            "new_schedule": new[1],
+            "rules": sorted(set(rules)),
+        },
+    )
 
 
 def milestone_status_changed(milestone_id: Any, commitment_id: Any, old: str | None, new: str) -> NewEvent:
-    return NewEvent(EventType.milestone_status_changed, milestone_path(milestone_id), {
-        "milestone_id": str(milestone_id), "commitment_id": str(commitment_id), "old_status": old,
-        "new_status": new})
+    return NewEvent(
+        EventType.milestone_status_changed,
+        milestone_path(milestone_id),
+        {
+            "milestone_id": str(milestone_id),
+            "commitment_id": str(commitment_id),
+            "old_status": old,
+            "new_status": new,
+        },
+    )

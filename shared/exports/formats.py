@@ -82,7 +82,9 @@ def choose_format(explicit: ExportFormat | None, accept: str | None) -> ExportFo
             if _matches(media_range, MEDIA_TYPES[fmt]):
                 return fmt
     produced = ", ".join(MEDIA_TYPES.values())
-    raise NotAcceptable(f"Exports are produced as {produced}; send one of them in Accept, or ?format=csv|ndjson|xlsx.")
+    raise NotAcceptable(
+        f"Exports are produced as {produced}; send one of them in Accept, or ?format=csv|ndjson|xlsx."
+    )
 
 
 def _same(value: Any) -> Any:
@@ -95,11 +97,28 @@ def _listed(value: Any) -> list[Any]:
 
 # A converter per exact type: a million cells cost a dict lookup each instead of a chain of isinstance checks.
 _PLAIN: dict[type, Callable[[Any], Any]] = {
-    str: redact_bsn, type(None): _same, bool: _same, int: _same, float: _same,
-    dt.date: _same, dt.datetime: _same,  # orjson writes ISO dates and times
-    uuid.UUID: str, list: _listed, tuple: _listed,
+    str: redact_bsn,
+    type(None): _same,
+    bool: _same,
+    int: _same,
+    float: _same,
+    dt.date: _same,
+    dt.datetime: _same,  # orjson writes ISO dates and times
+    uuid.UUID: str,
+    list: _listed,
+    tuple: _listed,
 }
-_BASES = (str, bool, int, float, dt.datetime, dt.date, uuid.UUID, list, tuple)  # subclasses before their bases
+_BASES = (
+    str,
+    bool,
+    int,
+    float,
+    dt.datetime,
+    dt.date,
+    uuid.UUID,
+    list,
+    tuple,
+)  # subclasses before their bases
 
 
 def _plain_of(kind: type) -> Callable[[Any], Any]:
@@ -133,8 +152,12 @@ def neutralised(value: str) -> str:
 
 
 _CSV: dict[type, Callable[[Any], Any]] = {
-    str: lambda value: neutralised(redact_bsn(value)), type(None): _same, int: _same, float: _same,
-    bool: lambda value: "true" if value else "false", dt.date: dt.date.isoformat,
+    str: lambda value: neutralised(redact_bsn(value)),
+    type(None): _same,
+    int: _same,
+    float: _same,
+    bool: lambda value: "true" if value else "false",
+    dt.date: dt.date.isoformat,
     dt.datetime: lambda value: value.isoformat().replace("+00:00", "Z"),
 }
 
@@ -159,21 +182,35 @@ async def csv_stream(header: Sequence[str], batches: AsyncIterator[list[list[Any
         yield out.getvalue().encode()
 
 
-async def ndjson_stream(header: Sequence[str], batches: AsyncIterator[list[list[Any]]]) -> AsyncIterator[bytes]:
+async def ndjson_stream(
+    header: Sequence[str], batches: AsyncIterator[list[list[Any]]]
+) -> AsyncIterator[bytes]:
     names = list(header)
     async for rows in batches:
-        yield b"".join(orjson.dumps({name: plain(v) for name, v in zip(names, row)},
-                                    option=orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE) for row in rows)
+        yield b"".join(
+            orjson.dumps(
+                {name: plain(v) for name, v in zip(names, row)},
+                option=orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE,
+            )
+            for row in rows
+        )
 
 
 class _Sheet:
     """One worksheet in xlsxwriter's constant_memory mode (rows go to a temporary file as they are written)."""
 
     def __init__(self, target: Any, title: str) -> None:
-        self.book = xlsxwriter.Workbook(target, {
-            "constant_memory": True, "remove_timezone": True,
-            # Written as what they are; a string is never read as a formula, a number or a URL.
-            "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+        self.book = xlsxwriter.Workbook(
+            target,
+            {
+                "constant_memory": True,
+                "remove_timezone": True,
+                # Written as what they are; a string is never read as a formula, a number or a URL.
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
         self.sheet = self.book.add_worksheet(title[:31])
         self.date = self.book.add_format({"num_format": "yyyy-mm-dd"})
         self.moment = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
@@ -200,8 +237,9 @@ class _Sheet:
         self.row += 1
 
 
-async def xlsx_stream(header: Sequence[str], batches: AsyncIterator[list[list[Any]]],
-                      title: str = "export") -> AsyncIterator[bytes]:
+async def xlsx_stream(
+    header: Sequence[str], batches: AsyncIterator[list[list[Any]]], title: str = "export"
+) -> AsyncIterator[bytes]:
     with tempfile.TemporaryFile() as target:
         sheet = _Sheet(target, title)
         sheet.write(header, bold=True)
@@ -215,8 +253,9 @@ async def xlsx_stream(header: Sequence[str], batches: AsyncIterator[list[list[An
             yield chunk
 
 
-def stream(fmt: ExportFormat, header: Sequence[str], batches: AsyncIterator[list[list[Any]]],
-           title: str) -> AsyncIterator[bytes]:
+def stream(
+    fmt: ExportFormat, header: Sequence[str], batches: AsyncIterator[list[list[Any]]], title: str
+) -> AsyncIterator[bytes]:
     """The export's bytes in `fmt`: the header (column names), then each batch of rows as it is read."""
     if fmt is ExportFormat.xlsx:
         return xlsx_stream(header, batches, title)

@@ -34,7 +34,9 @@ class Fulfilment(AuthoredMixin, VersionedMixin, Base):
     __table_args__ = (UniqueConstraint("commitment_id", "period_key"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    commitment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"), index=True)
+    commitment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("commitments.id", ondelete="CASCADE"), index=True
+    )
     period_key: Mapped[str] = mapped_column(String(10), default="")
     kind: Mapped[FulfilmentKind] = mapped_column(_enum(FulfilmentKind))
     date: Mapped[dt.date]

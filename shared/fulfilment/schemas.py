@@ -9,8 +9,11 @@ from pydantic import AnyHttpUrl, Field, StringConstraints, model_validator
 from shared.fulfilment.models import FulfilmentKind, ReviewDecision
 from shared.schemas import AuthoredOut, LongText, OutModel, StrictModel
 
-DocumentNummer = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}D\d{3,6}$"),
-                           Field(description="Tweede Kamer document number.", examples=["2026D07125"])]
+DocumentNummer = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^\d{4}D\d{3,6}$"),
+    Field(description="Tweede Kamer document number.", examples=["2026D07125"]),
+]
 
 
 class EvidenceItem(StrictModel):
@@ -50,20 +53,32 @@ class FulfilmentIn(StrictModel):
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     evidence: EvidenceList
     period_start: dt.date | None = Field(
-        default=None, description="Recurring commitments only (and required there): the start date of the period "
-        "this record fulfils.")
+        default=None,
+        description="Recurring commitments only (and required there): the start date of the period "
+        "this record fulfils.",
+    )
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "kind": "fulfilled", "date": "2026-07-01",
-        "summary": "Alle ADL-assistenten zijn per 1 juli 2026 in loondienst; er werken geen zzp'ers meer.",
-        "evidence": [{"url": "https://www.fokus.nl/nieuws/alle-adl-assistenten-in-loondienst"}]}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "fulfilled",
+                    "date": "2026-07-01",
+                    "summary": "Alle ADL-assistenten zijn per 1 juli 2026 in loondienst; er werken geen zzp'ers meer.",
+                    "evidence": [{"url": "https://www.fokus.nl/nieuws/alle-adl-assistenten-in-loondienst"}],
+                }
+            ]
+        }
+    }
 
 
 class ReviewIn(StrictModel):
     decision: ReviewDecision
     note: LongText | None = None
 
-    model_config = {"json_schema_extra": {"examples": [{"decision": "accepted", "note": "Brief ontvangen en besproken."}]}}
+    model_config = {
+        "json_schema_extra": {"examples": [{"decision": "accepted", "note": "Brief ontvangen en besproken."}]}
+    }
 
 
 class FulfilmentOut(AuthoredOut):
@@ -76,8 +91,11 @@ class FulfilmentOut(AuthoredOut):
     summary: str
     evidence: list[EvidenceItemOut]
     recorded_by: str | None
-    review: ReviewDecision | None = Field(alias="review_decision", serialization_alias="review",
-                                          description="null until the party it was made to (or an admin) reviews.")
+    review: ReviewDecision | None = Field(
+        alias="review_decision",
+        serialization_alias="review",
+        description="null until the party it was made to (or an admin) reviews.",
+    )
     review_note: str | None
     reviewed_by: str | None
     reviewed_at: dt.datetime | None

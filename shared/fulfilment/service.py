@@ -34,40 +34,58 @@ class FulfilmentService:
             raise NotFound(f"No commitment with id {commitment_id}.")
         return found
 
-    def period_key(self, commitment: Commitment, period_start: dt.date | None, *, loc: list[str | int],
-                   default_current: bool = False) -> str:
+    def period_key(
+        self,
+        commitment: Commitment,
+        period_start: dt.date | None,
+        *,
+        loc: list[str | int],
+        default_current: bool = False,
+    ) -> str:
         """'' for a commitment that does not recur; the ISO start of one of its periods when it does."""
         unit, start = commitment.recurrence_unit, commitment.recurrence_start
         if unit is None or start is None:
             if period_start is not None:
-                raise ValidationFailed("This commitment does not recur: its fulfilment record has no period.",
-                                       [field_error(loc, "only for recurring commitments")])
+                raise ValidationFailed(
+                    "This commitment does not recur: its fulfilment record has no period.",
+                    [field_error(loc, "only for recurring commitments")],
+                )
             return ""
         if period_start is None:
             if default_current:
                 begun = periods(str(unit), start, today(), commitment.due_date)
                 if begun:
                     return begun[-1].start.isoformat()
-            raise ValidationFailed("This commitment recurs: name the period (its start date).",
-                                   [field_error(loc, f"required: the start of a {unit} period from {start}")])
+            raise ValidationFailed(
+                "This commitment recurs: name the period (its start date).",
+                [field_error(loc, f"required: the start of a {unit} period from {start}")],
+            )
         if not is_period_start(str(unit), start, period_start):
             first = period(str(unit), start, 0)
             raise ValidationFailed(
                 f"{period_start} is not the start of a period of this commitment (periods of one {unit} from "
-                f"{first.start}).", [field_error(loc, "not the start of a period", "period")])
+                f"{first.start}).",
+                [field_error(loc, "not the start of a period", "period")],
+            )
         if commitment.due_date is not None and period_start > commitment.due_date:
-            raise ValidationFailed("That period begins after the commitment's due date, which ends the series.",
-                                   [field_error(loc, "after the end of the series", "period")])
+            raise ValidationFailed(
+                "That period begins after the commitment's due date, which ends the series.",
+                [field_error(loc, "after the end of the series", "period")],
+            )
         return period_start.isoformat()
 
-    async def put(self, commitment_id: uuid.UUID, data: dict[str, Any], actor: Acting) -> tuple[Fulfilment, bool]:
+    async def put(
+        self, commitment_id: uuid.UUID, data: dict[str, Any], actor: Acting
+    ) -> tuple[Fulfilment, bool]:
         """Record (or replace) the claim for the commitment or one of its periods. A replaced claim needs a new
         review: the old decision was about other evidence."""
         commitment = await self.commitment(commitment_id)
         key = self.period_key(commitment, data.get("period_start"), loc=["body", "period_start"])
         if key and dt.date.fromisoformat(key) > today():
-            raise ValidationFailed("That period has not begun yet.",
-                                   [field_error(["body", "period_start"], "in the future", "period")])
+            raise ValidationFailed(
+                "That period has not begun yet.",
+                [field_error(["body", "period_start"], "in the future", "period")],
+            )
         evidence = stored_evidence(data["evidence"])
         record = await self.repo.for_period(commitment_id, key)
         created = record is None
@@ -93,11 +111,13 @@ class FulfilmentService:
             raise NotFound(f"Commitment {commitment_id} has no fulfilment record{which}.")
         return record
 
-    async def list(self, commitment_id: uuid.UUID, *, sort: str | None, cursor: str | None,
-                   limit: int) -> Page[Fulfilment]:
+    async def list(
+        self, commitment_id: uuid.UUID, *, sort: str | None, cursor: str | None, limit: int
+    ) -> Page[Fulfilment]:
         await self.commitment(commitment_id)
-        rows, next_cursor = await self.repo.list([Fulfilment.commitment_id == commitment_id], sort=sort,
-                                                 cursor=cursor, limit=limit)
+        rows, next_cursor = await self.repo.list(
+            [Fulfilment.commitment_id == commitment_id], sort=sort, cursor=cursor, limit=limit
+        )
         return Page(items=rows, next_cursor=next_cursor)
 
     async def delete(self, commitment_id: uuid.UUID, period_start: dt.date | None) -> None:
@@ -107,16 +127,31 @@ class FulfilmentService:
         await self.repo.flush()
         commitment_changed(self.session, commitment_id)
 
-    async def review(self, commitment_id: uuid.UUID, period_start: dt.date | None, *, decision: str,
-                     note: str | None, reviewer: Acting, admin: bool) -> Fulfilment:
+    async def review(
+        self,
+        commitment_id: uuid.UUID,
+        period_start: dt.date | None,
+        *,
+        decision: str,
+        note: str | None,
+        reviewer: Acting,
+        admin: bool,
+    ) -> Fulfilment:
         """The party the commitment was made to (or an admin) accepts or rejects the claim."""
         commitment = await self.commitment(commitment_id)
-        if not admin and (commitment.made_to_party_id is None or reviewer.party_id != commitment.made_to_party_id):
-            who = (f"a key of party {commitment.made_to_party_id} (made_to)" if commitment.made_to_party_id
-                   else "an admin key (this commitment names no made_to party)")
-            raise Forbidden(f"Only the party the commitment was made to, or an admin, may review its fulfilment: "
-                            f"use {who}.", reviewer_party_id=str(commitment.made_to_party_id)
-                            if commitment.made_to_party_id else None)
+        if not admin and (
+            commitment.made_to_party_id is None or reviewer.party_id != commitment.made_to_party_id
+        ):
+            who = (
+                f"a key of party {commitment.made_to_party_id} (made_to)"
+                if commitment.made_to_party_id
+                else "an admin key (this commitment names no made_to party)"
+            )
+            raise Forbidden(
+                f"Only the party the commitment was made to, or an admin, may review its fulfilment: "
+                f"use {who}.",
+                reviewer_party_id=str(commitment.made_to_party_id) if commitment.made_to_party_id else None,
+            )
         record = await self.get(commitment_id, period_start)
         record.review_decision, record.review_note = decision, note  # type: ignore[assignment]
         record.reviewed_by, record.reviewed_at = reviewer.name, utcnow()
@@ -132,8 +167,14 @@ def period_end(commitment: Commitment, record: Fulfilment) -> dt.date | None:
     start = record.period_start
     if start is None or commitment.recurrence_unit is None or commitment.recurrence_start is None:
         return None
-    found = next((p for p in periods(str(commitment.recurrence_unit), commitment.recurrence_start, start, None)
-                  if p.start == start), None)
+    found = next(
+        (
+            p
+            for p in periods(str(commitment.recurrence_unit), commitment.recurrence_start, start, None)
+            if p.start == start
+        ),
+        None,
+    )
     return found.end if found else None
 
 
@@ -142,5 +183,13 @@ def _event(type_: EventType, record: Fulfilment, **extra: Any) -> NewEvent:
     path = f"{commitment_path(record.commitment_id)}/fulfilment"
     if record.period_key:
         path += f"?period={record.period_key}"
-    return NewEvent(type_, path, {"commitment_id": str(record.commitment_id), "fulfilment_id": str(record.id),
-                                 "period_start": record.period_key or None, **extra})
+    return NewEvent(
+        type_,
+        path,
+        {
+            "commitment_id": str(record.commitment_id),
+            "fulfilment_id": str(record.id),
+            "period_start": record.period_key or None,
+            **extra,
+        },
+    )

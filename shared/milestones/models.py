@@ -21,16 +21,18 @@ class Direction(enum.StrEnum):
 
 class Milestone(OwnerPersonMixin, AuthoredMixin, ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "milestones"
-    __table_args__ = (
-        CheckConstraint("(commitment_id IS NULL) <> (action_id IS NULL)", name="one_parent"),
-    )
+    __table_args__ = (CheckConstraint("(commitment_id IS NULL) <> (action_id IS NULL)", name="one_parent"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     key: Mapped[str | None] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
-    commitment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"), index=True)
-    action_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    commitment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("commitments.id", ondelete="CASCADE"), index=True
+    )
+    action_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("actions.id", ondelete="CASCADE"), index=True
+    )
     due_date: Mapped[dt.date] = mapped_column(index=True)
     indicator_unit: Mapped[str | None] = mapped_column(String(60))
     baseline_value: Mapped[float | None] = mapped_column(Float)
@@ -46,7 +48,10 @@ class Milestone(OwnerPersonMixin, AuthoredMixin, ProvenanceMixin, VersionedMixin
     reasons_digest: Mapped[str | None] = mapped_column(String(64))
 
     measurements: Mapped[list[Measurement]] = relationship(
-        back_populates="milestone", order_by="Measurement.date", lazy="selectin", cascade="all, delete-orphan",
+        back_populates="milestone",
+        order_by="Measurement.date",
+        lazy="selectin",
+        cascade="all, delete-orphan",
         passive_deletes=True,
     )
 
@@ -57,12 +62,15 @@ class Measurement(AuthoredMixin, ProvenanceMixin, TimestampMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     key: Mapped[str | None] = mapped_column(String(80), unique=True)
-    milestone_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("milestones.id", ondelete="CASCADE"), index=True)
+    milestone_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("milestones.id", ondelete="CASCADE"), index=True
+    )
     date: Mapped[dt.date]
     value: Mapped[float] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
 
     milestone: Mapped[Milestone] = relationship(back_populates="measurements")
+
 
 # What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
 MILESTONE_SEARCH = TextIndex(Milestone, ('title', 'description'))

@@ -17,8 +17,11 @@ class MilestoneRepository(Repository[Milestone]):
     model = Milestone
     resource = "milestone"
     sorting = Sorting(
-        fields={"due_date": SortField(Milestone.due_date, "date"), "created_at": SortField(Milestone.created_at, "datetime"),
-                "title": SortField(Milestone.title)},
+        fields={
+            "due_date": SortField(Milestone.due_date, "date"),
+            "created_at": SortField(Milestone.created_at, "datetime"),
+            "title": SortField(Milestone.title),
+        },
         id_column=Milestone.id,
         default="due_date",
     )
@@ -36,12 +39,14 @@ class MilestoneRepository(Repository[Milestone]):
         stmt = self.base_query().options(raiseload(Milestone.measurements)).where(*conditions)
         stmt, sort_key, field = self.sorting.apply(stmt, sort, cursor, limit)
         rows, next_cursor = self.sorting.page(
-            list((await self.session.execute(stmt)).scalars().all()), sort_key, field, limit)
+            list((await self.session.execute(stmt)).scalars().all()), sort_key, field, limit
+        )
         measurements: dict[uuid.UUID, list[Any]] = {row.id: [] for row in rows}
         if rows:
             table = Measurement.__table__
             found = await self.session.execute(
-                select(table).where(table.c.milestone_id.in_(list(measurements))).order_by(table.c.date))
+                select(table).where(table.c.milestone_id.in_(list(measurements))).order_by(table.c.date)
+            )
             for measurement in found:
                 measurements[measurement.milestone_id].append(as_objects(dict(measurement._mapping)))
         return rows, measurements, next_cursor
@@ -50,4 +55,6 @@ class MilestoneRepository(Repository[Milestone]):
 class MeasurementRepository(Repository[Measurement]):
     model = Measurement
     resource = "measurement"
-    sorting = Sorting(fields={"date": SortField(Measurement.date, "date")}, id_column=Measurement.id, default="date")
+    sorting = Sorting(
+        fields={"date": SortField(Measurement.date, "date")}, id_column=Measurement.id, default="date"
+    )

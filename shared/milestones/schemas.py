@@ -41,7 +41,8 @@ class Indicator(StrictModel):
     baseline_date: dt.date | None = None
     target_value: float
     direction: Direction | None = Field(
-        default=None, description="increase or decrease; derived from baseline and target when omitted.")
+        default=None, description="increase or decrease; derived from baseline and target when omitted."
+    )
 
     _check = field_validator("baseline_value", "target_value")(classmethod(lambda cls, v: _finite(v)))
 
@@ -55,10 +56,17 @@ class Indicator(StrictModel):
         return self
 
 
-ReachedOn = Annotated[dt.date | None, Field(description="When it was reached (mostly for milestones without an "
-                                                     "indicator); reached -> met.")]
-ReachedEvidence = Annotated[list[EvidenceItem] | None, Field(
-    max_length=50, description="What shows it was reached: each item a url, tk_document_nummer or source_id.")]
+ReachedOn = Annotated[
+    dt.date | None,
+    Field(description="When it was reached (mostly for milestones without an indicator); reached -> met."),
+]
+ReachedEvidence = Annotated[
+    list[EvidenceItem] | None,
+    Field(
+        max_length=50,
+        description="What shows it was reached: each item a url, tk_document_nummer or source_id.",
+    ),
+]
 
 
 class MilestoneCreate(ProvenanceIn):
@@ -73,10 +81,23 @@ class MilestoneCreate(ProvenanceIn):
     evidence: ReachedEvidence = None
     owner_person: OwnerPerson = None
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11",
-        "title": "Alle ADL-assistenten in loondienst bij Fokus", "due_date": "2026-07-01",
-        "indicator": {"unit": "percent", "baseline_value": 60, "baseline_date": "2025-10-01", "target_value": 100}}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "commitment_id": "0b7f3f2e-8a55-4a38-9f7a-2b1f0d3f9c11",
+                    "title": "Alle ADL-assistenten in loondienst bij Fokus",
+                    "due_date": "2026-07-01",
+                    "indicator": {
+                        "unit": "percent",
+                        "baseline_value": 60,
+                        "baseline_date": "2025-10-01",
+                        "target_value": 100,
+                    },
+                }
+            ]
+        }
+    }
 
     @model_validator(mode="after")
     def _one_parent(self) -> MilestoneCreate:
@@ -95,7 +116,9 @@ class MilestoneUpdate(ProvenanceIn):
     evidence: ReachedEvidence = None
     owner_person: OwnerPerson = None
 
-    model_config = {"json_schema_extra": {"examples": [{"due_date": "2026-10-01"}, {"reached_on": "2026-06-20"}]}}
+    model_config = {
+        "json_schema_extra": {"examples": [{"due_date": "2026-10-01"}, {"reached_on": "2026-06-20"}]}
+    }
 
 
 class MeasurementCreate(ProvenanceIn):
@@ -137,7 +160,8 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     measurements: list[MeasurementOut]
     reached_on: dt.date | None = None
     evidence: Annotated[list[EvidenceItemOut], BeforeValidator(lambda value: value or [])] = Field(
-        default_factory=list, description="What shows it was reached.")
+        default_factory=list, description="What shows it was reached."
+    )
     owner_person: PersonOut | None = None
     status: MilestoneStatus = Field(description="pending, on_track, at_risk, met or missed (status engine).")
     reasons: Reasons = Field(default_factory=list, description="Why it has its status (status engine).")
@@ -146,15 +170,19 @@ class MilestoneOut(ProvenanceOut, RecordOut, OutModel):
     def from_model(cls, obj: Milestone, measurements: list[Any] | None = None) -> MilestoneOut:
         """`measurements`: rows read beside the milestone (its list read), instead of its relationship."""
         skip = ("indicator",) if measurements is None else ("indicator", "measurements")
-        data = {name: getattr(obj, name) for name in cls.model_fields
-                if name not in skip and hasattr(obj, name)}
+        data = {
+            name: getattr(obj, name) for name in cls.model_fields if name not in skip and hasattr(obj, name)
+        }
         if measurements is not None:
             data["measurements"] = measurements
         if obj.target_value is not None and obj.indicator_unit is not None:
             data["indicator"] = IndicatorOut(
-                unit=obj.indicator_unit, baseline_value=obj.baseline_value,
-                baseline_date=obj.baseline_date, target_value=obj.target_value,
-                direction=obj.direction or Direction.increase)
+                unit=obj.indicator_unit,
+                baseline_value=obj.baseline_value,
+                baseline_date=obj.baseline_date,
+                target_value=obj.target_value,
+                direction=obj.direction or Direction.increase,
+            )
         else:
             data["indicator"] = None
         return cls.model_validate(data)
@@ -165,6 +193,10 @@ class MilestoneFilters(ListParams):
     action_id: uuid.UUID | None = Field(default=None, description="Only milestones of this action.")
     due_before: dt.date | None = Field(default=None, description="Due on or before this date.")
     due_after: dt.date | None = Field(default=None, description="Due on or after this date.")
-    has_indicator: bool | None = Field(default=None, description="true: only milestones with a numeric indicator; false: only those without.")
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in title and description.")
+    has_indicator: bool | None = Field(
+        default=None, description="true: only milestones with a numeric indicator; false: only those without."
+    )
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="Case-insensitive substring search in title and description."
+    )
     owner_person: OwnerPersonFilter = None

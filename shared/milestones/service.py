@@ -24,8 +24,9 @@ async def owning_commitment_id(session: Any, milestone: Milestone) -> uuid.UUID 
     return await parent_commitment_id(session, milestone.commitment_id, milestone.action_id)
 
 
-async def parent_commitment_id(session: Any, commitment_id: uuid.UUID | None,
-                               action_id: uuid.UUID | None) -> uuid.UUID | None:
+async def parent_commitment_id(
+    session: Any, commitment_id: uuid.UUID | None, action_id: uuid.UUID | None
+) -> uuid.UUID | None:
     """The commitment of a milestone with these parents: its own, or its action's (None for an action on a
     recommendation)."""
     if commitment_id is not None:
@@ -52,8 +53,10 @@ class MilestoneService(CrudService[Milestone]):
             indicator = values.pop("indicator")
             indicator = indicator or {}
             values.update(
-                indicator_unit=indicator.get("unit"), baseline_value=indicator.get("baseline_value"),
-                baseline_date=indicator.get("baseline_date"), target_value=indicator.get("target_value"),
+                indicator_unit=indicator.get("unit"),
+                baseline_value=indicator.get("baseline_value"),
+                baseline_date=indicator.get("baseline_date"),
+                target_value=indicator.get("target_value"),
                 direction=indicator.get("direction"),
             )
         return values
@@ -77,7 +80,11 @@ class MilestoneService(CrudService[Milestone]):
         conds = equal_conditions(filters, Milestone, "commitment_id", "action_id")
         conds += date_range(Milestone.due_date, filters.due_before, filters.due_after)
         if filters.has_indicator is not None:
-            conds.append(Milestone.target_value.isnot(None) if filters.has_indicator else Milestone.target_value.is_(None))
+            conds.append(
+                Milestone.target_value.isnot(None)
+                if filters.has_indicator
+                else Milestone.target_value.is_(None)
+            )
         if filters.q:
             conds.append(MILESTONE_SEARCH.match(filters.q))
         if filters.owner_person:
@@ -89,7 +96,9 @@ class MeasurementService(CrudService[Measurement]):
     repository_class = MeasurementRepository
     refs = {"source_id": Ref(Source, "source")}
 
-    async def record(self, milestone: Milestone, data: dict[str, Any], actor: Acting | None = None) -> Measurement:
+    async def record(
+        self, milestone: Milestone, data: dict[str, Any], actor: Acting | None = None
+    ) -> Measurement:
         existing = await self.repo.get_by(milestone_id=milestone.id, date=data["date"])
         if existing is not None:
             raise DuplicateKey(

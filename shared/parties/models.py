@@ -35,5 +35,6 @@ class Party(AuthoredMixin, VersionedMixin, Base):
     kvk_number: Mapped[str | None] = mapped_column(String(8), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
 
+
 # What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
 PARTY_SEARCH = TextIndex(Party, ('name',))

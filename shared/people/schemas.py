@@ -25,8 +25,14 @@ class PersonOut(OutModel):
     party_id: uuid.UUID | None
 
 
-OwnerPerson = Annotated[PersonIn | None, Field(
-    description="The person responsible, beside the owner party (name, role, party; nothing else). Send null to "
-    "clear it.")]
-OwnerPersonFilter = Annotated[Name | None, Field(
-    description="Only records whose responsible person has this name (exact, case-insensitive).")]
+OwnerPerson = Annotated[
+    PersonIn | None,
+    Field(
+        description="The person responsible, beside the owner party (name, role, party; nothing else). Send null to "
+        "clear it."
+    ),
+]
+OwnerPersonFilter = Annotated[
+    Name | None,
+    Field(description="Only records whose responsible person has this name (exact, case-insensitive)."),
+]

@@ -30,9 +30,17 @@ class RecommendationCreate(ProvenanceIn):
     response: LongText | None = None
     response_source_id: uuid.UUID | None = None
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "title": "Bouw de afhankelijkheid van zzp'ers af", "text": "Zet in op vaste teams.",
-        "theme_key": "inzet-zzp-flex"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "title": "Bouw de afhankelijkheid van zzp'ers af",
+                    "text": "Zet in op vaste teams.",
+                    "theme_key": "inzet-zzp-flex",
+                }
+            ]
+        }
+    }
 
 
 class RecommendationUpdate(ProvenanceIn):
@@ -44,7 +52,9 @@ class RecommendationUpdate(ProvenanceIn):
     response: LongText | None = None
     response_source_id: uuid.UUID | None = None
 
-    model_config = {"json_schema_extra": {"examples": [{"response": "Het ministerie neemt de aanbeveling over."}]}}
+    model_config = {
+        "json_schema_extra": {"examples": [{"response": "Het ministerie neemt de aanbeveling over."}]}
+    }
 
 
 class RecommendationOut(ProvenanceOut, RecordOut, OutModel):
@@ -59,7 +69,11 @@ class RecommendationOut(ProvenanceOut, RecordOut, OutModel):
 
 
 class RecommendationFilters(ListParams):
-    addressee_party_id: uuid.UUID | None = Field(default=None, description="Only recommendations addressed to this party.")
+    addressee_party_id: uuid.UUID | None = Field(
+        default=None, description="Only recommendations addressed to this party."
+    )
     theme: ThemeKey | None = Field(default=None, description="Only recommendations on this theme.")
     source_id: uuid.UUID | None = Field(default=None, description="Only recommendations from this source.")
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Case-insensitive substring search in title and text.")
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="Case-insensitive substring search in title and text."
+    )

@@ -22,8 +22,14 @@ class RecommendationService(CrudService[Recommendation]):
 
     @staticmethod
     def conditions(filters: RecommendationFilters) -> list[Any]:
-        conds = equal_conditions(filters, Recommendation, "addressee_party_id", "theme", "source_id",
-                                 columns={"theme": "theme_key"})
+        conds = equal_conditions(
+            filters,
+            Recommendation,
+            "addressee_party_id",
+            "theme",
+            "source_id",
+            columns={"theme": "theme_key"},
+        )
         if filters.q:
             conds.append(RECOMMENDATION_SEARCH.match(filters.q))
         return conds

@@ -150,7 +150,15 @@ class SeedDataset(BaseModel):
     @model_validator(mode="after")
     def _references_resolve(self) -> SeedDataset:
         keys: dict[str, set[str]] = {}
-        for section in ("themes", "parties", "sources", "recommendations", "commitments", "actions", "milestones"):
+        for section in (
+            "themes",
+            "parties",
+            "sources",
+            "recommendations",
+            "commitments",
+            "actions",
+            "milestones",
+        ):
             items = [r.key for r in getattr(self, section)]
             dupes = {k for k in items if items.count(k) > 1}
             if dupes:
@@ -163,26 +171,41 @@ class SeedDataset(BaseModel):
             for r in getattr(self, section):
                 refs.append(("sources", r.source, f"{section}.{r.key}.source"))
         for rec in self.recommendations:
-            refs += [("parties", rec.addressee, f"recommendations.{rec.key}.addressee"),
-                     ("themes", rec.theme, f"recommendations.{rec.key}.theme"),
-                     ("sources", rec.response_source, f"recommendations.{rec.key}.response_source")]
+            refs += [
+                ("parties", rec.addressee, f"recommendations.{rec.key}.addressee"),
+                ("themes", rec.theme, f"recommendations.{rec.key}.theme"),
+                ("sources", rec.response_source, f"recommendations.{rec.key}.response_source"),
+            ]
         for com in self.commitments:
-            refs += [("parties", com.owner, f"commitments.{com.key}.owner"), ("parties", com.made_to, f"commitments.{com.key}.made_to")]
+            refs += [
+                ("parties", com.owner, f"commitments.{com.key}.owner"),
+                ("parties", com.made_to, f"commitments.{com.key}.made_to"),
+            ]
             refs += [("themes", t, f"commitments.{com.key}.themes") for t in com.themes]
-            refs += [("recommendations", t, f"commitments.{com.key}.recommendations") for t in com.recommendations]
+            refs += [
+                ("recommendations", t, f"commitments.{com.key}.recommendations") for t in com.recommendations
+            ]
         for act in self.actions:
-            refs += [("commitments", act.commitment, f"actions.{act.key}.commitment"),
-                     ("recommendations", act.recommendation, f"actions.{act.key}.recommendation"),
-                     ("parties", act.owner, f"actions.{act.key}.owner")]
+            refs += [
+                ("commitments", act.commitment, f"actions.{act.key}.commitment"),
+                ("recommendations", act.recommendation, f"actions.{act.key}.recommendation"),
+                ("parties", act.owner, f"actions.{act.key}.owner"),
+            ]
             if act.commitment is None and act.recommendation is None:
                 raise ValueError(f"actions.{act.key}: needs a commitment or a recommendation")
         for ms in self.milestones:
-            refs += [("commitments", ms.commitment, f"milestones.{ms.key}.commitment"),
-                     ("actions", ms.action, f"milestones.{ms.key}.action")]
+            refs += [
+                ("commitments", ms.commitment, f"milestones.{ms.key}.commitment"),
+                ("actions", ms.action, f"milestones.{ms.key}.action"),
+            ]
             refs += [("sources", m.source, f"milestones.{ms.key}.measurements") for m in ms.measurements]
             if (ms.commitment is None) == (ms.action is None):
                 raise ValueError(f"milestones.{ms.key}: needs exactly one of commitment and action")
-        missing = [where + f" -> {key!r}" for section, key, where in refs if key is not None and key not in keys[section]]
+        missing = [
+            where + f" -> {key!r}"
+            for section, key, where in refs
+            if key is not None and key not in keys[section]
+        ]
         if missing:
             raise ValueError("unresolved references: " + "; ".join(missing[:20]))
         return self
@@ -209,7 +232,11 @@ def _id(section: str, key: str | None) -> Any:
 
 
 def _prov(record: Any) -> dict[str, Any]:
-    return {"source_id": _id("sources", record.source), "source_section": record.section, "source_quote": record.quote}
+    return {
+        "source_id": _id("sources", record.source),
+        "source_section": record.section,
+        "source_quote": record.quote,
+    }
 
 
 def plain(value: Any) -> Any:
@@ -239,51 +266,136 @@ class SeedRow:
 
 def seed_rows(data: SeedDataset) -> list[SeedRow]:
     """Every record of the dataset as rows, in insertion order (referenced records first)."""
-    rows = [SeedRow("themes", t.key, Theme, t.key, {"label_nl": t.label_nl, "label_en": t.label_en})
-            for t in data.themes]
+    rows = [
+        SeedRow("themes", t.key, Theme, t.key, {"label_nl": t.label_nl, "label_en": t.label_en})
+        for t in data.themes
+    ]
     rows += [SeedRow("parties", p.key, Party, _id("parties", p.key), p.model_dump()) for p in data.parties]
-    rows += [SeedRow("sources", s.key, Source, _id("sources", s.key), {
-        "key": s.key, "publisher_party_id": _id("parties", s.publisher),
-        **s.model_dump(exclude={"key", "publisher"})})
-        for s in data.sources]
-    rows += [SeedRow("recommendations", r.key, Recommendation, _id("recommendations", r.key), {
-        "key": r.key, "title": r.title, "text": r.text, "response": r.response,
-        "addressee_party_id": _id("parties", r.addressee), "theme_key": r.theme,
-        "response_source_id": _id("sources", r.response_source), **_prov(r)}) for r in data.recommendations]
-    rows += [SeedRow("commitments", c.key, Commitment, _id("commitments", c.key), {
-        "key": c.key, "title": c.title, "description": c.description,
-        "owner_party_id": _id("parties", c.owner),
-        "made_to_party_id": _id("parties", c.made_to), "origin": c.origin, "due_date": c.due_date,
-        "tk_toezegging_nummer": c.tk_toezegging_nummer, **_prov(c)},
-        {"themes": c.themes, "recommendations": c.recommendations}) for c in data.commitments]
-    rows += [SeedRow("actions", a.key, Action, _id("actions", a.key), {
-        "key": a.key, "title": a.title, "description": a.description,
-        "commitment_id": _id("commitments", a.commitment),
-        "recommendation_id": _id("recommendations", a.recommendation),
-        "owner_party_id": _id("parties", a.owner), "state": a.state, "start_date": a.start_date,
-        "end_date": a.end_date, "last_update_date": a.last_update_date, **_prov(a)}) for a in data.actions]
+    rows += [
+        SeedRow(
+            "sources",
+            s.key,
+            Source,
+            _id("sources", s.key),
+            {
+                "key": s.key,
+                "publisher_party_id": _id("parties", s.publisher),
+                **s.model_dump(exclude={"key", "publisher"}),
+            },
+        )
+        for s in data.sources
+    ]
+    rows += [
+        SeedRow(
+            "recommendations",
+            r.key,
+            Recommendation,
+            _id("recommendations", r.key),
+            {
+                "key": r.key,
+                "title": r.title,
+                "text": r.text,
+                "response": r.response,
+                "addressee_party_id": _id("parties", r.addressee),
+                "theme_key": r.theme,
+                "response_source_id": _id("sources", r.response_source),
+                **_prov(r),
+            },
+        )
+        for r in data.recommendations
+    ]
+    rows += [
+        SeedRow(
+            "commitments",
+            c.key,
+            Commitment,
+            _id("commitments", c.key),
+            {
+                "key": c.key,
+                "title": c.title,
+                "description": c.description,
+                "owner_party_id": _id("parties", c.owner),
+                "made_to_party_id": _id("parties", c.made_to),
+                "origin": c.origin,
+                "due_date": c.due_date,
+                "tk_toezegging_nummer": c.tk_toezegging_nummer,
+                **_prov(c),
+            },
+            {"themes": c.themes, "recommendations": c.recommendations},
+        )
+        for c in data.commitments
+    ]
+    rows += [
+        SeedRow(
+            "actions",
+            a.key,
+            Action,
+            _id("actions", a.key),
+            {
+                "key": a.key,
+                "title": a.title,
+                "description": a.description,
+                "commitment_id": _id("commitments", a.commitment),
+                "recommendation_id": _id("recommendations", a.recommendation),
+                "owner_party_id": _id("parties", a.owner),
+                "state": a.state,
+                "start_date": a.start_date,
+                "end_date": a.end_date,
+                "last_update_date": a.last_update_date,
+                **_prov(a),
+            },
+        )
+        for a in data.actions
+    ]
     for m in data.milestones:
         ind = m.indicator
-        rows.append(SeedRow("milestones", m.key, Milestone, _id("milestones", m.key), {
-            "key": m.key, "title": m.title, "description": m.description,
-            "commitment_id": _id("commitments", m.commitment), "action_id": _id("actions", m.action),
-            "due_date": m.due_date, "indicator_unit": ind.unit if ind else None,
-            "baseline_value": ind.baseline_value if ind else None,
-            "baseline_date": ind.baseline_date if ind else None,
-            "target_value": ind.target_value if ind else None, "direction": ind.direction if ind else None,
-            **_prov(m)}))
+        rows.append(
+            SeedRow(
+                "milestones",
+                m.key,
+                Milestone,
+                _id("milestones", m.key),
+                {
+                    "key": m.key,
+                    "title": m.title,
+                    "description": m.description,
+                    "commitment_id": _id("commitments", m.commitment),
+                    "action_id": _id("actions", m.action),
+                    "due_date": m.due_date,
+                    "indicator_unit": ind.unit if ind else None,
+                    "baseline_value": ind.baseline_value if ind else None,
+                    "baseline_date": ind.baseline_date if ind else None,
+                    "target_value": ind.target_value if ind else None,
+                    "direction": ind.direction if ind else None,
+                    **_prov(m),
+                },
+            )
+        )
     for m in data.milestones:
         for meas in m.measurements:
             key = f"{m.key}-{meas.date.isoformat()}"  # one measurement per milestone per date
-            rows.append(SeedRow("measurements", key, Measurement, _id("measurements", key), {
-                "milestone_id": _id("milestones", m.key), "date": meas.date, "value": meas.value,
-                "source_id": _id("sources", meas.source), "source_section": meas.section,
-                "source_quote": meas.quote}))
+            rows.append(
+                SeedRow(
+                    "measurements",
+                    key,
+                    Measurement,
+                    _id("measurements", key),
+                    {
+                        "milestone_id": _id("milestones", m.key),
+                        "date": meas.date,
+                        "value": meas.value,
+                        "source_id": _id("sources", meas.source),
+                        "source_section": meas.section,
+                        "source_quote": meas.quote,
+                    },
+                )
+            )
     return rows
 
 
-async def load_dataset(session: AsyncSession, data: SeedDataset | None = None,
-                       superseded: dict[str, Any] | None = None) -> dict[str, int]:
+async def load_dataset(
+    session: AsyncSession, data: SeedDataset | None = None, superseded: dict[str, Any] | None = None
+) -> dict[str, int]:
     """Apply the dataset; returns counts per section of records inserted, updated or kept (empty: as loaded).
 
     A record that is not there yet is inserted (`<section>`). A record that is there and still holds a
@@ -308,10 +420,15 @@ async def load_dataset(session: AsyncSession, data: SeedDataset | None = None,
             section = row.section
         obj = await session.get(row.model, row.pk)
         if obj is None:
-            links = {"themes": [themes[k] for k in row.links.get("themes", [])],
-                     "recommendations": [recs[k] for k in row.links.get("recommendations", [])]}
-            obj = row.model(**({"key": row.key} if row.model is Theme else {"id": row.pk}), **row.values,
-                            **{name: links[name] for name in row.links})
+            links = {
+                "themes": [themes[k] for k in row.links.get("themes", [])],
+                "recommendations": [recs[k] for k in row.links.get("recommendations", [])],
+            }
+            obj = row.model(
+                **({"key": row.key} if row.model is Theme else {"id": row.pk}),
+                **row.values,
+                **{name: links[name] for name in row.links},
+            )
             session.add(obj)
             count(row.section)
         else:

@@ -61,8 +61,9 @@ def main(argv: list[str]) -> None:
         raise SystemExit(__doc__)
     old = SeedDataset.model_validate(yaml.safe_load(Path(argv[0]).read_text(encoding="utf-8")))
     result = supersede(old, read_dataset(), read_superseded())
-    SUPERSEDED_FILE.write_text(HEADER + yaml.safe_dump(result, allow_unicode=True, sort_keys=True, width=110),
-                               encoding="utf-8")
+    SUPERSEDED_FILE.write_text(
+        HEADER + yaml.safe_dump(result, allow_unicode=True, sort_keys=True, width=110), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

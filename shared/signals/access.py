@@ -41,13 +41,20 @@ class SignalScope:
             conds.append(ClientSignal.provider_party_id == self.party_id)
         return or_(*conds) if conds else false()
 
-    def allows(self, *, zorgkantoor_code: str | None, provider_agb: str | None,
-               provider_party_id: uuid.UUID | None = None) -> bool:
+    def allows(
+        self,
+        *,
+        zorgkantoor_code: str | None,
+        provider_agb: str | None,
+        provider_party_id: uuid.UUID | None = None,
+    ) -> bool:
         if self.unrestricted:
             return True
-        return bool((self.zorgkantoor_code and zorgkantoor_code == self.zorgkantoor_code)
-                    or (self.agb_code and provider_agb == self.agb_code)
-                    or (self.party_id and provider_party_id == self.party_id))
+        return bool(
+            (self.zorgkantoor_code and zorgkantoor_code == self.zorgkantoor_code)
+            or (self.agb_code and provider_agb == self.agb_code)
+            or (self.party_id and provider_party_id == self.party_id)
+        )
 
 
 UNRESTRICTED = SignalScope(unrestricted=True)
@@ -58,5 +65,7 @@ async def scope_for(session: AsyncSession, principal: Principal) -> SignalScope:
         return UNRESTRICTED
     party = await session.get(Party, principal.party_id)
     if party is None or not (party.zorgkantoor_code or party.agb_code):
-        raise Forbidden("This key is bound to a party without a zorgkantoor or AGB code, so it has no signals.")
+        raise Forbidden(
+            "This key is bound to a party without a zorgkantoor or AGB code, so it has no signals."
+        )
     return SignalScope(False, party.id, party.zorgkantoor_code, party.agb_code)

@@ -49,7 +49,10 @@ from shared.signals.service import (
 )
 
 log = structlog.get_logger("nakoming.signals.batches")
-CREATE_ACTION, RESOURCE = "signals.batch_create", "signal_batch"  # audited on upload and on an idempotent replay
+CREATE_ACTION, RESOURCE = (
+    "signals.batch_create",
+    "signal_batch",
+)  # audited on upload and on an idempotent replay
 
 MAX_RECORDS = 100_000
 # A valid signal is far smaller (summary 5,000 characters, escaped at most 12 bytes each); a longer line or
@@ -60,8 +63,14 @@ MAX_ERRORS_SHOWN = 1_000
 MAX_LINE_ERRORS = 20  # per line: a record has about that many fields
 PROCESS_JOB = "signals.process_batch"
 STALL_AFTER = dt.timedelta(minutes=5)
-FORMATS = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "application/jsonl": "ndjson",
-           "application/json-seq": "ndjson", "text/csv": "csv", "application/csv": "csv"}
+FORMATS = {
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "application/json-seq": "ndjson",
+    "text/csv": "csv",
+    "application/csv": "csv",
+}
 LIST_COLUMNS = {"themes", "commitment_ids"}
 BOOL_COLUMNS = {"anonymous", "extension_recorded"}
 TRUE, FALSE = {"true", "1", "ja", "yes", "j", "y"}, {"false", "0", "nee", "no", "n", ""}
@@ -83,7 +92,8 @@ def csv_format() -> str:
         "for false. "
         "NDJSON: one JSON object per line, as the body of POST /v1/signals. "
         f"At most {MAX_RECORDS:,} records; a line that fails is reported by its line number in the batch's "
-        "`errors`, and the other lines are stored.")
+        "`errors`, and the other lines are stored."
+    )
 
 
 def processing(batch_id: uuid.UUID) -> PendingJob:
@@ -95,7 +105,8 @@ def format_of(content_type: str | None) -> str:
     media = (content_type or "").split(";")[0].strip().lower()
     if media not in FORMATS:
         raise UnsupportedMediaType(
-            f"Send NDJSON (application/x-ndjson) or CSV (text/csv), not {media or 'no content type'!r}.")
+            f"Send NDJSON (application/x-ndjson) or CSV (text/csv), not {media or 'no content type'!r}."
+        )
     return FORMATS[media]
 
 
@@ -116,8 +127,9 @@ def count_records(body: bytes, fmt: str) -> int:
     return max(0, count - 1) if fmt == "csv" else count
 
 
-async def create_batch(session: AsyncSession, *, body: bytes, fmt: str, actor: Actor,
-                       max_bytes: int | None = None) -> SignalBatch:
+async def create_batch(
+    session: AsyncSession, *, body: bytes, fmt: str, actor: Actor, max_bytes: int | None = None
+) -> SignalBatch:
     if max_bytes is not None and len(body) > max_bytes:
         raise PayloadTooLarge(f"A batch holds at most {max_bytes:,} bytes.")
     # Counting the lines of a 64 MB upload takes a while: not on the event loop.
@@ -125,10 +137,23 @@ async def create_batch(session: AsyncSession, *, body: bytes, fmt: str, actor: A
     if records == 0:
         raise BadRequest("The batch is empty.")
     if records > MAX_RECORDS:
-        raise PayloadTooLarge(f"A batch holds at most {MAX_RECORDS:,} records; this one has {records:,}. Split it.")
-    batch = SignalBatch(id=uuid.uuid4(), format=fmt, status=BatchStatus.pending, body=body, total_lines=records,
-                        processed_lines=0, accepted=0, duplicate=0, rejected=0, key_id=actor.key_id,
-                        party_id=actor.party_id, request_id=actor.request_id)
+        raise PayloadTooLarge(
+            f"A batch holds at most {MAX_RECORDS:,} records; this one has {records:,}. Split it."
+        )
+    batch = SignalBatch(
+        id=uuid.uuid4(),
+        format=fmt,
+        status=BatchStatus.pending,
+        body=body,
+        total_lines=records,
+        processed_lines=0,
+        accepted=0,
+        duplicate=0,
+        rejected=0,
+        key_id=actor.key_id,
+        party_id=actor.party_id,
+        request_id=actor.request_id,
+    )
     session.add(batch)
     await session.flush()
     await record(session, actor, CREATE_ACTION, RESOURCE, [batch.id], detail={"records": records})
@@ -234,7 +259,7 @@ def _csv_rows(body: bytes) -> Iterator[tuple[int, list[str] | Exception]]:
         if isinstance(row, Exception) and parity[i]:
             closing = ends[i]
             end = closing if closing is not None else i
-            if end > i and sum(sizes[i:end + 1]) <= MAX_RECORD_BYTES:
+            if end > i and sum(sizes[i : end + 1]) <= MAX_RECORD_BYTES:
                 row = _csv_record_at(texts, i, end)
             if isinstance(row, Exception):
                 end = i
@@ -243,7 +268,7 @@ def _csv_rows(body: bytes) -> Iterator[tuple[int, list[str] | Exception]]:
 
 
 def _csv_record_at(texts: list[str | None], first: int, last: int) -> list[str] | Exception:
-    lines = texts[first:last + 1]
+    lines = texts[first : last + 1]
     if any(t is None for t in lines):
         return ValueError("not valid UTF-8")
     try:
@@ -272,17 +297,31 @@ def _csv_record(header: list[str], row: list[str]) -> dict[str, Any]:
 def _line_errors(exc: Exception, number: int) -> list[dict[str, Any]]:
     """What is wrong with a line: locations (BSN-like field names redacted), messages and types, never a value."""
     if isinstance(exc, ValidationError):
-        errors = [{"loc": ["line", number, *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
-                  for e in exc.errors(include_input=False, include_url=False, include_context=False)]
+        errors = [
+            {"loc": ["line", number, *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_input=False, include_url=False, include_context=False)
+        ]
     elif isinstance(exc, NakomingError) and exc.extra.get("errors"):
         errors = [{**e, "loc": ["line", number, *e["loc"][1:]]} for e in exc.extra["errors"]]
     elif isinstance(exc, (ValueError, NakomingError)):
-        errors = [{"loc": ["line", number], "msg": exc.detail if isinstance(exc, NakomingError) else str(exc),
-                   "type": "value_error"}]
+        errors = [
+            {
+                "loc": ["line", number],
+                "msg": exc.detail if isinstance(exc, NakomingError) else str(exc),
+                "type": "value_error",
+            }
+        ]
     else:  # an error nobody foresaw: its message may quote the line
-        errors = [{"loc": ["line", number], "msg": f"could not be processed ({type(exc).__name__})",
-                   "type": "internal"}]
-    return [{**e, "loc": safe_loc(e["loc"]), "msg": safe_text(str(e["msg"]))} for e in errors[:MAX_LINE_ERRORS]]
+        errors = [
+            {
+                "loc": ["line", number],
+                "msg": f"could not be processed ({type(exc).__name__})",
+                "type": "internal",
+            }
+        ]
+    return [
+        {**e, "loc": safe_loc(e["loc"]), "msg": safe_text(str(e["msg"]))} for e in errors[:MAX_LINE_ERRORS]
+    ]
 
 
 def _validate(item: Any, number: int, scope: SignalScope) -> SignalIn:
@@ -301,7 +340,8 @@ def _validate(item: Any, number: int, scope: SignalScope) -> SignalIn:
 def _insert_ignoring_duplicates(dialect: str) -> Any:
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ClientSignal.__table__)
     return stmt.on_conflict_do_nothing(index_elements=["source_system", "external_id"]).returning(
-        ClientSignal.__table__.c.id)
+        ClientSignal.__table__.c.id
+    )
 
 
 SIGNAL_COLUMNS = [c.name for c in ClientSignal.__table__.columns if c.name in Prepared.ROW_COLUMNS]
@@ -316,13 +356,18 @@ async def _bulk_insert(session: AsyncSession, candidates: list[Prepared]) -> set
         return set(result.scalars())
     # PostgreSQL: COPY into a session-local staging table, then one INSERT ... ON CONFLICT DO NOTHING.
     raw = await driver_connection(session)
-    await raw.execute("CREATE TEMP TABLE IF NOT EXISTS client_signals_stage "
-                      "(LIKE client_signals INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-    await raw.copy_records_to_table("client_signals_stage", columns=SIGNAL_COLUMNS,
-                                    records=[_copy_values(p.row) for p in candidates])
+    await raw.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS client_signals_stage "
+        "(LIKE client_signals INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    await raw.copy_records_to_table(
+        "client_signals_stage", columns=SIGNAL_COLUMNS, records=[_copy_values(p.row) for p in candidates]
+    )
     columns = ", ".join(f'"{c}"' for c in SIGNAL_COLUMNS)
-    inserted = await raw.fetch(f"INSERT INTO client_signals ({columns}) SELECT {columns} FROM client_signals_stage "
-                               "ON CONFLICT (source_system, external_id) DO NOTHING RETURNING id")
+    inserted = await raw.fetch(
+        f"INSERT INTO client_signals ({columns}) SELECT {columns} FROM client_signals_stage "
+        "ON CONFLICT (source_system, external_id) DO NOTHING RETURNING id"
+    )
     await raw.execute("TRUNCATE client_signals_stage")
     return {r["id"] for r in inserted}
 
@@ -340,13 +385,29 @@ async def _lock(session: AsyncSession, batch_id: uuid.UUID, *, body: bool = Fals
 def finished(batch: SignalBatch) -> NewEvent:
     """`signals.batch.finished`: the batch's outcome in counts; never a line of its content. Seen by the keys that
     may read the batch itself (shared/events/access.py)."""
-    return NewEvent(EventType.signals_batch_finished, f"/v1/signals/batches/{batch.id}", {
-        "batch_id": str(batch.id), "status": str(batch.status), "accepted": batch.accepted,
-        "duplicate": batch.duplicate, "rejected": batch.rejected}, Audience.signals, batch.party_id)
+    return NewEvent(
+        EventType.signals_batch_finished,
+        f"/v1/signals/batches/{batch.id}",
+        {
+            "batch_id": str(batch.id),
+            "status": str(batch.status),
+            "accepted": batch.accepted,
+            "duplicate": batch.duplicate,
+            "rejected": batch.rejected,
+        },
+        Audience.signals,
+        batch.party_id,
+    )
 
 
-async def process_batch(factory: async_sessionmaker[AsyncSession], settings: Settings, batch_id: uuid.UUID,
-                        *, chunk_size: int = CHUNK, queue: JobQueue | None = None) -> SignalBatch | None:
+async def process_batch(
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    batch_id: uuid.UUID,
+    *,
+    chunk_size: int = CHUNK,
+    queue: JobQueue | None = None,
+) -> SignalBatch | None:
     """Process (or resume) a batch; it always ends `done` or `failed` with a reason. A bad line is reported
     and skipped; only a lost database connection leaves the batch to be resumed (by a retry or the sweep)."""
     try:
@@ -356,12 +417,19 @@ async def process_batch(factory: async_sessionmaker[AsyncSession], settings: Set
             raise
         # The type only: an error's message may quote the data (a summary, a pseudonym).
         log.error("batch_failed", batch_id=str(batch_id), error=type(exc).__name__)
-        reason = str(exc) if isinstance(exc, BatchFailure) else (
-            f"processing stopped by an unexpected error ({type(exc).__name__}); the lines stored so far are kept")
+        reason = (
+            str(exc)
+            if isinstance(exc, BatchFailure)
+            else (
+                f"processing stopped by an unexpected error ({type(exc).__name__}); the lines stored so far are kept"
+            )
+        )
         return await _fail(factory, batch_id, reason)
 
 
-async def _fail(factory: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, reason: str) -> SignalBatch | None:
+async def _fail(
+    factory: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, reason: str
+) -> SignalBatch | None:
     async with session_scope(factory) as session:
         batch = await _lock(session, batch_id)
         if batch is None or batch.status in (BatchStatus.done, BatchStatus.failed):
@@ -371,14 +439,31 @@ async def _fail(factory: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, 
         batch.body = None  # the raw upload (with its personal data) is not kept for a batch that cannot go on
         batch.finished_at = utcnow()
         await emit(session, finished(batch))
-        await record(session, Actor(name=f"batch:{batch.id}", key_id=batch.key_id, party_id=batch.party_id,
-                                    request_id=batch.request_id), "signals.batch_failed", RESOURCE,
-                     [batch.id], count=batch.accepted, detail={"accepted": batch.accepted, "reason": batch.failure})
+        await record(
+            session,
+            Actor(
+                name=f"batch:{batch.id}",
+                key_id=batch.key_id,
+                party_id=batch.party_id,
+                request_id=batch.request_id,
+            ),
+            "signals.batch_failed",
+            RESOURCE,
+            [batch.id],
+            count=batch.accepted,
+            detail={"accepted": batch.accepted, "reason": batch.failure},
+        )
     return batch
 
 
-async def _process(factory: async_sessionmaker[AsyncSession], settings: Settings, batch_id: uuid.UUID,
-                   *, chunk_size: int, queue: JobQueue | None) -> SignalBatch | None:
+async def _process(
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    batch_id: uuid.UUID,
+    *,
+    chunk_size: int,
+    queue: JobQueue | None,
+) -> SignalBatch | None:
     """Validation of the next chunk runs in a thread while the current chunk is written, so parsing and
     database work overlap. Jobs the chunks trigger go to `queue` after commit."""
     async with session_scope(factory) as session:
@@ -388,15 +473,25 @@ async def _process(factory: async_sessionmaker[AsyncSession], settings: Settings
         batch.status = BatchStatus.processing
         body, fmt = batch.body, batch.format
         scope = await _scope_of(session, batch)
-        actor = Actor(name=f"batch:{batch.id}", key_id=batch.key_id, party_id=batch.party_id,
-                      request_id=batch.request_id)
-        context = ChunkContext(batch_id, scope, pseudonymiser(settings), settings,
-                               await provider_party_map(session), await known_themes(session, None))
+        actor = Actor(
+            name=f"batch:{batch.id}",
+            key_id=batch.key_id,
+            party_id=batch.party_id,
+            request_id=batch.request_id,
+        )
+        context = ChunkContext(
+            batch_id,
+            scope,
+            pseudonymiser(settings),
+            settings,
+            await provider_party_map(session),
+            await known_themes(session, None),
+        )
         position = batch.processed_lines
     records = await asyncio.to_thread(split_records, body, fmt)
 
     def validate_at(start: int) -> asyncio.Task[tuple[int, Validated]]:
-        chunk = records[start:start + chunk_size]
+        chunk = records[start : start + chunk_size]
         return asyncio.ensure_future(asyncio.to_thread(lambda: (start, _validate_chunk(chunk, context))))
 
     ahead = validate_at(position) if position < len(records) else None
@@ -431,11 +526,22 @@ async def _process(factory: async_sessionmaker[AsyncSession], settings: Settings
         batch.body = None  # processed: the raw upload (with its personal data) is no longer needed
         batch.finished_at = utcnow()
         await emit(session, finished(batch))
-        await record(session, actor, "signals.batch_processed", RESOURCE, [batch.id],
-                     count=batch.accepted, detail={"accepted": batch.accepted, "duplicate": batch.duplicate,
-                                                   "rejected": batch.rejected})
-    log.info("batch_processed", batch_id=str(batch_id), accepted=batch.accepted, duplicate=batch.duplicate,
-             rejected=batch.rejected)
+        await record(
+            session,
+            actor,
+            "signals.batch_processed",
+            RESOURCE,
+            [batch.id],
+            count=batch.accepted,
+            detail={"accepted": batch.accepted, "duplicate": batch.duplicate, "rejected": batch.rejected},
+        )
+    log.info(
+        "batch_processed",
+        batch_id=str(batch_id),
+        accepted=batch.accepted,
+        duplicate=batch.duplicate,
+        rejected=batch.rejected,
+    )
     return batch
 
 
@@ -466,13 +572,22 @@ def _validate_chunk(chunk: list[tuple[int, Any]], ctx: ChunkContext) -> Validate
     for (number, raw), signal_id in zip(chunk, ids):
         try:  # whatever a line holds, it costs that line only
             data = _validate(raw, number, ctx.scope)
-            item = prepare(data, pseudo=ctx.pseudo, settings=ctx.settings, provider_parties=ctx.provider_parties,
-                           batch_id=ctx.batch_id, signal_id=signal_id)
+            item = prepare(
+                data,
+                pseudo=ctx.pseudo,
+                settings=ctx.settings,
+                provider_parties=ctx.provider_parties,
+                batch_id=ctx.batch_id,
+                signal_id=signal_id,
+            )
         except Exception as exc:  # noqa: BLE001  (a bad line is an error row; it never stops the batch)
             errors.append({"batch_id": ctx.batch_id, "line": number, "errors": _line_errors(exc, number)})
             continue
-        unknown = [field_error(["line", number, "themes", i], "unknown theme; GET /v1/themes lists them",
-                               "enum") for i, key in enumerate(item.themes) if key not in ctx.themes]
+        unknown = [
+            field_error(["line", number, "themes", i], "unknown theme; GET /v1/themes lists them", "enum")
+            for i, key in enumerate(item.themes)
+            if key not in ctx.themes
+        ]
         if unknown:
             errors.append({"batch_id": ctx.batch_id, "line": number, "errors": unknown})
             continue
@@ -496,7 +611,9 @@ async def _scope_of(session: AsyncSession, batch: SignalBatch) -> SignalScope:
     return SignalScope(False, party.id, party.zorgkantoor_code, party.agb_code)
 
 
-async def _store_chunk(session: AsyncSession, batch: SignalBatch, validated: Validated, ctx: ChunkContext) -> None:
+async def _store_chunk(
+    session: AsyncSession, batch: SignalBatch, validated: Validated, ctx: ChunkContext
+) -> None:
     """Store a chunk's signals, its line errors and its counts. Should the database refuse the chunk (a value
     validation let through), the chunk is stored line by line, each in its own savepoint, and the lines it
     refuses are reported; a lost connection is not a bad line and propagates."""
@@ -518,9 +635,19 @@ async def _store_chunk(session: AsyncSession, batch: SignalBatch, validated: Val
             except Exception as line_exc:
                 if is_connection_error(line_exc):
                     raise
-                refused = [{"batch_id": batch.id, "line": number, "errors": [field_error(
-                    ["line", number], f"the database refused this record ({type(line_exc).__name__})",
-                    "storage")]}]
+                refused = [
+                    {
+                        "batch_id": batch.id,
+                        "line": number,
+                        "errors": [
+                            field_error(
+                                ["line", number],
+                                f"the database refused this record ({type(line_exc).__name__})",
+                                "storage",
+                            )
+                        ],
+                    }
+                ]
                 one, skipped = 0, 0
             accepted += one
             duplicate += skipped
@@ -532,8 +659,9 @@ async def _store_chunk(session: AsyncSession, batch: SignalBatch, validated: Val
     batch.rejected += len(errors)
 
 
-async def _write_lines(session: AsyncSession, batch_id: uuid.UUID, prepared: list[tuple[int, Prepared]],
-                       ctx: ChunkContext) -> tuple[int, int, list[dict[str, Any]]]:
+async def _write_lines(
+    session: AsyncSession, batch_id: uuid.UUID, prepared: list[tuple[int, Prepared]], ctx: ChunkContext
+) -> tuple[int, int, list[dict[str, Any]]]:
     """Insert the lines' signals and links: (inserted, duplicates of stored signals, reference errors)."""
     errors = []
     commitments = await known_commitments(session, [c for _, p in prepared for c in p.commitment_ids])
@@ -546,7 +674,9 @@ async def _write_lines(session: AsyncSession, batch_id: uuid.UUID, prepared: lis
             candidates.append(p)
     inserted_ids = await _bulk_insert(session, candidates) if candidates else set()
     inserted = [p for p in candidates if p.row["id"] in inserted_ids]
-    for commitment_id in await insert_links(session, inserted, copy=session.bind.dialect.name == "postgresql"):
+    for commitment_id in await insert_links(
+        session, inserted, copy=session.bind.dialect.name == "postgresql"
+    ):
         commitment_changed(session, commitment_id)
     return len(inserted), len(candidates) - len(inserted), errors
 
@@ -555,21 +685,39 @@ async def batch_view(session: AsyncSession, batch_id: uuid.UUID, scope: SignalSc
     batch = await session.get(SignalBatch, batch_id)
     if batch is None or not (scope.unrestricted or batch.party_id == scope.party_id):
         raise NotFound(f"No batch with id {batch_id}.")
-    errors = (await session.execute(
-        select(SignalBatchError).where(SignalBatchError.batch_id == batch_id)
-        .order_by(SignalBatchError.line).limit(MAX_ERRORS_SHOWN + 1))).scalars().all()
+    errors = (
+        (
+            await session.execute(
+                select(SignalBatchError)
+                .where(SignalBatchError.batch_id == batch_id)
+                .order_by(SignalBatchError.line)
+                .limit(MAX_ERRORS_SHOWN + 1)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return {
-        "id": batch.id, "format": batch.format, "status": batch.status, "total_lines": batch.total_lines,
-        "processed_lines": batch.processed_lines, "accepted": batch.accepted, "duplicate": batch.duplicate,
-        "rejected": batch.rejected, "errors": [{"line": e.line, "errors": e.errors} for e in errors[:MAX_ERRORS_SHOWN]],
-        "errors_truncated": len(errors) > MAX_ERRORS_SHOWN, "failure": batch.failure,
-        "created_at": batch.created_at, "finished_at": batch.finished_at,
+        "id": batch.id,
+        "format": batch.format,
+        "status": batch.status,
+        "total_lines": batch.total_lines,
+        "processed_lines": batch.processed_lines,
+        "accepted": batch.accepted,
+        "duplicate": batch.duplicate,
+        "rejected": batch.rejected,
+        "errors": [{"line": e.line, "errors": e.errors} for e in errors[:MAX_ERRORS_SHOWN]],
+        "errors_truncated": len(errors) > MAX_ERRORS_SHOWN,
+        "failure": batch.failure,
+        "created_at": batch.created_at,
+        "finished_at": batch.finished_at,
     }
 
 
 async def stalled_batches(session: AsyncSession, idle: dt.timedelta = STALL_AFTER) -> list[uuid.UUID]:
     """Unfinished batches without progress for `idle` (the job was lost: Redis outage, worker killed)."""
-    stmt = select(SignalBatch.id).where(SignalBatch.status.in_([BatchStatus.pending, BatchStatus.processing]),
-                                        SignalBatch.updated_at < utcnow() - idle)
+    stmt = select(SignalBatch.id).where(
+        SignalBatch.status.in_([BatchStatus.pending, BatchStatus.processing]),
+        SignalBatch.updated_at < utcnow() - idle,
+    )
     return list((await session.execute(stmt)).scalars())
-

@@ -39,7 +39,9 @@ def risky(n: int, min_cell: int) -> bool:
     return 0 < n < min_cell
 
 
-def primary(count: int, atoms: Mapping[str, int], parents: Iterable[Mapping[str, int]], min_cell: int) -> str | None:
+def primary(
+    count: int, atoms: Mapping[str, int], parents: Iterable[Mapping[str, int]], min_cell: int
+) -> str | None:
     """Why a figure (`count`, its per-month `atoms`) is hidden on its own, or None. `parents` are the atoms of
     the same group with one filter or more dropped."""
     if count < min_cell:
@@ -71,8 +73,9 @@ def protected(counts: Sequence[int], reasons: Sequence[str | None], min_cell: in
     return True
 
 
-def secondary(counts: Sequence[int], reasons: Sequence[str | None], min_cell: int,
-              lo: int = 1) -> list[str | None] | None:
+def secondary(
+    counts: Sequence[int], reasons: Sequence[str | None], min_cell: int, lo: int = 1
+) -> list[str | None] | None:
     """Reasons with complementary cells added (the smallest visible first), or None when no choice protects the
     small cells (the table is then not listed)."""
     out = list(reasons)

@@ -50,9 +50,25 @@ _ATTEMPTS = 3
 
 # The signal's columns as written at intake (the id, party and timestamps come from the other parameters).
 _SIGNAL_VALUE_COLUMNS = (
-    "source_system", "external_id", "kind", "channel", "severity", "received_date", "occurred_date",
-    "provider_agb", "location", "zorgkantoor_code", "reporter_role", "anonymous", "status", "outcome",
-    "client_pseudonym", "pseudonym_key_version", "summary", "judgement_due_date", "extension_recorded",
+    "source_system",
+    "external_id",
+    "kind",
+    "channel",
+    "severity",
+    "received_date",
+    "occurred_date",
+    "provider_agb",
+    "location",
+    "zorgkantoor_code",
+    "reporter_role",
+    "anonymous",
+    "status",
+    "outcome",
+    "client_pseudonym",
+    "pseudonym_key_version",
+    "summary",
+    "judgement_due_date",
+    "extension_recorded",
     "retention_date",
 )
 _FIRST_VALUE = 21  # $1..$20 are named below; the signal's values follow
@@ -100,16 +116,22 @@ SELECT (SELECT count(*) FROM sig) AS inserted, (SELECT id FROM party) AS party_i
 
 INTAKE_SQL = _intake_sql()
 
-_EXISTING_KEY_SQL = ("SELECT id, fingerprint, state, response_status, response_body, response_location, "
-                     "created_at, expires_at FROM idempotency_keys WHERE owner = $1 AND key = $2")
+_EXISTING_KEY_SQL = (
+    "SELECT id, fingerprint, state, response_status, response_body, response_location, "
+    "created_at, expires_at FROM idempotency_keys WHERE owner = $1 AND key = $2"
+)
 _DROP_KEY_SQL = "DELETE FROM idempotency_keys WHERE id = $1"
-_NATURAL_KEY_SQL = ("SELECT id, zorgkantoor_code, provider_agb, provider_party_id FROM client_signals "
-                    "WHERE source_system = $1 AND external_id = $2")
+_NATURAL_KEY_SQL = (
+    "SELECT id, zorgkantoor_code, provider_agb, provider_party_id FROM client_signals "
+    "WHERE source_system = $1 AND external_id = $2"
+)
 _PARTY_SQL = "SELECT id, zorgkantoor_code, agb_code FROM parties WHERE id = $1"
 _KNOWN_THEMES_SQL = "SELECT key FROM themes WHERE key = ANY($1::text[])"
 _KNOWN_COMMITMENTS_SQL = f"SELECT id FROM {Commitment.__tablename__} WHERE id = ANY($1::uuid[])"
 _NATURAL_KEY_CONSTRAINT = "uq_client_signals_source_system_external_id"
-_OUT_FIELDS = tuple(SignalOut.model_fields)  # the response's fields, in the order the session path renders them
+_OUT_FIELDS = tuple(
+    SignalOut.model_fields
+)  # the response's fields, in the order the session path renders them
 
 
 @dataclass(frozen=True)
@@ -130,7 +152,9 @@ async def raw_scope(conn: asyncpg.Connection, principal: Principal) -> SignalSco
         return UNRESTRICTED
     row = await conn.fetchrow(_PARTY_SQL, principal.party_id)
     if row is None or not (row["zorgkantoor_code"] or row["agb_code"]):
-        raise Forbidden("This key is bound to a party without a zorgkantoor or AGB code, so it has no signals.")
+        raise Forbidden(
+            "This key is bound to a party without a zorgkantoor or AGB code, so it has no signals."
+        )
     return SignalScope(False, row["id"], row["zorgkantoor_code"], row["agb_code"])
 
 
@@ -151,9 +175,19 @@ def _render(prepared: Prepared) -> tuple[bytes, bytes]:
     return prefix, suffix
 
 
-async def create(conn: asyncpg.Connection, data: SignalIn, *, principal: Principal, actor: Actor,
-                 settings: Settings, pseudo: Pseudonymiser, idempotency_key: str, method: str, path: str,
-                 fingerprint: str) -> Created | Replay:
+async def create(
+    conn: asyncpg.Connection,
+    data: SignalIn,
+    *,
+    principal: Principal,
+    actor: Actor,
+    settings: Settings,
+    pseudo: Pseudonymiser,
+    idempotency_key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+) -> Created | Replay:
     """Register one signal with its Idempotency-Key; returns the new signal's response or the replay."""
     scope = await raw_scope(conn, principal)
     apply_scope(data, scope, ["body"])
@@ -167,10 +201,29 @@ async def create(conn: asyncpg.Connection, data: SignalIn, *, principal: Princip
         prefix, suffix = _render(prepared)
         now = row["created_at"]
         args = [
-            sid, new_id(), owner, idempotency_key, method.upper(), path[:500], fingerprint, prefix, suffix,
-            location, now, now + ttl, prepared.themes, prepared.commitment_ids, new_id(), actor.name[:200],
-            actor.key_id, actor.party_id, orjson.dumps([str(sid)]).decode(), actor.request_id,
-            *(_plain(row[name]) for name in _SIGNAL_VALUE_COLUMNS), actor.client_id, actor.subject,
+            sid,
+            new_id(),
+            owner,
+            idempotency_key,
+            method.upper(),
+            path[:500],
+            fingerprint,
+            prefix,
+            suffix,
+            location,
+            now,
+            now + ttl,
+            prepared.themes,
+            prepared.commitment_ids,
+            new_id(),
+            actor.name[:200],
+            actor.key_id,
+            actor.party_id,
+            orjson.dumps([str(sid)]).decode(),
+            actor.request_id,
+            *(_plain(row[name]) for name in _SIGNAL_VALUE_COLUMNS),
+            actor.client_id,
+            actor.subject,
         ]
         try:
             async with statement_scope(conn):
@@ -181,11 +234,16 @@ async def create(conn: asyncpg.Connection, data: SignalIn, *, principal: Princip
             raise await _duplicate(conn, data, scope) from None
         except asyncpg.ForeignKeyViolationError:
             errors = reference_errors(
-                prepared, {r["key"] for r in await conn.fetch(_KNOWN_THEMES_SQL, prepared.themes)},
-                {r["id"] for r in await conn.fetch(_KNOWN_COMMITMENTS_SQL, prepared.commitment_ids)}, ["body"])
+                prepared,
+                {r["key"] for r in await conn.fetch(_KNOWN_THEMES_SQL, prepared.themes)},
+                {r["id"] for r in await conn.fetch(_KNOWN_COMMITMENTS_SQL, prepared.commitment_ids)},
+                ["body"],
+            )
             if not errors:
                 raise
-            raise ValidationFailed("The signal refers to themes or commitments that do not exist.", errors) from None
+            raise ValidationFailed(
+                "The signal refers to themes or commitments that do not exist.", errors
+            ) from None
         if result["inserted"]:
             party = result["party_id"]
             body = prefix + (b'"' + str(party).encode() + b'"' if party else b"null") + suffix
@@ -196,18 +254,30 @@ async def create(conn: asyncpg.Connection, data: SignalIn, *, principal: Princip
         if store.is_stale(existing["state"], existing["created_at"], existing["expires_at"], utcnow()):
             await conn.execute(_DROP_KEY_SQL, existing["id"])
             continue
-        return Replay(store.decide(fingerprint=existing["fingerprint"], state=existing["state"],
-                                   status=existing["response_status"], body=existing["response_body"],
-                                   location=existing["response_location"], fp=fingerprint))
+        return Replay(
+            store.decide(
+                fingerprint=existing["fingerprint"],
+                state=existing["state"],
+                status=existing["response_status"],
+                body=existing["response_body"],
+                location=existing["response_location"],
+                fp=fingerprint,
+            )
+        )
     raise store.KeyInUse("This Idempotency-Key is being claimed by concurrent requests; retry shortly.")
 
 
 async def _duplicate(conn: asyncpg.Connection, data: SignalIn, scope: SignalScope) -> DuplicateKey:
     existing = await conn.fetchrow(_NATURAL_KEY_SQL, data.source_system, data.external_id)
     extra: dict[str, Any] = {}
-    if existing is not None and scope.allows(zorgkantoor_code=existing["zorgkantoor_code"],
-                                             provider_agb=existing["provider_agb"],
-                                             provider_party_id=existing["provider_party_id"]):
+    if existing is not None and scope.allows(
+        zorgkantoor_code=existing["zorgkantoor_code"],
+        provider_agb=existing["provider_agb"],
+        provider_party_id=existing["provider_party_id"],
+    ):
         extra["existing_id"] = str(existing["id"])
-    return DuplicateKey("A signal with this source_system and external_id already exists.",
-                        errors=[field_error(["body", "external_id"], "already exists", "duplicate")], **extra)
+    return DuplicateKey(
+        "A signal with this source_system and external_id already exists.",
+        errors=[field_error(["body", "external_id"], "already exists", "duplicate")],
+        **extra,
+    )

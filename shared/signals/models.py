@@ -127,7 +127,8 @@ class ClientSignal(TimestampMixin, Base):
     occurred_date: Mapped[dt.date | None] = mapped_column(Date)
     provider_agb: Mapped[str | None] = mapped_column(String(8))
     provider_party_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("parties.id", ondelete="SET NULL"), index=True)
+        ForeignKey("parties.id", ondelete="SET NULL"), index=True
+    )
     location: Mapped[str | None] = mapped_column(String(200))
     zorgkantoor_code: Mapped[str | None] = mapped_column(String(4))
     reporter_role: Mapped[ReporterRole | None] = mapped_column(_enum(ReporterRole, 30))
@@ -140,14 +141,18 @@ class ClientSignal(TimestampMixin, Base):
     judgement_due_date: Mapped[dt.date | None] = mapped_column(Date)
     extension_recorded: Mapped[bool] = mapped_column(Boolean, default=False)
     retention_date: Mapped[dt.date] = mapped_column(Date, index=True)
-    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("signal_batches.id", ondelete="SET NULL"), index=True)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("signal_batches.id", ondelete="SET NULL"), index=True
+    )
     # The ETag; raised by every PATCH (a guarded UPDATE ... WHERE version = the one read).
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
-    themes: Mapped[list[Theme]] = relationship(secondary=client_signal_themes, lazy="selectin",
-                                                 order_by="Theme.key", viewonly=True)
-    commitments: Mapped[list[Commitment]] = relationship(secondary=client_signal_commitments, lazy="selectin",
-                                                           viewonly=True)
+    themes: Mapped[list[Theme]] = relationship(
+        secondary=client_signal_themes, lazy="selectin", order_by="Theme.key", viewonly=True
+    )
+    commitments: Mapped[list[Commitment]] = relationship(
+        secondary=client_signal_commitments, lazy="selectin", viewonly=True
+    )
 
 
 class BatchStatus(enum.StrEnum):
@@ -173,8 +178,12 @@ class SignalBatch(TimestampMixin, Base):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     duplicate: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
-    key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"), index=True)
-    party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="SET NULL"), index=True)
+    key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
+    )
+    party_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("parties.id", ondelete="SET NULL"), index=True
+    )
     request_id: Mapped[str | None] = mapped_column(String(128))
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     failure: Mapped[str | None] = mapped_column(String(500))
@@ -183,10 +192,11 @@ class SignalBatch(TimestampMixin, Base):
 class SignalBatchError(Base):
     __tablename__ = "signal_batch_errors"
 
-    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signal_batches.id", ondelete="CASCADE"), primary_key=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("signal_batches.id", ondelete="CASCADE"), primary_key=True
+    )
     line: Mapped[int] = mapped_column(Integer, primary_key=True)
     errors: Mapped[list[dict]] = mapped_column(JSON)
-
 
 
 class SignalCount(Base):
@@ -195,7 +205,9 @@ class SignalCount(Base):
 
     __tablename__ = "client_signal_counts"
 
-    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)  # provider | location | zorgkantoor | total
+    dimension: Mapped[str] = mapped_column(
+        String(20), primary_key=True
+    )  # provider | location | zorgkantoor | total
     theme_key: Mapped[str] = mapped_column(String(60), primary_key=True)  # '*' for all signals
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)  # '' for signals without one

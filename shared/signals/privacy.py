@@ -34,12 +34,17 @@ from shared.settings import Settings
 log = structlog.get_logger("nakoming.privacy")
 
 # Field names that announce a BSN; such fields are refused whatever they hold.
-BSN_FIELD = re.compile(r"(^|[^a-z])(bsn|burgerservicenummer|burger_service_nummer|sofinummer|sofi_nummer|"
-                       r"citizen_service_number|social_security_number|ssn)([^a-z]|$)", re.I)
+BSN_FIELD = re.compile(
+    r"(^|[^a-z])(bsn|burgerservicenummer|burger_service_nummer|sofinummer|sofi_nummer|"
+    r"citizen_service_number|social_security_number|ssn)([^a-z]|$)",
+    re.I,
+)
 
 _RUN = re.compile(r"\d+")  # str patterns: \d is any Unicode decimal digit
 _SEPARATOR_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Pd", "Pc", "Cc", "Cf"})
-MAX_GAP = 3  # separator characters between two groups of one number ("111 - 222 - 333", CR LF, a double space)
+MAX_GAP = (
+    3  # separator characters between two groups of one number ("111 - 222 - 333", CR LF, a double space)
+)
 GROUPINGS = frozenset({(3, 3, 3), (4, 2, 3), (1,) * 9})  # how a BSN is written in groups
 _FIELD_WORDS = ("bsn", "burger", "sofi", "citizen", "social_security", "ssn")
 _COUNTRY_CODE = re.compile(r"(\+|00)31\W{0,3}(\(0\)\W{0,3})?$")
@@ -88,7 +93,12 @@ def _chains(text: str, join_invisible: bool) -> tuple[list[list[Group]], bool]:
         gap = text[previous_end:start] if chains and 0 < start - previous_end <= MAX_GAP else None
         if gap is not None and all(unicodedata.category(c) == "Cf" for c in gap):
             invisible = True
-        if gap is not None and join_invisible and invisible and all(unicodedata.category(c) == "Cf" for c in gap):
+        if (
+            gap is not None
+            and join_invisible
+            and invisible
+            and all(unicodedata.category(c) == "Cf" for c in gap)
+        ):
             first, _, digits = chains[-1][-1]
             chains[-1][-1] = (first, end, digits + end - start)
         elif gap is not None and all(is_separator(c) for c in gap):
@@ -122,7 +132,7 @@ def bsn_spans(text: str) -> list[tuple[int, int]]:
             start, stop = groups[0][0], groups[-1][1]
             if stop + 1 < len(text) and text[stop] == "," and text[stop + 1].isdigit():
                 continue  # 111.222.333,00: an amount
-            if _COUNTRY_CODE.search(text[max(0, start - 12):start]):
+            if _COUNTRY_CODE.search(text[max(0, start - 12) : start]):
                 continue  # +31 6xxxxxxxx: a mobile number in international form
             if passes_eleven_test("".join(c for a, b, _ in groups for c in text[a:b] if c.isdecimal())):
                 spans.append((start, stop))
@@ -163,8 +173,10 @@ def _bsn_message(offset: int) -> str:
     return f"contains a number that passes the BSN eleven-test at character {offset}; remove it (BSNs may not be stored)"
 
 
-_FIELD_MESSAGE = ("BSN fields are not accepted: this service may not store a BSN; send a client reference instead "
-                  "(it is pseudonymised)")
+_FIELD_MESSAGE = (
+    "BSN fields are not accepted: this service may not store a BSN; send a client reference instead "
+    "(it is pseudonymised)"
+)
 
 
 # A walk stops after this many findings (a body of a million BSN-like strings must not cost a million errors);
@@ -270,11 +282,16 @@ def pseudonymiser(settings: Settings) -> Pseudonymiser:
     """The keyed hash from NAKOMING_PSEUDONYM_KEY; outside production a fixed, loudly logged development key."""
     global _warned
     if settings.pseudonym_key is not None:
-        return Pseudonymiser(settings.pseudonym_key.get_secret_value().encode(), settings.pseudonym_key_version)
+        return Pseudonymiser(
+            settings.pseudonym_key.get_secret_value().encode(), settings.pseudonym_key_version
+        )
     if settings.environment == "production":  # Settings already refuses this; belt and braces
         raise RuntimeError("NAKOMING_PSEUDONYM_KEY is required in production")
     if not _warned:
-        log.warning("pseudonym_development_key", detail="NAKOMING_PSEUDONYM_KEY is not set: client references are "
-                    "pseudonymised with a derived development key. Never use this outside development.")
+        log.warning(
+            "pseudonym_development_key",
+            detail="NAKOMING_PSEUDONYM_KEY is not set: client references are "
+            "pseudonymised with a derived development key. Never use this outside development.",
+        )
         _warned = True
     return Pseudonymiser(hashlib.sha256(DEVELOPMENT_KEY_LABEL).digest(), settings.pseudonym_key_version)

@@ -19,24 +19,43 @@ class SignalRepository(Repository[ClientSignal]):
             "created_at": SortField(ClientSignal.created_at, "datetime"),
             "external_id": SortField(ClientSignal.external_id, "str"),
         },
-        id_column=ClientSignal.id, default="-received_date",
+        id_column=ClientSignal.id,
+        default="-received_date",
     )
 
     @staticmethod
     def conditions(filters: SignalFilters) -> list[Any]:
         conds: list[Any] = []
         c = ClientSignal
-        for name in ("kind", "status", "provider_agb", "zorgkantoor_code", "location", "source_system",
-                     "external_id", "batch_id"):
+        for name in (
+            "kind",
+            "status",
+            "provider_agb",
+            "zorgkantoor_code",
+            "location",
+            "source_system",
+            "external_id",
+            "batch_id",
+        ):
             value = getattr(filters, name)
             if value is not None:
                 conds.append(getattr(c, name) == value)
         if filters.theme:
-            conds.append(c.id.in_(select(client_signal_themes.c.signal_id)
-                                  .where(client_signal_themes.c.theme_key == filters.theme)))
+            conds.append(
+                c.id.in_(
+                    select(client_signal_themes.c.signal_id).where(
+                        client_signal_themes.c.theme_key == filters.theme
+                    )
+                )
+            )
         if filters.commitment_id:
-            conds.append(c.id.in_(select(client_signal_commitments.c.signal_id)
-                                  .where(client_signal_commitments.c.commitment_id == filters.commitment_id)))
+            conds.append(
+                c.id.in_(
+                    select(client_signal_commitments.c.signal_id).where(
+                        client_signal_commitments.c.commitment_id == filters.commitment_id
+                    )
+                )
+            )
         if filters.received_from:
             conds.append(c.received_date >= filters.received_from)
         if filters.received_to:

@@ -23,8 +23,13 @@ async def purge_expired(session: AsyncSession, today: dt.date, *, actor: Actor =
     idempotency_records = 0
     months: set[dt.date] = set()
     while True:
-        rows = (await session.execute(select(ClientSignal.id, ClientSignal.received_date)
-                                      .where(ClientSignal.retention_date < today).limit(CHUNK))).all()
+        rows = (
+            await session.execute(
+                select(ClientSignal.id, ClientSignal.received_date)
+                .where(ClientSignal.retention_date < today)
+                .limit(CHUNK)
+            )
+        ).all()
         if not rows:
             break
         ids = [r[0] for r in rows]
@@ -36,6 +41,12 @@ async def purge_expired(session: AsyncSession, today: dt.date, *, actor: Actor =
     if months and await rollup.state(session) is not None:
         await rollup.refresh(session, months)  # the monthly counts must not outlive the signals
     counts = {"signals": signals, "idempotency_records": idempotency_records}
-    await record(session, actor, "signals.purge", "client_signal", count=signals,
-                 detail={**counts, "before": today.isoformat()})
+    await record(
+        session,
+        actor,
+        "signals.purge",
+        "client_signal",
+        count=signals,
+        detail={**counts, "before": today.isoformat()},
+    )
     return counts

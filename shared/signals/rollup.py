@@ -21,8 +21,11 @@ from shared.signals.models import ClientSignal, SignalCount, SignalCountState, c
 
 MARGIN = dt.timedelta(minutes=10)
 ALL = "*"
-DIMENSIONS = {"provider": ClientSignal.provider_agb, "location": ClientSignal.location,
-              "zorgkantoor": ClientSignal.zorgkantoor_code}
+DIMENSIONS = {
+    "provider": ClientSignal.provider_agb,
+    "location": ClientSignal.location,
+    "zorgkantoor": ClientSignal.zorgkantoor_code,
+}
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -59,7 +62,11 @@ async def state(session: AsyncSession) -> SignalCountState | None:
 async def changed_months(session: AsyncSession, since: dt.datetime) -> set[dt.date]:
     """Months (of received_date) of signals created after `since`."""
     dialect = session.bind.dialect.name
-    stmt = select(month_expr(ClientSignal.received_date, dialect)).where(ClientSignal.created_at > since).distinct()
+    stmt = (
+        select(month_expr(ClientSignal.received_date, dialect))
+        .where(ClientSignal.created_at > since)
+        .distinct()
+    )
     return {_as_date(v) for v in (await session.execute(stmt)).scalars()}
 
 
@@ -74,8 +81,11 @@ async def refresh(session: AsyncSession, months: Iterable[dt.date] | None = None
     started = utcnow()
     current = await state(session)
     if months is None:
-        months = await all_months(session) if current is None else await changed_months(
-            session, current.refreshed_at - MARGIN)
+        months = (
+            await all_months(session)
+            if current is None
+            else await changed_months(session, current.refreshed_at - MARGIN)
+        )
         mark = True
     else:
         mark = False
@@ -100,16 +110,28 @@ async def _rebuild_month(session: AsyncSession, month: dt.date) -> None:
     themed_in_month = (t.received_date >= month, t.received_date <= end)
     statements = [
         select(literal("total"), literal(ALL), literal(month, Date), literal(""), func.count())
-        .select_from(s).where(*in_month).having(func.count() > 0),
+        .select_from(s)
+        .where(*in_month)
+        .having(func.count() > 0),
         select(literal("total"), t.theme_key, literal(month, Date), literal(""), func.count())
-        .select_from(client_signal_themes).where(*themed_in_month).group_by(t.theme_key),
+        .select_from(client_signal_themes)
+        .where(*themed_in_month)
+        .group_by(t.theme_key),
     ]
     for name, column in DIMENSIONS.items():
         value = func.coalesce(column, "")
-        statements.append(select(literal(name), literal(ALL), literal(month, Date), value, func.count())
-                          .select_from(s).where(*in_month).group_by(value))
-        statements.append(select(literal(name), t.theme_key, literal(month, Date), value, func.count())
-                          .select_from(client_signal_themes).join(s, s.id == t.signal_id)
-                          .where(*themed_in_month).group_by(t.theme_key, value))
+        statements.append(
+            select(literal(name), literal(ALL), literal(month, Date), value, func.count())
+            .select_from(s)
+            .where(*in_month)
+            .group_by(value)
+        )
+        statements.append(
+            select(literal(name), t.theme_key, literal(month, Date), value, func.count())
+            .select_from(client_signal_themes)
+            .join(s, s.id == t.signal_id)
+            .where(*themed_in_month)
+            .group_by(t.theme_key, value)
+        )
     for stmt in statements:
         await session.execute(insert(SignalCount).from_select(cols, stmt))

@@ -21,10 +21,16 @@ from shared.signals.models import (
 )
 from shared.signals.privacy import bsn_violations
 
-AgbCode = Annotated[str, StringConstraints(pattern=r"^\d{8}$"), Field(description="AGB code (8 digits).",
-                                                                         examples=["12345678"])]
-ZorgkantoorCode = Annotated[str, StringConstraints(pattern=r"^\d{4}$"),
-                            Field(description="Zorgkantoor (UZOVI) code (4 digits).", examples=["5521"])]
+AgbCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{8}$"),
+    Field(description="AGB code (8 digits).", examples=["12345678"]),
+]
+ZorgkantoorCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}$"),
+    Field(description="Zorgkantoor (UZOVI) code (4 digits).", examples=["5521"]),
+]
 SourceSystem = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -37,42 +43,72 @@ def reject_bsn(data: Any, loc: tuple[str | int, ...] = ("body",)) -> None:
     errors = bsn_violations(data, loc)
     if errors:
         where = ", ".join(".".join(map(str, e["loc"])) for e in errors[:5])
-        raise BsnRejected(f"The request holds what looks like a BSN (citizen service number) at {where}; "
-                          "this service may not store one. Remove it and send the request again.", errors)
+        raise BsnRejected(
+            f"The request holds what looks like a BSN (citizen service number) at {where}; "
+            "this service may not store one. Remove it and send the request again.",
+            errors,
+        )
 
 
 class SignalIn(StrictModel):
-    source_system: SourceSystem = Field(description="The system the signal comes from; with external_id the "
-                                        "natural key.", examples=["fokus-klachten"])
+    source_system: SourceSystem = Field(
+        description="The system the signal comes from; with external_id the natural key.",
+        examples=["fokus-klachten"],
+    )
     external_id: ExternalId = Field(examples=["KL-2026-0042"])
     kind: SignalKind
     channel: SignalChannel | None = None
-    themes: list[ThemeKey] = Field(default_factory=list, max_length=12,
-                                   description="Theme keys from GET /v1/themes (controlled list).")
+    themes: list[ThemeKey] = Field(
+        default_factory=list, max_length=12, description="Theme keys from GET /v1/themes (controlled list)."
+    )
     severity: SignalSeverity | None = None
     received_date: dt.date
     occurred_date: dt.date | None = None
     provider_agb: AgbCode | None = None
-    location: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    location: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None
+    ) = None
     zorgkantoor_code: ZorgkantoorCode | None = None
     reporter_role: ReporterRole | None = None
     anonymous: bool = False
     status: SignalStatus = SignalStatus.ontvangen
     outcome: SignalOutcome | None = None
-    extension_recorded: bool = Field(default=False, description="The Wkkgz judgement term was extended by 4 weeks.")
+    extension_recorded: bool = Field(
+        default=False, description="The Wkkgz judgement term was extended by 4 weeks."
+    )
     commitment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
     summary: Annotated[str, StringConstraints(max_length=5000)] | None = None
-    client_reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
-        Field(default=None, description="The source's client reference; stored only as a keyed pseudonym. "
-              "Never a BSN."))
-    retention_date: dt.date | None = Field(default=None, description="Delete after this date; default "
-                                           "received_date + NAKOMING_SIGNAL_RETENTION_DAYS.")
+    client_reference: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None
+    ) = Field(
+        default=None,
+        description="The source's client reference; stored only as a keyed pseudonym. Never a BSN.",
+    )
+    retention_date: dt.date | None = Field(
+        default=None,
+        description="Delete after this date; default received_date + NAKOMING_SIGNAL_RETENTION_DAYS.",
+    )
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "source_system": "fokus-klachten", "external_id": "KL-2026-0042", "kind": "klacht", "channel": "email",
-        "themes": ["bejegening"], "severity": "middel", "received_date": "2026-02-02", "provider_agb": "12345678",
-        "location": "Fokus Utrecht", "zorgkantoor_code": "5521", "reporter_role": "client",
-        "summary": "Assistentie kwam niet op tijd."}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "source_system": "fokus-klachten",
+                    "external_id": "KL-2026-0042",
+                    "kind": "klacht",
+                    "channel": "email",
+                    "themes": ["bejegening"],
+                    "severity": "middel",
+                    "received_date": "2026-02-02",
+                    "provider_agb": "12345678",
+                    "location": "Fokus Utrecht",
+                    "zorgkantoor_code": "5521",
+                    "reporter_role": "client",
+                    "summary": "Assistentie kwam niet op tijd.",
+                }
+            ]
+        }
+    }
 
     @model_validator(mode="before")
     @classmethod
@@ -107,19 +143,35 @@ class SignalIn(StrictModel):
 class SignalUpdate(StrictModel):
     """What happens to a signal after intake (JSON merge semantics: only the fields sent change)."""
 
-    status: SignalStatus = not_null(description=(
-        "ontvangen -> in_behandeling -> oordeel -> afgesloten; doorgezet (forwarded, e.g. to the IGJ or a "
-        "disputes body) from any open status; afgesloten and doorgezet are final."))
-    outcome: SignalOutcome | None = Field(default=None, description=(
-        "Required for oordeel (gegrond, deels_gegrond, ongegrond or geen_oordeel) and afgesloten; only with "
-        "one of oordeel, afgesloten or doorgezet."))
-    extension_recorded: bool = not_null(description=(
-        "Wkkgz: true records the one extension of the judgement term by 4 weeks (complaints only, before the "
-        "judgement); it cannot be withdrawn."))
+    status: SignalStatus = not_null(
+        description=(
+            "ontvangen -> in_behandeling -> oordeel -> afgesloten; doorgezet (forwarded, e.g. to the IGJ or a "
+            "disputes body) from any open status; afgesloten and doorgezet are final."
+        )
+    )
+    outcome: SignalOutcome | None = Field(
+        default=None,
+        description=(
+            "Required for oordeel (gegrond, deels_gegrond, ongegrond or geen_oordeel) and afgesloten; only with "
+            "one of oordeel, afgesloten or doorgezet."
+        ),
+    )
+    extension_recorded: bool = not_null(
+        description=(
+            "Wkkgz: true records the one extension of the judgement term by 4 weeks (complaints only, before the "
+            "judgement); it cannot be withdrawn."
+        )
+    )
 
-    model_config = {"json_schema_extra": {"examples": [{"status": "in_behandeling"},
-                                                       {"status": "oordeel", "outcome": "deels_gegrond"},
-                                                       {"extension_recorded": True}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"status": "in_behandeling"},
+                {"status": "oordeel", "outcome": "deels_gegrond"},
+                {"extension_recorded": True},
+            ]
+        }
+    }
 
 
 class SignalOut(OutModel):
@@ -140,8 +192,9 @@ class SignalOut(OutModel):
     anonymous: bool
     status: SignalStatus
     outcome: SignalOutcome | None
-    judgement_due_date: dt.date | None = Field(description="Wkkgz: received + 6 weeks (+4 with an extension); "
-                                               "complaints only.")
+    judgement_due_date: dt.date | None = Field(
+        description="Wkkgz: received + 6 weeks (+4 with an extension); complaints only."
+    )
     extension_recorded: bool
     commitment_ids: list[uuid.UUID]
     summary: str | None
@@ -153,11 +206,16 @@ class SignalOut(OutModel):
     updated_at: dt.datetime
 
     @classmethod
-    def from_model(cls, obj: Any, *, themes: list[str] | None = None,
-                   commitment_ids: list[uuid.UUID] | None = None) -> SignalOut:
-        data = {name: getattr(obj, name) for name in cls.model_fields if name not in {"themes", "commitment_ids"}}
+    def from_model(
+        cls, obj: Any, *, themes: list[str] | None = None, commitment_ids: list[uuid.UUID] | None = None
+    ) -> SignalOut:
+        data = {
+            name: getattr(obj, name) for name in cls.model_fields if name not in {"themes", "commitment_ids"}
+        }
         data["themes"] = themes if themes is not None else [t.key for t in obj.themes]
-        data["commitment_ids"] = commitment_ids if commitment_ids is not None else [c.id for c in obj.commitments]
+        data["commitment_ids"] = (
+            commitment_ids if commitment_ids is not None else [c.id for c in obj.commitments]
+        )
         return cls.model_validate(data)
 
 
@@ -165,12 +223,24 @@ class SignalFilters(ListParams):
     kind: SignalKind | None = Field(default=None, description="Only signals of this kind.")
     status: SignalStatus | None = Field(default=None, description="Only signals in this handling status.")
     theme: ThemeKey | None = Field(default=None, description="Only signals on this theme.")
-    provider_agb: AgbCode | None = Field(default=None, description="Only signals about the provider with this AGB code.")
-    zorgkantoor_code: ZorgkantoorCode | None = Field(default=None, description="Only signals in this zorgkantoor region.")
-    location: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Only signals about this location (exact name).")
-    source_system: SourceSystem | None = Field(default=None, description="Only signals from this source system.")
-    external_id: ExternalId | None = Field(default=None, description="Only the signal with this id in its source system.")
-    commitment_id: uuid.UUID | None = Field(default=None, description="Only signals linked to this commitment.")
+    provider_agb: AgbCode | None = Field(
+        default=None, description="Only signals about the provider with this AGB code."
+    )
+    zorgkantoor_code: ZorgkantoorCode | None = Field(
+        default=None, description="Only signals in this zorgkantoor region."
+    )
+    location: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="Only signals about this location (exact name)."
+    )
+    source_system: SourceSystem | None = Field(
+        default=None, description="Only signals from this source system."
+    )
+    external_id: ExternalId | None = Field(
+        default=None, description="Only the signal with this id in its source system."
+    )
+    commitment_id: uuid.UUID | None = Field(
+        default=None, description="Only signals linked to this commitment."
+    )
     batch_id: uuid.UUID | None = Field(default=None, description="Only signals from this batch upload.")
     received_from: dt.date | None = Field(default=None, description="Received on or after this date.")
     received_to: dt.date | None = Field(default=None, description="Received on or before this date.")
@@ -202,10 +272,15 @@ GroupBy = Literal["theme", "provider", "location", "zorgkantoor", "month"]
 
 class StatsParams(StrictModel):
     group_by: GroupBy = Field(default="theme", description="What to count signals per.")
-    from_: dt.date | None = Field(default=None, alias="from", description="Received on or after this date; widened "
-                                  "to the first day of its month (aggregates are per whole calendar month).")
-    to: dt.date | None = Field(default=None, description="Received on or before this date; widened to the last day "
-                               "of its month.")
+    from_: dt.date | None = Field(
+        default=None,
+        alias="from",
+        description="Received on or after this date; widened "
+        "to the first day of its month (aggregates are per whole calendar month).",
+    )
+    to: dt.date | None = Field(
+        default=None, description="Received on or before this date; widened to the last day of its month."
+    )
     theme: ThemeKey | None = Field(default=None, description="Only signals on this theme.")
     kind: SignalKind | None = Field(default=None, description="Only signals of this kind.")
 
@@ -216,10 +291,14 @@ Reason = Field(default=None, description=f"Why the figure is hidden: {REASON_COD
 
 
 class StatsCell(OutModel):
-    group: str | None = Field(description="The group's value (theme key, AGB code, location, zorgkantoor code or "
-                              "YYYY-MM); null for signals without one.")
-    count: int | str | None = Field(description="Exact count; '<N' when under NAKOMING_MIN_CELL; null when withheld "
-                                    "for another reason (then it is at least N).")
+    group: str | None = Field(
+        description="The group's value (theme key, AGB code, location, zorgkantoor code or "
+        "YYYY-MM); null for signals without one."
+    )
+    count: int | str | None = Field(
+        description="Exact count; '<N' when under NAKOMING_MIN_CELL; null when withheld "
+        "for another reason (then it is at least N)."
+    )
     suppressed: bool
     reason: str | None = Reason
 
@@ -231,8 +310,10 @@ class StatsOut(OutModel):
     theme: str | None
     kind: str | None
     min_cell: int
-    suppressed: bool = Field(description="True when no cell is listed: every choice of visible cells would let a "
-                             "hidden count be computed from the table's total (reason `table`).")
+    suppressed: bool = Field(
+        description="True when no cell is listed: every choice of visible cells would let a "
+        "hidden count be computed from the table's total (reason `table`)."
+    )
     reason: str | None = Reason
     items: list[StatsCell]
 
@@ -240,15 +321,21 @@ class StatsOut(OutModel):
 class TrendParams(StrictModel):
     theme: ThemeKey | None = Field(default=None, description="Only signals on this theme.")
     provider: AgbCode | None = Field(default=None, description="Provider AGB code.")
-    months: int = Field(default=12, ge=2, le=60, description="Number of calendar months, the last one included.")
-    until: dt.date | None = Field(default=None, description="A day in the last month (default today); periods are "
-                                  "whole calendar months.")
+    months: int = Field(
+        default=12, ge=2, le=60, description="Number of calendar months, the last one included."
+    )
+    until: dt.date | None = Field(
+        default=None,
+        description="A day in the last month (default today); periods are whole calendar months.",
+    )
 
     @model_validator(mode="after")
     def _fits_the_calendar(self) -> TrendParams:
         if self.until is not None and self.until.year * 12 + self.until.month - self.months < 12:
-            raise PydanticCustomError("date_range", "until leaves fewer than `months` months before it in the "
-                                      "calendar (it starts at 0001-01-01)")
+            raise PydanticCustomError(
+                "date_range",
+                "until leaves fewer than `months` months before it in the calendar (it starts at 0001-01-01)",
+            )
         return self
 
 
@@ -256,8 +343,10 @@ class TrendPeriod(OutModel):
     period: str
     start: dt.date
     end: dt.date
-    count: int | str | None = Field(description="Exact count; '<N' when under NAKOMING_MIN_CELL (zero included); "
-                                    "null when withheld for another reason.")
+    count: int | str | None = Field(
+        description="Exact count; '<N' when under NAKOMING_MIN_CELL (zero included); "
+        "null when withheld for another reason."
+    )
     suppressed: bool
     reason: str | None = Reason
 
@@ -265,8 +354,9 @@ class TrendPeriod(OutModel):
 class TrendRise(OutModel):
     significant: bool | None = Field(description="Null when withheld.")
     p_value: float | None = Field(description="One-sided Poisson p-value; null when withheld.")
-    expected: float | None = Field(description="The last period's count expected at the baseline rate; null when "
-                                   "withheld.")
+    expected: float | None = Field(
+        description="The last period's count expected at the baseline rate; null when withheld."
+    )
     suppressed: bool = Field(description="True when the test is withheld because a count it uses is hidden.")
     reason: str
 
@@ -276,10 +366,14 @@ class TrendOut(OutModel):
     provider: str | None
     min_cell: int
     periods: list[TrendPeriod]
-    baseline_rate_per_day: float | None = Field(description="Signals per day over the periods before the last one; "
-                                                "null when one of them is hidden (it would reveal the count).")
-    baseline_per_period: float | None = Field(description="The baseline rate scaled to the last period's length "
-                                              "(its days so far); null when withheld.")
+    baseline_rate_per_day: float | None = Field(
+        description="Signals per day over the periods before the last one; "
+        "null when one of them is hidden (it would reveal the count)."
+    )
+    baseline_per_period: float | None = Field(
+        description="The baseline rate scaled to the last period's length "
+        "(its days so far); null when withheld."
+    )
     baseline_suppressed: bool = Field(description="True when the baseline figures are withheld.")
     baseline_reason: str | None = Field(description="Why the baseline figures are withheld; null when shown.")
     last_period: TrendPeriod

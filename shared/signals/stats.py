@@ -20,7 +20,11 @@ def shown(count: int, reason: str | None, min_cell: int) -> dict[str, Any]:
     """A count as published: exact, '<N' when small, null when withheld for another reason."""
     if reason is None:
         return {"count": count, "suppressed": False, "reason": None}
-    return {"count": f"<{min_cell}" if reason == disclosure.SMALL else None, "suppressed": True, "reason": reason}
+    return {
+        "count": f"<{min_cell}" if reason == disclosure.SMALL else None,
+        "suppressed": True,
+        "reason": reason,
+    }
 
 
 def whole_months(params: StatsParams) -> StatsParams:
@@ -42,7 +46,9 @@ async def signal_stats(session: AsyncSession, params: StatsParams, min_cell: int
     known: dict[tuple[Any, ...], Counts] = {}
     if params.kind and params.theme and params.group_by != "theme":
         # Both answers that need the signals themselves (a kind has no monthly counts), in one scan.
-        known[_key(params)], known[_key(params.model_copy(update={"theme": None}))] = await _raw_pair(session, params)
+        known[_key(params)], known[_key(params.model_copy(update={"theme": None}))] = await _raw_pair(
+            session, params
+        )
 
     async def counts_of(p: StatsParams) -> Counts:
         return known[_key(p)] if _key(p) in known else await _counts(session, p)
@@ -52,13 +58,23 @@ async def signal_stats(session: AsyncSession, params: StatsParams, min_cell: int
     groups = sorted(atoms, key=lambda v: (v is None, v or ""))
     counts = [sum(atoms[v].values()) for v in groups]
     primary: list[str | None] = [
-        disclosure.primary(n, atoms[v], [p.get(v, {}) for p in parents], min_cell) for v, n in zip(groups, counts)]
+        disclosure.primary(n, atoms[v], [p.get(v, {}) for p in parents], min_cell)
+        for v, n in zip(groups, counts)
+    ]
     reasons: list[str | None] | None = primary
     if params.group_by != "month":  # a month series needs none (shared/signals/disclosure.py)
         reasons = disclosure.secondary(counts, primary, min_cell, lo=1)
-    out: dict[str, Any] = {"group_by": params.group_by, "from_": params.from_, "to": params.to, "theme": params.theme,
-           "kind": params.kind, "min_cell": min_cell, "suppressed": reasons is None,
-           "reason": disclosure.TABLE if reasons is None else None, "items": []}
+    out: dict[str, Any] = {
+        "group_by": params.group_by,
+        "from_": params.from_,
+        "to": params.to,
+        "theme": params.theme,
+        "kind": params.kind,
+        "min_cell": min_cell,
+        "suppressed": reasons is None,
+        "reason": disclosure.TABLE if reasons is None else None,
+        "items": [],
+    }
     if reasons is not None:
         out["items"] = [{"group": v, **shown(n, r, min_cell)} for v, n, r in zip(groups, counts, reasons)]
     return out
@@ -83,22 +99,35 @@ async def _counts(session: AsyncSession, params: StatsParams) -> Counts:
     if params.kind or current is None:
         return await _raw_counts(session, params, [(params.from_, params.to)])
     lo, hi = params.from_, params.to
-    if any(d is not None and (d < rollup.next_month(dt.date.min) or d >= rollup.LAST_MONTH) for d in (lo, hi)):
+    if any(
+        d is not None and (d < rollup.next_month(dt.date.min) or d >= rollup.LAST_MONTH) for d in (lo, hi)
+    ):
         # The calendar's first or last month: no month before or after it to split at; count it all raw.
         return await _raw_counts(session, params, [(lo, hi)])
     first = None if lo is None else (lo if lo.day == 1 else rollup.next_month(lo))
-    last = None if hi is None else (
-        rollup.month_start(hi) if rollup.month_end(hi) == hi
-        else rollup.month_start(rollup.month_start(hi) - dt.timedelta(days=1)))
+    last = (
+        None
+        if hi is None
+        else (
+            rollup.month_start(hi)
+            if rollup.month_end(hi) == hi
+            else rollup.month_start(rollup.month_start(hi) - dt.timedelta(days=1))
+        )
+    )
     if first is not None and last is not None and first > last:
         return await _raw_counts(session, params, [(lo, hi)])
     ranges: set[Range] = set()
     if lo is not None and first is not None and first != lo:
-        ranges.add((lo, first - dt.timedelta(days=1) if hi is None else min(hi, first - dt.timedelta(days=1))))
+        ranges.add(
+            (lo, first - dt.timedelta(days=1) if hi is None else min(hi, first - dt.timedelta(days=1)))
+        )
     if hi is not None and last is not None and rollup.next_month(last) <= hi:
         ranges.add((max(rollup.next_month(last), lo) if lo else rollup.next_month(last), hi))
-    dirty = {m for m in await rollup.changed_months(session, current.refreshed_at - rollup.MARGIN)
-             if (first is None or m >= first) and (last is None or m <= last)}
+    dirty = {
+        m
+        for m in await rollup.changed_months(session, current.refreshed_at - rollup.MARGIN)
+        if (first is None or m >= first) and (last is None or m <= last)
+    }
     ranges.update((m, rollup.month_end(m)) for m in dirty)
     counts = await _rollup_counts(session, params, first, last, dirty)
     if ranges:
@@ -107,12 +136,20 @@ async def _counts(session: AsyncSession, params: StatsParams) -> Counts:
     return counts
 
 
-async def _rollup_counts(session: AsyncSession, params: StatsParams, first: dt.date | None, last: dt.date | None,
-                         dirty: set[dt.date]) -> Counts:
+async def _rollup_counts(
+    session: AsyncSession,
+    params: StatsParams,
+    first: dt.date | None,
+    last: dt.date | None,
+    dirty: set[dt.date],
+) -> Counts:
     c = SignalCount
     if params.group_by == "theme":
         group: Any = c.theme_key
-        conds = [c.dimension == "total", c.theme_key == params.theme if params.theme else c.theme_key != rollup.ALL]
+        conds = [
+            c.dimension == "total",
+            c.theme_key == params.theme if params.theme else c.theme_key != rollup.ALL,
+        ]
     elif params.group_by == "month":
         group = c.month
         conds = [c.dimension == "total", c.theme_key == (params.theme or rollup.ALL)]
@@ -125,7 +162,9 @@ async def _rollup_counts(session: AsyncSession, params: StatsParams, first: dt.d
         conds.append(c.month <= last)
     if dirty:
         conds.append(c.month.not_in(sorted(dirty)))
-    rows = (await session.execute(select(group, c.month, func.sum(c.n)).where(*conds).group_by(group, c.month))).all()
+    rows = (
+        await session.execute(select(group, c.month, func.sum(c.n)).where(*conds).group_by(group, c.month))
+    ).all()
     counts: Counts = {}
     for value, month, n in rows:
         month = _month_key(month)
@@ -146,15 +185,24 @@ async def _raw_pair(session: AsyncSession, params: StatsParams) -> tuple[Counts,
     the signals (what `_raw_counts` gives for each, at half the reads)."""
     dialect = session.bind.dialect.name
     t, s = client_signal_themes.c, ClientSignal
-    group = {"provider": s.provider_agb, "location": s.location, "zorgkantoor": s.zorgkantoor_code,
-             "month": rollup.month_expr(s.received_date, dialect)}[params.group_by]
+    group = {
+        "provider": s.provider_agb,
+        "location": s.location,
+        "zorgkantoor": s.zorgkantoor_code,
+        "month": rollup.month_expr(s.received_date, dialect),
+    }[params.group_by]
     month = rollup.month_expr(s.received_date, dialect)
     # An outer join on (signal, theme), unique per pair: one hash join, a row per signal; the theme's count is the
     # number of rows that found a partner.
-    stmt = (select(group, month, func.count(), func.count(t.signal_id))
-            .select_from(ClientSignal.__table__.outerjoin(
-                client_signal_themes, (t.signal_id == s.id) & (t.theme_key == params.theme)))
-            .where(s.kind == params.kind))
+    stmt = (
+        select(group, month, func.count(), func.count(t.signal_id))
+        .select_from(
+            ClientSignal.__table__.outerjoin(
+                client_signal_themes, (t.signal_id == s.id) & (t.theme_key == params.theme)
+            )
+        )
+        .where(s.kind == params.kind)
+    )
     if params.from_:
         stmt = stmt.where(s.received_date >= params.from_)
     if params.to:
@@ -187,13 +235,21 @@ async def _raw_counts(session: AsyncSession, params: StatsParams, ranges: list[R
         if params.kind:
             stmt = stmt.join(s, s.id == t.signal_id).where(s.kind == params.kind)
     else:
-        group = {"provider": s.provider_agb, "location": s.location, "zorgkantoor": s.zorgkantoor_code,
-                 "month": rollup.month_expr(s.received_date, dialect)}[params.group_by]
+        group = {
+            "provider": s.provider_agb,
+            "location": s.location,
+            "zorgkantoor": s.zorgkantoor_code,
+            "month": rollup.month_expr(s.received_date, dialect),
+        }[params.group_by]
         date_col = t.received_date if params.theme else s.received_date
         month = rollup.month_expr(date_col, dialect)
         if params.theme:
-            stmt = (select(group, month, func.count()).select_from(client_signal_themes)
-                    .join(s, s.id == t.signal_id).where(t.theme_key == params.theme))
+            stmt = (
+                select(group, month, func.count())
+                .select_from(client_signal_themes)
+                .join(s, s.id == t.signal_id)
+                .where(t.theme_key == params.theme)
+            )
         else:
             stmt = select(group, month, func.count()).select_from(s)
         if params.kind:
@@ -221,26 +277,41 @@ def month_periods(until: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
     return list(reversed(periods))
 
 
-async def _monthly(session: AsyncSession, theme: str | None, provider: str | None, first: dt.date,
-                   until: dt.date) -> dict[str, int]:
+async def _monthly(
+    session: AsyncSession, theme: str | None, provider: str | None, first: dt.date, until: dt.date
+) -> dict[str, int]:
     dialect = session.bind.dialect.name
     t, s = client_signal_themes.c, ClientSignal
     if theme:
         month = rollup.month_expr(t.received_date, dialect)
-        stmt = select(month, func.count()).select_from(client_signal_themes).where(
-            t.theme_key == theme, t.received_date >= first, t.received_date <= until)
+        stmt = (
+            select(month, func.count())
+            .select_from(client_signal_themes)
+            .where(t.theme_key == theme, t.received_date >= first, t.received_date <= until)
+        )
         if provider:
             stmt = stmt.join(s, s.id == t.signal_id).where(s.provider_agb == provider)
     else:
         month = rollup.month_expr(s.received_date, dialect)
-        stmt = select(month, func.count()).select_from(s).where(s.received_date >= first, s.received_date <= until)
+        stmt = (
+            select(month, func.count())
+            .select_from(s)
+            .where(s.received_date >= first, s.received_date <= until)
+        )
         if provider:
             stmt = stmt.where(s.provider_agb == provider)
     return {_month_key(k): int(v) for k, v in (await session.execute(stmt.group_by(month))).all()}
 
 
-async def signal_trends(session: AsyncSession, params: TrendParams, min_cell: int,
-                        today: dt.date | None = None, *, alpha: float, min_count: int) -> dict[str, Any]:
+async def signal_trends(
+    session: AsyncSession,
+    params: TrendParams,
+    min_cell: int,
+    today: dt.date | None = None,
+    *,
+    alpha: float,
+    min_count: int,
+) -> dict[str, Any]:
     """Monthly counts and the rise test of the last month, with the status engine's thresholds (NAKOMING_SIGNAL_ALPHA,
     NAKOMING_SIGNAL_MIN_COUNT: the same settings, passed in by the caller). Periods are whole calendar months (the
     last one is the month of `until`); figures are hidden by the rules of shared/signals/disclosure.py, and the
@@ -251,8 +322,11 @@ async def signal_trends(session: AsyncSession, params: TrendParams, min_cell: in
     first = periods[0][0]
     counts = await _monthly(session, params.theme, params.provider, first, until)
     drops = [(None, params.provider), (params.theme, None), (None, None)]
-    parents = [await _monthly(session, theme, provider, first, until)
-               for theme, provider in dict.fromkeys(drops) if (theme, provider) != (params.theme, params.provider)]
+    parents = [
+        await _monthly(session, theme, provider, first, until)
+        for theme, provider in dict.fromkeys(drops)
+        if (theme, provider) != (params.theme, params.provider)
+    ]
     series, raw = [], []
     for start, end in periods:
         key = f"{start.year:04d}-{start.month:02d}"
@@ -264,23 +338,51 @@ async def signal_trends(session: AsyncSession, params: TrendParams, min_cell: in
     baseline_days = sum((p["end"] - p["start"]).days + 1 for p in baseline)
     # The last month counts the days it has had so far (its end is in the future while it runs).
     last_days = (min(last["end"], max(today, last["start"])) - last["start"]).days + 1
-    out: dict[str, Any] = {"theme": params.theme, "provider": params.provider, "min_cell": min_cell,
-                           "periods": series, "last_period": last}
+    out: dict[str, Any] = {
+        "theme": params.theme,
+        "provider": params.provider,
+        "min_cell": min_cell,
+        "periods": series,
+        "last_period": last,
+    }
     if any(p["suppressed"] for p in baseline):
-        out.update(baseline_rate_per_day=None, baseline_per_period=None, baseline_suppressed=True,
-                   baseline_reason="a month of the baseline is hidden; the rate would reveal its count",
-                   rise={"significant": None, "p_value": None, "expected": None, "suppressed": True,
-                         "reason": "withheld: the baseline depends on a hidden month"})
+        out.update(
+            baseline_rate_per_day=None,
+            baseline_per_period=None,
+            baseline_suppressed=True,
+            baseline_reason="a month of the baseline is hidden; the rate would reveal its count",
+            rise={
+                "significant": None,
+                "p_value": None,
+                "expected": None,
+                "suppressed": True,
+                "reason": "withheld: the baseline depends on a hidden month",
+            },
+        )
         return out
     baseline_count = sum(raw[:-1])
     rate = baseline_count / baseline_days
-    out.update(baseline_rate_per_day=round(rate, 6), baseline_per_period=round(rate * last_days, 3),
-               baseline_suppressed=False, baseline_reason=None)
+    out.update(
+        baseline_rate_per_day=round(rate, 6),
+        baseline_per_period=round(rate * last_days, 3),
+        baseline_suppressed=False,
+        baseline_reason=None,
+    )
     if last["suppressed"]:  # p and significance are functions of the hidden count
-        out["rise"] = {"significant": None, "p_value": None, "expected": round(rate * last_days, 3),
-                       "suppressed": True, "reason": f"withheld: the last period is hidden ({last['reason']})"}
+        out["rise"] = {
+            "significant": None,
+            "p_value": None,
+            "expected": round(rate * last_days, 3),
+            "suppressed": True,
+            "reason": f"withheld: the last period is hidden ({last['reason']})",
+        }
         return out
     rise = poisson_rise(raw[-1], last_days, baseline_count, baseline_days, alpha=alpha, min_count=min_count)
-    out["rise"] = {"significant": rise.significant, "p_value": round(rise.p_value, 6),
-                   "expected": round(rise.expected, 3), "suppressed": False, "reason": rise.reason}
+    out["rise"] = {
+        "significant": rise.significant,
+        "p_value": round(rise.p_value, 6),
+        "expected": round(rise.expected, 3),
+        "suppressed": False,
+        "reason": rise.reason,
+    }
     return out

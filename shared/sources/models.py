@@ -31,7 +31,9 @@ class Source(AuthoredMixin, VersionedMixin, Base):
     kind: Mapped[SourceKind] = mapped_column(Enum(SourceKind, native_enum=False, length=40))
     title: Mapped[str] = mapped_column(String(500))
     date: Mapped[dt.date | None]
-    publisher_party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="SET NULL"), index=True)
+    publisher_party_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("parties.id", ondelete="SET NULL"), index=True
+    )
     tk_document_nummer: Mapped[str | None] = mapped_column(String(40), unique=True)
     dossier_nummer: Mapped[str | None] = mapped_column(String(40), index=True)
     kamerstuk: Mapped[str | None] = mapped_column(String(100))
@@ -48,6 +50,7 @@ class ProvenanceMixin:
 
     source_section: Mapped[str | None] = mapped_column(String(300))
     source_quote: Mapped[str | None] = mapped_column(Text)
+
 
 # What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
 SOURCE_SEARCH = TextIndex(Source, ('title',))

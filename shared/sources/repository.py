@@ -9,8 +9,11 @@ class SourceRepository(Repository[Source]):
     model = Source
     resource = "source"
     sorting = Sorting(
-        fields={"date": SortField(Source.date, "date", nullable=True), "title": SortField(Source.title),
-                "created_at": SortField(Source.created_at, "datetime")},
+        fields={
+            "date": SortField(Source.date, "date", nullable=True),
+            "title": SortField(Source.title),
+            "created_at": SortField(Source.created_at, "datetime"),
+        },
         id_column=Source.id,
         default="date",
     )

@@ -23,7 +23,9 @@ class SourceService(CrudService[Source]):
 
     @staticmethod
     def conditions(filters: SourceFilters) -> list[Any]:
-        conds = equal_conditions(filters, Source, "kind", "publisher_party_id", "dossier_nummer", "tk_document_nummer")
+        conds = equal_conditions(
+            filters, Source, "kind", "publisher_party_id", "dossier_nummer", "tk_document_nummer"
+        )
         if filters.q:
             conds.append(SOURCE_SEARCH.match(filters.q))
         return conds

@@ -59,12 +59,16 @@ def digest(reasons: tuple[Reason, ...], salt: str = "") -> str:
     (Rule, severity, code, params and evidence of each reason as JSON; the message follows from code and params,
     and a change of wording comes with a new RULE_VERSION, which rewrites every stored result.) Joined like
     `reasons_text`, so it equals the digest of the whole list serialised at once."""
-    return hashlib.blake2b(salt.encode() + b"[" + b",".join([r.fingerprint for r in reasons]) + b"]",
-                           digest_size=20).hexdigest()
+    return hashlib.blake2b(
+        salt.encode() + b"[" + b",".join([r.fingerprint for r in reasons]) + b"]", digest_size=20
+    ).hexdigest()
 
 
-_BY_SEVERITY = {Severity.critical: Status.off_track, Severity.warning: Status.at_risk,
-                Severity.progress: Status.on_track}
+_BY_SEVERITY = {
+    Severity.critical: Status.off_track,
+    Severity.warning: Status.at_risk,
+    Severity.progress: Status.on_track,
+}
 
 
 def _order(reasons: list[Reason]) -> tuple[Reason, ...]:
@@ -120,8 +124,11 @@ def evaluate(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds
     if decided is not None:
         computed = decided
     else:
-        worst = max((r.severity for r in found if r.severity in _BY_SEVERITY),
-                    key=SEVERITY_RANK.__getitem__, default=None)
+        worst = max(
+            (r.severity for r in found if r.severity in _BY_SEVERITY),
+            key=SEVERITY_RANK.__getitem__,
+            default=None,
+        )
         computed = _BY_SEVERITY[worst] if worst else (Status.unknown if unreadable else Status.open)
 
     override_reasons = rules.override(commitment, as_of)

@@ -74,40 +74,67 @@ def _key(run: str) -> str:
 
 
 def range_job(run: str, index: int, id_range: IdRange, as_of: dt.date, now: dt.datetime) -> PendingJob:
-    return keyed(RANGE_JOB, f"{run}:{index}", run=run, index=index,
-                 after=str(id_range[0]) if id_range[0] is not None else None, upto=str(id_range[1]),
-                 as_of=as_of.isoformat(), now=now.isoformat())
+    return keyed(
+        RANGE_JOB,
+        f"{run}:{index}",
+        run=run,
+        index=index,
+        after=str(id_range[0]) if id_range[0] is not None else None,
+        upto=str(id_range[1]),
+        as_of=as_of.isoformat(),
+        now=now.isoformat(),
+    )
 
 
-async def start_run(redis: Redis, factory: async_sessionmaker[AsyncSession], queue: JobQueue | None,
-                    batch_size: int) -> dict[str, Any]:
+async def start_run(
+    redis: Redis, factory: async_sessionmaker[AsyncSession], queue: JobQueue | None, batch_size: int
+) -> dict[str, Any]:
     """Plan the ranges and enqueue them; when a run is under way already (this job ran again after its worker
     was killed, or the schedule fired twice), enqueue that run's unfinished ranges instead."""
     as_of, now = today(), utcnow()
     async with factory() as session:
         ranges = await plan_ranges(session, batch_size)
     plan = [[str(low) if low is not None else None, str(high)] for low, high in ranges]
-    fields = {"as_of": as_of.isoformat(), "now": now.isoformat(), "total": len(ranges), "plan": orjson.dumps(plan),
-              "started_at": now.isoformat(), **dict.fromkeys(COUNTERS, 0)}
+    fields = {
+        "as_of": as_of.isoformat(),
+        "now": now.isoformat(),
+        "total": len(ranges),
+        "plan": orjson.dumps(plan),
+        "started_at": now.isoformat(),
+        **dict.fromkeys(COUNTERS, 0),
+    }
     flat = [str(v) if not isinstance(v, bytes) else v.decode() for pair in fields.items() for v in pair]
     run = (await redis.eval(_CURRENT, 1, CURRENT, uuid.uuid4().hex, orjson.dumps(flat).decode())).decode()
     state = await redis.hgetall(_key(run))
     done = {int(i) for i in await redis.smembers(f"{_key(run)}:done")}
-    as_of, now = dt.date.fromisoformat(state[b"as_of"].decode()), dt.datetime.fromisoformat(state[b"now"].decode())
-    planned = [(uuid.UUID(low) if low else None, uuid.UUID(high)) for low, high in orjson.loads(state[b"plan"])]
+    as_of, now = (
+        dt.date.fromisoformat(state[b"as_of"].decode()),
+        dt.datetime.fromisoformat(state[b"now"].decode()),
+    )
+    planned = [
+        (uuid.UUID(low) if low else None, uuid.UUID(high)) for low, high in orjson.loads(state[b"plan"])
+    ]
     jobs = [range_job(run, i, r, as_of, now) for i, r in enumerate(planned) if i not in done]
     await enqueue_jobs(queue, jobs)
-    if len(done) == len(planned):  # every range counted, the closing job lost (e.g. killed before it enqueued)
+    if len(done) == len(
+        planned
+    ):  # every range counted, the closing job lost (e.g. killed before it enqueued)
         await enqueue_jobs(queue, [keyed(CLOSE_JOB, run, run=run)])
     return {"run": run, "ranges": len(planned), "enqueued": len(jobs)}
 
 
-async def _signal_index(cache: dict[str, Any], factory: async_sessionmaker[AsyncSession], thresholds: Thresholds,
-                        run: str, as_of: dt.date) -> SignalIndex:
+async def _signal_index(
+    cache: dict[str, Any],
+    factory: async_sessionmaker[AsyncSession],
+    thresholds: Thresholds,
+    run: str,
+    as_of: dt.date,
+) -> SignalIndex:
     """The run's signal windows, read once per process and run (as one process reads them once for all batches),
     not once per range; the ranges a worker runs at once share the one read. Replaced by the next run's."""
     held = cache.get("recalc_signals")
     if held is None or held[0] != run:
+
         async def read() -> SignalIndex:
             async with factory() as session:
                 return await build_signal_index(session, as_of, thresholds)
@@ -122,17 +149,34 @@ async def _signal_index(cache: dict[str, Any], factory: async_sessionmaker[Async
         raise
 
 
-async def run_range(redis: Redis, factory: async_sessionmaker[AsyncSession], queue: JobQueue | None,
-                    thresholds: Thresholds, cache: dict[str, Any], *, run: str, index: int, after: str | None,
-                    upto: str, as_of: str, now: str) -> dict[str, Any]:
+async def run_range(
+    redis: Redis,
+    factory: async_sessionmaker[AsyncSession],
+    queue: JobQueue | None,
+    thresholds: Thresholds,
+    cache: dict[str, Any],
+    *,
+    run: str,
+    index: int,
+    after: str | None,
+    upto: str,
+    as_of: str,
+    now: str,
+) -> dict[str, Any]:
     """Evaluate and store one range (unless it is done), count it, and close the run when it was the last.
     `cache` lives as long as the worker process (its job context)."""
     summary: Summary | None = None
     if not await redis.sismember(f"{_key(run)}:done", str(index)):
         day = dt.date.fromisoformat(as_of)
         signals = await _signal_index(cache, factory, thresholds, run, day)
-        summary = await recalculate_range(factory, thresholds, (uuid.UUID(after) if after else None, uuid.UUID(upto)),
-                                          as_of=day, now=dt.datetime.fromisoformat(now), signals=signals)
+        summary = await recalculate_range(
+            factory,
+            thresholds,
+            (uuid.UUID(after) if after else None, uuid.UUID(upto)),
+            as_of=day,
+            now=dt.datetime.fromisoformat(now),
+            signals=signals,
+        )
     counts = [summary.commitments, summary.changed, summary.milestones_changed] if summary else [0, 0, 0]
     done, total = await redis.eval(_DONE, 2, _key(run), f"{_key(run)}:done", index, *counts)
     if done == total:
@@ -140,8 +184,9 @@ async def run_range(redis: Redis, factory: async_sessionmaker[AsyncSession], que
     return {"run": run, "index": index, "evaluated": summary is not None, "done": done, "total": total}
 
 
-async def close_run(redis: Redis, factory: async_sessionmaker[AsyncSession], thresholds: Thresholds,
-                    run: str) -> dict[str, Any] | None:
+async def close_run(
+    redis: Redis, factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, run: str
+) -> dict[str, Any] | None:
     """Roll the recommendations up over the commitments' new statuses and record the run (a checkpoint row named
     after the job, and the run's hash finished); None when it was closed already."""
     state = await redis.hgetall(_key(run))
@@ -156,15 +201,24 @@ async def close_run(redis: Redis, factory: async_sessionmaker[AsyncSession], thr
         else:
             checkpoint.at = finished
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(_key(run), mapping={"finished_at": finished.isoformat(), "recommendations_changed": recommendations})
+        pipe.hset(
+            _key(run),
+            mapping={"finished_at": finished.isoformat(), "recommendations_changed": recommendations},
+        )
         pipe.expire(_key(run), KEEP)
         pipe.expire(f"{_key(run)}:done", KEEP)
         await pipe.execute()
-    summary = Summary(dt.date.fromisoformat(state[b"as_of"].decode()),
-                      **{name: int(state[name.encode()]) for name in COUNTERS},
-                      recommendations_changed=recommendations)
-    return {"run": run, "started_at": state[b"started_at"].decode(), "finished_at": finished.isoformat(),
-            **summary.as_dict()}
+    summary = Summary(
+        dt.date.fromisoformat(state[b"as_of"].decode()),
+        **{name: int(state[name.encode()]) for name in COUNTERS},
+        recommendations_changed=recommendations,
+    )
+    return {
+        "run": run,
+        "started_at": state[b"started_at"].decode(),
+        "finished_at": finished.isoformat(),
+        **summary.as_dict(),
+    }
 
 
 async def last_run(redis: Redis) -> dict[str, str] | None:

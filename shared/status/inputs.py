@@ -24,7 +24,9 @@ class Thresholds:
     signal_baseline_days: int = _default("signal_baseline_days")
     signal_alpha: float = _default("signal_alpha")
     signal_min_count: int = _default("signal_min_count")
-    min_cell: int = _default("min_cell")  # counts below this are never shown in evidence (as in the statistics)
+    min_cell: int = _default(
+        "min_cell"
+    )  # counts below this are never shown in evidence (as in the statistics)
 
     @classmethod
     def from_settings(cls, settings: Any) -> Thresholds:
@@ -103,7 +105,9 @@ class MilestoneInput(NamedTuple):  # tuples: a full run builds hundreds of thous
     # Instead of `measurements`: the same measurements already summarised (up to the as_of evaluated).
     summary: MeasurementSummary | None = None
     reached_on: dt.date | None = None  # recorded as reached (milestones without an indicator, mostly)
-    evidence: tuple[dict[str, Any], ...] = ()  # what shows it was reached: url / tk_document_nummer / source_id
+    evidence: tuple[
+        dict[str, Any], ...
+    ] = ()  # what shows it was reached: url / tk_document_nummer / source_id
 
 
 class ActionInput(NamedTuple):

@@ -71,9 +71,16 @@ def _scope(column: Any, ids: Sequence[uuid.UUID] | None, id_range: IdRange | Non
     return and_(column > low, column <= high) if low is not None else column <= high
 
 
-async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_of: dt.date, thresholds: Thresholds,
-                     *, signals: SignalIndex | None = None, lock: bool = False,
-                     id_range: IdRange | None = None) -> Batch:
+async def load_batch(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID] | None,
+    as_of: dt.date,
+    thresholds: Thresholds,
+    *,
+    signals: SignalIndex | None = None,
+    lock: bool = False,
+    id_range: IdRange | None = None,
+) -> Batch:
     """Inputs and stored state of the given commitments (by `ids`, or all in `id_range` = (after, up to]).
 
     `lock` takes row locks on the commitments (PostgreSQL), so two recalculations of one commitment
@@ -96,7 +103,10 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
     tk = await load_tk(session, [row.nummer for row in commitments if row.nummer])
     subjects = rows.subjects
     party_refs = await load_party_refs(
-        session, [row.owner for row in commitments if row.owner is not None] + [p for ps in subjects.values() for p in ps])
+        session,
+        [row.owner for row in commitments if row.owner is not None]
+        + [p for ps in subjects.values() for p in ps],
+    )
 
     def parties_of(row: CommitmentRow) -> tuple[Any, ...]:
         subject = subjects.get(row.id)
@@ -108,27 +118,49 @@ async def load_batch(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_
 
     if signals is None:  # a single recalculation: only the signals that can concern these commitments
         signals = await build_signal_index(
-            session, as_of, thresholds, themes={t for ts in themes.values() for t in ts},
-            parties={p for row in commitments for p in parties_of(row)}, commitment_ids=[r.id for r in commitments])
+            session,
+            as_of,
+            thresholds,
+            themes={t for ts in themes.values() for t in ts},
+            parties={p for row in commitments for p in parties_of(row)},
+            commitment_ids=[r.id for r in commitments],
+        )
 
     inputs: dict[uuid.UUID, CommitmentInput] = {}
     current: dict[uuid.UUID, Current] = {}
-    milestones, actions, overrides, fulfilments = rows.milestones, rows.actions, rows.overrides, rows.fulfilments
+    milestones, actions, overrides, fulfilments = (
+        rows.milestones,
+        rows.actions,
+        rows.overrides,
+        rows.fulfilments,
+    )
     stored_milestones = rows.stored_milestones
     no_milestones: tuple[MilestoneInput, ...] = ()
     for row in commitments:
         cid = row.id
         own = milestones.get(cid)
         inputs[cid] = CommitmentInput(
-            id=str(cid), due_date=row.due_date, tk_toezegging_nummer=row.nummer,
+            id=str(cid),
+            due_date=row.due_date,
+            tk_toezegging_nummer=row.nummer,
             tk=tk.get(row.nummer) if row.nummer else None,
             milestones=tuple(sorted(own, key=_milestone_order)) if own else no_milestones,
-            actions=tuple(actions.get(cid, ())), signals=signals.counts(cid, themes.get(cid, ()), parties_of(row)),
-            override=overrides.get(cid), fulfilments=tuple(fulfilments.get(cid, ())),
+            actions=tuple(actions.get(cid, ())),
+            signals=signals.counts(cid, themes.get(cid, ()), parties_of(row)),
+            override=overrides.get(cid),
+            fulfilments=tuple(fulfilments.get(cid, ())),
             recurrence=RecurrenceInput(str(row.recurrence_unit), row.recurrence_start)
-            if row.recurrence_unit and row.recurrence_start else None)
-        current[cid] = Current(row.status, row.schedule, row.source_status, row.digest, row.version,
-                               stored_milestones.get(cid, {}))
+            if row.recurrence_unit and row.recurrence_start
+            else None,
+        )
+        current[cid] = Current(
+            row.status,
+            row.schedule,
+            row.source_status,
+            row.digest,
+            row.version,
+            stored_milestones.get(cid, {}),
+        )
     return Batch(inputs, current)
 
 
@@ -169,16 +201,28 @@ def _json(value: Any) -> Any:
 
 def _fulfilment(row: Any) -> FulfilmentInput:
     _cid, fid, kind, day, summary, evidence, period_key, review, reviewed_by, note = row
-    return FulfilmentInput(str(fid), str(kind), day, summary, tuple(_json(evidence) or ()),
-                           dt.date.fromisoformat(period_key) if period_key else None,
-                           str(review) if review else None, reviewed_by, note)
+    return FulfilmentInput(
+        str(fid),
+        str(kind),
+        day,
+        summary,
+        tuple(_json(evidence) or ()),
+        dt.date.fromisoformat(period_key) if period_key else None,
+        str(review) if review else None,
+        reviewed_by,
+        note,
+    )
 
 
 def _pg_scope(column: str, id_range: IdRange | None) -> str:
     """$1 = the id array (by ids), or $1, $2 = the range (after, up to]; as_of, when used, comes after."""
     if id_range is None:
         return f"{column} = ANY($1::uuid[])"
-    return f"{column} > $1 AND {column} <= $2" if id_range[0] is not None else f"{column} <= $2 AND $1::uuid IS NULL"
+    return (
+        f"{column} > $1 AND {column} <= $2"
+        if id_range[0] is not None
+        else f"{column} <= $2 AND $1::uuid IS NULL"
+    )
 
 
 _PG_COMMITMENTS = """
@@ -242,20 +286,33 @@ _PG_FULFILMENTS = """
 
 def _pg_statements(id_range: IdRange | None) -> tuple[str, str, str, str, str]:
     as_of = 2 if id_range is None else 3
-    return (_PG_COMMITMENTS.format(scope=_pg_scope("c.id", id_range)),
-            _PG_MILESTONES.format(scope_m=_pg_scope("m.commitment_id", id_range),
-                                  scope_a=_pg_scope("a.commitment_id", id_range), as_of=as_of),
-            _PG_ACTIONS.format(scope=_pg_scope("a.commitment_id", id_range)),
-            _PG_OVERRIDES.format(scope=_pg_scope("o.commitment_id", id_range)),
-            _PG_FULFILMENTS.format(scope=_pg_scope("f.commitment_id", id_range)))
+    return (
+        _PG_COMMITMENTS.format(scope=_pg_scope("c.id", id_range)),
+        _PG_MILESTONES.format(
+            scope_m=_pg_scope("m.commitment_id", id_range),
+            scope_a=_pg_scope("a.commitment_id", id_range),
+            as_of=as_of,
+        ),
+        _PG_ACTIONS.format(scope=_pg_scope("a.commitment_id", id_range)),
+        _PG_OVERRIDES.format(scope=_pg_scope("o.commitment_id", id_range)),
+        _PG_FULFILMENTS.format(scope=_pg_scope("f.commitment_id", id_range)),
+    )
 
 
-_PG_BY_IDS, _PG_BY_RANGE, _PG_FROM_START = (_pg_statements(None), _pg_statements((uuid.UUID(int=0), uuid.UUID(int=0))),
-                                            _pg_statements((None, uuid.UUID(int=0))))
+_PG_BY_IDS, _PG_BY_RANGE, _PG_FROM_START = (
+    _pg_statements(None),
+    _pg_statements((uuid.UUID(int=0), uuid.UUID(int=0))),
+    _pg_statements((None, uuid.UUID(int=0))),
+)
 
 
-async def _rows_postgresql(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_of: dt.date, lock: bool,
-                           id_range: IdRange | None) -> _Rows:
+async def _rows_postgresql(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID] | None,
+    as_of: dt.date,
+    lock: bool,
+    id_range: IdRange | None,
+) -> _Rows:
     raw = await driver_connection(session)
     scope: tuple[Any, ...]
     if id_range is None:
@@ -285,22 +342,57 @@ async def _rows_postgresql(session: AsyncSession, ids: Sequence[uuid.UUID] | Non
     stored: dict[uuid.UUID, dict[str, tuple[str, str | None]]] = defaultdict(dict)
     decrease = Direction.decrease.value
     empty = MeasurementSummary(as_of)
-    for (cid, mid, title, due, target, base, base_date, direction, status, digest, reached_on, evidence, n, sx, sxx,
-         sy, sxy, *points) in await raw.fetch(q_milestones, *scope, as_of):
-        if points[3] is not None and points[3] == points[0]:  # the latest one is also the latest by the due date
+    for (
+        cid,
+        mid,
+        title,
+        due,
+        target,
+        base,
+        base_date,
+        direction,
+        status,
+        digest,
+        reached_on,
+        evidence,
+        n,
+        sx,
+        sxx,
+        sy,
+        sxy,
+        *points,
+    ) in await raw.fetch(q_milestones, *scope, as_of):
+        if (
+            points[3] is not None and points[3] == points[0]
+        ):  # the latest one is also the latest by the due date
             points[4:6] = points[1:3]
         key = str(mid)
-        milestones[cid].append(MilestoneInput(
-            key, title, due, target, base, base_date, direction == decrease, (),
-            MeasurementSummary(as_of, n, points[0], points[1], sx, sxx, sy, sxy, *points[2:]) if n else empty,
-            reached_on, tuple(_json(evidence) or ())))
+        milestones[cid].append(
+            MilestoneInput(
+                key,
+                title,
+                due,
+                target,
+                base,
+                base_date,
+                direction == decrease,
+                (),
+                MeasurementSummary(as_of, n, points[0], points[1], sx, sxx, sy, sxy, *points[2:])
+                if n
+                else empty,
+                reached_on,
+                tuple(_json(evidence) or ()),
+            )
+        )
         stored[cid][key] = (status, digest)
     rows.milestones, rows.stored_milestones = milestones, stored
     actions: dict[uuid.UUID, list[ActionInput]] = defaultdict(list)
     for aid, cid, title, state, last, created in await raw.fetch(q_actions, *scope):
         actions[cid].append(ActionInput(str(aid), title, state, last, _date_of(created)))
     rows.actions = actions
-    rows.overrides = {r[0]: OverrideInput(r[1], r[2], r[3], r[4], r[5]) for r in await raw.fetch(q_overrides, *scope)}
+    rows.overrides = {
+        r[0]: OverrideInput(r[1], r[2], r[3], r[4], r[5]) for r in await raw.fetch(q_overrides, *scope)
+    }
     fulfilments: dict[uuid.UUID, list[FulfilmentInput]] = defaultdict(list)
     for record in await raw.fetch(q_fulfilments, *scope):
         fulfilments[record[0]].append(_fulfilment(record))
@@ -308,11 +400,30 @@ async def _rows_postgresql(session: AsyncSession, ids: Sequence[uuid.UUID] | Non
     return rows
 
 
-async def _rows_sqlalchemy(session: AsyncSession, ids: Sequence[uuid.UUID] | None, as_of: dt.date, lock: bool,
-                           id_range: IdRange | None) -> _Rows:
-    query = select(C.id, C.due_date, C.tk_toezegging_nummer, C.owner_party_id, C.status, C.schedule,
-                   C.source_status, C.reasons_digest, C.rule_version, type_coerce(C.recurrence_unit, String),
-                   C.recurrence_start).where(_scope(C.id, ids, id_range)).order_by(C.id)
+async def _rows_sqlalchemy(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID] | None,
+    as_of: dt.date,
+    lock: bool,
+    id_range: IdRange | None,
+) -> _Rows:
+    query = (
+        select(
+            C.id,
+            C.due_date,
+            C.tk_toezegging_nummer,
+            C.owner_party_id,
+            C.status,
+            C.schedule,
+            C.source_status,
+            C.reasons_digest,
+            C.rule_version,
+            type_coerce(C.recurrence_unit, String),
+            C.recurrence_start,
+        )
+        .where(_scope(C.id, ids, id_range))
+        .order_by(C.id)
+    )
     if lock:
         query = query.with_for_update(of=Commitment.__table__)
     rows = _Rows([CommitmentRow(*row) for row in (await session.execute(query)).tuples().all()])
@@ -323,68 +434,174 @@ async def _rows_sqlalchemy(session: AsyncSession, ids: Sequence[uuid.UUID] | Non
         return _scope(column, ids, id_range)
 
     themes: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for cid, theme in (await session.execute(
-            select(commitment_themes.c.commitment_id, commitment_themes.c.theme_key)
-            .where(scope(commitment_themes.c.commitment_id)))).tuples().all():
+    for cid, theme in (
+        (
+            await session.execute(
+                select(commitment_themes.c.commitment_id, commitment_themes.c.theme_key).where(
+                    scope(commitment_themes.c.commitment_id)
+                )
+            )
+        )
+        .tuples()
+        .all()
+    ):
         themes[cid].append(theme)
     rows.themes = themes
     subjects: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for cid, party in (await session.execute(
-            select(SP.commitment_id, SP.party_id).where(scope(SP.commitment_id)))).tuples().all():
+    for cid, party in (
+        (await session.execute(select(SP.commitment_id, SP.party_id).where(scope(SP.commitment_id))))
+        .tuples()
+        .all()
+    ):
         subjects[cid].append(party)
     rows.subjects = subjects
 
     # Milestones of the commitment itself and of its actions.
     # Enum columns read as plain strings: the rules compare strings, and per-row enum conversion is costly.
     # Milestone ids also come raw (driver's own type) to match measurements without converting them.
-    milestone_cols = (M.id, M.title, M.due_date, M.target_value, M.baseline_value, M.baseline_date,
-                      type_coerce(M.direction, String), M.status, M.reasons_digest, M.reached_on, M.evidence,
-                      type_coerce(M.id, String))
-    milestone_rows = list((await session.execute(
-        select(M.commitment_id, *milestone_cols).where(scope(M.commitment_id)))).tuples().all())
+    milestone_cols = (
+        M.id,
+        M.title,
+        M.due_date,
+        M.target_value,
+        M.baseline_value,
+        M.baseline_date,
+        type_coerce(M.direction, String),
+        M.status,
+        M.reasons_digest,
+        M.reached_on,
+        M.evidence,
+        type_coerce(M.id, String),
+    )
+    milestone_rows = list(
+        (await session.execute(select(M.commitment_id, *milestone_cols).where(scope(M.commitment_id))))
+        .tuples()
+        .all()
+    )
     via_actions = Milestone.__table__.join(Action.__table__, M.action_id == A.id)
-    milestone_rows += list((await session.execute(
-        select(A.commitment_id, *milestone_cols).select_from(via_actions).where(scope(A.commitment_id)))).tuples().all())
+    milestone_rows += list(
+        (
+            await session.execute(
+                select(A.commitment_id, *milestone_cols)
+                .select_from(via_actions)
+                .where(scope(A.commitment_id))
+            )
+        )
+        .tuples()
+        .all()
+    )
 
     points: dict[Any, list[MeasurementInput]] = defaultdict(list)
     if milestone_rows:
         for source, owner in ((Milestone.__table__, M.commitment_id), (via_actions, A.commitment_id)):
-            for raw_mid, day, value, measurement_id in (await session.execute(
-                    select(type_coerce(MS.milestone_id, String), MS.date, MS.value, MS.id)
-                    .select_from(Measurement.__table__.join(source, MS.milestone_id == M.id))
-                    .where(scope(owner), MS.date <= as_of))).tuples().all():
+            for raw_mid, day, value, measurement_id in (
+                (
+                    await session.execute(
+                        select(type_coerce(MS.milestone_id, String), MS.date, MS.value, MS.id)
+                        .select_from(Measurement.__table__.join(source, MS.milestone_id == M.id))
+                        .where(scope(owner), MS.date <= as_of)
+                    )
+                )
+                .tuples()
+                .all()
+            ):
                 points[raw_mid].append(MeasurementInput(day, value, str(measurement_id)))
 
     milestones: dict[uuid.UUID, list[MilestoneInput]] = defaultdict(list)
     stored_milestones: dict[uuid.UUID, dict[str, tuple[str, str | None]]] = defaultdict(dict)
-    for (cid, mid, title, due, target, base, base_date, direction, status, digest, reached_on, evidence,
-         raw_mid) in milestone_rows:
+    for (
+        cid,
+        mid,
+        title,
+        due,
+        target,
+        base,
+        base_date,
+        direction,
+        status,
+        digest,
+        reached_on,
+        evidence,
+        raw_mid,
+    ) in milestone_rows:
         key = str(mid)
-        milestones[cid].append(MilestoneInput(
-            id=key, title=title, due_date=due, target_value=target, baseline_value=base,
-            baseline_date=base_date, decreasing=direction == Direction.decrease.value,
-            measurements=tuple(points.get(raw_mid, ())), reached_on=reached_on, evidence=tuple(evidence or ())))
+        milestones[cid].append(
+            MilestoneInput(
+                id=key,
+                title=title,
+                due_date=due,
+                target_value=target,
+                baseline_value=base,
+                baseline_date=base_date,
+                decreasing=direction == Direction.decrease.value,
+                measurements=tuple(points.get(raw_mid, ())),
+                reached_on=reached_on,
+                evidence=tuple(evidence or ()),
+            )
+        )
         stored_milestones[cid][key] = (status, digest)
     rows.milestones, rows.stored_milestones = milestones, stored_milestones
 
     actions: dict[uuid.UUID, list[ActionInput]] = defaultdict(list)
-    for aid, cid, title, state, last, created in (await session.execute(
-            select(A.id, A.commitment_id, A.title, type_coerce(A.state, String), A.last_update_date, A.created_at)
-            .where(scope(A.commitment_id)).order_by(A.id))).tuples().all():
-        actions[cid].append(ActionInput(id=str(aid), title=title, state=state, last_update_date=last,
-                                        created_date=_date_of(created)))
+    for aid, cid, title, state, last, created in (
+        (
+            await session.execute(
+                select(
+                    A.id,
+                    A.commitment_id,
+                    A.title,
+                    type_coerce(A.state, String),
+                    A.last_update_date,
+                    A.created_at,
+                )
+                .where(scope(A.commitment_id))
+                .order_by(A.id)
+            )
+        )
+        .tuples()
+        .all()
+    ):
+        actions[cid].append(
+            ActionInput(
+                id=str(aid), title=title, state=state, last_update_date=last, created_date=_date_of(created)
+            )
+        )
     rows.actions = actions
 
     ov = StatusOverride.__table__.c
-    rows.overrides = {row.commitment_id: OverrideInput(row.status, row.reason, row.expires_at, row.set_by, row.set_at)
-                      for row in (await session.execute(
-                          select(ov.commitment_id, ov.status, ov.reason, ov.expires_at, ov.set_by, ov.set_at)
-                          .where(scope(ov.commitment_id)))).all()}
+    rows.overrides = {
+        row.commitment_id: OverrideInput(row.status, row.reason, row.expires_at, row.set_by, row.set_at)
+        for row in (
+            await session.execute(
+                select(ov.commitment_id, ov.status, ov.reason, ov.expires_at, ov.set_by, ov.set_at).where(
+                    scope(ov.commitment_id)
+                )
+            )
+        ).all()
+    }
     fulfilments: dict[uuid.UUID, list[FulfilmentInput]] = defaultdict(list)
-    for record in (await session.execute(
-            select(F.commitment_id, F.id, type_coerce(F.kind, String), F.date, F.summary, F.evidence, F.period_key,
-                   type_coerce(F.review_decision, String), F.reviewed_by, F.review_note)
-            .where(scope(F.commitment_id)).order_by(F.commitment_id, F.period_key))).tuples().all():
+    for record in (
+        (
+            await session.execute(
+                select(
+                    F.commitment_id,
+                    F.id,
+                    type_coerce(F.kind, String),
+                    F.date,
+                    F.summary,
+                    F.evidence,
+                    F.period_key,
+                    type_coerce(F.review_decision, String),
+                    F.reviewed_by,
+                    F.review_note,
+                )
+                .where(scope(F.commitment_id))
+                .order_by(F.commitment_id, F.period_key)
+            )
+        )
+        .tuples()
+        .all()
+    ):
         fulfilments[record[0]].append(_fulfilment(record))
     rows.fulfilments = fulfilments
     return rows

@@ -46,7 +46,9 @@ async def load_party_refs(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
     if not wanted:
         return {}
     p = Party.__table__.c
-    rows = (await session.execute(select(p.id, p.agb_code, p.zorgkantoor_code).where(p.id.in_(wanted)))).tuples()
+    rows = (
+        await session.execute(select(p.id, p.agb_code, p.zorgkantoor_code).where(p.id.in_(wanted)))
+    ).tuples()
     return {pid: party_refs(pid, agb, zk) for pid, agb, zk in rows}
 
 
@@ -102,8 +104,9 @@ class SignalIndex:
             baseline |= item[1]
         return recent, baseline
 
-    def _about_parties(self, themes: tuple[str, ...],
-                       parties: tuple[PartyRefs, ...]) -> tuple[Pair, tuple[PartySignalCounts, ...]]:
+    def _about_parties(
+        self, themes: tuple[str, ...], parties: tuple[PartyRefs, ...]
+    ) -> tuple[Pair, tuple[PartySignalCounts, ...]]:
         # Many commitments share themes and parties: remember the result per combination.
         key = (themes, parties)
         found = self._memo.get(key)
@@ -118,12 +121,14 @@ class SignalIndex:
             found = self._memo[key] = (self._union(every) if every else (set(), set()), tuple(per_party))
         return found
 
-    def counts(self, commitment_id: uuid.UUID, themes: Iterable[str],
-               parties: Iterable[PartyRefs]) -> SignalCounts:
+    def counts(
+        self, commitment_id: uuid.UUID, themes: Iterable[str], parties: Iterable[PartyRefs]
+    ) -> SignalCounts:
         theme_key = tuple(sorted(themes))
         party_key = tuple(sorted(set(parties)))
-        (recent_ids, baseline_ids), per_party = self._about_parties(theme_key, party_key) if (
-            theme_key and party_key) else ((set(), set()), ())
+        (recent_ids, baseline_ids), per_party = (
+            self._about_parties(theme_key, party_key) if (theme_key and party_key) else ((set(), set()), ())
+        )
         recent, baseline = len(recent_ids), len(baseline_ids)
         linked = self.by_commitment.get(commitment_id)
         linked_recent = linked_baseline = 0
@@ -132,22 +137,43 @@ class SignalIndex:
             # A linked signal that is also about a party on a theme counts once.
             recent += sum(1 for sid in linked[0] if sid not in recent_ids)
             baseline += sum(1 for sid in linked[1] if sid not in baseline_ids)
-        return SignalCounts(recent=recent, baseline=baseline, recent_days=self.recent_days,
-                            baseline_days=self.baseline_days, themes=theme_key, parties=per_party,
-                            linked_recent=linked_recent, linked_baseline=linked_baseline)
+        return SignalCounts(
+            recent=recent,
+            baseline=baseline,
+            recent_days=self.recent_days,
+            baseline_days=self.baseline_days,
+            themes=theme_key,
+            parties=per_party,
+            linked_recent=linked_recent,
+            linked_baseline=linked_baseline,
+        )
 
 
-async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: Thresholds, *,
-                             themes: Iterable[str] | None = None, parties: Iterable[PartyRefs] | None = None,
-                             commitment_ids: Iterable[uuid.UUID] | None = None) -> SignalIndex:
+async def build_signal_index(
+    session: AsyncSession,
+    as_of: dt.date,
+    thresholds: Thresholds,
+    *,
+    themes: Iterable[str] | None = None,
+    parties: Iterable[PartyRefs] | None = None,
+    commitment_ids: Iterable[uuid.UUID] | None = None,
+) -> SignalIndex:
     """Signals in the two windows; restricted to `themes`, `parties` and `commitment_ids` when given (a single
     recalculation reads only the signals that can concern its commitments)."""
     index = SignalIndex(as_of, thresholds.signal_recent_days, thresholds.signal_baseline_days)
     s, st, sc = client_signals.c, client_signal_themes.c, client_signal_commitments.c
-    all_themes = select(type_coerce(s.id, String), s.provider_party_id, s.provider_agb, s.zorgkantoor_code,
-                         st.theme_key, case((st.received_date > index.recent_start, 0), else_=1)).join(
-        client_signal_themes, st.signal_id == s.id).where(
-            st.received_date > index.baseline_start, st.received_date <= as_of)
+    all_themes = (
+        select(
+            type_coerce(s.id, String),
+            s.provider_party_id,
+            s.provider_agb,
+            s.zorgkantoor_code,
+            st.theme_key,
+            case((st.received_date > index.recent_start, 0), else_=1),
+        )
+        .join(client_signal_themes, st.signal_id == s.id)
+        .where(st.received_date > index.baseline_start, st.received_date <= as_of)
+    )
     theme_query: Select[Any] | None = all_themes
     if themes is not None or parties is not None:
         theme_list = sorted(set(themes or ()))
@@ -165,13 +191,17 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
             if zks:
                 about.append(select(s.id).where(s.zorgkantoor_code.in_(zks), *window))
             concerned = union(*about).subquery()
-            theme_query = all_themes.join(concerned, concerned.c.id == s.id).where(st.theme_key.in_(theme_list))
+            theme_query = all_themes.join(concerned, concerned.c.id == s.id).where(
+                st.theme_key.in_(theme_list)
+            )
         else:
             theme_query = None
     if theme_query is not None:
         # The hot loop of a full run (hundreds of thousands of rows): bucketed in SQL, plain locals here.
         add = index.add_theme_signal
-        for signal_id, provider, agb, zk, theme, bucket in (await session.execute(theme_query)).tuples().all():
+        for signal_id, provider, agb, zk, theme, bucket in (
+            (await session.execute(theme_query)).tuples().all()
+        ):
             refs: list[Ref] = []
             if provider is not None:
                 refs.append(("party", provider))
@@ -181,9 +211,11 @@ async def build_signal_index(session: AsyncSession, as_of: dt.date, thresholds: 
                 refs.append(("zk", zk))
             if refs:
                 add(signal_id, bucket, theme, refs)
-    link_query = select(type_coerce(s.id, String), s.received_date, sc.commitment_id).join(
-        client_signal_commitments, sc.signal_id == s.id).where(s.received_date > index.baseline_start,
-                                                               s.received_date <= as_of)
+    link_query = (
+        select(type_coerce(s.id, String), s.received_date, sc.commitment_id)
+        .join(client_signal_commitments, sc.signal_id == s.id)
+        .where(s.received_date > index.baseline_start, s.received_date <= as_of)
+    )
     if commitment_ids is not None:
         link_query = link_query.where(sc.commitment_id.in_(list(commitment_ids)))
     for row in (await session.execute(link_query)).tuples().all():

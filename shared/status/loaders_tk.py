@@ -26,10 +26,23 @@ async def load_tk(session: AsyncSession, nummers: Iterable[str]) -> dict[str, Tk
     if not wanted:
         return {}
     t = TkToezegging.__table__.c
-    rows = (await session.execute(
-        select(t.nummer, t.status, t.datum_nakoming, t.kamerbrief_nakoming, t.kamerbrieven_nakoming,
-               t.kamerbrief_document_id, t.verwijderd, t.bijgewerkt, t.origin)
-        .where(t.nummer.in_(wanted)).order_by(t.nummer, t.verwijderd.desc(), t.bijgewerkt))).all()
+    rows = (
+        await session.execute(
+            select(
+                t.nummer,
+                t.status,
+                t.datum_nakoming,
+                t.kamerbrief_nakoming,
+                t.kamerbrieven_nakoming,
+                t.kamerbrief_document_id,
+                t.verwijderd,
+                t.bijgewerkt,
+                t.origin,
+            )
+            .where(t.nummer.in_(wanted))
+            .order_by(t.nummer, t.verwijderd.desc(), t.bijgewerkt)
+        )
+    ).all()
     chosen = {r.nummer: r for r in rows}  # ordered so the live, latest row comes last and wins
     doc_ids = {r.kamerbrief_document_id for r in chosen.values() if r.kamerbrief_document_id is not None}
     doc_nummers = {n for r in chosen.values() for n in _letter_nummers(r)}
@@ -42,11 +55,19 @@ async def load_tk(session: AsyncSession, nummers: Iterable[str]) -> dict[str, Tk
             conds.append(d.id.in_(list(doc_ids)))
         if doc_nummers:
             conds.append(d.nummer.in_(sorted(doc_nummers)))
-        stmt = (select(d.id, d.nummer, d.titel, d.datum, d.origin).where(or_(*conds))
-                .order_by(d.verwijderd.desc(), d.bijgewerkt))
+        stmt = (
+            select(d.id, d.nummer, d.titel, d.datum, d.origin)
+            .where(or_(*conds))
+            .order_by(d.verwijderd.desc(), d.bijgewerkt)
+        )
         for doc in (await session.execute(stmt)).all():
-            item = TkDocumentInput(id=str(doc.id), nummer=doc.nummer, titel=doc.titel, datum=doc.datum,
-                                   sample=doc.origin == Origin.sample.value)
+            item = TkDocumentInput(
+                id=str(doc.id),
+                nummer=doc.nummer,
+                titel=doc.titel,
+                datum=doc.datum,
+                sample=doc.origin == Origin.sample.value,
+            )
             by_id[doc.id] = item
             if doc.nummer:
                 by_nummer[doc.nummer] = item
@@ -56,11 +77,19 @@ async def load_tk(session: AsyncSession, nummers: Iterable[str]) -> dict[str, Tk
         for position, letter_nummer in enumerate(_letter_nummers(r)):
             resolved = r.kamerbrief_document_id if position == 0 else None  # the first letter's resolved id
             letter = by_id.get(resolved) if resolved else None
-            letter = letter or by_nummer.get(letter_nummer) or TkDocumentInput(
-                id=str(resolved) if resolved else None, nummer=letter_nummer)
+            letter = (
+                letter
+                or by_nummer.get(letter_nummer)
+                or TkDocumentInput(id=str(resolved) if resolved else None, nummer=letter_nummer)
+            )
             letters.append(letter)
-        result[nummer] = TkInput(nummer=nummer, status=r.status, datum_nakoming=r.datum_nakoming,
-                                 fulfilment_letter=letters[0] if letters else None,
-                                 removed=bool(r.verwijderd), fulfilment_letters=tuple(letters),
-                                 sample=r.origin == Origin.sample.value)
+        result[nummer] = TkInput(
+            nummer=nummer,
+            status=r.status,
+            datum_nakoming=r.datum_nakoming,
+            fulfilment_letter=letters[0] if letters else None,
+            removed=bool(r.verwijderd),
+            fulfilment_letters=tuple(letters),
+            sample=r.origin == Origin.sample.value,
+        )
     return result

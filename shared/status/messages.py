@@ -19,55 +19,89 @@ DEFAULT_LANGUAGE = "nl"
 reader_language: ContextVar[str] = ContextVar("reader_language", default=DEFAULT_LANGUAGE)
 
 _MONTHS = {
-    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-           "november", "december"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
+    "nl": (
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {
     # TK link
     "tk.not_mirrored": {
         "nl": "Gekoppeld aan toezegging {nummer}, die (nog) niet in de spiegel van de Tweede Kamer staat.",
-        "en": "Linked to toezegging {nummer}, which is not (yet) in the Tweede Kamer mirror."},
+        "en": "Linked to toezegging {nummer}, which is not (yet) in the Tweede Kamer mirror.",
+    },
     "tk.removed": {
         "nl": "De Tweede Kamer heeft toezegging {nummer} verwijderd; de status ervan telt niet meer.",
-        "en": "The Tweede Kamer removed toezegging {nummer}; its status is no longer used."},
+        "en": "The Tweede Kamer removed toezegging {nummer}; its status is no longer used.",
+    },
     "tk.no_status": {
         "nl": "Toezegging {nummer} heeft bij de Tweede Kamer geen status.",
-        "en": "Toezegging {nummer} has no status at the Tweede Kamer."},
+        "en": "Toezegging {nummer} has no status at the Tweede Kamer.",
+    },
     "tk.unreadable": {
         "nl": "De Tweede Kamer geeft toezegging {nummer} de status '{status}'. Dat is geen Openstaand, Voldaan, "
-              "Deels voldaan of Vervallen; de waarde is bewaard zoals ontvangen en niet uitgelegd.",
+        "Deels voldaan of Vervallen; de waarde is bewaard zoals ontvangen en niet uitgelegd.",
         "en": "The Tweede Kamer gives toezegging {nummer} the status '{status}', which is not one of Openstaand, "
-              "Voldaan, Deels voldaan or Vervallen; it is kept as received and not interpreted."},
+        "Voldaan, Deels voldaan or Vervallen; it is kept as received and not interpreted.",
+    },
     "tk.open": {
         "nl": "De Tweede Kamer vermeldt toezegging {nummer} als open ('{status}').",
-        "en": "The Tweede Kamer lists toezegging {nummer} as open ('{status}')."},
+        "en": "The Tweede Kamer lists toezegging {nummer} as open ('{status}').",
+    },
     "tk.closed": {
         "nl": "De Tweede Kamer markeert toezegging {nummer} als {verdict} ('{status}'){letters}.",
-        "en": "The Tweede Kamer marks toezegging {nummer} as {verdict} ('{status}'){letters}."},
+        "en": "The Tweede Kamer marks toezegging {nummer} as {verdict} ('{status}'){letters}.",
+    },
     "tk.letters": {"nl": " bij brief {letters}", "en": " by letter {letters}"},
     "tk.letter": {"nl": "{nummer} van {date}", "en": "{nummer} of {date}"},
     "tk.sample_wrapped": {"nl": "{reason}{sample}", "en": "{reason}{sample}"},
     "tk.sample": {
         "nl": " Let op: dit komt uit de meegeleverde voorbeeldgegevens, niet uit het register van de Kamer.",
-        "en": " Note: this comes from the bundled sample data, not from the parliament's record."},
+        "en": " Note: this comes from the bundled sample data, not from the parliament's record.",
+    },
     "verdict.fulfilled": {"nl": "voldaan", "en": "fulfilled"},
     "verdict.partially_fulfilled": {"nl": "deels voldaan", "en": "partially fulfilled"},
     "verdict.lapsed": {"nl": "vervallen", "en": "lapsed"},
     # Fulfilment records
     "fulfilment.recorded": {
         "nl": "Vastgelegd als {verdict} op {date}{period}: {summary} ({review}; bewijs: {evidence}).",
-        "en": "Recorded as {verdict} on {date}{period}: {summary} ({review}; evidence: {evidence})."},
+        "en": "Recorded as {verdict} on {date}{period}: {summary} ({review}; evidence: {evidence}).",
+    },
     "fulfilment.beside_tk": {
         "nl": "Vastgelegd als {verdict} op {date} ({review}); de status van toezegging {nummer} bij de Tweede "
-              "Kamer blijft beslissend.",
+        "Kamer blijft beslissend.",
         "en": "Recorded as {verdict} on {date} ({review}); the Tweede Kamer's status of toezegging {nummer} "
-              "still decides."},
+        "still decides.",
+    },
     "fulfilment.rejected": {
         "nl": "De vastgelegde nakoming van {date}{period} is afgewezen door {reviewer}{note}.",
-        "en": "The fulfilment recorded on {date}{period} was rejected by {reviewer}{note}."},
+        "en": "The fulfilment recorded on {date}{period} was rejected by {reviewer}{note}.",
+    },
     "review.pending": {"nl": "nog niet beoordeeld", "en": "not yet reviewed"},
     "review.accepted": {"nl": "geaccepteerd door {reviewer}", "en": "accepted by {reviewer}"},
     "period.of": {"nl": " voor de periode {start} t/m {end}", "en": " for the period {start} to {end}"},
@@ -75,140 +109,175 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # Deadline
     "deadline.passed": {
         "nl": "De {label} {date} is verstreken en de toezegging is niet nagekomen.",
-        "en": "The {label} {date} has passed and the commitment is not fulfilled."},
+        "en": "The {label} {date} has passed and the commitment is not fulfilled.",
+    },
     "deadline.soon": {
         "nl": "De {label} {date} valt binnen {days} dagen.",
-        "en": "The {label} {date} is within {days} days."},
+        "en": "The {label} {date} is within {days} days.",
+    },
     "deadline.no_progress": {
         "nl": "De termijn nadert en niets laat voortgang zien (geen meting op koers, geen actie onderweg).",
         "en": "The deadline is near and there is no evidence of progress (no measurement on course, "
-              "no action under way)."},
+        "no action under way).",
+    },
     "label.commitment": {"nl": "einddatum", "en": "due date"},
     "label.tk_datum_nakoming": {"nl": "TK-termijn (datumNakoming)", "en": "TK deadline (datumNakoming)"},
     "label.period": {"nl": "termijn van de lopende periode", "en": "deadline of the current period"},
     # Recurrence
     "recurrence.missed": {
         "nl": "{count} van {total} verstreken perioden zonder nakoming: {periods}.",
-        "en": "{count} of {total} past periods without fulfilment: {periods}."},
+        "en": "{count} of {total} past periods without fulfilment: {periods}.",
+    },
     "recurrence.current_done": {
         "nl": "De lopende periode ({start} t/m {end}) is als nagekomen vastgelegd.",
-        "en": "The current period ({start} to {end}) is recorded as fulfilled."},
+        "en": "The current period ({start} to {end}) is recorded as fulfilled.",
+    },
     "recurrence.all_done": {
         "nl": "Alle {total} perioden tot en met {date} zijn nagekomen.",
-        "en": "All {total} periods up to {date} are fulfilled."},
+        "en": "All {total} periods up to {date} are fulfilled.",
+    },
     "recurrence.kept": {
         "nl": "Alle {total} verstreken perioden zijn nagekomen.",
-        "en": "All {total} past periods are fulfilled."},
+        "en": "All {total} past periods are fulfilled.",
+    },
     # Milestones
     "milestone.reached": {
         "nl": "Mijlpaal '{title}' is bereikt op {date}{late}.",
-        "en": "Milestone '{title}' was reached on {date}{late}."},
+        "en": "Milestone '{title}' was reached on {date}{late}.",
+    },
     "milestone.late": {"nl": " (na de geplande datum {due})", "en": " (after its due date {due})"},
     "milestone.pending_qualitative": {
         "nl": "Mijlpaal '{title}' staat gepland voor {due} en is nog niet als bereikt vastgelegd.",
-        "en": "Milestone '{title}' is due on {due} and is not yet recorded as reached."},
+        "en": "Milestone '{title}' is due on {due} and is not yet recorded as reached.",
+    },
     "milestone.missed_qualitative": {
         "nl": "Mijlpaal '{title}' moest op {due} bereikt zijn; dat is niet vastgelegd.",
-        "en": "Milestone '{title}' was due on {due}; it is not recorded as reached."},
+        "en": "Milestone '{title}' was due on {due}; it is not recorded as reached.",
+    },
     "milestone.met": {
         "nl": "Mijlpaal '{title}' heeft het doel {target} gehaald: {value} gemeten op {date}{late}.",
-        "en": "Milestone '{title}' reached its target {target}: {value} measured on {date}{late}."},
+        "en": "Milestone '{title}' reached its target {target}: {value} measured on {date}{late}.",
+    },
     "milestone.missed_unmeasured": {
         "nl": "Mijlpaal '{title}' moest op {due} klaar zijn en heeft geen meting: doel {target} is niet "
-              "aangetoond.",
+        "aangetoond.",
         "en": "Milestone '{title}' was due on {due} and has no measurement: target {target} is not shown to "
-              "be met."},
+        "be met.",
+    },
     "milestone.missed_short": {
         "nl": "Mijlpaal '{title}' moest op {due} klaar zijn; de laatste meting {value} ({date}) blijft onder "
-              "doel {target}.",
+        "doel {target}.",
         "en": "Milestone '{title}' was due on {due}; the latest measurement {value} ({date}) falls short of "
-              "target {target}."},
+        "target {target}.",
+    },
     "milestone.unmeasured": {
         "nl": "Mijlpaal '{title}' (gepland {due}, doel {target}) heeft nog geen meting.",
-        "en": "Milestone '{title}' (due {due}, target {target}) has no measurement yet."},
+        "en": "Milestone '{title}' (due {due}, target {target}) has no measurement yet.",
+    },
     "milestone.trend_short": {
         "nl": "Mijlpaal '{title}': {value} op {date}{planned}; in het huidige tempo wordt {projected} gehaald "
-              "op {due}, onder doel {target}.",
+        "op {due}, onder doel {target}.",
         "en": "Milestone '{title}': {value} on {date}{planned}; at the current trend it reaches {projected} by "
-              "{due}, short of target {target}."},
+        "{due}, short of target {target}.",
+    },
     "milestone.trend_ok": {
         "nl": "Mijlpaal '{title}': {value} op {date}{planned}; in het huidige tempo wordt {projected} gehaald "
-              "op {due} (doel {target}).",
+        "op {due} (doel {target}).",
         "en": "Milestone '{title}': {value} on {date}{planned}; at the current trend it reaches {projected} by "
-              "{due} (target {target})."},
+        "{due} (target {target}).",
+    },
     "milestone.behind_line": {
         "nl": "Mijlpaal '{title}': {value} op {date}{planned}, achter op de geplande lijn naar doel {target}.",
-        "en": "Milestone '{title}': {value} on {date}{planned}, behind the planned line to target {target}."},
+        "en": "Milestone '{title}': {value} on {date}{planned}, behind the planned line to target {target}.",
+    },
     "milestone.on_line": {
         "nl": "Mijlpaal '{title}': {value} op {date}{planned}, op de geplande lijn naar doel {target}.",
-        "en": "Milestone '{title}': {value} on {date}{planned}, on the planned line to target {target}."},
+        "en": "Milestone '{title}': {value} on {date}{planned}, on the planned line to target {target}.",
+    },
     "milestone.one_point": {
         "nl": "Mijlpaal '{title}': {value} op {date}; zonder nulmeting toont één meting nog geen trend "
-              "(doel {target}).",
+        "(doel {target}).",
         "en": "Milestone '{title}': {value} on {date}; without a baseline one measurement shows no trend yet "
-              "(target {target})."},
-    "milestone.planned": {"nl": " tegen {planned} gepland voor die datum",
-                          "en": " against {planned} planned for that date"},
+        "(target {target}).",
+    },
+    "milestone.planned": {
+        "nl": " tegen {planned} gepland voor die datum",
+        "en": " against {planned} planned for that date",
+    },
     # Actions
     "action.blocked": {"nl": "Actie '{title}' is geblokkeerd.", "en": "Action '{title}' is blocked."},
     "action.done": {"nl": "Actie '{title}' is afgerond.", "en": "Action '{title}' is done."},
     "action.stale": {
         "nl": "Actie '{title}' is {state} maar heeft sinds {date} geen update gehad (meer dan {days} dagen).",
-        "en": "Action '{title}' is {state} but has had no update since {date} (more than {days} days)."},
+        "en": "Action '{title}' is {state} but has had no update since {date} (more than {days} days).",
+    },
     "action.in_progress": {
         "nl": "Actie '{title}' is in uitvoering (laatste update {date}).",
-        "en": "Action '{title}' is in progress (last update {date})."},
+        "en": "Action '{title}' is in progress (last update {date}).",
+    },
     "state.planned": {"nl": "gepland", "en": "planned"},
     "state.in_progress": {"nl": "in uitvoering", "en": "in progress"},
     # Progress from milestones and actions
     "progress.derived": {
         "nl": "Nagekomen volgens de eigen gegevens: alle mijlpalen gehaald ({milestones}) en alle acties afgerond "
-              "of vervallen ({actions}).",
+        "of vervallen ({actions}).",
         "en": "Fulfilled by its own evidence: all milestones met ({milestones}) and all actions done or "
-              "cancelled ({actions})."},
+        "cancelled ({actions}).",
+    },
     "progress.actions_open": {
         "nl": "Alle mijlpalen zijn gehaald ({milestones}); nog {open} van de {actions} acties lopen.",
-        "en": "All milestones are met ({milestones}); {open} of {actions} actions are still open."},
+        "en": "All milestones are met ({milestones}); {open} of {actions} actions are still open.",
+    },
     "progress.missed": {
         "nl": "Na de einddatum {date}: {met} van {total} mijlpalen gehaald, {missed} gemist.",
-        "en": "After the due date {date}: {met} of {total} milestones met, {missed} missed."},
+        "en": "After the due date {date}: {met} of {total} milestones met, {missed} missed.",
+    },
     "progress.rejected": {
         "nl": "De mijlpalen en acties wijzen op nakoming, maar de vastgelegde nakoming is afgewezen.",
-        "en": "Milestones and actions point to fulfilment, but the recorded fulfilment was rejected."},
+        "en": "Milestones and actions point to fulfilment, but the recorded fulfilment was rejected.",
+    },
     # Signals
     "signals.rise": {
         "nl": "Meer cliëntsignalen: {recent} in de laatste {recent_days} dagen over {scope}, tegen {expected} "
-              "verwacht op grond van de {baseline_days} dagen daarvoor (p={p_value}).",
+        "verwacht op grond van de {baseline_days} dagen daarvoor (p={p_value}).",
         "en": "Client signals rose: {recent} in the last {recent_days} days on {scope}, against {expected} "
-              "expected from the {baseline_days} days before (p={p_value})."},
+        "expected from the {baseline_days} days before (p={p_value}).",
+    },
     "signals.scope": {"nl": "de thema's {themes}", "en": "the themes {themes}"},
     "signals.scope_linked": {"nl": "deze toezegging", "en": "this commitment"},
     # Override
     "override.active": {
         "nl": "Status met de hand gezet op {status}{until}: {reason}",
-        "en": "Status set by hand to {status}{until}: {reason}"},
+        "en": "Status set by hand to {status}{until}: {reason}",
+    },
     "override.until": {"nl": " tot en met {date}", "en": " until {date}"},
     "override.expired": {
         "nl": "Een handmatige status ({status}) is verlopen op {date}; de berekende status geldt weer.",
-        "en": "A manual status ({status}) expired on {date}; the computed status applies again."},
+        "en": "A manual status ({status}) expired on {date}; the computed status applies again.",
+    },
     # Nothing yet
     "none.nothing_yet": {
         "nl": "Er is nog niets verschuldigd en nog niets vastgelegd (geen termijn, mijlpaal, actie of "
-              "nakoming).",
-        "en": "Nothing is due and nothing is recorded yet (no deadline, milestone, action or fulfilment)."},
+        "nakoming).",
+        "en": "Nothing is due and nothing is recorded yet (no deadline, milestone, action or fulfilment).",
+    },
     "none.nothing_recorded": {
         "nl": "Er is nog geen voortgang vastgelegd (geen mijlpaal, actie of nakoming).",
-        "en": "No progress is recorded yet (no milestone, action or fulfilment)."},
+        "en": "No progress is recorded yet (no milestone, action or fulfilment).",
+    },
     # Recommendations (roll-up of their commitments and actions)
     "recommendation.commitments": {
         "nl": "{count} gekoppelde toezegging(en): {statuses}.",
-        "en": "{count} linked commitment(s): {statuses}."},
+        "en": "{count} linked commitment(s): {statuses}.",
+    },
     "recommendation.actions": {
         "nl": "{count} eigen actie(s): {states}.",
-        "en": "{count} action(s) of its own: {states}."},
+        "en": "{count} action(s) of its own: {states}.",
+    },
     "recommendation.nothing": {
         "nl": "Nog geen toezegging of actie gekoppeld aan deze aanbeveling.",
-        "en": "No commitment or action is linked to this recommendation yet."},
+        "en": "No commitment or action is linked to this recommendation yet.",
+    },
     # Words used inside other messages
     "count.item": {"nl": "{n} {what}", "en": "{n} {what}"},
     "status.open": {"nl": "open", "en": "open"},

@@ -35,7 +35,8 @@ class StatusOverride(Base):
     __tablename__ = "status_overrides"
 
     commitment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("commitments.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("commitments.id", ondelete="CASCADE"), primary_key=True
+    )
     status: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[dt.datetime | None]

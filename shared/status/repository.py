@@ -8,5 +8,8 @@ from shared.status.models import StatusHistory
 class StatusHistoryRepository(Repository[StatusHistory]):
     model = StatusHistory
     resource = "status history entry"
-    sorting = Sorting(fields={"evaluated_at": SortField(StatusHistory.evaluated_at, "datetime")},
-                      id_column=StatusHistory.id, default="-evaluated_at")
+    sorting = Sorting(
+        fields={"evaluated_at": SortField(StatusHistory.evaluated_at, "datetime")},
+        id_column=StatusHistory.id,
+        default="-evaluated_at",
+    )

@@ -27,7 +27,9 @@ def rollup(commitment_statuses: Iterable[str], action_states: Iterable[str]) -> 
         if all(s == Status.lapsed for s in statuses):
             return Status.lapsed
         return Status.partially_fulfilled
-    if any(s in (Status.on_track, *CLOSED) for s in statuses) or any(s in ("in_progress", "done") for s in states):
+    if any(s in (Status.on_track, *CLOSED) for s in statuses) or any(
+        s in ("in_progress", "done") for s in states
+    ):
         return Status.on_track
     if statuses and all(s == Status.unknown for s in statuses):
         return Status.unknown
@@ -35,19 +37,36 @@ def rollup(commitment_statuses: Iterable[str], action_states: Iterable[str]) -> 
 
 
 def _counts(values: Iterable[str], prefix: str) -> list[dict[str, object]]:
-    return [nested("count.item", n=n, what=ref(f"{prefix}.{value}")) for value, n in sorted(Counter(values).items())]
+    return [
+        nested("count.item", n=n, what=ref(f"{prefix}.{value}"))
+        for value, n in sorted(Counter(values).items())
+    ]
 
 
-def rollup_reasons(commitments: Sequence[tuple[str, str]], actions: Sequence[tuple[str, str, object]]) -> list[Reason]:
+def rollup_reasons(
+    commitments: Sequence[tuple[str, str]], actions: Sequence[tuple[str, str, object]]
+) -> list[Reason]:
     """Why a recommendation has its status: its commitments by status and its own actions by state, with each
     as evidence. `commitments` are (id, status), `actions` (id, state, last update)."""
     reasons = []
     if commitments:
-        reasons.append(Reason(Rule.rollup, Severity.info, "recommendation.commitments",
-                              {"count": len(commitments), "statuses": _counts((s for _, s in commitments), "status")},
-                              tuple(ev.commitment(cid, status) for cid, status in commitments)))
+        reasons.append(
+            Reason(
+                Rule.rollup,
+                Severity.info,
+                "recommendation.commitments",
+                {"count": len(commitments), "statuses": _counts((s for _, s in commitments), "status")},
+                tuple(ev.commitment(cid, status) for cid, status in commitments),
+            )
+        )
     if actions:
-        reasons.append(Reason(Rule.rollup, Severity.info, "recommendation.actions",
-                              {"count": len(actions), "states": _counts((s for _, s, _ in actions), "state")},
-                              tuple(ev.action(aid, state, last) for aid, state, last in actions)))  # type: ignore[arg-type]
+        reasons.append(
+            Reason(
+                Rule.rollup,
+                Severity.info,
+                "recommendation.actions",
+                {"count": len(actions), "states": _counts((s for _, s, _ in actions), "state")},
+                tuple(ev.action(aid, state, last) for aid, state, last in actions),  # type: ignore[arg-type]
+            )
+        )
     return reasons or [Reason(Rule.rollup, Severity.info, "recommendation.nothing")]

@@ -61,7 +61,8 @@ class Reason:
         cached = self.__dict__.get("_fingerprint")
         if cached is None:
             cached = self.__dict__["_fingerprint"] = orjson.dumps(
-                (self.rule, self.severity, self.code, self.params, self.evidence))
+                (self.rule, self.severity, self.code, self.params, self.evidence)
+            )
         return cached
 
     @property
@@ -70,21 +71,37 @@ class Reason:
         cached = self.__dict__.get("_json")
         if cached is None:
             cached = self.__dict__["_json"] = orjson.dumps(
-                {"rule": self.rule, "severity": self.severity, "code": self.code, "params": self.params,
-                 "message": self.message, "evidence": self.evidence})
+                {
+                    "rule": self.rule,
+                    "severity": self.severity,
+                    "code": self.code,
+                    "params": self.params,
+                    "message": self.message,
+                    "evidence": self.evidence,
+                }
+            )
         return cached
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": str(self.rule), "severity": str(self.severity), "code": self.code, "params": self.params,
-                "message": self.message, "evidence": [dict(e) for e in self.evidence]}
+        return {
+            "rule": str(self.rule),
+            "severity": str(self.severity),
+            "code": self.code,
+            "params": self.params,
+            "message": self.message,
+            "evidence": [dict(e) for e in self.evidence],
+        }
 
 
 def fmt(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
-_VERDICT = {Status.fulfilled: "verdict.fulfilled", Status.partially_fulfilled: "verdict.partially_fulfilled",
-            Status.lapsed: "verdict.lapsed"}
+_VERDICT = {
+    Status.fulfilled: "verdict.fulfilled",
+    Status.partially_fulfilled: "verdict.partially_fulfilled",
+    Status.lapsed: "verdict.lapsed",
+}
 
 
 # 1. TK link ------------------------------------------------------------------------------------------
@@ -110,8 +127,14 @@ def _tk_params(tk: TkInput, **params: Any) -> dict[str, Any]:
     return params
 
 
-def _tk_reason(tk: TkInput, severity: Severity, code: str, items: tuple[dict[str, Any], ...],
-               decides: Status | None = None, **params: Any) -> Reason:
+def _tk_reason(
+    tk: TkInput,
+    severity: Severity,
+    code: str,
+    items: tuple[dict[str, Any], ...],
+    decides: Status | None = None,
+    **params: Any,
+) -> Reason:
     """A TK reason; one that rests on sample data says so in its own words (the `sample` clause)."""
     if tk.sample or any(item.get("sample") for item in items):
         code_params = {"reason": nested(code, **_tk_params(tk, **params)), "sample": nested("tk.sample")}
@@ -131,8 +154,15 @@ def tk_link(commitment: CommitmentInput) -> list[Reason]:
     if tk is None:
         if commitment.tk_toezegging_nummer:
             nummer = commitment.tk_toezegging_nummer
-            return [Reason(Rule.tk_link, Severity.info, "tk.not_mirrored", {"nummer": nummer},
-                           (ev.tk_toezegging(nummer, None),))]
+            return [
+                Reason(
+                    Rule.tk_link,
+                    Severity.info,
+                    "tk.not_mirrored",
+                    {"nummer": nummer},
+                    (ev.tk_toezegging(nummer, None),),
+                )
+            ]
         return []
     item = (ev.tk_toezegging(tk.nummer, tk.status, tk.sample),)
     if tk.removed:
@@ -147,8 +177,18 @@ def tk_link(commitment: CommitmentInput) -> list[Reason]:
     letters = tk.letters
     items = item + tuple(_letter(letter) for letter in letters)
     clause = nested("tk.letters", letters=[_letter_name(letter) for letter in letters]) if letters else ""
-    return [_tk_reason(tk, Severity.authoritative, "tk.closed", items, status, verdict=ref(_VERDICT[status]),
-                       status=tk.status, letters=clause)]
+    return [
+        _tk_reason(
+            tk,
+            Severity.authoritative,
+            "tk.closed",
+            items,
+            status,
+            verdict=ref(_VERDICT[status]),
+            status=tk.status,
+            letters=clause,
+        )
+    ]
 
 
 def _letter(letter: TkDocumentInput) -> dict[str, Any]:
@@ -157,7 +197,9 @@ def _letter(letter: TkDocumentInput) -> dict[str, Any]:
 
 def _letter_name(letter: TkDocumentInput) -> Any:
     name = letter.nummer or letter.id or "?"
-    return nested("tk.letter", nummer=name, date=letter.datum.isoformat()) if letter.datum is not None else name
+    return (
+        nested("tk.letter", nummer=name, date=letter.datum.isoformat()) if letter.datum is not None else name
+    )
 
 
 # 2. Fulfilment records -------------------------------------------------------------------------------
@@ -170,8 +212,15 @@ def _review_clause(record: FulfilmentInput) -> Any:
 
 
 def _record_evidence(commitment: CommitmentInput, record: FulfilmentInput) -> dict[str, Any]:
-    return ev.fulfilment(commitment.id, record.id, record.kind, record.date, record.period_start, record.review,
-                         record.evidence)
+    return ev.fulfilment(
+        commitment.id,
+        record.id,
+        record.kind,
+        record.date,
+        record.period_start,
+        record.review,
+        record.evidence,
+    )
 
 
 def _evidence_names(record: FulfilmentInput) -> list[str]:
@@ -185,27 +234,61 @@ def _period_clause(period: Period | None) -> Any:
     return nested("period.of", start=period.start.isoformat(), end=period.end.isoformat()) if period else ""
 
 
-def fulfilment(commitment: CommitmentInput, record: FulfilmentInput, as_of: dt.date, due: dt.date | None,
-               period: Period | None = None) -> Reason:
+def fulfilment(
+    commitment: CommitmentInput,
+    record: FulfilmentInput,
+    as_of: dt.date,
+    due: dt.date | None,
+    period: Period | None = None,
+) -> Reason:
     """A claim decides its status unless it was rejected (or the Kamer judges: then it stands beside the TK
     status). A rejected claim is a reason: critical once the deadline has passed."""
     item = (_record_evidence(commitment, record),)
     if record.review == "rejected":
         note = f": {record.review_note}" if record.review_note else ""
         severity = Severity.critical if due is not None and as_of > due else Severity.info
-        return Reason(Rule.fulfilment, severity, "fulfilment.rejected",
-                      {"date": record.date.isoformat(), "period": _period_clause(period),
-                       "reviewer": record.reviewed_by or "?", "note": note}, item)
+        return Reason(
+            Rule.fulfilment,
+            severity,
+            "fulfilment.rejected",
+            {
+                "date": record.date.isoformat(),
+                "period": _period_clause(period),
+                "reviewer": record.reviewed_by or "?",
+                "note": note,
+            },
+            item,
+        )
     status = Status(record.kind)
     if linked_to_tk(commitment):
         assert commitment.tk is not None
-        return Reason(Rule.fulfilment, Severity.info, "fulfilment.beside_tk",
-                      {"verdict": ref(f"status.{status}"), "date": record.date.isoformat(),
-                       "review": _review_clause(record), "nummer": commitment.tk.nummer}, item)
-    return Reason(Rule.fulfilment, Severity.authoritative, "fulfilment.recorded",
-                  {"verdict": ref(f"status.{status}"), "date": record.date.isoformat(), "period": _period_clause(period),
-                   "summary": record.summary, "review": _review_clause(record),
-                   "evidence": _evidence_names(record)}, item, decides=status)
+        return Reason(
+            Rule.fulfilment,
+            Severity.info,
+            "fulfilment.beside_tk",
+            {
+                "verdict": ref(f"status.{status}"),
+                "date": record.date.isoformat(),
+                "review": _review_clause(record),
+                "nummer": commitment.tk.nummer,
+            },
+            item,
+        )
+    return Reason(
+        Rule.fulfilment,
+        Severity.authoritative,
+        "fulfilment.recorded",
+        {
+            "verdict": ref(f"status.{status}"),
+            "date": record.date.isoformat(),
+            "period": _period_clause(period),
+            "summary": record.summary,
+            "review": _review_clause(record),
+            "evidence": _evidence_names(record),
+        },
+        item,
+        decides=status,
+    )
 
 
 def single_fulfilment(commitment: CommitmentInput, as_of: dt.date, due: dt.date | None) -> list[Reason]:
@@ -227,8 +310,15 @@ def due_date(commitment: CommitmentInput) -> tuple[dt.date | None, str]:
     return None, "none"
 
 
-def schedule_of(commitment: CommitmentInput, due: dt.date | None, origin: str, as_of: dt.date,
-                thresholds: Thresholds, *, closed: bool) -> tuple[Schedule, list[Reason]]:
+def schedule_of(
+    commitment: CommitmentInput,
+    due: dt.date | None,
+    origin: str,
+    as_of: dt.date,
+    thresholds: Thresholds,
+    *,
+    closed: bool,
+) -> tuple[Schedule, list[Reason]]:
     """Passed due date and not closed -> off_track + overdue; within due_soon_days -> due_soon.
     A closed commitment has nothing more due."""
     if due is None:
@@ -239,18 +329,32 @@ def schedule_of(commitment: CommitmentInput, due: dt.date | None, origin: str, a
     label = ref(f"label.{origin}")
     days = (due - as_of).days
     if days < 0:
-        return Schedule.overdue, [Reason(Rule.deadline, Severity.critical, "deadline.passed",
-                                         {"label": label, "date": due.isoformat()}, evidence)]
+        return Schedule.overdue, [
+            Reason(
+                Rule.deadline,
+                Severity.critical,
+                "deadline.passed",
+                {"label": label, "date": due.isoformat()},
+                evidence,
+            )
+        ]
     if days <= thresholds.due_soon_days:
         # No day counts in messages: reasons must not change every night, or history fills with noise.
-        return Schedule.due_soon, [Reason(Rule.deadline, Severity.info, "deadline.soon",
-                                          {"label": label, "date": due.isoformat(),
-                                           "days": thresholds.due_soon_days}, evidence)]
+        return Schedule.due_soon, [
+            Reason(
+                Rule.deadline,
+                Severity.info,
+                "deadline.soon",
+                {"label": label, "date": due.isoformat(), "days": thresholds.due_soon_days},
+                evidence,
+            )
+        ]
     return Schedule.on_time, []
 
 
-def deadline(commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds, *,
-             closed: bool) -> tuple[Schedule, list[Reason]]:
+def deadline(
+    commitment: CommitmentInput, as_of: dt.date, thresholds: Thresholds, *, closed: bool
+) -> tuple[Schedule, list[Reason]]:
     due, origin = due_date(commitment)
     return schedule_of(commitment, due, origin, as_of, thresholds, closed=closed)
 
@@ -297,19 +401,39 @@ def recurrence(commitment: CommitmentInput, as_of: dt.date, thresholds: Threshol
     current = series[-1] if series and series[-1].end >= as_of else None
     ended = current is None and commitment.due_date is not None and commitment.due_date < as_of
     if missed:
-        reasons.append(Reason(
-            Rule.recurrence, Severity.critical, "recurrence.missed",
-            {"count": len(missed), "total": len(kept_past),
-             "periods": [nested("period.range", start=p.start.isoformat(), end=p.end.isoformat())
-                         for p in missed[-12:]]},
-            tuple(ev.period(commitment.id, p.start, p.end, False) for p in missed[-12:])))
+        reasons.append(
+            Reason(
+                Rule.recurrence,
+                Severity.critical,
+                "recurrence.missed",
+                {
+                    "count": len(missed),
+                    "total": len(kept_past),
+                    "periods": [
+                        nested("period.range", start=p.start.isoformat(), end=p.end.isoformat())
+                        for p in missed[-12:]
+                    ],
+                },
+                tuple(ev.period(commitment.id, p.start, p.end, False) for p in missed[-12:]),
+            )
+        )
     decides = None
     if ended and not missed and series:
         decides = Status.fulfilled
-        reasons.append(Reason(Rule.recurrence, Severity.authoritative, "recurrence.all_done",
-                              {"total": len(series), "date": series[-1].end.isoformat()}, (), Status.fulfilled))
+        reasons.append(
+            Reason(
+                Rule.recurrence,
+                Severity.authoritative,
+                "recurrence.all_done",
+                {"total": len(series), "date": series[-1].end.isoformat()},
+                (),
+                Status.fulfilled,
+            )
+        )
     elif kept_past and not missed:
-        reasons.append(Reason(Rule.recurrence, Severity.progress, "recurrence.kept", {"total": len(kept_past)}))
+        reasons.append(
+            Reason(Rule.recurrence, Severity.progress, "recurrence.kept", {"total": len(kept_past)})
+        )
     # Per-period records decide only their period: the commitment's status comes from the series.
     reasons = [r if r.decides is None or r.rule == Rule.recurrence else _without_decision(r) for r in reasons]
     if current is None:
@@ -317,7 +441,9 @@ def recurrence(commitment: CommitmentInput, as_of: dt.date, thresholds: Threshol
     record = records.get(current.start)
     if record is not None and record.review != "rejected":
         return RecurrenceResult(Schedule.on_time, reasons, decides, current)
-    schedule, deadline_reasons = schedule_of(commitment, current.end, "period", as_of, thresholds, closed=False)
+    schedule, deadline_reasons = schedule_of(
+        commitment, current.end, "period", as_of, thresholds, closed=False
+    )
     return RecurrenceResult(schedule, reasons + deadline_reasons, decides, current)
 
 
@@ -349,13 +475,17 @@ def summarise(milestone: MilestoneInput, as_of: dt.date) -> MeasurementSummary:
     a summary is only valid for the date it was made for)."""
     if milestone.summary is not None:
         if milestone.summary.upto != as_of:
-            raise ValueError(f"milestone {milestone.id}: measurements summarised up to {milestone.summary.upto}, "
-                             f"evaluated as of {as_of}")
+            raise ValueError(
+                f"milestone {milestone.id}: measurements summarised up to {milestone.summary.upto}, "
+                f"evaluated as of {as_of}"
+            )
         return milestone.summary
     return summary_of(milestone, [p for p in milestone.measurements if p.date <= as_of], as_of)
 
 
-def summary_of(milestone: MilestoneInput, points: Iterable[MeasurementInput], upto: dt.date) -> MeasurementSummary:
+def summary_of(
+    milestone: MilestoneInput, points: Iterable[MeasurementInput], upto: dt.date
+) -> MeasurementSummary:
     """What the database computes per milestone in a full run (shared/status/loaders.py), from the points."""
     series: dict[dt.date, MeasurementInput] = {point.date: point for point in sorted(points)}  # one per date
     if not series:
@@ -376,9 +506,22 @@ def summary_of(milestone: MilestoneInput, points: Iterable[MeasurementInput], up
     if milestone.target_value is not None:
         late = next((p for d, p in series.items() if d > due and _meets(milestone, p.value)), None)
     return MeasurementSummary(
-        upto, len(series), latest.date, latest.value, sx, sxx, sy, sxy, latest.id,
-        on_due.date if on_due else None, on_due.value if on_due else None, on_due.id if on_due else None,
-        late.date if late else None, late.value if late else None, late.id if late else None)
+        upto,
+        len(series),
+        latest.date,
+        latest.value,
+        sx,
+        sxx,
+        sy,
+        sxy,
+        latest.id,
+        on_due.date if on_due else None,
+        on_due.value if on_due else None,
+        on_due.id if on_due else None,
+        late.date if late else None,
+        late.value if late else None,
+        late.id if late else None,
+    )
 
 
 def projected_from(milestone: MilestoneInput, summary: MeasurementSummary) -> float | None:
@@ -389,10 +532,20 @@ def projected_from(milestone: MilestoneInput, summary: MeasurementSummary) -> fl
     The denominator is an exact integer, so a series of distinct dates never divides by zero.
     """
     n, sx, sxx, sy, sxy = summary.n, summary.sx, summary.sxx, summary.sy, summary.sxy
-    if (n == 1 and milestone.baseline_value is not None and milestone.baseline_date is not None
-            and milestone.baseline_date != summary.latest_date):
+    if (
+        n == 1
+        and milestone.baseline_value is not None
+        and milestone.baseline_date is not None
+        and milestone.baseline_date != summary.latest_date
+    ):
         x = (milestone.baseline_date - milestone.due_date).days
-        n, sx, sxx, sy, sxy = 2, sx + x, sxx + x * x, sy + milestone.baseline_value, sxy + x * milestone.baseline_value
+        n, sx, sxx, sy, sxy = (
+            2,
+            sx + x,
+            sxx + x * x,
+            sy + milestone.baseline_value,
+            sxy + x * milestone.baseline_value,
+        )
     if n < 2:
         return None
     spread = n * sxx - sx * sx
@@ -409,8 +562,14 @@ def projected_value(milestone: MilestoneInput, points: list[MeasurementInput]) -
 
 
 def _m_evidence(milestone: MilestoneInput, **extra: Any) -> dict[str, Any]:
-    return ev.milestone(milestone.id, milestone.due_date, milestone.target_value, reached_on=milestone.reached_on,
-                        items=milestone.evidence, **extra)
+    return ev.milestone(
+        milestone.id,
+        milestone.due_date,
+        milestone.target_value,
+        reached_on=milestone.reached_on,
+        items=milestone.evidence,
+        **extra,
+    )
 
 
 def _point(milestone: MilestoneInput, day: dt.date, value: float, measurement_id: Any) -> dict[str, Any]:
@@ -428,61 +587,117 @@ def milestone(milestone: MilestoneInput, as_of: dt.date) -> tuple[MilestoneStatu
     the due date (a projected miss -> at_risk). A passed due date without any of that -> missed."""
     base = {"title": milestone.title, "due": milestone.due_date.isoformat()}
     if milestone.reached_on is not None and milestone.reached_on <= as_of:
-        return MilestoneStatus.met, [Reason(
-            Rule.milestone, Severity.progress, "milestone.reached",
-            {**base, "date": milestone.reached_on.isoformat(), "late": _late(milestone, milestone.reached_on)},
-            (_m_evidence(milestone),))]
+        return MilestoneStatus.met, [
+            Reason(
+                Rule.milestone,
+                Severity.progress,
+                "milestone.reached",
+                {
+                    **base,
+                    "date": milestone.reached_on.isoformat(),
+                    "late": _late(milestone, milestone.reached_on),
+                },
+                (_m_evidence(milestone),),
+            )
+        ]
     if milestone.target_value is None:
         if as_of <= milestone.due_date:
-            return MilestoneStatus.pending, [Reason(Rule.milestone, Severity.info, "milestone.pending_qualitative",
-                                                    base, (_m_evidence(milestone),))]
-        return MilestoneStatus.missed, [Reason(Rule.milestone, Severity.critical, "milestone.missed_qualitative",
-                                               base, (_m_evidence(milestone),))]
+            return MilestoneStatus.pending, [
+                Reason(
+                    Rule.milestone,
+                    Severity.info,
+                    "milestone.pending_qualitative",
+                    base,
+                    (_m_evidence(milestone),),
+                )
+            ]
+        return MilestoneStatus.missed, [
+            Reason(
+                Rule.milestone,
+                Severity.critical,
+                "milestone.missed_qualitative",
+                base,
+                (_m_evidence(milestone),),
+            )
+        ]
     base["target"] = fmt(milestone.target_value)
     summary = summarise(milestone, as_of)
-    for day, value, mid in ((summary.due_date, summary.due_value, summary.due_id),
-                            (summary.late_date, summary.late_value, summary.late_id)):
+    for day, value, mid in (
+        (summary.due_date, summary.due_value, summary.due_id),
+        (summary.late_date, summary.late_value, summary.late_id),
+    ):
         if day is not None and value is not None and _meets(milestone, value):
-            return MilestoneStatus.met, [Reason(
-                Rule.milestone, Severity.progress, "milestone.met",
-                {**base, "value": fmt(value), "date": day.isoformat(), "late": _late(milestone, day)},
-                (_m_evidence(milestone), _point(milestone, day, value, mid)))]
+            return MilestoneStatus.met, [
+                Reason(
+                    Rule.milestone,
+                    Severity.progress,
+                    "milestone.met",
+                    {**base, "value": fmt(value), "date": day.isoformat(), "late": _late(milestone, day)},
+                    (_m_evidence(milestone), _point(milestone, day, value, mid)),
+                )
+            ]
     if as_of > milestone.due_date:
         if summary.n == 0:
-            return MilestoneStatus.missed, [Reason(Rule.milestone, Severity.critical, "milestone.missed_unmeasured",
-                                                   base, (_m_evidence(milestone),))]
+            return MilestoneStatus.missed, [
+                Reason(
+                    Rule.milestone,
+                    Severity.critical,
+                    "milestone.missed_unmeasured",
+                    base,
+                    (_m_evidence(milestone),),
+                )
+            ]
         assert summary.latest_date is not None and summary.latest_value is not None
-        return MilestoneStatus.missed, [Reason(
-            Rule.milestone, Severity.critical, "milestone.missed_short",
-            {**base, "value": fmt(summary.latest_value), "date": summary.latest_date.isoformat()},
-            (_m_evidence(milestone),
-             _point(milestone, summary.latest_date, summary.latest_value, summary.latest_id)))]
+        return MilestoneStatus.missed, [
+            Reason(
+                Rule.milestone,
+                Severity.critical,
+                "milestone.missed_short",
+                {**base, "value": fmt(summary.latest_value), "date": summary.latest_date.isoformat()},
+                (
+                    _m_evidence(milestone),
+                    _point(milestone, summary.latest_date, summary.latest_value, summary.latest_id),
+                ),
+            )
+        ]
     if summary.n == 0:
-        return MilestoneStatus.pending, [Reason(Rule.milestone, Severity.info, "milestone.unmeasured", base,
-                                                (_m_evidence(milestone),))]
+        return MilestoneStatus.pending, [
+            Reason(Rule.milestone, Severity.info, "milestone.unmeasured", base, (_m_evidence(milestone),))
+        ]
     assert summary.latest_date is not None and summary.latest_value is not None
     latest_date, latest_value = summary.latest_date, summary.latest_value
     planned = planned_value(milestone, latest_date)
     projected = projected_from(milestone, summary)
-    evidence = (_m_evidence(milestone, planned_value=planned, projected_value=projected),
-                _point(milestone, latest_date, latest_value, summary.latest_id))
-    params = {**base, "value": fmt(latest_value), "date": latest_date.isoformat(),
-              "planned": nested("milestone.planned", planned=fmt(planned)) if planned is not None else ""}
+    evidence = (
+        _m_evidence(milestone, planned_value=planned, projected_value=projected),
+        _point(milestone, latest_date, latest_value, summary.latest_id),
+    )
+    params = {
+        **base,
+        "value": fmt(latest_value),
+        "date": latest_date.isoformat(),
+        "planned": nested("milestone.planned", planned=fmt(planned)) if planned is not None else "",
+    }
     if projected is not None:
         params["projected"] = fmt(projected)
         if not _meets(milestone, projected):
-            return MilestoneStatus.at_risk, [Reason(Rule.milestone, Severity.warning, "milestone.trend_short",
-                                                    params, evidence)]
-        return MilestoneStatus.on_track, [Reason(Rule.milestone, Severity.progress, "milestone.trend_ok", params,
-                                                 evidence)]
+            return MilestoneStatus.at_risk, [
+                Reason(Rule.milestone, Severity.warning, "milestone.trend_short", params, evidence)
+            ]
+        return MilestoneStatus.on_track, [
+            Reason(Rule.milestone, Severity.progress, "milestone.trend_ok", params, evidence)
+        ]
     if planned is None:
-        return MilestoneStatus.pending, [Reason(Rule.milestone, Severity.info, "milestone.one_point", params,
-                                                evidence)]
+        return MilestoneStatus.pending, [
+            Reason(Rule.milestone, Severity.info, "milestone.one_point", params, evidence)
+        ]
     if not _meets_line(milestone, latest_value, planned):
-        return MilestoneStatus.at_risk, [Reason(Rule.milestone, Severity.warning, "milestone.behind_line", params,
-                                                evidence)]
-    return MilestoneStatus.on_track, [Reason(Rule.milestone, Severity.progress, "milestone.on_line", params,
-                                             evidence)]
+        return MilestoneStatus.at_risk, [
+            Reason(Rule.milestone, Severity.warning, "milestone.behind_line", params, evidence)
+        ]
+    return MilestoneStatus.on_track, [
+        Reason(Rule.milestone, Severity.progress, "milestone.on_line", params, evidence)
+    ]
 
 
 def _meets_line(milestone: MilestoneInput, value: float, planned: float) -> bool:
@@ -506,20 +721,44 @@ def action(action: ActionInput, as_of: dt.date, thresholds: Thresholds) -> list[
         return []
     idle = (as_of - last).days
     if idle > thresholds.stale_action_days:
-        return [Reason(Rule.action, Severity.warning, "action.stale",
-                       {**title, "state": ref(f"state.{action.state}"), "date": last.isoformat(),
-                        "days": thresholds.stale_action_days}, evidence)]
+        return [
+            Reason(
+                Rule.action,
+                Severity.warning,
+                "action.stale",
+                {
+                    **title,
+                    "state": ref(f"state.{action.state}"),
+                    "date": last.isoformat(),
+                    "days": thresholds.stale_action_days,
+                },
+                evidence,
+            )
+        ]
     if action.state == "in_progress":
-        return [Reason(Rule.action, Severity.progress, "action.in_progress", {**title, "date": last.isoformat()},
-                       evidence)]
+        return [
+            Reason(
+                Rule.action,
+                Severity.progress,
+                "action.in_progress",
+                {**title, "date": last.isoformat()},
+                evidence,
+            )
+        ]
     return []
 
 
 # 7. Progress: fulfilment derived from milestones and actions ------------------------------------------
 
 
-def progress(commitment: CommitmentInput, milestones: dict[str, MilestoneStatus], as_of: dt.date,
-             due: dt.date | None, *, rejected: bool) -> list[Reason]:
+def progress(
+    commitment: CommitmentInput,
+    milestones: dict[str, MilestoneStatus],
+    as_of: dt.date,
+    due: dt.date | None,
+    *,
+    rejected: bool,
+) -> list[Reason]:
     """At least one milestone, all met, every action done or cancelled -> fulfilled (actions alone never make a
     commitment fulfilled); some missed after the due date -> off_track, counting met and missed."""
     if not milestones:
@@ -529,28 +768,47 @@ def progress(commitment: CommitmentInput, milestones: dict[str, MilestoneStatus]
     missed = sum(1 for status in statuses if status == MilestoneStatus.missed)
     if met < len(milestones) and not (missed and due is not None and as_of > due):
         return []  # the common case: nothing to say, so no evidence is built
-    items = tuple(ev.milestone(m.id, m.due_date, m.target_value, status=str(milestones[m.id]))
-                  for m in commitment.milestones) + tuple(
-        ev.action(a.id, a.state, a.last_update_date or a.created_date) for a in commitment.actions)
+    items = tuple(
+        ev.milestone(m.id, m.due_date, m.target_value, status=str(milestones[m.id]))
+        for m in commitment.milestones
+    ) + tuple(ev.action(a.id, a.state, a.last_update_date or a.created_date) for a in commitment.actions)
     counts = {"milestones": len(milestones), "actions": len(commitment.actions)}
     if met == len(milestones):
         unfinished = sum(1 for a in commitment.actions if a.state not in ("done", "cancelled"))
         if unfinished:
-            return [Reason(Rule.progress, Severity.progress, "progress.actions_open", {**counts, "open": unfinished},
-                           items)]
+            return [
+                Reason(
+                    Rule.progress,
+                    Severity.progress,
+                    "progress.actions_open",
+                    {**counts, "open": unfinished},
+                    items,
+                )
+            ]
         if rejected:
             return [Reason(Rule.progress, Severity.info, "progress.rejected", {}, items)]
-        return [Reason(Rule.progress, Severity.authoritative, "progress.derived", counts, items, Status.fulfilled)]
+        return [
+            Reason(Rule.progress, Severity.authoritative, "progress.derived", counts, items, Status.fulfilled)
+        ]
     assert due is not None
-    return [Reason(Rule.progress, Severity.critical, "progress.missed",
-                   {"date": due.isoformat(), "met": met, "missed": missed, "total": len(milestones)}, items)]
+    return [
+        Reason(
+            Rule.progress,
+            Severity.critical,
+            "progress.missed",
+            {"date": due.isoformat(), "met": met, "missed": missed, "total": len(milestones)},
+            items,
+        )
+    ]
 
 
 # 8. Client signals -----------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=65536)
-def _rise(recent: int, recent_days: int, baseline: int, baseline_days: int, alpha: float, min_count: int) -> Any:
+def _rise(
+    recent: int, recent_days: int, baseline: int, baseline_days: int, alpha: float, min_count: int
+) -> Any:
     # Many commitments share the same counts; the test itself is a pure function, so remember it.
     return poisson_rise(recent, recent_days, baseline, baseline_days, alpha=alpha, min_count=min_count)
 
@@ -560,23 +818,62 @@ def signals(commitment: CommitmentInput, thresholds: Thresholds) -> list[Reason]
     counts = commitment.signals
     if counts is None:
         return []
-    test = _rise(counts.recent, counts.recent_days, counts.baseline, counts.baseline_days,
-                 thresholds.signal_alpha, thresholds.signal_min_count)
+    test = _rise(
+        counts.recent,
+        counts.recent_days,
+        counts.baseline,
+        counts.baseline_days,
+        thresholds.signal_alpha,
+        thresholds.signal_min_count,
+    )
     if not test.significant:
         return []
     cell = thresholds.min_cell
-    parties = [{"party_id": p.party_id, "path": f"/v1/parties/{p.party_id}",
-                "recent": ev.suppressed(p.recent, cell), "baseline": ev.suppressed(p.baseline, cell)}
-               for p in counts.parties]
-    linked = {"recent": ev.suppressed(counts.linked_recent, cell),
-              "baseline": ev.suppressed(counts.linked_baseline, cell)}
-    item = ev.signal_counts(commitment.id, counts.themes, counts.recent, counts.baseline, counts.recent_days,
-                            counts.baseline_days, test.expected, test.p_value, parties, linked, cell)
-    scope = nested("signals.scope", themes=list(counts.themes)) if counts.themes else ref("signals.scope_linked")
-    return [Reason(Rule.signals, Severity.warning, "signals.rise",
-                   {"recent": counts.recent, "recent_days": counts.recent_days, "scope": scope,
-                    "expected": f"{test.expected:.1f}", "baseline_days": counts.baseline_days,
-                    "p_value": f"{test.p_value:.4f}"}, (item,))]
+    parties = [
+        {
+            "party_id": p.party_id,
+            "path": f"/v1/parties/{p.party_id}",
+            "recent": ev.suppressed(p.recent, cell),
+            "baseline": ev.suppressed(p.baseline, cell),
+        }
+        for p in counts.parties
+    ]
+    linked = {
+        "recent": ev.suppressed(counts.linked_recent, cell),
+        "baseline": ev.suppressed(counts.linked_baseline, cell),
+    }
+    item = ev.signal_counts(
+        commitment.id,
+        counts.themes,
+        counts.recent,
+        counts.baseline,
+        counts.recent_days,
+        counts.baseline_days,
+        test.expected,
+        test.p_value,
+        parties,
+        linked,
+        cell,
+    )
+    scope = (
+        nested("signals.scope", themes=list(counts.themes)) if counts.themes else ref("signals.scope_linked")
+    )
+    return [
+        Reason(
+            Rule.signals,
+            Severity.warning,
+            "signals.rise",
+            {
+                "recent": counts.recent,
+                "recent_days": counts.recent_days,
+                "scope": scope,
+                "expected": f"{test.expected:.1f}",
+                "baseline_days": counts.baseline_days,
+                "p_value": f"{test.p_value:.4f}",
+            },
+            (item,),
+        )
+    ]
 
 
 # Override --------------------------------------------------------------------------------------------
@@ -592,14 +889,29 @@ def override(commitment: CommitmentInput, as_of: dt.date) -> list[Reason]:
     item = commitment.override
     if item is None:
         return []
-    evidence = (ev.override(commitment.id, item.status, item.reason, item.expires_at, item.set_by, item.set_at),)
+    evidence = (
+        ev.override(commitment.id, item.status, item.reason, item.expires_at, item.set_by, item.set_at),
+    )
     until = item.expires_at.astimezone(dt.UTC).date().isoformat() if item.expires_at else None
     status = ref(f"status.{item.status}")
     if override_active(item, as_of):
-        return [Reason(Rule.override, Severity.override, "override.active",
-                       {"status": status, "until": nested("override.until", date=until) if until else "",
-                        "reason": item.reason}, evidence, decides=Status(item.status))]
-    return [Reason(Rule.override, Severity.info, "override.expired", {"status": status, "date": until}, evidence)]
+        return [
+            Reason(
+                Rule.override,
+                Severity.override,
+                "override.active",
+                {
+                    "status": status,
+                    "until": nested("override.until", date=until) if until else "",
+                    "reason": item.reason,
+                },
+                evidence,
+                decides=Status(item.status),
+            )
+        ]
+    return [
+        Reason(Rule.override, Severity.info, "override.expired", {"status": status, "date": until}, evidence)
+    ]
 
 
 # Nothing yet -----------------------------------------------------------------------------------------

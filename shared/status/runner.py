@@ -34,9 +34,13 @@ class Summary:
     recommendations_changed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat(), "commitments": self.commitments, "changed": self.changed,
-                "milestones_changed": self.milestones_changed,
-                "recommendations_changed": self.recommendations_changed}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "commitments": self.commitments,
+            "changed": self.changed,
+            "milestones_changed": self.milestones_changed,
+            "recommendations_changed": self.recommendations_changed,
+        }
 
 
 @contextmanager
@@ -52,14 +56,20 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-async def recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, *,
-                          as_of: dt.date | None = None, batch_size: int = 10000) -> Summary:
+async def recalculate_all(
+    factory: async_sessionmaker[AsyncSession],
+    thresholds: Thresholds,
+    *,
+    as_of: dt.date | None = None,
+    batch_size: int = 10000,
+) -> Summary:
     with fewer_collections():
         return await _recalculate_all(factory, thresholds, as_of=as_of or today(), batch_size=batch_size)
 
 
-async def _recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, *, as_of: dt.date,
-                           batch_size: int) -> Summary:
+async def _recalculate_all(
+    factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, *, as_of: dt.date, batch_size: int
+) -> Summary:
     """Batches in id order, each in its own transaction. On PostgreSQL three things overlap: the database
     reads the next batch and stores the previous one while this process evaluates the current one (two cores:
     the database's and ours); each batch is still one transaction, committed in order, and a failure stops the
@@ -70,7 +80,9 @@ async def _recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds
         # The signal windows are the same for every commitment: read them once.
         signals = await build_signal_index(session, as_of, thresholds)
         # Overlap needs a connection per session (an engine's pool); sessions bound to one connection take turns.
-        overlap = session.get_bind().dialect.name == "postgresql" and isinstance(factory.kw.get("bind"), AsyncEngine)
+        overlap = session.get_bind().dialect.name == "postgresql" and isinstance(
+            factory.kw.get("bind"), AsyncEngine
+        )
         await session.rollback()
 
     async def load(after: uuid.UUID | None) -> _Loaded | None:
@@ -90,7 +102,9 @@ async def _recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds
                 await session.close()
                 return None
             # no row locks over a whole batch: the write is a compare-and-set instead
-            batch = await load_batch(session, None, as_of, thresholds, signals=signals, id_range=(after, upper))
+            batch = await load_batch(
+                session, None, as_of, thresholds, signals=signals, id_range=(after, upper)
+            )
             return _Loaded(session, upper, batch)
         except BaseException:
             await session.close()
@@ -143,7 +157,9 @@ async def _recalculate_all(factory: async_sessionmaker[AsyncSession], thresholds
     return summary
 
 
-LAST_ID = uuid.UUID(int=(1 << 128) - 1)  # the upper bound of the last range: it takes commitments added meanwhile
+LAST_ID = uuid.UUID(
+    int=(1 << 128) - 1
+)  # the upper bound of the last range: it takes commitments added meanwhile
 
 
 async def plan_ranges(session: AsyncSession, batch_size: int) -> list[IdRange]:
@@ -151,14 +167,26 @@ async def plan_ranges(session: AsyncSession, batch_size: int) -> list[IdRange]:
     spread over several workers (one job per range). The last range reaches the highest possible id, so a
     commitment created while the run goes on is evaluated too, as a single-process run would."""
     numbered = select(Commitment.id, func.row_number().over(order_by=Commitment.id).label("n")).subquery()
-    uppers = list((await session.execute(
-        select(numbered.c.id).where(numbered.c.n % batch_size == 0).order_by(numbered.c.id))).scalars())
+    uppers = list(
+        (
+            await session.execute(
+                select(numbered.c.id).where(numbered.c.n % batch_size == 0).order_by(numbered.c.id)
+            )
+        ).scalars()
+    )
     lowers: list[uuid.UUID | None] = [None, *uppers]
     return [(low, high) for low, high in zip(lowers, [*uppers, LAST_ID], strict=True)]
 
 
-async def recalculate_range(factory: async_sessionmaker[AsyncSession], thresholds: Thresholds, id_range: IdRange,
-                            *, as_of: dt.date, now: dt.datetime, signals: SignalIndex | None = None) -> Summary:
+async def recalculate_range(
+    factory: async_sessionmaker[AsyncSession],
+    thresholds: Thresholds,
+    id_range: IdRange,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    signals: SignalIndex | None = None,
+) -> Summary:
     """One range of a spread run, in one transaction, with the same load, rules and compare-and-set write as a
     batch of `recalculate_all` (the rows of a range are evaluated exactly as there; `signals`, the run's signal
     windows, are read here when not given). It yields to the event loop while it evaluates, so the worker's
@@ -190,8 +218,9 @@ class _Loaded:
     batch: Any
 
 
-async def _store(session: AsyncSession, service: StatusService, changes: Changes, as_of: dt.date,
-                 now: dt.datetime) -> None:
+async def _store(
+    session: AsyncSession, service: StatusService, changes: Changes, as_of: dt.date, now: dt.datetime
+) -> None:
     """Store one evaluated batch and commit it (its session is closed either way).
 
     On PostgreSQL the commit does not wait for the write-ahead log to reach the disk (`synchronous_commit =
@@ -217,12 +246,17 @@ async def recalc(settings: Any, *, commitment_id: uuid.UUID | None, as_of: dt.da
     try:
         factory = create_session_factory(engine)
         if commitment_id is None:
-            return (await recalculate_all(factory, thresholds, batch_size=settings.recalc_batch_size)).as_dict()
+            return (
+                await recalculate_all(factory, thresholds, batch_size=settings.recalc_batch_size)
+            ).as_dict()
         async with session_scope(factory) as session:
             service = StatusService(session, thresholds)
             try:
-                result = (await service.preview(commitment_id, as_of) if as_of is not None
-                          else await service.recalculate_one(commitment_id))
+                result = (
+                    await service.preview(commitment_id, as_of)
+                    if as_of is not None
+                    else await service.recalculate_one(commitment_id)
+                )
             except NotFound:
                 return {"commitment_id": str(commitment_id), "found": False}
         return result.model_dump(mode="json")

@@ -14,16 +14,24 @@ from shared.status.vocabulary import RULE_VERSION, MilestoneStatus, Rule, Schedu
 
 
 class _Evidence(OutModel):
-    id: str | None = Field(default=None, description="The record's id (TK: the nummer). Null only in history "
-                           "entries written before rule version 2026.12.1.")
-    path: str | None = Field(default=None, description="Where this API serves the record (GET). Null only in "
-                             "history entries written before rule version 2026.12.1.")
+    id: str | None = Field(
+        default=None,
+        description="The record's id (TK: the nummer). Null only in history "
+        "entries written before rule version 2026.12.1.",
+    )
+    path: str | None = Field(
+        default=None,
+        description="Where this API serves the record (GET). Null only in "
+        "history entries written before rule version 2026.12.1.",
+    )
 
 
 class DueDateEvidence(_Evidence):
     type: Literal["due_date"]
     date: dt.date
-    from_: str = Field(alias="from", description="commitment (its own due date), tk_datum_nakoming or period.")
+    from_: str = Field(
+        alias="from", description="commitment (its own due date), tk_datum_nakoming or period."
+    )
 
     model_config = {"populate_by_name": True}
 
@@ -39,7 +47,9 @@ class TkToezeggingEvidence(_Evidence):
     type: Literal["tk_toezegging"]
     nummer: str
     status: str | None = None
-    sample: bool = Field(default=False, description="From the bundled sample snapshot, not the Kamer's record.")
+    sample: bool = Field(
+        default=False, description="From the bundled sample snapshot, not the Kamer's record."
+    )
 
 
 class TkDocumentEvidence(_Evidence):
@@ -111,7 +121,9 @@ class LinkedSignalCountsOut(OutModel):
 
 class SignalCountsEvidence(_Evidence):
     type: Literal["signal_counts"]
-    recent: int | None = Field(description="Distinct signals in the recent window; null when below the minimum cell.")
+    recent: int | None = Field(
+        description="Distinct signals in the recent window; null when below the minimum cell."
+    )
     baseline: int | None
     recent_days: int
     baseline_days: int
@@ -123,8 +135,16 @@ class SignalCountsEvidence(_Evidence):
 
 
 Evidence = Annotated[
-    DueDateEvidence | PeriodEvidence | TkToezeggingEvidence | TkDocumentEvidence | MilestoneEvidence
-    | MeasurementEvidence | ActionEvidence | FulfilmentEvidence | OverrideEvidence | CommitmentEvidence
+    DueDateEvidence
+    | PeriodEvidence
+    | TkToezeggingEvidence
+    | TkDocumentEvidence
+    | MilestoneEvidence
+    | MeasurementEvidence
+    | ActionEvidence
+    | FulfilmentEvidence
+    | OverrideEvidence
+    | CommitmentEvidence
     | SignalCountsEvidence,
     Field(discriminator="type"),
 ]
@@ -133,13 +153,26 @@ Evidence = Annotated[
 class ReasonOut(OutModel):
     rule: Rule
     severity: Severity
-    code: str | None = Field(default=None, description="Message code in the catalogue (stable; null only in "
-                             "history entries written before rule version 2026.12.1).", examples=["milestone.met"])
-    params: dict[str, Any] = Field(default_factory=dict, description="The values the message is built from, for "
-                                   "clients that word it themselves (a nested {code, params} is a clause).")
-    message: str = Field(description="Dutch by default; English with Accept-Language: en.", examples=[
-        "Mijlpaal 'Alle ADL-assistenten in loondienst' heeft het doel 100 gehaald: 100 gemeten op 15 juni 2026."])
-    evidence: list[Evidence] = Field(default_factory=list, description="What decided it, each with its id and path.")
+    code: str | None = Field(
+        default=None,
+        description="Message code in the catalogue (stable; null only in "
+        "history entries written before rule version 2026.12.1).",
+        examples=["milestone.met"],
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The values the message is built from, for "
+        "clients that word it themselves (a nested {code, params} is a clause).",
+    )
+    message: str = Field(
+        description="Dutch by default; English with Accept-Language: en.",
+        examples=[
+            "Mijlpaal 'Alle ADL-assistenten in loondienst' heeft het doel 100 gehaald: 100 gemeten op 15 juni 2026."
+        ],
+    )
+    evidence: list[Evidence] = Field(
+        default_factory=list, description="What decided it, each with its id and path."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -169,12 +202,23 @@ class StatusOut(OutModel):
     rule_version: str
 
     @classmethod
-    def of(cls, commitment_id: uuid.UUID, evaluation: Any, as_of: dt.date, evaluated_at: dt.datetime) -> StatusOut:
-        return cls(commitment_id=commitment_id, status=evaluation.status, computed_status=evaluation.computed_status,
-                   schedule=evaluation.schedule, source_status=evaluation.source_status,
-                   reasons=[ReasonOut(**r) for r in evaluation.reasons_json()],
-                   milestones=[MilestoneStatusOut(id=uuid.UUID(k), status=v) for k, v in evaluation.milestones.items()],
-                   as_of=as_of, evaluated_at=evaluated_at, rule_version=RULE_VERSION)
+    def of(
+        cls, commitment_id: uuid.UUID, evaluation: Any, as_of: dt.date, evaluated_at: dt.datetime
+    ) -> StatusOut:
+        return cls(
+            commitment_id=commitment_id,
+            status=evaluation.status,
+            computed_status=evaluation.computed_status,
+            schedule=evaluation.schedule,
+            source_status=evaluation.source_status,
+            reasons=[ReasonOut(**r) for r in evaluation.reasons_json()],
+            milestones=[
+                MilestoneStatusOut(id=uuid.UUID(k), status=v) for k, v in evaluation.milestones.items()
+            ],
+            as_of=as_of,
+            evaluated_at=evaluated_at,
+            rule_version=RULE_VERSION,
+        )
 
 
 class StatusHistoryOut(OutModel):
@@ -191,17 +235,28 @@ class StatusHistoryOut(OutModel):
 
 class StatusHistoryParams(ListParams):
     sort: Annotated[str, StringConstraints(max_length=60)] | None = Field(
-        default=None, description="evaluated_at or -evaluated_at (default: newest first).")
+        default=None, description="evaluated_at or -evaluated_at (default: newest first)."
+    )
 
 
 class OverrideIn(StrictModel):
     status: Status
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    expires_at: AwareDatetime = Field(description="When the override stops winning (it holds through that UTC day).")
+    expires_at: AwareDatetime = Field(
+        description="When the override stops winning (it holds through that UTC day)."
+    )
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "status": "on_track", "reason": "Brief van 12 november 2026 bevestigt de planning.",
-        "expires_at": "2027-01-31T00:00:00Z"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "status": "on_track",
+                    "reason": "Brief van 12 november 2026 bevestigt de planning.",
+                    "expires_at": "2027-01-31T00:00:00Z",
+                }
+            ]
+        }
+    }
 
 
 class OverrideOut(OutModel):

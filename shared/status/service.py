@@ -42,19 +42,38 @@ C, M, A = Commitment.__table__.c, Milestone.__table__.c, Action.__table__.c
 R, CR = Recommendation.__table__.c, commitment_recommendations.c
 
 _WRITE_COMMITMENT = (
-    update(Commitment.__table__).where(C.id == bindparam("b_id")).values(
-        status=bindparam("b_status", type_=String), schedule=bindparam("b_schedule", type_=String),
-        source_status=bindparam("b_source_status", type_=String), reasons=bindparam("b_reasons", type_=JSON),
+    update(Commitment.__table__)
+    .where(C.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status", type_=String),
+        schedule=bindparam("b_schedule", type_=String),
+        source_status=bindparam("b_source_status", type_=String),
+        reasons=bindparam("b_reasons", type_=JSON),
         reasons_digest=bindparam("b_digest", type_=String),
-        evaluated_at=bindparam("b_at", type_=UTCDateTime), rule_version=bindparam("b_version", type_=String),
-        updated_at=C.updated_at)
+        evaluated_at=bindparam("b_at", type_=UTCDateTime),
+        rule_version=bindparam("b_version", type_=String),
+        updated_at=C.updated_at,
+    )
 )
-_WRITE_MILESTONE = (update(Milestone.__table__).where(M.id == bindparam("b_id"))
-                    .values(status=bindparam("b_status", type_=String), reasons=bindparam("b_reasons", type_=JSON),
-                            reasons_digest=bindparam("b_digest", type_=String), updated_at=M.updated_at))
-_WRITE_RECOMMENDATION = (update(Recommendation.__table__).where(R.id == bindparam("b_id"))
-                         .values(status=bindparam("b_status", type_=String),
-                                 reasons=bindparam("b_reasons", type_=JSON), updated_at=R.updated_at))
+_WRITE_MILESTONE = (
+    update(Milestone.__table__)
+    .where(M.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status", type_=String),
+        reasons=bindparam("b_reasons", type_=JSON),
+        reasons_digest=bindparam("b_digest", type_=String),
+        updated_at=M.updated_at,
+    )
+)
+_WRITE_RECOMMENDATION = (
+    update(Recommendation.__table__)
+    .where(R.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status", type_=String),
+        reasons=bindparam("b_reasons", type_=JSON),
+        updated_at=R.updated_at,
+    )
+)
 
 
 # One statement, one round trip per batch: the commitments (a compare-and-set on the digest read before:
@@ -103,7 +122,9 @@ _PG_WRITE = """
            (SELECT count(*) FROM events)"""
 
 
-async def _write_postgresql(session: AsyncSession, changes: Changes, as_of: dt.date, now: dt.datetime) -> None:
+async def _write_postgresql(
+    session: AsyncSession, changes: Changes, as_of: dt.date, now: dt.datetime
+) -> None:
     if not (changes.commitments or changes.milestones):
         return
     raw = await driver_connection(session)
@@ -112,22 +133,40 @@ async def _write_postgresql(session: AsyncSession, changes: Changes, as_of: dt.d
         await raw.execute("SET LOCAL work_mem = '64MB'")
     ids = [r["b_id"] for r in rows]
     await raw.fetchrow(
-        _PG_WRITE, ids, [r["b_status"] for r in rows], [r["b_schedule"] for r in rows],
-        [r["b_source_status"] for r in rows], [r["b_reasons"] for r in rows],
-        [r["b_digest"] for r in rows], [r["b_old_digest"] for r in rows],
-        [uuid.uuid4() if r["b_history"] else None for r in rows], now, RULE_VERSION, as_of,
-        [r["b_id"] for r in changes.milestones], [r["b_status"] for r in changes.milestones],
-        min(ids, default=None), max(ids, default=None), [r["b_reasons"] for r in changes.milestones],
+        _PG_WRITE,
+        ids,
+        [r["b_status"] for r in rows],
+        [r["b_schedule"] for r in rows],
+        [r["b_source_status"] for r in rows],
+        [r["b_reasons"] for r in rows],
+        [r["b_digest"] for r in rows],
+        [r["b_old_digest"] for r in rows],
+        [uuid.uuid4() if r["b_history"] else None for r in rows],
+        now,
+        RULE_VERSION,
+        as_of,
+        [r["b_id"] for r in changes.milestones],
+        [r["b_status"] for r in changes.milestones],
+        min(ids, default=None),
+        max(ids, default=None),
+        [r["b_reasons"] for r in changes.milestones],
         [r["b_digest"] for r in changes.milestones],
-        *_event_arrays(changes.events, rows), str(EventType.commitment_status_changed),
-        *_event_arrays(changes.milestone_events, changes.milestones), str(EventType.milestone_status_changed))
+        *_event_arrays(changes.events, rows),
+        str(EventType.commitment_status_changed),
+        *_event_arrays(changes.milestone_events, changes.milestones),
+        str(EventType.milestone_status_changed),
+    )
 
 
-def _event_arrays(events: dict[Any, NewEvent], rows: list[dict[str, Any]]) -> tuple[list[str | None], list[str | None]]:
+def _event_arrays(
+    events: dict[Any, NewEvent], rows: list[dict[str, Any]]
+) -> tuple[list[str | None], list[str | None]]:
     """Payload (JSON text) and subject of each row's event, aligned with the rows (None: no event)."""
     found = [events.get(r["b_id"]) for r in rows]
-    return ([orjson.dumps(e.payload).decode() if e else None for e in found],
-            [e.subject if e else None for e in found])
+    return (
+        [orjson.dumps(e.payload).decode() if e else None for e in found],
+        [e.subject if e else None for e in found],
+    )
 
 
 def today() -> dt.date:
@@ -161,22 +200,37 @@ class StatusService:
         self.session = session
         self.thresholds = thresholds
 
-    async def recalculate(self, ids: Sequence[uuid.UUID] | None, as_of: dt.date | None = None, *,
-                          signals: SignalIndex | None = None, lock: bool = True, roll_up: bool = True,
-                          now: dt.datetime | None = None, id_range: IdRange | None = None) -> Outcome:
+    async def recalculate(
+        self,
+        ids: Sequence[uuid.UUID] | None,
+        as_of: dt.date | None = None,
+        *,
+        signals: SignalIndex | None = None,
+        lock: bool = True,
+        roll_up: bool = True,
+        now: dt.datetime | None = None,
+        id_range: IdRange | None = None,
+    ) -> Outcome:
         """Evaluate the commitments (by id, or all in id_range) as of `as_of` (default today, UTC) and store
         what changed."""
         as_of = as_of or today()
         now = now or utcnow()
-        batch = await load_batch(self.session, ids, as_of, self.thresholds, signals=signals, lock=lock,
-                                 id_range=id_range)
+        batch = await load_batch(
+            self.session, ids, as_of, self.thresholds, signals=signals, lock=lock, id_range=id_range
+        )
         outcome = Outcome(as_of, now)
         changes = await self.evaluate(batch, outcome)
         await self.store(changes, as_of, now)
         if roll_up and batch.inputs:
-            recommendation_ids = list((await self.session.execute(
-                select(CR.recommendation_id).where(CR.commitment_id.in_(list(batch.inputs))).distinct()
-            )).scalars())
+            recommendation_ids = list(
+                (
+                    await self.session.execute(
+                        select(CR.recommendation_id)
+                        .where(CR.commitment_id.in_(list(batch.inputs)))
+                        .distinct()
+                    )
+                ).scalars()
+            )
             if recommendation_ids:
                 outcome.recommendations_changed = await self.roll_up_recommendations(recommendation_ids)
         return outcome
@@ -197,37 +251,70 @@ class StatusService:
             outcome.evaluations[cid] = result
             stored = batch.current[cid]
             result_digest = result.digest()
-            new_decision = (stored.reasons_digest != result_digest or stored.status != result.status
-                            or stored.schedule != result.schedule)
-            if new_decision or stored.source_status != result.source_status or stored.rule_version != RULE_VERSION:
+            new_decision = (
+                stored.reasons_digest != result_digest
+                or stored.status != result.status
+                or stored.schedule != result.schedule
+            )
+            if (
+                new_decision
+                or stored.source_status != result.source_status
+                or stored.rule_version != RULE_VERSION
+            ):
                 # only built when it will be written
                 reasons = result.reasons_text() if as_text else result.reasons_json()
-                changes.commitments.append({
-                    "b_id": cid, "b_status": str(result.status), "b_schedule": str(result.schedule),
-                    "b_source_status": result.source_status, "b_reasons": reasons, "b_digest": result_digest,
-                    "b_old_digest": stored.reasons_digest, "b_at": now, "b_version": RULE_VERSION,
-                    "b_history": new_decision})
+                changes.commitments.append(
+                    {
+                        "b_id": cid,
+                        "b_status": str(result.status),
+                        "b_schedule": str(result.schedule),
+                        "b_source_status": result.source_status,
+                        "b_reasons": reasons,
+                        "b_digest": result_digest,
+                        "b_old_digest": stored.reasons_digest,
+                        "b_at": now,
+                        "b_version": RULE_VERSION,
+                        "b_history": new_decision,
+                    }
+                )
                 if stored.status != result.status or stored.schedule != result.schedule:
                     changes.events[cid] = status_changed(
-                        cid, (stored.status, stored.schedule), (str(result.status), str(result.schedule)),
-                        (str(r.rule) for r in result.reasons))
+                        cid,
+                        (stored.status, stored.schedule),
+                        (str(result.status), str(result.schedule)),
+                        (str(r.rule) for r in result.reasons),
+                    )
                 if new_decision:
-                    changes.history.append({"commitment_id": cid, "status": str(result.status),
-                                            "schedule": str(result.schedule), "source_status": result.source_status,
-                                            "reasons": reasons, "rule_version": RULE_VERSION, "as_of": as_of,
-                                            "evaluated_at": now})
+                    changes.history.append(
+                        {
+                            "commitment_id": cid,
+                            "status": str(result.status),
+                            "schedule": str(result.schedule),
+                            "source_status": result.source_status,
+                            "reasons": reasons,
+                            "rule_version": RULE_VERSION,
+                            "as_of": as_of,
+                            "evaluated_at": now,
+                        }
+                    )
             for mid, status in result.milestones.items():
                 own = result.milestone_reasons.get(mid, ())
                 milestone_digest = digest(own, RULE_VERSION)  # new wording: rewritten
                 before = stored.milestones.get(mid)
                 if before != (status, milestone_digest):
                     key = mid if as_text else uuid.UUID(mid)
-                    changes.milestones.append({"b_id": key, "b_status": str(status),
-                                               "b_reasons": reasons_text(own) if as_text else
-                                               [r.to_dict() for r in own], "b_digest": milestone_digest})
+                    changes.milestones.append(
+                        {
+                            "b_id": key,
+                            "b_status": str(status),
+                            "b_reasons": reasons_text(own) if as_text else [r.to_dict() for r in own],
+                            "b_digest": milestone_digest,
+                        }
+                    )
                     if before is None or before[0] != status:
                         changes.milestone_events[key] = milestone_status_changed(
-                            mid, cid, before[0] if before else None, str(status))
+                            mid, cid, before[0] if before else None, str(status)
+                        )
         outcome.changed += len(changes.history)  # may count a lost compare-and-set race on PostgreSQL (rare)
         outcome.milestones_changed += len(changes.milestones)
         return changes
@@ -237,8 +324,10 @@ class StatusService:
             await _write_postgresql(self.session, changes, as_of, now)
             return
         if changes.commitments:
-            await self.session.execute(_WRITE_COMMITMENT, [{k: v for k, v in r.items() if k != "b_history"}
-                                                           for r in changes.commitments])
+            await self.session.execute(
+                _WRITE_COMMITMENT,
+                [{k: v for k, v in r.items() if k != "b_history"} for r in changes.commitments],
+            )
         if changes.history:
             await self.session.execute(insert(StatusHistory.__table__), changes.history)
         if changes.milestones:
@@ -250,15 +339,20 @@ class StatusService:
         outcome = await self.recalculate([commitment_id])
         if commitment_id not in outcome.evaluations:
             raise NotFound(f"No commitment with id {commitment_id}.")
-        return StatusOut.of(commitment_id, outcome.evaluations[commitment_id], outcome.as_of, outcome.evaluated_at)
+        return StatusOut.of(
+            commitment_id, outcome.evaluations[commitment_id], outcome.as_of, outcome.evaluated_at
+        )
 
     async def preview(self, commitment_id: uuid.UUID, as_of: dt.date) -> StatusOut:
         """Evaluate as of any date and store nothing."""
-        earliest = dt.date.min + dt.timedelta(days=self.thresholds.signal_recent_days
-                                              + self.thresholds.signal_baseline_days + 1)
+        earliest = dt.date.min + dt.timedelta(
+            days=self.thresholds.signal_recent_days + self.thresholds.signal_baseline_days + 1
+        )
         if as_of < earliest:
-            raise ValidationFailed(f"as_of must be {earliest} or later (the signal windows reach back from it).",
-                                   [field_error(["query", "as_of"], f"before {earliest}", "as_of")])
+            raise ValidationFailed(
+                f"as_of must be {earliest} or later (the signal windows reach back from it).",
+                [field_error(["query", "as_of"], f"before {earliest}", "as_of")],
+            )
         batch = await load_batch(self.session, [commitment_id], as_of, self.thresholds)
         if commitment_id not in batch.inputs:
             raise NotFound(f"No commitment with id {commitment_id}.")
@@ -269,10 +363,16 @@ class StatusService:
         """Store each recommendation's roll-up status and its reasons (all of them when no ids are given)."""
         ids = list(recommendation_ids) if recommendation_ids is not None else None
         current_q = select(R.id, R.status, R.reasons)
-        statuses_q = (select(CR.recommendation_id, C.id, C.status).join(Commitment.__table__, C.id == CR.commitment_id)
-                      .order_by(CR.recommendation_id, C.id))
-        actions_q = (select(A.recommendation_id, A.id, A.state, A.last_update_date)
-                     .where(A.recommendation_id.isnot(None)).order_by(A.recommendation_id, A.id))
+        statuses_q = (
+            select(CR.recommendation_id, C.id, C.status)
+            .join(Commitment.__table__, C.id == CR.commitment_id)
+            .order_by(CR.recommendation_id, C.id)
+        )
+        actions_q = (
+            select(A.recommendation_id, A.id, A.state, A.last_update_date)
+            .where(A.recommendation_id.isnot(None))
+            .order_by(A.recommendation_id, A.id)
+        )
         if ids is not None:
             current_q = current_q.where(R.id.in_(ids))
             statuses_q = statuses_q.where(CR.recommendation_id.in_(ids))
@@ -296,12 +396,20 @@ class StatusService:
 
     # Overrides -------------------------------------------------------------------------------------
 
-    async def set_override(self, commitment_id: uuid.UUID, *, status: str, reason: str,
-                           expires_at: dt.datetime | None, set_by: str | None) -> StatusOut:
+    async def set_override(
+        self,
+        commitment_id: uuid.UUID,
+        *,
+        status: str,
+        reason: str,
+        expires_at: dt.datetime | None,
+        set_by: str | None,
+    ) -> StatusOut:
         await self.ensure_exists(commitment_id)
         if expires_at is not None and expires_at <= utcnow():
-            raise ValidationFailed("expires_at lies in the past.",
-                                   [field_error(["body", "expires_at"], "must be in the future")])
+            raise ValidationFailed(
+                "expires_at lies in the past.", [field_error(["body", "expires_at"], "must be in the future")]
+            )
         override = await self.session.get(StatusOverride, commitment_id)
         if override is None:
             override = StatusOverride(commitment_id=commitment_id)
@@ -315,9 +423,13 @@ class StatusService:
         return await self.session.get(StatusOverride, commitment_id)
 
     async def clear_override(self, commitment_id: uuid.UUID) -> StatusOut:
-        deleted = rowcount(await self.session.execute(
-            delete(StatusOverride.__table__).where(StatusOverride.__table__.c.commitment_id == commitment_id)
-        ))
+        deleted = rowcount(
+            await self.session.execute(
+                delete(StatusOverride.__table__).where(
+                    StatusOverride.__table__.c.commitment_id == commitment_id
+                )
+            )
+        )
         if not deleted:
             await self.ensure_exists(commitment_id)
             raise NotFound(f"Commitment {commitment_id} has no status override.")

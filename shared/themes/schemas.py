@@ -12,7 +12,13 @@ class ThemeCreate(StrictModel):
     label_nl: ShortText
     label_en: ShortText
 
-    model_config = {"json_schema_extra": {"examples": [{"key": "sociale-veiligheid", "label_nl": "Sociale veiligheid", "label_en": "Social safety"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"key": "sociale-veiligheid", "label_nl": "Sociale veiligheid", "label_en": "Social safety"}
+            ]
+        }
+    }
 
 
 class ThemeUpdate(StrictModel):

@@ -11,7 +11,9 @@ from shared.themes.repository import ThemeRepository
 class ThemeService(CrudService[Theme]):
     repository_class = ThemeRepository
 
-    async def resolve(self, keys: Sequence[str], loc: Iterable[str | int] = ("body", "themes")) -> list[Theme]:
+    async def resolve(
+        self, keys: Sequence[str], loc: Iterable[str | int] = ("body", "themes")
+    ) -> list[Theme]:
         """Themes by key; an unknown key is a 422 naming it (the list is controlled)."""
         wanted = list(dict.fromkeys(keys))
         found = await self.repo.get_many(wanted)  # type: ignore[attr-defined]

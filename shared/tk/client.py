@@ -64,8 +64,15 @@ def _transient_status(status: int) -> bool:
 
 
 class FeedClient:
-    def __init__(self, http: httpx.AsyncClient, base_url: str, *, policy: RetryPolicy | None = None,
-                 timeout: float = 30.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
@@ -76,8 +83,12 @@ class FeedClient:
 
     @classmethod
     def from_settings(cls, http: httpx.AsyncClient, settings: Settings) -> FeedClient:
-        return cls(http, settings.tk_syncfeed_url, policy=RetryPolicy.from_settings(settings),
-                   timeout=settings.tk_request_timeout)
+        return cls(
+            http,
+            settings.tk_syncfeed_url,
+            policy=RetryPolicy.from_settings(settings),
+            timeout=settings.tk_request_timeout,
+        )
 
     async def unreachable(self, timeout: float = 5.0) -> str | None:
         """One quick look before a run: why the feed's host cannot be reached (name lookup or TCP connect), or
@@ -110,8 +121,9 @@ class FeedClient:
 
     async def fetch_page(self, category: str, skiptoken: int | None) -> bytes:
         """The raw page after `skiptoken` (the feed's start when None)."""
-        body = await self._get(self.page_url(), self.page_params(category, skiptoken),
-                               f"{category} skiptoken={skiptoken}")
+        body = await self._get(
+            self.page_url(), self.page_params(category, skiptoken), f"{category} skiptoken={skiptoken}"
+        )
         assert body is not None
         return body
 
@@ -119,8 +131,9 @@ class FeedClient:
         """One entity by its GUID (`Entiteiten/<guid>`); None when the feed does not know it (404)."""
         return await self._get(self.entity_url(guid), {}, f"entity {guid}", missing_ok=True)
 
-    async def _get(self, url: str, params: dict[str, str], what: str, *,
-                   missing_ok: bool = False) -> bytes | None:
+    async def _get(
+        self, url: str, params: dict[str, str], what: str, *, missing_ok: bool = False
+    ) -> bytes | None:
         attempt = 0
         while True:
             self.requests += 1
@@ -140,8 +153,9 @@ class FeedClient:
             if attempt >= self.policy.max_retries:
                 raise FeedUnavailable(f"{what}: {reason} after {attempt + 1} attempts")
             wait = self.policy.delay(attempt, retry_after)
-            log.warning("tk_feed_retry", request=what, reason=reason, attempt=attempt + 1,
-                        wait_s=round(wait, 2))
+            log.warning(
+                "tk_feed_retry", request=what, reason=reason, attempt=attempt + 1, wait_s=round(wait, 2)
+            )
             self.retries += 1
             attempt += 1
             await self.sleep(wait)
@@ -149,8 +163,11 @@ class FeedClient:
     async def reachable(self, timeout: float = 5.0) -> bool:
         """One quick request without retries: is the feed there at all?"""
         try:
-            response = await self.http.get(self.page_url(), params={"category": "Kamerstukdossier",
-                                                                    "skiptoken": str(2**62)}, timeout=timeout)
+            response = await self.http.get(
+                self.page_url(),
+                params={"category": "Kamerstukdossier", "skiptoken": str(2**62)},
+                timeout=timeout,
+            )
         except (httpx.TimeoutException, httpx.TransportError):
             return False
         return response.status_code < 500

@@ -18,12 +18,20 @@ def category_job_id(category: str) -> str:
     return job_id(SYNC_CATEGORY_JOB, category)
 
 
-def request_sync(session: AsyncSession, categories: Sequence[str] | None, *, trigger: str = "api") -> list[tuple[str, str]]:
+def request_sync(
+    session: AsyncSession, categories: Sequence[str] | None, *, trigger: str = "api"
+) -> list[tuple[str, str]]:
     """Queue the categories as a chain in dependency order: each job enqueues the next when it ends
     (whatever its outcome), so documents are judged after the dossiers, zaken and toezeggingen."""
     wanted = [c for c in CATEGORIES if not categories or c in categories]
     if wanted:
         first, *rest = wanted
-        defer_job(session, SYNC_CATEGORY_JOB, job_id=category_job_id(first), category=first, then=rest,
-                  trigger=trigger)
+        defer_job(
+            session,
+            SYNC_CATEGORY_JOB,
+            job_id=category_job_id(first),
+            category=first,
+            then=rest,
+            trigger=trigger,
+        )
     return [(c, category_job_id(c)) for c in wanted]

@@ -50,13 +50,18 @@ class DocumentRelevance:
     terms: re.Pattern[str] | None = None
 
     @classmethod
-    async def load(cls, session: AsyncSession, *, dossiers: Sequence[str], terms: Sequence[str],
-                   soorten: Sequence[str]) -> DocumentRelevance:
+    async def load(
+        cls, session: AsyncSession, *, dossiers: Sequence[str], terms: Sequence[str], soorten: Sequence[str]
+    ) -> DocumentRelevance:
         repo = MirrorRepository(session)
         dossier_ids = await repo.dossier_ids(dossiers)
-        return cls(dossier_ids=dossier_ids, zaak_ids=await repo.zaak_ids_in(dossier_ids),
-                   brief_nummers=await repo.kamerbrief_nummers(),
-                   soorten={s.lower() for s in soorten}, terms=terms_pattern(terms))
+        return cls(
+            dossier_ids=dossier_ids,
+            zaak_ids=await repo.zaak_ids_in(dossier_ids),
+            brief_nummers=await repo.kamerbrief_nummers(),
+            soorten={s.lower() for s in soorten},
+            terms=terms_pattern(terms),
+        )
 
     def keep(self, entry: FeedEntry) -> bool:
         values = entry.values
@@ -100,8 +105,14 @@ def _latest_versions(entries: Sequence[FeedEntry]) -> tuple[list[FeedEntry], int
 def _row(entry: FeedEntry, now: Any, columns: Sequence[str], origin: str) -> dict[str, Any]:
     row = dict.fromkeys(columns)
     row.update(entry.values)
-    row.update(id=entry.id, bijgewerkt=entry.bijgewerkt, verwijderd=False, skiptoken=entry.token,
-               synced_at=now, origin=origin)
+    row.update(
+        id=entry.id,
+        bijgewerkt=entry.bijgewerkt,
+        verwijderd=False,
+        skiptoken=entry.token,
+        synced_at=now,
+        origin=origin,
+    )
     return row
 
 
@@ -113,9 +124,15 @@ def _content_columns(kind: str) -> list[str]:
     return columns
 
 
-async def apply_page(session: AsyncSession, category: str, entries: Sequence[ParsedEntry],
-                     relevance: DocumentRelevance | None, *, origin: str = Origin.feed.value,
-                     watched_dossiers: Sequence[str] = ()) -> PageOutcome:
+async def apply_page(
+    session: AsyncSession,
+    category: str,
+    entries: Sequence[ParsedEntry],
+    relevance: DocumentRelevance | None,
+    *,
+    origin: str = Origin.feed.value,
+    watched_dossiers: Sequence[str] = (),
+) -> PageOutcome:
     """`relevance` None keeps every document (one fetched by id is wanted by definition)."""
     outcome = PageOutcome()
     outcome.bump("entries", len(entries))
@@ -148,8 +165,16 @@ async def apply_page(session: AsyncSession, category: str, entries: Sequence[Par
     live_rows, dead_rows, links = [], [], {}
     for entry in latest:
         if entry.verwijderd:
-            dead_rows.append({"id": entry.id, "bijgewerkt": entry.bijgewerkt, "verwijderd": True,
-                              "skiptoken": entry.token, "synced_at": now, "origin": origin})
+            dead_rows.append(
+                {
+                    "id": entry.id,
+                    "bijgewerkt": entry.bijgewerkt,
+                    "verwijderd": True,
+                    "skiptoken": entry.token,
+                    "synced_at": now,
+                    "origin": origin,
+                }
+            )
             continue
         row = _row(entry, now, columns, origin)
         if kind == "toezegging":
@@ -200,18 +225,34 @@ async def apply_page(session: AsyncSession, category: str, entries: Sequence[Par
     return outcome
 
 
-async def _announce(session: AsyncSession, repo: MirrorRepository, live: Sequence[Any], dead: Sequence[Any]) -> None:
+async def _announce(
+    session: AsyncSession, repo: MirrorRepository, live: Sequence[Any], dead: Sequence[Any]
+) -> None:
     """`tk.toezegging.changed` for each toezegging written: upsert writes only material changes, so an entity the
     TK re-emits unchanged announces nothing."""
     rows = [(row, False) for row in live if row.nummer] + [(row, True) for row in dead if row.nummer]
     following = await repo.commitments_by_nummer(row.nummer for row, _ in rows)
-    await emit_many(session, [NewEvent(EventType.tk_toezegging_changed, f"/v1/tk/toezeggingen/{row.nummer}", {
-        "nummer": row.nummer, "toezegging_id": str(row.id), "deleted": deleted,
-        "commitment_ids": [str(cid) for cid in following.get(row.nummer, [])]}) for row, deleted in rows])
+    await emit_many(
+        session,
+        [
+            NewEvent(
+                EventType.tk_toezegging_changed,
+                f"/v1/tk/toezeggingen/{row.nummer}",
+                {
+                    "nummer": row.nummer,
+                    "toezegging_id": str(row.id),
+                    "deleted": deleted,
+                    "commitment_ids": [str(cid) for cid in following.get(row.nummer, [])],
+                },
+            )
+            for row, deleted in rows
+        ],
+    )
 
 
-async def _count_not_written(repo: MirrorRepository, kind: str, entries: list[FeedEntry],
-                             written: set[uuid.UUID], outcome: PageOutcome) -> None:
+async def _count_not_written(
+    repo: MirrorRepository, kind: str, entries: list[FeedEntry], written: set[uuid.UUID], outcome: PageOutcome
+) -> None:
     """An entity not written is either older than the stored version or the same in every field."""
     rest = [e for e in entries if e.id not in written]
     if not rest:
@@ -222,8 +263,9 @@ async def _count_not_written(repo: MirrorRepository, kind: str, entries: list[Fe
     outcome.bump("unchanged", len(rest) - older)
 
 
-async def _newly_relevant(repo: MirrorRepository, kind: str, written: Sequence[Any],
-                          watched: Sequence[str]) -> dict[uuid.UUID, str]:
+async def _newly_relevant(
+    repo: MirrorRepository, kind: str, written: Sequence[Any], watched: Sequence[str]
+) -> dict[uuid.UUID, str]:
     """Skipped documents that a written dossier or zaak makes relevant (their dossier is watched)."""
     if not watched:
         return {}
@@ -241,9 +283,13 @@ async def _newly_relevant(repo: MirrorRepository, kind: str, written: Sequence[A
     return dict.fromkeys(await repo.missing_documents(zaak_ids=linked), "on a zaak of a watched dossier")
 
 
-async def _relevant_documents(repo: MirrorRepository, entries: list[FeedEntry],
-                              relevance: DocumentRelevance | None, outcome: PageOutcome,
-                              indexed: set[uuid.UUID]) -> list[FeedEntry]:
+async def _relevant_documents(
+    repo: MirrorRepository,
+    entries: list[FeedEntry],
+    relevance: DocumentRelevance | None,
+    outcome: PageOutcome,
+    indexed: set[uuid.UUID],
+) -> list[FeedEntry]:
     # Updates and deletes of documents we already hold always apply, whatever their content now says.
     held = await repo.existing_ids("document", [e.id for e in entries])
     kept, skipped = [], []

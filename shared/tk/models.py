@@ -67,8 +67,9 @@ class TkEntityMixin:
     # Feed position of the version we hold (diagnostics; not used for ordering).
     skiptoken: Mapped[int | None] = mapped_column(BigInteger)
     synced_at: Mapped[dt.datetime] = mapped_column(default=utcnow, nullable=False)
-    origin: Mapped[str] = mapped_column(String(10), default=Origin.feed.value,
-                                        server_default=Origin.feed.value, nullable=False)
+    origin: Mapped[str] = mapped_column(
+        String(10), default=Origin.feed.value, server_default=Origin.feed.value, nullable=False
+    )
     # Reference elements the columns do not hold (unknown ones such as `toegezegdAan`, repeats of
     # single-valued ones), raw and in feed order: [{"element": name, "ref": value}, ...]; NULL when none.
     relations: Mapped[list[Any] | None] = mapped_column(JSONValue)
@@ -281,6 +282,7 @@ class TkSyncRun(Base):
     fetched: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     errors: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
+
 
 # What `q` searches (shared/search.py); the indexes behind it: migrations/versions/0012_list_indexes.py.
 TOEZEGGING_SEARCH = TextIndex(TkToezegging, ("tekst", "nummer"))

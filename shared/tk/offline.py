@@ -26,7 +26,9 @@ from shared.tk.snapshot import SNAPSHOT_DIR, DirectorySource
 log = structlog.get_logger("nakoming.tk")
 
 
-async def load_snapshot(session_factory: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, int]:
+async def load_snapshot(
+    session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> dict[str, int]:
     """Apply the bundled pages as `sample` entities to every category not yet synced live; returns the
     entities written per category. Idempotent: a second load changes no field, so it writes nothing."""
     source = DirectorySource(SNAPSHOT_DIR)
@@ -39,8 +41,11 @@ async def load_snapshot(session_factory: async_sessionmaker[AsyncSession], setti
                 continue
             written, token = 0, None
             while True:
-                entries = [e for e in parse_page(await source.fetch_page(category, token))
-                           if token is None or position(e) > token]
+                entries = [
+                    e
+                    for e in parse_page(await source.fetch_page(category, token))
+                    if token is None or position(e) > token
+                ]
                 if not entries:
                     break
                 # Every sample document is shown (relevance None): the snapshot holds only what illustrates.
@@ -54,8 +59,11 @@ async def load_snapshot(session_factory: async_sessionmaker[AsyncSession], setti
     return counts
 
 
-async def prepare_tk(session_factory: async_sessionmaker[AsyncSession], settings: Settings,
-                     http: httpx.AsyncClient | None = None) -> dict[str, Any]:
+async def prepare_tk(
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    http: httpx.AsyncClient | None = None,
+) -> dict[str, Any]:
     """Load the snapshot, then say whether the live feed is reachable (the scheduled `tk.sync_all` syncs it)."""
     loaded = await load_snapshot(session_factory, settings)
     owns = http is None
@@ -66,9 +74,14 @@ async def prepare_tk(session_factory: async_sessionmaker[AsyncSession], settings
         if owns:
             await http.aclose()
     if reachable:
-        log.info("tk_feed_reachable", url=settings.tk_syncfeed_url, detail="live TK sync runs on the schedule")
+        log.info(
+            "tk_feed_reachable", url=settings.tk_syncfeed_url, detail="live TK sync runs on the schedule"
+        )
     else:
-        log.warning("tk_feed_unreachable", url=settings.tk_syncfeed_url,
-                    detail="TK SyncFeed not reachable: serving the bundled sample snapshot (origin "
-                           "`sample`); live sync resumes when it is")
+        log.warning(
+            "tk_feed_unreachable",
+            url=settings.tk_syncfeed_url,
+            detail="TK SyncFeed not reachable: serving the bundled sample snapshot (origin "
+            "`sample`); live sync resumes when it is",
+        )
     return {"snapshot": loaded, "feed_reachable": reachable}

@@ -192,8 +192,13 @@ def _read_entry(entry: Any) -> ParsedEntry:
         return read_entity(entity, token, title)
     except UnreadableEntity as exc:
         raw_id = entity.get("id") or title
-        return Quarantined(token, entity.tag[_TK_LEN:][:40], raw_id[:100] if raw_id else None, str(exc),
-                           etree.tostring(entry, encoding="unicode"))
+        return Quarantined(
+            token,
+            entity.tag[_TK_LEN:][:40],
+            raw_id[:100] if raw_id else None,
+            str(exc),
+            etree.tostring(entry, encoding="unicode"),
+        )
 
 
 def read_entity(entity: Any, token: int | None, title: str | None = None) -> FeedEntry:
@@ -268,8 +273,9 @@ def read_entity(entity: Any, token: int | None, title: str | None = None) -> Fee
 def iter_entries(source: bytes | Any) -> Iterator[ParsedEntry]:
     """Yield the entries of one page (bytes or a binary file object), oldest first."""
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
-    context = etree.iterparse(stream, events=("end",), tag=_ENTRY, huge_tree=True, resolve_entities=False,
-                              no_network=True)
+    context = etree.iterparse(
+        stream, events=("end",), tag=_ENTRY, huge_tree=True, resolve_entities=False, no_network=True
+    )
     try:
         for _event, element in context:
             yield _read_entry(element)

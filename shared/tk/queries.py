@@ -50,19 +50,25 @@ class TkQueries:
         self.toezeggingen = ToezeggingRepository(session)
         self.documents = DocumentRepository(session)
 
-    async def _render_toezeggingen(self, rows: list[TkToezegging], model: type[ToezeggingOut] = ToezeggingOut) -> list[Any]:
+    async def _render_toezeggingen(
+        self, rows: list[TkToezegging], model: type[ToezeggingOut] = ToezeggingOut
+    ) -> list[Any]:
         letters = await self.toezeggingen.documents_by_id(r.kamerbrief_document_id for r in rows)
         by_nummer = await self.toezeggingen.documents_by_nummer(
-            n for r in rows for n in r.kamerbrieven_nakoming or ())
+            n for r in rows for n in r.kamerbrieven_nakoming or ()
+        )
         linked = await self.toezeggingen.linked_commitments(r.nummer for r in rows)
         out = []
         for row in rows:
             item = model.model_validate(row)
             letter = letters.get(row.kamerbrief_document_id) if row.kamerbrief_document_id else None
-            item.kamerbrief_document = DocumentBrief.model_validate(letter) if letter and not letter.verwijderd else None
+            item.kamerbrief_document = (
+                DocumentBrief.model_validate(letter) if letter and not letter.verwijderd else None
+            )
             named = dict.fromkeys(row.kamerbrieven_nakoming or ())
-            item.kamerbrief_documents = [DocumentBrief.model_validate(by_nummer[n])
-                                         for n in named if n in by_nummer]
+            item.kamerbrief_documents = [
+                DocumentBrief.model_validate(by_nummer[n]) for n in named if n in by_nummer
+            ]
             item.commitment_id = linked.get(row.nummer or "")
             out.append(item)
         return out
@@ -83,7 +89,9 @@ class TkQueries:
             c.append(TkToezegging.bijgewerkt >= params.changed_since)
         if params.origin:
             c.append(TkToezegging.origin == params.origin.value)
-        rows, cursor = await self.toezeggingen.list(c, sort=params.sort, cursor=params.cursor, limit=params.limit)
+        rows, cursor = await self.toezeggingen.list(
+            c, sort=params.sort, cursor=params.cursor, limit=params.limit
+        )
         return await self._render_toezeggingen(rows), cursor
 
     async def get_toezegging(self, nummer: str) -> ToezeggingOut:
@@ -104,7 +112,9 @@ class TkQueries:
             c.append(TkDocument.bijgewerkt >= params.changed_since)
         if params.origin:
             c.append(TkDocument.origin == params.origin.value)
-        rows, cursor = await self.documents.list(c, sort=params.sort, cursor=params.cursor, limit=params.limit)
+        rows, cursor = await self.documents.list(
+            c, sort=params.sort, cursor=params.cursor, limit=params.limit
+        )
         zaken = await self.documents.zaken_of(r.id for r in rows)
         dossiers = await self.documents.dossier_nummers(r.kamerstukdossier_id for r in rows)
         items = []
@@ -120,7 +130,9 @@ class TkQueries:
         c = self.toezeggingen.suggestion_conditions(settings.tk_suggestion_ministerie, settings.tk_terms)
         if params.status:
             c.append(TkToezegging.status_normalised == params.status)
-        rows, cursor = await self.toezeggingen.list(c, sort=params.sort, cursor=params.cursor, limit=params.limit)
+        rows, cursor = await self.toezeggingen.list(
+            c, sort=params.sort, cursor=params.cursor, limit=params.limit
+        )
         pattern = terms_pattern(settings.tk_terms)
         items = await self._render_toezeggingen(rows, SuggestionOut)
         for item in items:
@@ -134,11 +146,16 @@ class TkQueries:
             c.append(TkSyncRun.category == canonical_category(params.category))
         if params.status:
             c.append(TkSyncRun.status == params.status)
-        return await SyncRunRepository(self.session).list(c, sort=params.sort, cursor=params.cursor, limit=params.limit)
+        return await SyncRunRepository(self.session).list(
+            c, sort=params.sort, cursor=params.cursor, limit=params.limit
+        )
 
     async def state(self) -> list[SyncStateOut]:
         stored = {s.category: s for s in await SyncStateRepository(self.session).all()}
-        return [SyncStateOut.model_validate(stored[c]) if c in stored else SyncStateOut(category=c) for c in CATEGORIES]
+        return [
+            SyncStateOut.model_validate(stored[c]) if c in stored else SyncStateOut(category=c)
+            for c in CATEGORIES
+        ]
 
     async def documents_wanted(self) -> int:
         return await documents_wanted(self.session)
@@ -147,5 +164,6 @@ class TkQueries:
         c: list[Any] = []
         if params.category:
             c.append(TkQuarantine.category == canonical_category(params.category))
-        return await QuarantineRepository(self.session).list(c, sort=params.sort, cursor=params.cursor,
-                                                            limit=params.limit)
+        return await QuarantineRepository(self.session).list(
+            c, sort=params.sort, cursor=params.cursor, limit=params.limit
+        )

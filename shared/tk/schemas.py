@@ -11,15 +11,19 @@ from pydantic import Field, StringConstraints, field_validator
 from shared.schemas import ListParams, OutModel, StrictModel
 from shared.tk.models import Origin, StatusNormalised, SyncRunStatus
 
-Category = Annotated[str, StringConstraints(pattern=r"^(?i:Kamerstukdossier|Zaak|Activiteit|Toezegging|Document)$")]
+Category = Annotated[
+    str, StringConstraints(pattern=r"^(?i:Kamerstukdossier|Zaak|Activiteit|Toezegging|Document)$")
+]
 Nummer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Search = Annotated[str, StringConstraints(max_length=200)]
 
 
-ORIGIN = ("Where this entity comes from: `feed` is the Tweede Kamer's own SyncFeed; `sample` is the "
-          "illustrative "
-          "snapshot bundled for offline use, not the parliament's record (removed by the category's first "
-          "successful live sync).")
+ORIGIN = (
+    "Where this entity comes from: `feed` is the Tweede Kamer's own SyncFeed; `sample` is the "
+    "illustrative "
+    "snapshot bundled for offline use, not the parliament's record (removed by the category's first "
+    "successful live sync)."
+)
 
 
 class RelationOut(OutModel):
@@ -50,19 +54,24 @@ class ToezeggingOut(OutModel):
     datum_nakoming: dt.date | None = None
     kamerbrief_nakoming: str | None = Field(
         default=None,
-        description="documentNummer of the first fulfilment letter (see `kamerbrieven_nakoming`).")
+        description="documentNummer of the first fulfilment letter (see `kamerbrieven_nakoming`).",
+    )
     kamerbrieven_nakoming: list[str] = Field(
         default_factory=list,
         description="documentNummer of every fulfilment letter, in feed order (the live feed sends several "
-                    "kamerbriefNakoming for one toezegging).")
+        "kamerbriefNakoming for one toezegging).",
+    )
     kamerbrief_document: DocumentBrief | None = Field(
-        default=None, description="The first fulfilment letter, once it is in the mirror.")
+        default=None, description="The first fulfilment letter, once it is in the mirror."
+    )
     kamerbrief_documents: list[DocumentBrief] = Field(
-        default_factory=list, description="Every fulfilment letter that is in the mirror, in feed order.")
+        default_factory=list, description="Every fulfilment letter that is in the mirror, in feed order."
+    )
     relations: list[RelationOut] = Field(
         default_factory=list,
         description="Relation elements kept raw: ones the XSD does not list (e.g. repeated `toegezegdAan`) "
-                    "and repeats of single-valued references.")
+        "and repeats of single-valued references.",
+    )
     origin: Origin = Field(description=ORIGIN)
     ministerie: str | None = None
     activiteit_id: uuid.UUID | None = None
@@ -71,19 +80,29 @@ class ToezeggingOut(OutModel):
     naam: str | None = None
     functie: str | None = None
     bijgewerkt: dt.datetime = Field(description="Last change at the source (UTC).")
-    commitment_id: uuid.UUID | None = Field(default=None, description="The commitment following this toezegging.")
+    commitment_id: uuid.UUID | None = Field(
+        default=None, description="The commitment following this toezegging."
+    )
 
     _lists = field_validator("kamerbrieven_nakoming", "relations", mode="before")(_none_as_empty)
 
 
 class ToezeggingFilters(ListParams):
     nummer: Nummer | None = Field(default=None, description="Only the toezegging with this TK nummer.")
-    ministerie: Search | None = Field(default=None, description="Case-insensitive part of the ministry's name.")
+    ministerie: Search | None = Field(
+        default=None, description="Case-insensitive part of the ministry's name."
+    )
     status: StatusNormalised | None = Field(default=None, description="Normalised status.")
     status_raw: Search | None = Field(default=None, description="Raw TK status (case-insensitive).")
-    q: Search | None = Field(default=None, description="Case-insensitive substring search in tekst and nummer.")
-    changed_since: dt.datetime | None = Field(default=None, description="bijgewerkt on or after this instant.")
-    origin: Origin | None = Field(default=None, description="Only `feed` (the parliament's record) or `sample`.")
+    q: Search | None = Field(
+        default=None, description="Case-insensitive substring search in tekst and nummer."
+    )
+    changed_since: dt.datetime | None = Field(
+        default=None, description="bijgewerkt on or after this instant."
+    )
+    origin: Origin | None = Field(
+        default=None, description="Only `feed` (the parliament's record) or `sample`."
+    )
 
 
 class DocumentOut(OutModel):
@@ -110,10 +129,18 @@ class DocumentOut(OutModel):
 
 class DocumentFilters(ListParams):
     nummer: Nummer | None = Field(default=None, description="Only the document with this TK nummer.")
-    dossier: Nummer | None = Field(default=None, description="Kamerstukdossier nummer (directly or via a zaak).")
-    q: Search | None = Field(default=None, description="Case-insensitive substring search in titel and onderwerp.")
-    changed_since: dt.datetime | None = Field(default=None, description="bijgewerkt on or after this instant.")
-    origin: Origin | None = Field(default=None, description="Only `feed` (the parliament's record) or `sample`.")
+    dossier: Nummer | None = Field(
+        default=None, description="Kamerstukdossier nummer (directly or via a zaak)."
+    )
+    q: Search | None = Field(
+        default=None, description="Case-insensitive substring search in titel and onderwerp."
+    )
+    changed_since: dt.datetime | None = Field(
+        default=None, description="bijgewerkt on or after this instant."
+    )
+    origin: Origin | None = Field(
+        default=None, description="Only `feed` (the parliament's record) or `sample`."
+    )
 
 
 class SuggestionOut(ToezeggingOut):
@@ -126,7 +153,10 @@ class SuggestionFilters(ListParams):
 
 class SyncRunRequest(StrictModel):
     categories: list[Category] | None = Field(
-        default=None, description="Categories to sync; all when omitted.", examples=[["Toezegging", "Document"]])
+        default=None,
+        description="Categories to sync; all when omitted.",
+        examples=[["Toezegging", "Document"]],
+    )
 
     model_config = {"json_schema_extra": {"examples": [{"categories": ["Toezegging"]}, {}]}}
 
@@ -182,27 +212,37 @@ class SyncStateOut(OutModel):
     skipped_irrelevant: int = 0
     unknown_status: int = 0
     unchanged: int = Field(default=0, description="Entities re-sent with no field changed.")
-    quarantined: int = Field(default=0, description="Unreadable entities of this category kept raw in "
-                                                    "quarantine; list them with GET /v1/sync/quarantine.")
+    quarantined: int = Field(
+        default=0,
+        description="Unreadable entities of this category kept raw in "
+        "quarantine; list them with GET /v1/sync/quarantine.",
+    )
     fetched: int = Field(default=0, description="Skipped documents fetched by id at the end of its runs.")
-    has_samples: bool = Field(default=False, description="The category still holds entities of the bundled "
-                                                         "sample snapshot (origin `sample`); its first "
-                                                         "successful live sync removes them.")
+    has_samples: bool = Field(
+        default=False,
+        description="The category still holds entities of the bundled "
+        "sample snapshot (origin `sample`); its first "
+        "successful live sync removes them.",
+    )
 
 
 class SyncStateList(OutModel):
     items: list[SyncStateOut]
     next_cursor: str | None = None
-    documents_wanted: int = Field(default=0, description="Skipped documents that became relevant and wait "
-                                                         "to be fetched by id (at the end of the next run).")
+    documents_wanted: int = Field(
+        default=0,
+        description="Skipped documents that became relevant and wait "
+        "to be fetched by id (at the end of the next run).",
+    )
 
 
 class QuarantineOut(OutModel):
     id: uuid.UUID
     category: str
     skiptoken: int = Field(description="Feed position of the entry (the checkpoint moved past it).")
-    entity_id: str | None = Field(default=None, description="The entity's id attribute as sent (possibly the "
-                                                            "unreadable part).")
+    entity_id: str | None = Field(
+        default=None, description="The entity's id attribute as sent (possibly the unreadable part)."
+    )
     kind: str | None = None
     reason: str = Field(description="Why the parser could not read it.")
     raw: str = Field(description="The feed entry as received (XML).")

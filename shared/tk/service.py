@@ -112,7 +112,11 @@ class SyncRunner:
         async with session_scope(self.session_factory) as session:
             state = await SyncStateRepository(session).ensure(category)
             await SyncRunRepository(session).abandon_stale(category)
-            token = state.skiptoken if state.skiptoken is not None else self.settings.tk_start_tokens.get(category)
+            token = (
+                state.skiptoken
+                if state.skiptoken is not None
+                else self.settings.tk_start_tokens.get(category)
+            )
             run = TkSyncRun(category=category, trigger=self.trigger, start_token=token, end_token=token)
             session.add(run)
             await session.flush()
@@ -125,8 +129,11 @@ class SyncRunner:
             if category == "Document":
                 async with self.session_factory() as session:
                     relevance = await DocumentRelevance.load(
-                        session, dossiers=self.settings.tk_dossiers, terms=self.settings.tk_terms,
-                        soorten=self.settings.tk_document_soorten)
+                        session,
+                        dossiers=self.settings.tk_dossiers,
+                        terms=self.settings.tk_terms,
+                        soorten=self.settings.tk_document_soorten,
+                    )
                     await session.rollback()
             # The next page is fetched and parsed (in a thread) while this one is written, so the feed's
             # latency and the parsing overlap the database's work.
@@ -135,7 +142,9 @@ class SyncRunner:
                 while True:
                     entries = await next_page
                     if token is not None:
-                        entries = [e for e in entries if position(e) > token]  # a server that ignored skiptoken
+                        entries = [
+                            e for e in entries if position(e) > token
+                        ]  # a server that ignored skiptoken
                     if not entries:
                         break
                     last = max(position(e) for e in entries)
@@ -165,12 +174,16 @@ class SyncRunner:
             stored = await SyncStateRepository(session).get(category)
             if error is None and stored is not None and stored.has_samples:
                 await self._remove_samples(session, category, summary)
-            await SyncRunRepository(session).finish(
-                summary.run_id, SyncRunStatus(summary.status), error)
+            await SyncRunRepository(session).finish(summary.run_id, SyncRunStatus(summary.status), error)
             await SyncStateRepository(session).record_outcome(category, error=error)
         if error:
-            log.error("tk_sync_failed", category=category, error=error, resume_from=checkpoint,
-                      run_id=str(summary.run_id))
+            log.error(
+                "tk_sync_failed",
+                category=category,
+                error=error,
+                resume_from=checkpoint,
+                run_id=str(summary.run_id),
+            )
         else:
             log.info("tk_sync_finished", **{k: v for k, v in summary.as_dict().items() if k != "error"})
 
@@ -191,8 +204,9 @@ class SyncRunner:
         if fetch is None:
             return
         async with self.session_factory() as session:
-            wanted = [w.document_id
-                      for w in await MirrorRepository(session).wanted_documents(FETCHES_PER_RUN)]
+            wanted = [
+                w.document_id for w in await MirrorRepository(session).wanted_documents(FETCHES_PER_RUN)
+            ]
             await session.rollback()
         for document_id in wanted:
             try:
@@ -215,8 +229,7 @@ class SyncRunner:
                 await repo.wanted_done(document_id)
                 counts = {"fetched": 1}
                 await SyncStateRepository(session).add_counts(category, counts)
-                await SyncRunRepository(session).add_counts(
-                    summary.run_id, counts, summary.end_token)  # type: ignore[arg-type]
+                await SyncRunRepository(session).add_counts(summary.run_id, counts, summary.end_token)  # type: ignore[arg-type]
             summary.fetched += 1
             if outcome is not None:
                 summary.commitments_queued += len(outcome.commitments)
@@ -232,14 +245,24 @@ class SyncRunner:
         body = await self.source.fetch_page(category, token)
         return await asyncio.to_thread(parse_page, body)
 
-    async def _apply(self, category: str, summary: RunSummary, entries: list[Any],
-                     relevance: DocumentRelevance | None, expected: int | None, last: int) -> None:
+    async def _apply(
+        self,
+        category: str,
+        summary: RunSummary,
+        entries: list[Any],
+        relevance: DocumentRelevance | None,
+        expected: int | None,
+        last: int,
+    ) -> None:
         async with unit_of_work(self.session_factory, self.queue) as session:
-            outcome = await apply_page(session, category, entries, relevance,
-                                       watched_dossiers=self.settings.tk_dossiers)
+            outcome = await apply_page(
+                session, category, entries, relevance, watched_dossiers=self.settings.tk_dossiers
+            )
             outcome.bump("pages")
             if not await SyncStateRepository(session).advance(category, expected, last, outcome.counts):
-                raise CheckpointMoved(f"{category}: checkpoint is no longer {expected}; another run is syncing it")
+                raise CheckpointMoved(
+                    f"{category}: checkpoint is no longer {expected}; another run is syncing it"
+                )
             await SyncRunRepository(session).add_counts(summary.run_id, outcome.counts, last)  # type: ignore[arg-type]
         summary.add(outcome.counts)
         summary.end_token = last

@@ -23,7 +23,9 @@ class DirectorySource:
 
     def _last_token(self, page: Path) -> int:
         if page not in self._last_tokens:
-            self._last_tokens[page] = max((e.token for e in iter_entries(page.read_bytes()) if e.token is not None), default=-1)
+            self._last_tokens[page] = max(
+                (e.token for e in iter_entries(page.read_bytes()) if e.token is not None), default=-1
+            )
         return self._last_tokens[page]
 
     async def fetch_page(self, category: str, skiptoken: int | None) -> bytes:
@@ -31,5 +33,7 @@ class DirectorySource:
         for page in self._pages(category):
             if skiptoken is None or self._last_token(page) > skiptoken:
                 return page.read_bytes()
-        return (b'<?xml version="1.0" encoding="utf-8"?>'
-                b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Gegevensmagazijn SyncFeed</title></feed>')
+        return (
+            b'<?xml version="1.0" encoding="utf-8"?>'
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Gegevensmagazijn SyncFeed</title></feed>'
+        )

@@ -36,18 +36,31 @@ class Ref:
 Value = str | Ref | None
 
 
-def entry_xml(category: str, guid: str, token: int, bijgewerkt: str, fields: Sequence[tuple[str, Value]] = (),
-              *, deleted: bool = False, prefix: str | None = None, attrs: dict[str, str] | None = None) -> bytes:
+def entry_xml(
+    category: str,
+    guid: str,
+    token: int,
+    bijgewerkt: str,
+    fields: Sequence[tuple[str, Value]] = (),
+    *,
+    deleted: bool = False,
+    prefix: str | None = None,
+    attrs: dict[str, str] | None = None,
+) -> bytes:
     """One <entry>. `prefix` writes the entity with that namespace prefix (ns1: like Toezegging does);
     without it the entity uses the default namespace with tk: attributes, like the other categories."""
     kind = category.lower()
     href = f"{REAL_BASE}/Feed?category={category}&amp;skiptoken={token}"
     p = f"{prefix}:" if prefix else ""
     a = p if prefix else "tk:"
-    ns = (f'xmlns:{prefix}="{TK_NS}"' if prefix else f'xmlns="{TK_NS}" xmlns:tk="{TK_NS}"') + f' xmlns:xsi="{XSI_NS}"'
+    ns = (
+        f'xmlns:{prefix}="{TK_NS}"' if prefix else f'xmlns="{TK_NS}" xmlns:tk="{TK_NS}"'
+    ) + f' xmlns:xsi="{XSI_NS}"'
     extra = "".join(f' {a}{k}="{escape(v)}"' for k, v in (attrs or {}).items())
-    head = (f'<{p}{kind} id="{guid}" {a}bijgewerkt="{bijgewerkt}" {a}verwijderd="{"true" if deleted else "false"}"'
-            f'{extra} {ns}>')
+    head = (
+        f'<{p}{kind} id="{guid}" {a}bijgewerkt="{bijgewerkt}" {a}verwijderd="{"true" if deleted else "false"}"'
+        f'{extra} {ns}>'
+    )
     body: list[str] = []
     if not deleted:
         for name, value in fields:
@@ -65,66 +78,150 @@ def entry_xml(category: str, guid: str, token: int, bijgewerkt: str, fields: Seq
     ).encode()
 
 
-def toezegging(guid: str, token: int, *, nummer: str, bijgewerkt: str = "2025-11-14T12:20:03+0100",
-               status: Value = "Openstaand", tekst: Value = "De minister informeert de Kamer.",
-               ministerie: Value = "Volksgezondheid, Welzijn en Sport", datum_nakoming: Value = None,
-               kamerbrief: Value | list[str] = None, activiteit: str | None = None, deleted: bool = False,
-               extra: Sequence[tuple[str, Value]] = ()) -> bytes:
+def toezegging(
+    guid: str,
+    token: int,
+    *,
+    nummer: str,
+    bijgewerkt: str = "2025-11-14T12:20:03+0100",
+    status: Value = "Openstaand",
+    tekst: Value = "De minister informeert de Kamer.",
+    ministerie: Value = "Volksgezondheid, Welzijn en Sport",
+    datum_nakoming: Value = None,
+    kamerbrief: Value | list[str] = None,
+    activiteit: str | None = None,
+    deleted: bool = False,
+    extra: Sequence[tuple[str, Value]] = (),
+) -> bytes:
     """`kamerbrief` as a list writes one kamerbriefNakoming element per letter (as the live feed does);
     `extra` adds elements after the known ones (e.g. ("toegezegdAan", Ref(guid)) relations)."""
     fields: list[tuple[str, Value]] = [("toegezegdAanFractie", None), ("nummer", nummer)]
     if activiteit:
         fields.append(("activiteit", Ref(activiteit)))
-    letters = [("kamerbriefNakoming", k) for k in kamerbrief] if isinstance(kamerbrief, list) else \
-        [("kamerbriefNakoming", kamerbrief)]
-    fields += [("activiteitNummer", "2025A00001"), ("naam", "Minister"), ("functie", "minister"),
-               ("status", status), ("datumNakoming", datum_nakoming), *letters,
-               ("ministerie", ministerie), ("tekst", tekst), *extra]
+    letters = (
+        [("kamerbriefNakoming", k) for k in kamerbrief]
+        if isinstance(kamerbrief, list)
+        else [("kamerbriefNakoming", kamerbrief)]
+    )
+    fields += [
+        ("activiteitNummer", "2025A00001"),
+        ("naam", "Minister"),
+        ("functie", "minister"),
+        ("status", status),
+        ("datumNakoming", datum_nakoming),
+        *letters,
+        ("ministerie", ministerie),
+        ("tekst", tekst),
+        *extra,
+    ]
     return entry_xml("Toezegging", guid, token, bijgewerkt, fields, deleted=deleted, prefix="ns1")
 
 
-def document(guid: str, token: int, *, nummer: str, bijgewerkt: str = "2026-02-12T16:03:30Z",
-             titel: Value = "Brief", onderwerp: Value = "Onderwerp", soort: Value = "Brief regering",
-             dossier: str | None = None, zaken: Iterable[str] = (), bron: str | None = None,
-             datum: Value = "2026-02-12T00:00:00", deleted: bool = False,
-             extra: Sequence[tuple[str, Value]] = ()) -> bytes:
+def document(
+    guid: str,
+    token: int,
+    *,
+    nummer: str,
+    bijgewerkt: str = "2026-02-12T16:03:30Z",
+    titel: Value = "Brief",
+    onderwerp: Value = "Onderwerp",
+    soort: Value = "Brief regering",
+    dossier: str | None = None,
+    zaken: Iterable[str] = (),
+    bron: str | None = None,
+    datum: Value = "2026-02-12T00:00:00",
+    deleted: bool = False,
+    extra: Sequence[tuple[str, Value]] = (),
+) -> bytes:
     fields: list[tuple[str, Value]] = []
     if bron:
         fields.append(("bronDocument", Ref(bron)))
     fields += [("zaak", Ref(z)) for z in zaken]
     if dossier:
         fields.append(("kamerstukdossier", Ref(dossier)))
-    fields += [("soort", soort), ("documentNummer", nummer), ("titel", titel), ("onderwerp", onderwerp),
-               ("datum", datum), ("organisatie", "Volksgezondheid, Welzijn en Sport"), *extra]
-    return entry_xml("Document", guid, token, bijgewerkt, fields, deleted=deleted,
-                     attrs=None if deleted else {"contentType": "application/pdf", "contentLength": "1000"})
+    fields += [
+        ("soort", soort),
+        ("documentNummer", nummer),
+        ("titel", titel),
+        ("onderwerp", onderwerp),
+        ("datum", datum),
+        ("organisatie", "Volksgezondheid, Welzijn en Sport"),
+        *extra,
+    ]
+    return entry_xml(
+        "Document",
+        guid,
+        token,
+        bijgewerkt,
+        fields,
+        deleted=deleted,
+        attrs=None if deleted else {"contentType": "application/pdf", "contentLength": "1000"},
+    )
 
 
-def zaak(guid: str, token: int, *, nummer: str, dossier: str | None = None,
-         bijgewerkt: str = "2026-02-12T16:03:21Z", onderwerp: Value = "Zaak", deleted: bool = False) -> bytes:
+def zaak(
+    guid: str,
+    token: int,
+    *,
+    nummer: str,
+    dossier: str | None = None,
+    bijgewerkt: str = "2026-02-12T16:03:21Z",
+    onderwerp: Value = "Zaak",
+    deleted: bool = False,
+) -> bytes:
     fields: list[tuple[str, Value]] = [("kamerstukdossier", Ref(dossier))] if dossier else []
-    fields += [("nummer", nummer), ("soort", "Brief regering"), ("onderwerp", onderwerp), ("afgedaan", "false")]
+    fields += [
+        ("nummer", nummer),
+        ("soort", "Brief regering"),
+        ("onderwerp", onderwerp),
+        ("afgedaan", "false"),
+    ]
     return entry_xml("Zaak", guid, token, bijgewerkt, fields, deleted=deleted)
 
 
-def dossier(guid: str, token: int, *, nummer: str, titel: str = "Dossier",
-            bijgewerkt: str = "2025-12-02T10:13:55Z", deleted: bool = False) -> bytes:
-    return entry_xml("Kamerstukdossier", guid, token, bijgewerkt,
-                     [("titel", titel), ("nummer", nummer), ("toevoeging", None), ("afgesloten", "false")],
-                     deleted=deleted)
+def dossier(
+    guid: str,
+    token: int,
+    *,
+    nummer: str,
+    titel: str = "Dossier",
+    bijgewerkt: str = "2025-12-02T10:13:55Z",
+    deleted: bool = False,
+) -> bytes:
+    return entry_xml(
+        "Kamerstukdossier",
+        guid,
+        token,
+        bijgewerkt,
+        [("titel", titel), ("nummer", nummer), ("toevoeging", None), ("afgesloten", "false")],
+        deleted=deleted,
+    )
 
 
 def activiteit(guid: str, token: int, *, nummer: str, bijgewerkt: str = "2025-11-13T09:11:31Z") -> bytes:
-    return entry_xml("Activiteit", guid, token, bijgewerkt,
-                     [("soort", "Commissiedebat"), ("nummer", nummer), ("onderwerp", "Debat"),
-                      ("datum", "2025-11-12T00:00:00")])
+    return entry_xml(
+        "Activiteit",
+        guid,
+        token,
+        bijgewerkt,
+        [
+            ("soort", "Commissiedebat"),
+            ("nummer", nummer),
+            ("onderwerp", "Debat"),
+            ("datum", "2025-11-12T00:00:00"),
+        ],
+    )
 
 
 def page_xml(category: str, entries: Iterable[bytes]) -> bytes:
-    return (b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-            b"<title>Gegevensmagazijn SyncFeed</title>"
-            + f'<link rel="self" href="{REAL_BASE}/Feed?category={category}"/>'.encode()
-            + b"<updated>2026-02-20T09:30:12Z</updated>" + b"".join(entries) + b"</feed>")
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<title>Gegevensmagazijn SyncFeed</title>"
+        + f'<link rel="self" href="{REAL_BASE}/Feed?category={category}"/>'.encode()
+        + b"<updated>2026-02-20T09:30:12Z</updated>"
+        + b"".join(entries)
+        + b"</feed>"
+    )
 
 
 def split_page(xml: bytes) -> list[tuple[int, bytes]]:
@@ -193,8 +290,9 @@ class FakeFeed:
             return None
         entry = etree.fromstring(max(found, key=lambda item: item[0])[1])
         # Entries built here carry the Atom namespace only from the page around them: match by local name.
-        content = next(e for e in entry.iter()
-                       if isinstance(e.tag, str) and etree.QName(e).localname == "content")
+        content = next(
+            e for e in entry.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "content"
+        )
         return b'<?xml version="1.0" encoding="utf-8"?>' + etree.tostring(content[0])
 
     async def _entity_response(self, send: Any, guid: str) -> None:
@@ -247,14 +345,23 @@ class FakeFeed:
 
 def _href(entry: bytes) -> str:
     start = entry.index(b'rel="next" href="') + len(b'rel="next" href="')
-    return entry[start: entry.index(b'"', start)].decode().replace("&amp;", "&")
+    return entry[start : entry.index(b'"', start)].decode().replace("&amp;", "&")
 
 
-async def _respond(send: Any, status: int, body: bytes, content_type: str,
-                   headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()),
-                            *(headers or [])]})
+async def _respond(
+    send: Any, status: int, body: bytes, content_type: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -269,8 +376,9 @@ class FeedServer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", loop="asyncio",
-                                timeout_keep_alive=30)
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", loop="asyncio", timeout_keep_alive=30
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

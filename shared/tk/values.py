@@ -41,7 +41,7 @@ def _parse_irregular(value: str) -> dt.datetime:
     value = _OFFSET_NO_COLON.sub(r"\1:\2", value) if "T" in value else value
     fraction = _FRACTION.search(value)
     if fraction and len(fraction.group(1)) > 6:  # .NET writes seven fractional digits
-        value = value[: fraction.start(1)] + fraction.group(1)[:6] + value[fraction.end(1):]
+        value = value[: fraction.start(1)] + fraction.group(1)[:6] + value[fraction.end(1) :]
     return dt.datetime.fromisoformat(value)
 
 

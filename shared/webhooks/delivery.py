@@ -56,15 +56,23 @@ class Delivering:
     @classmethod
     def of(cls, ctx: dict[str, Any]) -> Delivering:
         settings = ctx["settings"]
-        return cls(ctx.get("resolver") or system_resolver, settings.webhook_allow_private,
-                   tuple(settings.webhook_retry_schedule), settings.webhook_concurrency, settings.webhook_timeout)
+        return cls(
+            ctx.get("resolver") or system_resolver,
+            settings.webhook_allow_private,
+            tuple(settings.webhook_retry_schedule),
+            settings.webhook_concurrency,
+            settings.webhook_timeout,
+        )
 
     def client(self) -> httpx.AsyncClient:
         """A client per delivery job, pooled for one receiver: httpx scans every pooled connection on each request,
         so one client shared by all webhooks costs more per delivery the more receivers there are (bench/events).
         Redirects are never followed (their target was not checked: shared/webhooks/targets.py)."""
-        return httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
-                                 limits=httpx.Limits(max_connections=self.concurrency))
+        return httpx.AsyncClient(
+            timeout=self.timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=self.concurrency),
+        )
 
     def retry_delay(self, attempts: int) -> float | None:
         """Seconds until the next try after `attempts` failed ones (None: none left). +-20 % jitter, so
@@ -75,8 +83,13 @@ class Delivering:
 
 
 def message(delivery: WebhookDelivery) -> str:
-    return orjson.dumps({"type": delivery.event_type, "timestamp": delivery.created_at.isoformat(),
-                         "data": {"event_id": delivery.event_id, "subject": delivery.subject}}).decode()
+    return orjson.dumps(
+        {
+            "type": delivery.event_type,
+            "timestamp": delivery.created_at.isoformat(),
+            "data": {"event_id": delivery.event_id, "subject": delivery.subject},
+        }
+    ).decode()
 
 
 @dataclass
@@ -106,10 +119,22 @@ async def fan_out(factory: async_sessionmaker[AsyncSession]) -> FanOut:
                 waiting = await EventRepository(session).waiting_after(position)
                 break
             now = utcnow()
-            rows = [{"id": uuid.uuid4(), "webhook_id": hook.id, "event_id": event.id, "event_type": event.type,
-                     "subject": event.subject, "status": DeliveryStatus.pending.value, "attempts": 0,
-                     "next_attempt_at": now, "created_at": now}
-                    for event in events for hook in hooks if receives(hook, event)]
+            rows = [
+                {
+                    "id": uuid.uuid4(),
+                    "webhook_id": hook.id,
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "subject": event.subject,
+                    "status": DeliveryStatus.pending.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for event in events
+                for hook in hooks
+                if receives(hook, event)
+            ]
             await DeliveryRepository(session).add_many(rows)
             state.txid, state.event_id = events[-1].txid, events[-1].id
             made += len(rows)
@@ -140,8 +165,12 @@ async def deliver(factory: async_sessionmaker[AsyncSession], how: Delivering, we
         return await _deliver(factory, how, client, webhook_id)
 
 
-async def _deliver(factory: async_sessionmaker[AsyncSession], how: Delivering, client: httpx.AsyncClient,
-                   webhook_id: uuid.UUID) -> Round:
+async def _deliver(
+    factory: async_sessionmaker[AsyncSession],
+    how: Delivering,
+    client: httpx.AsyncClient,
+    webhook_id: uuid.UUID,
+) -> Round:
     total = Round()
     while True:
         async with session_scope(factory) as session:
@@ -163,8 +192,9 @@ async def _deliver(factory: async_sessionmaker[AsyncSession], how: Delivering, c
             return total
 
 
-async def _attempt_all(how: Delivering, client: httpx.AsyncClient, webhook: Webhook,
-                       due: Sequence[WebhookDelivery]) -> list[Attempt]:
+async def _attempt_all(
+    how: Delivering, client: httpx.AsyncClient, webhook: Webhook, due: Sequence[WebhookDelivery]
+) -> list[Attempt]:
     try:
         target = parse(webhook.url, allow_private=how.allow_private)
         address = await resolve(target, how.resolver, allow_private=how.allow_private)
@@ -176,8 +206,12 @@ async def _attempt_all(how: Delivering, client: httpx.AsyncClient, webhook: Webh
 
     async def one(delivery: WebhookDelivery) -> Attempt:
         body = message(delivery)
-        headers = {**signing.headers(webhook.secret, str(delivery.id), utcnow(), body),
-                   "content-type": "application/json", "user-agent": USER_AGENT, "host": target.host_header()}
+        headers = {
+            **signing.headers(webhook.secret, str(delivery.id), utcnow(), body),
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            "host": target.host_header(),
+        }
         attempt = Attempt(delivery.id, delivery.attempts + 1)
         async with gate:
             try:
@@ -188,8 +222,10 @@ async def _attempt_all(how: Delivering, client: httpx.AsyncClient, webhook: Webh
         attempt.status_code = response.status_code
         attempt.ok = 200 <= response.status_code < 300
         if response.is_redirect:
-            attempt.error = (f"redirect to {response.headers.get('location', '?')[:300]} not followed "
-                             "(point the webhook at the final URL)")
+            attempt.error = (
+                f"redirect to {response.headers.get('location', '?')[:300]} not followed "
+                "(point the webhook at the final URL)"
+            )
         elif not attempt.ok:
             attempt.error = f"the receiver answered {response.status_code}"
         return attempt
@@ -197,17 +233,35 @@ async def _attempt_all(how: Delivering, client: httpx.AsyncClient, webhook: Webh
     return list(await asyncio.gather(*(one(d) for d in due)))
 
 
-async def _record(factory: async_sessionmaker[AsyncSession], how: Delivering, webhook: Webhook,
-                  attempts: Sequence[Attempt], total: Round) -> None:
+async def _record(
+    factory: async_sessionmaker[AsyncSession],
+    how: Delivering,
+    webhook: Webhook,
+    attempts: Sequence[Attempt],
+    total: Round,
+) -> None:
     now = utcnow()
     rows = []
     for attempt in attempts:
         delay = None if attempt.ok else how.retry_delay(attempt.attempts)
-        status = (DeliveryStatus.succeeded if attempt.ok else
-                  DeliveryStatus.failed if delay is None else DeliveryStatus.pending)
-        rows.append({"b_id": attempt.delivery_id, "b_status": status.value, "b_attempts": attempt.attempts,
-                     "b_next": None if delay is None else now + dt.timedelta(seconds=delay), "b_at": now,
-                     "b_code": attempt.status_code, "b_error": attempt.error})
+        status = (
+            DeliveryStatus.succeeded
+            if attempt.ok
+            else DeliveryStatus.failed
+            if delay is None
+            else DeliveryStatus.pending
+        )
+        rows.append(
+            {
+                "b_id": attempt.delivery_id,
+                "b_status": status.value,
+                "b_attempts": attempt.attempts,
+                "b_next": None if delay is None else now + dt.timedelta(seconds=delay),
+                "b_at": now,
+                "b_code": attempt.status_code,
+                "b_error": attempt.error,
+            }
+        )
         total.sent += 1
         total.succeeded += attempt.ok
         if status is DeliveryStatus.failed:
@@ -215,8 +269,12 @@ async def _record(factory: async_sessionmaker[AsyncSession], how: Delivering, we
     async with session_scope(factory) as session:
         await DeliveryRepository(session).record(rows)
         if total.exhausted:
-            await disable(session, webhook.id, f"delivery {total.exhausted[0]} failed {len(how.schedule) + 1} "
-                                               "times over the whole retry schedule")
+            await disable(
+                session,
+                webhook.id,
+                f"delivery {total.exhausted[0]} failed {len(how.schedule) + 1} "
+                "times over the whole retry schedule",
+            )
 
 
 async def disable(session: AsyncSession, webhook_id: uuid.UUID, reason: str) -> None:
@@ -224,9 +282,22 @@ async def disable(session: AsyncSession, webhook_id: uuid.UUID, reason: str) -> 
     if webhook is None or not webhook.enabled:
         return
     webhook.enabled, webhook.disabled_reason = False, reason[:500]
-    await record(session, SYSTEM, "webhooks.disable", "webhooks", [webhook.id],
-                 detail={"reason": webhook.disabled_reason})
-    await emit(session, NewEvent(EventType.webhook_disabled, f"/v1/webhooks/{webhook.id}",
-                                 {"webhook_id": str(webhook.id), "reason": webhook.disabled_reason},
-                                 Audience.party, webhook.party_id))
+    await record(
+        session,
+        SYSTEM,
+        "webhooks.disable",
+        "webhooks",
+        [webhook.id],
+        detail={"reason": webhook.disabled_reason},
+    )
+    await emit(
+        session,
+        NewEvent(
+            EventType.webhook_disabled,
+            f"/v1/webhooks/{webhook.id}",
+            {"webhook_id": str(webhook.id), "reason": webhook.disabled_reason},
+            Audience.party,
+            webhook.party_id,
+        ),
+    )
     log.warning("webhook_disabled", webhook_id=str(webhook.id), reason=reason)

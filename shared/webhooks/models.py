@@ -31,7 +31,9 @@ class Webhook(VersionedMixin, Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
     # What the subscription may receive: the events its creating key could read (shared/events/access.py).
-    party_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"), index=True)
+    party_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("parties.id", ondelete="CASCADE"), index=True
+    )
     signals: Mapped[bool] = mapped_column(Boolean, default=False)  # the creating key had signals:read
     key_id: Mapped[uuid.UUID | None] = mapped_column()
 
@@ -46,7 +48,8 @@ class WebhookDelivery(Base):
     subject: Mapped[str] = mapped_column(String(300))
     status: Mapped[DeliveryStatus] = mapped_column(
         Enum(DeliveryStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
-        default=DeliveryStatus.pending)
+        default=DeliveryStatus.pending,
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -57,8 +60,12 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "webhook_id", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_list", "webhook_id", "created_at", "id"),
-        Index("ix_webhook_deliveries_pending", "next_attempt_at", postgresql_where=text("status = 'pending'"),
-              sqlite_where=text("status = 'pending'")),
+        Index(
+            "ix_webhook_deliveries_pending",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
 

@@ -15,20 +15,28 @@ from shared.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery, Web
 
 D = WebhookDelivery.__table__.c
 
-_RECORD = (update(WebhookDelivery.__table__)
-           .where(D.id == bindparam("b_id"), D.status == DeliveryStatus.pending.value)
-           .values(status=bindparam("b_status", type_=String), attempts=bindparam("b_attempts", type_=Integer),
-                   next_attempt_at=bindparam("b_next", type_=UTCDateTime),
-                   last_attempt_at=bindparam("b_at", type_=UTCDateTime),
-                   last_status_code=bindparam("b_code", type_=Integer),
-                   last_error=bindparam("b_error", type_=String)))
+_RECORD = (
+    update(WebhookDelivery.__table__)
+    .where(D.id == bindparam("b_id"), D.status == DeliveryStatus.pending.value)
+    .values(
+        status=bindparam("b_status", type_=String),
+        attempts=bindparam("b_attempts", type_=Integer),
+        next_attempt_at=bindparam("b_next", type_=UTCDateTime),
+        last_attempt_at=bindparam("b_at", type_=UTCDateTime),
+        last_status_code=bindparam("b_code", type_=Integer),
+        last_error=bindparam("b_error", type_=String),
+    )
+)
 
 
 class WebhookRepository(Repository[Webhook]):
     model = Webhook
     resource = "webhook"
-    sorting = Sorting(fields={"created_at": SortField(Webhook.created_at, "datetime")}, id_column=Webhook.id,
-                      default="created_at")
+    sorting = Sorting(
+        fields={"created_at": SortField(Webhook.created_at, "datetime")},
+        id_column=Webhook.id,
+        default="created_at",
+    )
 
     async def enabled(self) -> list[Webhook]:
         return list((await self.session.execute(select(Webhook).where(Webhook.enabled.is_(True)))).scalars())
@@ -37,27 +45,46 @@ class WebhookRepository(Repository[Webhook]):
 class DeliveryRepository(Repository[WebhookDelivery]):
     model = WebhookDelivery
     resource = "delivery"
-    sorting = Sorting(fields={"created_at": SortField(WebhookDelivery.created_at, "datetime")},
-                      id_column=WebhookDelivery.id, default="-created_at")
+    sorting = Sorting(
+        fields={"created_at": SortField(WebhookDelivery.created_at, "datetime")},
+        id_column=WebhookDelivery.id,
+        default="-created_at",
+    )
 
     async def due(self, webhook_id: uuid.UUID, now: dt.datetime, limit: int) -> list[WebhookDelivery]:
-        stmt = (select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id,
-                                              WebhookDelivery.status == DeliveryStatus.pending,
-                                              WebhookDelivery.next_attempt_at <= now)
-                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
+        stmt = (
+            select(WebhookDelivery)
+            .where(
+                WebhookDelivery.webhook_id == webhook_id,
+                WebhookDelivery.status == DeliveryStatus.pending,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .limit(limit)
+        )
         return list((await self.session.execute(stmt)).scalars())
 
     async def next_due(self, webhook_id: uuid.UUID) -> dt.datetime | None:
-        stmt = (select(WebhookDelivery.next_attempt_at).where(
-            WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.status == DeliveryStatus.pending)
-            .order_by(WebhookDelivery.next_attempt_at).limit(1))
+        stmt = (
+            select(WebhookDelivery.next_attempt_at)
+            .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.status == DeliveryStatus.pending)
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(1)
+        )
         return (await self.session.execute(stmt)).scalar()
 
     async def webhooks_due(self, now: dt.datetime) -> list[uuid.UUID]:
         """Enabled webhooks with a delivery due (for the sweeper: lost jobs, retries that came due)."""
-        stmt = (select(WebhookDelivery.webhook_id).join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-                .where(WebhookDelivery.status == DeliveryStatus.pending, WebhookDelivery.next_attempt_at <= now,
-                       Webhook.enabled.is_(True)).distinct())
+        stmt = (
+            select(WebhookDelivery.webhook_id)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.pending,
+                WebhookDelivery.next_attempt_at <= now,
+                Webhook.enabled.is_(True),
+            )
+            .distinct()
+        )
         return list((await self.session.execute(stmt)).scalars())
 
     async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -81,5 +108,3 @@ class FeedStateRepository:
             state = WebhookFeedState(id=1, txid=0, event_id=0)
             self.session.add(state)
         return state
-
-

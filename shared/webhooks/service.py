@@ -38,8 +38,11 @@ def reader_of(webhook: Webhook) -> EventReader:
 
 
 def receives(webhook: Webhook, event: Any) -> bool:
-    return ((not webhook.event_types or event.type in webhook.event_types) and event.at >= webhook.created_at
-            and reader_of(webhook).allows(event))
+    return (
+        (not webhook.event_types or event.type in webhook.event_types)
+        and event.at >= webhook.created_at
+        and reader_of(webhook).allows(event)
+    )
 
 
 class WebhookService:
@@ -53,17 +56,24 @@ class WebhookService:
         try:
             parse(url, allow_private=self.allow_private)
         except TargetRefused as exc:
-            raise ValidationFailed(f"The webhook URL is refused: {exc}.",
-                                   [field_error(["body", "url"], str(exc), "url")]) from None
+            raise ValidationFailed(
+                f"The webhook URL is refused: {exc}.", [field_error(["body", "url"], str(exc), "url")]
+            ) from None
 
     async def create(self, principal: Principal, data: dict[str, Any]) -> tuple[Webhook, str]:
         """The webhook and its secret (returned this once)."""
         self.check_url(data["url"])
         secret = new_secret()
-        webhook = Webhook(url=data["url"], event_types=[str(t) for t in data.get("event_types") or []],
-                          description=data.get("description"), secret=secret, enabled=True,
-                          party_id=principal.party_id, signals=principal.has(Scope.signals_read),
-                          key_id=principal.key_id)
+        webhook = Webhook(
+            url=data["url"],
+            event_types=[str(t) for t in data.get("event_types") or []],
+            description=data.get("description"),
+            secret=secret,
+            enabled=True,
+            party_id=principal.party_id,
+            signals=principal.has(Scope.signals_read),
+            key_id=principal.key_id,
+        )
         self.repo.add(webhook)
         await self.repo.flush()
         return webhook, secret
@@ -85,7 +95,9 @@ class WebhookService:
     async def update(self, webhook: Webhook, changes: dict[str, Any]) -> Webhook:
         for name in ("url", "event_types", "enabled"):
             if name in changes and changes[name] is None:
-                raise ValidationFailed(f"{name} cannot be null.", [field_error(["body", name], "must not be null")])
+                raise ValidationFailed(
+                    f"{name} cannot be null.", [field_error(["body", name], "must not be null")]
+                )
         if "url" in changes:
             self.check_url(changes["url"])
             webhook.url = changes["url"]
@@ -105,8 +117,15 @@ class WebhookService:
         await self.repo.delete(webhook)
         await self.repo.flush()
 
-    async def list_deliveries(self, webhook: Webhook, *, status: DeliveryStatus | None, sort: str | None,
-                              cursor: str | None, limit: int) -> Page[WebhookDelivery]:
+    async def list_deliveries(
+        self,
+        webhook: Webhook,
+        *,
+        status: DeliveryStatus | None,
+        sort: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[WebhookDelivery]:
         conds: list[Any] = [WebhookDelivery.webhook_id == webhook.id]
         if status is not None:
             conds.append(WebhookDelivery.status == status)
@@ -119,11 +138,21 @@ class WebhookService:
             raise NotFound(f"Webhook {webhook.id} has no delivery with id {delivery_id}.")
         return found
 
-    async def send(self, webhook: Webhook, *, event_id: int | None, event_type: str, subject: str) -> WebhookDelivery:
+    async def send(
+        self, webhook: Webhook, *, event_id: int | None, event_type: str, subject: str
+    ) -> WebhookDelivery:
         """A new delivery, due now (a redelivery of an event, or a test); sent by the worker after commit."""
-        delivery = WebhookDelivery(id=uuid.uuid4(), webhook_id=webhook.id, event_id=event_id, event_type=event_type,
-                                   subject=subject, status=DeliveryStatus.pending, attempts=0,
-                                   next_attempt_at=utcnow(), created_at=utcnow())
+        delivery = WebhookDelivery(
+            id=uuid.uuid4(),
+            webhook_id=webhook.id,
+            event_id=event_id,
+            event_type=event_type,
+            subject=subject,
+            status=DeliveryStatus.pending,
+            attempts=0,
+            next_attempt_at=utcnow(),
+            created_at=utcnow(),
+        )
         self.deliveries.add(delivery)
         await self.deliveries.flush()
         defer(self.session, delivery_job(webhook.id))

@@ -18,5 +18,8 @@ def new_secret() -> str:
 
 def headers(secret: str, message_id: str, timestamp: dt.datetime, body: str) -> dict[str, str]:
     """`webhook-id`, `webhook-timestamp` and `webhook-signature` (v1, HMAC-SHA256 of id.timestamp.body)."""
-    return {"webhook-id": message_id, "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": Signer(secret).sign(message_id, timestamp, body)}
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": Signer(secret).sign(message_id, timestamp, body),
+    }

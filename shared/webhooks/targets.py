@@ -35,9 +35,14 @@ def refusal(address: str) -> str | None:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and (ip.ipv4_mapped or ip.sixtofour or ip.teredo):
         return "an IPv4 address in IPv6 form"
-    for name, flag in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
-                       ("multicast", ip.is_multicast), ("private", ip.is_private), ("reserved", ip.is_reserved),
-                       ("unspecified", ip.is_unspecified)):
+    for name, flag in (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+        ("unspecified", ip.is_unspecified),
+    ):
         if flag:
             return f"a {name} address"
     if not ip.is_global:  # shared (CGNAT 100.64/10), documentation and benchmarking ranges

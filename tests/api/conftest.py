@@ -18,7 +18,6 @@ async def themes(client: httpx.AsyncClient, admin: dict) -> None:
         await create_theme(client, admin, key)
 
 
-
 @pytest.fixture
 async def intake(make_key) -> dict:
     return await make_key(["signals:write"])

@@ -25,8 +25,13 @@ from tests.factories import signal
 N = 5  # NAKOMING_MIN_CELL in the tests
 THEMES = ("bejegening", "sociale-veiligheid")
 PARTITIONS = ("theme", "provider", "location", "zorgkantoor", "month")  # every signal below has one theme
-WINDOWS = [(None, None), ("2026-01-02", "2026-03-31"), ("2026-02-01", "2026-03-31"), ("2026-01-01", "2026-02-28"),
-           ("2026-02-02", "2026-02-27")]
+WINDOWS = [
+    (None, None),
+    ("2026-01-02", "2026-03-31"),
+    ("2026-02-01", "2026-03-31"),
+    ("2026-01-01", "2026-02-28"),
+    ("2026-02-02", "2026-02-27"),
+]
 FILTERS = [(None, None), ("bejegening", None), (None, "klacht"), ("bejegening", "klacht")]
 
 
@@ -61,20 +66,34 @@ def _months(lo: str | None, hi: str | None) -> tuple[str, str]:
 
 def stats_table(body: dict[str, Any]) -> Table:
     window = _months(body["from"], body["to"])
-    return Table((window, body["theme"], body["kind"], None), body["group_by"],
-                 {c["group"]: _cell(c) for c in body["items"]}, listed=not body.get("suppressed", False))
+    return Table(
+        (window, body["theme"], body["kind"], None),
+        body["group_by"],
+        {c["group"]: _cell(c) for c in body["items"]},
+        listed=not body.get("suppressed", False),
+    )
 
 
 def trend_table(body: dict[str, Any]) -> Table:
     periods = body["periods"]
     window = (periods[0]["period"], periods[-1]["period"])
-    return Table((window, body["theme"], None, body["provider"]), "month",
-                 {p["period"]: _cell(p) for p in periods}, lowest=0,
-                 derived={"rate": body["baseline_rate_per_day"], "p": body["rise"]["p_value"],
-                          "expected": body["rise"]["expected"], "last": _cell(body["last_period"]),
-                          "last_period": periods[-1]["period"],
-                          "days": sum((dt.date.fromisoformat(p["end"]) - dt.date.fromisoformat(p["start"])).days + 1
-                                      for p in periods[:-1])})
+    return Table(
+        (window, body["theme"], None, body["provider"]),
+        "month",
+        {p["period"]: _cell(p) for p in periods},
+        lowest=0,
+        derived={
+            "rate": body["baseline_rate_per_day"],
+            "p": body["rise"]["p_value"],
+            "expected": body["rise"]["expected"],
+            "last": _cell(body["last_period"]),
+            "last_period": periods[-1]["period"],
+            "days": sum(
+                (dt.date.fromisoformat(p["end"]) - dt.date.fromisoformat(p["start"])).days + 1
+                for p in periods[:-1]
+            ),
+        },
+    )
 
 
 def pinned(total: int, table: Table) -> list[Any]:
@@ -122,10 +141,16 @@ def attack(tables: list[Table]) -> list[str]:
         if t.group_by in PARTITIONS and t.listed:
             for total in known.get(t.population, ()):
                 for g, value in pinned(total, t):
-                    leaks.append(f"total {total} of {t.population} minus visible {t.group_by} cells: {g}={value}")
+                    leaks.append(
+                        f"total {total} of {t.population} minus visible {t.group_by} cells: {g}={value}"
+                    )
     # 2. Two answers over nested populations (a window inside another, a filter added): a difference of 1..N-1.
     for a, b in itertools.permutations(tables, 2):
-        if a.group_by != b.group_by or not _contains(a.population, b.population) or a.population == b.population:
+        if (
+            a.group_by != b.group_by
+            or not _contains(a.population, b.population)
+            or a.population == b.population
+        ):
             continue
         for g, count in a.cells.items():
             other = b.cells.get(g, 0 if b.listed and _covers_group(b, g) else None)
@@ -174,17 +199,22 @@ def patient_limiter(app: Any) -> None:
 
 # -- main's answers: the attacker finds the two leaks the issue names ------------------------------------------
 
+
 def test_the_attacker_finds_mains_leaks() -> None:
     window = ("2026-01", "2026-03")
     # zorgkantoor 2222 had 2 signals; main showed the month total and the other cell exactly.
     by_month = Table((window, None, None, None), "month", {"2026-01": 8, "2026-02": 5})
     by_office = Table((window, None, None, None), "zorgkantoor", {"1111": 11, "2222": "small"})
     assert attack([by_month, by_office]) == [
-        f"total 13 of {(window, None, None, None)} minus visible zorgkantoor cells: 2222=2"]
+        f"total 13 of {(window, None, None, None)} minus visible zorgkantoor cells: 2222=2"
+    ]
     # Main's trend: a hidden month of 3 among 6 and 7, and the rate over the three months.
-    trend = Table((window, "bejegening", None, None), "month", {"2026-01": 6, "2026-02": "small", "2026-03": 7,
-                                                                "2026-04": 9},
-                  derived={"rate": round(16 / 90, 6), "p": None, "expected": None, "last": 9, "days": 90})
+    trend = Table(
+        (window, "bejegening", None, None),
+        "month",
+        {"2026-01": 6, "2026-02": "small", "2026-03": 7, "2026-04": 9},
+        derived={"rate": round(16 / 90, 6), "p": None, "expected": None, "last": 9, "days": 90},
+    )
     assert attack([trend]) == [f"baseline_rate_per_day x days gives 2026-02 of {trend.population}: 3"]
     # A window shifted by a day, and a filter complement.
     wide = Table((window, None, None, None), "provider", {"11111111": 9})
@@ -195,14 +225,17 @@ def test_the_attacker_finds_mains_leaks() -> None:
 
 # -- the attack on the running API -------------------------------------------------------------------------------
 
-RECORD = st.fixed_dictionaries({
-    "month": st.sampled_from([1, 2, 3]), "day": st.integers(1, 28),
-    "zorgkantoor_code": st.sampled_from(["1111", "2222", None]),
-    "provider_agb": st.sampled_from(["11111111", "22222222"]),
-    "location": st.sampled_from(["Noord", "Zuid"]),
-    "kind": st.sampled_from(["klacht", "signaal"]),
-    "theme": st.sampled_from(THEMES),
-})
+RECORD = st.fixed_dictionaries(
+    {
+        "month": st.sampled_from([1, 2, 3]),
+        "day": st.integers(1, 28),
+        "zorgkantoor_code": st.sampled_from(["1111", "2222", None]),
+        "provider_agb": st.sampled_from(["11111111", "22222222"]),
+        "location": st.sampled_from(["Noord", "Zuid"]),
+        "kind": st.sampled_from(["klacht", "signaal"]),
+        "theme": st.sampled_from(THEMES),
+    }
+)
 # Groups of identical signals make counts around N likely.
 DATASETS = st.lists(st.tuples(RECORD, st.integers(1, 7)), min_size=1, max_size=6)
 
@@ -211,12 +244,24 @@ async def _load(client: httpx.AsyncClient, intake: dict, queue: Any, dataset: li
     lines = []
     for record, times in dataset:
         for _ in range(times):
-            lines.append(json.dumps(signal(
-                external_id=f"A-{uuid.uuid4().hex[:12]}", kind=record["kind"], themes=[record["theme"]],
-                received_date=f"2026-{record['month']:02d}-{record['day']:02d}", provider_agb=record["provider_agb"],
-                location=record["location"], zorgkantoor_code=record["zorgkantoor_code"])))
-    r = await client.post("/v1/signals/batches", content="\n".join(lines).encode(),
-                          headers={**intake, "content-type": "application/x-ndjson"})
+            lines.append(
+                json.dumps(
+                    signal(
+                        external_id=f"A-{uuid.uuid4().hex[:12]}",
+                        kind=record["kind"],
+                        themes=[record["theme"]],
+                        received_date=f"2026-{record['month']:02d}-{record['day']:02d}",
+                        provider_agb=record["provider_agb"],
+                        location=record["location"],
+                        zorgkantoor_code=record["zorgkantoor_code"],
+                    )
+                )
+            )
+    r = await client.post(
+        "/v1/signals/batches",
+        content="\n".join(lines).encode(),
+        headers={**intake, "content-type": "application/x-ndjson"},
+    )
     assert r.status_code == 202, r.text
     await queue.drain()
 
@@ -224,14 +269,20 @@ async def _load(client: httpx.AsyncClient, intake: dict, queue: Any, dataset: li
 async def _answers(client: httpx.AsyncClient) -> list[Table]:
     tables = []
     for group_by, (lo, hi), (theme, kind) in itertools.product(PARTITIONS, WINDOWS, FILTERS):
-        params = {k: v for k, v in {"group_by": group_by, "from": lo, "to": hi, "theme": theme, "kind": kind}.items()
-                  if v is not None}
+        params = {
+            k: v
+            for k, v in {"group_by": group_by, "from": lo, "to": hi, "theme": theme, "kind": kind}.items()
+            if v is not None
+        }
         r = await client.get("/v1/signals/stats", params=params)
         assert r.status_code == 200, r.text
         tables.append(stats_table(r.json()))
-    for theme, provider, until in itertools.product([None, "bejegening"], [None, "11111111"],
-                                                   ["2026-03-31", "2026-03-30"]):
-        params = {k: v for k, v in {"theme": theme, "provider": provider, "until": until, "months": 3}.items() if v}
+    for theme, provider, until in itertools.product(
+        [None, "bejegening"], [None, "11111111"], ["2026-03-31", "2026-03-30"]
+    ):
+        params = {
+            k: v for k, v in {"theme": theme, "provider": provider, "until": until, "months": 3}.items() if v
+        }
         r = await client.get("/v1/signals/trends", params=params)
         assert r.status_code == 200, r.text
         tables.append(trend_table(r.json()))
@@ -240,9 +291,14 @@ async def _answers(client: httpx.AsyncClient) -> list[Table]:
 
 @given(dataset=DATASETS)
 @hsettings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
-async def test_no_pair_of_answers_recovers_a_small_count(client: httpx.AsyncClient, connection: Any, themes: None,
-                                                         intake: dict, queue: Any,
-                                                         dataset: list[tuple[dict, int]]) -> None:
+async def test_no_pair_of_answers_recovers_a_small_count(
+    client: httpx.AsyncClient,
+    connection: Any,
+    themes: None,
+    intake: dict,
+    queue: Any,
+    dataset: list[tuple[dict, int]],
+) -> None:
     example = await connection.begin_nested()  # each dataset alone in the database
     try:
         await _load(client, intake, queue, dataset)
@@ -258,21 +314,57 @@ async def test_no_pair_of_answers_recovers_a_small_count(client: httpx.AsyncClie
 
 
 @pytest.mark.parametrize("counts", [(6, 2), (10, 2), (3, 4)])
-async def test_the_named_leaks_are_closed(client: httpx.AsyncClient, themes: None, intake: dict, queue: Any,
-                                          counts: tuple[int, int]) -> None:
+async def test_the_named_leaks_are_closed(
+    client: httpx.AsyncClient, themes: None, intake: dict, queue: Any, counts: tuple[int, int]
+) -> None:
     """group_by=month total minus visible zorgkantoor cells, and baseline_rate_per_day x days, on fixed data."""
     first, second = counts
-    dataset = [({"month": 1, "day": 5, "zorgkantoor_code": "1111", "provider_agb": "11111111", "location": "Noord",
-                 "kind": "klacht", "theme": "bejegening"}, first),
-               ({"month": 1, "day": 6, "zorgkantoor_code": "2222", "provider_agb": "11111111", "location": "Noord",
-                 "kind": "klacht", "theme": "bejegening"}, second),
-               ({"month": 3, "day": 6, "zorgkantoor_code": "1111", "provider_agb": "11111111", "location": "Noord",
-                 "kind": "klacht", "theme": "bejegening"}, 6)]
+    dataset = [
+        (
+            {
+                "month": 1,
+                "day": 5,
+                "zorgkantoor_code": "1111",
+                "provider_agb": "11111111",
+                "location": "Noord",
+                "kind": "klacht",
+                "theme": "bejegening",
+            },
+            first,
+        ),
+        (
+            {
+                "month": 1,
+                "day": 6,
+                "zorgkantoor_code": "2222",
+                "provider_agb": "11111111",
+                "location": "Noord",
+                "kind": "klacht",
+                "theme": "bejegening",
+            },
+            second,
+        ),
+        (
+            {
+                "month": 3,
+                "day": 6,
+                "zorgkantoor_code": "1111",
+                "provider_agb": "11111111",
+                "location": "Noord",
+                "kind": "klacht",
+                "theme": "bejegening",
+            },
+            6,
+        ),
+    ]
     await _load(client, intake, queue, dataset)
     tables = await _answers(client)
     assert attack(tables) == []
-    offices = next(t for t in tables if t.group_by == "zorgkantoor" and t.population == (("2026-01", "2026-03"),
-                                                                                           None, None, None))
+    offices = next(
+        t
+        for t in tables
+        if t.group_by == "zorgkantoor" and t.population == (("2026-01", "2026-03"), None, None, None)
+    )
     assert not offices.listed or offices.cells.get("2222") == "small"
     trend = next(t for t in tables if t.derived and t.population[1:] == (None, None, None))
     assert trend.derived["rate"] is None  # February is empty: hidden, so no rate

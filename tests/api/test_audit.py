@@ -15,18 +15,26 @@ async def audit(client: httpx.AsyncClient, admin: dict, **params) -> list[dict]:
     return r.json()["items"]
 
 
-async def test_every_signal_access_is_audited(client: httpx.AsyncClient, themes: None, intake: dict, admin: dict,
-                                              make_key, queue) -> None:
+async def test_every_signal_access_is_audited(
+    client: httpx.AsyncClient, themes: None, intake: dict, admin: dict, make_key, queue
+) -> None:
     created = await post_signal(client, intake, signal())
     sid = created.json()["id"]
     staff = await make_key(["signals:read"])
     await client.get(f"/v1/signals/{sid}", headers={**staff, "X-Request-ID": "req-audit-1"})
     await client.get("/v1/signals", params={"kind": "klacht"}, headers=staff)
-    batch = await client.post("/v1/signals/batches", content=b'{"x": 1}\n',
-                              headers={**intake, "content-type": "application/x-ndjson"})
+    batch = await client.post(
+        "/v1/signals/batches",
+        content=b'{"x": 1}\n',
+        headers={**intake, "content-type": "application/x-ndjson"},
+    )
     await queue.drain()
     entries = await audit(client, admin, record_id=sid)
-    assert [e["action"] for e in entries] == ["signals.list", "signals.read", "signals.create"]  # newest first
+    assert [e["action"] for e in entries] == [
+        "signals.list",
+        "signals.read",
+        "signals.create",
+    ]  # newest first
     read = entries[1]
     assert read["request_id"] == "req-audit-1" and read["record_ids"] == [sid] and read["key_id"]
     assert read["actor"].startswith("test ")

@@ -25,7 +25,9 @@ def _nullable(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "null" or any(_nullable(s) for s in schema.get("anyOf", []))
 
 
-async def test_patch_bodies_document_null_exactly_where_it_is_accepted(app: Any, client: httpx.AsyncClient) -> None:
+async def test_patch_bodies_document_null_exactly_where_it_is_accepted(
+    app: Any, client: httpx.AsyncClient
+) -> None:
     spec = (await client.get("/openapi.json")).json()
     schemas = spec["components"]["schemas"]
     checked = 0
@@ -47,8 +49,9 @@ async def test_patch_bodies_document_null_exactly_where_it_is_accepted(app: Any,
     assert checked > 40
 
 
-async def test_null_for_a_required_field_is_a_field_error(client: httpx.AsyncClient, writer: dict, admin: dict,
-                                                          themes: None, make_key: Any) -> None:
+async def test_null_for_a_required_field_is_a_field_error(
+    client: httpx.AsyncClient, writer: dict, admin: dict, themes: None, make_key: Any
+) -> None:
     commitment = await create_commitment(client, writer, themes=["bejegening"])
     url = f"/v1/commitments/{commitment['id']}"
     for field in ("title", "origin", "themes"):
@@ -59,25 +62,34 @@ async def test_null_for_a_required_field_is_a_field_error(client: httpx.AsyncCli
     r = await client.patch(url, json={"description": None, "due_date": None}, headers=writer)
     assert r.status_code == 200, r.text
     party = await create_party(client, writer)
-    assert _problem(await client.patch(f"/v1/parties/{party['id']}", json={"name": None}, headers=writer),
-                    422)["errors"][0]["loc"] == ["body", "name"]
+    assert _problem(
+        await client.patch(f"/v1/parties/{party['id']}", json={"name": None}, headers=writer), 422
+    )["errors"][0]["loc"] == ["body", "name"]
     await create_theme(client, admin, "wonen")
-    assert _problem(await client.patch("/v1/themes/wonen", json={"label_nl": None}, headers=admin),
-                    422)["errors"][0]["loc"] == ["body", "label_nl"]
+    assert _problem(await client.patch("/v1/themes/wonen", json={"label_nl": None}, headers=admin), 422)[
+        "errors"
+    ][0]["loc"] == ["body", "label_nl"]
     created = (await post_signal(client, await make_key(["signals:write"]), signal())).json()
     staff = await make_key(["signals:read", "signals:write"])
-    problem = _problem(await client.patch(f"/v1/signals/{created['id']}", json={"status": None}, headers=staff), 422)
+    problem = _problem(
+        await client.patch(f"/v1/signals/{created['id']}", json={"status": None}, headers=staff), 422
+    )
     assert problem["errors"][0]["loc"] == ["body", "status"]
 
 
 async def test_dates_are_never_numbers(client: httpx.AsyncClient, writer: dict) -> None:
     commitment = await create_commitment(client, writer)
-    for url in ("/v1/signals/stats?to=0", "/v1/signals/trends?until=1700000000",
-                f"/v1/commitments/{commitment['id']}/status?as_of=0",
-                f"/v1/commitments/{commitment['id']}/fulfilment?period=0"):
+    for url in (
+        "/v1/signals/stats?to=0",
+        "/v1/signals/trends?until=1700000000",
+        f"/v1/commitments/{commitment['id']}/status?as_of=0",
+        f"/v1/commitments/{commitment['id']}/fulfilment?period=0",
+    ):
         problem = _problem(await client.get(url, headers=writer), 422)
         assert problem["errors"][0]["type"] == "date_format", url
-    assert (await client.get(f"/v1/commitments/{commitment['id']}/status?as_of=2026-03-01")).status_code == 200
+    assert (
+        await client.get(f"/v1/commitments/{commitment['id']}/status?as_of=2026-03-01")
+    ).status_code == 200
 
 
 async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient, writer: dict) -> None:
@@ -97,8 +109,12 @@ async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient, wr
 async def test_anonymous_broken_json_is_401_on_every_write(client: httpx.AsyncClient, writer: dict) -> None:
     commitment = await create_commitment(client, writer)
     broken = {"content-type": "application/json"}
-    for method, url in (("POST", "/v1/parties"), ("PATCH", f"/v1/commitments/{commitment['id']}"),
-                        ("PUT", f"/v1/commitments/{commitment['id']}/fulfilment"), ("POST", "/v1/signals")):
+    for method, url in (
+        ("POST", "/v1/parties"),
+        ("PATCH", f"/v1/commitments/{commitment['id']}"),
+        ("PUT", f"/v1/commitments/{commitment['id']}/fulfilment"),
+        ("POST", "/v1/signals"),
+    ):
         _problem(await client.request(method, url, content=b"{nope", headers=broken), 401)
         r = await client.request(method, url, content=b"{nope", headers={**broken, **writer})
         if r.status_code != 403:  # the writer key has no signal scope
@@ -106,8 +122,9 @@ async def test_anonymous_broken_json_is_401_on_every_write(client: httpx.AsyncCl
 
 
 @pytest.mark.parametrize("path", ["/boom"])
-async def test_a_500_carries_the_request_id(settings: Any, connection: Any, session_factory: Any, queue: Any,
-                                             path: str) -> None:
+async def test_a_500_carries_the_request_id(
+    settings: Any, connection: Any, session_factory: Any, queue: Any, path: str
+) -> None:
     app = create_app(settings, engine=connection.engine, session_factory=session_factory, queue=queue)
 
     async def boom() -> None:

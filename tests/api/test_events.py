@@ -32,8 +32,9 @@ async def everything(client: httpx.AsyncClient, headers: dict | None = None, **p
     return items
 
 
-async def test_commitment_writes_and_status_changes_are_announced(client: httpx.AsyncClient, writer: dict,
-                                                                  admin: dict, queue: InProcessQueue) -> None:
+async def test_commitment_writes_and_status_changes_are_announced(
+    client: httpx.AsyncClient, writer: dict, admin: dict, queue: InProcessQueue
+) -> None:
     commitment, milestone = await fokus(client, writer)
     cid, path = commitment["id"], f"/v1/commitments/{commitment['id']}"
     r = await client.patch(path, json={"title": "Alle ADL-assistenten in loondienst"}, headers=writer)
@@ -51,13 +52,19 @@ async def test_commitment_writes_and_status_changes_are_announced(client: httpx.
     assert changed["payload"]["new_schedule"] and changed["payload"]["old_schedule"]
     [moved] = [e for e in events if e["type"] == "milestone.status_changed"]
     assert moved["subject"] == f"/v1/milestones/{milestone['id']}"
-    assert moved["payload"] == {"milestone_id": milestone["id"], "commitment_id": cid, "old_status": "pending",
-                                "new_status": "missed"}
+    assert moved["payload"] == {
+        "milestone_id": milestone["id"],
+        "commitment_id": cid,
+        "old_status": "pending",
+        "new_status": "missed",
+    }
     ids = [e["id"] for e in events]
     assert len(set(ids)) == len(ids)
     for e in events:  # the rows are serialised directly: exactly EventOut's fields
         assert set(e) == {"id", "type", "time", "subject", "payload"} and e["time"].endswith("Z")
-        assert EventOut.model_validate({**e, "at": e["time"]}).model_dump(mode="json")["subject"] == e["subject"]
+        assert (
+            EventOut.model_validate({**e, "at": e["time"]}).model_dump(mode="json")["subject"] == e["subject"]
+        )
 
     # A recalculation that changes no status announces nothing.
     before = await feed(client, limit=500)
@@ -71,10 +78,13 @@ async def test_commitment_writes_and_status_changes_are_announced(client: httpx.
     assert r.status_code == 204
     last = await feed(client, after=before["next_cursor"])
     assert [(e["type"], e["payload"]) for e in last["items"]] == [
-        ("commitment.deleted", {"commitment_id": cid, "key": "fokus-adl-loondienst"})]
+        ("commitment.deleted", {"commitment_id": cid, "key": "fokus-adl-loondienst"})
+    ]
 
 
-async def test_types_filter_and_cursor(client: httpx.AsyncClient, writer: dict, queue: InProcessQueue) -> None:
+async def test_types_filter_and_cursor(
+    client: httpx.AsyncClient, writer: dict, queue: InProcessQueue
+) -> None:
     made = [await create_commitment(client, writer, key=f"c-{n}") for n in range(3)]
     r = await client.patch(f"/v1/commitments/{made[0]['id']}", json={"title": "Anders"}, headers=writer)
     assert r.status_code == 200
@@ -101,15 +111,31 @@ async def test_a_rolled_back_write_leaves_no_event(client: httpx.AsyncClient, se
     assert [e["payload"]["key"] for e in await everything(client)] == ["kept"]
 
 
-async def test_signal_batch_events_are_scoped(client: httpx.AsyncClient, admin: dict, make_key: Any,
-                                              session_factory: Any) -> None:
-    ours = await create_party(client, admin, name="Zorgkantoor Oost", kind="zorgkantoor", zorgkantoor_code="5501")
-    theirs = await create_party(client, admin, name="Zorgkantoor West", kind="zorgkantoor", zorgkantoor_code="5502")
+async def test_signal_batch_events_are_scoped(
+    client: httpx.AsyncClient, admin: dict, make_key: Any, session_factory: Any
+) -> None:
+    ours = await create_party(
+        client, admin, name="Zorgkantoor Oost", kind="zorgkantoor", zorgkantoor_code="5501"
+    )
+    theirs = await create_party(
+        client, admin, name="Zorgkantoor West", kind="zorgkantoor", zorgkantoor_code="5502"
+    )
     async with session_factory() as session:
         for party in (ours, theirs):
-            await emit(session, NewEvent(EventType.signals_batch_finished, f"/v1/signals/batches/{party['id']}",
-                                         {"accepted": 1}, Audience.signals, uuid.UUID(party["id"])))
-        await emit(session, NewEvent(EventType.webhook_disabled, "/v1/webhooks/x", {}, Audience.party, uuid.UUID(ours["id"])))
+            await emit(
+                session,
+                NewEvent(
+                    EventType.signals_batch_finished,
+                    f"/v1/signals/batches/{party['id']}",
+                    {"accepted": 1},
+                    Audience.signals,
+                    uuid.UUID(party["id"]),
+                ),
+            )
+        await emit(
+            session,
+            NewEvent(EventType.webhook_disabled, "/v1/webhooks/x", {}, Audience.party, uuid.UUID(ours["id"])),
+        )
         await session.commit()
 
     def batches(items: list[dict]) -> list[str]:
@@ -118,7 +144,9 @@ async def test_signal_batch_events_are_scoped(client: httpx.AsyncClient, admin: 
     assert batches(await everything(client)) == []  # anonymous: public events only
     bound = await make_key(["read", "signals:read"], party_id=uuid.UUID(ours["id"]))
     assert batches(await everything(client, bound)) == [ours["id"]]
-    assert [e["type"] for e in await everything(client, bound, types="webhook.disabled")] == ["webhook.disabled"]
+    assert [e["type"] for e in await everything(client, bound, types="webhook.disabled")] == [
+        "webhook.disabled"
+    ]
     other = await make_key(["read", "signals:read", "write"], party_id=uuid.UUID(theirs["id"]))
     assert batches(await everything(client, other)) == [theirs["id"]]
     assert await everything(client, other, types="webhook.disabled") == []
@@ -129,8 +157,9 @@ async def test_signal_batch_events_are_scoped(client: httpx.AsyncClient, admin: 
     assert batches(await everything(client, no_signals)) == []
 
 
-async def test_retention_purges_old_events_only(client: httpx.AsyncClient, writer: dict, queue: InProcessQueue,
-                                                session_factory: Any) -> None:
+async def test_retention_purges_old_events_only(
+    client: httpx.AsyncClient, writer: dict, queue: InProcessQueue, session_factory: Any
+) -> None:
     import datetime as dt
 
     from sqlalchemy import update
@@ -148,15 +177,22 @@ async def test_retention_purges_old_events_only(client: httpx.AsyncClient, write
     assert [e["payload"]["key"] for e in await everything(client, types="commitment.created")] == ["nieuw"]
 
 
-async def test_fulfilment_is_announced(client: httpx.AsyncClient, writer: dict, admin: dict,
-                                       queue: InProcessQueue) -> None:
+async def test_fulfilment_is_announced(
+    client: httpx.AsyncClient, writer: dict, admin: dict, queue: InProcessQueue
+) -> None:
     commitment = await create_commitment(client, writer, key="vervuld")
     path = f"/v1/commitments/{commitment['id']}/fulfilment"
-    r = await client.put(path, json={"kind": "fulfilled", "date": "2026-11-01", "summary": "Gedaan",
-                                     "evidence": EVIDENCE}, headers=writer)
+    r = await client.put(
+        path,
+        json={"kind": "fulfilled", "date": "2026-11-01", "summary": "Gedaan", "evidence": EVIDENCE},
+        headers=writer,
+    )
     assert r.status_code == 201, r.text
     r = await client.post(f"{path}/review", json={"decision": "accepted"}, headers=admin)
     assert r.status_code == 200, r.text
     events = await everything(client, types="fulfilment.recorded,fulfilment.reviewed")
-    assert [(e["type"], e["subject"]) for e in events] == [("fulfilment.recorded", path), ("fulfilment.reviewed", path)]
+    assert [(e["type"], e["subject"]) for e in events] == [
+        ("fulfilment.recorded", path),
+        ("fulfilment.reviewed", path),
+    ]
     assert events[0]["payload"]["claim"] == "fulfilled" and events[1]["payload"]["decision"] == "accepted"

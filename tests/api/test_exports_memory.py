@@ -30,7 +30,9 @@ async def test_100k_rows_export_in_flat_memory(engine: Any) -> None:
         for fmt in FORMATS:
             result = measured(url, fmt, REDIS_URL)
             assert result["rows"] == ROWS
-            if fmt != "xlsx":  # every row arrived (CSV: and its header); XLSX is a zip, read back in test_exports
+            if (
+                fmt != "xlsx"
+            ):  # every row arrived (CSV: and its header); XLSX is a zip, read back in test_exports
                 assert result["lines"] == ROWS + (fmt == "csv"), result
             assert result["rss_growth_mb"] < MAX_GROWTH_MB, result
     finally:

@@ -38,8 +38,9 @@ async def test_reuse_with_other_body_is_422(client: httpx.AsyncClient, themes: N
     assert r.status_code == 422 and r.json()["type"].endswith("/idempotency-key-reused")
 
 
-async def test_in_flight_is_409_then_replay(client: httpx.AsyncClient, themes: None, intake: dict,
-                                            session_factory) -> None:
+async def test_in_flight_is_409_then_replay(
+    client: httpx.AsyncClient, themes: None, intake: dict, session_factory
+) -> None:
     body = signal()
     # The first request with this key has claimed it and is still running.
     first = await post_signal(client, intake, body, key="k-3")
@@ -48,12 +49,16 @@ async def test_in_flight_is_409_then_replay(client: httpx.AsyncClient, themes: N
 
         from shared.idempotency.models import IdempotencyRecord
 
-        await s.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "k-3").values(state="processing"))
+        await s.execute(
+            update(IdempotencyRecord).where(IdempotencyRecord.key == "k-3").values(state="processing")
+        )
         await s.commit()
     r = await post_signal(client, intake, body, key="k-3")
     assert r.status_code == 409 and r.json()["type"].endswith("/idempotency-key-in-use")
     async with session_factory() as s:
-        await s.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "k-3").values(state="completed"))
+        await s.execute(
+            update(IdempotencyRecord).where(IdempotencyRecord.key == "k-3").values(state="completed")
+        )
         await s.commit()
     r = await post_signal(client, intake, body, key="k-3")
     assert r.status_code == 201 and r.json()["id"] == first.json()["id"]
@@ -105,7 +110,9 @@ async def test_two_concurrent_requests_with_one_key(engine, settings, queue) -> 
         async with LifespanManager(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-                results = await asyncio.gather(*(c.post("/v1/signals", json=body, headers=headers) for _ in range(6)))
+                results = await asyncio.gather(
+                    *(c.post("/v1/signals", json=body, headers=headers) for _ in range(6))
+                )
                 codes = sorted(r.status_code for r in results)
                 assert codes.count(201) >= 1 and set(codes) <= {201, 409}, codes
                 created = {r.json()["id"] for r in results if r.status_code == 201}

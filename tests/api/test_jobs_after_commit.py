@@ -10,7 +10,9 @@ from shared.commitments.events import RECALCULATE_JOB
 from tests.factories import create_commitment
 
 
-async def test_write_enqueues_recalculation_after_commit(client: httpx.AsyncClient, writer: dict, queue: Any) -> None:
+async def test_write_enqueues_recalculation_after_commit(
+    client: httpx.AsyncClient, writer: dict, queue: Any
+) -> None:
     seen: list[str] = []
 
     async def record(ctx: dict, commitment_id: str) -> None:

@@ -18,8 +18,11 @@ from tests.services.real import free_port
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(text: str, name: str, **labels: str) -> float | None:
@@ -32,8 +35,9 @@ async def test_metrics_need_an_admin_key(client: httpx.AsyncClient, writer: dict
     assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_requests_are_counted_per_route_template(client: httpx.AsyncClient, writer: dict[str, str],
-                                                       admin: dict[str, str]) -> None:
+async def test_requests_are_counted_per_route_template(
+    client: httpx.AsyncClient, writer: dict[str, str], admin: dict[str, str]
+) -> None:
     before = (await client.get("/metrics", headers=admin)).text
     name = "nakoming_http_request_duration_seconds_count"
     route = {"method": "GET", "route": "/v1/commitments/{id}"}
@@ -52,8 +56,9 @@ async def test_requests_are_counted_per_route_template(client: httpx.AsyncClient
     assert created["id"] not in after and "/no/such/path" not in after
 
 
-async def test_database_figures_are_read_when_scraped(client: httpx.AsyncClient, writer: dict[str, str],
-                                                      admin: dict[str, str], session_factory) -> None:
+async def test_database_figures_are_read_when_scraped(
+    client: httpx.AsyncClient, writer: dict[str, str], admin: dict[str, str], session_factory
+) -> None:
     app = client._transport.app  # type: ignore[attr-defined]
     app.state.database_figures.max_age = 0  # no caching in this test: each scrape reads again
     first = (await client.get("/metrics", headers=admin)).text
@@ -61,11 +66,26 @@ async def test_database_figures_are_read_when_scraped(client: httpx.AsyncClient,
     await create_commitment(client, writer, title="Nog een toezegging")
     now = dt.datetime.now(dt.UTC)
     async with session_factory() as session:
-        session.add(TkSyncState(category="Toezegging", skiptoken=5, last_success_at=now - dt.timedelta(minutes=10),
-                                pages=3, updated_at=now - dt.timedelta(minutes=4)))
+        session.add(
+            TkSyncState(
+                category="Toezegging",
+                skiptoken=5,
+                last_success_at=now - dt.timedelta(minutes=10),
+                pages=3,
+                updated_at=now - dt.timedelta(minutes=4),
+            )
+        )
         # a failed run recorded last: its time is no page's
-        session.add(TkSyncState(category="Zaak", skiptoken=9, pages=2, last_success_at=now - dt.timedelta(hours=1),
-                                last_error_at=now - dt.timedelta(minutes=1), updated_at=now - dt.timedelta(minutes=1)))
+        session.add(
+            TkSyncState(
+                category="Zaak",
+                skiptoken=9,
+                pages=2,
+                last_success_at=now - dt.timedelta(hours=1),
+                last_error_at=now - dt.timedelta(minutes=1),
+                updated_at=now - dt.timedelta(minutes=1),
+            )
+        )
         session.add(TkToezegging(id=uuid.uuid4(), bijgewerkt=now - dt.timedelta(hours=2), nummer="TZ1"))
         await session.commit()
     text = (await client.get("/metrics", headers=admin)).text
@@ -79,13 +99,16 @@ async def test_database_figures_are_read_when_scraped(client: httpx.AsyncClient,
     assert page is not None and 230 <= page <= 330
     zaak_page = value(text, "nakoming_tk_sync_last_page_age_seconds", category="Zaak")
     assert zaak_page is not None and 3590 <= zaak_page <= 3700
-    assert value(text, "nakoming_tk_sync_last_success_age_seconds", category="Activiteit") is None  # never synced
+    assert (
+        value(text, "nakoming_tk_sync_last_success_age_seconds", category="Activiteit") is None
+    )  # never synced
     assert (value(text, "nakoming_db_pool_size") or 0) >= 0
     assert value(text, "nakoming_db_pool_connections_in_use") is not None
 
 
-async def test_cached_figures_are_reused_for_a_few_seconds(client: httpx.AsyncClient, writer: dict[str, str],
-                                                           admin: dict[str, str]) -> None:
+async def test_cached_figures_are_reused_for_a_few_seconds(
+    client: httpx.AsyncClient, writer: dict[str, str], admin: dict[str, str]
+) -> None:
     app = client._transport.app  # type: ignore[attr-defined]
     app.state.database_figures.max_age = 3600
     first = value((await client.get("/metrics", headers=admin)).text, "nakoming_commitments", status="open")
@@ -99,8 +122,12 @@ async def test_cached_figures_are_reused_for_a_few_seconds(client: httpx.AsyncCl
 
 async def test_the_metrics_port_serves_without_a_key(settings, connection, session_factory, queue) -> None:
     port = free_port()
-    app = create_app(settings.model_copy(update={"metrics_port": port, "metrics_cache_seconds": 0}),
-                     engine=connection.engine, session_factory=session_factory, queue=queue)
+    app = create_app(
+        settings.model_copy(update={"metrics_port": port, "metrics_cache_seconds": 0}),
+        engine=connection.engine,
+        session_factory=session_factory,
+        queue=queue,
+    )
     async with LifespanManager(app), httpx.AsyncClient() as http:
         # prometheus-client answers from its own thread; the database figures are computed on this loop
         r = await http.get(f"http://127.0.0.1:{port}/metrics")

@@ -26,9 +26,13 @@ TOKEN = "/v1/oauth/token"
 GRANT = {"grant_type": "client_credentials"}
 
 
-async def new_client(session_factory: Any, scopes: list[str], party_id: Any = None, **kw: Any) -> tuple[str, str | None]:
+async def new_client(
+    session_factory: Any, scopes: list[str], party_id: Any = None, **kw: Any
+) -> tuple[str, str | None]:
     async with session_factory() as s:
-        made, secret = await create_client(s, name="Zorgkantoor systeem", scopes=scopes, party_id=party_id, **kw)
+        made, secret = await create_client(
+            s, name="Zorgkantoor systeem", scopes=scopes, party_id=party_id, **kw
+        )
         await s.commit()
     return made.client_id, secret
 
@@ -55,13 +59,20 @@ async def test_client_credentials_token(client: httpx.AsyncClient, session_facto
     claims = token.claims
     assert claims["iss"] == "http://test" and claims["aud"] == "nakoming" and claims["sub"] == client_id
     assert claims["client_id"] == client_id and claims["scope"] == "write" and claims["party"] is None
-    assert claims["exp"] - claims["iat"] == body["expires_in"] and claims["nbf"] <= claims["iat"] and claims["jti"]
+    assert (
+        claims["exp"] - claims["iat"] == body["expires_in"]
+        and claims["nbf"] <= claims["iat"]
+        and claims["jti"]
+    )
     # the token works beside API keys: a write needs `write`
-    made = await client.post("/v1/commitments", json={"title": "Met een token"}, headers=bearer(body["access_token"]))
+    made = await client.post(
+        "/v1/commitments", json={"title": "Met een token"}, headers=bearer(body["access_token"])
+    )
     assert made.status_code == 201, made.text
     # without a scope named, every scope of the client
-    assert set((await client.post(TOKEN, data=GRANT, auth=(client_id, secret or ""))).json()["scope"].split()) == {
-        "read", "write"}
+    assert set(
+        (await client.post(TOKEN, data=GRANT, auth=(client_id, secret or ""))).json()["scope"].split()
+    ) == {"read", "write"}
 
 
 async def test_token_endpoint_errors(client: httpx.AsyncClient, session_factory: Any) -> None:
@@ -78,13 +89,22 @@ async def test_token_endpoint_errors(client: httpx.AsyncClient, session_factory:
     assert "guessed-Secret-42" not in r.text
     oauth_error(await client.post(TOKEN, data=GRANT, auth=("nkc_nobody", "x")), 401, "invalid_client")
     oauth_error(await client.post(TOKEN, data=GRANT), 400, "invalid_request")
-    oauth_error(await client.post(TOKEN, data={"grant_type": "password"}, auth=(client_id, secret or "")), 400,
-                "unsupported_grant_type")
+    oauth_error(
+        await client.post(TOKEN, data={"grant_type": "password"}, auth=(client_id, secret or "")),
+        400,
+        "unsupported_grant_type",
+    )
     oauth_error(await client.post(TOKEN, data={}, auth=(client_id, secret or "")), 400, "invalid_request")
-    oauth_error(await client.post(TOKEN, data={**GRANT, "scope": "read write"}, auth=(client_id, secret or "")),
-                400, "invalid_scope")
-    oauth_error(await client.post(TOKEN, data={**GRANT, "scope": "admin"}, auth=(client_id, secret or "")),
-                400, "invalid_scope")
+    oauth_error(
+        await client.post(TOKEN, data={**GRANT, "scope": "read write"}, auth=(client_id, secret or "")),
+        400,
+        "invalid_scope",
+    )
+    oauth_error(
+        await client.post(TOKEN, data={**GRANT, "scope": "admin"}, auth=(client_id, secret or "")),
+        400,
+        "invalid_scope",
+    )
 
 
 async def test_metadata_and_scopes(client: httpx.AsyncClient) -> None:
@@ -105,8 +125,15 @@ async def test_private_key_jwt(client: httpx.AsyncClient, session_factory: Any) 
 
     def assertion(signing_key: Any = key, **claims: Any) -> str:
         now = int(time.time())
-        body = {"iss": client_id, "sub": client_id, "aud": "http://test/v1/oauth/token", "iat": now,
-                "exp": now + 60, "jti": uuid.uuid4().hex, **claims}
+        body = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": "http://test/v1/oauth/token",
+            "iat": now,
+            "exp": now + 60,
+            "jti": uuid.uuid4().hex,
+            **claims,
+        }
         return jwt.encode({"alg": "ES256", "kid": "system-1"}, body, signing_key)
 
     def form(value: str) -> dict[str, str]:
@@ -116,16 +143,22 @@ async def test_private_key_jwt(client: httpx.AsyncClient, session_factory: Any) 
     assert r.status_code == 200, r.text
     assert (await client.get("/v1/commitments", headers=bearer(r.json()["access_token"]))).status_code == 200
     other = ECKey.generate_key("P-256", parameters={"kid": "system-1"})
-    for bad in (assertion(other), assertion(aud="https://elsewhere/token"), assertion(exp=int(time.time()) - 60),
-                assertion(iss="nkc_someone_else"), assertion(exp=int(time.time()) + 3600)):
+    for bad in (
+        assertion(other),
+        assertion(aud="https://elsewhere/token"),
+        assertion(exp=int(time.time()) - 60),
+        assertion(iss="nkc_someone_else"),
+        assertion(exp=int(time.time()) + 3600),
+    ):
         r = await client.post(TOKEN, data=form(bad))
         assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
     r = await client.post(TOKEN, data={**form(assertion()), "client_assertion_type": "urn:other"})
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
 
 
-async def test_binding_a_signals_client_needs_a_party_code(client: httpx.AsyncClient, admin: dict,
-                                                           session_factory: Any) -> None:
+async def test_binding_a_signals_client_needs_a_party_code(
+    client: httpx.AsyncClient, admin: dict, session_factory: Any
+) -> None:
     party = await create_party(client, admin, name="Zorgkantoor Zonder Code", kind="zorgkantoor")
     with pytest.raises(ValidationFailed, match="zorgkantoor or AGB code"):
         await new_client(session_factory, ["signals:write"], uuid.UUID(party["id"]))
@@ -134,6 +167,7 @@ async def test_binding_a_signals_client_needs_a_party_code(client: httpx.AsyncCl
 
 
 # --- bearer JWT attacks -----------------------------------------------------------------------------------------
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -198,8 +232,10 @@ async def test_bearer_token_attacks(app: Any, client: httpx.AsyncClient, signed:
         "garbage": "a.b.c",
     }
     for name, token in attacks.items():
-        for request in (client.post("/v1/commitments", json=write, headers=bearer(token)),
-                        client.get("/v1/commitments", headers=bearer(token))):
+        for request in (
+            client.post("/v1/commitments", json=write, headers=bearer(token)),
+            client.get("/v1/commitments", headers=bearer(token)),
+        ):
             r = await request
             assert r.status_code == 401, (name, r.status_code, r.text)
             _rejected(r)
@@ -209,11 +245,14 @@ async def test_insufficient_scope(client: httpx.AsyncClient, make_token: Any) ->
     reader = await make_token(["read"])
     r = await client.post("/v1/commitments", json={"title": "x"}, headers=reader)
     assert r.status_code == 403
-    assert r.headers["www-authenticate"] == 'Bearer realm="nakoming", error="insufficient_scope", scope="write"'
+    assert (
+        r.headers["www-authenticate"] == 'Bearer realm="nakoming", error="insufficient_scope", scope="write"'
+    )
 
 
-async def test_revoked_and_rotated_clients_lose_their_tokens(client: httpx.AsyncClient, session_factory: Any,
-                                                            signed: Any) -> None:
+async def test_revoked_and_rotated_clients_lose_their_tokens(
+    client: httpx.AsyncClient, session_factory: Any, signed: Any
+) -> None:
     """The token's client is checked when a process first sees the token (later uses: the revocation watcher,
     tests/services/test_revocation_processes.py)."""
     async with session_factory() as s:
@@ -233,30 +272,39 @@ async def test_revoked_and_rotated_clients_lose_their_tokens(client: httpx.Async
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
 
 
-async def test_guessing_client_secrets_is_rate_limited(app: Any, client: httpx.AsyncClient,
-                                                       session_factory: Any) -> None:
+async def test_guessing_client_secrets_is_rate_limited(
+    app: Any, client: httpx.AsyncClient, session_factory: Any
+) -> None:
     """Past NAKOMING_AUTH_FAILURES_PER_MINUTE failures from an address, even the right secret is refused (429), so
     guessing costs a minute per few tries."""
     limiter = app.state.auth_failure_limiter
     limiter.prefix = f"test-oauth-authfail-{uuid.uuid4().hex}"
     limiter.per_minute = 3
     client_id, secret = await new_client(session_factory, ["read"])
-    codes = [(await client.post(TOKEN, data=GRANT, auth=(client_id, f"guess-{n}"))).status_code for n in range(4)]
+    codes = [
+        (await client.post(TOKEN, data=GRANT, auth=(client_id, f"guess-{n}"))).status_code for n in range(4)
+    ]
     assert codes == [401, 401, 401, 429]
     r = await client.post(TOKEN, data=GRANT, auth=(client_id, secret or ""))
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert r.headers["content-type"] == "application/problem+json"
 
 
-async def test_signal_intake_with_a_token_names_the_client(client: httpx.AsyncClient, admin: dict,
-                                                           make_token: Any, themes: None) -> None:
+async def test_signal_intake_with_a_token_names_the_client(
+    client: httpx.AsyncClient, admin: dict, make_token: Any, themes: None
+) -> None:
     """The intake (one raw statement on PostgreSQL, the session path on SQLite) audits the client, scoped to its
     party's zorgkantoor code like a bound key."""
-    party = await create_party(client, admin, name="Zorgkantoor Noord", kind="zorgkantoor", zorgkantoor_code="5521")
+    party = await create_party(
+        client, admin, name="Zorgkantoor Noord", kind="zorgkantoor", zorgkantoor_code="5521"
+    )
     headers = await make_token(["signals:write", "signals:read"], uuid.UUID(party["id"]))
     r = await post_signal(client, headers, signal(zorgkantoor_code="5521"))
     assert r.status_code == 201, r.text
     assert (await post_signal(client, headers, signal(zorgkantoor_code="9999"))).status_code == 403
-    entries = (await client.get("/v1/audit", params={"record_id": r.json()["id"]}, headers=admin)).json()["items"]
+    entries = (await client.get("/v1/audit", params={"record_id": r.json()["id"]}, headers=admin)).json()[
+        "items"
+    ]
     assert [(e["action"], e["client_id"][:4], e["party_id"]) for e in entries] == [
-        ("signals.create", "nkc_", party["id"])]
+        ("signals.create", "nkc_", party["id"])
+    ]

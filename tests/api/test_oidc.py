@@ -57,9 +57,20 @@ class IdentityProvider:
     def token(self, key: Any = None, **claims: Any) -> str:
         key = key or self.keys[0]
         now = int(time.time())
-        body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u-4711", "name": "Anna de Vries", "iat": now, "exp": now + 300,
-                "roles": ["nakoming-editor"], "org": "zk-noord", **claims}
-        return jwt.encode({"alg": "RS256", "kid": key.kid}, {k: v for k, v in body.items() if v is not None}, key)
+        body = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": "u-4711",
+            "name": "Anna de Vries",
+            "iat": now,
+            "exp": now + 300,
+            "roles": ["nakoming-editor"],
+            "org": "zk-noord",
+            **claims,
+        }
+        return jwt.encode(
+            {"alg": "RS256", "kid": key.kid}, {k: v for k, v in body.items() if v is not None}, key
+        )
 
 
 @pytest.fixture
@@ -72,9 +83,15 @@ def idp() -> Iterator[IdentityProvider]:
 
 
 def issuer_config(idp: IdentityProvider) -> OidcIssuer:
-    return OidcIssuer(issuer=ISSUER, audience=AUDIENCE, jwks_uri=idp.jwks_uri, scopes_claim="roles",
-                      scope_map={"nakoming-editor": ["read", "write"], "nakoming-viewer": ["read"]},
-                      party_claim="org", party_map={"zk-noord": PARTY})
+    return OidcIssuer(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks_uri=idp.jwks_uri,
+        scopes_claim="roles",
+        scope_map={"nakoming-editor": ["read", "write"], "nakoming-viewer": ["read"]},
+        party_claim="org",
+        party_map={"zk-noord": PARTY},
+    )
 
 
 @pytest.fixture
@@ -94,32 +111,48 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_a_person_writes_and_the_audit_names_them(client: httpx.AsyncClient, idp: IdentityProvider,
-                                                        party: uuid.UUID, admin: dict) -> None:
-    r = await client.post("/v1/commitments", json={"title": "Van een scherm", "owner_party_id": str(party)},
-                          headers=bearer(idp.token()))
+async def test_a_person_writes_and_the_audit_names_them(
+    client: httpx.AsyncClient, idp: IdentityProvider, party: uuid.UUID, admin: dict
+) -> None:
+    r = await client.post(
+        "/v1/commitments",
+        json={"title": "Van een scherm", "owner_party_id": str(party)},
+        headers=bearer(idp.token()),
+    )
     assert r.status_code == 201, r.text
     other = await client.post("/v1/commitments", json={"title": "Niet van ons"}, headers=bearer(idp.token()))
     assert other.status_code == 403  # a person of a party changes only what the party owns
-    entry = (await client.get("/v1/audit", params={"record_id": r.json()["id"]}, headers=admin)).json()["items"][0]
+    entry = (await client.get("/v1/audit", params={"record_id": r.json()["id"]}, headers=admin)).json()[
+        "items"
+    ][0]
     assert entry["actor"] == "Anna de Vries" and entry["subject"] == f"{ISSUER}#u-4711"
     assert entry["key_id"] is None and entry["client_id"] is None and entry["party_id"] == str(party)
 
 
-async def test_rejected_person_tokens(client: httpx.AsyncClient, idp: IdentityProvider, party: uuid.UUID) -> None:
+async def test_rejected_person_tokens(
+    client: httpx.AsyncClient, idp: IdentityProvider, party: uuid.UUID
+) -> None:
     now = int(time.time())
     stranger = RSAKey.generate_key(2048, parameters={"kid": "idp-1"})
-    for token in (idp.token(aud="another-api"), idp.token(exp=now - 60), idp.token(stranger),
-                  idp.token(org="zk-unknown"), idp.token(sub=None)):
+    for token in (
+        idp.token(aud="another-api"),
+        idp.token(exp=now - 60),
+        idp.token(stranger),
+        idp.token(org="zk-unknown"),
+        idp.token(sub=None),
+    ):
         r = await client.get("/v1/commitments", headers=bearer(token))
         assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"], r.text
     viewer = idp.token(roles=["nakoming-viewer"])
-    r = await client.post("/v1/commitments", json={"title": "x", "owner_party_id": str(party)}, headers=bearer(viewer))
+    r = await client.post(
+        "/v1/commitments", json={"title": "x", "owner_party_id": str(party)}, headers=bearer(viewer)
+    )
     assert r.status_code == 403 and 'error="insufficient_scope"' in r.headers["www-authenticate"]
 
 
-async def test_rotated_issuer_keys_are_fetched_again(client: httpx.AsyncClient, idp: IdentityProvider,
-                                                     party: uuid.UUID) -> None:
+async def test_rotated_issuer_keys_are_fetched_again(
+    client: httpx.AsyncClient, idp: IdentityProvider, party: uuid.UUID
+) -> None:
     assert (await client.get("/v1/commitments", headers=bearer(idp.token()))).status_code == 200
     fetched = idp.requests
     assert (await client.get("/v1/commitments", headers=bearer(idp.token(sub="u-2")))).status_code == 200

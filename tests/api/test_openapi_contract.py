@@ -27,8 +27,12 @@ async def spec(client: httpx.AsyncClient) -> dict[str, Any]:
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    ops = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
-           if method in METHODS]
+    ops = [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    ]
     assert len(ops) > 60
     return ops
 
@@ -45,7 +49,10 @@ def walk(node: Any) -> Any:
 
 def test_every_operation_is_described_and_secured(spec: dict[str, Any]) -> None:
     assert spec["components"]["securitySchemes"][SECURITY_SCHEME] == {
-        **spec["components"]["securitySchemes"][SECURITY_SCHEME], "type": "http", "scheme": "bearer"}
+        **spec["components"]["securitySchemes"][SECURITY_SCHEME],
+        "type": "http",
+        "scheme": "bearer",
+    }
     flow = spec["components"]["securitySchemes"][OAUTH2_SCHEME]["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/v1/oauth/token" and set(flow["scopes"]) == {s.value for s in Scope}
     ids = [op["operationId"] for _, _, op in operations(spec)]
@@ -64,18 +71,27 @@ def test_every_operation_is_described_and_secured(spec: dict[str, Any]) -> None:
             assert sorted(oauth) == sorted([s] for s in {*op["x-scopes"], "admin"}), where
             assert "WWW-Authenticate" in responses["401"]["headers"], where
         elif path == "/v1/oauth/token":
-            assert op["security"] == [{"clientBasic": []}, {}], where  # Basic, or a client_assertion in the body
+            assert op["security"] == [{"clientBasic": []}, {}], (
+                where
+            )  # Basic, or a client_assertion in the body
         else:  # everything else may need a key
-            assert path in ("/healthz", "/readyz", "/.well-known/jwks.json",
-                            "/.well-known/oauth-authorization-server"), where
+            assert path in (
+                "/healthz",
+                "/readyz",
+                "/.well-known/jwks.json",
+                "/.well-known/oauth-authorization-server",
+            ), where
         for param in op.get("parameters", []):
             assert param.get("description"), (where, param["name"])
             assert "null" not in str(param["schema"].get("type")) and not any(
-                o.get("type") == "null" for o in param["schema"].get("anyOf", [])), (where, param["name"])
+                o.get("type") == "null" for o in param["schema"].get("anyOf", [])
+            ), (where, param["name"])
             if param["name"] == "sort":
                 assert param["schema"]["enum"], where
-                assert all(value.lstrip("-") in {v.lstrip("-") for v in param["schema"]["enum"]}
-                           for value in param["schema"]["enum"])
+                assert all(
+                    value.lstrip("-") in {v.lstrip("-") for v in param["schema"]["enum"]}
+                    for value in param["schema"]["enum"]
+                )
 
 
 def test_every_response_is_described_with_its_headers(spec: dict[str, Any]) -> None:
@@ -91,16 +107,25 @@ def test_every_response_is_described_with_its_headers(spec: dict[str, Any]) -> N
                 assert "Retry-After" in headers, (where, code)
             if idempotent and code.startswith("2"):
                 assert "Idempotent-Replayed" in headers, (where, code)
-            if path == "/v1/oauth/token" and code in ("400", "401"):  # RFC 6749 §5.2, what OAuth2 clients parse
-                assert response["content"] == {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/OAuthErrorBody"}}}, (where, code)
+            if path == "/v1/oauth/token" and code in (
+                "400",
+                "401",
+            ):  # RFC 6749 §5.2, what OAuth2 clients parse
+                assert response["content"] == {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/OAuthErrorBody"}}
+                }, (where, code)
             elif int(code) >= 400 and path != "/readyz":
-                assert response["content"] == {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}, \
-                    (where, code)
-    creates = [(p, op) for p, m, op in operations(spec) if m == "post" and op["operationId"].endswith("-create")]
+                assert response["content"] == {
+                    PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }, (where, code)
+    creates = [
+        (p, op) for p, m, op in operations(spec) if m == "post" and op["operationId"].endswith("-create")
+    ]
     for path, op in creates:
         created = op["responses"].get("201") or op["responses"].get("202")
-        if op["operationId"] != "sync-runs-create":  # enqueues one job per category: no one resource to point at
+        if (
+            op["operationId"] != "sync-runs-create"
+        ):  # enqueues one job per category: no one resource to point at
             assert created and "Location" in created["headers"], path
     gets = [op for p, m, op in operations(spec) if m == "get" and p.endswith("/{id}")]
     assert gets and all("ETag" in op["responses"]["200"]["headers"] for op in gets)

@@ -40,8 +40,13 @@ async def test_openapi_has_stable_operation_ids_and_problem_schema(client: httpx
     # Parameters that dependencies read themselves are documented like FastAPI's own.
     listing = {p["name"]: p for p in spec["paths"]["/v1/commitments"]["get"]["parameters"]}
     assert {"limit", "cursor", "sort", "theme", "status", "q"} <= set(listing)
-    headers = {(path, method): p for path, ops in spec["paths"].items() for method, op in ops.items()
-               for p in op.get("parameters", []) if p["in"] == "header" and p["name"] == "Idempotency-Key"}
+    headers = {
+        (path, method): p
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        for p in op.get("parameters", [])
+        if p["in"] == "header" and p["name"] == "Idempotency-Key"
+    }
     assert headers[("/v1/signals", "post")]["required"] is True
     assert headers[("/v1/commitments", "post")]["required"] is False
     assert ("/v1/commitments", "get") not in headers
@@ -52,17 +57,25 @@ async def test_unknown_route_is_problem(client: httpx.AsyncClient) -> None:
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
 
 
-async def test_private_reads_and_cors(settings: Any, connection: Any, session_factory: Any, queue: Any, make_key: Any) -> None:
+async def test_private_reads_and_cors(
+    settings: Any, connection: Any, session_factory: Any, queue: Any, make_key: Any
+) -> None:
     private = settings.model_copy(update={"public_read": False, "cors_origins": ["https://app.example"]})
     app = create_app(private, engine=connection.engine, session_factory=session_factory, queue=queue)
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
         assert (await c.get("/v1/commitments")).status_code == 401
         assert (await c.get("/v1/commitments/counts")).status_code == 401
         reader = await make_key(["read"])
         assert (await c.get("/v1/commitments", headers=reader)).status_code == 200
         signals_only = await make_key(["signals:write"])
         assert (await c.get("/v1/commitments", headers=signals_only)).status_code == 403
-        r = await c.options("/v1/commitments", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
+        r = await c.options(
+            "/v1/commitments",
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+        )
         assert r.headers["access-control-allow-origin"] == "https://app.example"
 
 

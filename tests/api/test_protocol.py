@@ -34,16 +34,22 @@ async def test_the_server_answers_what_it_refuses_as_problems(app: Any) -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, access_log=False,
-                                           http=ProblemHttpToolsProtocol))
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, http=ProblemHttpToolsProtocol)
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.02)
     try:
         for size in (9_000, 70_000, 121_000):  # the app's own limit, and beyond the parser's
-            answer = await _exchange(port, b"GET /v1/commitments?q=" + b"a" * size + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+            answer = await _exchange(
+                port, b"GET /v1/commitments?q=" + b"a" * size + b" HTTP/1.1\r\nHost: t\r\n\r\n"
+            )
             status, headers, body = _parse(answer)
-            assert status == 414 and headers["content-type"] == "application/problem+json", (size, answer[:300])
+            assert status == 414 and headers["content-type"] == "application/problem+json", (
+                size,
+                answer[:300],
+            )
             assert body["type"].endswith("/uri-too-long") and body["status"] == 414
             assert headers["x-request-id"]
         status, headers, body = _parse(await _exchange(port, b"NOT HTTP AT ALL\r\n\r\n"))

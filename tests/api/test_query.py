@@ -53,7 +53,10 @@ async def test_query_model_parameters_are_in_openapi() -> None:
     assert all(p["in"] == "query" and p["required"] is False for p in params.values())
     assert params["limit"]["schema"]["maximum"] == 500
     assert params["tag"]["description"].startswith("Repeat")
-    assert params["sort"]["schema"]["anyOf"][0]["enum"] == ["key", "-key"]  # from the Sorting the list is applied with
+    assert params["sort"]["schema"]["anyOf"][0]["enum"] == [
+        "key",
+        "-key",
+    ]  # from the Sorting the list is applied with
 
 
 def test_a_sort_without_its_sorting_is_refused() -> None:

@@ -25,7 +25,8 @@ SETTINGS = hsettings(max_examples=40, deadline=None, suppress_health_check=list(
 # Separators a writer (or an evasive client) may put between a BSN's digits: any character of the categories the
 # screen treats as separators (spaces, dashes, connectors, format characters), controls and the full stop.
 SEPARATOR = st.characters(categories=("Zs", "Pd", "Pc", "Cf")) | st.sampled_from(
-    ["\t", "\n", "\r", ".", "\u00a0", "\u202f", "\u2013", " "])
+    ["\t", "\n", "\r", ".", "\u00a0", "\u202f", "\u2013", " "]
+)
 ASCII_SEPARATOR = st.sampled_from(["-", ".", "_"])  # what a header value matching [A-Za-z0-9._:-] can hold
 
 
@@ -42,8 +43,10 @@ def bsns(draw: Any, separator: Any = SEPARATOR) -> str:
     sizes = draw(st.sampled_from([(9,), *sorted(GROUPINGS)]))
     cuts = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
     groups = [number[a:b] for a, b in itertools.pairwise(cuts)]
-    return "".join(group + (draw(st.text(separator, min_size=1, max_size=3)) if i < len(groups) - 1 else "")
-                   for i, group in enumerate(groups))
+    return "".join(
+        group + (draw(st.text(separator, min_size=1, max_size=3)) if i < len(groups) - 1 else "")
+        for i, group in enumerate(groups)
+    )
 
 
 def digits_of(bsn: str) -> str:
@@ -51,7 +54,9 @@ def digits_of(bsn: str) -> str:
 
 
 def texts(bsn: str) -> Any:
-    control = st.characters(min_codepoint=0, max_codepoint=0x1F) | st.sampled_from(["\x7f", "\ud800", "\udfff"])
+    control = st.characters(min_codepoint=0, max_codepoint=0x1F) | st.sampled_from(
+        ["\x7f", "\ud800", "\udfff"]
+    )
     return st.one_of(
         st.text(max_size=30),
         st.text(alphabet=control, min_size=1, max_size=5),
@@ -60,10 +65,26 @@ def texts(bsn: str) -> Any:
     )
 
 
-DATES = st.one_of(st.sampled_from(["0001-01-01", "9999-12-31", "9999-12-30", "0001-12-31", "2026-02-29",
-                                   "2024-02-29", "0", "1700000000", "-1", "99999-01-01", ""]),
-                  st.dates().map(str), st.integers(-2**70, 2**70))
-VALUES = st.one_of(st.integers(-2**80, 2**80), st.floats(allow_nan=False), st.booleans(), st.none())
+DATES = st.one_of(
+    st.sampled_from(
+        [
+            "0001-01-01",
+            "9999-12-31",
+            "9999-12-30",
+            "0001-12-31",
+            "2026-02-29",
+            "2024-02-29",
+            "0",
+            "1700000000",
+            "-1",
+            "99999-01-01",
+            "",
+        ]
+    ),
+    st.dates().map(str),
+    st.integers(-(2**70), 2**70),
+)
+VALUES = st.one_of(st.integers(-(2**80), 2**80), st.floats(allow_nan=False), st.booleans(), st.none())
 
 
 def _check(r: httpx.Response, bsn: str) -> None:
@@ -82,18 +103,31 @@ def _check(r: httpx.Response, bsn: str) -> None:
 async def test_signals_never_5xx_never_a_bsn(client: httpx.AsyncClient, intake_key: dict, data: Any) -> None:
     bsn = data.draw(bsns())
     body = signal(external_id=f"P-{uuid.uuid4().hex[:10]}", themes=[])
-    for field in data.draw(st.lists(st.sampled_from(["summary", "external_id", "location", "source_system",
-                                                     "client_reference", "kind"]), max_size=3, unique=True)):
+    for field in data.draw(
+        st.lists(
+            st.sampled_from(
+                ["summary", "external_id", "location", "source_system", "client_reference", "kind"]
+            ),
+            max_size=3,
+            unique=True,
+        )
+    ):
         body[field] = data.draw(texts(bsn))
-    for field in data.draw(st.lists(st.sampled_from(["received_date", "occurred_date", "retention_date"]),
-                                    max_size=2, unique=True)):
+    for field in data.draw(
+        st.lists(
+            st.sampled_from(["received_date", "occurred_date", "retention_date"]), max_size=2, unique=True
+        )
+    ):
         body[field] = data.draw(DATES)
     if data.draw(st.booleans()):
         body[data.draw(st.sampled_from(["anonymous", "extension_recorded", "severity"]))] = data.draw(VALUES)
     if data.draw(st.booleans()):
         body[data.draw(st.sampled_from([bsn, "bsn", "extra"]))] = data.draw(texts(bsn))
-    r = await client.post("/v1/signals", content=_json(body), headers={
-        **intake_key, "Idempotency-Key": uuid.uuid4().hex, "content-type": "application/json"})
+    r = await client.post(
+        "/v1/signals",
+        content=_json(body),
+        headers={**intake_key, "Idempotency-Key": uuid.uuid4().hex, "content-type": "application/json"},
+    )
     _check(r, bsn)
 
 
@@ -108,20 +142,33 @@ async def test_commitments_never_5xx_never_a_bsn(client: httpx.AsyncClient, writ
         body["due_date"] = data.draw(DATES)
     if data.draw(st.booleans()):
         body[data.draw(st.sampled_from([bsn, "key", "origin"]))] = data.draw(st.one_of(texts(bsn), VALUES))
-    _check(await client.post("/v1/commitments", content=_json(body),
-                             headers={**writer, "content-type": "application/json"}), bsn)
+    _check(
+        await client.post(
+            "/v1/commitments", content=_json(body), headers={**writer, "content-type": "application/json"}
+        ),
+        bsn,
+    )
 
 
 @given(data=st.data())
 @SETTINGS
-async def test_query_strings_never_5xx_never_a_bsn(client: httpx.AsyncClient, reader_key: dict, data: Any) -> None:
+async def test_query_strings_never_5xx_never_a_bsn(
+    client: httpx.AsyncClient, reader_key: dict, data: Any
+) -> None:
     bsn = data.draw(bsns())
-    path, names = data.draw(st.sampled_from([
-        ("/v1/commitments", ["q", "due_before", "due_after", "limit", "sort", "cursor", "theme", bsn]),
-        ("/v1/signals/stats", ["from", "to", "group_by", "theme", "kind", bsn]),
-        ("/v1/signals/trends", ["until", "months", "theme", "provider"]),
-        ("/v1/parties", ["q", "limit", "cursor"]),
-    ]))
+    path, names = data.draw(
+        st.sampled_from(
+            [
+                (
+                    "/v1/commitments",
+                    ["q", "due_before", "due_after", "limit", "sort", "cursor", "theme", bsn],
+                ),
+                ("/v1/signals/stats", ["from", "to", "group_by", "theme", "kind", bsn]),
+                ("/v1/signals/trends", ["until", "months", "theme", "provider"]),
+                ("/v1/parties", ["q", "limit", "cursor"]),
+            ]
+        )
+    )
     params = {}
     for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)):
         params[name] = str(data.draw(st.one_of(texts(bsn).filter(lambda t: len(t) < 2000), DATES, VALUES)))

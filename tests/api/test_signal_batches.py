@@ -16,13 +16,18 @@ def ndjson(records: list) -> bytes:
 
 
 async def upload(client: httpx.AsyncClient, headers: dict, body: bytes, content_type: str) -> httpx.Response:
-    return await client.post("/v1/signals/batches", content=body, headers={**headers, "content-type": content_type})
+    return await client.post(
+        "/v1/signals/batches", content=body, headers={**headers, "content-type": content_type}
+    )
 
 
-async def test_mixed_good_and_bad_lines(client: httpx.AsyncClient, themes: None, intake: dict, queue, make_key) -> None:
+async def test_mixed_good_and_bad_lines(
+    client: httpx.AsyncClient, themes: None, intake: dict, queue, make_key
+) -> None:
     good = [signal(external_id=f"B-{i}") for i in range(5)]
     lines = [
-        good[0], good[1],
+        good[0],
+        good[1],
         b"{not json",
         signal(external_id="B-bad-theme", themes=["bestaat-niet"]),
         good[2],
@@ -53,11 +58,13 @@ async def test_mixed_good_and_bad_lines(client: httpx.AsyncClient, themes: None,
 
 
 async def test_csv_batch(client: httpx.AsyncClient, themes: None, intake: dict, queue) -> None:
-    csv = ("source_system,external_id,kind,themes,received_date,provider_agb,zorgkantoor_code,anonymous,summary\n"
-           "zk-portal,C-1,signaal,bejegening;sociale-veiligheid,2026-01-05,12345678,5521,ja,\"Te laat, weer\"\n"
-           "zk-portal,C-2,klacht,,2026-01-06,,5521,nee,\n"
-           "zk-portal,C-3,onbekend,,2026-01-06,,5521,nee,\n"
-           "zk-portal,C-4,klacht\n")
+    csv = (
+        "source_system,external_id,kind,themes,received_date,provider_agb,zorgkantoor_code,anonymous,summary\n"
+        "zk-portal,C-1,signaal,bejegening;sociale-veiligheid,2026-01-05,12345678,5521,ja,\"Te laat, weer\"\n"
+        "zk-portal,C-2,klacht,,2026-01-06,,5521,nee,\n"
+        "zk-portal,C-3,onbekend,,2026-01-06,,5521,nee,\n"
+        "zk-portal,C-4,klacht\n"
+    )
     r = await upload(client, intake, csv.encode(), "text/csv; charset=utf-8")
     assert r.status_code == 202, r.text
     await queue.drain()
@@ -66,8 +73,9 @@ async def test_csv_batch(client: httpx.AsyncClient, themes: None, intake: dict, 
     assert [e["line"] for e in got["errors"]] == [4, 5]
 
 
-async def test_reprocessing_is_idempotent_and_resumable(client: httpx.AsyncClient, themes: None, intake: dict,
-                                                        session_factory, settings, session) -> None:
+async def test_reprocessing_is_idempotent_and_resumable(
+    client: httpx.AsyncClient, themes: None, intake: dict, session_factory, settings, session
+) -> None:
     records = [signal(external_id=f"R-{i}") for i in range(25)]
     async with session_factory() as s:  # a batch as the API stores it, without running the job
         from shared.audit.service import Actor
@@ -80,12 +88,15 @@ async def test_reprocessing_is_idempotent_and_resumable(client: httpx.AsyncClien
     assert done is not None and done.accepted == 25
     again = await process_batch(session_factory, settings, batch.id, chunk_size=10)
     assert again.accepted == 25 and again.duplicate == 0
-    count = await session.scalar(select(func.count()).select_from(ClientSignal).where(ClientSignal.batch_id == batch.id))
+    count = await session.scalar(
+        select(func.count()).select_from(ClientSignal).where(ClientSignal.batch_id == batch.id)
+    )
     assert count == 25
     # A batch interrupted mid-way (status processing, cursor at 10, the body still there) resumes from 10.
     async with session_factory() as s:
-        batch2 = await create_batch(s, body=ndjson([*records, signal(external_id="R-new")]), fmt="ndjson",
-                                    actor=Actor("test"))
+        batch2 = await create_batch(
+            s, body=ndjson([*records, signal(external_id="R-new")]), fmt="ndjson", actor=Actor("test")
+        )
         await s.commit()
     async with session_factory() as s:
         row = await s.get(SignalBatch, batch2.id)
@@ -107,8 +118,9 @@ async def test_batch_rejections(client: httpx.AsyncClient, intake: dict, make_ke
     assert (await client.get(f"/v1/signals/batches/{uuid.uuid4()}", headers=intake)).status_code == 404
 
 
-async def test_stalled_batch_is_resumed_by_the_sweep(client: httpx.AsyncClient, themes: None, intake: dict,
-                                                     session_factory, queue) -> None:
+async def test_stalled_batch_is_resumed_by_the_sweep(
+    client: httpx.AsyncClient, themes: None, intake: dict, session_factory, queue
+) -> None:
     import datetime as dt
 
     from sqlalchemy import update
@@ -117,7 +129,9 @@ async def test_stalled_batch_is_resumed_by_the_sweep(client: httpx.AsyncClient, 
     from shared.signals.batches import create_batch
 
     async with session_factory() as s:  # stored, but its job never reached a worker
-        batch = await create_batch(s, body=ndjson([signal(external_id="S-1")]), fmt="ndjson", actor=Actor("t"))
+        batch = await create_batch(
+            s, body=ndjson([signal(external_id="S-1")]), fmt="ndjson", actor=Actor("t")
+        )
         await s.commit()
     await queue.enqueue("signals.resume_batches")
     await queue.drain()
@@ -132,16 +146,24 @@ async def test_stalled_batch_is_resumed_by_the_sweep(client: httpx.AsyncClient, 
     assert got["status"] == "done" and got["accepted"] == 1
 
 
-async def test_a_replayed_batch_upload_is_audited_like_the_first(client: httpx.AsyncClient, themes: None,
-                                                                  intake: dict, admin: dict) -> None:
+async def test_a_replayed_batch_upload_is_audited_like_the_first(
+    client: httpx.AsyncClient, themes: None, intake: dict, admin: dict
+) -> None:
     body = ndjson([signal(external_id="B-replay")])
     headers = {**intake, "Idempotency-Key": "batch-once"}
     first = await upload(client, headers, body, "application/x-ndjson")
-    again = await upload(client, {**headers, "X-Request-ID": "req-batch-replay"}, body, "application/x-ndjson")
+    again = await upload(
+        client, {**headers, "X-Request-ID": "req-batch-replay"}, body, "application/x-ndjson"
+    )
     assert first.status_code == again.status_code == 202
     assert again.headers["idempotent-replayed"] == "true" and again.content == first.content
     batch_id = first.json()["id"]
-    entries = (await client.get("/v1/audit", params={"record_id": batch_id, "resource": "signal_batch"},
-                                headers=admin)).json()["items"]
+    entries = (
+        await client.get(
+            "/v1/audit", params={"record_id": batch_id, "resource": "signal_batch"}, headers=admin
+        )
+    ).json()["items"]
     assert [(e["action"], e["record_ids"]) for e in entries] == [("signals.batch_create", [batch_id])] * 2
-    assert entries[0]["request_id"] == "req-batch-replay" and entries[0]["detail"] == {"idempotent_replay": True}
+    assert entries[0]["request_id"] == "req-batch-replay" and entries[0]["detail"] == {
+        "idempotent_replay": True
+    }

@@ -7,7 +7,9 @@ from tests.factories import post_signal, signal
 BSN = "111222333"  # passes the eleven-test
 
 
-async def test_bsn_in_free_text_is_rejected_without_echo(client: httpx.AsyncClient, themes: None, intake: dict) -> None:
+async def test_bsn_in_free_text_is_rejected_without_echo(
+    client: httpx.AsyncClient, themes: None, intake: dict
+) -> None:
     r = await post_signal(client, intake, signal(summary=f"Cliënt met bsn {BSN} klaagt."))
     assert r.status_code == 422
     problem = r.json()
@@ -26,7 +28,9 @@ async def test_bsn_field_is_rejected(client: httpx.AsyncClient, themes: None, in
 
 
 async def test_no_false_positives(client: httpx.AsyncClient, themes: None, intake: dict) -> None:
-    text = ("Bel 0612345678 of 06-12345678 of +31 611122233, AGB 12345678, datum 2026-01-15 of 15-01-2026, "
-            "kenmerk 1234567890, bedrag 111.222.333,00 euro")
+    text = (
+        "Bel 0612345678 of 06-12345678 of +31 611122233, AGB 12345678, datum 2026-01-15 of 15-01-2026, "
+        "kenmerk 1234567890, bedrag 111.222.333,00 euro"
+    )
     r = await post_signal(client, intake, signal(summary=text))
     assert r.status_code == 201, r.text

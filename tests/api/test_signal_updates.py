@@ -10,10 +10,12 @@ from tests.api.test_audit import audit
 from tests.factories import create_party, post_signal, signal
 
 
-async def patch(client: httpx.AsyncClient, headers: dict, sid: str, body: dict,
-                etag: str | None = None) -> httpx.Response:
-    return await client.patch(f"/v1/signals/{sid}", json=body,
-                              headers={**headers, **({"If-Match": etag} if etag else {})})
+async def patch(
+    client: httpx.AsyncClient, headers: dict, sid: str, body: dict, etag: str | None = None
+) -> httpx.Response:
+    return await client.patch(
+        f"/v1/signals/{sid}", json=body, headers={**headers, **({"If-Match": etag} if etag else {})}
+    )
 
 
 async def test_course_of_a_complaint(client: httpx.AsyncClient, themes: None, make_key) -> None:
@@ -42,9 +44,11 @@ async def test_course_of_a_complaint(client: httpx.AsyncClient, themes: None, ma
     r = await patch(client, key, sid, {"status": "oordeel", "outcome": "deels_gegrond"}, etag='"3"')
     assert r.status_code == 200 and r.json()["outcome"] == "deels_gegrond"
     r = await patch(client, key, sid, {"status": "afgesloten"})  # the judgement's outcome stays
-    assert r.status_code == 200 and r.json()["status"] == "afgesloten" and r.json()["outcome"] == "deels_gegrond"
+    assert (
+        r.status_code == 200 and r.json()["status"] == "afgesloten" and r.json()["outcome"] == "deels_gegrond"
+    )
     assert r.headers["etag"] == '"5"'
-    got = (await client.get(f"/v1/signals/{sid}", headers=key))
+    got = await client.get(f"/v1/signals/{sid}", headers=key)
     assert got.json() == r.json() and got.headers["etag"] == '"5"'
     # Final: no way back, no other outcome.
     r = await patch(client, key, sid, {"status": "in_behandeling"})
@@ -53,7 +57,9 @@ async def test_course_of_a_complaint(client: httpx.AsyncClient, themes: None, ma
     assert r.status_code == 422
 
 
-async def test_bad_transitions_are_422(client: httpx.AsyncClient, themes: None, intake: dict, make_key) -> None:
+async def test_bad_transitions_are_422(
+    client: httpx.AsyncClient, themes: None, intake: dict, make_key
+) -> None:
     key = await make_key(["signals:read", "signals:write"])
     sid = (await post_signal(client, key, signal())).json()["id"]
 
@@ -101,8 +107,12 @@ async def test_if_match_412(client: httpx.AsyncClient, themes: None, make_key) -
 
 
 async def test_scoped_like_reads(client: httpx.AsyncClient, themes: None, admin: dict, make_key) -> None:
-    zk_a = await create_party(client, admin, name="Zorgkantoor A", kind="zorgkantoor", zorgkantoor_code="5521")
-    zk_b = await create_party(client, admin, name="Zorgkantoor B", kind="zorgkantoor", zorgkantoor_code="5522")
+    zk_a = await create_party(
+        client, admin, name="Zorgkantoor A", kind="zorgkantoor", zorgkantoor_code="5521"
+    )
+    zk_b = await create_party(
+        client, admin, name="Zorgkantoor B", kind="zorgkantoor", zorgkantoor_code="5522"
+    )
     key_a = await make_key(["signals:read", "signals:write"], uuid.UUID(zk_a["id"]))
     key_b = await make_key(["signals:write"], uuid.UUID(zk_b["id"]))
     own = (await post_signal(client, key_a, signal(zorgkantoor_code="5521"))).json()["id"]
@@ -112,28 +122,42 @@ async def test_scoped_like_reads(client: httpx.AsyncClient, themes: None, admin:
     assert hidden.json()["title"] == missing.json()["title"]
     assert (await patch(client, key_a, own, {"status": "in_behandeling"})).status_code == 200
     reader = await make_key(["signals:read"])
-    assert (await patch(client, reader, own, {"status": "afgesloten", "outcome": "bemiddeld"})).status_code == 403
+    assert (
+        await patch(client, reader, own, {"status": "afgesloten", "outcome": "bemiddeld"})
+    ).status_code == 403
     assert (await client.patch(f"/v1/signals/{own}", json={"status": "doorgezet"})).status_code == 401
     assert (await client.get(f"/v1/signals/{own}", headers=key_a)).json()["status"] == "in_behandeling"
 
 
-async def test_updates_are_audited(client: httpx.AsyncClient, themes: None, intake: dict, admin: dict) -> None:
+async def test_updates_are_audited(
+    client: httpx.AsyncClient, themes: None, intake: dict, admin: dict
+) -> None:
     sid = (await post_signal(client, intake, signal())).json()["id"]
-    r = await client.patch(f"/v1/signals/{sid}", json={"status": "in_behandeling", "extension_recorded": True},
-                           headers={**intake, "X-Request-ID": "req-update-1"})
+    r = await client.patch(
+        f"/v1/signals/{sid}",
+        json={"status": "in_behandeling", "extension_recorded": True},
+        headers={**intake, "X-Request-ID": "req-update-1"},
+    )
     assert r.status_code == 200
-    assert (await patch(client, intake, sid, {"status": "oordeel"})).status_code == 422  # not audited: rolled back
+    assert (
+        await patch(client, intake, sid, {"status": "oordeel"})
+    ).status_code == 422  # not audited: rolled back
     entries = await audit(client, admin, record_id=sid)
     assert [e["action"] for e in entries] == ["signals.update", "signals.create"]
     entry = entries[0]
     assert entry["request_id"] == "req-update-1" and entry["record_ids"] == [sid] and entry["key_id"]
-    assert entry["detail"] == {"changes": {"status": ["ontvangen", "in_behandeling"],
-                                           "extension_recorded": [False, True],
-                                           "judgement_due_date": ["2026-03-16", "2026-04-13"]}}
+    assert entry["detail"] == {
+        "changes": {
+            "status": ["ontvangen", "in_behandeling"],
+            "extension_recorded": [False, True],
+            "judgement_due_date": ["2026-03-16", "2026-04-13"],
+        }
+    }
 
 
-async def test_concurrent_change_is_never_overwritten(client: httpx.AsyncClient, themes: None, intake: dict,
-                                                      session_factory, settings) -> None:
+async def test_concurrent_change_is_never_overwritten(
+    client: httpx.AsyncClient, themes: None, intake: dict, session_factory, settings
+) -> None:
     import pytest
     from sqlalchemy import update
 

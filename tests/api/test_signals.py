@@ -7,10 +7,15 @@ import httpx
 from tests.factories import create_commitment, post_signal, signal
 
 
-async def test_create_and_read_signal(client: httpx.AsyncClient, themes: None, intake: dict, make_key, admin: dict) -> None:
+async def test_create_and_read_signal(
+    client: httpx.AsyncClient, themes: None, intake: dict, make_key, admin: dict
+) -> None:
     commitment = await create_commitment(client, admin)
-    r = await post_signal(client, intake, signal(client_reference="CL-991", extension_recorded=True,
-                                                 commitment_ids=[commitment["id"]]))
+    r = await post_signal(
+        client,
+        intake,
+        signal(client_reference="CL-991", extension_recorded=True, commitment_ids=[commitment["id"]]),
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert r.headers["location"] == f"/v1/signals/{body['id']}"

@@ -21,7 +21,9 @@ from tests.receiver import Receiver
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"webhook_allow_private": True, "webhook_retry_schedule": [0.05, 0.05, 0.05]})
+    return settings.model_copy(
+        update={"webhook_allow_private": True, "webhook_retry_schedule": [0.05, 0.05, 0.05]}
+    )
 
 
 async def subscribe(client: httpx.AsyncClient, headers: dict, url: str, **body: Any) -> dict:
@@ -36,15 +38,22 @@ async def deliveries(client: httpx.AsyncClient, headers: dict, webhook_id: str, 
     return r.json()["items"]
 
 
-async def test_deliveries_are_signed_and_thin(client: httpx.AsyncClient, writer: dict,
-                                              queue: InProcessQueue) -> None:
+async def test_deliveries_are_signed_and_thin(
+    client: httpx.AsyncClient, writer: dict, queue: InProcessQueue
+) -> None:
     with Receiver() as receiver:
         hook = await subscribe(client, writer, receiver.url, event_types=["commitment.created"])
-        assert hook["secret"].startswith("whsec_") and hook["enabled"] and hook["event_types"] == ["commitment.created"]
+        assert (
+            hook["secret"].startswith("whsec_")
+            and hook["enabled"]
+            and hook["event_types"] == ["commitment.created"]
+        )
         r = await client.get(f"/v1/webhooks/{hook['id']}", headers=writer)
         assert r.status_code == 200 and "secret" not in r.json()
         commitment = await create_commitment(client, writer, key="signed")
-        r = await client.patch(f"/v1/commitments/{commitment['id']}", json={"title": "Anders"}, headers=writer)
+        r = await client.patch(
+            f"/v1/commitments/{commitment['id']}", json={"title": "Anders"}, headers=writer
+        )
         await queue.drain()
     [got] = receiver.received  # commitment.updated is not subscribed
     payload = Verifier(hook["secret"]).verify(got.body, got.headers)
@@ -58,11 +67,14 @@ async def test_deliveries_are_signed_and_thin(client: httpx.AsyncClient, writer:
     [delivery] = await deliveries(client, writer, hook["id"])
     assert got.headers["webhook-id"] == delivery["id"]
     assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == ("succeeded", 1, 204)
-    assert delivery["event_type"] == "commitment.created" and delivery["event_id"] == payload["data"]["event_id"]
+    assert (
+        delivery["event_type"] == "commitment.created" and delivery["event_id"] == payload["data"]["event_id"]
+    )
 
 
-async def test_a_receiver_that_fails_twice_gets_it_on_the_third_try(client: httpx.AsyncClient, writer: dict,
-                                                                    queue: InProcessQueue) -> None:
+async def test_a_receiver_that_fails_twice_gets_it_on_the_third_try(
+    client: httpx.AsyncClient, writer: dict, queue: InProcessQueue
+) -> None:
     with Receiver(answers=[500, 503, 200]) as receiver:
         hook = await subscribe(client, writer, receiver.url)
         await create_commitment(client, writer, key="retried")
@@ -76,7 +88,8 @@ async def test_a_receiver_that_fails_twice_gets_it_on_the_third_try(client: http
 
 
 async def test_retries_run_out_then_the_webhook_is_disabled_with_an_event(
-        client: httpx.AsyncClient, writer: dict, admin: dict, queue: InProcessQueue) -> None:
+    client: httpx.AsyncClient, writer: dict, admin: dict, queue: InProcessQueue
+) -> None:
     with Receiver(answers=[500]) as receiver:
         hook = await subscribe(client, writer, receiver.url, event_types=["commitment.created"])
         await create_commitment(client, writer, key="never")
@@ -90,7 +103,9 @@ async def test_retries_run_out_then_the_webhook_is_disabled_with_an_event(
         events = (await client.get("/v1/events", params={"types": "webhook.disabled"}, headers=writer)).json()
         assert [e["subject"] for e in events["items"]] == [f"/v1/webhooks/{hook['id']}"]
         assert (await client.get("/v1/events", params={"types": "webhook.disabled"})).json()["items"] == []
-        audit = (await client.get("/v1/audit", params={"action": "webhooks.disable"}, headers=admin)).json()["items"]
+        audit = (await client.get("/v1/audit", params={"action": "webhooks.disable"}, headers=admin)).json()[
+            "items"
+        ]
         assert [(a["actor"], a["record_ids"]) for a in audit] == [("system", [hook["id"]])]
 
         # Nothing more is sent while disabled; redelivery after re-enabling reaches the receiver again.
@@ -100,7 +115,9 @@ async def test_retries_run_out_then_the_webhook_is_disabled_with_an_event(
         receiver.answers = [202]
         r = await client.patch(f"/v1/webhooks/{hook['id']}", json={"enabled": True}, headers=writer)
         assert r.status_code == 200 and r.json()["disabled_reason"] is None
-        r = await client.post(f"/v1/webhooks/{hook['id']}/deliveries/{delivery['id']}/redeliver", headers=writer)
+        r = await client.post(
+            f"/v1/webhooks/{hook['id']}/deliveries/{delivery['id']}/redeliver", headers=writer
+        )
         assert r.status_code == 202 and r.json()["status"] == "pending" and r.json()["id"] != delivery["id"]
         await queue.drain()
     statuses = {d["event_type"] + ":" + d["status"] for d in await deliveries(client, writer, hook["id"])}
@@ -116,11 +133,15 @@ async def test_the_test_delivery(client: httpx.AsyncClient, writer: dict, queue:
         await queue.drain()
     [got] = receiver.received
     body = Verifier(hook["secret"]).verify(got.body, got.headers)
-    assert body["type"] == "webhook.test" and body["data"] == {"event_id": None, "subject": f"/v1/webhooks/{hook['id']}"}
+    assert body["type"] == "webhook.test" and body["data"] == {
+        "event_id": None,
+        "subject": f"/v1/webhooks/{hook['id']}",
+    }
 
 
-async def test_webhooks_are_managed_per_party(client: httpx.AsyncClient, admin: dict, writer: dict,
-                                              make_key: Any, queue: InProcessQueue) -> None:
+async def test_webhooks_are_managed_per_party(
+    client: httpx.AsyncClient, admin: dict, writer: dict, make_key: Any, queue: InProcessQueue
+) -> None:
     ours = await create_party(client, admin, name="Zorgaanbieder A")
     theirs = await create_party(client, admin, name="Zorgaanbieder B")
     our_key = await make_key(["read", "write"], party_id=uuid.UUID(ours["id"]))
@@ -130,7 +151,9 @@ async def test_webhooks_are_managed_per_party(client: httpx.AsyncClient, admin: 
     assert (await client.get(f"/v1/webhooks/{hook['id']}", headers=their_key)).status_code == 404
     assert (await client.delete(f"/v1/webhooks/{hook['id']}", headers=their_key)).status_code == 404
     assert [h["id"] for h in (await client.get("/v1/webhooks", headers=their_key)).json()["items"]] == []
-    assert [h["id"] for h in (await client.get("/v1/webhooks", headers=writer)).json()["items"]] == [hook["id"]]
+    assert [h["id"] for h in (await client.get("/v1/webhooks", headers=writer)).json()["items"]] == [
+        hook["id"]
+    ]
     reader = await make_key(["read"])
     assert (await client.get("/v1/webhooks", headers=reader)).status_code == 403
     assert (await client.get("/v1/webhooks")).status_code == 401
@@ -141,18 +164,23 @@ async def test_webhooks_are_managed_per_party(client: httpx.AsyncClient, admin: 
     assert "whsec_" not in json.dumps(audit)  # the secret is never in the audit log
 
 
-async def test_a_redirect_is_not_followed(client: httpx.AsyncClient, writer: dict, queue: InProcessQueue) -> None:
+async def test_a_redirect_is_not_followed(
+    client: httpx.AsyncClient, writer: dict, queue: InProcessQueue
+) -> None:
     with Receiver(answers=[302], location="http://10.0.0.1/internal") as receiver:
         hook = await subscribe(client, writer, receiver.url, event_types=["commitment.created"])
         await create_commitment(client, writer, key="redirected")
         await queue.drain()
     assert all(r.path == "/hooks" for r in receiver.received)  # never went to the Location
     [delivery] = await deliveries(client, writer, hook["id"])
-    assert delivery["status"] == "failed" and "http://10.0.0.1/internal not followed" in delivery["last_error"]
+    assert (
+        delivery["status"] == "failed" and "http://10.0.0.1/internal not followed" in delivery["last_error"]
+    )
 
 
 async def test_a_name_resolving_to_a_private_address_is_refused_at_delivery(
-        client: httpx.AsyncClient, writer: dict, queue: InProcessQueue, session_factory: Any) -> None:
+    client: httpx.AsyncClient, writer: dict, queue: InProcessQueue, session_factory: Any
+) -> None:
     """The URL passes when saved (a public-looking name); at delivery it resolves to 10.0.0.1 and nothing is sent.
     (The resolver is injected: offline, no test name resolves; it is the DNS answer, not the queue or database.)"""
     hook = await subscribe(client, writer, "https://hooks.example.nl/in", event_types=["commitment.created"])
@@ -169,8 +197,9 @@ async def test_a_name_resolving_to_a_private_address_is_refused_at_delivery(
     assert test["last_error"] == "refused: hooks.example.nl resolves to 10.0.0.1, a private address"
 
 
-async def test_the_sweeper_sends_deliveries_whose_job_was_lost(client: httpx.AsyncClient, writer: dict,
-                                                               queue: InProcessQueue) -> None:
+async def test_the_sweeper_sends_deliveries_whose_job_was_lost(
+    client: httpx.AsyncClient, writer: dict, queue: InProcessQueue
+) -> None:
     with Receiver() as receiver:
         hook = await subscribe(client, writer, receiver.url, event_types=["commitment.created"])
         await create_commitment(client, writer, key="lost-job")
@@ -182,4 +211,3 @@ async def test_the_sweeper_sends_deliveries_whose_job_was_lost(client: httpx.Asy
         await queue.drain()
     assert len(receiver.received) == 1
     assert [d["status"] for d in await deliveries(client, writer, hook["id"])] == ["succeeded"]
-

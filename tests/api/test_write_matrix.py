@@ -62,7 +62,9 @@ class World:
         return made
 
     async def signal(self) -> dict[str, Any]:
-        r = await self.client.post("/v1/signals", json=signal(), headers={**self.admin, "Idempotency-Key": uuid.uuid4().hex})
+        r = await self.client.post(
+            "/v1/signals", json=signal(), headers={**self.admin, "Idempotency-Key": uuid.uuid4().hex}
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -94,7 +96,12 @@ PRINCIPALS: dict[str, HeadersFactory] = {
     "admin": _admin,
 }
 
-CLAIM = {"kind": "fulfilled", "date": "2026-01-02", "summary": "Gedaan", "evidence": [{"url": "https://www.fokus.nl/a"}]}
+CLAIM = {
+    "kind": "fulfilled",
+    "date": "2026-01-02",
+    "summary": "Gedaan",
+    "evidence": [{"url": "https://www.fokus.nl/a"}],
+}
 OVERRIDE = {"status": "at_risk", "reason": "Vertraagd", "expires_at": "2030-01-31T00:00:00Z"}
 NDJSON = {"content-type": "application/x-ndjson"}
 
@@ -117,7 +124,9 @@ def admin_only(ok: int) -> dict[str, int]:
 
 async def _patch_party(w: World, h: dict) -> httpx.Response:
     party = await create_party(w.client, w.admin, name=f"Partij {w.unique()}")
-    return await w.client.patch(f"/v1/parties/{party['id']}", json={"name": f"Partij {w.unique()}"}, headers=h)
+    return await w.client.patch(
+        f"/v1/parties/{party['id']}", json={"name": f"Partij {w.unique()}"}, headers=h
+    )
 
 
 async def _delete_party(w: World, h: dict) -> httpx.Response:
@@ -130,7 +139,9 @@ async def _source(w: World) -> dict[str, Any]:
 
 
 async def _recommendation(w: World) -> dict[str, Any]:
-    return await create(w.client, "/v1/recommendations", w.admin, title=f"Aanbeveling {w.unique()}", text="Doe het")
+    return await create(
+        w.client, "/v1/recommendations", w.admin, title=f"Aanbeveling {w.unique()}", text="Doe het"
+    )
 
 
 async def _action(w: World) -> dict[str, Any]:
@@ -139,8 +150,11 @@ async def _action(w: World) -> dict[str, Any]:
 
 async def _measured(w: World) -> tuple[str, str]:
     milestone = await w.milestone()
-    r = await w.client.post(f"/v1/milestones/{milestone['id']}/measurements", json={"date": "2026-01-01", "value": 1},
-                            headers=w.admin)
+    r = await w.client.post(
+        f"/v1/milestones/{milestone['id']}/measurements",
+        json={"date": "2026-01-01", "value": 1},
+        headers=w.admin,
+    )
     return milestone["id"], r.json()["id"]
 
 
@@ -151,108 +165,203 @@ async def _delete_measurement(w: World, h: dict) -> httpx.Response:
 
 async def _delete_override(w: World, h: dict) -> httpx.Response:
     made = await w.commitment()
-    assert (await w.client.put(f"/v1/commitments/{made['id']}/status-override", json=OVERRIDE,
-                               headers=w.admin)).status_code == 200
+    assert (
+        await w.client.put(f"/v1/commitments/{made['id']}/status-override", json=OVERRIDE, headers=w.admin)
+    ).status_code == 200
     return await w.client.delete(f"/v1/commitments/{made['id']}/status-override", headers=h)
 
 
 async def _review(w: World, h: dict) -> httpx.Response:
     made = await w.fulfilled(made_to_party_id=w.vws["id"])
-    return await w.client.post(f"/v1/commitments/{made['id']}/fulfilment/review", json={"decision": "accepted"},
-                               headers=h)
+    return await w.client.post(
+        f"/v1/commitments/{made['id']}/fulfilment/review", json={"decision": "accepted"}, headers=h
+    )
 
 
 # (method, path) -> (the request, with fresh records; the expected status per caller)
 MATRIX: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
     ("POST", "/v1/commitments"): (
-        lambda w, h: w.client.post("/v1/commitments", json={"title": "Nieuw", "owner_party_id": w.fokus["id"]},
-                                   headers=h), owned(201)),
+        lambda w, h: w.client.post(
+            "/v1/commitments", json={"title": "Nieuw", "owner_party_id": w.fokus["id"]}, headers=h
+        ),
+        owned(201),
+    ),
     ("PATCH", "/v1/commitments/{id}"): (
-        lambda w, h: _then(w.commitment(), lambda c: w.client.patch(f"/v1/commitments/{c['id']}",
-                                                                    json={"title": "Anders"}, headers=h)), owned(200)),
+        lambda w, h: _then(
+            w.commitment(),
+            lambda c: w.client.patch(f"/v1/commitments/{c['id']}", json={"title": "Anders"}, headers=h),
+        ),
+        owned(200),
+    ),
     ("DELETE", "/v1/commitments/{id}"): (
-        lambda w, h: _then(w.commitment(), lambda c: w.client.delete(f"/v1/commitments/{c['id']}", headers=h)),
-        owned(204)),
+        lambda w, h: _then(
+            w.commitment(), lambda c: w.client.delete(f"/v1/commitments/{c['id']}", headers=h)
+        ),
+        owned(204),
+    ),
     # Derived data only (the rules' verdict, as a worker stores it anyway): any write key may ask for it now.
     ("POST", "/v1/commitments/{id}/recalculate"): (
-        lambda w, h: _then(w.commitment(), lambda c: w.client.post(f"/v1/commitments/{c['id']}/recalculate",
-                                                                   headers=h)),
-        {"anonymous": 401, "read": 403, "owner": 200, "other": 200, "staff": 200, "admin": 200}),
+        lambda w, h: _then(
+            w.commitment(), lambda c: w.client.post(f"/v1/commitments/{c['id']}/recalculate", headers=h)
+        ),
+        {"anonymous": 401, "read": 403, "owner": 200, "other": 200, "staff": 200, "admin": 200},
+    ),
     ("PUT", "/v1/commitments/{id}/status-override"): (
-        lambda w, h: _then(w.commitment(), lambda c: w.client.put(f"/v1/commitments/{c['id']}/status-override",
-                                                                  json=OVERRIDE, headers=h)), admin_only(200)),
+        lambda w, h: _then(
+            w.commitment(),
+            lambda c: w.client.put(f"/v1/commitments/{c['id']}/status-override", json=OVERRIDE, headers=h),
+        ),
+        admin_only(200),
+    ),
     ("DELETE", "/v1/commitments/{id}/status-override"): (_delete_override, admin_only(200)),
     ("PUT", "/v1/commitments/{id}/fulfilment"): (
-        lambda w, h: _then(w.commitment(), lambda c: w.client.put(f"/v1/commitments/{c['id']}/fulfilment",
-                                                                  json=CLAIM, headers=h)), owned(201)),
+        lambda w, h: _then(
+            w.commitment(),
+            lambda c: w.client.put(f"/v1/commitments/{c['id']}/fulfilment", json=CLAIM, headers=h),
+        ),
+        owned(201),
+    ),
     ("DELETE", "/v1/commitments/{id}/fulfilment"): (
-        lambda w, h: _then(w.fulfilled(), lambda c: w.client.delete(f"/v1/commitments/{c['id']}/fulfilment",
-                                                                    headers=h)), owned(204)),
+        lambda w, h: _then(
+            w.fulfilled(), lambda c: w.client.delete(f"/v1/commitments/{c['id']}/fulfilment", headers=h)
+        ),
+        owned(204),
+    ),
     # The party the commitment was made to (VWS, "other" here) reviews it, not its owner nor staff.
     ("POST", "/v1/commitments/{id}/fulfilment/review"): (
-        _review, {"anonymous": 401, "read": 403, "owner": 403, "other": 200, "staff": 403, "admin": 200}),
+        _review,
+        {"anonymous": 401, "read": 403, "owner": 403, "other": 200, "staff": 403, "admin": 200},
+    ),
     ("POST", "/v1/actions"): (
-        lambda w, h: _then(w.commitment(), lambda c: w.client.post(
-            "/v1/actions", json={"commitment_id": c["id"], "title": "Actie"}, headers=h)), owned(201)),
+        lambda w, h: _then(
+            w.commitment(),
+            lambda c: w.client.post(
+                "/v1/actions", json={"commitment_id": c["id"], "title": "Actie"}, headers=h
+            ),
+        ),
+        owned(201),
+    ),
     ("PATCH", "/v1/actions/{id}"): (
-        lambda w, h: _then(_action(w), lambda a: w.client.patch(f"/v1/actions/{a['id']}", json={"state": "done"},
-                                                                headers=h)), owned(200)),
+        lambda w, h: _then(
+            _action(w), lambda a: w.client.patch(f"/v1/actions/{a['id']}", json={"state": "done"}, headers=h)
+        ),
+        owned(200),
+    ),
     ("DELETE", "/v1/actions/{id}"): (
-        lambda w, h: _then(_action(w), lambda a: w.client.delete(f"/v1/actions/{a['id']}", headers=h)), owned(204)),
+        lambda w, h: _then(_action(w), lambda a: w.client.delete(f"/v1/actions/{a['id']}", headers=h)),
+        owned(204),
+    ),
     ("POST", "/v1/milestones"): (
-        lambda w, h: _then(w.commitment(), lambda c: w.client.post("/v1/milestones", json={
-            "commitment_id": c["id"], "title": "Mijlpaal", "due_date": "2026-07-01"}, headers=h)), owned(201)),
+        lambda w, h: _then(
+            w.commitment(),
+            lambda c: w.client.post(
+                "/v1/milestones",
+                json={"commitment_id": c["id"], "title": "Mijlpaal", "due_date": "2026-07-01"},
+                headers=h,
+            ),
+        ),
+        owned(201),
+    ),
     ("PATCH", "/v1/milestones/{id}"): (
-        lambda w, h: _then(w.milestone(), lambda m: w.client.patch(f"/v1/milestones/{m['id']}", json={"title": "M"},
-                                                                   headers=h)), owned(200)),
+        lambda w, h: _then(
+            w.milestone(),
+            lambda m: w.client.patch(f"/v1/milestones/{m['id']}", json={"title": "M"}, headers=h),
+        ),
+        owned(200),
+    ),
     ("DELETE", "/v1/milestones/{id}"): (
         lambda w, h: _then(w.milestone(), lambda m: w.client.delete(f"/v1/milestones/{m['id']}", headers=h)),
-        owned(204)),
+        owned(204),
+    ),
     ("POST", "/v1/milestones/{id}/measurements"): (
-        lambda w, h: _then(w.milestone(), lambda m: w.client.post(f"/v1/milestones/{m['id']}/measurements",
-                                                                  json={"date": "2026-01-01", "value": 3}, headers=h)),
-        owned(201)),
+        lambda w, h: _then(
+            w.milestone(),
+            lambda m: w.client.post(
+                f"/v1/milestones/{m['id']}/measurements", json={"date": "2026-01-01", "value": 3}, headers=h
+            ),
+        ),
+        owned(201),
+    ),
     ("DELETE", "/v1/milestones/{id}/measurements/{measurement_id}"): (_delete_measurement, owned(204)),
     ("POST", "/v1/recommendations"): (
-        lambda w, h: w.client.post("/v1/recommendations", json={"title": "Aanbeveling", "text": "Doe het"}, headers=h), staff(201)),
+        lambda w, h: w.client.post(
+            "/v1/recommendations", json={"title": "Aanbeveling", "text": "Doe het"}, headers=h
+        ),
+        staff(201),
+    ),
     ("PATCH", "/v1/recommendations/{id}"): (
-        lambda w, h: _then(_recommendation(w), lambda r: w.client.patch(
-            f"/v1/recommendations/{r['id']}", json={"title": "Anders"}, headers=h)), staff(200)),
+        lambda w, h: _then(
+            _recommendation(w),
+            lambda r: w.client.patch(f"/v1/recommendations/{r['id']}", json={"title": "Anders"}, headers=h),
+        ),
+        staff(200),
+    ),
     ("DELETE", "/v1/recommendations/{id}"): (
-        lambda w, h: _then(_recommendation(w), lambda r: w.client.delete(f"/v1/recommendations/{r['id']}",
-                                                                         headers=h)), staff(204)),
+        lambda w, h: _then(
+            _recommendation(w), lambda r: w.client.delete(f"/v1/recommendations/{r['id']}", headers=h)
+        ),
+        staff(204),
+    ),
     ("POST", "/v1/parties"): (
-        lambda w, h: w.client.post("/v1/parties", json={"name": f"Partij {w.unique()}", "kind": "provider"},
-                                   headers=h), staff(201)),
+        lambda w, h: w.client.post(
+            "/v1/parties", json={"name": f"Partij {w.unique()}", "kind": "provider"}, headers=h
+        ),
+        staff(201),
+    ),
     ("PATCH", "/v1/parties/{id}"): (_patch_party, staff(200)),
     ("DELETE", "/v1/parties/{id}"): (_delete_party, staff(204)),
     ("POST", "/v1/sources"): (
-        lambda w, h: w.client.post("/v1/sources", json={"title": f"Bron {w.unique()}", "kind": "letter"}, headers=h),
-        staff(201)),
+        lambda w, h: w.client.post(
+            "/v1/sources", json={"title": f"Bron {w.unique()}", "kind": "letter"}, headers=h
+        ),
+        staff(201),
+    ),
     ("PATCH", "/v1/sources/{id}"): (
-        lambda w, h: _then(_source(w), lambda s: w.client.patch(f"/v1/sources/{s['id']}", json={"title": "Anders"},
-                                                                headers=h)), staff(200)),
+        lambda w, h: _then(
+            _source(w),
+            lambda s: w.client.patch(f"/v1/sources/{s['id']}", json={"title": "Anders"}, headers=h),
+        ),
+        staff(200),
+    ),
     ("DELETE", "/v1/sources/{id}"): (
-        lambda w, h: _then(_source(w), lambda s: w.client.delete(f"/v1/sources/{s['id']}", headers=h)), staff(204)),
+        lambda w, h: _then(_source(w), lambda s: w.client.delete(f"/v1/sources/{s['id']}", headers=h)),
+        staff(204),
+    ),
     ("POST", "/v1/themes"): (
-        lambda w, h: w.client.post("/v1/themes", json={"key": f"thema-{w.unique()}", "label_nl": "t", "label_en": "t"},
-                                   headers=h), admin_only(201)),
+        lambda w, h: w.client.post(
+            "/v1/themes", json={"key": f"thema-{w.unique()}", "label_nl": "t", "label_en": "t"}, headers=h
+        ),
+        admin_only(201),
+    ),
     ("PATCH", "/v1/themes/{key}"): (
-        lambda w, h: _then(create_theme(w.client, w.admin, f"thema-{w.unique()}"), lambda t: w.client.patch(
-            f"/v1/themes/{t['key']}", json={"label_en": "other"}, headers=h)), admin_only(200)),
+        lambda w, h: _then(
+            create_theme(w.client, w.admin, f"thema-{w.unique()}"),
+            lambda t: w.client.patch(f"/v1/themes/{t['key']}", json={"label_en": "other"}, headers=h),
+        ),
+        admin_only(200),
+    ),
     ("POST", "/v1/sync/runs"): (
         lambda w, h: w.client.post("/v1/sync/runs", json={"categories": ["Toezegging"]}, headers=h),
-        admin_only(202)),
+        admin_only(202),
+    ),
     # Client signals need the signals:write scope, which no plain write key has (the admin key has every scope).
     ("POST", "/v1/signals"): (
-        lambda w, h: w.client.post("/v1/signals", json=signal(), headers={**h, "Idempotency-Key": uuid.uuid4().hex}),
-        admin_only(201)),
+        lambda w, h: w.client.post(
+            "/v1/signals", json=signal(), headers={**h, "Idempotency-Key": uuid.uuid4().hex}
+        ),
+        admin_only(201),
+    ),
     ("POST", "/v1/signals/batches"): (
         lambda w, h: w.client.post("/v1/signals/batches", content=b'{"x": 1}\n', headers={**h, **NDJSON}),
-        admin_only(202)),
+        admin_only(202),
+    ),
     ("PATCH", "/v1/signals/{signal_id:uuid}"): (
-        lambda w, h: _then(w.signal(), lambda s: w.client.patch(f"/v1/signals/{s['id']}", json={"status": "in_behandeling"},
-                                                                headers=h)), admin_only(200)),
+        lambda w, h: _then(
+            w.signal(),
+            lambda s: w.client.patch(f"/v1/signals/{s['id']}", json={"status": "in_behandeling"}, headers=h),
+        ),
+        admin_only(200),
+    ),
 }
 
 
@@ -262,8 +371,11 @@ async def _then(made: Awaitable[Any], send: Callable[[Any], Awaitable[httpx.Resp
 
 def write_routes(app: Any) -> set[tuple[str, str]]:
     routes = list(app.state.api_routes) + list(board.router.routes)
-    return {(method, route.path) for route in routes
-            for method in (getattr(route, "methods", None) or set()) & WRITE_METHODS}
+    return {
+        (method, route.path)
+        for route in routes
+        for method in (getattr(route, "methods", None) or set()) & WRITE_METHODS
+    }
 
 
 async def test_every_write_route_has_a_row(app: Any) -> None:
@@ -288,7 +400,9 @@ async def _audit_count(session_factory: Any) -> int:
 
 
 @pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
-async def test_write_matrix(route: tuple[str, str], world: World, make_key: Any, session_factory: Any) -> None:
+async def test_write_matrix(
+    route: tuple[str, str], world: World, make_key: Any, session_factory: Any
+) -> None:
     send, expected = MATRIX[route]
     assert set(expected) == set(PRINCIPALS), "every row names every kind of caller"
     answers = {}

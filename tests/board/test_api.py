@@ -16,8 +16,17 @@ pytestmark = pytest.mark.usefixtures("seeded")
 
 
 def _request(app: Any) -> Request:
-    return Request({"type": "http", "app": app, "method": "GET", "path": "/board", "query_string": b"",
-                    "headers": [], "client": ("127.0.0.1", 1)})
+    return Request(
+        {
+            "type": "http",
+            "app": app,
+            "method": "GET",
+            "path": "/board",
+            "query_string": b"",
+            "headers": [],
+            "client": ("127.0.0.1", 1),
+        }
+    )
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
@@ -31,12 +40,21 @@ async def test_reads_equal_the_api_bodies(client: httpx.AsyncClient, app: Any, l
         action = next(m for m in milestones if m.get("action_id"))["action_id"]
         reads: list[tuple[Any, str, dict[str, Any]]] = [
             (await api.commitment(cid), f"/v1/commitments/{cid}", {}),
-            (await api.commitments(status="off_track", sort="due_date", limit=7), "/v1/commitments",
-             {"status": "off_track", "sort": "due_date", "limit": 7}),
-            (await api.commitment_counts(theme="inzet-zzp-flex"), "/v1/commitments/counts",
-             {"theme": "inzet-zzp-flex"}),
-            (await api.status_history(cid, limit=100), f"/v1/commitments/{cid}/status-history",
-             {"limit": 100}),
+            (
+                await api.commitments(status="off_track", sort="due_date", limit=7),
+                "/v1/commitments",
+                {"status": "off_track", "sort": "due_date", "limit": 7},
+            ),
+            (
+                await api.commitment_counts(theme="inzet-zzp-flex"),
+                "/v1/commitments/counts",
+                {"theme": "inzet-zzp-flex"},
+            ),
+            (
+                await api.status_history(cid, limit=100),
+                f"/v1/commitments/{cid}/status-history",
+                {"limit": 100},
+            ),
             (await api.fulfilments(cid, limit=100), f"/v1/commitments/{cid}/fulfilments", {"limit": 100}),
             (milestones, "/v1/milestones", {"limit": 500}),
             (await api.milestones(commitment_id=cid), "/v1/milestones", {"limit": 500, "commitment_id": cid}),
@@ -48,12 +66,18 @@ async def test_reads_equal_the_api_bodies(client: httpx.AsyncClient, app: Any, l
             (await api.party_or_none(zzp["owner_party_id"]), f"/v1/parties/{zzp['owner_party_id']}", {}),
             (await api.sources(), "/v1/sources", {"limit": 500}),
             (await api.source(source["id"]), f"/v1/sources/{source['id']}", {}),
-            (await api.toezegging_or_none(vws["tk_toezegging_nummer"]),
-             f"/v1/tk/toezeggingen/{vws['tk_toezegging_nummer']}", {}),
+            (
+                await api.toezegging_or_none(vws["tk_toezegging_nummer"]),
+                f"/v1/tk/toezeggingen/{vws['tk_toezegging_nummer']}",
+                {},
+            ),
             (await api.toezeggingen(), "/v1/tk/toezeggingen", {"limit": 500}),
             (await api.suggestions(), "/v1/tk/suggestions", {"limit": 500}),
-            (await api.signal_trend(theme="bejegening", months=12), "/v1/signals/trends",
-             {"theme": "bejegening", "months": 12}),
+            (
+                await api.signal_trend(theme="bejegening", months=12),
+                "/v1/signals/trends",
+                {"theme": "bejegening", "months": 12},
+            ),
         ]
         assert await api.commitment_or_none("00000000-0000-4000-8000-000000000000") is None
         with pytest.raises(NotFoundInApi):

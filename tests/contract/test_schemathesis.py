@@ -63,8 +63,14 @@ def promised_headers_documented(ctx: Any, response: Any, case: Any) -> bool | No
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")
 schemathesis.serializer.alias("text/csv", "text/plain")
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance, promised_headers_documented]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    promised_headers_documented,
+]
 
 
 def _database_url(backend: str, tmp: Path) -> str:
@@ -88,7 +94,9 @@ async def _prepare(settings: Settings, backend: str) -> tuple[str, dict[str, lis
     await upgrade(engine)
     await engine.dispose()
     await load_seed(settings)
-    key, _ = await create_key(settings, name=f"schemathesis {uuid.uuid4().hex[:6]}", scopes="admin", party=None)
+    key, _ = await create_key(
+        settings, name=f"schemathesis {uuid.uuid4().hex[:6]}", scopes="admin", party=None
+    )
     await _add_signals(settings, {"Authorization": f"Bearer {key}"})
     return key, await _known_ids(settings)
 
@@ -96,17 +104,25 @@ async def _prepare(settings: Settings, backend: str) -> tuple[str, dict[str, lis
 async def _add_signals(settings: Settings, headers: dict[str, str]) -> None:
     """A few signals and a batch (the seed has none), sent as the OpenAPI document's own examples."""
     app = create_app(settings)
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                       base_url="http://prepare") as client:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://prepare") as client,
+    ):
         spec = (await client.get("/openapi.json")).json()
         example = spec["components"]["schemas"]["SignalIn"]["examples"][0]
         for n in range(3):
-            r = await client.post("/v1/signals", json={**example, "external_id": f"ST-{n}"},
-                                  headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+            r = await client.post(
+                "/v1/signals",
+                json={**example, "external_id": f"ST-{n}"},
+                headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+            )
             assert r.status_code == 201, r.text
         upload = spec["paths"]["/v1/signals/batches"]["post"]["requestBody"]["content"]["text/csv"]["example"]
-        r = await client.post("/v1/signals/batches", content=upload.replace("KL-2026-0042", "ST-batch"),
-                              headers={**headers, "Content-Type": "text/csv"})
+        r = await client.post(
+            "/v1/signals/batches",
+            content=upload.replace("KL-2026-0042", "ST-batch"),
+            headers={**headers, "Content-Type": "text/csv"},
+        )
         assert r.status_code == 202, r.text
 
 
@@ -130,8 +146,10 @@ async def _known_ids(settings: Settings) -> dict[str, list[tuple[str, ...]]]:
     engine = create_engine(settings.database_url)
     try:
         async with engine.connect() as conn:
-            return {path: [tuple(map(str, row)) for row in (await conn.execute(text(f"{sql} LIMIT 20"))).all()]
-                    for path, sql in KNOWN.items()}
+            return {
+                path: [tuple(map(str, row)) for row in (await conn.execute(text(f"{sql} LIMIT 20"))).all()]
+                for path, sql in KNOWN.items()
+            }
     finally:
         await engine.dispose()
 
@@ -154,22 +172,36 @@ def _with_known_ids(operation: Any, strategy: Any, known: dict[str, list[tuple[s
 def contract(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     backend = request.param
     app_settings = Settings(
-        environment="test", database_url=_database_url(backend, tmp_path_factory.mktemp("contract")),
-        redis_url=REDIS_URL, job_backend="inprocess", log_json=False, rate_limit_per_minute=1_000_000,
+        environment="test",
+        database_url=_database_url(backend, tmp_path_factory.mktemp("contract")),
+        redis_url=REDIS_URL,
+        job_backend="inprocess",
+        log_json=False,
+        rate_limit_per_minute=1_000_000,
         # POST /v1/sync/runs starts syncs: refused at once here instead of retried against the real feed.
-        tk_syncfeed_url="http://127.0.0.1:9/SyncFeed/2.0", tk_max_retries=0,
+        tk_syncfeed_url="http://127.0.0.1:9/SyncFeed/2.0",
+        tk_max_retries=0,
         _env_file=None,  # type: ignore[call-arg]
     )
     key, known = asyncio.run(_prepare(app_settings, backend))
     app = create_app(app_settings)
-    return {"schema": schemathesis.openapi.from_asgi("/openapi.json", app),
-            "headers": {"Authorization": f"Bearer {key}"}, "known": known}
+    return {
+        "schema": schemathesis.openapi.from_asgi("/openapi.json", app),
+        "headers": {"Authorization": f"Bearer {key}"},
+        "known": known,
+    }
 
 
 def _run(operation: Any, strategy: Any, headers: dict[str, str], examples: int) -> None:
     @given(case=strategy)
-    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case: Any) -> None:
         case.call_and_validate(headers=headers, checks=CHECKS)
 
@@ -181,8 +213,11 @@ def _summary(exc: BaseException) -> str:
     found = [exc] if not isinstance(exc, BaseExceptionGroup) else list(exc.exceptions)
     lines = []
     for error in found:
-        text = " | ".join(line.strip() for line in str(error).splitlines()
-                          if line.strip() and not line.strip().startswith("curl"))
+        text = " | ".join(
+            line.strip()
+            for line in str(error).splitlines()
+            if line.strip() and not line.strip().startswith("curl")
+        )
         lines.append(f"{type(error).__name__}: {text[:400]}")
     return "\n".join(lines)
 

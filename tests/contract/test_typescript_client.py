@@ -72,11 +72,20 @@ def test_the_type_check_fails_where_the_contract_would_be_misused(tmp_path: Path
     generate, tsc = _tools()
     example = (EXAMPLE / "example.ts").read_text() + (
         '\nexport async function misuse(): Promise<void> {\n'
-        '  await api.GET("/v1/commitments", { params: { query: { limit: "fifty" } } });\n}\n')
+        '  await api.GET("/v1/commitments", { params: { query: { limit: "fifty" } } });\n}\n'
+    )
     work = _client_dir(tmp_path, example)
     _run([str(generate), "openapi.json", "-o", "nakoming.d.ts", *GENERATE_OPTIONS], work)
-    done = subprocess.run([str(tsc), "-p", "tsconfig.json"], cwd=work, capture_output=True, text=True, timeout=300)
-    misuse_line = example.splitlines().index('  await api.GET("/v1/commitments", { params: { query: { limit: "fifty" } } });') + 1
+    done = subprocess.run(
+        [str(tsc), "-p", "tsconfig.json"], cwd=work, capture_output=True, text=True, timeout=300
+    )
+    misuse_line = (
+        example.splitlines().index(
+            '  await api.GET("/v1/commitments", { params: { query: { limit: "fifty" } } });'
+        )
+        + 1
+    )
     assert done.returncode != 0, "tsc accepted a string for `limit`"
     assert [line.split("(")[1].split(",")[0] for line in done.stdout.splitlines() if "error TS" in line] == [
-        str(misuse_line)], done.stdout[-3000:]
+        str(misuse_line)
+    ], done.stdout[-3000:]

@@ -38,7 +38,11 @@ def _render(path: Path) -> list[dict[str, Any]]:
 
 
 def _pods(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in docs if d["kind"] in ("Deployment", "Job")}
+    return {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]
+        for d in docs
+        if d["kind"] in ("Deployment", "Job")
+    }
 
 
 @pytest.mark.parametrize("target", ["base", "overlays/example"])
@@ -52,7 +56,14 @@ def test_manifests_are_valid_kubernetes(target: str) -> None:
             errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {exc.message} at {list(exc.path)}")
     assert not errors, errors
     kinds = sorted({d["kind"] for d in docs})
-    for kind in ("Deployment", "HorizontalPodAutoscaler", "Job", "NetworkPolicy", "PodDisruptionBudget", "Service"):
+    for kind in (
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Job",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Service",
+    ):
         assert kind in kinds
     assert "Secret" not in kinds  # referenced by name, never inlined
 
@@ -61,14 +72,20 @@ def test_pods_are_locked_down_and_secrets_only_referenced() -> None:
     docs = _render(K8S / "overlays" / "example")
     for name, pod in _pods(docs).items():
         security = pod["securityContext"]
-        assert security["runAsNonRoot"] is True and security["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert security["runAsNonRoot"] is True and security["seccompProfile"]["type"] == "RuntimeDefault", (
+            name
+        )
         for container in pod.get("initContainers", []) + pod["containers"]:
             where = f"{name}/{container['name']}"
             assert container["image"].startswith("registry.example.org/nakoming:"), where
             context = container["securityContext"]
-            assert context["readOnlyRootFilesystem"] is True and context["allowPrivilegeEscalation"] is False, where
+            assert (
+                context["readOnlyRootFilesystem"] is True and context["allowPrivilegeEscalation"] is False
+            ), where
             assert context["capabilities"]["drop"] == ["ALL"], where
-            assert container["resources"]["requests"]["memory"] and container["resources"]["limits"]["memory"], where
+            assert (
+                container["resources"]["requests"]["memory"] and container["resources"]["limits"]["memory"]
+            ), where
             assert {"secretRef": {"name": "nakoming"}} in container["envFrom"], where
             for env in container.get("env", []):
                 assert not SECRET_NAMES.search(env["name"]), f"{where}: {env['name']} set inline"
@@ -86,14 +103,19 @@ def test_rollout_order_probes_scaling_and_shutdown() -> None:
     # the API waits for the migration Job: an init container until `nakoming db check` passes
     assert "nakoming db check" in " ".join(api["initContainers"][0]["command"])
     assert pods["nakoming-migrate"]["containers"][0]["args"] == ["migrate"]
-    deployment = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "nakoming-api")
+    deployment = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "nakoming-api"
+    )
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     hpa = next(d for d in docs if d["kind"] == "HorizontalPodAutoscaler")
     assert hpa["spec"]["scaleTargetRef"]["name"] == "nakoming-api" and hpa["spec"]["minReplicas"] >= 2
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
     for pdb in (d for d in docs if d["kind"] == "PodDisruptionBudget"):
         selector = pdb["spec"]["selector"]["matchLabels"]
-        assert any(selector.items() <= d["spec"]["template"]["metadata"]["labels"].items() for d in deployments.values())
+        assert any(
+            selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+            for d in deployments.values()
+        )
     assert pods["nakoming-worker"]["terminationGracePeriodSeconds"] > WorkerSettings.job_timeout
     policy = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "nakoming")
     selected = policy["spec"]["podSelector"]["matchLabels"]
@@ -104,9 +126,14 @@ def test_rollout_order_probes_scaling_and_shutdown() -> None:
 def test_shutdown_grace_and_metrics_scraping_agree_with_the_settings() -> None:
     docs = _render(K8S / "overlays" / "example")
     config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
-    settings = Settings(**{k.removeprefix("NAKOMING_").lower(): v for k, v in config.items()
-                           if k.startswith("NAKOMING_") and k != "NAKOMING_ENVIRONMENT"},
-                        _env_file=None)  # type: ignore[arg-type]
+    settings = Settings(
+        **{
+            k.removeprefix("NAKOMING_").lower(): v
+            for k, v in config.items()
+            if k.startswith("NAKOMING_") and k != "NAKOMING_ENVIRONMENT"
+        },
+        _env_file=None,
+    )  # type: ignore[arg-type]
     deployments = {d["metadata"]["name"]: d["spec"]["template"] for d in docs if d["kind"] == "Deployment"}
     api = deployments["nakoming-api"]["spec"]
     pre_stop = api["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
@@ -122,8 +149,14 @@ def test_shutdown_grace_and_metrics_scraping_agree_with_the_settings() -> None:
         assert int(annotations["prometheus.io/port"]) == settings.metrics_port, name
         ports = {p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", [])}
         assert settings.metrics_port in ports, name
-    ingress = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "nakoming")["spec"]
-    metrics_rule = next(r for r in ingress["ingress"] if {"protocol": "TCP", "port": settings.metrics_port} in r["ports"])
+    ingress = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "nakoming")[
+        "spec"
+    ]
+    metrics_rule = next(
+        r for r in ingress["ingress"] if {"protocol": "TCP", "port": settings.metrics_port} in r["ports"]
+    )
     assert metrics_rule["from"], "the metrics port (no key) must not be open to every pod"
     env = {e["name"]: e["value"] for e in api["containers"][0]["env"]}
-    assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")  # the writable emptyDir; several uvicorn workers
+    assert env["PROMETHEUS_MULTIPROC_DIR"].startswith(
+        "/tmp/"
+    )  # the writable emptyDir; several uvicorn workers

@@ -47,8 +47,15 @@ class PostgresServer:
             shutil.chown(self.root, self.user)
 
     def _run(self, *args: str) -> None:
-        subprocess.run([str(self.bin / args[0]), *args[1:]], check=True, user=self.user, cwd=self.root,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+        subprocess.run(
+            [str(self.bin / args[0]), *args[1:]],
+            check=True,
+            user=self.user,
+            cwd=self.root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
 
     def init(self) -> PostgresServer:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
@@ -57,10 +64,23 @@ class PostgresServer:
     def start(self) -> None:
         # fsync off: a killed server keeps what it wrote in the OS cache; durability against power loss is not
         # what these tests are about, and syncing would slow every engineer's tests on the machine.
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c max_connections=200 -c shared_buffers=64MB")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
-                  "-o", options, "start")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=200 -c shared_buffers=64MB"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -82,8 +102,16 @@ class Load:
 
     OPERATIONS = ("read", "commitment", "read", "signal")
 
-    def __init__(self, apis: list[str], writer: dict[str, str], intake: dict[str, str], *, loops: int = 3,
-                 pause: float = 0.05, timeout: float = 10) -> None:
+    def __init__(
+        self,
+        apis: list[str],
+        writer: dict[str, str],
+        intake: dict[str, str],
+        *,
+        loops: int = 3,
+        pause: float = 0.05,
+        timeout: float = 10,
+    ) -> None:
         self.apis, self.writer, self.intake = apis, writer, intake
         self.loops, self.pause, self.timeout = loops, pause, timeout
         self.window = "start"
@@ -122,14 +150,20 @@ class Load:
                 r = await client.get(f"{base}/v1/commitments", params={"limit": 20}, headers=self.writer)
             elif op == "commitment":
                 title = f"Cluster {self.tag} {letters()}"
-                r = await client.post(f"{base}/v1/commitments", json={"title": title},
-                                      headers={**self.writer, "Idempotency-Key": uuid.uuid4().hex})
+                r = await client.post(
+                    f"{base}/v1/commitments",
+                    json={"title": title},
+                    headers={**self.writer, "Idempotency-Key": uuid.uuid4().hex},
+                )
                 if r.is_success:
                     self.commitments.append(title)
             else:
                 external_id = f"CL-{self.tag}-{letters()}"
-                r = await client.post(f"{base}/v1/signals", json=signal(external_id=external_id),
-                                      headers={**self.intake, "Idempotency-Key": uuid.uuid4().hex})
+                r = await client.post(
+                    f"{base}/v1/signals",
+                    json=signal(external_id=external_id),
+                    headers={**self.intake, "Idempotency-Key": uuid.uuid4().hex},
+                )
                 if r.is_success:
                     self.signals.append(external_id)
             outcome = str(r.status_code) if not r.is_success else None
@@ -153,9 +187,10 @@ class Load:
         lines = [f"{'window':<34} {'requests':>8} {'failed':>6}  failures"]
         for window, counts in self.counts.items():
             failures = ", ".join(f"{k}: {v}" for k, v in sorted(self.failures[window].items()))
-            lines.append(f"{window:<34} {counts['ok'] + counts['failed']:>8} {counts['failed']:>6}  {failures}")
+            lines.append(
+                f"{window:<34} {counts['ok'] + counts['failed']:>8} {counts['failed']:>6}  {failures}"
+            )
         return "\n".join(lines)
-
 
 
 def letters(n: int = 12) -> str:

@@ -47,7 +47,9 @@ STEADY = 4.0  # seconds of load after each recovery, which must all succeed
 async def create_database(server: PostgresServer, name: str) -> tuple[str, AsyncEngine]:
     admin = create_engine(server.url())
     async with admin.connect() as conn:
-        await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text(f'CREATE DATABASE "{name}"'))
+        await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(
+            text(f'CREATE DATABASE "{name}"')
+        )
     await admin.dispose()
     engine = create_engine(server.url(name))
     await upgrade(engine)
@@ -103,9 +105,16 @@ async def test_cluster_survives_its_faults(tmp_path: Path) -> None:
     try:
         url, engine = await create_database(pg, "nakoming")
         with FeedServer(feed) as feed_server:
-            env = worker_env(url, redis_server.url, NAKOMING_TK_SYNCFEED_URL=feed_server.url,
-                             NAKOMING_TK_REQUEST_INTERVAL="0", NAKOMING_TK_DOSSIERS="31765", NAKOMING_TK_TERMS="",
-                             NAKOMING_RECALC_BATCH_SIZE="40", NAKOMING_AUTH_FAILURES_PER_MINUTE="1000000")
+            env = worker_env(
+                url,
+                redis_server.url,
+                NAKOMING_TK_SYNCFEED_URL=feed_server.url,
+                NAKOMING_TK_REQUEST_INTERVAL="0",
+                NAKOMING_TK_DOSSIERS="31765",
+                NAKOMING_TK_TERMS="",
+                NAKOMING_RECALC_BATCH_SIZE="40",
+                NAKOMING_AUTH_FAILURES_PER_MINUTE="1000000",
+            )
             cluster = Cluster(env, tmp_path, engine, redis_server)
             for api in cluster.apis:
                 api.start()
@@ -134,8 +143,14 @@ async def test_cluster_survives_its_faults(tmp_path: Path) -> None:
         pg.remove()
 
 
-async def run_faults(cluster: Cluster, load: Load, pg: PostgresServer, redis_server: RedisServer,
-                     admin: dict[str, str], intake: dict[str, str]) -> uuid.UUID:
+async def run_faults(
+    cluster: Cluster,
+    load: Load,
+    pg: PostgresServer,
+    redis_server: RedisServer,
+    admin: dict[str, str],
+    intake: dict[str, str],
+) -> uuid.UUID:
     api = cluster.apis[1].url
     batch: list[uuid.UUID] = []
 
@@ -144,7 +159,9 @@ async def run_faults(cluster: Cluster, load: Load, pg: PostgresServer, redis_ser
             assert (await client.post(f"{api}/v1/sync/runs", json={}, headers=admin)).status_code == 202
 
         async def toezegging_half_way() -> bool:
-            token = await cluster.scalar(select(TkSyncState.skiptoken).where(TkSyncState.category == "Toezegging"))
+            token = await cluster.scalar(
+                select(TkSyncState.skiptoken).where(TkSyncState.category == "Toezegging")
+            )
             return token is not None and token >= 103
 
         await wait_until(toezegging_half_way, 120, "the Toezegging sync to be half-way", step=0.05)
@@ -153,8 +170,11 @@ async def run_faults(cluster: Cluster, load: Load, pg: PostgresServer, redis_ser
     async def worker_in_signal_batch() -> None:
         body = b"\n".join(orjson.dumps(signal(external_id=f"B-{i}")) for i in range(BATCH_LINES)) + b"\n"
         async with httpx.AsyncClient(timeout=60) as client:
-            r = await client.post(f"{api}/v1/signals/batches", content=body,
-                                  headers={**intake, "content-type": "application/x-ndjson"})
+            r = await client.post(
+                f"{api}/v1/signals/batches",
+                content=body,
+                headers={**intake, "content-type": "application/x-ndjson"},
+            )
         assert r.status_code == 202, r.text
         batch.append(uuid.UUID(r.json()["id"]))
 
@@ -200,14 +220,35 @@ async def run_faults(cluster: Cluster, load: Load, pg: PostgresServer, redis_ser
     return batch[0]
 
 
-async def check_results(cluster: Cluster, load: Load, batch_id: uuid.UUID, admin: dict[str, str], feed: Any,
-                        feed_server: FeedServer, pg: PostgresServer) -> None:
+async def check_results(
+    cluster: Cluster,
+    load: Load,
+    batch_id: uuid.UUID,
+    admin: dict[str, str],
+    feed: Any,
+    feed_server: FeedServer,
+    pg: PostgresServer,
+) -> None:
     engine = cluster.engine
     async with engine.connect() as conn:
-        titles = dict((await conn.execute(select(Commitment.title, func.count()).where(
-            Commitment.title.like(f"Cluster {load.tag} %")).group_by(Commitment.title))).all())
-        signals = dict((await conn.execute(select(ClientSignal.external_id, func.count()).where(
-            ClientSignal.external_id.like(f"CL-{load.tag}-%")).group_by(ClientSignal.external_id))).all())
+        titles = dict(
+            (
+                await conn.execute(
+                    select(Commitment.title, func.count())
+                    .where(Commitment.title.like(f"Cluster {load.tag} %"))
+                    .group_by(Commitment.title)
+                )
+            ).all()
+        )
+        signals = dict(
+            (
+                await conn.execute(
+                    select(ClientSignal.external_id, func.count())
+                    .where(ClientSignal.external_id.like(f"CL-{load.tag}-%"))
+                    .group_by(ClientSignal.external_id)
+                )
+            ).all()
+        )
         runs = (await conn.execute(select(TkSyncRun.category, TkSyncRun.status))).all()
     # Every acknowledged write exactly once (an unacknowledged one may have landed, but never twice).
     assert load.commitments and all(titles.get(t) == 1 for t in load.commitments)
@@ -220,11 +261,15 @@ async def check_results(cluster: Cluster, load: Load, batch_id: uuid.UUID, admin
     assert (got["accepted"], got["duplicate"], got["rejected"]) == (BATCH_LINES, 0, 0)
 
     assert not [r for r in runs if str(r.status) == "running"], runs
-    assert ("Toezegging", "abandoned") in [(r.category, str(r.status)) for r in runs]  # the killed run, closed
+    assert ("Toezegging", "abandoned") in [
+        (r.category, str(r.status)) for r in runs
+    ]  # the killed run, closed
     feed.delay = 0.0
     clean_url, clean_engine = await create_database(pg, "clean")
     try:
-        assert all(s.status == "succeeded" for s in await in_process_sync(clean_url, clean_engine, feed_server.url))
+        assert all(
+            s.status == "succeeded" for s in await in_process_sync(clean_url, clean_engine, feed_server.url)
+        )
         assert await mirror_contents(engine) == await mirror_contents(clean_engine)
     finally:
         await clean_engine.dispose()

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.postgres_only
 
 
 def _error_response(code: str, message: str) -> bytes:
-    fields = b"".join(k + v.encode() + b"\0" for k, v in ((b"S", "FATAL"), (b"V", "FATAL"), (b"C", code),
-                                                          (b"M", message)))
+    fields = b"".join(
+        k + v.encode() + b"\0" for k, v in ((b"S", "FATAL"), (b"V", "FATAL"), (b"C", code), (b"M", message))
+    )
     payload = fields + b"\0"
     return b"E" + struct.pack("!i", len(payload) + 4) + payload
 
@@ -57,10 +58,13 @@ async def test_database_starting_up_is_503(settings: Any, backend: str) -> None:
     try:
         with pytest.raises(asyncpg.CannotConnectNowError):  # the fault is what it claims to be
             await asyncpg.connect("postgresql://postgres@127.0.0.1:18301/x")
-        app = create_app(settings.model_copy(update={
-            "database_url": "postgresql+asyncpg://postgres@127.0.0.1:18301/none"}))
-        async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                           base_url="http://t") as c:
+        app = create_app(
+            settings.model_copy(update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:18301/none"})
+        )
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        ):
             for path in ("/v1/commitments", "/v1/themes", "/v1/signals/stats"):  # raw pool, sessions
                 r = await c.get(path)
                 assert r.status_code == 503, (path, r.text)
@@ -72,8 +76,10 @@ async def test_database_starting_up_is_503(settings: Any, backend: str) -> None:
 
 async def test_backends_terminated_while_requests_run(settings: Any, backend: str, make_key: Any) -> None:
     app = create_app(settings)
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                       base_url="http://t") as c:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
         statuses: list[int] = []
 
         async def load() -> None:
@@ -97,10 +103,19 @@ async def test_backends_terminated_while_requests_run(settings: Any, backend: st
 def test_every_kind_of_connection_error_is_recognised() -> None:
     from sqlalchemy.exc import DBAPIError
 
-    for exc in (asyncpg.CannotConnectNowError("starting up"), asyncpg.exceptions.InternalClientError("x"),
-                ConnectionRefusedError(), PoolTimeout("pool"), TimeoutError(),
-                DBAPIError("SELECT 1", None, asyncpg.exceptions.ConnectionDoesNotExistError("gone"),
-                           connection_invalidated=True)):
+    for exc in (
+        asyncpg.CannotConnectNowError("starting up"),
+        asyncpg.exceptions.InternalClientError("x"),
+        ConnectionRefusedError(),
+        PoolTimeout("pool"),
+        TimeoutError(),
+        DBAPIError(
+            "SELECT 1",
+            None,
+            asyncpg.exceptions.ConnectionDoesNotExistError("gone"),
+            connection_invalidated=True,
+        ),
+    ):
         assert is_connection_error(exc), exc
     wrapped = RuntimeError("outer")
     wrapped.__cause__ = asyncpg.CannotConnectNowError("starting up")

@@ -27,19 +27,27 @@ async def _terminate_backends(url: str) -> int:
     admin = create_engine(url, pool_size=1)
     try:
         async with admin.connect() as conn:
-            result = await conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            result = await conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
             await conn.commit()
             return int(result.scalar_one())
     finally:
         await admin.dispose()
 
 
-async def test_api_recovers_after_database_connections_are_killed(settings: Any, backend: str, make_key: Any) -> None:
+async def test_api_recovers_after_database_connections_are_killed(
+    settings: Any, backend: str, make_key: Any
+) -> None:
     # A real engine of its own (not the per-test transaction): this is what production runs.
     app = create_app(settings)
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
         assert (await c.get("/v1/themes")).status_code == 200
         assert (await c.get("/v1/commitments")).status_code == 200  # the raw asyncpg pool (shared/pg.py)
         assert app.state.raw_db is not None
@@ -56,7 +64,10 @@ async def test_api_recovers_after_database_connections_are_killed(settings: Any,
 async def test_database_down_is_503_problem(settings: Any, backend: str) -> None:
     down = settings.model_copy(update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/none"})
     app = create_app(down)
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
         for path in ("/v1/commitments", "/v1/themes"):  # the raw pool and the session path
             r = await c.get(path)
             assert r.status_code == 503, path

@@ -52,7 +52,9 @@ class World:
             return (await conn.execute(stmt)).scalar()
 
     def worker(self, **env: str) -> Worker:
-        worker = Worker(worker_env(self.url, self.redis_url, **env), self.tmp / f"worker{len(self.workers)}.log")
+        worker = Worker(
+            worker_env(self.url, self.redis_url, **env), self.tmp / f"worker{len(self.workers)}.log"
+        )
         self.workers.append(worker.start())
         return worker
 
@@ -80,8 +82,13 @@ async def test_api_finishes_an_in_flight_request_after_sigterm_and_exits_0(world
     log = world.tmp / "api.log"
     env = worker_env(world.url, world.redis_url, NAKOMING_SHUTDOWN_GRACE_SECONDS="20")
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "--port", str(port)], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     world.procs.append(proc)
     base = f"http://127.0.0.1:{port}"
     headers = await writer_key(world.engine)
@@ -104,8 +111,13 @@ async def test_api_finishes_an_in_flight_request_after_sigterm_and_exits_0(world
         yield b'het afsluiten"}'
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        slow = asyncio.create_task(http.post("/v1/commitments", content=slow_body(),
-                                             headers={**headers, "content-type": "application/json"}))
+        slow = asyncio.create_task(
+            http.post(
+                "/v1/commitments",
+                content=slow_body(),
+                headers={**headers, "content-type": "application/json"},
+            )
+        )
         await first_part_sent.wait()
         await asyncio.sleep(0.5)  # the server has read the first part and waits for the rest
         proc.send_signal(signal.SIGTERM)
@@ -119,7 +131,9 @@ async def test_api_finishes_an_in_flight_request_after_sigterm_and_exits_0(world
         response = await slow
     assert response.status_code == 201, response.text
     assert await asyncio.to_thread(proc.wait, 30) == 0, log.read_text()[-3000:]
-    title = await world.scalar(select(Commitment.title).where(Commitment.id == uuid.UUID(response.json()["id"])))
+    title = await world.scalar(
+        select(Commitment.title).where(Commitment.id == uuid.UUID(response.json()["id"]))
+    )
     assert title == "Toezegging tijdens het afsluiten"
 
 
@@ -129,14 +143,25 @@ async def _logged(log: Path, event: str) -> bool:
 
 async def _commitments(world: World, count: int) -> None:
     now = dt.datetime.now(dt.UTC)
-    rows = [{"id": uuid.uuid4(), "title": f"Toezegging {i}", "due_date": dt.date(2020 + i % 5, 1, 1),
-             "created_at": now, "updated_at": now, "version": 1} for i in range(count)]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "title": f"Toezegging {i}",
+            "due_date": dt.date(2020 + i % 5, 1, 1),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for i in range(count)
+    ]
     async with world.engine.begin() as conn:
         await conn.execute(insert(Commitment), rows)
 
 
 async def _evaluated(world: World) -> int:
-    return await world.scalar(select(func.count()).select_from(Commitment).where(Commitment.evaluated_at.is_not(None)))
+    return await world.scalar(
+        select(func.count()).select_from(Commitment).where(Commitment.evaluated_at.is_not(None))
+    )
 
 
 async def _exactly_one_effect(world: World, count: int) -> None:
@@ -155,8 +180,11 @@ async def _start_recalculation(world: World, count: int, batch: int = 500, **env
 
     async def under_way() -> bool:
         # Some ranges stored, or (one range for all) that range running.
-        return 0 < await _evaluated(world) < count if batch < count \
+        return (
+            0 < await _evaluated(world) < count
+            if batch < count
             else bool(await world.redis.keys("arq:in-progress:status.recalculate_range*"))
+        )
 
     await wait_until(under_way, 60, "the recalculation to be under way", step=0.02)
     return worker
@@ -179,7 +207,9 @@ async def test_worker_finishes_its_running_job_after_sigterm_and_exits_0(world: 
     await _exactly_one_effect(world, count)
 
 
-async def test_worker_returns_a_job_to_the_queue_when_its_grace_ends_and_it_is_run_again(world: World) -> None:
+async def test_worker_returns_a_job_to_the_queue_when_its_grace_ends_and_it_is_run_again(
+    world: World,
+) -> None:
     count = 20_000
     # One range of all 20,000 (several seconds of work), so it is still running when the grace ends.
     worker = await _start_recalculation(world, count, batch=count, NAKOMING_WORKER_GRACE_SECONDS="1")

@@ -20,8 +20,9 @@ async def subscribe_and_write(s: Setup, receiver: Receiver, key: str) -> str:
     headers = await writer_key(s.engine)
     settings = settings_for(s.url, s.redis_url, "arq", webhook_allow_private=True)
     async with api(settings) as client:
-        r = await client.post("/v1/webhooks", json={"url": receiver.url, "event_types": ["commitment.created"]},
-                              headers=headers)
+        r = await client.post(
+            "/v1/webhooks", json={"url": receiver.url, "event_types": ["commitment.created"]}, headers=headers
+        )
         assert r.status_code == 201, r.text
         secret = r.json()["secret"]
         r = await client.post("/v1/commitments", json={"title": "Via de worker", "key": key}, headers=headers)
@@ -51,8 +52,9 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(setup: Setup) -> None:
         first = await s.worker(**ENV)
         await first.ready(s.redis)  # type: ignore[attr-defined]
         secret = await subscribe_and_write(s, receiver, "killed")
-        await wait_until(lambda: _async(bool(receiver.received)), 60, "the first attempt to reach the receiver",
-                         step=0.02)
+        await wait_until(
+            lambda: _async(bool(receiver.received)), 60, "the first attempt to reach the receiver", step=0.02
+        )
         first.kill()  # while the receiver is still answering: the outcome is never stored
         assert await s.scalar(_status_sql()) == "pending:0"
         second = await s.worker(**ENV)

@@ -44,7 +44,9 @@ class Setup:
         self.workers: list[Worker] = []
 
     async def worker(self, **env: str) -> Worker:
-        worker = Worker(worker_env(self.url, self.redis_url, **env), self.tmp / f"worker{len(self.workers)}.log")
+        worker = Worker(
+            worker_env(self.url, self.redis_url, **env), self.tmp / f"worker{len(self.workers)}.log"
+        )
         self.workers.append(worker.start())
         return worker
 
@@ -85,8 +87,12 @@ async def test_killed_during_a_tk_sync(setup: Setup) -> None:
     feed = build_feed()
     feed.delay = 0.3
     with FeedServer(feed) as server:
-        env = {"NAKOMING_TK_SYNCFEED_URL": server.url, "NAKOMING_TK_REQUEST_INTERVAL": "0",
-               "NAKOMING_TK_DOSSIERS": "31765", "NAKOMING_TK_TERMS": ""}
+        env = {
+            "NAKOMING_TK_SYNCFEED_URL": server.url,
+            "NAKOMING_TK_REQUEST_INTERVAL": "0",
+            "NAKOMING_TK_DOSSIERS": "31765",
+            "NAKOMING_TK_TERMS": "",
+        }
         await (await s.worker(**env)).ready(s.redis)  # type: ignore[attr-defined]
         async with api(settings_for(s.url, s.redis_url, "arq")) as client:
             r = await client.post("/v1/sync/runs", json={}, headers=await writer_key(s.engine))
@@ -102,7 +108,12 @@ async def test_killed_during_a_tk_sync(setup: Setup) -> None:
         states = dict((await conn.execute(select(TkSyncState.category, TkSyncState.skiptoken))).all())
     assert not [r for r in runs if r.status == "running"]
     assert ("Toezegging", "abandoned") in [(r.category, str(r.status)) for r in runs]
-    assert {c for c, st in runs if str(st) == "succeeded"} >= {"Kamerstukdossier", "Zaak", "Toezegging", "Document"}
+    assert {c for c, st in runs if str(st) == "succeeded"} >= {
+        "Kamerstukdossier",
+        "Zaak",
+        "Toezegging",
+        "Document",
+    }
     assert states["Toezegging"] == 141 and states["Document"] == 229  # the chain went on to the end
 
 
@@ -114,8 +125,9 @@ async def test_killed_during_a_signal_batch(setup: Setup) -> None:
     async with api(settings_for(s.url, s.redis_url, "arq")) as client:
         headers = await writer_key(s.engine, ["admin"])
         await create_theme(client, headers, "bejegening")
-        r = await client.post("/v1/signals/batches", content=body,
-                              headers={**headers, "content-type": "application/x-ndjson"})
+        r = await client.post(
+            "/v1/signals/batches", content=body, headers={**headers, "content-type": "application/x-ndjson"}
+        )
         assert r.status_code == 202, r.text
         batch_id = uuid.UUID(r.json()["id"])
 
@@ -134,8 +146,17 @@ async def test_killed_during_a_recalculation(setup: Setup) -> None:
     count = 30_000
     now = dt.datetime.now(dt.UTC)
     async with s.engine.begin() as conn:
-        rows = [{"id": uuid.uuid4(), "title": f"Toezegging {i}", "due_date": dt.date(2020 + i % 10, 1, 1),
-                 "created_at": now, "updated_at": now, "version": 1} for i in range(count)]
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "title": f"Toezegging {i}",
+                "due_date": dt.date(2020 + i % 10, 1, 1),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for i in range(count)
+        ]
         await conn.execute(insert(Commitment), rows)
     env = {"NAKOMING_RECALC_BATCH_SIZE": "1000"}
     await (await s.worker(**env)).ready(s.redis)  # type: ignore[attr-defined]

@@ -56,7 +56,9 @@ async def test_worker_survives_a_redis_outage(backend: str, tmp_path: Path) -> N
 
             server.stop()
             # accepted while Redis is down: the API keeps the job and sends it when Redis is back
-            r = await client.patch(f"/v1/commitments/{commitment_id}", json={"due_date": PAST}, headers=headers)
+            r = await client.patch(
+                f"/v1/commitments/{commitment_id}", json={"due_date": PAST}, headers=headers
+            )
             assert r.status_code == 200, r.text
             assert client.app.state.queue.kept == 1  # type: ignore[attr-defined]
             await asyncio.sleep(OUTAGE_SECONDS)
@@ -64,7 +66,9 @@ async def test_worker_survives_a_redis_outage(backend: str, tmp_path: Path) -> N
 
             server.start()
             back = time.monotonic()
-            await wait_until(lambda: _is(schedule_of(client, commitment_id), "overdue"), 20, "the kept write's job")
+            await wait_until(
+                lambda: _is(schedule_of(client, commitment_id), "overdue"), 20, "the kept write's job"
+            )
             assert time.monotonic() - back < 5
             assert client.app.state.queue.kept == 0  # type: ignore[attr-defined]
         assert worker.alive
@@ -89,14 +93,18 @@ async def test_worker_survives_a_database_outage(backend: str, tmp_path: Path) -
     redis = server.client()
     try:
         await worker.ready(redis)
-        async with api(settings_for(url, server.url, "arq")) as client:  # the API reaches the database directly
+        async with api(
+            settings_for(url, server.url, "arq")
+        ) as client:  # the API reaches the database directly
             headers = await writer_key(engine)
             r = await client.post("/v1/commitments", json={"title": "Database weg"}, headers=headers)
             commitment_id = r.json()["id"]
             await wait_until(lambda: queue_idle(redis), 30, "the first recalculation")
 
             await proxy.stop()
-            r = await client.patch(f"/v1/commitments/{commitment_id}", json={"due_date": PAST}, headers=headers)
+            r = await client.patch(
+                f"/v1/commitments/{commitment_id}", json={"due_date": PAST}, headers=headers
+            )
             assert r.status_code == 200, r.text
             await asyncio.sleep(OUTAGE_SECONDS)
             assert worker.alive, worker.output()[-3000:]
@@ -104,7 +112,9 @@ async def test_worker_survives_a_database_outage(backend: str, tmp_path: Path) -
 
             await proxy.start()
             back = time.monotonic()
-            await wait_until(lambda: _is(schedule_of(client, commitment_id), "overdue"), 20, "the waiting job")
+            await wait_until(
+                lambda: _is(schedule_of(client, commitment_id), "overdue"), 20, "the waiting job"
+            )
             assert time.monotonic() - back < 5
             await wait_until(lambda: queue_idle(redis), 30, "the queue to go idle")
         assert worker.alive

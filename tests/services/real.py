@@ -73,15 +73,24 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        persistence = ["--appendonly", "no"] if self.data is None else [
-            "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.data)]
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      *persistence], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        persistence = (
+            ["--appendonly", "no"]
+            if self.data is None
+            else ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.data)]
+        )
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:  # e.g. another process took the port meanwhile
                 raise RuntimeError(f"redis-server could not start on port {self.port}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s,
+            ):
                 s.sendall(b"INFO server\r\n")
                 if f"process_id:{self.proc.pid}".encode() in s.recv(65536):
                     return  # it is our server answering, not someone else's on the same port
@@ -116,7 +125,9 @@ async def own_database(suffix: str) -> tuple[str, AsyncEngine]:
     admin = create_engine(PG_URL)
     async with admin.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        if not (await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})).scalar():
+        if not (
+            await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        ).scalar():
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
     url = base.set(database=name).render_as_string(hide_password=False)
@@ -129,10 +140,18 @@ async def own_database(suffix: str) -> tuple[str, AsyncEngine]:
 
 
 def worker_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "NAKOMING_DATABASE_URL": database_url, "NAKOMING_REDIS_URL": redis_url,
-            "NAKOMING_JOB_BACKEND": "arq", "NAKOMING_LOG_LEVEL": "INFO", "NAKOMING_LOG_JSON": "true",
-            "NAKOMING_ENVIRONMENT": "test", "NAKOMING_JOB_LEASE_SECONDS": "6", "NAKOMING_TK_SYNC_INTERVAL": "86400",
-            **extra}
+    return {
+        **os.environ,
+        "NAKOMING_DATABASE_URL": database_url,
+        "NAKOMING_REDIS_URL": redis_url,
+        "NAKOMING_JOB_BACKEND": "arq",
+        "NAKOMING_LOG_LEVEL": "INFO",
+        "NAKOMING_LOG_JSON": "true",
+        "NAKOMING_ENVIRONMENT": "test",
+        "NAKOMING_JOB_LEASE_SECONDS": "6",
+        "NAKOMING_TK_SYNC_INTERVAL": "86400",
+        **extra,
+    }
 
 
 class Service:
@@ -147,8 +166,13 @@ class Service:
 
     def start(self) -> Service:
         out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", *self.command], cwd=ROOT, env=self.env,
-                                     stdout=out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *self.command],
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         out.close()
         return self
 
@@ -214,7 +238,9 @@ class ApiServer(Service):
         await wait_until(answers, timeout, f"the API on port {self.port} to be ready", step=0.2)
 
 
-async def wait_until(check: Callable[[], Awaitable[Any]], timeout: float, what: str, step: float = 0.1) -> Any:
+async def wait_until(
+    check: Callable[[], Awaitable[Any]], timeout: float, what: str, step: float = 0.1
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = await check()
@@ -241,15 +267,24 @@ async def writer_key(engine: AsyncEngine, scopes: list[str] | None = None) -> di
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The API on its own engine and queue, as `nakoming serve` (arq) or `nakoming run` (in-process) builds it."""
     app = create_app(settings)
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                       base_url="http://api") as client:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
         client.app = app  # type: ignore[attr-defined]
         yield client
 
 
 def settings_for(database_url: str, redis_url: str, backend: str, **extra: Any) -> Settings:
-    return Settings(environment="test", database_url=database_url, redis_url=redis_url, job_backend=backend,
-                    log_json=False, _env_file=None, **extra)  # type: ignore[call-arg]
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        job_backend=backend,
+        log_json=False,
+        _env_file=None,
+        **extra,
+    )  # type: ignore[call-arg]
 
 
 class TcpProxy:
@@ -274,7 +309,9 @@ class TcpProxy:
         self.server = None
 
     def url(self, database_url: str) -> str:
-        return make_url(database_url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+        return (
+            make_url(database_url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+        )
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

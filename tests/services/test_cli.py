@@ -15,13 +15,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env(db: Path) -> dict[str, str]:
-    return {**os.environ, "NAKOMING_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "NAKOMING_LOG_JSON": "false",
-            "NAKOMING_TK_SYNCFEED_URL": "http://127.0.0.1:9/unreachable"}
+    return {
+        **os.environ,
+        "NAKOMING_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "NAKOMING_LOG_JSON": "false",
+        "NAKOMING_TK_SYNCFEED_URL": "http://127.0.0.1:9/unreachable",
+    }
 
 
 def _nakoming(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _free_port() -> int:
@@ -33,8 +43,14 @@ def _free_port() -> int:
 def test_run_serves_seeded_api_on_fresh_sqlite(tmp_path: Path) -> None:
     env = _env(tmp_path / "nakoming.db")
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -88,7 +104,8 @@ def test_seed_load_evaluates_and_recalc_as_of_stores_nothing(tmp_path: Path) -> 
         total = conn.execute("SELECT count(*) FROM commitments").fetchone()[0]
         without_reason = conn.execute("SELECT count(*) FROM commitments WHERE reasons = '[]'").fetchone()[0]
         cid, status, evaluated = conn.execute(
-            "SELECT id, status, evaluated_at FROM commitments WHERE key = 'fokus-zzp-afbouw-2026-07-01'").fetchone()
+            "SELECT id, status, evaluated_at FROM commitments WHERE key = 'fokus-zzp-afbouw-2026-07-01'"
+        ).fetchone()
     assert total >= 25 and missing == 0 and without_reason == 0
     import uuid
 
@@ -97,8 +114,9 @@ def test_seed_load_evaluates_and_recalc_as_of_stores_nothing(tmp_path: Path) -> 
     assert past.returncode == 0, past.stderr
     assert json.loads(past.stdout)["as_of"] == "2026-01-15"
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT status, evaluated_at FROM commitments WHERE id = ?",
-                            (cid,)).fetchone() == (status, evaluated)
+        assert conn.execute(
+            "SELECT status, evaluated_at FROM commitments WHERE id = ?", (cid,)
+        ).fetchone() == (status, evaluated)
     refused = _nakoming("recalc", "--all", "--as-of", "2026-01-15", env=env)
     assert refused.returncode != 0 and "--commitment" in refused.stderr
 
@@ -107,28 +125,51 @@ def test_commands_on_an_unmigrated_database_say_what_to_run(tmp_path: Path) -> N
     """One line naming the command to run, no traceback, and no empty SQLite file left behind."""
     db = tmp_path / "fresh.db"
     env = _env(db)
-    for args in (("keys", "create", "--name", "x", "--scopes", "read"), ("seed", "load"), ("recalc", "--all"),
-                 ("sync", "--no-progress"), ("signals", "purge")):
+    for args in (
+        ("keys", "create", "--name", "x", "--scopes", "read"),
+        ("seed", "load"),
+        ("recalc", "--all"),
+        ("sync", "--no-progress"),
+        ("signals", "purge"),
+    ):
         out = _nakoming(*args, env=env)
         assert out.returncode == 1, (args, out.stdout, out.stderr)
         lines = out.stderr.strip().splitlines()
-        assert len(lines) == 1 and "nakoming db upgrade" in lines[0] and "Traceback" not in out.stderr, (args, out.stderr)
+        assert len(lines) == 1 and "nakoming db upgrade" in lines[0] and "Traceback" not in out.stderr, (
+            args,
+            out.stderr,
+        )
         assert not db.exists(), args
     db.touch()  # a database that exists but was never migrated
     out = _nakoming("keys", "create", "--name", "x", "--scopes", "read", env=env)
-    assert out.returncode == 1 and out.stderr.strip() == \
-        "The database is not migrated: run `nakoming db upgrade` (or `./scripts/run`, which also loads the seed data)."
+    assert (
+        out.returncode == 1
+        and out.stderr.strip()
+        == "The database is not migrated: run `nakoming db upgrade` (or `./scripts/run`, which also loads the seed data)."
+    )
 
 
 def test_the_wrapper_runs_the_console_script_from_anywhere(tmp_path: Path) -> None:
     """`./scripts/nakoming ...` works as the README writes it, from any directory (it installs the locked
     environment first), on the embedded default database of the repo root unless NAKOMING_DATABASE_URL says so."""
     env = _env(tmp_path / "w.db")
-    out = subprocess.run([str(ROOT / "scripts" / "nakoming"), "db", "upgrade", "--no-evaluate"], cwd=tmp_path,
-                         env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "nakoming"), "db", "upgrade", "--no-evaluate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0 and "database at heads" in out.stdout, out.stderr
-    out = subprocess.run([str(ROOT / "scripts" / "nakoming"), "keys", "create", "--name", "w", "--scopes", "read"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "nakoming"), "keys", "create", "--name", "w", "--scopes", "read"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0 and "key: nk_" in out.stdout, out.stderr
 
 
@@ -154,11 +195,33 @@ def test_clients_create_rotate_revoke_list(tmp_path: Path) -> None:
     env = _env(tmp_path / "c.db")
     assert _nakoming("db", "upgrade", env=env).returncode == 0
     assert _nakoming("seed", "load", env=env).returncode == 0
-    refused = _nakoming("clients", "create", "--name", "Menzis", "--scopes", "signals:write", "--party",
-                        "zorgkantoor-menzis", env=env)
-    assert refused.returncode == 2 and "zorgkantoor or AGB code" in refused.stderr and "Traceback" not in refused.stderr
-    made = _nakoming("clients", "create", "--name", "Menzis", "--scopes", "read,write", "--party",
-                     "zorgkantoor-menzis", env=env)
+    refused = _nakoming(
+        "clients",
+        "create",
+        "--name",
+        "Menzis",
+        "--scopes",
+        "signals:write",
+        "--party",
+        "zorgkantoor-menzis",
+        env=env,
+    )
+    assert (
+        refused.returncode == 2
+        and "zorgkantoor or AGB code" in refused.stderr
+        and "Traceback" not in refused.stderr
+    )
+    made = _nakoming(
+        "clients",
+        "create",
+        "--name",
+        "Menzis",
+        "--scopes",
+        "read,write",
+        "--party",
+        "zorgkantoor-menzis",
+        env=env,
+    )
     assert made.returncode == 0, made.stderr
     lines = dict(line.split(": ", 1) for line in made.stdout.splitlines())
     assert lines["client_id"].startswith("nkc_") and len(lines["client_secret"]) >= 40

@@ -63,18 +63,32 @@ async def scenario(job: SlowJob, enqueue: Any, idle: Any) -> None:
 async def test_arq_worker_reruns_a_job_requested_while_it_ran() -> None:
     job = SlowJob()
     with redis_server() as server:
-        pool = await create_pool(RedisSettings.from_dsn(server.url), job_serializer=job_serializer,
-                                 job_deserializer=job_deserializer)
+        pool = await create_pool(
+            RedisSettings.from_dsn(server.url),
+            job_serializer=job_serializer,
+            job_deserializer=job_deserializer,
+        )
         queue = ArqQueue(pool)
-        worker = NakomingWorker(functions=[func(job.__call__, name="test.slow")], redis_pool=pool, handle_signals=False,
-                                poll_delay=0.05, keep_result=0, job_serializer=job_serializer,
-                                job_deserializer=job_deserializer, on_job_start=hooks.on_job_start,
-                                on_job_end=hooks.on_job_end, after_job_end=hooks.after_job_end,
-                                ctx={"queue": queue, "settings": Settings(_env_file=None)})  # type: ignore[call-arg]
+        worker = NakomingWorker(
+            functions=[func(job.__call__, name="test.slow")],
+            redis_pool=pool,
+            handle_signals=False,
+            poll_delay=0.05,
+            keep_result=0,
+            job_serializer=job_serializer,
+            job_deserializer=job_deserializer,
+            on_job_start=hooks.on_job_start,
+            on_job_end=hooks.on_job_end,
+            after_job_end=hooks.after_job_end,
+            ctx={"queue": queue, "settings": Settings(_env_file=None)},
+        )  # type: ignore[call-arg]
         running = asyncio.create_task(worker.async_run())
         try:
-            await scenario(job, lambda: queue.enqueue("test.slow", job_id="test.slow:1", key="1"),
-                           lambda: queue_idle(pool))
+            await scenario(
+                job,
+                lambda: queue.enqueue("test.slow", job_id="test.slow:1", key="1"),
+                lambda: queue_idle(pool),
+            )
         finally:
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)

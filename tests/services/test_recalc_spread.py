@@ -49,14 +49,26 @@ async def redis() -> AsyncIterator[aioredis.Redis]:
 async def snapshot(factory: Any) -> dict[str, Any]:
     async with factory() as s:
         return {
-            "commitments": (await s.execute(select(Commitment.id, Commitment.status, Commitment.schedule,
-                                                   Commitment.reasons_digest).order_by(Commitment.id))).all(),
-            "milestones": (await s.execute(select(Milestone.id, Milestone.status).order_by(Milestone.id))).all(),
-            "recommendations": (await s.execute(select(Recommendation.id, Recommendation.status)
-                                                .order_by(Recommendation.id))).all(),
-            "history": (await s.execute(select(StatusHistory.commitment_id, func.count())
-                                        .group_by(StatusHistory.commitment_id)
-                                        .order_by(StatusHistory.commitment_id))).all(),
+            "commitments": (
+                await s.execute(
+                    select(
+                        Commitment.id, Commitment.status, Commitment.schedule, Commitment.reasons_digest
+                    ).order_by(Commitment.id)
+                )
+            ).all(),
+            "milestones": (
+                await s.execute(select(Milestone.id, Milestone.status).order_by(Milestone.id))
+            ).all(),
+            "recommendations": (
+                await s.execute(select(Recommendation.id, Recommendation.status).order_by(Recommendation.id))
+            ).all(),
+            "history": (
+                await s.execute(
+                    select(StatusHistory.commitment_id, func.count())
+                    .group_by(StatusHistory.commitment_id)
+                    .order_by(StatusHistory.commitment_id)
+                )
+            ).all(),
         }
 
 
@@ -72,8 +84,9 @@ async def test_plan_ranges_cover_every_id_once(session_factory: Any) -> None:
     assert [len(c) for c in covered[:-1]] == [7] * (len(ranges) - 1) and sum(map(len, covered)) == len(ids)
 
 
-async def test_spread_run_stores_what_one_process_stores(session_factory: Any, queue: InProcessQueue,
-                                                         redis: aioredis.Redis, settings: Any) -> None:
+async def test_spread_run_stores_what_one_process_stores(
+    session_factory: Any, queue: InProcessQueue, redis: aioredis.Redis, settings: Any
+) -> None:
     async with session_factory() as s:
         await load_dataset(s)
         await s.commit()
@@ -99,8 +112,9 @@ async def test_spread_run_stores_what_one_process_stores(session_factory: Any, q
     assert len({status for _, status, _, _ in spread["commitments"]}) > 2  # the dataset is not uniform
 
 
-async def test_ranges_run_twice_count_once_and_the_run_closes_once(session_factory: Any, queue: InProcessQueue,
-                                                                   redis: aioredis.Redis) -> None:
+async def test_ranges_run_twice_count_once_and_the_run_closes_once(
+    session_factory: Any, queue: InProcessQueue, redis: aioredis.Redis
+) -> None:
     async with session_factory() as s:
         await load_dataset(s)
         await s.commit()
@@ -111,8 +125,9 @@ async def test_ranges_run_twice_count_once_and_the_run_closes_once(session_facto
     second = await fanout.start_run(redis, session_factory, queue, 10)
     assert first["run"] == second["run"] and first["ranges"] == second["ranges"] == count // 10 + 1
     ranges = list(queue.pending)
-    assert len(ranges) == first["ranges"] and all(j.job_id == f"{fanout.RANGE_JOB}:{first['run']}:{j.kwargs['index']}"
-                                                  for j in ranges)
+    assert len(ranges) == first["ranges"] and all(
+        j.job_id == f"{fanout.RANGE_JOB}:{first['run']}:{j.kwargs['index']}" for j in ranges
+    )
     # A range run twice (arq re-runs a killed worker's job) is counted once, and the second time evaluates nothing.
     once = await fanout.run_range(redis, session_factory, queue, T, {}, **ranges[0].kwargs)
     twice = await fanout.run_range(redis, session_factory, queue, T, {}, **ranges[0].kwargs)
@@ -136,9 +151,20 @@ async def test_two_workers_both_take_ranges(backend: str, tmp_path: Path) -> Non
     count, size = 3000, 150
     now = dt.datetime.now(dt.UTC)
     async with engine.begin() as conn:
-        await conn.execute(insert(Commitment), [
-            {"id": uuid.uuid4(), "title": f"Toezegging {i}", "due_date": dt.date(2020 + i % 10, 1, 1),
-             "created_at": now, "updated_at": now, "version": 1} for i in range(count)])
+        await conn.execute(
+            insert(Commitment),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "title": f"Toezegging {i}",
+                    "due_date": dt.date(2020 + i % 10, 1, 1),
+                    "created_at": now,
+                    "updated_at": now,
+                    "version": 1,
+                }
+                for i in range(count)
+            ],
+        )
     env = worker_env(url, "", NAKOMING_RECALC_BATCH_SIZE=str(size))
     workers: list[Worker] = []
     try:
@@ -160,11 +186,17 @@ async def test_two_workers_both_take_ranges(backend: str, tmp_path: Path) -> Non
             await wait_until(lambda: queue_idle(client), 30, "the queue to empty")
             record = await fanout.last_run(client)
             await client.aclose()
-        assert record is not None and int(record["commitments"]) == count and int(record["total"]) == count // size + 1
+        assert (
+            record is not None
+            and int(record["commitments"]) == count
+            and int(record["total"]) == count // size + 1
+        )
         took = [w.output().count('"status_range_recalculated"') for w in workers]
         assert sum(took) >= count // size and all(took), took  # both workers ran ranges
         async with engine.connect() as conn:
-            evaluated = select(func.count()).select_from(Commitment).where(Commitment.evaluated_at.is_not(None))
+            evaluated = (
+                select(func.count()).select_from(Commitment).where(Commitment.evaluated_at.is_not(None))
+            )
             assert (await conn.execute(evaluated)).scalar_one() == count
     finally:
         for worker in workers:

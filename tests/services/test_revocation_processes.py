@@ -37,8 +37,14 @@ def _free_port() -> int:
 
 
 def _cli(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -47,19 +53,34 @@ def _cli(*args: str, env: dict[str, str]) -> str:
 @pytest.mark.slow
 async def test_revocation_reaches_every_process_within_5_seconds(backend: str, tmp_path: Path) -> None:
     url, engine = await own_database("revocation")
-    env = worker_env(url, REDIS_URL, NAKOMING_OAUTH_ISSUER=ISSUER, NAKOMING_LOG_LEVEL="WARNING",
-                     NAKOMING_AUTH_CACHE_SECONDS=CACHE_SECONDS)
+    env = worker_env(
+        url,
+        REDIS_URL,
+        NAKOMING_OAUTH_ISSUER=ISSUER,
+        NAKOMING_LOG_LEVEL="WARNING",
+        NAKOMING_AUTH_CACHE_SECONDS=CACHE_SECONDS,
+    )
     port = _free_port()
     log = (tmp_path / "serve.log").open("wb")
-    other = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "--port", str(port)], cwd=ROOT,
-                             env=env, stdout=log, stderr=subprocess.STDOUT)
+    other = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         async with session_scope(create_session_factory(engine)) as session:
             key, raw = await create_api_key(session, name="revocation test", scopes=["read", "write"])
             client, secret = await create_client(session, name="revocation test", scopes=["read", "write"])
-        async with api(settings_for(url, REDIS_URL, "inprocess", oauth_issuer=ISSUER,
-                                     auth_cache_seconds=float(CACHE_SECONDS))) as here, \
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as there:
+        async with (
+            api(
+                settings_for(
+                    url, REDIS_URL, "inprocess", oauth_issuer=ISSUER, auth_cache_seconds=float(CACHE_SECONDS)
+                )
+            ) as here,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as there,
+        ):
 
             async def ready() -> bool:
                 try:
@@ -69,34 +90,47 @@ async def test_revocation_reaches_every_process_within_5_seconds(backend: str, t
                     return False
 
             await wait_until(ready, 90, "nakoming serve to start")
-            r = await there.post("/v1/oauth/token", data={"grant_type": "client_credentials"},
-                                 auth=(client.client_id, secret or ""))
+            r = await there.post(
+                "/v1/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(client.client_id, secret or ""),
+            )
             assert r.status_code == 200, r.text
-            credentials = {"key": {"Authorization": f"Bearer {raw}"},
-                           "token": {"Authorization": f"Bearer {r.json()['access_token']}"}}
+            credentials = {
+                "key": {"Authorization": f"Bearer {raw}"},
+                "token": {"Authorization": f"Bearer {r.json()['access_token']}"},
+            }
             processes = {"this process": here, "nakoming serve": there}
             for who, http in processes.items():  # each process checks and remembers each credential
                 for name, headers in credentials.items():
-                    r = await http.post("/v1/commitments", json={"title": f"{name} via {who}"}, headers=headers)
+                    r = await http.post(
+                        "/v1/commitments", json={"title": f"{name} via {who}"}, headers=headers
+                    )
                     assert r.status_code == 201, (who, name, r.text)
 
             await asyncio.to_thread(_cli, "keys", "revoke", str(key.id), env=env)
             await asyncio.to_thread(_cli, "clients", "revoke", client.client_id, env=env)
             revoked_at = time.monotonic()
-            refused: dict[tuple[str, str], float] = {}  # (process, credential) -> seconds after the revocation
+            refused: dict[
+                tuple[str, str], float
+            ] = {}  # (process, credential) -> seconds after the revocation
 
             async def all_refused() -> bool:
                 for who, http in processes.items():
                     for name, headers in credentials.items():
                         if (who, name) in refused:
                             continue
-                        r = await http.post("/v1/commitments", json={"title": "after revocation"}, headers=headers)
+                        r = await http.post(
+                            "/v1/commitments", json={"title": "after revocation"}, headers=headers
+                        )
                         assert r.status_code in (201, 401), r.text
                         if r.status_code == 401:
                             refused[(who, name)] = time.monotonic() - revoked_at
                 return len(refused) == len(processes) * len(credentials)
 
-            await wait_until(all_refused, LIMIT, "every process to refuse the revoked key and token", step=0.05)
+            await wait_until(
+                all_refused, LIMIT, "every process to refuse the revoked key and token", step=0.05
+            )
             assert all(delay < LIMIT for delay in refused.values()), refused
     finally:
         other.terminate()

@@ -28,8 +28,13 @@ async def test_sync_all_job_syncs_every_category(queue: Any, session_factory: An
     async with session_factory() as s:
         states = {st.category: st.skiptoken for st in (await s.execute(select(TkSyncState))).scalars()}
         triggers = set((await s.execute(select(TkSyncRun.trigger))).scalars())
-    assert states == {"Kamerstukdossier": 9188420, "Zaak": 44512877, "Activiteit": 30110455,
-                      "Toezegging": 1844310, "Document": 20988190}
+    assert states == {
+        "Kamerstukdossier": 9188420,
+        "Zaak": 44512877,
+        "Activiteit": 30110455,
+        "Toezegging": 1844310,
+        "Document": 20988190,
+    }
     assert triggers == {"schedule"}
 
 
@@ -41,8 +46,9 @@ async def test_sync_category_job(queue: Any, session_factory: Any) -> None:
         assert await s.get(TkSyncState, "Toezegging") is None
 
 
-async def test_sync_all_offline_logs_clearly_and_changes_nothing(settings: Settings, connection: Any,
-                                                                 session_factory: Any) -> None:
+async def test_sync_all_offline_logs_clearly_and_changes_nothing(
+    settings: Settings, connection: Any, session_factory: Any
+) -> None:
     offline = settings.model_copy(update={"tk_syncfeed_url": "http://127.0.0.1:9/SyncFeed/2.0"})
     ctx = await build_context(offline, engine=connection.engine, session_factory=session_factory)
     queue = InProcessQueue(ctx, load_all())

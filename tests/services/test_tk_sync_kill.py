@@ -52,14 +52,35 @@ def build_feed() -> FakeFeed:
     feed.add("Zaak", *[zaak(g(100 + i), 10 + i, nummer=f"Z{i}", dossier=g(1 + i % 2)) for i in range(8)])
     tz = []
     for i in range(30):
-        tz.append(toezegging(g(1000 + i), 100 + i, nummer=f"TZ-{i}", kamerbrief=f"D{i}" if i % 3 == 0 else None,
-                             bijgewerkt=f"2026-01-01T10:{i:02d}:00Z", status="Openstaand" if i % 2 else "Voldaan"))
+        tz.append(
+            toezegging(
+                g(1000 + i),
+                100 + i,
+                nummer=f"TZ-{i}",
+                kamerbrief=f"D{i}" if i % 3 == 0 else None,
+                bijgewerkt=f"2026-01-01T10:{i:02d}:00Z",
+                status="Openstaand" if i % 2 else "Voldaan",
+            )
+        )
     # re-emitted old versions and deletes in the middle of the stream
     tz.append(toezegging(g(1000), 140, nummer="TZ-0", bijgewerkt="2025-01-01T00:00:00Z", status="Openstaand"))
     tz.append(toezegging(g(1005), 141, nummer="TZ-5", bijgewerkt="2026-06-01T00:00:00Z", deleted=True))
     feed.add("Toezegging", *tz)
-    feed.add("Document", *[document(g(5000 + i), 200 + i, nummer=f"D{i}", zaken=[g(100 + i % 8)],
-                                    titel="Brief", onderwerp="Iets", dossier=None) for i in range(30)])
+    feed.add(
+        "Document",
+        *[
+            document(
+                g(5000 + i),
+                200 + i,
+                nummer=f"D{i}",
+                zaken=[g(100 + i % 8)],
+                titel="Brief",
+                onderwerp="Iets",
+                dossier=None,
+            )
+            for i in range(30)
+        ],
+    )
     return feed
 
 
@@ -73,7 +94,9 @@ async def own_db(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, Async
         admin = create_engine(PG_URL)
         async with admin.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            exists = (await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})).scalar()
+            exists = (
+                await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            ).scalar()
             if not exists:
                 await conn.execute(text(f'CREATE DATABASE "{name}"'))
         await admin.dispose()
@@ -98,33 +121,65 @@ async def mirror_contents(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]
             out[table.name] = [tuple(r) for r in rows]
         links = await conn.execute(select(tk_document_zaken).order_by(*tk_document_zaken.c))
         out["tk_document_zaken"] = [tuple(r) for r in links.all()]
-        out["checkpoints"] = [tuple(r) for r in (await conn.execute(
-            select(TkSyncState.category, TkSyncState.skiptoken).order_by(TkSyncState.category))).all()]
+        out["checkpoints"] = [
+            tuple(r)
+            for r in (
+                await conn.execute(
+                    select(TkSyncState.category, TkSyncState.skiptoken).order_by(TkSyncState.category)
+                )
+            ).all()
+        ]
     return out
 
 
 async def checkpoint_of(engine: AsyncEngine, category: str) -> int | None:
     async with engine.connect() as conn:
-        return (await conn.execute(select(TkSyncState.skiptoken).where(TkSyncState.category == category))).scalar()
+        return (
+            await conn.execute(select(TkSyncState.skiptoken).where(TkSyncState.category == category))
+        ).scalar()
 
 
 async def in_process_sync(url: str, engine: AsyncEngine, feed_url: str) -> list[Any]:
-    settings = Settings(environment="test", database_url=url, tk_syncfeed_url=feed_url, tk_request_interval=0.0,
-                        tk_dossiers=["31765"], tk_terms=[], _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        tk_syncfeed_url=feed_url,
+        tk_request_interval=0.0,
+        tk_dossiers=["31765"],
+        tk_terms=[],
+        _env_file=None,
+    )  # type: ignore[call-arg]
     async with httpx.AsyncClient() as http:
-        return await SyncRunner(create_session_factory(engine), FeedClient.from_settings(http, settings), settings).run()
+        return await SyncRunner(
+            create_session_factory(engine), FeedClient.from_settings(http, settings), settings
+        ).run()
 
 
 async def test_killed_sync_then_clean_run_equals_a_clean_sync(own_db: tuple[str, AsyncEngine]) -> None:
     url, engine = own_db
     feed = build_feed()
     with FeedServer(feed) as server:
-        env = {**os.environ, "NAKOMING_DATABASE_URL": url, "NAKOMING_TK_SYNCFEED_URL": server.url,
-               "NAKOMING_TK_REQUEST_INTERVAL": "0", "NAKOMING_JOB_BACKEND": "inprocess",
-               "NAKOMING_TK_DOSSIERS": "31765", "NAKOMING_TK_TERMS": "", "NAKOMING_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "NAKOMING_DATABASE_URL": url,
+            "NAKOMING_TK_SYNCFEED_URL": server.url,
+            "NAKOMING_TK_REQUEST_INTERVAL": "0",
+            "NAKOMING_JOB_BACKEND": "inprocess",
+            "NAKOMING_TK_DOSSIERS": "31765",
+            "NAKOMING_TK_TERMS": "",
+            "NAKOMING_LOG_LEVEL": "WARNING",
+        }
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.cli", "sync", "--no-progress", cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            sys.executable,
+            "-m",
+            "services.cli",
+            "sync",
+            "--no-progress",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         try:
             for _ in range(600):  # wait (up to a minute) until the Toezegging run is under way
                 token = await checkpoint_of(engine, "Toezegging")
@@ -148,8 +203,11 @@ async def test_killed_sync_then_clean_run_equals_a_clean_sync(own_db: tuple[str,
         assert ("Toezegging", killed_at) in feed.requests  # resumed from the checkpoint, not from the start
         recovered = await mirror_contents(engine)
         async with engine.connect() as conn:
-            statuses = set((await conn.execute(select(TkSyncRun.status).where(
-                TkSyncRun.category == "Toezegging"))).scalars())
+            statuses = set(
+                (
+                    await conn.execute(select(TkSyncRun.status).where(TkSyncRun.category == "Toezegging"))
+                ).scalars()
+            )
         assert "abandoned" in statuses  # the killed run is closed, not left running
 
         async with engine.begin() as conn:  # start over and sync cleanly (the thin index and queues too)

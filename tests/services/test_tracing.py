@@ -42,9 +42,14 @@ def provider(exporter: InMemorySpanExporter) -> TracerProvider:
 async def world(backend: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[dict[str, Any]]:
     url, engine = await own_database("tracing")
     with redis_server() as server:
-        for name, value in {"NAKOMING_DATABASE_URL": url, "NAKOMING_REDIS_URL": server.url,
-                            "NAKOMING_JOB_BACKEND": "arq", "NAKOMING_ENVIRONMENT": "test",
-                            "NAKOMING_LOG_LEVEL": "WARNING", "NAKOMING_LOG_JSON": "false"}.items():
+        for name, value in {
+            "NAKOMING_DATABASE_URL": url,
+            "NAKOMING_REDIS_URL": server.url,
+            "NAKOMING_JOB_BACKEND": "arq",
+            "NAKOMING_ENVIRONMENT": "test",
+            "NAKOMING_LOG_LEVEL": "WARNING",
+            "NAKOMING_LOG_JSON": "false",
+        }.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()
         try:
@@ -55,30 +60,42 @@ async def world(backend: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
 
 
 async def test_a_request_trace_continues_into_its_job_on_the_arq_worker(
-        world: dict[str, Any], provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
+    world: dict[str, Any], provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
     from services.worker.settings import WorkerSettings
     from services.worker.worker import NakomingWorker
 
     settings = settings_for(world["url"], world["redis"].url, "arq")
     headers = await writer_key(world["engine"])
     app = create_app(settings, tracer_provider=provider)
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                       base_url="http://api") as client:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
         r = await client.post("/v1/commitments", json={"title": "Getraceerde toezegging"}, headers=headers)
         assert r.status_code == 201, r.text
     spans = exporter.get_finished_spans()
     server = next(s for s in spans if s.name == "POST /v1/commitments" and s.parent is None)
     trace_id = server.context.trace_id
     request_spans = {s.context.span_id for s in spans if s.context.trace_id == trace_id}
-    assert any(s.attributes.get("db.system") == "postgresql" and s.context.trace_id == trace_id for s in spans)
+    assert any(
+        s.attributes.get("db.system") == "postgresql" and s.context.trace_id == trace_id for s in spans
+    )
 
     redis = world["redis"].client()
     queued = await redis.keys(f"arq:job:{RECALCULATE_JOB}:*")
-    assert len(queued) == 1 and b"traceparent" in await redis.get(queued[0])  # the context rides in the kwargs
+    assert len(queued) == 1 and b"traceparent" in await redis.get(
+        queued[0]
+    )  # the context rides in the kwargs
 
     kwargs = get_kwargs(WorkerSettings)
-    kwargs.update(redis_settings=redis_settings(world["redis"].url), handle_signals=False, cron_jobs=[],
-                  ctx={"tracer_provider": provider}, poll_delay=0.05)
+    kwargs.update(
+        redis_settings=redis_settings(world["redis"].url),
+        handle_signals=False,
+        cron_jobs=[],
+        ctx={"tracer_provider": provider},
+        poll_delay=0.05,
+    )
     worker = NakomingWorker(**kwargs)
     running = asyncio.create_task(worker.async_run())
     try:
@@ -94,8 +111,12 @@ async def test_a_request_trace_continues_into_its_job_on_the_arq_worker(
     assert job.parent is not None and job.parent.span_id in request_spans
     assert job.status.is_ok or job.status.status_code.name == "UNSET"
     # the job's own queries are spans of the job (the worker's engine is instrumented in on_startup)
-    assert any(s.parent is not None and s.parent.span_id == job.context.span_id
-               and s.attributes.get("db.system") == "postgresql" for s in spans)
+    assert any(
+        s.parent is not None
+        and s.parent.span_id == job.context.span_id
+        and s.attributes.get("db.system") == "postgresql"
+        for s in spans
+    )
 
 
 async def test_without_tracing_nothing_is_added() -> None:

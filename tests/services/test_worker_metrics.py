@@ -71,9 +71,13 @@ async def test_the_worker_serves_its_metrics_on_the_metrics_port(backend: str, t
             worker.stop()
             await redis.aclose()
             await engine.dispose()
-    assert value(text, "nakoming_job_runs_total", job="signals.refresh_counts", outcome="ok") == 1, worker.output()
+    assert value(text, "nakoming_job_runs_total", job="signals.refresh_counts", outcome="ok") == 1, (
+        worker.output()
+    )
     assert value(text, "nakoming_job_duration_seconds_count", job="signals.refresh_counts") == 1
-    assert value(text, "nakoming_queue_depth", job=RECALCULATE_JOB) == 0  # (a schedule may have queued others)
+    assert (
+        value(text, "nakoming_queue_depth", job=RECALCULATE_JOB) == 0
+    )  # (a schedule may have queued others)
     assert value(text, "nakoming_queue_depth", job="other") is not None
     assert value(text, "nakoming_db_pool_connections_in_use") is not None
     assert "nakoming_commitments" not in text  # the database figures are the API's

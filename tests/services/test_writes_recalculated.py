@@ -32,7 +32,9 @@ PAST, FUTURE = "2020-03-01", "2099-03-01"
 EXPECTED = {PAST: "overdue", FUTURE: "on_time"}
 
 
-async def alternate_due_dates(client: httpx.AsyncClient, headers: dict[str, str]) -> tuple[str, str, dt.datetime]:
+async def alternate_due_dates(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> tuple[str, str, dt.datetime]:
     """Create a commitment without a deadline, then 20 writes alternating its due date in ~10 s (some back to
     back, so that writes land while the previous write's job runs). Returns its id, the last due date and
     the time just before the last write was sent."""
@@ -100,10 +102,13 @@ async def test_in_process_jobs_recalculate_every_write_without_503(backend: str,
             headers = await writer_key(engine)
             # create-then-write pairs, back to back: the second write lands while the first one's job runs
             for i in range(40):
-                r = await client.post("/v1/commitments", json={"title": f"Paar {i}", "due_date": FUTURE},
-                                      headers=headers)
+                r = await client.post(
+                    "/v1/commitments", json={"title": f"Paar {i}", "due_date": FUTURE}, headers=headers
+                )
                 assert r.status_code == 201, r.text
-                r = await client.patch(f"/v1/commitments/{r.json()['id']}", json={"due_date": PAST}, headers=headers)
+                r = await client.patch(
+                    f"/v1/commitments/{r.json()['id']}", json={"due_date": PAST}, headers=headers
+                )
                 assert r.status_code == 200, r.text
             commitment_id, due, sent = await alternate_due_dates(client, headers)
             await wait_until(idle, 30, "the in-process jobs to finish")
@@ -112,4 +117,3 @@ async def test_in_process_jobs_recalculate_every_write_without_503(backend: str,
             assert len(listed) == 40 and {c["schedule"] for c in listed} == {"overdue"}
     finally:
         await engine.dispose()
-

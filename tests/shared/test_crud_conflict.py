@@ -16,8 +16,12 @@ async def test_concurrent_update_is_a_conflict(session: Any) -> None:
     service = CommitmentService(session)
     obj = await service.create({"title": "Eerste versie", "themes": [], "recommendation_ids": []})
     # another request commits a change between this one's read and its write
-    await session.execute(update(Commitment).where(Commitment.id == obj.id).values(version=Commitment.version + 1)
-                          .execution_options(synchronize_session=False))
+    await session.execute(
+        update(Commitment)
+        .where(Commitment.id == obj.id)
+        .values(version=Commitment.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     with pytest.raises(Conflict) as caught:
         await service.update(obj, {"title": "Tweede versie"})
     assert caught.value.status == 409 and "GET it again" in caught.value.detail

@@ -18,14 +18,15 @@ from shared.exports.formats import FORMULA_STARTS, MEDIA_TYPES, ExportFormat, ch
 from shared.signals.privacy import holds_bsn, redact_bsn
 
 # Text as users and feeds write it (control characters other than tab, CR and LF are refused on the way in).
-cells = st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                          max_size=40),
-                  st.sampled_from(["=1+1", "+31 6", "-5", "@SUM(A1)", "\tx", "\rx", "111222333", "a 111 222 333"]))
+cells = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40),
+    st.sampled_from(["=1+1", "+31 6", "-5", "@SUM(A1)", "\tx", "\rx", "111222333", "a 111 222 333"]),
+)
 
 
 async def _batches(rows: list[list[Any]]) -> AsyncIterator[list[list[Any]]]:
     for start in range(0, len(rows), 3):
-        yield rows[start:start + 3]
+        yield rows[start : start + 3]
 
 
 def _written(fmt: ExportFormat, rows: list[list[Any]]) -> bytes:
@@ -51,7 +52,9 @@ def test_csv_cells_are_text_never_formulas_never_bsn(rows: list[list[str]]) -> N
 @given(st.lists(st.lists(cells, min_size=2, max_size=2), max_size=8))
 def test_ndjson_keeps_text_as_it_is_but_for_bsn(rows: list[list[str]]) -> None:
     lines = _written(ExportFormat.ndjson, rows).splitlines()
-    assert [orjson.loads(line) for line in lines] == [{"a": redact_bsn(a), "b": redact_bsn(b)} for a, b in rows]
+    assert [orjson.loads(line) for line in lines] == [
+        {"a": redact_bsn(a), "b": redact_bsn(b)} for a, b in rows
+    ]
 
 
 @given(st.sampled_from(list(ExportFormat)), st.text(max_size=60))

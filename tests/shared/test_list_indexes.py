@@ -77,9 +77,19 @@ def _filtered() -> list[tuple[type[Repository[Any]], list[Any], str, list[str]]]
         (CommitmentRepository, [Commitment.schedule == "overdue"], "schedule", every),
         (CommitmentRepository, [Commitment.owner_party_id == ANY_ID], "owner", ["created_at"]),
         (CommitmentRepository, [Commitment.origin == "letter"], "origin", ["created_at"]),
-        (CommitmentRepository, date_range(due, dt.date(2026, 1, 1), dt.date(2025, 1, 1)), "due range", ["due_date"]),
+        (
+            CommitmentRepository,
+            date_range(due, dt.date(2026, 1, 1), dt.date(2025, 1, 1)),
+            "due range",
+            ["due_date"],
+        ),
         (ActionRepository, [Action.state == "planned"], "state", ["created_at"]),
-        (RecommendationRepository, [Recommendation.addressee_party_id == ANY_ID], "addressee", ["created_at"]),
+        (
+            RecommendationRepository,
+            [Recommendation.addressee_party_id == ANY_ID],
+            "addressee",
+            ["created_at"],
+        ),
         (RecommendationRepository, [Recommendation.theme_key == "x"], "theme", ["created_at"]),
         (PartyRepository, [Party.kind == "provider"], "kind", ["name"]),
         (AuditRepository, [AuditEntry.action == "commitments.create"], "action", ["at"]),
@@ -90,8 +100,11 @@ def _filtered() -> list[tuple[type[Repository[Any]], list[Any], str, list[str]]]
     ]
 
 
-async def _plan(connection: AsyncConnection, stmt: Any,
-                off: tuple[str, ...] = ("enable_seqscan", "enable_sort", "enable_incremental_sort")) -> str:
+async def _plan(
+    connection: AsyncConnection,
+    stmt: Any,
+    off: tuple[str, ...] = ("enable_seqscan", "enable_sort", "enable_incremental_sort"),
+) -> str:
     sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     # SET LOCAL: until the test's transaction is rolled back.
     for setting in off:
@@ -102,8 +115,15 @@ async def _plan(connection: AsyncConnection, stmt: Any,
 def _statement(repo: type[Repository[Any]], conditions: list[Any], sort: str, cursor: bool) -> Any:
     base = CommitmentRepository._list_statement() if repo is CommitmentRepository else select(repo.model)
     field = repo.sorting.fields[sort.lstrip("-")]
-    value = "2026-01-01T00:00:00+00:00" if field.kind == "datetime" else "2026-01-01" if field.kind == "date" \
-        else 1 if field.kind == "int" else "m"
+    value = (
+        "2026-01-01T00:00:00+00:00"
+        if field.kind == "datetime"
+        else "2026-01-01"
+        if field.kind == "date"
+        else 1
+        if field.kind == "int"
+        else "m"
+    )
     after = encode_cursor(sort, value, ANY_ID if repo.sorting.id_kind == "uuid" else "m") if cursor else None
     return repo.sorting.apply(base.where(*conditions), sort, after, 50)[0]
 
@@ -143,7 +163,9 @@ async def test_a_due_range_with_sort_due_date_is_an_index_range(connection: Asyn
     """Not a walk from the index's start that filters: both bounds are where the index scan starts and stops."""
     due = CommitmentRepository.sorting.fields["due_date"]
     for sort in ("due_date", "-due_date"):
-        stmt = _statement(CommitmentRepository, date_range(due, dt.date(2026, 1, 1), dt.date(2025, 1, 1)), sort, True)
+        stmt = _statement(
+            CommitmentRepository, date_range(due, dt.date(2026, 1, 1), dt.date(2025, 1, 1)), sort, True
+        )
         plan = await _plan(connection, stmt)
         cond = next(line for line in plan.splitlines() if "Index Cond" in line)
         assert "'2025-01-01'::date" in cond and "'2026-01-01'::date" in cond, plan
@@ -154,12 +176,21 @@ async def test_q_is_answered_from_trigram_indexes(connection: AsyncConnection) -
     from shared.commitments.schemas import CommitmentFilters
     from shared.commitments.service import CommitmentService
 
-    stmt = _statement(CommitmentRepository, CommitmentService.conditions(CommitmentFilters(q="wachtlijst")),
-                      "created_at", False)
+    stmt = _statement(
+        CommitmentRepository,
+        CommitmentService.conditions(CommitmentFilters(q="wachtlijst")),
+        "created_at",
+        False,
+    )
     # No walk along an index in sort order: what is left is collecting the matches from the text indexes.
     plan = await _plan(connection, stmt, off=("enable_seqscan", "enable_indexscan"))
-    for index in ("ix_commitments_title_trgm", "ix_commitments_description_trgm", "ix_commitments_source_quote_trgm",
-                  "uq_commitments_tk_toezegging_nummer", "ix_tk_toezeggingen_tekst_trgm"):
+    for index in (
+        "ix_commitments_title_trgm",
+        "ix_commitments_description_trgm",
+        "ix_commitments_source_quote_trgm",
+        "uq_commitments_tk_toezegging_nummer",
+        "ix_tk_toezeggingen_tekst_trgm",
+    ):
         assert index in plan, f"{index} not used\n{plan}"
     assert "Seq Scan on commitments" not in plan, plan
 
@@ -172,8 +203,12 @@ async def test_sqlite_q_reads_the_fts5_index(connection: AsyncConnection, backen
     from shared.commitments.schemas import CommitmentFilters
     from shared.commitments.service import CommitmentService
 
-    stmt = _statement(CommitmentRepository, CommitmentService.conditions(CommitmentFilters(q="wachtlijst")),
-                      "created_at", False)
+    stmt = _statement(
+        CommitmentRepository,
+        CommitmentService.conditions(CommitmentFilters(q="wachtlijst")),
+        "created_at",
+        False,
+    )
     sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     plan = " | ".join(str(row[-1]) for row in await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
     assert "SCAN commitments_search VIRTUAL TABLE INDEX" in plan, plan
@@ -189,22 +224,39 @@ async def test_q_follows_writes_quotes_and_tk_texts(client: Any, writer: dict, s
         assert response.status_code == 200, response.text
         return sorted(item["title"] for item in response.json()["items"])
 
-    one = await create_commitment(client, writer, title="Wachtlijsten verkorten", description="In de Wlz-zorg")
-    await create_commitment(client, writer, title="Ander onderwerp", source_quote="Wij beloven de WACHTLIJST aan te pakken",
-                            tk_toezegging_nummer="TZ202501-001")
+    one = await create_commitment(
+        client, writer, title="Wachtlijsten verkorten", description="In de Wlz-zorg"
+    )
+    await create_commitment(
+        client,
+        writer,
+        title="Ander onderwerp",
+        source_quote="Wij beloven de WACHTLIJST aan te pakken",
+        tk_toezegging_nummer="TZ202501-001",
+    )
     assert await found("wachtlijst") == ["Ander onderwerp", "Wachtlijsten verkorten"]
     assert await found("wlz-ZORG") == ["Wachtlijsten verkorten"]
     assert await found("lz") == ["Wachtlijsten verkorten"]  # shorter than a trigram: a scan, same answer
     assert await found("50%") == []
 
-    patched = await client.patch(f"/v1/commitments/{one['id']}", json={"title": "Personeel behouden"},
-                                 headers={**writer, "If-Match": '"1"'})
+    patched = await client.patch(
+        f"/v1/commitments/{one['id']}",
+        json={"title": "Personeel behouden"},
+        headers={**writer, "If-Match": '"1"'},
+    )
     assert patched.status_code == 200, patched.text
     assert await found("wachtlijsten") == []
     assert await found("personeel") == ["Personeel behouden"]
 
-    session.add(TkToezegging(id=uuid.uuid4(), nummer="TZ202501-001", bijgewerkt=dt.datetime.now(dt.UTC),
-                             tekst="De minister stuurt de Kamer een brief over mantelzorg", status_normalised="open"))
+    session.add(
+        TkToezegging(
+            id=uuid.uuid4(),
+            nummer="TZ202501-001",
+            bijgewerkt=dt.datetime.now(dt.UTC),
+            tekst="De minister stuurt de Kamer een brief over mantelzorg",
+            status_normalised="open",
+        )
+    )
     await session.flush()
     assert await found("mantelzorg") == ["Ander onderwerp"]
 
@@ -232,6 +284,14 @@ def test_the_searched_columns_are_the_indexed_ones() -> None:
     assert spec and spec.loader
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    searches = (ACTION_SEARCH, COMMITMENT_SEARCH, MILESTONE_SEARCH, PARTY_SEARCH, RECOMMENDATION_SEARCH,
-                SOURCE_SEARCH, DOCUMENT_SEARCH, TOEZEGGING_SEARCH)
+    searches = (
+        ACTION_SEARCH,
+        COMMITMENT_SEARCH,
+        MILESTONE_SEARCH,
+        PARTY_SEARCH,
+        RECOMMENDATION_SEARCH,
+        SOURCE_SEARCH,
+        DOCUMENT_SEARCH,
+        TOEZEGGING_SEARCH,
+    )
     assert {s.model.__tablename__: s.columns for s in searches} == migration.SEARCH

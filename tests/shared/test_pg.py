@@ -27,7 +27,12 @@ async def _pages(source: Any, params: dict[str, Any]) -> list[Any]:
     while True:
         filters = CommitmentFilters(**params, limit=2, cursor=cursor)
         rows, cursor = await CommitmentRepository.list_page(
-            source, CommitmentService.conditions(filters), sort=filters.sort, cursor=filters.cursor, limit=filters.limit)
+            source,
+            CommitmentService.conditions(filters),
+            sort=filters.sort,
+            cursor=filters.cursor,
+            limit=filters.limit,
+        )
         pages.append(_json(rows))
         if cursor is None:
             return pages
@@ -44,8 +49,10 @@ async def test_raw_path_equals_session_path_for_every_filter_and_sort(
     rec = (await client.post("/v1/recommendations", json={"title": "r", "text": "t"}, headers=writer)).json()
     made = []
     for i in range(9):
-        body: dict[str, Any] = {"title": f"Toezegging {i} {'zzp' if i % 2 else 'locatie'} \"cliënt\" \\ ✓",
-                                "themes": [["bejegening"], ["communicatie"], ["bejegening", "communicatie"]][i % 3]}
+        body: dict[str, Any] = {
+            "title": f"Toezegging {i} {'zzp' if i % 2 else 'locatie'} \"cliënt\" \\ ✓",
+            "themes": [["bejegening"], ["communicatie"], ["bejegening", "communicatie"]][i % 3],
+        }
         if i % 3:
             body["due_date"] = f"2026-0{i % 4 + 1}-15"
         if i % 4 == 0:
@@ -57,27 +64,61 @@ async def test_raw_path_equals_session_path_for_every_filter_and_sort(
             body["source_quote"] = "Uit het citaat: mantelzorg ondersteunen"
         made.append(await create_commitment(client, writer, **body))
     # Whole seconds, microseconds and NULL timestamps; JSON reasons; all must render as the API renders them.
-    await connection.execute(text("UPDATE commitments SET status = 'at_risk', schedule = 'overdue', "
-                                  "evaluated_at = '2026-11-23 12:00:00+01', rule_version = '1', "
-                                  "reasons = '[{\"rule\": \"deadline\", \"message\": \"te laat ✓\"}]' "
-                                  "WHERE title LIKE '%zzp%'"))
-    await connection.execute(text("UPDATE commitments SET evaluated_at = '2026-11-23 12:00:00.000120+00' "
-                                  "WHERE title LIKE '%Toezegging 0%'"))
+    await connection.execute(
+        text(
+            "UPDATE commitments SET status = 'at_risk', schedule = 'overdue', "
+            "evaluated_at = '2026-11-23 12:00:00+01', rule_version = '1', "
+            "reasons = '[{\"rule\": \"deadline\", \"message\": \"te laat ✓\"}]' "
+            "WHERE title LIKE '%zzp%'"
+        )
+    )
+    await connection.execute(
+        text(
+            "UPDATE commitments SET evaluated_at = '2026-11-23 12:00:00.000120+00' "
+            "WHERE title LIKE '%Toezegging 0%'"
+        )
+    )
     # The linked TK toezegging's text is searched too.
-    await connection.execute(text("INSERT INTO tk_toezeggingen (id, nummer, tekst, bijgewerkt, verwijderd, synced_at, "
-                                  "origin, status_normalised) VALUES (gen_random_uuid(), 'TZ202511-041', "
-                                  "'De minister zegt een brief over wachtlijsten toe', now(), false, now(), 'feed', "
-                                  "'open')"))
+    await connection.execute(
+        text(
+            "INSERT INTO tk_toezeggingen (id, nummer, tekst, bijgewerkt, verwijderd, synced_at, "
+            "origin, status_normalised) VALUES (gen_random_uuid(), 'TZ202511-041', "
+            "'De minister zegt een brief over wachtlijsten toe', now(), false, now(), 'feed', "
+            "'open')"
+        )
+    )
     raw = JoinedConnection(connection)
     cases: list[dict[str, Any]] = [
-        {}, {"theme": "bejegening"}, {"theme": "communicatie"}, {"owner_party_id": owner["id"]},
-        {"recommendation_id": rec["id"]}, {"q": "ZZP"}, {"q": "locatie"}, {"q": "50%_"},
-        {"due_before": "2026-03-01"}, {"due_after": "2026-02-01", "due_before": "2026-04-30"},
-        {"status": "at_risk"}, {"schedule": "overdue"}, {"tk_toezegging_nummer": "TZ202511-041"},
+        {},
+        {"theme": "bejegening"},
+        {"theme": "communicatie"},
+        {"owner_party_id": owner["id"]},
+        {"recommendation_id": rec["id"]},
+        {"q": "ZZP"},
+        {"q": "locatie"},
+        {"q": "50%_"},
+        {"due_before": "2026-03-01"},
+        {"due_after": "2026-02-01", "due_before": "2026-04-30"},
+        {"status": "at_risk"},
+        {"schedule": "overdue"},
+        {"tk_toezegging_nummer": "TZ202511-041"},
         {"theme": "communicatie", "q": "zzp", "status": "at_risk"},
-        {"q": "mantelzorg"}, {"q": "WACHTLIJST"}, {"q": "lo"}, {"origin": "other"}, {"status": "open", "q": "toe"},
+        {"q": "mantelzorg"},
+        {"q": "WACHTLIJST"},
+        {"q": "lo"},
+        {"origin": "other"},
+        {"status": "open", "q": "toe"},
     ]
-    for sort in (None, "-created_at", "due_date", "-due_date", "title", "-title", "updated_at", "-updated_at"):
+    for sort in (
+        None,
+        "-created_at",
+        "due_date",
+        "-due_date",
+        "title",
+        "-title",
+        "updated_at",
+        "-updated_at",
+    ):
         for case in cases:
             params = {**case, **({"sort": sort} if sort else {})}
             expected = await _pages(session, params)
@@ -105,7 +146,11 @@ def test_shape_cache_compiles_once_and_fills_values_by_name() -> None:
 
     def build() -> Any:
         built.append(1)
-        return select(Commitment.id).where(Commitment.title == bindparam("title", "a")).limit(bindparam("page_limit", 3))
+        return (
+            select(Commitment.id)
+            .where(Commitment.title == bindparam("title", "a"))
+            .limit(bindparam("page_limit", 3))
+        )
 
     first = cache.get("k", build)
     again = cache.get("k", build)

@@ -177,8 +177,9 @@ def test_the_dataset_is_released_under_its_version() -> None:
 def test_release_refuses_a_changed_dataset_under_an_old_version() -> None:
     data = read_dataset()
     record = data.actions[0]
-    changed = data.model_copy(update={"actions": [record.model_copy(update={"title": record.title + "."}),
-                                                  *data.actions[1:]]})
+    changed = data.model_copy(
+        update={"actions": [record.model_copy(update={"title": record.title + "."}), *data.actions[1:]]}
+    )
     with pytest.raises(ValueError, match="version must go above"):
         supersede(data, changed, read_superseded())
     bumped = changed.model_copy(update={"version": data.version + 1})
@@ -190,15 +191,31 @@ def test_release_refuses_a_changed_dataset_under_an_old_version() -> None:
 
 async def test_fokus_payroll_milestone(session: Any) -> None:
     await load_dataset(session)
-    milestones = (await session.execute(select(Milestone).where(Milestone.due_date == dt.date(2026, 7, 1)))).scalars().all()
+    milestones = (
+        (await session.execute(select(Milestone).where(Milestone.due_date == dt.date(2026, 7, 1))))
+        .scalars()
+        .all()
+    )
     fokus = [m for m in milestones if m.target_value == 100 and m.indicator_unit == "percent"]
     assert fokus, "the Fokus milestone 'all ADL staff employed on 2026-07-01' is in the seed"
     assert fokus[0].source_id is not None
     assert fokus[0].id == seed_id("milestones", fokus[0].key)
 
 
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-          "november", "december")
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 _MONTH = "(" + "|".join(MONTHS) + r")\s+(\d{4})"
 # "eind oktober 2025", "tot en met september 2021": the last day of that month is the date meant.
 _END_OF_MONTH = re.compile(r"\b(?:eind|tot en met|tot maximaal|uiterlijk)\s+" + _MONTH, re.IGNORECASE)
@@ -223,8 +240,15 @@ def _misdated(data: SeedDataset) -> list[str]:
         for r in getattr(data, section):
             words = " ".join(t for t in (r.title, r.quote) if t)
             text = " ".join(t for t in (words, r.description, r.section) if t)
-            dates = {d for d in (getattr(r, "due_date", None), getattr(r, "start_date", None),
-                                 getattr(r, "end_date", None)) if d}
+            dates = {
+                d
+                for d in (
+                    getattr(r, "due_date", None),
+                    getattr(r, "start_date", None),
+                    getattr(r, "end_date", None),
+                )
+                if d
+            }
             for month, year in _END_OF_MONTH.findall(text):
                 first, last = _month_bounds(month, year)
                 if last not in dates or first in dates:

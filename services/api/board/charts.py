@@ -89,8 +89,11 @@ def trend_chart(trend: dict[str, Any], what: str, t: Words) -> Markup:
     """Signals per month; a suppressed month is drawn hatched and says "<5", never a number under the
     minimum."""
     bars = [
-        Bar(p["period"], None if p["suppressed"] else float(p["count"]),
-            t("signals.withheld_bar") if p["count"] is None else str(p["count"]))
+        Bar(
+            p["period"],
+            None if p["suppressed"] else float(p["count"]),
+            t("signals.withheld_bar") if p["count"] is None else str(p["count"]),
+        )
         for p in trend["periods"]
     ]
     return render_bar_chart(

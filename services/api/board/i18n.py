@@ -41,6 +41,7 @@ ICONS = {
     "met": "✔",
 }
 
+
 def _shared_words() -> dict[str, dict[str, str]]:
     """Status and action-state words come from the status engine's catalogue: one vocabulary for the explanations
     and the board (a status is a label here, so it starts with a capital)."""

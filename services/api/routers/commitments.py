@@ -34,13 +34,28 @@ async def commitments_page(source: AsyncSession | RawDatabase, params: Commitmen
     Rows come straight from the table in CommitmentOut's shape (tests/api/test_commitments.py checks list items
     equal GET bodies), so they are serialised without a second validation pass."""
     rows, cursor = await CommitmentRepository.list_page(
-        source, CommitmentService.conditions(params), sort=params.sort, cursor=params.cursor, limit=params.limit)
+        source,
+        CommitmentService.conditions(params),
+        sort=params.sort,
+        cursor=params.cursor,
+        limit=params.limit,
+    )
     return {"items": rows, "next_cursor": cursor}
 
 
-@router.get("", operation_id="commitments-list", response_model=page_of(CommitmentOut),
-            responses={**ok("One page of commitments"), **problem_responses(400, 401, 403, 422)})
-async def list_commitments(request: Request, _: Reader, params: Annotated[CommitmentFilters, Depends(QueryModel(CommitmentFilters, CommitmentRepository.sorting))]) -> Any:
+@router.get(
+    "",
+    operation_id="commitments-list",
+    response_model=page_of(CommitmentOut),
+    responses={**ok("One page of commitments"), **problem_responses(400, 401, 403, 422)},
+)
+async def list_commitments(
+    request: Request,
+    _: Reader,
+    params: Annotated[
+        CommitmentFilters, Depends(QueryModel(CommitmentFilters, CommitmentRepository.sorting))
+    ],
+) -> Any:
     """List commitments, filtered and sorted, one page at a time."""
     raw = request.app.state.raw_db
     if raw is not None:  # PostgreSQL: the hot path, without a session (shared/pg.py)
@@ -52,11 +67,18 @@ async def list_commitments(request: Request, _: Reader, params: Annotated[Commit
 
 
 # Before the CRUD routes: "/counts" is not an id.
-@router.get("/counts", operation_id="commitments-counts", response_model=CommitmentCountsOut,
-            responses={**ok("How many commitments match, per status and schedule"),
-                       **problem_responses(401, 403, 422)})
-async def count_commitments(db: ReadDb, _: Reader, params: Annotated[
-        CommitmentSelection, Depends(QueryModel(CommitmentSelection))]) -> Any:
+@router.get(
+    "/counts",
+    operation_id="commitments-counts",
+    response_model=CommitmentCountsOut,
+    responses={
+        **ok("How many commitments match, per status and schedule"),
+        **problem_responses(401, 403, 422),
+    },
+)
+async def count_commitments(
+    db: ReadDb, _: Reader, params: Annotated[CommitmentSelection, Depends(QueryModel(CommitmentSelection))]
+) -> Any:
     """How many commitments match the list's filters, per status and per schedule (no rows)."""
     return await commitment_counts(db, params)
 
@@ -68,11 +90,22 @@ async def _deleting_history(principal: Any, db: Any, obj: Any) -> None:
     from shared.auth.ownership import ensure_admin
     from shared.status.models import StatusHistory
 
-    if (await db.execute(select(StatusHistory.id).where(StatusHistory.commitment_id == obj.id).limit(1))).first():
+    if (
+        await db.execute(select(StatusHistory.id).where(StatusHistory.commitment_id == obj.id).limit(1))
+    ).first():
         ensure_admin(principal, "Deleting a commitment with status history")
 
 
-reads = register_crud(router, name="commitments", singular="commitment", service=CommitmentService,
-                      create_model=CommitmentCreate, update_model=CommitmentUpdate, out_model=CommitmentOut,
-                      filters_model=CommitmentFilters, to_out=CommitmentOut.from_model, with_list=False,
-                      check_delete=_deleting_history)
+reads = register_crud(
+    router,
+    name="commitments",
+    singular="commitment",
+    service=CommitmentService,
+    create_model=CommitmentCreate,
+    update_model=CommitmentUpdate,
+    out_model=CommitmentOut,
+    filters_model=CommitmentFilters,
+    to_out=CommitmentOut.from_model,
+    with_list=False,
+    check_delete=_deleting_history,
+)

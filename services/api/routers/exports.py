@@ -50,17 +50,22 @@ Language = Literal[LANGUAGES]  # type: ignore[valid-type]
 
 
 class ExportOptions(StrictModel):
-    format: ExportFormat | None = Field(default=None, description="csv, ndjson or xlsx; when given, it decides "
-                                        "instead of the Accept header.")
-    lang: Language = Field(default="nl", description="Column names and the first reason's message in Dutch (`nl`, "
-                           "the default) or English (`en`).")
+    format: ExportFormat | None = Field(
+        default=None, description="csv, ndjson or xlsx; when given, it decides instead of the Accept header."
+    )
+    lang: Language = Field(
+        default="nl",
+        description="Column names and the first reason's message in Dutch (`nl`, "
+        "the default) or English (`en`).",
+    )
 
 
 def export_params(filters: type[BaseModel]) -> type[BaseModel]:
     """The list's filter model (its sort included) without paging, plus `format` and `lang`: one definition of
     each filter, so an export takes exactly what its list takes."""
-    fields: dict[str, Any] = {name: (f.annotation, f) for name, f in filters.model_fields.items()
-                              if name not in PAGING}
+    fields: dict[str, Any] = {
+        name: (f.annotation, f) for name, f in filters.model_fields.items() if name not in PAGING
+    }
     name = filters.__name__.removesuffix("Filters") + "Export"
     return create_model(name, __base__=ExportOptions, __module__=__name__, **fields)
 
@@ -84,9 +89,17 @@ async def _in_language(lang: str, read: Reader_, db: Any, cursor: str | None) ->
         reader_language.reset(token)
 
 
-def export_response(request: Request, *, read: Reader_ | None, first: Page, fmt: ExportFormat, lang: str,
-                    cols: Sequence[columns.Column], name: str,
-                    rows: Callable[[list[Any]], list[Any]] | None = None) -> StreamingResponse:
+def export_response(
+    request: Request,
+    *,
+    read: Reader_ | None,
+    first: Page,
+    fmt: ExportFormat,
+    lang: str,
+    cols: Sequence[columns.Column],
+    name: str,
+    rows: Callable[[list[Any]], list[Any]] | None = None,
+) -> StreamingResponse:
     """The export's response: `first` (read before the response starts, so a failing database is still a problem
     response), then, while a page names a next one, page after page from `read` in a session of the stream's own."""
 
@@ -102,19 +115,29 @@ def export_response(request: Request, *, read: Reader_ | None, first: Page, fmt:
                 yield columns.values(cols, rows(items) if rows else items)
 
     filename = f"nakoming-{name}-{dt.date.today():%Y%m%d}.{fmt.value}"
-    return StreamingResponse(stream(fmt, columns.header(cols, lang), batches(), title=name),
-                             media_type=MEDIA_TYPES[fmt],
-                             # Vary: the format may come from Accept (caches must keep the formats apart).
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Vary": "Accept"})
+    return StreamingResponse(
+        stream(fmt, columns.header(cols, lang), batches(), title=name),
+        media_type=MEDIA_TYPES[fmt],
+        # Vary: the format may come from Accept (caches must keep the formats apart).
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Vary": "Accept"},
+    )
 
 
-async def _export(request: Request, params: Any, *, read: Reader_, cols: Sequence[columns.Column], name: str,
-                  rows: Callable[[list[Any]], list[Any]] | None = None) -> StreamingResponse:
+async def _export(
+    request: Request,
+    params: Any,
+    *,
+    read: Reader_,
+    cols: Sequence[columns.Column],
+    name: str,
+    rows: Callable[[list[Any]], list[Any]] | None = None,
+) -> StreamingResponse:
     fmt = choose_format(params.format, request.headers.get("accept"))
     async with read_session(request.app) as db:
         first = await _in_language(params.lang, read, db, None)
-    return export_response(request, read=read, first=first, fmt=fmt, lang=params.lang, cols=cols, rows=rows,
-                           name=name)
+    return export_response(
+        request, read=read, first=first, fmt=fmt, lang=params.lang, cols=cols, rows=rows, name=name
+    )
 
 
 def responses(what: str) -> dict[int | str, dict[str, Any]]:
@@ -128,24 +151,43 @@ def responses(what: str) -> dict[int | str, dict[str, Any]]:
     return {**success, **problem_responses(401, 403, 406, 422, 429)}
 
 
-NEGOTIATION = ("The format: `format` when given, else the `Accept` header (text/csv, application/x-ndjson, "
-               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; CSV for */* or none); 406 "
-               "otherwise. Column names and the first reason in Dutch (`lang=nl`) or English (`lang=en`).")
+NEGOTIATION = (
+    "The format: `format` when given, else the `Accept` header (text/csv, application/x-ndjson, "
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; CSV for */* or none); 406 "
+    "otherwise. Column names and the first reason in Dutch (`lang=nl`) or English (`lang=en`)."
+)
 
 
-def register(path: str, *, name: str, filters: type[BaseModel], sorting: Sorting, what: str, detail: str,
-             reader: Callable[[Request, Any], Reader_], cols: Callable[[str], list[columns.Column]],
-             rows: Callable[[list[Any]], list[Any]] | None = None) -> None:
+def register(
+    path: str,
+    *,
+    name: str,
+    filters: type[BaseModel],
+    sorting: Sorting,
+    what: str,
+    detail: str,
+    reader: Callable[[Request, Any], Reader_],
+    cols: Callable[[str], list[columns.Column]],
+    rows: Callable[[list[Any]], list[Any]] | None = None,
+) -> None:
     """`GET /v1/exports/<path>`: the list with `filters` (sorted by `sorting`) paged through by `reader(request,
     params)`, a row per item (or per `rows(items)`) in the columns `cols(lang)`."""
     model = export_params(filters)
 
-    @router.get(path, operation_id=f"exports-{name}", response_class=StreamingResponse, summary=f"Export {name}",
-                responses=responses(what), description=f"{what}{detail}. {NEGOTIATION}")
-    async def export(request: Request, _: Reader, params: Annotated[Any, Depends(QueryModel(model, sorting))]
-                     ) -> StreamingResponse:
-        return await _export(request, params, read=reader(request, params), cols=cols(params.lang), rows=rows,
-                             name=name)
+    @router.get(
+        path,
+        operation_id=f"exports-{name}",
+        response_class=StreamingResponse,
+        summary=f"Export {name}",
+        responses=responses(what),
+        description=f"{what}{detail}. {NEGOTIATION}",
+    )
+    async def export(
+        request: Request, _: Reader, params: Annotated[Any, Depends(QueryModel(model, sorting))]
+    ) -> StreamingResponse:
+        return await _export(
+            request, params, read=reader(request, params), cols=cols(params.lang), rows=rows, name=name
+        )
 
 
 def list_reader(reads: ResourceReads, filters: type[BaseModel]) -> Callable[[Request, Any], Reader_]:
@@ -167,8 +209,14 @@ def commitment_reader(request: Request, params: Any) -> Reader_:
     conditions = CommitmentService.conditions(params)
 
     async def read(db: Any, cursor: str | None) -> Page:
-        return await CommitmentRepository.list_page(raw if raw is not None else db, conditions, sort=params.sort,
-                                                    cursor=cursor, limit=BATCH, decoded=True)
+        return await CommitmentRepository.list_page(
+            raw if raw is not None else db,
+            conditions,
+            sort=params.sort,
+            cursor=cursor,
+            limit=BATCH,
+            decoded=True,
+        )
 
     return read
 
@@ -180,35 +228,65 @@ def toezegging_reader(request: Request, params: Any) -> Reader_:
     return read
 
 
-register("/commitments", name="commitments", filters=CommitmentFilters, sorting=CommitmentRepository.sorting,
-         what="Every commitment matching the list's filters (GET /v1/commitments)",
-         detail=", with its status and first reason", reader=commitment_reader, cols=columns.commitments)
-register("/recommendations", name="recommendations", filters=RecommendationFilters,
-         sorting=RecommendationRepository.sorting,
-         what="Every recommendation matching the list's filters (GET /v1/recommendations)",
-         detail=", with its status and first reason",
-         reader=list_reader(recommendations_reads, RecommendationFilters), cols=columns.recommendations)
-register("/milestones", name="milestones", filters=MilestoneFilters, sorting=MilestoneRepository.sorting,
-         what="Every milestone matching the list's filters (GET /v1/milestones)",
-         detail=", one row per measurement (a milestone without measurements: one row, measurement columns empty), "
-                "with its status and first reason",
-         reader=list_reader(milestone_reads, MilestoneFilters), cols=columns.milestones, rows=columns.milestone_rows)
-register("/tk/toezeggingen", name="tk-toezeggingen", filters=ToezeggingFilters, sorting=ToezeggingRepository.sorting,
-         what="Every toezegging in the TK mirror matching the list's filters (GET /v1/tk/toezeggingen)",
-         detail=", with its normalised and raw TK status and the commitment that follows it",
-         reader=toezegging_reader, cols=columns.toezeggingen)
+register(
+    "/commitments",
+    name="commitments",
+    filters=CommitmentFilters,
+    sorting=CommitmentRepository.sorting,
+    what="Every commitment matching the list's filters (GET /v1/commitments)",
+    detail=", with its status and first reason",
+    reader=commitment_reader,
+    cols=columns.commitments,
+)
+register(
+    "/recommendations",
+    name="recommendations",
+    filters=RecommendationFilters,
+    sorting=RecommendationRepository.sorting,
+    what="Every recommendation matching the list's filters (GET /v1/recommendations)",
+    detail=", with its status and first reason",
+    reader=list_reader(recommendations_reads, RecommendationFilters),
+    cols=columns.recommendations,
+)
+register(
+    "/milestones",
+    name="milestones",
+    filters=MilestoneFilters,
+    sorting=MilestoneRepository.sorting,
+    what="Every milestone matching the list's filters (GET /v1/milestones)",
+    detail=", one row per measurement (a milestone without measurements: one row, measurement columns empty), "
+    "with its status and first reason",
+    reader=list_reader(milestone_reads, MilestoneFilters),
+    cols=columns.milestones,
+    rows=columns.milestone_rows,
+)
+register(
+    "/tk/toezeggingen",
+    name="tk-toezeggingen",
+    filters=ToezeggingFilters,
+    sorting=ToezeggingRepository.sorting,
+    what="Every toezegging in the TK mirror matching the list's filters (GET /v1/tk/toezeggingen)",
+    detail=", with its normalised and raw TK status and the commitment that follows it",
+    reader=toezegging_reader,
+    cols=columns.toezeggingen,
+)
 
 
 class StatsExport(StatsParams, ExportOptions):
     """The stats query and the export options."""
 
 
-@router.get("/signals/stats", operation_id="exports-signals-stats", response_class=StreamingResponse,
-            responses=responses("The signal counts per group, small cells suppressed as in GET /v1/signals/stats"),
-            description="GET /v1/signals/stats as a file: one row per group, with the same suppression (never a "
-                        "row per signal); a table withheld whole is one row with reason `table`. " + NEGOTIATION)
-async def export_signal_stats(request: Request, _: Reader, params: Annotated[
-        StatsExport, Depends(QueryModel(StatsExport))]) -> StreamingResponse:
+@router.get(
+    "/signals/stats",
+    operation_id="exports-signals-stats",
+    response_class=StreamingResponse,
+    responses=responses("The signal counts per group, small cells suppressed as in GET /v1/signals/stats"),
+    description="GET /v1/signals/stats as a file: one row per group, with the same suppression (never a "
+    "row per signal); a table withheld whole is one row with reason `table`. " + NEGOTIATION,
+)
+async def export_signal_stats(
+    request: Request, _: Reader, params: Annotated[StatsExport, Depends(QueryModel(StatsExport))]
+) -> StreamingResponse:
     """The signal counts per group as GET /v1/signals/stats publishes them, small cells suppressed."""
     fmt = choose_format(params.format, request.headers.get("accept"))
     async with read_session(request.app) as db:
@@ -216,5 +294,12 @@ async def export_signal_stats(request: Request, _: Reader, params: Annotated[
     # A table withheld whole (reason `table`) is one row saying so: an empty file would read as "no signals".
     withheld = [{"group": None, "count": None, "suppressed": True, "reason": table["reason"]}]
     items = withheld if table["suppressed"] else table["items"]
-    return export_response(request, read=None, first=(items, None), fmt=fmt, lang=params.lang,
-                           cols=columns.signal_stats(table), name="signal-stats")
+    return export_response(
+        request,
+        read=None,
+        first=(items, None),
+        fmt=fmt,
+        lang=params.lang,
+        cols=columns.signal_stats(table),
+        name="signal-stats",
+    )

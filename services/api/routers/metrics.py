@@ -11,10 +11,18 @@ from shared.metrics import CONTENT_TYPE, render
 router = APIRouter(tags=["health"])
 
 
-@router.get("/metrics", operation_id="metrics", response_class=Response, responses={
-    200: {"description": "The metrics in Prometheus' text exposition format",
-          "content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}}},
-    **problem_responses(401, 403)})
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The metrics in Prometheus' text exposition format",
+            "content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 403),
+    },
+)
 async def metrics(request: Request, _: Admin) -> Response:
     """Prometheus metrics: requests, database pool, commitments per status, TK sync lag (admin)."""
     await request.app.state.database_figures.refresh()

@@ -32,23 +32,40 @@ class TokenResponse(BaseModel):
     access_token: str = Field(description="A JWT (RFC 9068); send it as `Authorization: Bearer <token>`.")
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int = Field(examples=[600], description="Seconds until the token expires.")
-    scope: str = Field(examples=["signals:write signals:read"], description="The scopes granted, space-separated.")
+    scope: str = Field(
+        examples=["signals:write signals:read"], description="The scopes granted, space-separated."
+    )
 
 
 class TokenRequest(BaseModel):
     """Every field optional here: a missing one is an RFC 6749 invalid_request, not a 422."""
 
     grant_type: str | None = Field(default=None, description="`client_credentials`")
-    scope: str | None = Field(default=None, description="Space-separated scopes; default: all the client has.")
-    client_id: str | None = Field(default=None, description="With private_key_jwt: the client's id (optional).")
-    client_assertion_type: str | None = Field(default=None, description=f"With private_key_jwt: `{ASSERTION_TYPE}`")
-    client_assertion: str | None = Field(default=None, description="With private_key_jwt: a JWT signed with a key "
-                                         "of the client's JWKS (iss = sub = client_id, aud = the token endpoint).")
+    scope: str | None = Field(
+        default=None, description="Space-separated scopes; default: all the client has."
+    )
+    client_id: str | None = Field(
+        default=None, description="With private_key_jwt: the client's id (optional)."
+    )
+    client_assertion_type: str | None = Field(
+        default=None, description=f"With private_key_jwt: `{ASSERTION_TYPE}`"
+    )
+    client_assertion: str | None = Field(
+        default=None,
+        description="With private_key_jwt: a JWT signed with a key "
+        "of the client's JWKS (iss = sub = client_id, aud = the token endpoint).",
+    )
 
 
 class OAuthErrorBody(BaseModel):
-    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-                   "unsupported_grant_type", "invalid_scope"]
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    ]
     error_description: str | None = None
 
 
@@ -61,64 +78,114 @@ class OAuthError(Exception):
         headers = dict(NO_STORE)
         if self.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="nakoming"'
-        return JSONResponse({"error": self.error, "error_description": self.description}, status_code=self.status,
-                            headers=headers)
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description},
+            status_code=self.status,
+            headers=headers,
+        )
 
 
 _ERROR_HEADERS = {"Cache-Control": HEADERS["Cache-Control"]}
 TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ok("An access token", "Cache-Control"),
-    400: {"model": OAuthErrorBody, "headers": _ERROR_HEADERS,
-          "description": "RFC 6749 §5.2: invalid_request, unsupported_grant_type or invalid_scope"},
-    401: {"model": OAuthErrorBody, "headers": {**_ERROR_HEADERS, "WWW-Authenticate": HEADERS["WWW-Authenticate"]},
-          "description": "RFC 6749 §5.2 invalid_client: unknown, revoked or wrongly authenticated client"},
+    400: {
+        "model": OAuthErrorBody,
+        "headers": _ERROR_HEADERS,
+        "description": "RFC 6749 §5.2: invalid_request, unsupported_grant_type or invalid_scope",
+    },
+    401: {
+        "model": OAuthErrorBody,
+        "headers": {**_ERROR_HEADERS, "WWW-Authenticate": HEADERS["WWW-Authenticate"]},
+        "description": "RFC 6749 §5.2 invalid_client: unknown, revoked or wrongly authenticated client",
+    },
     429: {"description": "Too many failed client authentications from this address; see Retry-After"},
 }
 
 
-@router.post(TOKEN_PATH, operation_id="oauth-token", response_model=TokenResponse, responses=TOKEN_RESPONSES,
-             openapi_extra={"security": [{"clientBasic": []}, {}], "requestBody": {"content": {FORM: {"examples": {
-                 "client_secret_basic": {"summary": "With HTTP Basic client authentication",
-                                         "value": {"grant_type": "client_credentials", "scope": "signals:write"}},
-                 "private_key_jwt": {"summary": "With a signed client assertion",
-                                     "value": {"grant_type": "client_credentials", "client_assertion_type":
-                                               ASSERTION_TYPE, "client_assertion": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"}},
-             }}}}})
+@router.post(
+    TOKEN_PATH,
+    operation_id="oauth-token",
+    response_model=TokenResponse,
+    responses=TOKEN_RESPONSES,
+    openapi_extra={
+        "security": [{"clientBasic": []}, {}],
+        "requestBody": {
+            "content": {
+                FORM: {
+                    "examples": {
+                        "client_secret_basic": {
+                            "summary": "With HTTP Basic client authentication",
+                            "value": {"grant_type": "client_credentials", "scope": "signals:write"},
+                        },
+                        "private_key_jwt": {
+                            "summary": "With a signed client assertion",
+                            "value": {
+                                "grant_type": "client_credentials",
+                                "client_assertion_type": ASSERTION_TYPE,
+                                "client_assertion": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
+                            },
+                        },
+                    }
+                }
+            }
+        },
+    },
+)
 async def token(request: Request, form: Annotated[TokenRequest, Form()]) -> Any:
     """Issue an access token to a system (OAuth2 client credentials grant)."""
     signer: Signer | None = await request.app.state.signers.get()
     if signer is None:
-        raise ServiceUnavailable("OAuth2 tokens are not issued here: the operator has not set "
-                                 "NAKOMING_OAUTH_SIGNING_KEYS.", retry_after=3600)
+        raise ServiceUnavailable(
+            "OAuth2 tokens are not issued here: the operator has not set NAKOMING_OAUTH_SIGNING_KEYS.",
+            retry_after=3600,
+        )
     try:
         client = await _client(request, form.client_id, form.client_assertion_type, form.client_assertion)
         grant_type = form.grant_type
         if grant_type != "client_credentials":
-            raise OAuthError("unsupported_grant_type" if grant_type else "invalid_request",
-                             "Only grant_type=client_credentials is supported." if grant_type
-                             else "grant_type is required.")
+            raise OAuthError(
+                "unsupported_grant_type" if grant_type else "invalid_request",
+                "Only grant_type=client_credentials is supported."
+                if grant_type
+                else "grant_type is required.",
+            )
         granted = _granted(client, form.scope)
     except OAuthError as exc:
         return exc.response()
     settings = request.app.state.settings
     lifetime = settings.oauth_token_seconds
-    claims = new_claims(issuer=issuer_of(request), audience=settings.oauth_audience, subject=client.client_id,
-                        lifetime=lifetime, client_id=client.client_id, scope=" ".join(granted),
-                        party=str(client.party_id) if client.party_id else None, gen=client.generation)
-    body = {"access_token": signer.issue(claims), "token_type": "Bearer", "expires_in": lifetime,
-            "scope": " ".join(granted)}
+    claims = new_claims(
+        issuer=issuer_of(request),
+        audience=settings.oauth_audience,
+        subject=client.client_id,
+        lifetime=lifetime,
+        client_id=client.client_id,
+        scope=" ".join(granted),
+        party=str(client.party_id) if client.party_id else None,
+        gen=client.generation,
+    )
+    body = {
+        "access_token": signer.issue(claims),
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "scope": " ".join(granted),
+    }
     return JSONResponse(body, headers=NO_STORE)
 
 
-async def _client(request: Request, client_id: str | None, assertion_type: str | None,
-                  assertion: str | None) -> ClientState:
+async def _client(
+    request: Request, client_id: str | None, assertion_type: str | None, assertion: str | None
+) -> ClientState:
     """The authenticated client (by Basic or by assertion, exactly one of them), or invalid_client (counted
     against the address like a failed API key)."""
     limiter, address = await not_blocked(request)  # a guessed secret is not even checked past the limit
     basic = _basic(request.headers.get("authorization"))
     if (basic is None) == (assertion is None):
-        raise OAuthError("invalid_request", "Authenticate the client with HTTP Basic (client_secret_basic) or a client_assertion "
-                         "(private_key_jwt), exactly one of them.")
+        raise OAuthError(
+            "invalid_request",
+            "Authenticate the client with HTTP Basic (client_secret_basic) or a client_assertion "
+            "(private_key_jwt), exactly one of them.",
+        )
     app = request.app
     async with app.state.session_factory() as db:
         try:
@@ -138,7 +205,9 @@ async def _client(request: Request, client_id: str | None, assertion_type: str |
     if client is not None and client_id is not None and client_id != client.client_id:
         client, reason = None, "client_id does not match the authenticated client"
     if client is None:
-        await failed_authentication(request, limiter, address, f"oauth client authentication failed: {reason}")
+        await failed_authentication(
+            request, limiter, address, f"oauth client authentication failed: {reason}"
+        )
         raise OAuthError("invalid_client", f"Client authentication failed: {reason}.", 401)
     return client
 
@@ -163,8 +232,10 @@ def _granted(client: ClientState, requested: str | None) -> list[str]:
         return sorted(client.scopes)
     wanted = list(dict.fromkeys(requested.split()))
     if not set(wanted) <= client.scopes:
-        raise OAuthError("invalid_scope", "The client may request only its own scopes: "
-                         + " ".join(sorted(client.scopes)) + ".")
+        raise OAuthError(
+            "invalid_scope",
+            "The client may request only its own scopes: " + " ".join(sorted(client.scopes)) + ".",
+        )
     return wanted
 
 
@@ -172,8 +243,12 @@ class Jwks(BaseModel):
     keys: list[dict[str, Any]] = Field(description="Public JWKs (RFC 7517); a token's `kid` names one.")
 
 
-@router.get("/.well-known/jwks.json", operation_id="oauth-jwks", response_model=Jwks,
-            responses=ok("The public keys access tokens are signed with (the current one first)"))
+@router.get(
+    "/.well-known/jwks.json",
+    operation_id="oauth-jwks",
+    response_model=Jwks,
+    responses=ok("The public keys access tokens are signed with (the current one first)"),
+)
 async def jwks(request: Request) -> Any:
     """The public keys that verify this server's access tokens."""
     signer: Signer | None = await request.app.state.signers.get()
@@ -191,13 +266,22 @@ class ServerMetadata(BaseModel):
     response_types_supported: list[str]
 
 
-@router.get("/.well-known/oauth-authorization-server", operation_id="oauth-metadata",
-            response_model=ServerMetadata, responses=ok("RFC 8414 authorization server metadata"))
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    operation_id="oauth-metadata",
+    response_model=ServerMetadata,
+    responses=ok("RFC 8414 authorization server metadata"),
+)
 async def metadata(request: Request) -> Any:
     """How to get a token here (RFC 8414)."""
     issuer = issuer_of(request)
-    return {"issuer": issuer, "token_endpoint": issuer + TOKEN_PATH, "jwks_uri": issuer + "/.well-known/jwks.json",
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
-            "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
-            "scopes_supported": [s.value for s in Scope], "response_types_supported": []}
+    return {
+        "issuer": issuer,
+        "token_endpoint": issuer + TOKEN_PATH,
+        "jwks_uri": issuer + "/.well-known/jwks.json",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+        "scopes_supported": [s.value for s in Scope],
+        "response_types_supported": [],
+    }

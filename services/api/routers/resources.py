@@ -30,21 +30,49 @@ async def _party_codes(principal: Any, db: Any, changes: dict[str, Any], current
 
 
 parties_reads = register_crud(
-    parties, name="parties", singular="party", service=PartyService, create_model=PartyCreate,
-    update_model=PartyUpdate, out_model=PartyOut, filters_model=PartyFilters, check_write=_party_codes)
+    parties,
+    name="parties",
+    singular="party",
+    service=PartyService,
+    create_model=PartyCreate,
+    update_model=PartyUpdate,
+    out_model=PartyOut,
+    filters_model=PartyFilters,
+    check_write=_party_codes,
+)
 
 sources = APIRouter(prefix="/v1/sources", tags=["sources"])
 sources_reads = register_crud(
-    sources, name="sources", singular="source", service=SourceService, create_model=SourceCreate,
-    update_model=SourceUpdate, out_model=SourceOut, filters_model=SourceFilters)
+    sources,
+    name="sources",
+    singular="source",
+    service=SourceService,
+    create_model=SourceCreate,
+    update_model=SourceUpdate,
+    out_model=SourceOut,
+    filters_model=SourceFilters,
+)
 
 recommendations = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
 recommendations_reads = register_crud(
-    recommendations, name="recommendations", singular="recommendation", service=RecommendationService,
-    create_model=RecommendationCreate, update_model=RecommendationUpdate, out_model=RecommendationOut,
-    filters_model=RecommendationFilters)
+    recommendations,
+    name="recommendations",
+    singular="recommendation",
+    service=RecommendationService,
+    create_model=RecommendationCreate,
+    update_model=RecommendationUpdate,
+    out_model=RecommendationOut,
+    filters_model=RecommendationFilters,
+)
 
 actions = APIRouter(prefix="/v1/actions", tags=["actions"])
 actions_reads = register_crud(
-    actions, name="actions", singular="action", service=ActionService, create_model=ActionCreate,
-    update_model=ActionUpdate, out_model=ActionOut, filters_model=ActionFilters)
+    actions,
+    name="actions",
+    singular="action",
+    service=ActionService,
+    create_model=ActionCreate,
+    update_model=ActionUpdate,
+    out_model=ActionOut,
+    filters_model=ActionFilters,
+)

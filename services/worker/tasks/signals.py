@@ -19,13 +19,20 @@ REFRESH_JOB = "signals.refresh_counts"
 
 @job("signals.process_batch")
 async def process_batch(ctx: dict[str, Any], batch_id: str) -> dict[str, Any]:
-    batch = await run_batch(ctx["session_factory"], ctx["settings"], uuid.UUID(batch_id), queue=ctx.get("queue"))
+    batch = await run_batch(
+        ctx["session_factory"], ctx["settings"], uuid.UUID(batch_id), queue=ctx.get("queue")
+    )
     if batch is not None and batch.accepted and ctx.get("queue") is not None:
         await enqueue_jobs(ctx["queue"], [keyed(REFRESH_JOB)])
     if batch is None:
         return {"batch_id": batch_id, "status": "missing"}
-    return {"batch_id": batch_id, "status": str(batch.status), "accepted": batch.accepted,
-            "duplicate": batch.duplicate, "rejected": batch.rejected}
+    return {
+        "batch_id": batch_id,
+        "status": str(batch.status),
+        "accepted": batch.accepted,
+        "duplicate": batch.duplicate,
+        "rejected": batch.rejected,
+    }
 
 
 @job("signals.purge_expired")

@@ -32,7 +32,13 @@ async def recalculate_commitment(ctx: dict[str, Any], commitment_id: str) -> dic
         outcome = await StatusService(session, thresholds).recalculate([uuid.UUID(commitment_id)])
     found = bool(outcome.evaluations)
     status = str(next(iter(outcome.evaluations.values())).status) if found else None
-    log.info("status_recalculated", commitment_id=commitment_id, found=found, status=status, changed=outcome.changed)
+    log.info(
+        "status_recalculated",
+        commitment_id=commitment_id,
+        found=found,
+        status=status,
+        changed=outcome.changed,
+    )
     return {"commitment_id": commitment_id, "found": found, "status": status, "changed": outcome.changed}
 
 
@@ -43,12 +49,14 @@ async def recalculate_all(ctx: dict[str, Any]) -> dict[str, Any]:
     embedded default, one process anyway) it runs here, range after range."""
     settings = ctx["settings"]
     if ctx.get("redis") is not None:
-        started = await fanout.start_run(ctx["redis"], ctx["session_factory"], ctx.get("queue"),
-                                         settings.recalc_batch_size)
+        started = await fanout.start_run(
+            ctx["redis"], ctx["session_factory"], ctx.get("queue"), settings.recalc_batch_size
+        )
         log.info("status_recalculation_spread", **started)
         return started
-    summary = await run_all(ctx["session_factory"], Thresholds.from_settings(settings),
-                            batch_size=settings.recalc_batch_size)
+    summary = await run_all(
+        ctx["session_factory"], Thresholds.from_settings(settings), batch_size=settings.recalc_batch_size
+    )
     if summary.changed or summary.milestones_changed:  # the batches' events, to their webhooks
         await enqueue_jobs(ctx.get("queue"), [keyed(FAN_OUT_JOB)])
     log.info("status_recalculated_all", **summary.as_dict())
@@ -61,8 +69,14 @@ async def recalculate_all(ctx: dict[str, Any]) -> dict[str, Any]:
 @job(fanout.RANGE_JOB, per_worker=2)
 async def recalculate_range(ctx: dict[str, Any], **params: Any) -> dict[str, Any]:
     """One range of a spread run; closes the run when it is the last one done."""
-    result = await fanout.run_range(ctx["redis"], ctx["session_factory"], ctx.get("queue"),
-                                    Thresholds.from_settings(ctx["settings"]), ctx, **params)
+    result = await fanout.run_range(
+        ctx["redis"],
+        ctx["session_factory"],
+        ctx.get("queue"),
+        Thresholds.from_settings(ctx["settings"]),
+        ctx,
+        **params,
+    )
     log.info("status_range_recalculated", **result)
     return result
 
@@ -70,8 +84,9 @@ async def recalculate_range(ctx: dict[str, Any], **params: Any) -> dict[str, Any
 @job(fanout.CLOSE_JOB)
 async def close_recalculation(ctx: dict[str, Any], run: str) -> dict[str, Any] | None:
     """Roll up the recommendations and record the run, once every range is done (idempotent)."""
-    closed = await fanout.close_run(ctx["redis"], ctx["session_factory"], Thresholds.from_settings(ctx["settings"]),
-                                    run)
+    closed = await fanout.close_run(
+        ctx["redis"], ctx["session_factory"], Thresholds.from_settings(ctx["settings"]), run
+    )
     if closed is not None:
         log.info("status_recalculated_all", **closed)
     return closed

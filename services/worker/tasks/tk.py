@@ -16,13 +16,19 @@ log = structlog.get_logger("nakoming.tk.jobs")
 
 def _runner(ctx: dict[str, Any], trigger: str) -> SyncRunner:
     settings = ctx["settings"]
-    return SyncRunner(ctx["session_factory"], FeedClient.from_settings(ctx["http"], settings), settings,
-                      queue=ctx.get("queue"), trigger=trigger)
+    return SyncRunner(
+        ctx["session_factory"],
+        FeedClient.from_settings(ctx["http"], settings),
+        settings,
+        queue=ctx.get("queue"),
+        trigger=trigger,
+    )
 
 
 @job(SYNC_CATEGORY_JOB)
-async def sync_category(ctx: dict[str, Any], category: str, trigger: str = "api",
-                        then: list[str] | None = None) -> dict[str, Any]:
+async def sync_category(
+    ctx: dict[str, Any], category: str, trigger: str = "api", then: list[str] | None = None
+) -> dict[str, Any]:
     """Sync one category from its checkpoint to the end of the feed (idempotent; may run more than once),
     then enqueue the next category of the chain, if any."""
     try:
@@ -30,8 +36,13 @@ async def sync_category(ctx: dict[str, Any], category: str, trigger: str = "api"
     finally:
         if then and ctx.get("queue") is not None:
             following, *rest = then
-            await ctx["queue"].enqueue(SYNC_CATEGORY_JOB, job_id=category_job_id(following), category=following,
-                                       then=rest, trigger=trigger)
+            await ctx["queue"].enqueue(
+                SYNC_CATEGORY_JOB,
+                job_id=category_job_id(following),
+                category=following,
+                then=rest,
+                trigger=trigger,
+            )
     return summary.as_dict()
 
 
@@ -42,8 +53,11 @@ async def sync_all(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     client = runner.source
     assert isinstance(client, FeedClient)
     if not await client.reachable():
-        log.warning("tk_feed_unreachable", url=client.base_url,
-                    detail="TK SyncFeed not reachable; keeping the local mirror, will try again at the next schedule")
+        log.warning(
+            "tk_feed_unreachable",
+            url=client.base_url,
+            detail="TK SyncFeed not reachable; keeping the local mirror, will try again at the next schedule",
+        )
         return []
     return [summary.as_dict() for summary in await runner.run()]
 

@@ -26,20 +26,28 @@ async def test_rotation_first_key_signs_older_keys_verify() -> None:
     before = await load_signer(_settings(oauth_signing_keys=_keys(old)), None)  # type: ignore[arg-type]
     after = await load_signer(_settings(oauth_signing_keys=_keys(new, old)), None)  # type: ignore[arg-type]
     assert before is not None and after is not None
-    claims = new_claims(issuer="https://api", audience="nakoming", subject="nkc_1", lifetime=60, client_id="nkc_1")
+    claims = new_claims(
+        issuer="https://api", audience="nakoming", subject="nkc_1", lifetime=60, client_id="nkc_1"
+    )
     issued_before = before.issue(claims)
     assert after.verify(issued_before, issuer="https://api", audience="nakoming")["sub"] == "nkc_1"
-    assert after.current.kid == "2026-12" and [k["kid"] for k in after.jwks()["keys"]] == ["2026-12", "2026-11"]
+    assert after.current.kid == "2026-12" and [k["kid"] for k in after.jwks()["keys"]] == [
+        "2026-12",
+        "2026-11",
+    ]
     assert all("d" not in k for k in after.jwks()["keys"])
     retired = await load_signer(_settings(oauth_signing_keys=_keys(new)), None)  # type: ignore[arg-type]
     with pytest.raises(TokenRejected):
         retired.verify(issued_before, issuer="https://api", audience="nakoming")  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("bad", [
-    {"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0", "kid": "hmac"},  # symmetric: refused
-    {k: v for k, v in generate_jwk("pub").items() if k != "d"},  # a public key cannot sign
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0", "kid": "hmac"},  # symmetric: refused
+        {k: v for k, v in generate_jwk("pub").items() if k != "d"},  # a public key cannot sign
+    ],
+)
 async def test_unusable_signing_keys_are_refused_at_start(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         await load_signer(_settings(oauth_signing_keys=_keys(bad)), None)  # type: ignore[arg-type]

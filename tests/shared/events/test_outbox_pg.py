@@ -35,7 +35,9 @@ def note(name: str) -> NewEvent:
     return NewEvent(EventType.commitment_updated, f"/test/{name}", {"name": name})
 
 
-async def read_all(factory: async_sessionmaker[AsyncSession], position: Position) -> tuple[list[str], Position]:
+async def read_all(
+    factory: async_sessionmaker[AsyncSession], position: Position
+) -> tuple[list[str], Position]:
     async with factory() as reader:
         rows = await EventRepository(reader).after(position, limit=500)
         names = [r.payload["name"] for r in rows if r.subject.startswith("/test/")]
@@ -44,8 +46,9 @@ async def read_all(factory: async_sessionmaker[AsyncSession], position: Position
     return names, after
 
 
-async def settled(factory: async_sessionmaker[AsyncSession], position: Position,
-                  expected: list[str]) -> Position:
+async def settled(
+    factory: async_sessionmaker[AsyncSession], position: Position, expected: list[str]
+) -> Position:
     """Read until `expected` shows (a writing transaction elsewhere in the cluster, older than ours, holds the feed
     back until it ends: the machine is shared), then check nothing else came."""
     names: list[str] = []
@@ -59,19 +62,26 @@ async def settled(factory: async_sessionmaker[AsyncSession], position: Position,
 
 
 async def test_an_event_that_commits_later_with_a_lower_id_is_not_skipped(
-        engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]) -> None:
+    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]
+) -> None:
     async with factory() as first, factory() as second:
         # `first` starts its transaction (takes its id) before `second`; `second` inserts first (lower event id).
         await first.execute(text("SELECT pg_current_xact_id()"))
         await emit(second, note("second"))
         await emit(first, note("first"))
-        ids = {r.payload["name"]: r.id for r in (await first.execute(select(Event).where(
-            Event.subject.like("/test/%")))).scalars()}
+        ids = {
+            r.payload["name"]: r.id
+            for r in (await first.execute(select(Event).where(Event.subject.like("/test/%")))).scalars()
+        }
         assert ids == {"first": ids["first"]}  # its own, uncommitted event
         await first.commit()
         # A reader ordered by id alone now sees id N+1 and would move past N, which commits next.
         async with engine.connect() as naive:
-            seen = (await naive.execute(text("SELECT id FROM events WHERE subject LIKE '/test/%'"))).scalars().all()
+            seen = (
+                (await naive.execute(text("SELECT id FROM events WHERE subject LIKE '/test/%'")))
+                .scalars()
+                .all()
+            )
         assert seen == [ids["first"]] and ids["first"] > min(ids["first"], 0)
         position = await settled(factory, START, ["first"])
         await second.commit()
@@ -91,8 +101,9 @@ async def test_an_event_waits_for_older_transactions(factory: async_sessionmaker
     await settled(factory, START, ["older", "newer"])
 
 
-async def test_a_killed_transaction_leaves_neither_change_nor_event(engine: AsyncEngine,
-                                                                   factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_a_killed_transaction_leaves_neither_change_nor_event(
+    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]
+) -> None:
     key = f"outbox-{uuid.uuid4().hex[:8]}"
     async with factory() as doomed:
         await CommitmentService(doomed).create({"title": "Nooit bewaard", "key": key})
@@ -110,7 +121,9 @@ async def test_a_killed_transaction_leaves_neither_change_nor_event(engine: Asyn
         await CommitmentService(check).create({"title": "Bewaard", "key": key})
         await check.commit()
     async with factory() as check:
-        events = (await check.execute(select(Event.type).where(Event.payload["key"].as_string() == key))).scalars()
+        events = (
+            await check.execute(select(Event.type).where(Event.payload["key"].as_string() == key))
+        ).scalars()
         assert list(events) == ["commitment.created"]
         await check.execute(delete(Event).where(Event.payload["key"].as_string() == key))
         await check.commit()

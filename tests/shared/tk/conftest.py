@@ -46,7 +46,9 @@ class Recorder:
 
 
 @pytest.fixture
-async def recalculations(settings: Settings, connection: Any, session_factory: Any) -> AsyncIterator[tuple[InProcessQueue, Recorder]]:
+async def recalculations(
+    settings: Settings, connection: Any, session_factory: Any
+) -> AsyncIterator[tuple[InProcessQueue, Recorder]]:
     recorder = Recorder()
     ctx = await build_context(settings, engine=connection.engine, session_factory=session_factory)
     queue = InProcessQueue(ctx, {"status.recalculate_commitment": recorder})
@@ -63,9 +65,17 @@ def make_runner(session_factory: Any, feed_server: FeedServer, http: httpx.Async
         waits.append(seconds)
 
     def make(queue: Any = None, **overrides: Any) -> SyncRunner:
-        values = {"environment": "test", "tk_syncfeed_url": feed_server.url, "tk_request_interval": 0.0,
-                  "tk_backoff_base": 0.5, "tk_backoff_max": 30.0, "tk_max_retries": 3, "tk_request_timeout": 5.0,
-                  "log_json": False, **overrides}
+        values = {
+            "environment": "test",
+            "tk_syncfeed_url": feed_server.url,
+            "tk_request_interval": 0.0,
+            "tk_backoff_base": 0.5,
+            "tk_backoff_max": 30.0,
+            "tk_max_retries": 3,
+            "tk_request_timeout": 5.0,
+            "log_json": False,
+            **overrides,
+        }
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         client = FeedClient.from_settings(http, settings)
         client.sleep = no_sleep  # backoff waits are recorded, not slept: no timing in the tests

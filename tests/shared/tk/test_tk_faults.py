@@ -17,14 +17,26 @@ def g(n: int) -> str:
 
 
 def add_toezeggingen(feed: Any, n: int) -> None:
-    feed.add("Toezegging", *[toezegging(g(i), 100 + i, nummer=f"TZ-{i}", bijgewerkt=f"2026-01-01T10:00:{i:02d}Z")
-                             for i in range(1, n + 1)])
+    feed.add(
+        "Toezegging",
+        *[
+            toezegging(g(i), 100 + i, nummer=f"TZ-{i}", bijgewerkt=f"2026-01-01T10:00:{i:02d}Z")
+            for i in range(1, n + 1)
+        ],
+    )
 
 
 async def snapshot(session_factory: Any) -> list[tuple[Any, ...]]:
     async with session_factory() as s:
-        result = await s.execute(select(TkToezegging.id, TkToezegging.nummer, TkToezegging.status,
-                                        TkToezegging.bijgewerkt, TkToezegging.verwijderd).order_by(TkToezegging.id))
+        result = await s.execute(
+            select(
+                TkToezegging.id,
+                TkToezegging.nummer,
+                TkToezegging.status,
+                TkToezegging.bijgewerkt,
+                TkToezegging.verwijderd,
+            ).order_by(TkToezegging.id)
+        )
         return [tuple(r) for r in result.all()]
 
 
@@ -70,7 +82,9 @@ async def test_outage_fails_run_without_moving_checkpoint_then_resumes(feed, mak
     assert summary.status == "succeeded" and summary.upserts == 1
     assert feed.requests[0] == ("Toezegging", 105)
     async with session_factory() as s:
-        statuses = [r.status for r in (await s.execute(select(TkSyncRun).order_by(TkSyncRun.started_at))).scalars()]
+        statuses = [
+            r.status for r in (await s.execute(select(TkSyncRun).order_by(TkSyncRun.started_at))).scalars()
+        ]
     assert statuses == ["succeeded", "failed", "succeeded"]
 
 
@@ -137,7 +151,9 @@ async def test_concurrent_run_moving_the_checkpoint_stops_this_one(feed, make_ru
         await original(*args, **kwargs)
         if len(moved) == 0:  # another process advanced the checkpoint right after our first page
             async with session_factory() as s:
-                await s.execute(update(TkSyncState).where(TkSyncState.category == "Toezegging").values(skiptoken=102))
+                await s.execute(
+                    update(TkSyncState).where(TkSyncState.category == "Toezegging").values(skiptoken=102)
+                )
                 await s.commit()
 
     runner._apply = apply_then_interfere

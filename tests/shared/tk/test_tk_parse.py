@@ -48,16 +48,26 @@ def test_naive_local_bijgewerkt_in_dossier_page():
 
 def test_any_prefix_is_read_by_namespace_uri():
     guid = str(uuid.uuid4())
-    entry = entry_xml("Zaak", guid, 7, "2026-01-01T10:00:00+0100",
-                      [("nummer", "2026Z00001"), ("kamerstukdossier", Ref(str(uuid.uuid4())))], prefix="x9")
+    entry = entry_xml(
+        "Zaak",
+        guid,
+        7,
+        "2026-01-01T10:00:00+0100",
+        [("nummer", "2026Z00001"), ("kamerstukdossier", Ref(str(uuid.uuid4())))],
+        prefix="x9",
+    )
     (parsed,) = parse_page(page_xml("Zaak", [entry]))
     assert parsed.kind == "zaak" and parsed.values["nummer"] == "2026Z00001"
     assert parsed.bijgewerkt == dt.datetime(2026, 1, 1, 9, tzinfo=dt.UTC)
 
 
 def test_other_namespace_elements_are_ignored():
-    page = page_xml("Zaak", [entry_xml("Zaak", str(uuid.uuid4()), 8, "2026-01-01T10:00:00Z", [("nummer", "Z1")])])
-    page = page.replace(b"<nummer>Z1</nummer>", b'<nummer>Z1</nummer><o:nummer xmlns:o="urn:other">NO</o:nummer>')
+    page = page_xml(
+        "Zaak", [entry_xml("Zaak", str(uuid.uuid4()), 8, "2026-01-01T10:00:00Z", [("nummer", "Z1")])]
+    )
+    page = page.replace(
+        b"<nummer>Z1</nummer>", b'<nummer>Z1</nummer><o:nummer xmlns:o="urn:other">NO</o:nummer>'
+    )
     (parsed,) = parse_page(page)
     assert parsed.values["nummer"] == "Z1"
 
@@ -66,11 +76,14 @@ def test_empty_feed_has_no_entries():
     assert parse_page(page_xml("Document", [])) == []
 
 
-@pytest.mark.parametrize("body", [
-    b"",
-    sample("Toezegging")[: len(sample("Toezegging")) // 2],
-    b'{"error": "An error has occurred."}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        sample("Toezegging")[: len(sample("Toezegging")) // 2],
+        b'{"error": "An error has occurred."}',
+    ],
+)
 def test_malformed_pages_raise(body):
     with pytest.raises(MalformedPage):
         parse_page(body)

@@ -42,7 +42,11 @@ async def test_samples_end_to_end(samples, make_runner, session_factory):
     summaries = await make_runner().run()
     assert [s.status for s in summaries] == ["succeeded"] * 5
     by = {s.category: s for s in summaries}
-    assert by["Toezegging"].entries == 5 and by["Toezegging"].upserts == 4 and by["Toezegging"].skipped_older == 1
+    assert (
+        by["Toezegging"].entries == 5
+        and by["Toezegging"].upserts == 4
+        and by["Toezegging"].skipped_older == 1
+    )
     assert by["Document"].upserts == 2 and by["Document"].skipped_irrelevant == 1  # unknown deleted doc
 
     toezeggingen = {t.nummer: t for t in await rows(session_factory, TkToezegging)}
@@ -63,8 +67,13 @@ async def test_paging_requests_built_from_base_url_and_checkpoint(feed, make_run
     feed.add("Toezegging", *[toezegging(g(i), 100 + i, nummer=f"TZ-{i}") for i in range(1, 8)])
     summary = await make_runner().run_category("Toezegging")
     assert summary.pages == 4 and summary.entries == 7 and summary.upserts == 7
-    assert feed.requests == [("Toezegging", None), ("Toezegging", 102), ("Toezegging", 104),
-                             ("Toezegging", 106), ("Toezegging", 107)]
+    assert feed.requests == [
+        ("Toezegging", None),
+        ("Toezegging", 102),
+        ("Toezegging", 104),
+        ("Toezegging", 106),
+        ("Toezegging", 107),
+    ]
     assert (await state(session_factory, "Toezegging")).skiptoken == 107
 
 
@@ -75,8 +84,13 @@ async def test_second_run_changes_nothing_and_requests_only_the_tail(samples, ma
     feed.requests.clear()
     summaries = await make_runner().run()
     assert all(s.entries == 0 and s.upserts == 0 and s.pages == 0 for s in summaries)
-    assert feed.requests == [("Kamerstukdossier", 9188420), ("Zaak", 44512877), ("Activiteit", 30110455),
-                             ("Toezegging", 1844310), ("Document", 20988190)]
+    assert feed.requests == [
+        ("Kamerstukdossier", 9188420),
+        ("Zaak", 44512877),
+        ("Activiteit", 30110455),
+        ("Toezegging", 1844310),
+        ("Document", 20988190),
+    ]
     after = [(t.id, t.bijgewerkt, t.status, t.synced_at) for t in await rows(session_factory, TkToezegging)]
     assert after == before
 
@@ -87,7 +101,9 @@ async def test_older_version_never_overwrites_newer(feed, make_runner, session_f
     await make_runner().run_category("Toezegging")
     # the feed re-emits the old version later (a data fix), in a later run and twice within one page
     old = toezegging(g(1), 20, nummer="TZ-1", status="Openstaand", bijgewerkt="2025-01-01T10:00:00Z")
-    old_again = toezegging(g(1), 21, nummer="TZ-1", status="Openstaand", bijgewerkt="2025-06-01T12:00:00+0200")
+    old_again = toezegging(
+        g(1), 21, nummer="TZ-1", status="Openstaand", bijgewerkt="2025-06-01T12:00:00+0200"
+    )
     feed.add("Toezegging", old, old_again)
     summary = await make_runner().run_category("Toezegging")
     assert summary.upserts == 0 and summary.skipped_older == 2
@@ -97,19 +113,28 @@ async def test_older_version_never_overwrites_newer(feed, make_runner, session_f
 
 
 async def test_newest_version_within_one_page_wins(feed, make_runner, session_factory):
-    feed.add("Toezegging",
-             toezegging(g(1), 10, nummer="TZ-1", status="Deels voldaan", bijgewerkt="2026-03-01T10:00:00Z"),
-             toezegging(g(1), 11, nummer="TZ-1", status="Openstaand", bijgewerkt="2026-01-01T10:00:00Z"))
+    feed.add(
+        "Toezegging",
+        toezegging(g(1), 10, nummer="TZ-1", status="Deels voldaan", bijgewerkt="2026-03-01T10:00:00Z"),
+        toezegging(g(1), 11, nummer="TZ-1", status="Openstaand", bijgewerkt="2026-01-01T10:00:00Z"),
+    )
     await make_runner().run_category("Toezegging")
     (stored,) = await rows(session_factory, TkToezegging)
-    assert stored.status == "Deels voldaan" and stored.status_normalised == StatusNormalised.partially_fulfilled
+    assert (
+        stored.status == "Deels voldaan" and stored.status_normalised == StatusNormalised.partially_fulfilled
+    )
 
 
-async def test_delete_marker_marks_deleted_and_older_version_does_not_resurrect(feed, make_runner, session_factory):
+async def test_delete_marker_marks_deleted_and_older_version_does_not_resurrect(
+    feed, make_runner, session_factory
+):
     feed.add("Toezegging", toezegging(g(1), 10, nummer="TZ-1", bijgewerkt="2026-01-01T10:00:00Z"))
     await make_runner().run_category("Toezegging")
-    feed.add("Toezegging", toezegging(g(1), 11, nummer="TZ-1", bijgewerkt="2026-02-01T10:00:00Z", deleted=True),
-             toezegging(g(1), 12, nummer="TZ-1", bijgewerkt="2026-01-01T10:00:00Z"))
+    feed.add(
+        "Toezegging",
+        toezegging(g(1), 11, nummer="TZ-1", bijgewerkt="2026-02-01T10:00:00Z", deleted=True),
+        toezegging(g(1), 12, nummer="TZ-1", bijgewerkt="2026-01-01T10:00:00Z"),
+    )
     summary = await make_runner().run_category("Toezegging")
     assert summary.deletes == 1
     (stored,) = await rows(session_factory, TkToezegging)
@@ -117,8 +142,12 @@ async def test_delete_marker_marks_deleted_and_older_version_does_not_resurrect(
 
 
 async def test_unknown_status_kept_raw_and_counted(feed, make_runner, session_factory):
-    feed.add("Toezegging", toezegging(g(1), 10, nummer="TZ-1", status="Afgedaan"),
-             toezegging(g(2), 11, nummer="TZ-2", status="DEELS VOLDAAN"), toezegging(g(3), 12, nummer="TZ-3", status=None))
+    feed.add(
+        "Toezegging",
+        toezegging(g(1), 10, nummer="TZ-1", status="Afgedaan"),
+        toezegging(g(2), 11, nummer="TZ-2", status="DEELS VOLDAAN"),
+        toezegging(g(3), 12, nummer="TZ-3", status=None),
+    )
     summary = await make_runner().run_category("Toezegging")
     assert summary.unknown_status == 1
     stored = {t.nummer: t for t in await rows(session_factory, TkToezegging)}
@@ -138,16 +167,23 @@ async def test_zero_date_is_null(feed, make_runner, session_factory):
 async def test_document_relevance(feed, make_runner, session_factory):
     watched, other = g(900), g(901)
     feed.add("Kamerstukdossier", dossier(watched, 1, nummer="31765"), dossier(other, 2, nummer="99999"))
-    feed.add("Zaak", zaak(g(800), 1, nummer="2026Z1", dossier=watched), zaak(g(801), 2, nummer="2026Z2", dossier=other))
+    feed.add(
+        "Zaak",
+        zaak(g(800), 1, nummer="2026Z1", dossier=watched),
+        zaak(g(801), 2, nummer="2026Z2", dossier=other),
+    )
     feed.add("Toezegging", toezegging(g(1), 1, nummer="TZ-1", kamerbrief="2026D00005"))
-    feed.add("Document",
-             document(g(101), 1, nummer="2026D00001", dossier=watched, titel="Iets"),  # watched dossier
-             document(g(102), 2, nummer="2026D00002", zaken=[g(800)], titel="Iets"),  # zaak in watched dossier
-             document(g(103), 3, nummer="2026D00003", dossier=other, titel="Over Gehandicaptenzorg"),  # term
-             document(g(104), 4, nummer="2026D00004", dossier=other, titel="Bruggen", onderwerp="Sluizen"),  # no
-             document(g(105), 5, nummer="2026D00005", dossier=other, titel="Antwoord", onderwerp="Iets"),  # letter
-             document(g(106), 6, nummer="2026D00006", zaken=[g(801)], titel="GADL", onderwerp="x"),  # not a word match
-             )
+    feed.add(
+        "Document",
+        document(g(101), 1, nummer="2026D00001", dossier=watched, titel="Iets"),  # watched dossier
+        document(g(102), 2, nummer="2026D00002", zaken=[g(800)], titel="Iets"),  # zaak in watched dossier
+        document(g(103), 3, nummer="2026D00003", dossier=other, titel="Over Gehandicaptenzorg"),  # term
+        document(g(104), 4, nummer="2026D00004", dossier=other, titel="Bruggen", onderwerp="Sluizen"),  # no
+        document(g(105), 5, nummer="2026D00005", dossier=other, titel="Antwoord", onderwerp="Iets"),  # letter
+        document(
+            g(106), 6, nummer="2026D00006", zaken=[g(801)], titel="GADL", onderwerp="x"
+        ),  # not a word match
+    )
     summaries = await make_runner().run()
     kept = sorted(d.nummer for d in await rows(session_factory, TkDocument))
     assert kept == ["2026D00001", "2026D00002", "2026D00003", "2026D00005"]
@@ -160,8 +196,11 @@ async def test_kept_document_update_applies_even_if_it_no_longer_matches(feed, m
     feed.page_size = 1
     feed.add("Document", document(g(101), 1, nummer="D1", titel="Fokus", bijgewerkt="2026-01-01T00:00:00Z"))
     await make_runner().run()
-    feed.add("Document", document(g(101), 2, nummer="D1", titel="Anders", bijgewerkt="2026-02-01T00:00:00Z"),
-             document(g(101), 3, nummer="D1", bijgewerkt="2026-03-01T00:00:00Z", deleted=True))
+    feed.add(
+        "Document",
+        document(g(101), 2, nummer="D1", titel="Anders", bijgewerkt="2026-02-01T00:00:00Z"),
+        document(g(101), 3, nummer="D1", bijgewerkt="2026-03-01T00:00:00Z", deleted=True),
+    )
     summary = await make_runner().run_category("Document")
     assert summary.upserts == 1 and summary.deletes == 1
     (stored,) = await rows(session_factory, TkDocument)
@@ -177,7 +216,9 @@ async def following_tz1(session_factory, title: str) -> Commitment:
     return commitment
 
 
-async def test_letter_before_toezegging_and_commitments_queued(feed, make_runner, session_factory, recalculations):
+async def test_letter_before_toezegging_and_commitments_queued(
+    feed, make_runner, session_factory, recalculations
+):
     queue, recorder = recalculations
     commitment = await following_tz1(session_factory, "Kabinetsreactie Q-Consult")
     feed.add("Document", document(g(105), 1, nummer="2026D00005", titel="Fokus brief"))
@@ -194,7 +235,9 @@ async def test_letter_before_toezegging_and_commitments_queued(feed, make_runner
     assert recorder.commitments == [str(commitment.id)]
 
 
-async def test_letter_arriving_later_queues_the_commitment(feed, make_runner, session_factory, recalculations):
+async def test_letter_arriving_later_queues_the_commitment(
+    feed, make_runner, session_factory, recalculations
+):
     queue, recorder = recalculations
     commitment = await following_tz1(session_factory, "Voortgang")
     feed.add("Toezegging", toezegging(g(1), 1, nummer="TZ-1", status="Voldaan", kamerbrief="2026D00005"))
