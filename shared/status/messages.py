@@ -329,7 +329,9 @@ def _value(value: Any, lang: str) -> Any:
     if kind is str:
         if len(value) == 10 and value[4] == "-" and _ISO_DATE.match(value):
             return format_date(value, lang)
-        if value[:1] == _REF:
+        # A reference to a catalogue entry (ref()); other text that merely starts with "@" (a title, a TK text)
+        # is shown as it is.
+        if value[:1] == _REF and value[1:] in CATALOGUE:
             return text(value[1:], lang)
         return value
     if kind is dict and "code" in value:  # a nested message: {"code": ..., "params": {...}}

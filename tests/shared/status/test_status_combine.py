@@ -331,3 +331,13 @@ def test_invariants(commitment: CommitmentInput, as_of: dt.date) -> None:
 )
 def test_recommendation_rollup(statuses: list[str], states: list[str], expected: Status) -> None:
     assert rollup(statuses, states) == expected
+
+
+@pytest.mark.parametrize("title", ["@", "@niet-in-de-catalogus", "@@status"])
+def test_a_param_that_starts_with_the_reference_marker_is_shown_as_it_is(title: str) -> None:
+    # A milestone title or TK text starting with "@" once raised KeyError while rendering (found by hypothesis).
+    assert title in render("milestone.missed_qualitative", {"title": title, "due": "2026-07-01"}, "nl")
+    # A real reference still renders as its catalogue entry, in the reader's language.
+    assert "on track" in render(
+        "milestone.missed_qualitative", {"title": "@status.on_track", "due": "2026-07-01"}, "en"
+    )
