@@ -33,7 +33,8 @@ from tests.factories import (
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Routes that write nothing stored: the status board's key form only sets or clears a cookie in the browser.
-NOT_DATA_WRITES = {("POST", "/board/key"), ("POST", "/board/key/forget")}
+# The token endpoint authenticates OAuth2 clients by their own credentials, not by a key (tests/api/test_oauth.py).
+NOT_DATA_WRITES = {("POST", "/board/key"), ("POST", "/board/key/forget"), ("POST", "/v1/oauth/token")}
 
 
 @dataclass
@@ -45,6 +46,7 @@ class World:
     fokus: dict[str, Any]
     vws: dict[str, Any]
     counter: itertools.count
+    fokus_key: dict[str, str]  # a write key bound to Fokus: what a party's own webhook is made with
 
     def unique(self) -> int:
         return next(self.counter)
@@ -60,6 +62,18 @@ class World:
         r = await self.client.put(f"/v1/commitments/{made['id']}/fulfilment", json=CLAIM, headers=self.admin)
         assert r.status_code == 201, r.text
         return made
+
+    async def webhook(self) -> dict[str, Any]:
+        """A webhook of Fokus's (a party's keys manage only their own party's webhooks)."""
+        r = await self.client.post("/v1/webhooks", json={"url": WEBHOOK_URL}, headers=self.fokus_key)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def test_delivery(self) -> tuple[str, str]:
+        hook = await self.webhook()
+        r = await self.client.post(f"/v1/webhooks/{hook['id']}/test", headers=self.fokus_key)
+        assert r.status_code == 202, r.text
+        return hook["id"], r.json()["id"]
 
     async def signal(self) -> dict[str, Any]:
         r = await self.client.post(
@@ -84,7 +98,7 @@ async def _no_key(make_key: Any, world: World) -> dict[str, str]:
 
 
 async def _admin(make_key: Any, world: World) -> dict[str, str]:
-    return world.admin
+    return await make_key(["admin"])
 
 
 PRINCIPALS: dict[str, HeadersFactory] = {
@@ -104,6 +118,7 @@ CLAIM = {
 }
 OVERRIDE = {"status": "at_risk", "reason": "Vertraagd", "expires_at": "2030-01-31T00:00:00Z"}
 NDJSON = {"content-type": "application/x-ndjson"}
+WEBHOOK_URL = "https://zorgkantoor.example.nl/hooks/nakoming"  # checked when saved, resolved only to deliver
 
 Send = Callable[[World, dict[str, str]], Awaitable[httpx.Response]]
 
@@ -116,6 +131,11 @@ def owned(ok: int) -> dict[str, int]:
 def staff(ok: int) -> dict[str, int]:
     """Kept by staff: parties, sources, recommendations."""
     return {"anonymous": 401, "read": 403, "owner": 403, "other": 403, "staff": ok, "admin": ok}
+
+
+def own_party(ok: int) -> dict[str, int]:
+    """Webhooks: every write key keeps its own party's (unbound keys: staff, all); another party's is absent."""
+    return {"anonymous": 401, "read": 403, "owner": ok, "other": 404, "staff": ok, "admin": ok}
 
 
 def admin_only(ok: int) -> dict[str, int]:
@@ -362,6 +382,32 @@ MATRIX: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         ),
         admin_only(200),
     ),
+    ("POST", "/v1/webhooks"): (
+        lambda w, h: w.client.post("/v1/webhooks", json={"url": WEBHOOK_URL}, headers=h),
+        {"anonymous": 401, "read": 403, "owner": 201, "other": 201, "staff": 201, "admin": 201},
+    ),
+    ("PATCH", "/v1/webhooks/{id}"): (
+        lambda w, h: _then(
+            w.webhook(),
+            lambda k: w.client.patch(f"/v1/webhooks/{k['id']}", json={"enabled": False}, headers=h),
+        ),
+        own_party(200),
+    ),
+    ("DELETE", "/v1/webhooks/{id}"): (
+        lambda w, h: _then(w.webhook(), lambda k: w.client.delete(f"/v1/webhooks/{k['id']}", headers=h)),
+        own_party(204),
+    ),
+    ("POST", "/v1/webhooks/{id}/test"): (
+        lambda w, h: _then(w.webhook(), lambda k: w.client.post(f"/v1/webhooks/{k['id']}/test", headers=h)),
+        own_party(202),
+    ),
+    ("POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver"): (
+        lambda w, h: _then(
+            w.test_delivery(),
+            lambda d: w.client.post(f"/v1/webhooks/{d[0]}/deliveries/{d[1]}/redeliver", headers=h),
+        ),
+        own_party(202),
+    ),
 }
 
 
@@ -386,12 +432,13 @@ async def test_every_write_route_has_a_row(app: Any) -> None:
 
 
 @pytest.fixture
-async def world(client: httpx.AsyncClient, admin: dict) -> World:
+async def world(client: httpx.AsyncClient, admin: dict, make_key: Any) -> World:
     for key in ("bejegening", "sociale-veiligheid", "continuiteit-bezetting"):
         await create_theme(client, admin, key)
     fokus = await create_party(client, admin, name="Stichting Fokus Wonen", kind="provider")
     vws = await create_party(client, admin, name="Ministerie van VWS", kind="ministry")
-    return World(client, admin, fokus, vws, itertools.count())
+    fokus_key = await make_key(["read", "write"], uuid.UUID(fokus["id"]))
+    return World(client, admin, fokus, vws, itertools.count(), fokus_key)
 
 
 async def _audit_count(session_factory: Any) -> int:
@@ -399,15 +446,24 @@ async def _audit_count(session_factory: Any) -> int:
         return (await s.execute(select(func.count()).select_from(AuditEntry))).scalar_one()
 
 
+@pytest.mark.parametrize("credential", ["api_key", "oauth2_token"])
 @pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
 async def test_write_matrix(
-    route: tuple[str, str], world: World, make_key: Any, session_factory: Any
+    route: tuple[str, str],
+    credential: str,
+    world: World,
+    make_key: Any,
+    make_token: Any,
+    session_factory: Any,
 ) -> None:
+    """Each kind of caller, once with an API key and once with an OAuth2 access token of the same scopes and
+    party (client credentials): the same answer either way."""
     send, expected = MATRIX[route]
     assert set(expected) == set(PRINCIPALS), "every row names every kind of caller"
+    make = make_key if credential == "api_key" else make_token
     answers = {}
     for caller, headers_of in PRINCIPALS.items():
-        headers = await headers_of(make_key, world)
+        headers = await headers_of(make, world)
         audited = await _audit_count(session_factory)
         r = await send(world, headers)
         answers[caller] = r.status_code
