@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_oauth")
 
-from bench.api.run import DB_URL, free_port, prepare, start, wrk  # noqa: E402
+from bench.api.run import DB_URL, api_command, free_port, prepare, start, wrk  # noqa: E402
 from bench.common import cpu_seconds  # noqa: E402
 from bench.signals.run import machine  # noqa: E402
 from bench.signals.run import wrk as wrk_intake  # noqa: E402
@@ -76,18 +76,7 @@ def main() -> None:
         "NAKOMING_OAUTH_TOKEN_SECONDS": "3600",
     }
     server = start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "services.api.app:asgi",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        api_command(port),
         env,
         port,
     )

@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.api.run import free_port, start, wrk  # noqa: E402
+from bench.api.run import api_command, free_port, start, wrk  # noqa: E402
 from bench.common import fresh_database, machine  # noqa: E402
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_lists")
@@ -530,18 +530,7 @@ def main() -> None:
         "NAKOMING_ENVIRONMENT": "development",
     }
     api = start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "services.api.app:asgi",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        api_command(port),
         env,
         port,
     )

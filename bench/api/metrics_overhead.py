@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.api.run import DB_URL, free_port, prepare, start, wrk  # noqa: E402
+from bench.api.run import DB_URL, api_command, free_port, prepare, start, wrk  # noqa: E402
 from bench.common import cpu_seconds, machine  # noqa: E402
 
 
@@ -65,24 +65,12 @@ def main() -> None:
         "NAKOMING_LOG_LEVEL": "WARNING",
         "NAKOMING_ENVIRONMENT": "development",
     }
-    py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"before": export(args.before, Path(tmp)), "after": ROOT}
         ports = {name: free_port() for name in trees}
         procs = {
             name: start(
-                [
-                    py,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "services.api.app:asgi",
-                    "--port",
-                    str(ports[name]),
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
+                api_command(ports[name]),
                 env,
                 ports[name],
                 cwd=tree,

@@ -75,6 +75,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def api_command(port: int) -> list[str]:
+    """One uvicorn process serving the app (the factory, as `nakoming serve` does), quiet, on `port`."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "services.api.app:asgi",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
 def start(cmd: list[str], env: dict[str, str], port: int, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         cmd, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -123,18 +139,7 @@ def main() -> None:
     }
     py = sys.executable
     api = start(
-        [
-            py,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "services.api.app:asgi",
-            "--port",
-            str(api_port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        api_command(api_port),
         env,
         api_port,
     )
