@@ -119,7 +119,7 @@ async def fan_out(factory: async_sessionmaker[AsyncSession]) -> FanOut:
                 waiting = await EventRepository(session).waiting_after(position)
                 break
             now = utcnow()
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {
                     "id": uuid.uuid4(),
                     "webhook_id": hook.id,
@@ -138,7 +138,7 @@ async def fan_out(factory: async_sessionmaker[AsyncSession]) -> FanOut:
             await DeliveryRepository(session).add_many(rows)
             state.txid, state.event_id = events[-1].txid, events[-1].id
             made += len(rows)
-            webhook_ids.update(hook.id for hook in hooks if any(receives(hook, event) for event in events))
+            webhook_ids.update(row["webhook_id"] for row in rows)
     return FanOut(made, [delivery_job(w) for w in sorted(webhook_ids)], waiting)
 
 
