@@ -35,7 +35,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import backend_pids, cpu_seconds, fresh_database  # noqa: E402
+from bench.common import backend_pids, cpu_model, cpu_seconds, fresh_database  # noqa: E402
 from shared.auth.service import create_api_key  # noqa: E402
 from shared.db import create_engine, create_session_factory  # noqa: E402
 from shared.parties.models import Party, PartyKind  # noqa: E402
@@ -310,14 +310,7 @@ def time_stats(port: int, params: dict, runs: int) -> tuple[float, float]:
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown",
-    )
+    cpu = cpu_model()
     load = os.getloadavg()
     return (
         f"{os.cpu_count()} CPUs ({platform.machine()}, {cpu}), {platform.system()} {platform.release()}, "

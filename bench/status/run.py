@@ -29,9 +29,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import contextlib
 
-from bench.common import backend_pids, cpu_seconds
+from bench.common import backend_pids, cpu_model, cpu_seconds
 from shared.db import create_engine, create_session_factory, session_scope
 from shared.migrate import upgrade
 from shared.status.inputs import Thresholds
@@ -314,14 +313,7 @@ async def measure(
 
 
 def machine() -> str:
-    cpu = "unknown"
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    return f"nproc {os.cpu_count()}, {platform.machine()}, {cpu}"
+    return f"nproc {os.cpu_count()}, {platform.machine()}, {cpu_model()}"
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ sys.path.insert(0, str(HERE))
 import feedgen  # noqa: E402
 from lxml import etree  # noqa: E402
 
+from bench.common import cpu_model  # noqa: E402
 from shared.tk.ingest import DocumentRelevance, terms_pattern  # noqa: E402
 from shared.tk.parse import ATOM, parse_page  # noqa: E402
 
@@ -217,14 +218,7 @@ def main() -> None:
     written_rate = med(r["written"] / r["elapsed"] for r in ingests)
     noop = med(s for r in ingests for s in r["noop_s"])
     rss = med(r["peak_rss_mb"] for r in ingests)
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "?",
-    )
+    cpu = cpu_model()
     print(
         f"machine: {os.cpu_count()} cpu, {platform.machine()}, {cpu}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
